@@ -1,0 +1,181 @@
+// ClickHouse access, one code path for both targets. `connectClickHouse()` returns a Target
+// wrapping an @clickhouse/client instance: over HTTP to a server when CLICKHOUSE_URL is
+// http(s)://..., or on the embedded engine (chdb) when it is unset or chdb://<path>.
+// Notebooks only see `query`, `command`, `insert` and `exportParquet`.
+//
+// The embedded engine is a process singleton bound to one folder: the first embedded
+// connection decides it, a request for another folder is refused, and `localEngine()`
+// (used to read stored Parquet back) reuses whatever is open.
+import { createClient, type ClickHouseClient } from "@clickhouse/client";
+import { createChdbConnection } from "chdb/connection";
+import { resolve } from "node:path";
+import { stat } from "node:fs/promises";
+import { K2Error, EXIT, registerSecret, firstLine } from "./errors.ts";
+import { produceAtomic } from "./fsx.ts";
+import { defaultEnginePath, ROOT } from "./paths.ts";
+
+export type TargetSpec =
+  | { kind: "server"; url: string; user: string; password: string; database: string }
+  | { kind: "embedded"; path: string; database: string };
+
+export type Row = Record<string, any>;
+/** The small interface analysis and discovery code take: notebooks pass a Target, tests pass rows. */
+export type Db = { query<T = Row>(sql: string): Promise<T[]> };
+
+/**
+ * Read the target from the environment (Bun loads `.env` itself, the K2 convention).
+ *   CLICKHOUSE_URL unset            -> embedded engine at data/lab-engine
+ *   CLICKHOUSE_URL=chdb://data/x    -> embedded engine at ./data/x (relative to the project)
+ *   CLICKHOUSE_URL=http://host:8123 -> server, CLICKHOUSE_USER / CLICKHOUSE_PASSWORD
+ */
+export function targetFromEnv(env: Record<string, string | undefined> = process.env): TargetSpec {
+  const url = env.CLICKHOUSE_URL?.trim();
+  const database = env.CLICKHOUSE_DATABASE?.trim() || "k2";
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database))
+    throw new K2Error(`invalid CLICKHOUSE_DATABASE: ${JSON.stringify(database)} (a plain identifier such as k2)`);
+  if (!url) return { kind: "embedded", path: defaultEnginePath(), database };
+  if (url.startsWith("chdb://")) {
+    const p = url.slice("chdb://".length);
+    return { kind: "embedded", path: p ? resolve(ROOT, p) : defaultEnginePath(), database };
+  }
+  if (!/^https?:\/\/[^\s/]+/.test(url))
+    throw new K2Error(`invalid CLICKHOUSE_URL: ${JSON.stringify(url.replace(/:[^:@/]*@/, ":***@"))} (expected http://host:8123 or chdb://<path>)`);
+  const password = env.CLICKHOUSE_PASSWORD ?? "";
+  registerSecret(password);
+  return { kind: "server", url, user: env.CLICKHOUSE_USER?.trim() || "default", password, database };
+}
+
+/** Where a target points, safe to print and store (never the password). */
+export function describeTarget(spec: TargetSpec): string {
+  return spec.kind === "server" ? `${spec.url.replace(/\/\/[^@/]*@/, "//")} as ${spec.user}` : `embedded chdb at ${spec.path}`;
+}
+
+let embedded: { path: string; client: ClickHouseClient } | undefined;
+
+function embeddedClient(path: string): ClickHouseClient {
+  if (embedded) {
+    if (embedded.path !== path)
+      throw new K2Error(`the embedded engine is already open at ${embedded.path}; one engine per process (asked for ${path})`);
+    return embedded.client;
+  }
+  const client = createClient({ connection: createChdbConnection({ path }) } as any);
+  embedded = { path, client };
+  return client;
+}
+
+/** An embedded engine for reading stored files: the one already open, else a scratch one. */
+export function localEngine(): ClickHouseClient {
+  return embedded?.client ?? embeddedClient(":memory:");
+}
+
+export class Target implements Db {
+  constructor(
+    readonly spec: TargetSpec,
+    readonly client: ClickHouseClient,
+    readonly version: string,
+  ) {}
+  get kind() { return this.spec.kind; }
+  get database() { return this.spec.database; }
+  get label() { return describeTarget(this.spec); }
+  /** The embedded engine has no system.query_log; a server does (when enabled). */
+  get hasQueryLog() { return this.spec.kind === "server"; }
+
+  async query<T = Row>(sql: string): Promise<T[]> {
+    try {
+      const rs = await this.client.query({ query: sql, format: "JSONEachRow" });
+      return (await rs.json()) as T[];
+    } catch (e) {
+      throw clickhouseError(e, this.spec);
+    }
+  }
+  async command(sql: string): Promise<void> {
+    try {
+      await this.client.command({ query: sql });
+    } catch (e) {
+      throw clickhouseError(e, this.spec);
+    }
+  }
+  async insert(table: string, values: Row[]): Promise<void> {
+    if (values.length === 0) return;
+    try {
+      await this.client.insert({ table, values, format: "JSONEachRow" });
+    } catch (e) {
+      throw clickhouseError(e, this.spec);
+    }
+  }
+
+  /**
+   * Write the result of `sql` to a local Parquet file, produced by the engine itself.
+   * `via: "engine"` (embedded default) lets the engine write the file (INTO OUTFILE);
+   * `via: "client"` (server default) streams the Parquet bytes through the client to disk
+   * chunk by chunk. Either way memory stays flat as rows grow, except `client` on the
+   * embedded engine, whose connection buffers whole results (measured in `bun run bench`).
+   */
+  async exportParquet(sql: string, path: string, via: "engine" | "client" = this.kind === "embedded" ? "engine" : "client") {
+    await produceAtomic(path, async (tmp) => {
+      try {
+        if (via === "engine") {
+          if (this.kind !== "embedded") throw new K2Error("INTO OUTFILE writes on the server's disk; export from a server with via=client");
+          await this.client.command({ query: `${sql} INTO OUTFILE ${sqlString(tmp)} TRUNCATE FORMAT Parquet` });
+        } else {
+          const rs = await this.client.exec({ query: `${sql} FORMAT Parquet` });
+          const sink = Bun.file(tmp).writer({ highWaterMark: 1 << 20 });
+          for await (const chunk of rs.stream as AsyncIterable<Uint8Array>) sink.write(chunk);
+          await sink.end();
+        }
+      } catch (e) {
+        throw e instanceof K2Error ? e : clickhouseError(e, this.spec);
+      }
+    });
+    return { path, bytes: (await stat(path)).size };
+  }
+
+  async close() {
+    if (this.kind === "server") await this.client.close();
+    // the embedded engine stays with the process (one per process; closed at exit)
+  }
+}
+
+export async function connectClickHouse(spec: TargetSpec = targetFromEnv()): Promise<Target> {
+  const client =
+    spec.kind === "embedded"
+      ? embeddedClient(spec.path)
+      : createClient({ url: spec.url, username: spec.user, password: spec.password, request_timeout: 30_000, clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
+  try {
+    const rs = await client.query({ query: "SELECT version() AS v", format: "JSONEachRow" });
+    const [row] = (await rs.json()) as { v: string }[];
+    return new Target(spec, client, row!.v);
+  } catch (e) {
+    if (spec.kind === "server") await client.close().catch(() => {});
+    throw clickhouseError(e, spec);
+  }
+}
+
+/** Translate what the client throws into one line that names the problem and the fix. */
+export function clickhouseError(e: unknown, spec: TargetSpec): K2Error {
+  if (e instanceof K2Error) return e;
+  const err = e as { code?: string; type?: string; message?: string };
+  const where = describeTarget(spec);
+  const msg = firstLine(e);
+  const net = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|ETIMEDOUT|socket hang up|Timeout error|Unable to connect|ConnectionRefused|FailedToOpenSocket/i;
+  if (net.test(`${err.code ?? ""} ${msg}`))
+    return new K2Error(`ClickHouse not reachable at ${where} (${msg}): start it or fix CLICKHOUSE_URL in .env`, EXIT.unreachable);
+  if (err.type === "AUTHENTICATION_FAILED" || err.code === "516" || /Authentication failed|password is incorrect/i.test(msg))
+    return new K2Error(`ClickHouse refused the login at ${where}: wrong user or password; set CLICKHOUSE_USER / CLICKHOUSE_PASSWORD in .env`, EXIT.unreachable);
+  if (err.type === "UNKNOWN_DATABASE" || err.code === "81")
+    return new K2Error(`unknown database at ${where}: ${msg}; set CLICKHOUSE_DATABASE or create it`, EXIT.notFound);
+  if (err.type === "UNKNOWN_TABLE" || err.code === "60")
+    return new K2Error(`unknown table at ${where}: ${msg}; check the table name or the schema overrides in k2.config.json`, EXIT.notFound);
+  if (/Parquet|ARROW|INCORRECT_DATA|CANNOT_READ|CANNOT_PARSE|Invalid: /i.test(msg))
+    return new K2Error(`unreadable data (${msg})`, EXIT.data);
+  return new K2Error(`ClickHouse error at ${where}: ${msg}`, EXIT.data);
+}
+
+/** A single-quoted SQL string literal. */
+export function sqlString(s: string): string {
+  return `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+/** A backquoted identifier, for names that come from discovery or config. */
+export function sqlIdent(s: string): string {
+  return "`" + s.replace(/`/g, "``") + "`";
+}

@@ -1,0 +1,148 @@
+// Schema discovery. Real K2 schemas drift from their documents (silver has no
+// exchange_timestamp; bronze stamps ingestion at one-second resolution; watermark tables
+// differ), so notebooks never hard-code a column: they ask this module which column plays
+// each role in each trade table, and at what time resolution.
+import type { Db } from "./clickhouse.ts";
+import { sqlString } from "./clickhouse.ts";
+import { K2Error, EXIT } from "./errors.ts";
+import type { K2Config, Role } from "./config.ts";
+
+export type ColumnInfo = { table: string; name: string; type: string };
+export type TimeColumn = { column: string; type: string; resolutionMs: number; observedResolutionMs?: number | null };
+export type Mapping = {
+  table: string;
+  layer: "bronze" | "silver" | "other";
+  exchangeTime: TimeColumn;
+  ingestionTime: TimeColumn;
+  /** another ingestion-side clock in the same table with at least millisecond resolution */
+  finerIngestion?: TimeColumn;
+  exchange: { column: string } | { constant: string };
+  symbol: string;
+  sequence: string | null;
+  notes: string[];
+};
+
+// Preference order per role: the first existing column wins unless config overrides it.
+const CANDIDATES: Record<Role, string[]> = {
+  exchangeTime: ["exchange_timestamp", "exchange_time", "trade_time", "timestamp", "event_time"],
+  ingestionTime: ["ingestion_timestamp", "ingestion_time", "ingested_at", "inserted_at", "processed_at"],
+  exchange: ["exchange", "venue", "source"],
+  symbol: ["symbol", "canonical_symbol", "instrument", "pair"],
+  sequence: ["sequence_number", "source_sequence", "sequence", "seq", "trade_seq"],
+};
+const FINER_INGESTION = ["processed_at", "ingested_at", "inserted_at", "ingestion_timestamp"];
+const EXCHANGES = ["binance", "kraken", "coinbase"];
+
+/**
+ * Seconds per tick of a ClickHouse time type, in milliseconds:
+ *   DateTime / DateTime('UTC') -> 1000;  DateTime64(3) -> 1;  DateTime64(6, 'UTC') -> 0.001;
+ *   Nullable(DateTime64(9)) -> 0.000001;  Date -> 86400000;  anything else -> null
+ */
+export function timeResolutionMs(type: string): number | null {
+  const t = type.replace(/^(Nullable|LowCardinality)\((.*)\)$/, "$2");
+  const m64 = /^DateTime64\((\d)/.exec(t);
+  if (m64) return 1000 / 10 ** Number(m64[1]);
+  if (/^DateTime(\(|$)/.test(t)) return 1000;
+  if (/^Date(32)?$/.test(t)) return 86_400_000;
+  return null;
+}
+
+export function mapTradeTable(table: string, columns: ColumnInfo[], overrides: Partial<Record<Role, string>> = {}): Mapping {
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  const found = () => columns.map((c) => `${c.name} ${c.type}`).join(", ") || "no columns";
+  const fail = (role: Role, why: string) =>
+    new K2Error(`cannot map the ${role} column of ${table}: ${why}; found: ${found()}; set discovery.columns["${short(table)}"].${role} in k2.config.json`, EXIT.notFound);
+  const pick = (role: Role, ok: (c: ColumnInfo) => boolean): ColumnInfo | undefined => {
+    const name = overrides[role];
+    if (name) {
+      const c = byName.get(name);
+      if (!c) throw fail(role, `override ${JSON.stringify(name)} is not a column`);
+      if (!ok(c)) throw fail(role, `override ${name} has unsuitable type ${c.type}`);
+      return c;
+    }
+    return CANDIDATES[role].map((n) => byName.get(n)).find((c) => c && ok(c));
+  };
+  const isTime = (c: ColumnInfo) => timeResolutionMs(c.type) !== null && timeResolutionMs(c.type)! < 86_400_000;
+  const time = (c: ColumnInfo): TimeColumn => ({ column: c.name, type: c.type, resolutionMs: timeResolutionMs(c.type)! });
+
+  const ex = pick("exchangeTime", isTime);
+  if (!ex) throw fail("exchangeTime", "no time column among " + CANDIDATES.exchangeTime.join("/"));
+  const ing = pick("ingestionTime", (c) => isTime(c) && c.name !== ex.name);
+  if (!ing) throw fail("ingestionTime", "no time column among " + CANDIDATES.ingestionTime.join("/"));
+  const sym = pick("symbol", (c) => /String/.test(c.type));
+  if (!sym) throw fail("symbol", "no string column among " + CANDIDATES.symbol.join("/"));
+  const seq = pick("sequence", (c) => /U?Int(8|16|32|64|128|256)/.test(c.type)) ?? null;
+
+  const notes: string[] = [];
+  let exchange: Mapping["exchange"];
+  const exCol = pick("exchange", (c) => /String|Enum/.test(c.type));
+  if (exCol) exchange = { column: exCol.name };
+  else {
+    const fromName = EXCHANGES.find((e) => short(table).toLowerCase().endsWith(`_${e}`));
+    if (!fromName) throw fail("exchange", "no exchange column and the table name names no exchange");
+    exchange = { constant: fromName };
+    notes.push(`exchange taken from the table name (${fromName})`);
+  }
+  const ingestionTime = time(ing);
+  if (ingestionTime.resolutionMs >= 1000)
+    notes.push(`ingestion time ${ing.name} has one-second resolution (${ing.type}): lags below a second cannot be resolved from it`);
+  const finer = FINER_INGESTION.map((n) => byName.get(n)).find((c) => c && c.name !== ing.name && isTime(c) && timeResolutionMs(c.type)! <= 1);
+  const finerIngestion = finer ? time(finer) : undefined;
+  if (!seq) notes.push("no sequence column: loss cannot be checked by sequence continuity");
+  const layer = /bronze/.test(table) ? "bronze" : /silver/.test(table) ? "silver" : "other";
+  return { table, layer, exchangeTime: time(ex), ingestionTime, finerIngestion, exchange, symbol: sym.name, sequence: seq ? seq.name : null, notes };
+}
+
+/** The trade tables of a database: configured, else bronze_trades_* and silver_trades. */
+export async function discoverTradeTables(db: Db, database: string, config: K2Config): Promise<Mapping[]> {
+  const cols = await db.query<ColumnInfo>(
+    `SELECT table, name, type FROM system.columns WHERE database = ${sqlString(database)} ORDER BY table, position`,
+  );
+  const tables = new Map<string, ColumnInfo[]>();
+  for (const c of cols) (tables.get(c.table) ?? tables.set(c.table, []).get(c.table)!).push(c);
+  if (tables.size === 0) throw new K2Error(`database ${database} has no tables (or does not exist): check CLICKHOUSE_DATABASE`, EXIT.notFound);
+  const wanted = config.discovery.tables ?? [...tables.keys()].filter((t) => /^bronze_trades_|^silver_trades$/.test(t));
+  if (wanted.length === 0)
+    throw new K2Error(`no trade tables in ${database} (found: ${[...tables.keys()].join(", ")}); list them in discovery.tables in k2.config.json`, EXIT.notFound);
+  return wanted.map((t) => {
+    const c = tables.get(short(t));
+    if (!c) throw new K2Error(`unknown table ${database}.${short(t)} (found: ${[...tables.keys()].join(", ")}); fix discovery.tables in k2.config.json`, EXIT.notFound);
+    return mapTradeTable(`${database}.${short(t)}`, c, config.discovery.columns[short(t)] ?? config.discovery.columns[`${database}.${short(t)}`]);
+  });
+}
+
+/** Discovery plus what the data says about each ingestion clock's resolution (see below). */
+export async function discoverWithObservation(db: Db, database: string, config: K2Config): Promise<Mapping[]> {
+  const mappings = await discoverTradeTables(db, database, config);
+  for (const m of mappings) {
+    for (const t of [m.ingestionTime, m.finerIngestion]) if (t) t.observedResolutionMs = await observedResolutionMs(db, m.table, t.column);
+    const o = m.ingestionTime.observedResolutionMs;
+    if (o && o > m.ingestionTime.resolutionMs)
+      m.notes.push(`ingestion time ${m.ingestionTime.column} is typed ${m.ingestionTime.type} but every sampled value is a whole ${o >= 1000 ? "second" : "millisecond"}: it is copied from a coarser clock`);
+  }
+  return mappings;
+}
+
+/** The ingestion clock to measure lag with: the mapped one unless the data shows it coarser than a finer sibling. */
+export function lagClock(m: Mapping): TimeColumn {
+  const eff = (t: TimeColumn) => Math.max(t.resolutionMs, t.observedResolutionMs ?? 0);
+  return m.finerIngestion && eff(m.finerIngestion) < eff(m.ingestionTime) ? m.finerIngestion : m.ingestionTime;
+}
+
+/**
+ * What the data says about a time column's resolution, next to what its type says: silver's
+ * ingestion_timestamp is DateTime64(6) but is copied from bronze's DateTime, so every value
+ * is a whole second. Looks at up to `sample` rows; returns null when there are too few.
+ */
+export async function observedResolutionMs(db: Db, table: string, column: string, sample = 100_000): Promise<number | null> {
+  const [r] = await db.query<{ n: number; sub_s: number; sub_ms: number }>(
+    `SELECT count() AS n, countIf(us % 1000000 != 0) AS sub_s, countIf(us % 1000 != 0) AS sub_ms
+     FROM (SELECT toUnixTimestamp64Micro(toDateTime64(\`${column}\`, 6)) AS us FROM ${table} LIMIT ${sample})`,
+  );
+  if (!r || Number(r.n) < 20) return null;
+  return Number(r.sub_s) === 0 ? 1000 : Number(r.sub_ms) === 0 ? 1 : 0.001;
+}
+
+function short(table: string) {
+  return table.includes(".") ? table.slice(table.indexOf(".") + 1) : table;
+}

@@ -1,0 +1,25 @@
+// The K2 lab as one call: open the embedded engine (never a server: the lab drops and
+// rebuilds its databases), build the schema, replay trades, return the replayer's summary.
+import { connectClickHouse, targetFromEnv, type Target } from "../clickhouse.ts";
+import { K2Error, EXIT } from "../errors.ts";
+import { resetLab } from "./schema.ts";
+import { replay, type ReplayOptions, type ReplaySummary } from "./replayer.ts";
+import { progress } from "../progress.ts";
+import { formatDuration } from "../units.ts";
+
+export async function openLab(env = process.env): Promise<Target> {
+  const spec = targetFromEnv(env);
+  if (spec.kind !== "embedded")
+    throw new K2Error(`the lab runs on the embedded engine only, and CLICKHOUSE_URL points at a server: unset it or set CLICKHOUSE_URL=chdb://<folder>`, EXIT.usage);
+  return connectClickHouse(spec);
+}
+
+export async function runLab(target: Target, o: Omit<ReplayOptions, "database">, label = "lab"): Promise<ReplaySummary> {
+  await resetLab(target, target.database);
+  const bar = progress(`${label} replay`, o.durationMs);
+  const summary = await replay(target, { ...o, database: target.database }, undefined, (elapsed, s) =>
+    bar.update(elapsed, `${formatDuration(Math.min(elapsed, o.durationMs))} / ${formatDuration(o.durationMs)}, ${s.sent} trades sent`),
+  );
+  bar.end(`${summary.sent} trades sent in ${summary.batches} inserts`);
+  return summary;
+}

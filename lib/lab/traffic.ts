@@ -1,0 +1,90 @@
+// The lab's market: a pure, seeded generator of trades for the three exchanges, with
+// Poisson arrivals at a total rate, a drawn exchange-to-handler delay per trade, and the
+// lab faults applied. No I/O and no clock: the replayer decides when to deliver.
+import { usageError } from "../errors.ts";
+import { parseDuration } from "../units.ts";
+import { EXCHANGES, EXCHANGE_SHARE, INSTRUMENTS, BASE_PRICE, baseAsset, type Exchange } from "./instruments.ts";
+import { exponential, normal, seeded, weighted, type Delay } from "./random.ts";
+
+export type Trade = {
+  exchange: Exchange; symbol: string; sequence: number; partition: number;
+  exchangeTs: number; // ms since epoch, the exchange's clock (DateTime64(3))
+  delayMs: number; // exchange -> handler, drawn from the delay distribution
+  receiveTs: number; // exchangeTs + delayMs: when the handler has it
+  price: number; quantity: number;
+  status: "sent" | "dropped" | "silenced";
+};
+
+export type Fault =
+  | { kind: "silence"; exchange: Exchange; atMs: number; forMs: number }
+  | { kind: "drop"; exchange: Exchange; symbol?: string; atMs: number; forMs: number }
+  | { kind: "stall"; atMs: number; forMs: number };
+
+/**
+ * Lab faults, offsets from the start of the run. Accepted forms:
+ *   silence:binance@10s+3m        Binance delivers nothing from 10 s for 3 minutes
+ *   drop:kraken@20s+5s            Kraken's handler loses every trade in that window (sequence gap)
+ *   drop:kraken/XBT/USD@20s+5s    ... only for one symbol
+ *   stall@30s+10s                 the consumer stops flushing for 10 s, then catches up
+ */
+export function parseFault(spec: string): Fault {
+  const m = /^(silence|drop|stall)(?::([a-z]+)(?:\/(.+?))?)?@([\d.]+\w*)\+([\d.]+\w*)$/.exec(spec.trim());
+  const bad = (why: string) => usageError(`invalid fault: ${JSON.stringify(spec)} (${why}; e.g. silence:binance@10s+3m, drop:kraken@20s+5s, stall@30s+10s)`);
+  if (!m) throw bad("unrecognised form");
+  const [, kind, ex, symbol, at, dur] = m;
+  const atMs = /^0+(s|ms)?$/.test(at!) ? 0 : parseDuration(at!, "fault start");
+  const forMs = parseDuration(dur!, "fault length");
+  if (kind === "stall") {
+    if (ex) throw bad("stall takes no exchange");
+    return { kind, atMs, forMs };
+  }
+  if (!ex || !(EXCHANGES as readonly string[]).includes(ex)) throw bad(`unknown exchange ${JSON.stringify(ex ?? "")}`);
+  if (symbol && !INSTRUMENTS[ex as Exchange].includes(symbol)) throw bad(`${ex} has no symbol ${symbol}`);
+  if (kind === "silence") return { kind, exchange: ex as Exchange, atMs, forMs };
+  return { kind: "drop", exchange: ex as Exchange, symbol, atMs, forMs };
+}
+
+export const within = (f: { atMs: number; forMs: number }, offsetMs: number) => offsetMs >= f.atMs && offsetMs < f.atMs + f.forMs;
+
+export type TrafficOptions = { ratePerSec: number; startMs: number; durationMs: number; seed: number; delay: Delay; faults?: Fault[] };
+
+/** Trades in exchange-time order. Symbols within a venue follow a Zipf-like popularity. */
+export function* generateTrades(o: TrafficOptions): Generator<Trade> {
+  const rng = seeded(o.seed);
+  const delayRng = seeded(o.seed ^ 0x9e3779b9);
+  const shares = EXCHANGES.map((e) => EXCHANGE_SHARE[e]);
+  const symbolWeights = Object.fromEntries(EXCHANGES.map((e) => [e, INSTRUMENTS[e].map((_, i) => 1 / (i + 1))])) as Record<Exchange, number[]>;
+  const seq = new Map<string, number>();
+  const price = new Map<string, number>();
+  const faults = o.faults ?? [];
+  let t = 0;
+  for (;;) {
+    t += exponential(rng, 1000 / o.ratePerSec);
+    if (t >= o.durationMs) return;
+    const exchange = EXCHANGES[weighted(rng, shares)]!;
+    const si = weighted(rng, symbolWeights[exchange]);
+    const symbol = INSTRUMENTS[exchange][si]!;
+    const key = `${exchange}/${symbol}`;
+    // Sequence numbers start at a seed-derived, venue-like large number and increase by one.
+    const sequence = (seq.get(key) ?? 1_000_000 + Math.floor(rng() * 1_000_000)) + 1;
+    seq.set(key, sequence);
+    const p = (price.get(key) ?? BASE_PRICE[baseAsset(exchange, symbol)]!) * Math.exp(0.0005 * normal(rng));
+    price.set(key, p);
+    const quantity = Math.max(1e-8, (500 / p) * Math.exp(normal(rng)));
+    const delayMs = Math.max(0, o.delay.sample(delayRng));
+    const exchangeTs = Math.floor(o.startMs + t);
+    const hit = (k: Fault["kind"]) =>
+      faults.some((f) => f.kind === k && f.kind !== "stall" && f.exchange === exchange && (f.kind !== "drop" || !f.symbol || f.symbol === symbol) && within(f, t));
+    const status = hit("silence") ? "silenced" : hit("drop") ? "dropped" : "sent";
+    yield { exchange, symbol, sequence, partition: si % 3, exchangeTs, delayMs, receiveTs: exchangeTs + delayMs, price: p, quantity, status };
+  }
+}
+
+/** The message a feed handler would publish to market.crypto.trades.<exchange>.raw. */
+export function toMessage(t: Trade, offset: number): string {
+  return JSON.stringify({
+    exchange_timestamp: t.exchangeTs, sequence_number: t.sequence, symbol: t.symbol,
+    price: t.price.toFixed(8), quantity: t.quantity.toFixed(8), quote_volume: (t.price * t.quantity).toFixed(8),
+    event_time: t.exchangeTs, kafka_offset: offset, kafka_partition: t.partition,
+  });
+}

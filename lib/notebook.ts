@@ -1,0 +1,157 @@
+// The notebook runtime. A notebook declares its options, a `fetch` that measures and stores
+// datasets under data/<name>/<run-id>/, and a `render` that reads them back and writes the
+// document. A live run is fetch then render from what was stored, so `--from <run-id>`
+// renders exactly what a live run rendered, with no ClickHouse or Docker reachable.
+import { parseArgs } from "node:util";
+import { watch } from "node:fs";
+import { join, relative } from "node:path";
+import { K2Error, EXIT, redact } from "./errors.ts";
+import { writeAtomic } from "./fsx.ts";
+import { outDir, ROOT } from "./paths.ts";
+import { Report } from "./report/document.ts";
+import { RunWriter, openRun, newRunId, type Manifest, type RunData } from "./store.ts";
+import { progress } from "./progress.ts";
+import pkg from "../package.json" with { type: "json" };
+
+export type OptionSpec = { type: "string" | "boolean"; default?: string | boolean; help: string; arg?: string };
+export type Values = Record<string, string | boolean | undefined>;
+
+export type FetchContext<O> = {
+  options: O;
+  run: RunWriter;
+  progress: typeof progress;
+  log(message: string): void;
+};
+export type Fetched = Pick<Manifest, "parameters" | "target" | "window" | "notes"> & Record<string, unknown>;
+export type Rendered = { summary: string[]; failed?: boolean };
+
+export type Notebook<O> = {
+  name: string;
+  title: string;
+  about: string;
+  options: Record<string, OptionSpec>;
+  /** Turn raw flag values into typed options; throw usageError on a bad value. */
+  parse(values: Values): O;
+  fetch(ctx: FetchContext<O>): Promise<Fetched>;
+  render(report: Report, run: RunData, options: O): Promise<Rendered>;
+};
+
+const COMMON: Record<string, OptionSpec> = {
+  from: { type: "string", arg: "run-id|latest", help: "re-render from stored data (no ClickHouse or Docker needed)" },
+  gate: { type: "boolean", help: "exit non-zero when a check or target fails (for CI)" },
+  watch: { type: "boolean", help: "after the run, re-render on every change under lib/ and notebooks/" },
+  help: { type: "boolean", help: "show this help" },
+};
+
+export function helpText<O>(nb: Notebook<O>): string {
+  const row = (name: string, o: OptionSpec) => {
+    const flag = `  --${name}${o.type === "string" ? ` <${o.arg ?? "value"}>` : ""}`;
+    return `${flag.padEnd(34)} ${o.help}${o.default !== undefined && o.default !== false ? ` (default ${o.default})` : ""}`;
+  };
+  return [
+    `${nb.title}\n\nusage: bun notebooks/${nb.name}.ts [options]\n`,
+    nb.about.trim(),
+    "\nOptions:",
+    ...Object.entries(nb.options).map(([n, o]) => row(n, o)),
+    ...Object.entries(COMMON).map(([n, o]) => row(n, o)),
+    `\nWrites data/${nb.name}/<run-id>/ (datasets, manifest.json), out/${nb.name}.html and out/${nb.name}.md.`,
+  ].join("\n");
+}
+
+export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.slice(2)): Promise<number> {
+  const all = { ...nb.options, ...COMMON };
+  let values: Values;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: Object.fromEntries(Object.entries(all).map(([n, o]) => [n, { type: o.type, default: o.default } as any])),
+      allowPositionals: false,
+      strict: true,
+    }).values as Values;
+  } catch (e) {
+    throw new K2Error(`${(e as Error).message.split("\n")[0]} (see bun notebooks/${nb.name}.ts --help)`, EXIT.usage);
+  }
+  if (values.help) {
+    console.log(helpText(nb));
+    return 0;
+  }
+  const options = nb.parse(values);
+  const t0 = performance.now();
+  let run: RunData;
+  if (typeof values.from === "string") {
+    run = await openRun(nb.name, values.from);
+    console.error(`${nb.name}: re-rendering stored run ${run.manifest.runId}`);
+  } else {
+    const writer = await new RunWriter(nb.name, newRunId()).open();
+    const abort = async (signal: string, code: number) => {
+      await writer.discard();
+      console.error(`\n${nb.name}: interrupted (${signal}); the partial run was removed`);
+      process.exit(code);
+    };
+    const onInt = () => abort("SIGINT", 130), onTerm = () => abort("SIGTERM", 143);
+    process.once("SIGINT", onInt).once("SIGTERM", onTerm);
+    try {
+      const fetched = await nb.fetch({ options, run: writer, progress, log: (m) => console.error(`${nb.name}: ${redact(m)}`) });
+      await writer.commit({
+        title: nb.title,
+        createdAt: new Date().toISOString(),
+        versions: { "k2-hardening": pkg.version, bun: Bun.version, ...(fetched.target?.version ? { clickhouse: fetched.target.version } : {}) },
+        ...fetched,
+      });
+    } catch (e) {
+      await writer.discard();
+      throw e;
+    } finally {
+      process.off("SIGINT", onInt).off("SIGTERM", onTerm);
+    }
+    run = await openRun(nb.name, writer.runId);
+  }
+  const rendered = await renderRun(nb, run, options);
+  const took = ((performance.now() - t0) / 1000).toFixed(1);
+  console.log([...rendered.summary, `report: ${rel(join(outDir(), `${nb.name}.html`))}, ${rel(join(outDir(), `${nb.name}.md`))}; data: ${rel(run.dir)} (${took} s)`].join("\n"));
+  if (values.watch) await watchAndRender(nb, run.manifest.runId);
+  return values.gate && rendered.failed ? EXIT.gate : 0;
+}
+
+export async function renderRun<O>(nb: Notebook<O>, run: RunData, options: O): Promise<Rendered> {
+  const report = new Report(nb.title);
+  const rendered = await nb.render(report, run, options);
+  const m = run.manifest;
+  const subtitle = `run ${m.runId} · ${m.target ? m.target.label : "no target"} · ${m.createdAt.replace("T", " ").slice(0, 19)} UTC`;
+  const footer = `k2-hardening ${m.versions["k2-hardening"] ?? ""} · data/${nb.name}/${m.runId}/ · rendered ${new Date().toISOString().slice(0, 19)}Z · re-render: bun notebooks/${nb.name}.ts --from ${m.runId}`;
+  await writeAtomic(join(outDir(), `${nb.name}.html`), report.renderHtml({ subtitle, footer }));
+  await writeAtomic(join(outDir(), `${nb.name}.md`), report.renderMarkdown({ subtitle }));
+  return rendered;
+}
+
+/** Re-render the stored run in a fresh process on each change, so edited modules are reloaded. */
+async function watchAndRender<O>(nb: Notebook<O>, runId: string): Promise<never> {
+  console.error(`${nb.name}: watching lib/ and notebooks/; Ctrl-C to stop`);
+  let timer: Timer | undefined;
+  const rerender = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      Bun.spawnSync([process.execPath, Bun.main, "--from", runId], { stdout: "inherit", stderr: "inherit", cwd: ROOT });
+    }, 300);
+  };
+  for (const dir of ["lib", "notebooks"]) watch(join(ROOT, dir), { recursive: true }, rerender);
+  return new Promise<never>(() => {});
+}
+
+/** The top of every notebook: run it, print a K2Error as one line, exit with its code. */
+export async function main<O>(nb: Notebook<O>): Promise<void> {
+  try {
+    process.exitCode = await runNotebook(nb);
+  } catch (e) {
+    if (e instanceof K2Error) {
+      console.error(`${nb.name}: error: ${redact(e.message)}`);
+      process.exitCode = e.exitCode;
+    } else {
+      console.error(redact((e as Error)?.stack ?? String(e)));
+      process.exitCode = 1;
+    }
+  }
+  process.exit(process.exitCode);
+}
+
+const rel = (p: string) => relative(process.cwd(), p) || ".";

@@ -1,0 +1,18 @@
+// Plot figures rendered on the server: Plot builds SVG with a jsdom document passed in
+// explicitly (as Plot's own tests do), and the markup goes inline into the page.
+import * as Plot from "@observablehq/plot";
+import { JSDOM } from "jsdom";
+import { raw, type SafeHtml } from "./html.ts";
+
+let dom: JSDOM | undefined;
+const doc = () => (dom ??= new JSDOM("<!doctype html><html><body></body></html>")).window.document;
+
+export function renderPlot(options: Plot.PlotOptions): SafeHtml {
+  const el = Plot.plot({ ...options, document: doc() } as Plot.PlotOptions & { document: Document }) as unknown as Element;
+  // Inline SVG in HTML5 needs no namespace declarations; dropping them keeps the page free
+  // of any http:// string at all.
+  const markup = el.outerHTML.replace(/\s+xmlns(:\w+)?="[^"]*"/g, "");
+  return raw(markup);
+}
+
+export { Plot };

@@ -1,0 +1,118 @@
+// Stored runs: data/<notebook>/<run-id>/ holds the fetched datasets (Parquet, JSON) and
+// manifest.json. A run is assembled in a hidden .partial folder and renamed into place
+// when complete, so a failed run leaves nothing a reader could mistake for data. Any
+// notebook can open any other notebook's runs (the later steps read the earlier ones).
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { K2Error, EXIT, firstLine } from "./errors.ts";
+import { writeAtomic } from "./fsx.ts";
+import { dataDir } from "./paths.ts";
+import { localEngine, sqlString, type Target, type Row } from "./clickhouse.ts";
+
+export type Manifest = {
+  notebook: string; runId: string; title: string; createdAt: string;
+  parameters: Record<string, unknown>;
+  target: { kind: string; label: string; version?: string } | null;
+  window?: { from: string; to: string };
+  versions: Record<string, string>;
+  datasets: Record<string, { file: string; bytes: number; rows?: number }>;
+  notes?: string[];
+  [extra: string]: unknown;
+};
+
+export const newRunId = (d = new Date()) =>
+  `${d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${Math.random().toString(16).slice(2, 6)}`;
+
+export class RunWriter {
+  readonly dir: string;
+  readonly datasets: Manifest["datasets"] = {};
+  constructor(readonly notebook: string, readonly runId: string) {
+    this.dir = join(dataDir(), notebook, `.${runId}.partial`);
+  }
+  async open() { await mkdir(this.dir, { recursive: true }); return this; }
+
+  /** Stream a query's result to <name>.parquet; the engine writes the Parquet. */
+  async saveQuery(target: Target, name: string, sql: string) {
+    const file = `${name}.parquet`;
+    const { bytes } = await target.exportParquet(sql, join(this.dir, file));
+    this.datasets[name] = { file, bytes };
+  }
+  async saveJson(name: string, value: unknown) {
+    const file = `${name}.json`, text = JSON.stringify(value, null, 1);
+    await writeAtomic(join(this.dir, file), text);
+    this.datasets[name] = { file, bytes: text.length };
+  }
+  async commit(manifest: Omit<Manifest, "datasets" | "runId" | "notebook">): Promise<string> {
+    await writeAtomic(join(this.dir, "manifest.json"), JSON.stringify({ notebook: this.notebook, runId: this.runId, ...manifest, datasets: this.datasets }, null, 2));
+    const final = join(dataDir(), this.notebook, this.runId);
+    await rename(this.dir, final);
+    return final;
+  }
+  async discard() { await rm(this.dir, { recursive: true, force: true }); }
+}
+
+/** Runs of a notebook, oldest first (ids sort by time). */
+export async function listRuns(notebook: string): Promise<string[]> {
+  const dir = join(dataDir(), notebook);
+  if (!existsSync(dir)) return [];
+  const names = (await readdir(dir)).filter((n) => !n.startsWith(".") && existsSync(join(dir, n, "manifest.json")));
+  return names.sort();
+}
+
+export async function openRun(notebook: string, id: string): Promise<RunData> {
+  if (!/^[\w.-]+$/.test(id)) throw new K2Error(`invalid run id: ${JSON.stringify(id)} (expected a folder name under data/${notebook}/ or latest)`);
+  const runs = await listRuns(notebook);
+  const runId = id === "latest" ? runs.at(-1) : runs.includes(id) ? id : undefined;
+  if (!runId)
+    throw new K2Error(
+      runs.length
+        ? `unknown run id ${id} for ${notebook} (latest is ${runs.at(-1)}; ${runs.length} stored in data/${notebook}/)`
+        : `no stored runs for ${notebook} in data/${notebook}/: run the notebook without --from first`,
+      EXIT.notFound,
+    );
+  const dir = join(dataDir(), notebook, runId);
+  let manifest: Manifest;
+  try {
+    manifest = await Bun.file(join(dir, "manifest.json")).json();
+  } catch (e) {
+    throw new K2Error(`corrupt manifest data/${notebook}/${runId}/manifest.json (${firstLine(e)}): delete the run and fetch again`, EXIT.data);
+  }
+  return new RunData(dir, manifest);
+}
+
+/** A stored run, read back through the in-process engine: no ClickHouse server, no Docker. */
+export class RunData {
+  constructor(readonly dir: string, readonly manifest: Manifest) {}
+  path(name: string): string {
+    const d = this.manifest.datasets[name];
+    if (!d) throw new K2Error(`run ${this.manifest.runId} has no dataset ${name} (has: ${Object.keys(this.manifest.datasets).join(", ")})`, EXIT.data);
+    return join(this.dir, d.file);
+  }
+  /**
+   * Run SQL over stored datasets: `{name}` stands for the dataset's Parquet file.
+   *   await run.query("SELECT exchange, count() FROM {lags} GROUP BY exchange")
+   */
+  async query<T = Row>(sql: string): Promise<T[]> {
+    const text = sql.replace(/\{(\w+)\}/g, (_, n) => `file(${sqlString(this.path(n))}, Parquet)`);
+    try {
+      const rs = await localEngine().query({ query: text, format: "JSONEachRow" });
+      return (await rs.json()) as T[];
+    } catch (e) {
+      const files = [...sql.matchAll(/\{(\w+)\}/g)].map((m) => this.manifest.datasets[m[1]!]?.file).join(", ");
+      throw new K2Error(`cannot read ${files} in ${this.dir} (${firstLine(e)}): the file is corrupt or truncated; re-run the notebook without --from to fetch again`, EXIT.data);
+    }
+  }
+  rows<T = Row>(name: string): Promise<T[]> {
+    return this.query<T>(`SELECT * FROM {${name}}`);
+  }
+  async json<T = unknown>(name: string): Promise<T> {
+    try {
+      return await Bun.file(this.path(name)).json();
+    } catch (e) {
+      if (e instanceof K2Error) throw e;
+      throw new K2Error(`cannot read ${this.path(name)} (${firstLine(e)}): re-run the notebook without --from`, EXIT.data);
+    }
+  }
+  async size(name: string) { return (await stat(this.path(name))).size; }
+}
