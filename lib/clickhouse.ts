@@ -6,7 +6,7 @@
 // The embedded engine is a process singleton bound to one folder: the first embedded
 // connection decides it, a request for another folder is refused, and `localEngine()`
 // (used to read stored Parquet back) reuses whatever is open.
-import { createClient, type ClickHouseClient } from "@clickhouse/client";
+import { createClient, ClickHouseLogLevel, type ClickHouseClient } from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
 import { resolve } from "node:path";
 import { stat } from "node:fs/promises";
@@ -140,7 +140,12 @@ export async function connectClickHouse(spec: TargetSpec = targetFromEnv()): Pro
   const client =
     spec.kind === "embedded"
       ? embeddedClient(spec.path)
-      : createClient({ url: spec.url, username: spec.user, password: spec.password, request_timeout: 30_000, clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
+      : createClient({
+          url: spec.url, username: spec.user, password: spec.password, request_timeout: 30_000,
+          // errors are reported once, by us, as one line; the client's own logger would repeat them with stacks
+          log: { level: ClickHouseLogLevel.OFF },
+          clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+        });
   try {
     const rs = await client.query({ query: "SELECT version() AS v", format: "JSONEachRow" });
     const [row] = (await rs.json()) as { v: string }[];
@@ -154,20 +159,19 @@ export async function connectClickHouse(spec: TargetSpec = targetFromEnv()): Pro
 /** Translate what the client throws into one line that names the problem and the fix. */
 export function clickhouseError(e: unknown, spec: TargetSpec): K2Error {
   if (e instanceof K2Error) return e;
-  const err = e as { code?: string; type?: string; message?: string };
+  const err = e as { code?: string; type?: string };
   const where = describeTarget(spec);
-  const msg = firstLine(e);
+  // Servers before 20.x say "Code: 60, e.displayText() = DB::Exception: ..., e.what() = ..."
+  const msg = firstLine(e).replace(/e\.displayText\(\) = (DB::Exception: )?/, "").replace(/, e\.what\(\) = .*$/, "");
+  const code = Number(/^\d+$/.test(err.code ?? "") ? err.code : /Code: (\d+)/.exec(msg)?.[1] ?? NaN);
   const net = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|ETIMEDOUT|socket hang up|Timeout error|Unable to connect|ConnectionRefused|FailedToOpenSocket/i;
   if (net.test(`${err.code ?? ""} ${msg}`))
     return new K2Error(`ClickHouse not reachable at ${where} (${msg}): start it or fix CLICKHOUSE_URL in .env`, EXIT.unreachable);
-  if (err.type === "AUTHENTICATION_FAILED" || err.code === "516" || /Authentication failed|password is incorrect/i.test(msg))
+  if ([192, 193, 516].includes(code) || /Authentication failed|password is incorrect|Wrong password/i.test(msg))
     return new K2Error(`ClickHouse refused the login at ${where}: wrong user or password; set CLICKHOUSE_USER / CLICKHOUSE_PASSWORD in .env`, EXIT.unreachable);
-  if (err.type === "UNKNOWN_DATABASE" || err.code === "81")
-    return new K2Error(`unknown database at ${where}: ${msg}; set CLICKHOUSE_DATABASE or create it`, EXIT.notFound);
-  if (err.type === "UNKNOWN_TABLE" || err.code === "60")
-    return new K2Error(`unknown table at ${where}: ${msg}; check the table name or the schema overrides in k2.config.json`, EXIT.notFound);
-  if (/Parquet|ARROW|INCORRECT_DATA|CANNOT_READ|CANNOT_PARSE|Invalid: /i.test(msg))
-    return new K2Error(`unreadable data (${msg})`, EXIT.data);
+  if (code === 81) return new K2Error(`unknown database at ${where} (${msg}): set CLICKHOUSE_DATABASE to an existing database`, EXIT.notFound);
+  if (code === 60) return new K2Error(`unknown table at ${where} (${msg}): check the table name, or discovery.tables in k2.config.json`, EXIT.notFound);
+  if (code === 73) return new K2Error(`the ClickHouse at ${where} cannot write that format (${msg}): Parquet export needs ClickHouse 20.x or later`, EXIT.data);
   return new K2Error(`ClickHouse error at ${where}: ${msg}`, EXIT.data);
 }
 

@@ -4,7 +4,7 @@
 // each role in each trade table, and at what time resolution.
 import type { Db } from "./clickhouse.ts";
 import { sqlString } from "./clickhouse.ts";
-import { K2Error, EXIT } from "./errors.ts";
+import { K2Error, EXIT, warnOnce, firstLine } from "./errors.ts";
 import type { K2Config, Role } from "./config.ts";
 
 export type ColumnInfo = { table: string; name: string; type: string };
@@ -96,11 +96,17 @@ export function mapTradeTable(table: string, columns: ColumnInfo[], overrides: P
 /** The trade tables of a database: configured, else bronze_trades_* and silver_trades. */
 export async function discoverTradeTables(db: Db, database: string, config: K2Config): Promise<Mapping[]> {
   const cols = await db.query<ColumnInfo>(
-    `SELECT table, name, type FROM system.columns WHERE database = ${sqlString(database)} ORDER BY table, position`,
+    `SELECT table, name, type FROM system.columns WHERE database = ${sqlString(database)}`, // in definition order
   );
   const tables = new Map<string, ColumnInfo[]>();
   for (const c of cols) (tables.get(c.table) ?? tables.set(c.table, []).get(c.table)!).push(c);
-  if (tables.size === 0) throw new K2Error(`database ${database} has no tables (or does not exist): check CLICKHOUSE_DATABASE`, EXIT.notFound);
+  if (tables.size === 0) {
+    const dbs = (await db.query<{ name: string }>("SELECT name FROM system.databases")).map((d) => d.name);
+    throw new K2Error(
+      dbs.includes(database) ? `database ${database} has no tables: point CLICKHOUSE_DATABASE at the K2 database` : `unknown database ${database} (found: ${dbs.join(", ")}): set CLICKHOUSE_DATABASE`,
+      EXIT.notFound,
+    );
+  }
   const wanted = config.discovery.tables ?? [...tables.keys()].filter((t) => /^bronze_trades_|^silver_trades$/.test(t));
   if (wanted.length === 0)
     throw new K2Error(`no trade tables in ${database} (found: ${[...tables.keys()].join(", ")}); list them in discovery.tables in k2.config.json`, EXIT.notFound);
@@ -115,7 +121,12 @@ export async function discoverTradeTables(db: Db, database: string, config: K2Co
 export async function discoverWithObservation(db: Db, database: string, config: K2Config): Promise<Mapping[]> {
   const mappings = await discoverTradeTables(db, database, config);
   for (const m of mappings) {
-    for (const t of [m.ingestionTime, m.finerIngestion]) if (t) t.observedResolutionMs = await observedResolutionMs(db, m.table, t.column);
+    for (const t of [m.ingestionTime, m.finerIngestion])
+      if (t)
+        t.observedResolutionMs = await observedResolutionMs(db, m.table, t.column).catch((e) => {
+          warnOnce(`could not sample ${m.table}.${t.column} for its resolution (${firstLine(e)}); using its type alone`);
+          return null;
+        });
     const o = m.ingestionTime.observedResolutionMs;
     if (o && o > m.ingestionTime.resolutionMs)
       m.notes.push(`ingestion time ${m.ingestionTime.column} is typed ${m.ingestionTime.type} but every sampled value is a whole ${o >= 1000 ? "second" : "millisecond"}: it is copied from a coarser clock`);

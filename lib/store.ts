@@ -78,7 +78,7 @@ export async function openRun(notebook: string, id: string): Promise<RunData> {
   } catch (e) {
     throw new K2Error(`corrupt manifest data/${notebook}/${runId}/manifest.json (${firstLine(e)}): delete the run and fetch again`, EXIT.data);
   }
-  return new RunData(dir, manifest);
+  return new RunData(dir, { ...manifest, runId }); // the folder's name is the id (a copied run keeps its own)
 }
 
 /** A stored run, read back through the in-process engine: no ClickHouse server, no Docker. */

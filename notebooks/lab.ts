@@ -8,15 +8,16 @@ import { openLab, runLab } from "../lib/lab/lab.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault, type Fault } from "../lib/lab/traffic.ts";
 import { discoverWithObservation, lagClock, type Mapping, type TimeColumn } from "../lib/discovery.ts";
-import { loadConfig } from "../lib/config.ts";
+import { loadConfig, type K2Config } from "../lib/config.ts";
 import { countsSql, ohlcvSql, lagsSql } from "../lib/lab/queries.ts";
 import { reconcile, ohlcvConsistency, type CountRow, type OhlcvRow } from "../lib/analysis/reconcile.ts";
 import { parseDuration, parseRate, parseNumber, BASE_RATE, formatDuration, formatCount } from "../lib/units.ts";
 import { Plot } from "../lib/report/plot.ts";
 import { fmt } from "../lib/report/document.ts";
+import { sqlString } from "../lib/clickhouse.ts";
 import type { ReplaySummary } from "../lib/lab/replayer.ts";
 
-type Options = { durationMs: number; rate: number; seed: number; delay: string; flushMs: number; faults: Fault[] };
+type Options = { durationMs: number; rate: number; seed: number; delay: string; flushMs: number; faults: Fault[]; config: K2Config };
 
 const lab: Notebook<Options> = {
   name: "lab",
@@ -43,6 +44,7 @@ that every OHLCV timeframe counts the silver trades, and shows the lag distribut
       seed: parseNumber(String(v.seed), "--seed", 0, 2 ** 32 - 1),
       flushMs: parseDuration(String(v.flush), "--flush"),
       faults: v.fault ? String(v.fault).split(",").map(parseFault) : [],
+      config: loadConfig(), // read before the replay, so a bad file fails in a second, not after a minute
     };
   },
 
@@ -53,7 +55,7 @@ that every OHLCV timeframe counts the silver trades, and shows the lag distribut
     const summary = await runLab(target, { ratePerSec: o.rate, durationMs: o.durationMs, seed: o.seed, delay: parseDelay(o.delay), flushMs: o.flushMs, faults: o.faults });
 
     // Discovery on the lab schema, as on a real stack: which column is which, at what resolution.
-    const mappings = await discoverWithObservation(target, target.database, loadConfig());
+    const mappings = await discoverWithObservation(target, target.database, o.config);
     await run.saveJson("discovery", mappings);
     const silver = mappings.find((m) => m.layer === "silver")!;
     const bronze = mappings.filter((m) => m.layer === "bronze");
@@ -151,7 +153,7 @@ that every OHLCV timeframe counts the silver trades, and shows the lag distribut
 
     // Log-spaced bins computed by the engine: ten per decade, so the figure's size does not grow with rows.
     const hist = await run.query<{ clock: string; bin: number; n: number }>(`
-      SELECT '${fine}' AS clock, floor(log10(lag_ms) * 10) AS bin, count() AS n FROM {lags} WHERE lag_ms > 0 GROUP BY bin
+      SELECT ${sqlString(fine)} AS clock, floor(log10(lag_ms) * 10) AS bin, count() AS n FROM {lags} WHERE lag_ms > 0 GROUP BY bin
       UNION ALL SELECT 'ingestion_timestamp (1 s)' AS clock, floor(log10(lag_ingestion_ms) * 10) AS bin, count() AS n FROM {lags} WHERE lag_ingestion_ms > 0 GROUP BY bin
       UNION ALL SELECT 'injected delay (truth)' AS clock, floor(log10(injected_delay_ms) * 10) AS bin, count() AS n FROM {lags} WHERE injected_delay_ms > 0 GROUP BY bin`);
     const bins = hist.map((h) => ({ ...h, x1: 10 ** (h.bin / 10), x2: 10 ** ((h.bin + 1) / 10) }));

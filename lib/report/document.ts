@@ -47,6 +47,12 @@ export class Report {
     return this;
   }
 
+  /** Trusted markup built with the `html` template (values in it are escaped). */
+  html(block: SafeHtml, md?: string): this {
+    this.blocks.push({ html: block, md });
+    return this;
+  }
+
   /** A callout: a verdict, a caveat, or what was skipped and why. Also goes to the summary. */
   note(status: Status, text: string): this {
     this.blocks.push({ html: html`<p class="note ${cls(status)}"><span class="badge ${cls(status)}">${status}</span> ${text}</p>`, md: `> **${status}** ${mdText(text)}` });
@@ -79,7 +85,8 @@ export function fmt(v: unknown): string {
   return String(v);
 }
 
-const mdText = (s: string) => s.replace(/[|\\`*_<>[\]]/g, (c) => `&#${c.charCodeAt(0)};`).replace(/\n/g, " ");
+// Table cells and notes in the markdown summary: no pipes, tags, emphasis or autolinks.
+const mdText = (s: string) => s.replace(/[|\\`*_<>[\]:@]/g, (c) => `&#${c.charCodeAt(0)};`).replace(/\n/g, " ");
 
 function markdownTable<R>(rows: R[], columns: Column<any>[], cell: (c: Column<any>, r: R) => string, caption?: string): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;

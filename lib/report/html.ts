@@ -25,7 +25,8 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
 export const raw = (s: string) => new SafeHtml(s);
 
 /**
- * Make a data value inert inside markdown prose: HTML-escape it and turn markdown
- * punctuation into numeric entities, so `*BTC*_x` prints as typed in HTML and on GitHub.
+ * Make a data value inert inside markdown prose: turn markdown punctuation, HTML's special
+ * characters and what autolinking looks for (`:` of a scheme, `.` of www., `@`) into numeric
+ * entities, so `*BTC*_x` or `http://x` prints as typed, in HTML and on GitHub, and links nothing.
  */
-export const escapeMarkdown = (v: unknown) => String(v).replace(/[\\`*_{}\[\]()#+\-!|~<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeMarkdown = (v: unknown) => String(v).replace(/[\\`*_{}\[\]()#+\-!|~<>&"':.@]/g, (c) => `&#${c.charCodeAt(0)};`);

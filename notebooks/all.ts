@@ -1,0 +1,47 @@
+// # The main job: every notebook, then an index
+//
+// Runs each notebook in notebooks/ in order, each in its own process (one embedded engine
+// per process), on whatever target the environment names (the lab by default), and writes
+// out/index.html linking the reports with each one's outcome.
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { ROOT, outDir } from "../lib/paths.ts";
+import { Report } from "../lib/report/document.ts";
+import { html } from "../lib/report/html.ts";
+import { writeAtomic } from "../lib/fsx.ts";
+import { listRuns, openRun } from "../lib/store.ts";
+
+const { values } = parseArgs({ args: Bun.argv.slice(2), options: { help: { type: "boolean" }, only: { type: "string" } }, strict: true });
+if (values.help) {
+  console.log(`usage: bun run all [--only name,name]
+
+Runs every notebook in notebooks/ (lab first, then the numbered steps) with its defaults,
+then writes out/index.html linking the reports. Exits non-zero if any notebook failed.`);
+  process.exit(0);
+}
+
+const names = (await readdir(join(ROOT, "notebooks")))
+  .filter((f) => f.endsWith(".ts") && f !== "all.ts")
+  .map((f) => f.replace(/\.ts$/, ""))
+  .sort((a, b) => (a === "lab" ? -1 : b === "lab" ? 1 : a.localeCompare(b)))
+  .filter((n) => !values.only || values.only.split(",").includes(n));
+
+const results: { name: string; code: number; seconds: number; title: string; runId: string }[] = [];
+for (const name of names) {
+  console.error(`\n== ${name} ==`);
+  const t0 = performance.now();
+  const code = await Bun.spawn([process.execPath, join(ROOT, "notebooks", `${name}.ts`)], { stdout: "inherit", stderr: "inherit", cwd: ROOT }).exited;
+  const runs = await listRuns(name);
+  const run = runs.length ? await openRun(name, runs.at(-1)!).catch(() => undefined) : undefined;
+  results.push({ name, code, seconds: (performance.now() - t0) / 1000, title: run?.manifest.title ?? name, runId: run?.manifest.runId ?? "–" });
+}
+
+const doc = new Report("K2 Phase 7 hardening reports");
+doc.md`Each report is one self-contained HTML file (attach it to the pull request) with a markdown summary beside it.`;
+doc.html(html`<div class="table"><table><thead><tr><th>Notebook</th><th>Report</th><th>Summary</th><th>Run</th><th>Outcome</th><th class="right">Time</th></tr></thead><tbody>${results.map(
+  (r) => html`<tr><td>${r.name}</td><td><a href="${r.name}.html">${r.title}</a></td><td><a href="${r.name}.md">${r.name}.md</a></td><td><code>${r.runId}</code></td><td><span class="badge ${r.code === 0 ? "pass" : "fail"}">${r.code === 0 ? "OK" : `exit ${r.code}`}</span></td><td class="right">${r.seconds.toFixed(1)} s</td></tr>`,
+)}</tbody></table></div>`);
+await writeAtomic(join(outDir(), "index.html"), doc.renderHtml({ subtitle: `generated ${new Date().toISOString().slice(0, 19)}Z`, footer: "k2-hardening · bun run all" }));
+console.log(`\nall: ${results.map((r) => `${r.name} ${r.code === 0 ? "ok" : `exit ${r.code}`}`).join(", ")}; index: out/index.html`);
+process.exit(results.some((r) => r.code !== 0) ? 1 : 0);

@@ -1,0 +1,70 @@
+// Real engines for the tests: the embedded engine (one per process, so one folder for the
+// whole `bun test` run), Debian's clickhouse-server started on loopback, and the CLI run
+// as a user runs it, in a subprocess with its own data/ and out/ folders.
+import { mkdtempSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connectClickHouse, type Target } from "../lib/clickhouse.ts";
+import { ROOT } from "../lib/paths.ts";
+
+export const tempDir = (prefix = "k2-test-") => mkdtempSync(join(tmpdir(), prefix));
+
+let engine: Promise<Target> | undefined;
+export const ENGINE_PATH = join(tmpdir(), `k2-test-engine-${process.pid}`);
+/** The process's embedded engine, shared by every test file in this `bun test` run. */
+export function testEngine(): Promise<Target> {
+  return (engine ??= connectClickHouse({ kind: "embedded", path: ENGINE_PATH, database: "k2" }));
+}
+
+export type Cli = { code: number; stdout: string; stderr: string };
+/** Run a project command as a user would: `bun <file> <args>` with the given environment. */
+export async function runCli(file: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Cli> {
+  const base = { ...process.env };
+  delete base.CLICKHOUSE_URL; delete base.CLICKHOUSE_PASSWORD; delete base.CLICKHOUSE_USER; delete base.CLICKHOUSE_DATABASE;
+  const proc = Bun.spawn([process.execPath, join(ROOT, file), ...args], {
+    cwd: ROOT, env: { ...base, CI: "1", ...env } as Record<string, string>, stdout: "pipe", stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+export type ClickHouseServer = { url: string; password: string; stop(): Promise<void> };
+const SERVER = "/usr/sbin/clickhouse-server";
+
+/**
+ * Debian's clickhouse-server (18.16: HTTP, users, system tables; no DateTime64 or Parquet)
+ * on a loopback port, with a password, in a temporary folder. It stands in for a K2
+ * ClickHouse where the test is about the HTTP path: login, databases, tables, discovery.
+ */
+export async function startClickHouseServer(password = "k2-Test-Secret-42"): Promise<ClickHouseServer> {
+  if (!existsSync(SERVER)) throw new Error(`${SERVER} missing: apt-get install -y clickhouse-server (.ci/run does)`);
+  const dir = tempDir("k2-chs-");
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  for (const d of ["data", "tmp", "user_files"]) mkdirSync(join(dir, d));
+  writeFileSync(join(dir, "config.xml"), `<?xml version="1.0"?><yandex>
+  <logger><level>error</level><console>1</console></logger>
+  <http_port>${port}</http_port><tcp_port>${port + 1}</tcp_port><listen_host>127.0.0.1</listen_host>
+  <path>${dir}/data/</path><tmp_path>${dir}/tmp/</tmp_path><user_files_path>${dir}/user_files/</user_files_path>
+  <users_config>users.xml</users_config><default_profile>default</default_profile><default_database>default</default_database>
+  <mark_cache_size>5368709</mark_cache_size></yandex>`);
+  writeFileSync(join(dir, "users.xml"), `<?xml version="1.0"?><yandex><profiles><default></default></profiles>
+  <users><default><password>${password}</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas></yandex>`);
+  const proc = Bun.spawn([SERVER, `--config-file=${join(dir, "config.xml")}`], { cwd: dir, stdout: "ignore", stderr: "pipe" });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`${url}/ping`).then((r) => r.ok, () => false);
+    if (ok) return { url, password, stop: async () => { proc.kill("SIGKILL"); await proc.exited; } };
+    if (proc.exitCode !== null) throw new Error(`clickhouse-server exited: ${await new Response(proc.stderr).text()}`);
+    await Bun.sleep(100);
+  }
+  proc.kill();
+  throw new Error("clickhouse-server did not answer /ping within 10 s");
+}
+
+/** No stray temporary or partial files under a folder (the atomic-write promise). */
+export function strayFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const glob = new Bun.Glob("**/{.*.tmp,.*.partial,.*.partial/**}");
+  return [...glob.scanSync({ cwd: dir, dot: true, onlyFiles: false })];
+}

@@ -1,0 +1,77 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { html, escapeHtml, raw } from "../lib/report/html.ts";
+import { Report, fmt } from "../lib/report/document.ts";
+import { Plot } from "../lib/report/plot.ts";
+import { minMaxBuckets } from "../lib/report/downsample.ts";
+
+const EVIL = `<script>alert("x")</script> & 'q' | *b* [l](http://x)`;
+
+describe("html", () => {
+  test("escapes every interpolated value; nested templates and raw pass through", () => {
+    expect(html`<p>${EVIL}</p>`.value).toBe(`<p>${escapeHtml(EVIL)}</p>`);
+    expect(html`<ul>${["<a>", html`<li>${"<b>"}</li>`]}</ul>`.value).toBe("<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>");
+    expect(html`${raw("<hr>")}${null}${undefined}${false}${0}`.value).toBe("<hr>0");
+  });
+});
+
+/** Normalise what changes between runs: Plot's generated class names, long decimals. */
+const normalise = (s: string) => {
+  const ids = new Map<string, string>();
+  return s
+    .replace(/plot-[0-9a-f]{6}/g, (m) => (ids.get(m) ?? ids.set(m, `plot-${ids.size + 1}`).get(m))!)
+    .replace(/(\d+\.\d{2})\d+/g, "$1");
+};
+
+/** Compare with the stored snapshot; on a difference write <name>-changed beside it for review. */
+function matchSnapshot(name: string, actual: string) {
+  const path = join(import.meta.dir, "snapshots", name), changed = `${path}-changed`;
+  if (!existsSync(path)) writeFileSync(path, actual);
+  const expected = readFileSync(path, "utf8");
+  if (expected !== actual) writeFileSync(changed, actual);
+  else rmSync(changed, { force: true });
+  expect(actual === expected ? "same" : `differs: review ${changed}`).toBe("same");
+}
+
+function sample(): Report {
+  const rows = [{ exchange: EVIL, trades: 12345, p99: 0.123456, status: "PASS" }, { exchange: "kraken", trades: 7, p99: 250.5, status: "FAIL" }];
+  return new Report("Sample <report>")
+    .md`Prose with a **bold** word and data ${EVIL} kept inert.`
+    .table(rows, [{ key: "exchange", label: "Exchange" }, { key: "trades", label: "Trades" }, { key: "p99", label: "p99 (ms)" }, { key: "status", label: "Status" }], { caption: "Counts", summary: true })
+    .figure({ width: 400, height: 200, marks: [Plot.barY(rows, { x: "exchange", y: "trades" })] }, "A figure")
+    .note("UNRESOLVED", `Second-granular column ${EVIL}`);
+}
+
+describe("Report", () => {
+  test("renderHtml: self-contained, escaped, with an SVG figure", () => {
+    const page = sample().renderHtml({ subtitle: "run 1", footer: "footer" });
+    expect(page).toContain("<svg");
+    expect(page).not.toMatch(/<script/i);
+    expect(page).not.toMatch(/\b(src|href)\s*=\s*["']?(https?:)?\/\//i);
+    expect(page).not.toMatch(/@import|url\(\s*["']?https?:/i);
+    expect(page).not.toMatch(/<a\b/); // data never becomes a link, not even by autolinking
+    expect(page).toContain('<meta name="viewport"');
+    expect(page).toContain("@media print");
+    matchSnapshot("report.html", normalise(page));
+  });
+  test("renderMarkdown: summary tables and notes, pipes and tags neutralised", () => {
+    const md = sample().renderMarkdown({ subtitle: "run 1" });
+    expect(md).toContain("| Exchange | Trades | p99 (ms) | Status |");
+    expect(md).not.toContain("<script>");
+    expect(md.split("\n").filter((l) => l.startsWith("| ")).every((l) => l.split(" | ").length === 4)).toBe(true);
+    matchSnapshot("report.md", md);
+  });
+});
+
+test("fmt rounds for reading", () => {
+  expect([fmt(1234567), fmt(0.0001234), fmt(12.345), fmt(1234.5), fmt(null)]).toEqual(["1,234,567", "0.000123", "12.35", "1235", "–"]);
+});
+
+test("minMaxBuckets keeps peaks and bounds the size", () => {
+  const rows = Array.from({ length: 100_000 }, (_, i) => ({ x: i, y: i === 54_321 ? 1e6 : Math.sin(i / 100) }));
+  const out = minMaxBuckets(rows, (r) => r.x, (r) => r.y, 1000);
+  expect(out.length).toBeLessThanOrEqual(1000);
+  expect(out.some((r) => r.y === 1e6)).toBe(true);
+  expect(out.map((r) => r.x)).toEqual([...out.map((r) => r.x)].sort((a, b) => a - b));
+});

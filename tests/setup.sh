@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Real engines the tests use, from Debian's packages (no mocks): clickhouse-server for the
+# HTTP path. Installs what is missing when run as root with apt-get; otherwise says how.
+set -euo pipefail
+need=()
+[ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "tests/setup.sh: installing ${need[*]} from Debian's packages" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+else
+  echo "tests/setup.sh: missing ${need[*]}: run 'sudo apt-get install -y ${need[*]}' and try again" >&2
+  exit 1
+fi
