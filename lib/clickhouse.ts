@@ -68,6 +68,11 @@ export function localEngine(): ClickHouseClient {
   return embedded?.client ?? embeddedClient(":memory:");
 }
 
+// The engine buffers a whole Parquet row group before writing it; the default of 1M rows
+// made peak memory grow with the export (777 MB at 1M rows, 1.2 GB at 10M). 100k-row groups
+// keep it flat (measured by `bun run bench`).
+const PARQUET_SETTINGS = { output_format_parquet_row_group_size: "100000" } as const;
+
 export class Target implements Db {
   constructor(
     readonly spec: TargetSpec,
@@ -116,9 +121,9 @@ export class Target implements Db {
       try {
         if (via === "engine") {
           if (this.kind !== "embedded") throw new K2Error("INTO OUTFILE writes on the server's disk; export from a server with via=client");
-          await this.client.command({ query: `${sql} INTO OUTFILE ${sqlString(tmp)} TRUNCATE FORMAT Parquet` });
+          await this.client.command({ query: `${sql} INTO OUTFILE ${sqlString(tmp)} TRUNCATE FORMAT Parquet`, clickhouse_settings: PARQUET_SETTINGS });
         } else {
-          const rs = await this.client.exec({ query: `${sql} FORMAT Parquet` });
+          const rs = await this.client.exec({ query: `${sql} FORMAT Parquet`, clickhouse_settings: PARQUET_SETTINGS });
           const sink = Bun.file(tmp).writer({ highWaterMark: 1 << 20 });
           for await (const chunk of rs.stream as AsyncIterable<Uint8Array>) sink.write(chunk);
           await sink.end();

@@ -14,6 +14,7 @@ import { reconcile, ohlcvConsistency, type CountRow, type OhlcvRow } from "../li
 import { parseDuration, parseRate, parseNumber, BASE_RATE, formatDuration, formatCount } from "../lib/units.ts";
 import { Plot } from "../lib/report/plot.ts";
 import { fmt } from "../lib/report/document.ts";
+import { html } from "../lib/report/html.ts";
 import { sqlString } from "../lib/clickhouse.ts";
 import type { ReplaySummary } from "../lib/lab/replayer.ts";
 
@@ -77,7 +78,7 @@ that every OHLCV timeframe counts the silver trades, and shows the lag distribut
     const p = run.manifest.parameters as Record<string, any>;
     doc.md`
       The lab replayed **${p.duration}** of trades at **${p.rate} msg/s** (${(p.rate / BASE_RATE).toFixed(1)}x the K2 baseline),
-      seed ${p.seed}, with an exchange-to-handler delay drawn from \`${p.delay}\` and the consumer flushing every ${p.flush}.
+      seed ${p.seed}, with an exchange-to-handler delay drawn from ${html`<code>${p.delay}</code>`} and the consumer flushing every ${p.flush}.
       Achieved rate: **${replay.achievedRate.toFixed(1)} msg/s** delivered, ${formatCount(replay.batches)} inserts
       (round trip mean ${replay.insertRttMs.mean.toFixed(1)} ms, max ${replay.insertRttMs.max.toFixed(1)} ms, measured by the replayer).
       ${p.faults?.length ? `Faults injected: ${p.faults.map((f: Fault) => JSON.stringify(f)).join("; ")}.` : "No faults injected."}`;
@@ -109,11 +110,17 @@ that every OHLCV timeframe counts the silver trades, and shows the lag distribut
 
     doc.md`## Do the OHLCV tables agree with silver?`;
     const ohlcv = ohlcvConsistency(await run.rows<OhlcvRow>("ohlcv"));
-    doc.table(ohlcv, [
-      { key: "timeframe", label: "Timeframe" }, { key: "exchange", label: "Exchange" },
-      { key: "candles", label: "Candles", align: "right" }, { key: "ohlcv_trades", label: "OHLCV trade_count", align: "right" },
-      { key: "silver_trades", label: "Silver trades", align: "right" }, { key: "status", label: "Status" },
-    ], { caption: "sum(trade_count) per gold timeframe against silver, per exchange", summary: true });
+    // One row per timeframe, one column per exchange: "OHLCV trade_count / silver trades".
+    const exchanges = [...new Set(ohlcv.map((r) => r.exchange))];
+    const byTf = [...new Set(ohlcv.map((r) => r.timeframe))].map((tf) => {
+      const rows = ohlcv.filter((r) => r.timeframe === tf);
+      return { timeframe: tf, ...Object.fromEntries(rows.map((r) => [r.exchange, `${fmt(r.ohlcv_trades)} / ${fmt(r.silver_trades)} (${r.candles} candles)`])), status: rows.every((r) => r.status === "PASS") ? "PASS" : "FAIL" };
+    });
+    doc.table(byTf, [
+      { key: "timeframe", label: "Timeframe" },
+      ...exchanges.map((e) => ({ key: e as "timeframe", label: e, align: "right" as const })),
+      { key: "status", label: "Status" },
+    ], { caption: "sum(trade_count) per gold timeframe / silver trades, per exchange", summary: true });
     const badOhlcv = ohlcv.filter((r) => r.status !== "PASS");
     doc.note(badOhlcv.length ? "FAIL" : "PASS", badOhlcv.length ? `${badOhlcv.length} timeframe/exchange pairs disagree with silver.` : `All ${ohlcv.length} timeframe/exchange pairs count exactly the silver trades.`);
 

@@ -12,7 +12,7 @@ import { connectClickHouse } from "../lib/clickhouse.ts";
 import { resetLab } from "../lib/lab/schema.ts";
 import { parseNumber } from "../lib/units.ts";
 
-const { values } = parseArgs({ args: Bun.argv.slice(2), options: { rows: { type: "string", default: "10000000" }, child: { type: "string" }, dir: { type: "string" }, help: { type: "boolean" } }, strict: true });
+const { values } = parseArgs({ args: Bun.argv.slice(2), options: { rows: { type: "string", default: "10000000" }, limit: { type: "string" }, child: { type: "string" }, dir: { type: "string" }, help: { type: "boolean" } }, strict: true });
 if (values.help) {
   console.log("usage: bun run bench [--rows N]\n\nPrints rows/s and peak RSS of exporting N lab trades to Parquet through the client and by the engine's INTO OUTFILE, and their ratios.");
   process.exit(0);
@@ -44,7 +44,7 @@ if (values.child) {
     case "export-client":
     case "export-engine": {
       const file = join(dir, `${values.child}.parquet`);
-      await t.exportParquet("SELECT * FROM k2.bench_trades", file, values.child === "export-client" ? "client" : "engine");
+      await t.exportParquet(`SELECT * FROM k2.bench_trades${values.limit ? ` LIMIT ${Number(values.limit)}` : ""}`, file, values.child === "export-client" ? "client" : "engine");
       extra = { bytes: statSync(file).size };
       rmSync(file);
       break;
@@ -57,25 +57,28 @@ if (values.child) {
 // ---- parent side: run the cases, print figures ----
 const dir = join(tmpdir(), `k2-bench-${process.pid}`);
 mkdirSync(dir, { recursive: true });
-async function child(name: string): Promise<{ seconds: number; peakRssMb: number; bytes?: number }> {
-  const p = Bun.spawn([process.execPath, import.meta.path, "--child", name, "--dir", dir, "--rows", String(rows)], { stdout: "pipe", stderr: "inherit" });
+async function child(name: string, limit = rows): Promise<{ seconds: number; peakRssMb: number; bytes?: number; rows: number }> {
+  const p = Bun.spawn([process.execPath, import.meta.path, "--child", name, "--dir", dir, "--rows", String(rows), "--limit", String(limit)], { stdout: "pipe", stderr: "inherit" });
   const out = await new Response(p.stdout).text();
   if ((await p.exited) !== 0) throw new Error(`bench case ${name} failed`);
-  return JSON.parse(out.trim().split("\n").at(-1)!);
+  return { ...JSON.parse(out.trim().split("\n").at(-1)!), rows: limit };
 }
 const n = rows.toLocaleString("en-US");
 try {
   console.log(`bench: ${n} lab trades (silver shape), embedded ClickHouse, Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores`);
   const fill = await child("fill");
   console.log(`  fill by the engine (INSERT ... SELECT FROM numbers): ${fill.seconds.toFixed(1)} s`);
+  const small = await child("export-engine", Math.floor(rows / 10));
   const engine = await child("export-engine");
   const client = await child("export-client");
   const line = (what: string, r: typeof engine) =>
-    `  ${what.padEnd(44)} ${(rows / r.seconds / 1e6).toFixed(2).padStart(6)} M rows/s  ${r.seconds.toFixed(1).padStart(6)} s  peak RSS ${r.peakRssMb.toFixed(0).padStart(6)} MB  ${((r.bytes ?? 0) / 1e6).toFixed(0)} MB Parquet`;
+    `  ${what.padEnd(44)} ${r.rows.toLocaleString("en-US").padStart(11)} rows ${(r.rows / r.seconds / 1e6).toFixed(2).padStart(6)} M rows/s  ${r.seconds.toFixed(1).padStart(6)} s  peak RSS ${r.peakRssMb.toFixed(0).padStart(6)} MB  ${((r.bytes ?? 0) / 1e6).toFixed(0)} MB Parquet`;
   console.log("Parquet export of every row:");
+  console.log(line("engine INTO OUTFILE, a tenth of the rows", small));
   console.log(line("engine INTO OUTFILE (reference)", engine));
-  console.log(line("through @clickhouse/client exec, streamed", client));
+  console.log(line("through @clickhouse/client exec", client));
   console.log(`  ratio client/engine: time ${(client.seconds / engine.seconds).toFixed(2)}x, peak RSS ${(client.peakRssMb / engine.peakRssMb).toFixed(2)}x`);
+  console.log(`  engine peak RSS, all rows / a tenth: ${(engine.peakRssMb / small.peakRssMb).toFixed(2)}x (flat is 1.0x)`);
   console.log("  (the chdb connection buffers a whole result before the client streams it; against a server the client path streams chunk by chunk)");
 } finally {
   rmSync(dir, { recursive: true, force: true });

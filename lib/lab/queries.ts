@@ -21,7 +21,7 @@ export function countsSql(bronze: Mapping[], silver: Mapping, truthDb = "k2lab")
 
 /** Per gold timeframe and exchange: trades counted by the OHLCV tables against silver. */
 export function ohlcvSql(database: string, silver: Mapping): string {
-  const gold = TIMEFRAMES.map(([tf]) => `SELECT '${tf}' AS timeframe, toString(exchange) AS exchange, sum(trade_count) AS n, count() AS candles FROM ${database}.ohlcv_${tf} GROUP BY exchange`).join(" UNION ALL ");
+  const gold = TIMEFRAMES.map(([tf]) => `SELECT '${tf}' AS timeframe, toString(exchange) AS exchange, sum(trade_count) AS n, uniqExact(canonical_symbol, window_start) AS candles FROM ${database}.ohlcv_${tf} GROUP BY exchange`).join(" UNION ALL ");
   return `SELECT g.timeframe AS timeframe, g.exchange AS exchange, toUInt64(g.n) AS ohlcv_trades, g.candles AS candles, toUInt64(ifNull(s.n, 0)) AS silver_trades
     FROM (${gold}) AS g LEFT JOIN (SELECT ${exchangeExpr(silver)} AS exchange, count() AS n FROM ${silver.table} GROUP BY exchange) AS s ON s.exchange = g.exchange
     ORDER BY indexOf([${TIMEFRAMES.map(([tf]) => `'${tf}'`).join(",")}], timeframe), exchange`;

@@ -4,7 +4,7 @@
 // Renderers return strings; writing them is the notebook runtime's job.
 import { marked } from "marked";
 import type * as PlotTypes from "@observablehq/plot";
-import { html, raw, escapeMarkdown, type SafeHtml } from "./html.ts";
+import { html, raw, escapeMarkdown, noAutolink, SafeHtml } from "./html.ts";
 import { renderPlot } from "./plot.ts";
 import { CSS } from "./style.ts";
 
@@ -17,10 +17,14 @@ export class Report {
   private blocks: Block[] = [];
   constructor(readonly title: string) {}
 
-  /** Markdown prose; interpolated values are data and are escaped. Goes to HTML only unless `summary`. */
+  /**
+   * Markdown prose; interpolated values are data and are escaped, except SafeHtml (e.g.
+   * html`<code>${spec}</code>`), which goes in as the markup it already is. Headings also
+   * go to the markdown summary.
+   */
   md(strings: TemplateStringsArray, ...values: unknown[]): this {
     let text = strings[0]!;
-    values.forEach((v, i) => (text += escapeMarkdown(v) + strings[i + 1]!));
+    values.forEach((v, i) => (text += (v instanceof SafeHtml ? v.value : escapeMarkdown(v)) + strings[i + 1]!));
     text = dedent(text);
     this.blocks.push({ html: raw(marked.parse(text, { async: false }) as string), md: /^#{1,3} /.test(text) ? text.split("\n")[0] : undefined });
     return this;
@@ -86,7 +90,7 @@ export function fmt(v: unknown): string {
 }
 
 // Table cells and notes in the markdown summary: no pipes, tags, emphasis or autolinks.
-const mdText = (s: string) => s.replace(/[|\\`*_<>[\]:@]/g, (c) => `&#${c.charCodeAt(0)};`).replace(/\n/g, " ");
+const mdText = (s: string) => noAutolink(s.replace(/[|\\`*_<>[\]]/g, (c) => `&#${c.charCodeAt(0)};`)).replace(/\n/g, " ");
 
 function markdownTable<R>(rows: R[], columns: Column<any>[], cell: (c: Column<any>, r: R) => string, caption?: string): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;

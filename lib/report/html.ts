@@ -25,8 +25,10 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
 export const raw = (s: string) => new SafeHtml(s);
 
 /**
- * Make a data value inert inside markdown prose: turn markdown punctuation, HTML's special
- * characters and what autolinking looks for (`:` of a scheme, `.` of www., `@`) into numeric
- * entities, so `*BTC*_x` or `http://x` prints as typed, in HTML and on GitHub, and links nothing.
+ * Make a data value inert inside markdown prose: turn markdown punctuation and HTML's
+ * special characters into numeric entities, and break what autolinking looks for
+ * (`://`, `www.`, `@`), so `*BTC*_x` or `http://x` prints as typed, in HTML and on
+ * GitHub, and links nothing.
  */
-export const escapeMarkdown = (v: unknown) => String(v).replace(/[\\`*_{}\[\]()#+\-!|~<>&"':.@]/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeMarkdown = (v: unknown) => noAutolink(String(v).replace(/[\\`*_{}\[\]()#+\-!|~<>&"']/g, (c) => `&#${c.charCodeAt(0)};`));
+export const noAutolink = (s: string) => s.replace(/:\/\//g, "&#58;//").replace(/\bwww\./gi, (m) => `${m.slice(0, 3)}&#46;`).replace(/@/g, "&#64;");
