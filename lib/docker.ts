@@ -1,0 +1,66 @@
+// The Docker engine through dockerode. DOCKER_HOST forms:
+//   unset                          -> unix:///var/run/docker.sock
+//   unix:///run/user/1000/docker.sock
+//   tcp://127.0.0.1:2375           (plain HTTP; loopback only in this project's tests)
+import Docker from "dockerode";
+import { K2Error, EXIT, firstLine } from "./errors.ts";
+
+export type DockerTarget = { docker: Docker; host: string };
+
+export function dockerFromEnv(env: Record<string, string | undefined> = process.env): DockerTarget {
+  const host = env.DOCKER_HOST?.trim() || "unix:///var/run/docker.sock";
+  if (host.startsWith("unix://")) return { docker: new Docker({ socketPath: host.slice("unix://".length) }), host };
+  const m = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(host);
+  if (!m) throw new K2Error(`invalid DOCKER_HOST: ${JSON.stringify(host)} (expected unix:///var/run/docker.sock or tcp://127.0.0.1:2375)`);
+  return { docker: new Docker({ host: m[1], port: Number(m[2]), protocol: "http" }), host };
+}
+
+/** Connect and ping; the error names DOCKER_HOST and the socket it tried. */
+export async function connectDocker(env = process.env): Promise<DockerTarget> {
+  const t = dockerFromEnv(env);
+  try {
+    await withTimeout(t.docker.ping(), 5000);
+  } catch (e) {
+    throw new K2Error(`Docker engine not reachable at ${t.host} (${firstLine(e)}): start Docker or set DOCKER_HOST`, EXIT.unreachable);
+  }
+  return t;
+}
+
+/** The engine if reachable, else the reason: for notebooks that skip Docker work and say so. */
+export async function probeDocker(env = process.env): Promise<DockerTarget | { unreachable: string }> {
+  try {
+    return await connectDocker(env);
+  } catch (e) {
+    return { unreachable: (e as Error).message };
+  }
+}
+
+export type ContainerState = {
+  name: string; service?: string; exchange?: string; lab: boolean;
+  state: string; // created | running | paused | restarting | exited | dead | missing
+  health?: string; // starting | healthy | unhealthy (only with a healthcheck)
+  restartCount: number; oomKilled: boolean; exitCode: number | null;
+  startedAt: string | null; finishedAt: string | null;
+};
+
+/** Every container whose name starts with the prefix, inspected (state, health, restarts). */
+export async function k2Containers(t: DockerTarget, prefix = "k2-"): Promise<ContainerState[]> {
+  const list = await t.docker.listContainers({ all: true, filters: { name: [`^/${prefix}`] } });
+  return Promise.all(
+    list.map(async (c) => {
+      const i = await t.docker.getContainer(c.Id).inspect();
+      const s = i.State as Docker.ContainerInspectInfo["State"] & { Health?: { Status: string } };
+      const zero = (d?: string) => (!d || d.startsWith("0001-") ? null : d);
+      return {
+        name: i.Name.replace(/^\//, ""), service: i.Config.Labels?.["com.k2.service"], exchange: i.Config.Labels?.["com.k2.exchange"],
+        lab: i.Config.Labels?.["com.k2.lab"] === "true", state: s.Status, health: s.Health?.Status,
+        restartCount: i.RestartCount ?? 0, oomKilled: !!s.OOMKilled, exitCode: s.Status === "exited" ? s.ExitCode : null,
+        startedAt: zero(s.StartedAt), finishedAt: zero(s.FinishedAt),
+      };
+    }),
+  );
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))]);
+}

@@ -1,0 +1,38 @@
+// The K2 stack as FACTS.md gives it: services, containers, labels, compose limits and the
+// Phase 7 budgets. Notebooks take their expected set and budgets from here unless
+// k2.config.json overrides them.
+export type Service = {
+  service: string; container: string; tier: string;
+  exchange?: string;
+  limit: { cpu: number; memMb: number }; // docker-compose.v2.yml deploy limits
+  budget?: { cpu: number; memMb: number }; // Phase 7 budget (absent: not in budget)
+  healthcheck?: boolean; // has a compose healthcheck
+  oneShot?: boolean; // exits by design (not "down")
+};
+
+const G = 1024;
+export const SERVICES: Service[] = [
+  { service: "feed-handler-binance", container: "k2-feed-handler-binance", tier: "feed-handler", exchange: "binance", limit: { cpu: 0.5, memMb: 512 }, budget: { cpu: 0.5, memMb: 256 } },
+  { service: "feed-handler-kraken", container: "k2-feed-handler-kraken", tier: "feed-handler", exchange: "kraken", limit: { cpu: 0.5, memMb: 512 }, budget: { cpu: 0.5, memMb: 256 } },
+  { service: "feed-handler-coinbase", container: "k2-feed-handler-coinbase", tier: "feed-handler", exchange: "coinbase", limit: { cpu: 0.5, memMb: 512 }, budget: { cpu: 0.5, memMb: 256 } },
+  { service: "redpanda", container: "k2-redpanda", tier: "streaming", limit: { cpu: 2, memMb: 2 * G }, budget: { cpu: 2, memMb: 4 * G }, healthcheck: true },
+  { service: "redpanda-init", container: "k2-redpanda-init", tier: "streaming", limit: { cpu: 0.5, memMb: 256 }, oneShot: true },
+  { service: "clickhouse", container: "k2-clickhouse", tier: "storage", limit: { cpu: 4, memMb: 8 * G }, budget: { cpu: 4, memMb: 8 * G }, healthcheck: true },
+  { service: "spark-iceberg", container: "k2-spark-iceberg", tier: "etl", limit: { cpu: 2, memMb: 4 * G }, budget: { cpu: 2, memMb: 4 * G } },
+  { service: "prefect-server", container: "k2-prefect-server", tier: "orchestration", limit: { cpu: 1, memMb: G }, budget: { cpu: 0.5, memMb: 512 }, healthcheck: true },
+  { service: "prefect-worker", container: "k2-prefect-worker", tier: "orchestration", limit: { cpu: 0.5, memMb: 512 }, budget: { cpu: 0.5, memMb: 512 } },
+  { service: "prefect-db", container: "k2-prefect-db", tier: "orchestration", limit: { cpu: 1, memMb: G }, budget: { cpu: 0.5, memMb: 512 }, healthcheck: true },
+  { service: "minio", container: "k2-minio", tier: "storage", limit: { cpu: 1, memMb: G }, budget: { cpu: 0.5, memMb: G }, healthcheck: true },
+  { service: "prometheus", container: "k2-prometheus", tier: "monitoring", limit: { cpu: 1, memMb: 2 * G }, budget: { cpu: 0.5, memMb: 512 } },
+  { service: "grafana", container: "k2-grafana", tier: "monitoring", limit: { cpu: 0.5, memMb: 512 }, budget: { cpu: 0.5, memMb: 256 } },
+  { service: "redpanda-console", container: "k2-redpanda-console", tier: "ui", limit: { cpu: 0.5, memMb: 256 } },
+];
+
+/** iceberg-rest is budgeted (0.5 CPU / 512MB) but has no k2-* container in FACTS.md. */
+export const UNCONTAINED_BUDGET = { service: "iceberg-rest", cpu: 0.5, memMb: 512 };
+/** The phase plan quotes 19.5GB for the stack; the budget table's RAM column adds up to 21.75GB. */
+export const STACK_BUDGET = { cpu: 15.5, memGbPlan: 19.5, memGbTable: 21.75 };
+
+export const EXCHANGE_NAMES = ["binance", "kraken", "coinbase"] as const;
+export const OFFLOAD_DEPLOYMENT = "iceberg-offload-15min";
+export const OFFLOAD_INTERVAL_MS = 15 * 60_000;

@@ -1,0 +1,92 @@
+// The lab's containers: one per K2 service, named and labelled as the real stack
+// (k2-<service>, com.k2.service/tier/version, com.k2.exchange), plus com.k2.lab=true.
+// The image is made offline by `docker import` of a busybox-static root filesystem; every
+// container runs with --network none. The lab only ever touches containers it labelled.
+import { mkdtemp, mkdir, copyFile, symlink, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type Docker from "dockerode";
+import { K2Error, EXIT } from "../errors.ts";
+import { SERVICES, type Service } from "../k2.ts";
+import type { DockerTarget } from "../docker.ts";
+
+export const LAB_IMAGE = "k2-lab/busybox:1";
+const BUSYBOX = "/bin/busybox"; // Debian's busybox-static
+
+/** Idle until stopped; the trap makes `docker stop` quick. */
+export const IDLE = "trap 'exit 0' TERM INT; while :; do sleep 1; done";
+
+export async function ensureLabImage(t: DockerTarget): Promise<void> {
+  const have = await t.docker.getImage(LAB_IMAGE).inspect().then(() => true, () => false);
+  if (have) return;
+  if (!existsSync(BUSYBOX)) throw new K2Error(`${BUSYBOX} missing: apt-get install -y busybox-static (needed to build the lab image offline)`, EXIT.notFound);
+  const root = await mkdtemp(join(tmpdir(), "k2-rootfs-"));
+  try {
+    await mkdir(join(root, "bin"));
+    await mkdir(join(root, "tmp"));
+    await copyFile(BUSYBOX, join(root, "bin", "busybox"));
+    const applets = (await new Response(Bun.spawn([BUSYBOX, "--list"]).stdout).text()).split("\n").filter((a) => /^[\w.[-]+$/.test(a) && a !== "busybox");
+    for (const a of applets) await symlink("busybox", join(root, "bin", a));
+    const tar = Bun.spawn(["tar", "-C", root, "-cf", "-", "."], { stdout: "pipe" });
+    const { Readable } = await import("node:stream");
+    const stream = await t.docker.importImage(Readable.fromWeb(tar.stdout as any) as any, { repo: "k2-lab/busybox", tag: "1" } as any);
+    await new Promise<void>((resolve, reject) => t.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+export type LabContainerSpec = {
+  name: string; cmd: string; labels?: Record<string, string>; healthcheck?: boolean;
+  memoryMb?: number; nanoCpus?: number; binds?: string[]; restart?: { Name: "no" | "on-failure" | "always"; MaximumRetryCount?: number };
+};
+
+export const labLabels = (s: Service): Record<string, string> => ({
+  "com.k2.service": s.service, "com.k2.tier": s.tier, "com.k2.version": "v2", "com.k2.lab": "true", ...(s.exchange ? { "com.k2.exchange": s.exchange } : {}),
+});
+
+/** Create (or find) and start one lab container. Refuses a same-named container that is not the lab's. */
+export async function runLabContainer(t: DockerTarget, spec: LabContainerSpec, start = true): Promise<Docker.Container> {
+  const existing = t.docker.getContainer(spec.name);
+  const info = await existing.inspect().catch(() => undefined);
+  if (info) {
+    if (info.Config.Labels?.["com.k2.lab"] !== "true")
+      throw new K2Error(`container ${spec.name} exists and is not a lab container: the lab never touches it (stop the real stack or use another Docker engine via DOCKER_HOST)`, EXIT.usage);
+    if (start && !info.State.Running && !info.State.Paused) await existing.start();
+    return existing;
+  }
+  const c = await t.docker.createContainer({
+    name: spec.name, Image: LAB_IMAGE, Cmd: ["sh", "-c", spec.cmd], Labels: { "com.k2.lab": "true", ...spec.labels },
+    Healthcheck: spec.healthcheck ? { Test: ["CMD", "true"], Interval: 1e9, Timeout: 1e9, Retries: 1, StartPeriod: 0 } : undefined,
+    StopTimeout: 2,
+    HostConfig: {
+      NetworkMode: "none", Binds: spec.binds, RestartPolicy: spec.restart,
+      Memory: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined, MemorySwap: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
+      NanoCpus: spec.nanoCpus,
+    },
+  });
+  if (start) await c.start();
+  return c;
+}
+
+/** The K2 stack as lab containers: every service idles (feed handlers may be given a command). */
+export async function ensureLabStack(t: DockerTarget, commands: Partial<Record<string, { cmd: string; binds?: string[] }>> = {}): Promise<void> {
+  await ensureLabImage(t);
+  const { NCPU } = await t.docker.info(); // compose limits above the machine's cores are clamped (the engine refuses them)
+  for (const s of SERVICES) {
+    const custom = commands[s.service];
+    await runLabContainer(t, {
+      name: s.container, labels: labLabels(s), healthcheck: s.healthcheck,
+      cmd: s.oneShot ? "exit 0" : (custom?.cmd ?? IDLE), binds: custom?.binds,
+      memoryMb: s.limit.memMb, nanoCpus: Math.round(Math.min(s.limit.cpu, NCPU) * 1e9),
+    }, !s.oneShot || !(await t.docker.getContainer(s.container).inspect().then(() => true, () => false)));
+  }
+}
+
+/** Remove every container the lab made (and only those). */
+export async function removeLabContainers(t: DockerTarget): Promise<number> {
+  const list = await t.docker.listContainers({ all: true, filters: { label: ["com.k2.lab=true"] } });
+  await Promise.all(list.map((c) => t.docker.getContainer(c.Id).remove({ force: true })));
+  return list.length;
+}
