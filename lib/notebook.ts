@@ -30,6 +30,8 @@ export type Notebook<O> = {
   title: string;
   about: string;
   options: Record<string, OptionSpec>;
+  /** Exit non-zero on a failed check even without --gate (the health notebook gates CI). */
+  alwaysGate?: boolean;
   /** Turn raw flag values into typed options; throw usageError on a bad value. */
   parse(values: Values): O;
   fetch(ctx: FetchContext<O>): Promise<Fetched>;
@@ -110,7 +112,7 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
   const took = ((performance.now() - t0) / 1000).toFixed(1);
   console.log([...rendered.summary, `report: ${rel(join(outDir(), `${nb.name}.html`))}, ${rel(join(outDir(), `${nb.name}.md`))}; data: ${rel(run.dir)} (${took} s)`].join("\n"));
   if (values.watch) await watchAndRender(nb, run.manifest.runId);
-  return values.gate && rendered.failed ? EXIT.gate : 0;
+  return (values.gate || nb.alwaysGate) && rendered.failed ? EXIT.gate : 0;
 }
 
 export async function renderRun<O>(nb: Notebook<O>, run: RunData, options: O): Promise<Rendered> {

@@ -1,7 +1,7 @@
 // Real engines for the tests: the embedded engine (one per process, so one folder for the
 // whole `bun test` run), Debian's clickhouse-server started on loopback, and the CLI run
 // as a user runs it, in a subprocess with its own data/ and out/ folders.
-import { mkdtempSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectClickHouse, type Target } from "../lib/clickhouse.ts";
@@ -67,4 +67,67 @@ export function strayFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const glob = new Bun.Glob("**/{.*.tmp,.*.partial,.*.partial/**}");
   return [...glob.scanSync({ cwd: dir, dot: true, onlyFiles: false })];
+}
+
+/**
+ * A Docker engine for the tests: the one at DOCKER_HOST (or the default socket) if it answers,
+ * else Debian's dockerd started here as root (vfs storage, no iptables: nothing is routed,
+ * lab containers run with --network none). Left running for the next test file.
+ */
+export async function ensureDockerEngine(): Promise<string> {
+  const host = process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
+  const ping = () => fetch("http://localhost/_ping", { unix: host.replace("unix://", "") } as any).then((r) => r.ok, () => false);
+  if (await ping()) return host;
+  if (!existsSync("/usr/sbin/dockerd")) throw new Error("no Docker engine answers and /usr/sbin/dockerd is missing: apt-get install -y docker.io (tests/setup.sh does)");
+  mkdirSync("/var/lib/k2-test-docker", { recursive: true });
+  const p = Bun.spawn(["setsid", "/usr/sbin/dockerd", "--storage-driver=vfs", "--iptables=false", "--ip-masq=false", "--data-root=/var/lib/k2-test-docker", `--host=${host}`], { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
+  p.unref();
+  for (let i = 0; i < 150; i++) {
+    if (await ping()) return host;
+    await Bun.sleep(200);
+  }
+  throw new Error("dockerd did not answer within 30 s");
+}
+
+export type Postgres = { url: string; stop(): Promise<void> };
+const PGBIN = "/usr/lib/postgresql/15/bin";
+/** Debian's PostgreSQL 15 on a loopback port, password login, in a temporary folder (run as the postgres user). */
+export async function startPostgres(password = "pg-Secret-Test-77"): Promise<Postgres> {
+  if (!existsSync(`${PGBIN}/initdb`)) throw new Error(`${PGBIN}/initdb missing: apt-get install -y postgresql (tests/setup.sh does)`);
+  const dir = tempDir("k2-pg-");
+  const port = 40000 + Math.floor(Math.random() * 10000);
+  writeFileSync(join(dir, "pw"), password);
+  const as = (cmd: string[]) => (process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd);
+  Bun.spawnSync(["chown", "-R", "postgres", dir]);
+  const init = Bun.spawnSync(as([`${PGBIN}/initdb`, "-D", join(dir, "data"), "-U", "prefect", "-A", "scram-sha-256", `--pwfile=${join(dir, "pw")}`]), { stderr: "pipe" });
+  if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`);
+  const start = Bun.spawnSync(as([`${PGBIN}/pg_ctl`, "-D", join(dir, "data"), "-w", "-l", join(dir, "log"), "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, "start"]), { stderr: "pipe" });
+  if (start.exitCode !== 0) throw new Error(`pg_ctl start failed: ${start.stderr.toString()}`);
+  return {
+    url: `postgres://prefect:${password}@127.0.0.1:${port}/postgres`,
+    stop: async () => void Bun.spawnSync(as([`${PGBIN}/pg_ctl`, "-D", join(dir, "data"), "-m", "immediate", "stop"])),
+  };
+}
+
+/**
+ * Prefect cannot be installed here (it comes from PyPI), so the Prefect API is a loopback
+ * fixture serving recorded flow-run responses (tests/fixtures/prefect-flow-runs.json), with
+ * their times re-anchored to now. It answers only the deployment the recording is of.
+ */
+export function startPrefectFixture(recording: "healthy" | "failing") {
+  const runs = JSON.parse(readFileSync(join(import.meta.dir, "fixtures", "prefect-flow-runs.json"), "utf8"))[recording] as Record<string, unknown>[];
+  const at = (min: unknown) => (typeof min === "number" ? new Date(Date.now() - min * 60_000).toISOString() : null);
+  const requests: unknown[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1", port: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      if (req.method !== "POST" || url.pathname !== "/api/flow_runs/filter") return new Response("Not Found", { status: 404 });
+      const body = (await req.json()) as any;
+      requests.push(body);
+      if (!body?.deployments?.name?.any_?.includes("iceberg-offload-15min")) return Response.json([]);
+      return Response.json(runs.map((r) => ({ ...r, expected_start_time: at(r.expected_start_time), start_time: at(r.start_time), end_time: at(r.end_time) })));
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}/api`, requests, stop: () => server.stop(true) };
 }

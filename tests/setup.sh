@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Real engines the tests use, from Debian's packages (no mocks): clickhouse-server for the
-# HTTP path. Installs what is missing when run as root with apt-get; otherwise says how.
+# HTTP path, docker.io and busybox-static for the lab's containers, postgresql for the
+# Prefect DB's watermarks. Installs what is missing when run as root with apt-get; otherwise says how.
 set -euo pipefail
 need=()
 [ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
+[ -x /usr/sbin/dockerd ] || need+=(docker.io)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "tests/setup.sh: installing ${need[*]} from Debian's packages" >&2

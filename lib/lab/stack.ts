@@ -30,7 +30,8 @@ export async function ensureLabImage(t: DockerTarget): Promise<void> {
     for (const a of applets) await symlink("busybox", join(root, "bin", a));
     const tar = Bun.spawn(["tar", "-C", root, "-cf", "-", "."], { stdout: "pipe" });
     const { Readable } = await import("node:stream");
-    const stream = await t.docker.importImage(Readable.fromWeb(tar.stdout as any) as any, { repo: "k2-lab/busybox", tag: "1" } as any);
+    const source = Readable.fromWeb(tar.stdout as any) as unknown as NodeJS.ReadableStream;
+    const stream: NodeJS.ReadableStream = await t.docker.importImage(source, { repo: "k2-lab/busybox", tag: "1" });
     await new Promise<void>((resolve, reject) => t.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -1,0 +1,83 @@
+// The stack-health checks as one call, for 00-health and as every step notebook's
+// precondition. Each component that is not configured or not reachable is SKIPPED with the
+// reason; nothing is assumed.
+import type { Target } from "./clickhouse.ts";
+import { sqlIdent } from "./clickhouse.ts";
+import { k2Containers, type DockerTarget, type ContainerState } from "./docker.ts";
+import { discoverTradeTables, type Mapping } from "./discovery.ts";
+import type { K2Config } from "./config.ts";
+import { SERVICES, EXCHANGE_NAMES, OFFLOAD_DEPLOYMENT, OFFLOAD_INTERVAL_MS, type Service } from "./k2.ts";
+import { evaluateServices, evaluateFlow, evaluateWatermarks, evaluatePrefect, type Check, type FlowRow, type FlowRun } from "./analysis/health.ts";
+import { clickhouseWatermarks, postgresWatermarks, type WatermarkSource } from "./watermarks.ts";
+import { recentRuns } from "./prefect.ts";
+import { K2Error, EXIT } from "./errors.ts";
+
+export type HealthOptions = {
+  windowMs: number; staleMs: number; config: K2Config;
+  expected?: Service[]; exchanges?: readonly string[];
+  prefectApiUrl: string; prefectDbUrl?: string; deployment?: string;
+};
+export type HealthData = {
+  checks: Check[]; containers: ContainerState[] | null; flow: FlowRow[] | null;
+  watermarks: WatermarkSource | null; runs: FlowRun[] | null; silver: Mapping | null;
+};
+
+const skipped = (check: string, reason: string): Check => ({ check, subject: "–", status: "SKIPPED", evidence: reason });
+
+export async function gatherHealth(target: Target | { unreachable: string }, docker: DockerTarget | { unreachable: string }, o: HealthOptions, now = Date.now()): Promise<HealthData> {
+  const data: HealthData = { checks: [], containers: null, flow: null, watermarks: null, runs: null, silver: null };
+
+  // 1. Services (the brief's `docker compose ps`)
+  if ("unreachable" in docker) data.checks.push(skipped("services", docker.unreachable));
+  else {
+    data.containers = await k2Containers(docker);
+    data.checks.push(...evaluateServices(o.expected ?? SERVICES, data.containers, now));
+  }
+
+  // 2. Trades flowing (the brief's SELECT exchange, count(), max(ingestion_timestamp) ... GROUP BY exchange)
+  // ClickHouse is the target the user named: not reaching it is a failure, not a skip.
+  if ("unreachable" in target) data.checks.push({ check: "trades flowing", subject: "–", status: "FAIL", evidence: target.unreachable });
+  else {
+    const mappings = await discoverTradeTables(target, target.database, o.config);
+    data.silver = mappings.find((m) => m.layer === "silver") ?? mappings[0]!;
+    data.flow = await target.query<FlowRow>(flowSql(data.silver, o.windowMs));
+    data.checks.push(...evaluateFlow(data.flow, o.exchanges ?? EXCHANGE_NAMES, o.staleMs, o.windowMs));
+  }
+
+  // 3. Offload watermarks: ClickHouse first, else the Prefect DB
+  try {
+    data.watermarks = ("unreachable" in target ? null : await clickhouseWatermarks(target, target.database)) ?? (o.prefectDbUrl ? await postgresWatermarks(o.prefectDbUrl) : null);
+    if (data.watermarks) data.checks.push(...evaluateWatermarks(data.watermarks.rows, data.watermarks.source, now, OFFLOAD_INTERVAL_MS));
+    else data.checks.push(skipped("offload watermarks", `no offload_watermarks table in ClickHouse${o.prefectDbUrl ? " or in the Prefect DB" : " and PREFECT_DB_URL is not set"}`));
+  } catch (e) {
+    if (!(e instanceof K2Error)) throw e;
+    data.checks.push(e.exitCode === EXIT.unreachable ? skipped("offload watermarks", e.message) : { check: "offload watermarks", subject: "–", status: "FAIL", evidence: e.message });
+  }
+
+  // 4. Prefect schedule
+  const deployment = o.deployment ?? OFFLOAD_DEPLOYMENT;
+  try {
+    data.runs = await recentRuns(o.prefectApiUrl, deployment);
+    data.checks.push(evaluatePrefect(data.runs, deployment, now, OFFLOAD_INTERVAL_MS));
+  } catch (e) {
+    if (!(e instanceof K2Error)) throw e;
+    data.checks.push(skipped("prefect schedule", e.message));
+  }
+  return data;
+}
+
+const exchangeExpr = (m: Mapping) => ("constant" in m.exchange ? `'${m.exchange.constant}'` : `toString(${sqlIdent(m.exchange.column)})`);
+
+/** Rows and the newest ingestion time per exchange in the window, aged by the server's clock. */
+export function flowSql(m: Mapping, windowMs: number): string {
+  const ing = sqlIdent(m.ingestionTime.column);
+  return `SELECT ${exchangeExpr(m)} AS exchange, count() AS rows, dateDiff('millisecond', max(${ing}), now64(3)) AS newest_age_ms
+    FROM ${m.table} WHERE ${ing} > now() - INTERVAL ${Math.ceil(windowMs / 1000)} SECOND GROUP BY exchange ORDER BY exchange`;
+}
+
+/** Trades per exchange per 10 s over the window, for the freshness figure (seconds before now). */
+export function flowSeriesSql(m: Mapping, windowMs: number): string {
+  const ing = sqlIdent(m.ingestionTime.column);
+  return `SELECT ${exchangeExpr(m)} AS exchange, intDiv(dateDiff('second', ${ing}, now()), 10) * 10 AS seconds_ago, count() AS trades
+    FROM ${m.table} WHERE ${ing} > now() - INTERVAL ${Math.ceil(windowMs / 1000)} SECOND GROUP BY exchange, seconds_ago ORDER BY exchange, seconds_ago`;
+}

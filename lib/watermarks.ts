@@ -1,0 +1,72 @@
+// Offload watermarks live in two places with different columns (FACTS.md): ClickHouse
+// `offload_watermarks` (ReplacingMergeTree: table_name, last_offload_timestamp, status,
+// failure_count, ...) and PostgreSQL `offload_watermarks` in the Prefect DB (TIMESTAMPTZ).
+// The brief asks for `source_table, last_watermark`, which neither has: discover, not assume.
+import { SQL } from "bun";
+import type { Db } from "./clickhouse.ts";
+import { sqlIdent, sqlString } from "./clickhouse.ts";
+import { K2Error, EXIT, firstLine, registerSecret, redact } from "./errors.ts";
+import type { Watermark } from "./analysis/health.ts";
+
+const NAME = ["table_name", "source_table", "table", "name"];
+const WATERMARK = ["last_offload_timestamp", "last_watermark", "watermark", "last_successful_run", "updated_at"];
+const STATUS = ["status", "last_status"];
+const FAILURES = ["failure_count", "failures", "consecutive_failures"];
+
+export type WatermarkColumns = { name: string; watermark: string; status?: string; failures?: string };
+
+/** Choose the columns by role from what exists; the error names the table and its columns. */
+export function mapWatermarkColumns(where: string, columns: string[]): WatermarkColumns {
+  const pick = (c: string[]) => c.find((n) => columns.includes(n));
+  const name = pick(NAME), watermark = pick(WATERMARK);
+  if (!name || !watermark)
+    throw new K2Error(`cannot read ${where}: no ${!name ? `name column (${NAME.join("/")})` : `timestamp column (${WATERMARK.join("/")})`}; found: ${columns.join(", ")}`, EXIT.notFound);
+  return { name, watermark, status: pick(STATUS), failures: pick(FAILURES) };
+}
+
+export type WatermarkSource = { source: string; rows: Watermark[]; columns: WatermarkColumns };
+
+/** ClickHouse: any database's offload_watermarks (the K2 one first). Null when there is none. */
+export async function clickhouseWatermarks(db: Db, database: string): Promise<WatermarkSource | null> {
+  const tables = await db.query<{ database: string }>(`SELECT database FROM system.tables WHERE name = 'offload_watermarks' ORDER BY database != ${sqlString(database)}`);
+  if (!tables.length) return null;
+  const where = `${tables[0]!.database}.offload_watermarks`;
+  const cols = (await db.query<{ name: string }>(`SELECT name FROM system.columns WHERE database = ${sqlString(tables[0]!.database)} AND table = 'offload_watermarks'`)).map((c) => c.name);
+  const m = mapWatermarkColumns(`ClickHouse ${where}`, cols);
+  // ReplacingMergeTree keeps old versions until merges: take the newest per table.
+  const rows = await db.query<{ table: string; ms: number; status: string | null; failures: number | null }>(
+    `SELECT toString(${sqlIdent(m.name)}) AS table, toUnixTimestamp64Milli(toDateTime64(max(${sqlIdent(m.watermark)}), 3)) AS ms,
+      ${m.status ? `toString(argMax(${sqlIdent(m.status)}, ${sqlIdent(m.watermark)}))` : "NULL"} AS status,
+      ${m.failures ? `toUInt64(argMax(${sqlIdent(m.failures)}, ${sqlIdent(m.watermark)}))` : "NULL"} AS failures
+     FROM ${where} GROUP BY table ORDER BY table`,
+  );
+  return { source: `ClickHouse ${where}`, columns: m, rows: rows.map((r) => ({ table: r.table, watermarkMs: Number(r.ms), status: r.status, failures: r.failures === null ? null : Number(r.failures) })) };
+}
+
+/**
+ * PostgreSQL (the Prefect DB) through Bun's built-in client. PREFECT_DB_URL forms:
+ *   postgres://prefect:secret@localhost:5432/prefect
+ *   postgresql://prefect@127.0.0.1:5433/prefect?sslmode=disable
+ */
+export async function postgresWatermarks(url: string): Promise<WatermarkSource | null> {
+  const parsed = URL.canParse(url) ? new URL(url) : null;
+  if (!parsed || !/^postgres(ql)?:$/.test(parsed.protocol)) throw new K2Error(`invalid PREFECT_DB_URL: ${JSON.stringify(redact(url))} (expected postgres://user:password@host:5432/db)`);
+  registerSecret(decodeURIComponent(parsed.password));
+  const where = `PostgreSQL ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
+  const sql = new SQL(url, { max: 1, connectionTimeout: 5, idleTimeout: 1 });
+  try {
+    const cols = (await sql`SELECT column_name FROM information_schema.columns WHERE table_name = 'offload_watermarks' ORDER BY ordinal_position`).map((r: any) => r.column_name as string);
+    if (!cols.length) return null;
+    const m = mapWatermarkColumns(`${where} offload_watermarks`, cols);
+    const q = (c?: string) => (c ? sql(c) : sql`NULL`);
+    const rows = await sql`SELECT ${sql(m.name)}::text AS table, (extract(epoch FROM ${sql(m.watermark)}) * 1000)::float8 AS ms,
+        ${q(m.status)}::text AS status, ${q(m.failures)}::int AS failures
+      FROM offload_watermarks ORDER BY 1`;
+    return { source: `${where} offload_watermarks`, columns: m, rows: rows.map((r: any) => ({ table: r.table, watermarkMs: Number(r.ms), status: r.status, failures: r.failures })) };
+  } catch (e) {
+    if (e instanceof K2Error) throw e;
+    throw new K2Error(`cannot read offload_watermarks from ${where} (${firstLine(e)}): check PREFECT_DB_URL`, EXIT.unreachable);
+  } finally {
+    await sql.close();
+  }
+}

@@ -1,0 +1,133 @@
+// # Stack health: "confirm the stack is healthy" as one command
+//
+// The brief starts every day with four checks by hand. This notebook does them, shows the
+// evidence for each, and exits non-zero when any fails, so it can gate CI and the step
+// notebooks. On the embedded default it checks the K2 lab: its containers and its engine.
+import { main, type Notebook } from "../lib/notebook.ts";
+import { connectClickHouse, targetFromEnv } from "../lib/clickhouse.ts";
+import { probeDocker } from "../lib/docker.ts";
+import { gatherHealth, flowSeriesSql } from "../lib/health.ts";
+import { worst, type Check } from "../lib/analysis/health.ts";
+import { loadConfig, type K2Config } from "../lib/config.ts";
+import { prefectUrl } from "../lib/prefect.ts";
+import { runLab } from "../lib/lab/lab.ts";
+import { ensureLabStack } from "../lib/lab/stack.ts";
+import { parseDelay } from "../lib/lab/random.ts";
+import { parseFault, type Fault } from "../lib/lab/traffic.ts";
+import { parseDuration, parseRate, formatDuration } from "../lib/units.ts";
+import { K2Error, EXIT, registerSecret } from "../lib/errors.ts";
+import { Plot } from "../lib/report/plot.ts";
+
+type Options = {
+  windowMs: number; staleMs: number; prefectApiUrl: string; prefectDbUrl?: string; deployment: string; config: K2Config;
+  lab: { replayMs: number; rate: number; faults: Fault[]; stack: boolean };
+};
+
+const health: Notebook<Options> = {
+  name: "00-health",
+  title: "K2 stack health",
+  alwaysGate: true,
+  about: `Checks, each PASS, WARN, FAIL or SKIPPED with its evidence: every K2 container up (state,
+health, restarts, uptime; the one-shot redpanda-init exited 0 passes), trades flowing per
+exchange (stale beyond --stale fails, the FeedHandlerDown rule), offload watermarks (ClickHouse
+or the Prefect DB via PREFECT_DB_URL) against the 15-minute schedule, and the recent runs of
+the iceberg-offload-15min deployment through the Prefect API (PREFECT_API_URL).
+Exits 6 when any check fails. On the embedded default it first replays the lab for
+--lab-replay and creates the lab's containers when a Docker engine is reachable.`,
+  options: {
+    window: { type: "string", default: "5m", arg: "time", help: "how far back to count trades" },
+    stale: { type: "string", default: "2m", arg: "time", help: "an exchange with no trade for this long fails" },
+    deployment: { type: "string", default: "iceberg-offload-15min", arg: "name", help: "the Prefect offload deployment" },
+    "lab-replay": { type: "string", default: "20s", arg: "time", help: "lab only: replay this long before checking (0 to check what is there)" },
+    "lab-rate": { type: "string", default: "1x", arg: "rate", help: "lab only: message rate of the replay" },
+    "lab-fault": { type: "string", arg: "list", help: "lab only: faults during the replay, e.g. silence:binance@20s+3m" },
+    "lab-stack": { type: "boolean", default: true, help: "lab only: create the lab's containers when Docker is reachable (--no-lab-stack to skip)" },
+  },
+  parse: (v) => {
+    const env = process.env;
+    if (env.PREFECT_DB_URL) registerSecret(URL.canParse(env.PREFECT_DB_URL) ? decodeURIComponent(new URL(env.PREFECT_DB_URL).password) : undefined);
+    const replay = String(v["lab-replay"]);
+    return {
+      windowMs: parseDuration(String(v.window), "--window"),
+      staleMs: parseDuration(String(v.stale), "--stale"),
+      deployment: String(v.deployment),
+      prefectApiUrl: prefectUrl(env),
+      prefectDbUrl: env.PREFECT_DB_URL?.trim() || undefined,
+      config: loadConfig(),
+      lab: {
+        replayMs: /^0+(s|ms|m)?$/.test(replay) ? 0 : parseDuration(replay, "--lab-replay"),
+        rate: parseRate(String(v["lab-rate"]), "--lab-rate"),
+        faults: v["lab-fault"] ? String(v["lab-fault"]).split(",").map(parseFault) : [],
+        stack: v["lab-stack"] !== false,
+      },
+    };
+  },
+
+  // ## Fetch: the lab if it is the target, then the four checks
+  async fetch({ options: o, run, log }) {
+    const spec = targetFromEnv();
+    const target = await connectClickHouse(spec).catch((e) => {
+      if (e instanceof K2Error && e.exitCode === EXIT.unreachable) return { unreachable: e.message };
+      throw e;
+    });
+    const docker = await probeDocker();
+    const lab = spec.kind === "embedded";
+    if (lab && !("unreachable" in docker) && o.lab.stack) {
+      log("creating any missing lab containers (k2-*, com.k2.lab=true)");
+      await ensureLabStack(docker);
+    }
+    if (lab && o.lab.replayMs > 0 && !("unreachable" in target))
+      await runLab(target, { ratePerSec: o.lab.rate, durationMs: o.lab.replayMs, seed: 1, delay: parseDelay("lognormal:40ms,0.5"), flushMs: 100, faults: o.lab.faults }, "health lab");
+    const checkedAt = Date.now();
+    const h = await gatherHealth(target, docker, { windowMs: o.windowMs, staleMs: o.staleMs, config: o.config, prefectApiUrl: o.prefectApiUrl, prefectDbUrl: o.prefectDbUrl, deployment: o.deployment }, checkedAt);
+    await run.saveJson("checks", h.checks);
+    await run.saveJson("components", { containers: h.containers, flow: h.flow, watermarks: h.watermarks, runs: h.runs, silver: h.silver?.table ?? null });
+    if (h.silver && !("unreachable" in target)) await run.saveQuery(target, "flow_series", flowSeriesSql(h.silver, o.windowMs));
+    return {
+      parameters: { window: formatDuration(o.windowMs), stale: formatDuration(o.staleMs), staleMs: o.staleMs, deployment: o.deployment, prefectApi: o.prefectApiUrl, lab: lab ? { replay: formatDuration(o.lab.replayMs), rate: o.lab.rate, faults: o.lab.faults } : null },
+      target: "unreachable" in target ? { kind: spec.kind, label: target.unreachable } : { kind: target.kind, label: target.label, version: target.version },
+      window: { from: new Date(checkedAt - o.windowMs).toISOString(), to: new Date(checkedAt).toISOString() },
+      checkedAt: new Date(checkedAt).toISOString(),
+      docker: "unreachable" in docker ? { unreachable: docker.unreachable } : { host: docker.host },
+    };
+  },
+
+  // ## Render: one screen
+  async render(doc, run) {
+    const checks = await run.json<Check[]>("checks");
+    const m = run.manifest as any;
+    const overall = worst(checks.filter((c) => c.status !== "INFO"));
+    doc.note(overall, `Overall ${overall} at ${String(m.checkedAt).replace("T", " ").slice(0, 19)} UTC: ${count(checks, "PASS")} pass, ${count(checks, "WARN")} warn, ${count(checks, "FAIL")} fail, ${count(checks, "SKIPPED")} skipped.`);
+    if (m.parameters.lab) doc.md`Target: the K2 lab (embedded engine), replayed for ${m.parameters.lab.replay} at ${m.parameters.lab.rate} msg/s before checking${m.parameters.lab.faults.length ? ` with faults ${m.parameters.lab.faults.map((f: Fault) => JSON.stringify(f)).join(", ")}` : ""}.`;
+    if (m.docker.unreachable) doc.note("SKIPPED", `${m.docker.unreachable}. The services check was skipped; start Docker or set DOCKER_HOST to run it.`);
+    const failing = checks.filter((c) => c.status === "FAIL" || c.status === "WARN");
+    doc.table(failing.length ? [...failing, ...checks.filter((c) => !failing.includes(c))] : checks, [
+      { key: "check", label: "Check" }, { key: "subject", label: "Subject" }, { key: "status", label: "Status" }, { key: "evidence", label: "Evidence" },
+    ], { caption: "Every check, failures first", summary: true });
+    if (run.manifest.datasets.flow_series) {
+      const series = await run.rows<{ exchange: string; seconds_ago: number; trades: number }>("flow_series");
+      const staleS = m.parameters.staleMs / 1000;
+      doc.figure({
+        height: 180, marginLeft: 50, x: { label: "seconds before the check", reverse: true, grid: true }, y: { label: "trades / 10 s", grid: true }, color: { legend: true },
+        marks: [Plot.ruleX([staleS], { stroke: "#cf222e", strokeDasharray: "4,3" }), Plot.lineY(series, { x: "seconds_ago", y: "trades", stroke: "exchange", marker: "dot" }), Plot.ruleY([0])],
+      }, `Trades per exchange per 10 s over the window; the dashed line is the staleness limit (${m.parameters.stale}): an exchange with nothing to its right fails.`);
+    }
+    return {
+      failed: overall === "FAIL",
+      summary: [
+        `health: ${overall} — ${count(checks, "PASS")} pass, ${count(checks, "WARN")} warn, ${count(checks, "FAIL")} fail, ${count(checks, "SKIPPED")} skipped`,
+        ...["services", "trades flowing", "offload watermarks", "prefect schedule"].map((name) => {
+          const group = checks.filter((c) => c.check === name && c.status !== "INFO");
+          const bad = group.filter((c) => c.status === "FAIL" || c.status === "WARN");
+          const g = worst(group);
+          return `  ${name.padEnd(19)} ${g.padEnd(8)} ${bad.length ? bad.slice(0, 4).map((c) => `${c.subject}: ${c.evidence}`).join("; ") : g === "SKIPPED" ? group[0]?.evidence ?? "" : `${group.length} checked`}`.slice(0, 200);
+        }),
+      ],
+    };
+  },
+};
+
+const count = (checks: Check[], s: string) => checks.filter((c) => c.status === s).length;
+
+if (import.meta.main) await main(health);
+export default health;
