@@ -47,14 +47,17 @@ export const labLabels = (s: Service): Record<string, string> => ({
   "com.k2.service": s.service, "com.k2.tier": s.tier, "com.k2.version": "v2", "com.k2.lab": "true", ...(s.exchange ? { "com.k2.exchange": s.exchange } : {}),
 });
 
-/** Create (or find) and start one lab container. Refuses a same-named container that is not the lab's. */
+/**
+ * Create and start one lab container, or find it as it is: a lab container someone stopped
+ * stays stopped (that is what a health check or a fault test is looking at). Refuses a
+ * same-named container that is not the lab's.
+ */
 export async function runLabContainer(t: DockerTarget, spec: LabContainerSpec, start = true): Promise<Docker.Container> {
   const existing = t.docker.getContainer(spec.name);
   const info = await existing.inspect().catch(() => undefined);
   if (info) {
     if (info.Config.Labels?.["com.k2.lab"] !== "true")
       throw new K2Error(`container ${spec.name} exists and is not a lab container: the lab never touches it (stop the real stack or use another Docker engine via DOCKER_HOST)`, EXIT.usage);
-    if (start && !info.State.Running && !info.State.Paused) await existing.start();
     return existing;
   }
   const c = await t.docker.createContainer({
@@ -71,7 +74,7 @@ export async function runLabContainer(t: DockerTarget, spec: LabContainerSpec, s
   return c;
 }
 
-/** The K2 stack as lab containers: every service idles (feed handlers may be given a command). */
+/** The K2 stack as lab containers, created where missing: every service idles (feed handlers may be given a command). */
 export async function ensureLabStack(t: DockerTarget, commands: Partial<Record<string, { cmd: string; binds?: string[] }>> = {}): Promise<void> {
   await ensureLabImage(t);
   const { NCPU } = await t.docker.info(); // compose limits above the machine's cores are clamped (the engine refuses them)
@@ -81,7 +84,7 @@ export async function ensureLabStack(t: DockerTarget, commands: Partial<Record<s
       name: s.container, labels: labLabels(s), healthcheck: s.healthcheck,
       cmd: s.oneShot ? "exit 0" : (custom?.cmd ?? IDLE), binds: custom?.binds,
       memoryMb: s.limit.memMb, nanoCpus: Math.round(Math.min(s.limit.cpu, NCPU) * 1e9),
-    }, !s.oneShot || !(await t.docker.getContainer(s.container).inspect().then(() => true, () => false)));
+    });
   }
 }
 
