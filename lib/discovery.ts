@@ -20,6 +20,8 @@ export type Mapping = {
   symbol: string;
   sequence: string | null;
   notes: string[];
+  /** roles set by k2.config.json: discovery does not second-guess them */
+  overridden?: Role[];
 };
 
 // Preference order per role: the first existing column wins unless config overrides it.
@@ -90,7 +92,8 @@ export function mapTradeTable(table: string, columns: ColumnInfo[], overrides: P
   const finerIngestion = finer ? time(finer) : undefined;
   if (!seq) notes.push("no sequence column: loss cannot be checked by sequence continuity");
   const layer = /bronze/.test(table) ? "bronze" : /silver/.test(table) ? "silver" : "other";
-  return { table, layer, exchangeTime: time(ex), ingestionTime, finerIngestion, exchange, symbol: sym.name, sequence: seq ? seq.name : null, notes };
+  const overridden = (Object.keys(overrides) as Role[]).filter((r) => overrides[r]);
+  return { table, layer, exchangeTime: time(ex), ingestionTime, finerIngestion, exchange, symbol: sym.name, sequence: seq ? seq.name : null, notes, ...(overridden.length ? { overridden } : {}) };
 }
 
 /** The trade tables of a database: configured, else bronze_trades_* and silver_trades. */
@@ -134,11 +137,17 @@ export async function discoverWithObservation(db: Db, database: string, config: 
   return mappings;
 }
 
-/** The ingestion clock to measure lag with: the mapped one unless the data shows it coarser than a finer sibling. */
+/**
+ * The ingestion clock to measure lag with: the mapped one unless the data shows it coarser
+ * than a finer sibling (and unless k2.config.json chose it explicitly).
+ */
 export function lagClock(m: Mapping): TimeColumn {
-  const eff = (t: TimeColumn) => Math.max(t.resolutionMs, t.observedResolutionMs ?? 0);
-  return m.finerIngestion && eff(m.finerIngestion) < eff(m.ingestionTime) ? m.finerIngestion : m.ingestionTime;
+  if (m.overridden?.includes("ingestionTime")) return m.ingestionTime;
+  return m.finerIngestion && effectiveResolutionMs(m.finerIngestion) < effectiveResolutionMs(m.ingestionTime) ? m.finerIngestion : m.ingestionTime;
 }
+
+/** The coarser of what the type allows and what the data shows. */
+export const effectiveResolutionMs = (t: TimeColumn) => Math.max(t.resolutionMs, t.observedResolutionMs ?? 0);
 
 /**
  * What the data says about a time column's resolution, next to what its type says: silver's

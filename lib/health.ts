@@ -81,3 +81,19 @@ export function flowSeriesSql(m: Mapping, windowMs: number): string {
   return `SELECT ${exchangeExpr(m)} AS exchange, intDiv(dateDiff('second', ${ing}, now()), 10) * 10 AS seconds_ago, count() AS trades
     FROM ${m.table} WHERE ${ing} > now() - INTERVAL ${Math.ceil(windowMs / 1000)} SECOND GROUP BY exchange, seconds_ago ORDER BY exchange, seconds_ago`;
 }
+
+/**
+ * The step notebooks' precondition on a stack: run the health checks and refuse to measure
+ * an unhealthy stack (naming what failed), unless the user skips it, which the report states.
+ */
+export async function requireHealthy(target: Target, skip: boolean, config: K2Config, env = process.env): Promise<{ status: string; summary: string } | { skipped: string }> {
+  if (skip) return { skipped: "--skip-health was given" };
+  const { probeDocker } = await import("./docker.ts");
+  const { prefectUrl } = await import("./prefect.ts");
+  const h = await gatherHealth(target, await probeDocker(env), { windowMs: 5 * 60_000, staleMs: 2 * 60_000, config, prefectApiUrl: prefectUrl(env), prefectDbUrl: env.PREFECT_DB_URL || undefined });
+  const failed = h.checks.filter((c) => c.status === "FAIL");
+  if (failed.length)
+    throw new K2Error(`the stack is not healthy (${failed.slice(0, 3).map((c) => `${c.check}: ${c.subject} ${c.evidence}`).join("; ")}): fix it, or pass --skip-health to measure anyway`, EXIT.gate);
+  const counts = ["PASS", "WARN", "SKIPPED"].map((s) => `${h.checks.filter((c) => c.status === s).length} ${s.toLowerCase()}`).join(", ");
+  return { status: h.checks.some((c) => c.status === "WARN") ? "WARN" : "PASS", summary: `health checks before measuring: ${counts}` };
+}

@@ -14,6 +14,9 @@ import { progress } from "./progress.ts";
 import pkg from "../package.json" with { type: "json" };
 
 export type OptionSpec = { type: "string" | "boolean"; default?: string | boolean; help: string; arg?: string };
+
+/** `--compare <runA> <runB>`: a notebook that offers it renders the two stored runs side by side. */
+export type Compare<O> = (report: Report, a: RunData, b: RunData, options: O) => Promise<Rendered>;
 export type Values = Record<string, string | boolean | undefined>;
 
 export type FetchContext<O> = {
@@ -36,6 +39,7 @@ export type Notebook<O> = {
   parse(values: Values): O;
   fetch(ctx: FetchContext<O>): Promise<Fetched>;
   render(report: Report, run: RunData, options: O): Promise<Rendered>;
+  compare?: Compare<O>;
 };
 
 const COMMON: Record<string, OptionSpec> = {
@@ -44,6 +48,7 @@ const COMMON: Record<string, OptionSpec> = {
   watch: { type: "boolean", help: "after the run, re-render on every change under lib/ and notebooks/" },
   help: { type: "boolean", help: "show this help" },
 };
+const COMPARE_HELP = "  --compare <runA> <runB>            render the deltas between two stored runs (out/<name>-compare.html)";
 
 export function helpText<O>(nb: Notebook<O>): string {
   const row = (name: string, o: OptionSpec) => {
@@ -56,6 +61,7 @@ export function helpText<O>(nb: Notebook<O>): string {
     "\nOptions:",
     ...Object.entries(nb.options).map(([n, o]) => row(n, o)),
     ...Object.entries(COMMON).map(([n, o]) => row(n, o)),
+    ...(nb.compare ? [COMPARE_HELP] : []),
     `\nWrites data/${nb.name}/<run-id>/ (datasets, manifest.json), out/${nb.name}.html and out/${nb.name}.md.`,
   ].join("\n");
 }
@@ -63,6 +69,14 @@ export function helpText<O>(nb: Notebook<O>): string {
 export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.slice(2)): Promise<number> {
   const all = { ...nb.options, ...COMMON };
   let values: Values;
+  let compareIds: [string, string] | undefined;
+  const ci = argv.indexOf("--compare");
+  if (nb.compare && ci >= 0) {
+    const [a, b] = argv.slice(ci + 1, ci + 3);
+    if (!a || !b || a.startsWith("--") || b.startsWith("--")) throw new K2Error(`--compare takes two run ids (e.g. --compare latest~1 latest; see data/${nb.name}/)`, EXIT.usage);
+    compareIds = [a, b];
+    argv = [...argv.slice(0, ci), ...argv.slice(ci + 3)];
+  }
   try {
     values = parseArgs({
       args: argv,
@@ -79,6 +93,16 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
   }
   const options = nb.parse(values);
   const t0 = performance.now();
+  if (compareIds) {
+    const [a, b] = await Promise.all(compareIds.map((id) => openRun(nb.name, id)));
+    const report = new Report(`${nb.title}: ${a!.manifest.runId} → ${b!.manifest.runId}`);
+    const rendered = await nb.compare!(report, a!, b!, options);
+    const subtitle = `comparing run ${a!.manifest.runId} (before) with ${b!.manifest.runId} (after)`;
+    await writeAtomic(join(outDir(), `${nb.name}-compare.html`), report.renderHtml({ subtitle, footer: `k2-hardening ${pkg.version} · bun notebooks/${nb.name}.ts --compare ${a!.manifest.runId} ${b!.manifest.runId}` }));
+    await writeAtomic(join(outDir(), `${nb.name}-compare.md`), report.renderMarkdown({ subtitle }));
+    console.log([...rendered.summary, `report: ${rel(join(outDir(), `${nb.name}-compare.html`))}, ${rel(join(outDir(), `${nb.name}-compare.md`))}`].join("\n"));
+    return values.gate && rendered.failed ? EXIT.gate : 0;
+  }
   let run: RunData;
   if (typeof values.from === "string") {
     run = await openRun(nb.name, values.from);

@@ -61,9 +61,11 @@ export async function listRuns(notebook: string): Promise<string[]> {
 }
 
 export async function openRun(notebook: string, id: string): Promise<RunData> {
-  if (!/^[\w.-]+$/.test(id)) throw new K2Error(`invalid run id: ${JSON.stringify(id)} (expected a folder name under data/${notebook}/ or latest)`);
+  // Accepted: a run id (a folder under data/<notebook>/), "latest", or "latest~1" for the one before it.
+  if (!/^[\w.-]+$/.test(id) && !/^latest~\d+$/.test(id)) throw new K2Error(`invalid run id: ${JSON.stringify(id)} (expected a folder name under data/${notebook}/, latest or latest~1)`);
   const runs = await listRuns(notebook);
-  const runId = id === "latest" ? runs.at(-1) : runs.includes(id) ? id : undefined;
+  const back = /^latest(?:~(\d+))?$/.exec(id);
+  const runId = back ? runs[runs.length - 1 - Number(back[1] ?? 0)] : runs.includes(id) ? id : undefined;
   if (!runId)
     throw new K2Error(
       runs.length
@@ -99,6 +101,9 @@ export class RunData {
       const rs = await localEngine().query({ query: text, format: "JSONEachRow" });
       return (await rs.json()) as T[];
     } catch (e) {
+      // A damaged file is the user's to fix; any other engine error is a bug in the query.
+      const type = (e as { type?: string }).type ?? "";
+      if (!/INCORRECT_DATA|CANNOT_READ|CANNOT_PARSE|CANNOT_EXTRACT_TABLE_STRUCTURE|UNKNOWN_FORMAT|FILE_DOESNT_EXIST|CANNOT_OPEN_FILE/.test(type)) throw e;
       const files = [...sql.matchAll(/\{(\w+)\}/g)].map((m) => this.manifest.datasets[m[1]!]?.file).join(", ");
       throw new K2Error(`cannot read ${files} in ${this.dir} (${firstLine(e)}): the file is corrupt or truncated; re-run the notebook without --from to fetch again`, EXIT.data);
     }

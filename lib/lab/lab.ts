@@ -2,7 +2,7 @@
 // rebuilds its databases), build the schema, replay trades, return the replayer's summary.
 import { connectClickHouse, targetFromEnv, type Target } from "../clickhouse.ts";
 import { K2Error, EXIT } from "../errors.ts";
-import { resetLab } from "./schema.ts";
+import { resetLab, type LabSchemaOptions } from "./schema.ts";
 import { replay, type ReplayOptions, type ReplaySummary } from "./replayer.ts";
 import { progress } from "../progress.ts";
 import { formatDuration } from "../units.ts";
@@ -14,8 +14,8 @@ export async function openLab(env = process.env): Promise<Target> {
   return connectClickHouse(spec);
 }
 
-export async function runLab(target: Target, o: Omit<ReplayOptions, "database">, label = "lab"): Promise<ReplaySummary> {
-  await resetLab(target, target.database);
+export async function runLab(target: Target, o: Omit<ReplayOptions, "database">, label = "lab", schema: LabSchemaOptions = {}): Promise<ReplaySummary> {
+  await resetLab(target, target.database, "k2lab", schema);
   const bar = progress(`${label} replay`, o.durationMs);
   const summary = await replay(target, { ...o, database: target.database }, undefined, (elapsed, s) =>
     bar.update(elapsed, `${formatDuration(Math.min(elapsed, o.durationMs))} / ${formatDuration(o.durationMs)}, ${s.sent} trades sent`),

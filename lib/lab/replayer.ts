@@ -63,6 +63,8 @@ export async function replay(sink: Sink, o: ReplayOptions, clock: Clock = realCl
         const t = inFlight.pop()!;
         (due.get(t.exchange) ?? due.set(t.exchange, []).get(t.exchange)!).push(t);
       }
+      // One batch per exchange queue table per flush. The inserts go one after another: on the
+      // embedded engine concurrent inserts contend for the same cores and each takes longer.
       for (const [exchange, list] of due) {
         for (let i = 0; i < list.length; i += maxBatch) {
           const batch = list.slice(i, i + maxBatch), id = ++s.batches;

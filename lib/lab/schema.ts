@@ -17,7 +17,12 @@ const CANONICAL: Record<Exchange, string> = {
   coinbase: "replaceAll(symbol, '-', '/')",
 };
 
-export function labSchema(db = "k2", truthDb = "k2lab"): string[] {
+export type LabSchemaOptions = {
+  /** false: silver without processed_at, so its only ingestion clock is second-granular (as on stacks that never added one) */
+  silverFineClock?: boolean;
+};
+
+export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}): string[] {
   const stmts = [`CREATE DATABASE IF NOT EXISTS ${db}`, `CREATE DATABASE IF NOT EXISTS ${truthDb}`];
   for (const ex of EXCHANGES) {
     stmts.push(
@@ -47,7 +52,7 @@ export function labSchema(db = "k2", truthDb = "k2lab"): string[] {
     price Decimal128(8), quantity Decimal128(8), quote_volume Decimal128(8),
     side Enum8('BUY' = 1, 'SELL' = 2, 'SELL_SHORT' = 3, 'UNKNOWN' = 4),
     timestamp DateTime64(6, 'UTC'), ingestion_timestamp DateTime64(6, 'UTC'),
-    processed_at DateTime64(6) DEFAULT now64(6), source_sequence Nullable(UInt64),
+    ${o.silverFineClock === false ? "" : "processed_at DateTime64(6) DEFAULT now64(6),"} source_sequence Nullable(UInt64),
     vendor_data Map(String, String), is_valid Bool
   ) ENGINE = MergeTree PARTITION BY (exchange, asset_class, toDate(timestamp))
     ORDER BY (exchange, canonical_symbol, timestamp) TTL toDateTime(timestamp) + INTERVAL 30 DAY`);
@@ -93,8 +98,8 @@ export function labSchema(db = "k2", truthDb = "k2lab"): string[] {
 }
 
 /** Drop and rebuild the lab databases. Only ever called on the embedded engine. */
-export async function resetLab(db: { command(sql: string): Promise<void> }, database = "k2", truthDb = "k2lab") {
+export async function resetLab(db: { command(sql: string): Promise<void> }, database = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}) {
   await db.command(`DROP DATABASE IF EXISTS ${database} SYNC`);
   await db.command(`DROP DATABASE IF EXISTS ${truthDb} SYNC`);
-  for (const sql of labSchema(database, truthDb)) await db.command(sql);
+  for (const sql of labSchema(database, truthDb, o)) await db.command(sql);
 }

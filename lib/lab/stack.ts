@@ -62,7 +62,8 @@ export async function runLabContainer(t: DockerTarget, spec: LabContainerSpec, s
   }
   const c = await t.docker.createContainer({
     name: spec.name, Image: LAB_IMAGE, Cmd: ["sh", "-c", spec.cmd], Labels: { "com.k2.lab": "true", ...spec.labels },
-    Healthcheck: spec.healthcheck ? { Test: ["CMD", "true"], Interval: 1e9, Timeout: 1e9, Retries: 1, StartPeriod: 0 } : undefined,
+    // Every check is an exec in the container: at 1 s five of them cost the engine a visible share of two cores.
+    Healthcheck: spec.healthcheck ? { Test: ["CMD", "true"], Interval: 5e9, Timeout: 2e9, Retries: 1, StartPeriod: 0 } : undefined,
     StopTimeout: 2,
     HostConfig: {
       NetworkMode: "none", Binds: spec.binds, RestartPolicy: spec.restart,
@@ -78,13 +79,28 @@ export async function runLabContainer(t: DockerTarget, spec: LabContainerSpec, s
 export async function ensureLabStack(t: DockerTarget, commands: Partial<Record<string, { cmd: string; binds?: string[] }>> = {}): Promise<void> {
   await ensureLabImage(t);
   const { NCPU } = await t.docker.info(); // compose limits above the machine's cores are clamped (the engine refuses them)
+  let created = false;
   for (const s of SERVICES) {
     const custom = commands[s.service];
+    created = !(await t.docker.getContainer(s.container).inspect().then(() => true, () => false)) || created;
     await runLabContainer(t, {
       name: s.container, labels: labLabels(s), healthcheck: s.healthcheck,
       cmd: s.oneShot ? "exit 0" : (custom?.cmd ?? IDLE), binds: custom?.binds,
       memoryMb: s.limit.memMb, nanoCpus: Math.round(Math.min(s.limit.cpu, NCPU) * 1e9),
     });
+  }
+  if (created) await waitHealthy(t);
+}
+
+/** New containers with a healthcheck report "starting" until their first check: wait for it. */
+async function waitHealthy(t: DockerTarget, timeoutMs = 20_000) {
+  const until = Date.now() + timeoutMs;
+  for (const s of SERVICES.filter((x) => x.healthcheck)) {
+    while (Date.now() < until) {
+      const i = await t.docker.getContainer(s.container).inspect();
+      if (!i.State.Running || (i.State as any).Health?.Status !== "starting") break;
+      await Bun.sleep(250);
+    }
   }
 }
 

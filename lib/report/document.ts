@@ -30,6 +30,12 @@ export class Report {
     return this;
   }
 
+  /** A line of bold label and plain text, in the page and in the markdown summary (e.g. "Bottleneck identified"). */
+  fact(label: string, text: string): this {
+    this.blocks.push({ html: html`<p><strong>${label}:</strong> ${text}</p>`, md: `**${mdText(label)}:** ${mdText(text)}` });
+    return this;
+  }
+
   /** A table; with `summary` it also goes into the markdown summary. */
   table<R extends Record<string, any>>(rows: R[], columns: Column<R>[], opts: { caption?: string; summary?: boolean } = {}): this {
     const cell = (c: Column<R>, r: R) => (c.format ? c.format(r[c.key], r) : fmt(r[c.key]));

@@ -1,0 +1,223 @@
+// # Step 1: end-to-end latency at 1x, 5x and 10x load
+//
+// For each load scenario: drive the load (the lab's replayer, or rpk inside k2-redpanda on a
+// stack), then let the engine compute every trade's lag from the discovered columns, check
+// for loss, and judge p99 against the scenario's target, honestly: a clock too coarse to
+// decide gives UNRESOLVED, never PASS.
+import { main, type Notebook } from "../lib/notebook.ts";
+import { connectClickHouse, targetFromEnv, type Target } from "../lib/clickhouse.ts";
+import { discoverWithObservation, lagClock, effectiveResolutionMs, type Mapping } from "../lib/discovery.ts";
+import { loadConfig, type K2Config } from "../lib/config.ts";
+import { runLab } from "../lib/lab/lab.ts";
+import { parseDelay } from "../lib/lab/random.ts";
+import { parseFault, type Fault } from "../lib/lab/traffic.ts";
+import { statsSql, lagExportSql, truthLossSql, continuitySql, queryLogSql, type Window } from "../lib/latency.ts";
+import { SCENARIOS, bottleneck, clockOffsetNote, p99Verdict, type LossCheck, type Scenario } from "../lib/analysis/latency.ts";
+import { requireHealthy } from "../lib/health.ts";
+import { stackLoad } from "../lib/load.ts";
+import { parseDuration, parseNumber, formatDuration, BASE_RATE } from "../lib/units.ts";
+import { K2Error, EXIT, usageError } from "../lib/errors.ts";
+import { fmt, type Report } from "../lib/report/document.ts";
+import { latencyFigures, resultsTable, segmentTable, scenarioSummaries, type ScenarioRecord } from "../lib/latency-report.ts";
+import type { RunData } from "../lib/store.ts";
+
+type Options = {
+  scenarios: Scenario[]; durationMs: number; windowMs: number; since?: number; until?: number;
+  delay: string; flushMs: number; seed: number; faults: Fault[]; coarseSilver: boolean;
+  loadCmd: string; tuning: string; skipHealth: boolean; config: K2Config;
+};
+
+const latency: Notebook<Options> = {
+  name: "01-latency",
+  title: "Step 1: end-to-end latency benchmark",
+  about: `Measures exchange-time to ingestion-time lag per exchange and symbol, in silver and in each
+bronze table, for the load scenarios 1x (~50 msg/s, p99 < 200 ms), 5x (~250 msg/s, p99 < 500 ms)
+and 10x (~500 msg/s, p99 < 1 s, no data loss). The engine computes every quantile over all rows.
+On the embedded default the lab's replayer drives each scenario and the results are checked against
+its ground truth; on a stack the 1x scenario measures the last --window and 5x/10x replay recent
+topic messages with rpk inside k2-redpanda (--load-cmd). Runs the health checks first on a stack.
+With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not pass).`,
+  options: {
+    scenarios: { type: "string", default: "1x,5x,10x", arg: "list", help: "scenarios to run, any of 1x,5x,10x" },
+    duration: { type: "string", default: "30s", arg: "time", help: "load time per scenario (lab replay, or rpk replay on a stack)" },
+    window: { type: "string", default: "5m", arg: "time", help: "stack 1x: measure the last window" },
+    since: { type: "string", arg: "iso-time", help: "stack 1x: absolute window start, e.g. 2026-02-19T09:00:00Z" },
+    until: { type: "string", arg: "iso-time", help: "stack 1x: absolute window end (default now)" },
+    delay: { type: "string", default: "lognormal:40ms,0.5", arg: "dist", help: "lab: injected exchange-to-handler delay" },
+    flush: { type: "string", default: "20ms", arg: "time", help: "lab: consumer flush interval" },
+    seed: { type: "string", default: "1", arg: "n", help: "lab: random seed" },
+    "lab-fault": { type: "string", arg: "list", help: "lab: faults in every scenario, e.g. drop:kraken@5s+2s" },
+    "lab-coarse-silver": { type: "boolean", help: "lab: build silver without processed_at (its only ingestion clock is second-granular)" },
+    "load-cmd": { type: "string", arg: "sh", help: "stack: load command run in k2-redpanda; {topic}, {n}, {seconds} are filled in", default: "rpk topic consume {topic} -o -{n} -n {n} -f '%v\\n' | rpk topic produce {topic}" },
+    tuning: { type: "string", arg: "text", help: "what was tuned for this run (shown under \"Tuning applied\")" },
+    "skip-health": { type: "boolean", help: "stack: do not run the health checks first (the report says so)" },
+  },
+  parse: (v) => {
+    const names = String(v.scenarios).split(",").map((s) => s.trim());
+    const scenarios = names.map((n) => SCENARIOS.find((s) => s.name === n) ?? (() => { throw usageError(`invalid --scenarios: unknown scenario ${JSON.stringify(n)} (expected 1x, 5x or 10x)`); })());
+    const time = (name: string) => {
+      if (!v[name]) return undefined;
+      const ms = Date.parse(String(v[name]));
+      if (Number.isNaN(ms)) throw usageError(`invalid --${name}: ${JSON.stringify(v[name])} (expected an ISO time such as 2026-02-19T09:00:00Z)`);
+      return ms;
+    };
+    const delay = String(v.delay);
+    parseDelay(delay);
+    const o: Options = {
+      scenarios, durationMs: parseDuration(String(v.duration), "--duration"), windowMs: parseDuration(String(v.window), "--window"),
+      since: time("since"), until: time("until"), delay, flushMs: parseDuration(String(v.flush), "--flush"),
+      seed: parseNumber(String(v.seed), "--seed", 0, 2 ** 32 - 1), faults: v["lab-fault"] ? String(v["lab-fault"]).split(",").map(parseFault) : [],
+      coarseSilver: !!v["lab-coarse-silver"], loadCmd: String(v["load-cmd"]), tuning: String(v.tuning ?? ""), skipHealth: !!v["skip-health"], config: loadConfig(),
+    };
+    if (o.since && o.until && o.until <= o.since) throw usageError(`invalid --until: it must be after --since`);
+    return o;
+  },
+
+  // ## Fetch: each scenario, measured by the engine
+  async fetch({ options: o, run, log }) {
+    const spec = targetFromEnv();
+    const target = await connectClickHouse(spec);
+    const lab = spec.kind === "embedded";
+    const health = lab ? { skipped: "the lab makes its own traffic: the health precondition applies to stacks" } : await requireHealthy(target, o.skipHealth, o.config);
+    const records: ScenarioRecord[] = [];
+    for (const s of o.scenarios) {
+      log(`scenario ${s.name}: ${lab ? `lab replay ${formatDuration(o.durationMs)} at ${s.rate} msg/s` : "stack"}`);
+      const rec = lab ? await labScenario(target, s, o, run) : await stackScenario(target, s, o, run, log);
+      records.push(rec);
+    }
+    await run.saveJson("scenarios", records);
+    return {
+      parameters: { scenarios: o.scenarios.map((s) => s.name), duration: formatDuration(o.durationMs), ...(lab ? { delay: o.delay, flush: formatDuration(o.flushMs), seed: o.seed, faults: o.faults, coarseSilver: o.coarseSilver } : { window: formatDuration(o.windowMs), loadCmd: o.loadCmd }) },
+      target: { kind: target.kind, label: target.label, version: target.version },
+      tuning: o.tuning || null, health,
+      window: { from: new Date(Math.min(...records.map((r) => r.window.fromMs))).toISOString(), to: new Date(Math.max(...records.map((r) => r.window.toMs))).toISOString() },
+    };
+  },
+
+  // ## Render: results table, segments, figures
+  async render(doc, run) {
+    const records = await run.json<ScenarioRecord[]>("scenarios");
+    const m = run.manifest as any;
+    doc.md`Lags are **ingestion time minus exchange time**: two clocks (the exchange's and this pipeline's), so a clock offset shifts every figure, and a negative lag means the exchange clock ran ahead. Quantiles are computed by the engine over every row with \`quantileExact\` (the value at position ⌊q·n⌋ of the sorted lags: exact, not estimated, and cheap at K2's rates).`;
+    if (m.health?.skipped) doc.note("INFO", `Health precondition not run: ${m.health.skipped}.`);
+    else if (m.health) doc.note(m.health.status, `Health precondition: ${m.health.summary}`);
+    const summaries = await scenarioSummaries(run, records);
+    doc.md`## Results`;
+    resultsTable(doc, summaries);
+    const segs = await segmentTable(doc, run, records);
+    const b = bottleneck(segs);
+    doc.fact("Bottleneck identified", b ? `${b.segment}: p99 ${fmt(b.p99Ms)} ms against a budget of ${b.budgetMs} ms (${b.source})` : "none measurable from what is available");
+    doc.fact("Tuning applied", m.tuning ?? "none recorded for this run (pass --tuning \"...\")");
+    await latencyFigures(doc, run, records, summaries);
+    await perTableSection(doc, run, records);
+    const failed = summaries.some((s) => s.status !== "PASS");
+    return {
+      failed,
+      summary: [
+        `latency: ${summaries.map((s) => `${s.scenario} ${s.status}`).join(", ")} (target ${records[0]?.lab ? "lab" : "stack"})`,
+        ...summaries.map((s) => `  ${s.scenario.padEnd(4)} p50 ${fmt(s.p50)} ms · p99 ${fmt(s.p99)} ms · max ${fmt(s.max)} ms · ${s.achieved} · ${s.notes.join("; ")}`.slice(0, 240)),
+        `  bottleneck: ${b ? `${b.segment} (p99 ${fmt(b.p99Ms)} ms)` : "none measurable"}`,
+      ],
+    };
+  },
+
+  // ## Compare: the deltas for a "tuning applied" PR, exact from the stored per-trade lags
+  async compare(doc, a, b) {
+    const { compareRuns } = await import("../lib/latency-report.ts");
+    return compareRuns(doc, a, b);
+  },
+};
+
+async function labScenario(target: Target, s: Scenario, o: Options, run: import("../lib/store.ts").RunWriter): Promise<ScenarioRecord> {
+  const summary = await runLab(target, { ratePerSec: s.rate, durationMs: o.durationMs, seed: o.seed, delay: parseDelay(o.delay), flushMs: o.flushMs, faults: o.faults }, `${s.name} replay`, { silverFineClock: !o.coarseSilver });
+  const mappings = await discoverWithObservation(target, target.database, o.config);
+  const silver = silverOf(mappings);
+  const w: Window = { fromMs: summary.startMs - 1, toMs: summary.lastExchangeTs + 1 };
+  await saveMeasurements(target, run, s, mappings, w, "k2lab");
+  await run.saveQuery(target, `loss_${s.name}`, truthLossSql(silver, w));
+  await run.saveQuery(target, `inserts_${s.name}`, "SELECT exchange, rows, rtt_ms FROM k2lab.batches ORDER BY batch_id");
+  const [loss] = await target.query<{ lost: number; duplicated: number }>(`SELECT sum(lost) AS lost, sum(duplicated) AS duplicated FROM (${truthLossSql(silver, w)})`);
+  return {
+    scenario: s.name, lab: true, window: w, durationMs: o.durationMs, targetRate: s.rate, achievedRate: summary.achievedRate,
+    achievedHow: "trades delivered by the replayer / duration", lagClock: lagClock(silver).column, resolutionMs: effectiveResolutionMs(lagClock(silver)),
+    mappings, loss: { lost: Number(loss!.lost), duplicated: Number(loss!.duplicated), checkedBy: "against the replayer's ground truth" },
+    mv: { unavailable: "the embedded engine has no system.query_log; the insert round trips measured by the replayer stand in (one insert runs the raw→bronze→silver→gold MVs)" },
+    replay: { sent: summary.sent, generated: summary.generated, dropped: summary.dropped, silenced: summary.silenced, batches: summary.batches, insertRttMs: summary.insertRttMs },
+  };
+}
+
+async function stackScenario(target: Target, s: Scenario, o: Options, run: import("../lib/store.ts").RunWriter, log: (m: string) => void): Promise<ScenarioRecord> {
+  const mappings = await discoverWithObservation(target, target.database, o.config);
+  const silver = silverOf(mappings);
+  const [{ now }] = (await target.query<{ now: number }>("SELECT toUnixTimestamp64Milli(now64(3)) AS now")) as [{ now: number }];
+  let w: Window, notRun: string | undefined, achievedHow = "trades landed in silver / window";
+  if (s.multiple === 1) w = { fromMs: o.since ?? now - o.windowMs, toMs: o.until ?? now };
+  else {
+    const load = await stackLoad(o.loadCmd, s, o.durationMs, log);
+    w = { fromMs: load.startMs, toMs: load.endMs };
+    if ("notRun" in load) notRun = load.notRun;
+    else achievedHow = `trades landed in silver / load time (rpk in k2-redpanda, exit ${load.exitCode})`;
+  }
+  if (!notRun) await saveMeasurements(target, run, s, mappings, w);
+  const [tot] = notRun ? [{ trades: 0 }] : await target.query<{ trades: number }>(`SELECT sum(trades) AS trades FROM (${statsSql([silver], w, false)})`);
+  let loss: LossCheck = { notChecked: "no sequence column in bronze" };
+  const bronze = mappings.filter((x) => x.layer === "bronze" && x.sequence);
+  if (!notRun && bronze.length) {
+    const name = `continuity_${s.name}`;
+    await run.saveQuery(target, name, bronze.map((x) => continuitySql(x, w)).join(" UNION ALL "));
+    const [r] = await target.query<{ missing: number; duplicated: number }>(`SELECT sum(missing) AS missing, sum(duplicated) AS duplicated FROM (${bronze.map((x) => continuitySql(x, w)).join(" UNION ALL ")})`);
+    loss = { lost: Number(r!.missing), duplicated: Number(r!.duplicated), checkedBy: "sequence continuity per symbol in bronze" };
+  }
+  let mv: ScenarioRecord["mv"];
+  try {
+    const [q] = await target.query<{ inserts: number; avg_ms: number; p99_ms: number; max_ms: number }>(queryLogSql(w));
+    mv = { inserts: Number(q!.inserts), avgMs: q!.avg_ms, p99Ms: q!.p99_ms, maxMs: q!.max_ms };
+  } catch (e) {
+    if (!(e instanceof K2Error) || e.exitCode !== EXIT.notFound) throw e;
+    mv = { unavailable: "this server has no system.query_log (query_log disabled): MV processing time cannot be measured" };
+  }
+  const seconds = (w.toMs - w.fromMs) / 1000;
+  return {
+    scenario: s.name, lab: false, window: w, durationMs: w.toMs - w.fromMs, targetRate: s.rate, achievedRate: Number(tot!.trades) / seconds, achievedHow,
+    lagClock: lagClock(silver).column, resolutionMs: effectiveResolutionMs(lagClock(silver)), mappings, loss, mv, notRun,
+  };
+}
+
+async function saveMeasurements(target: Target, run: import("../lib/store.ts").RunWriter, s: Scenario, mappings: Mapping[], w: Window, truthDb?: string) {
+  await run.saveQuery(target, `stats_${s.name}`, statsSql(mappings, w, false));
+  await run.saveQuery(target, `stats_symbol_${s.name}`, statsSql(mappings, w, true));
+  await run.saveQuery(target, `lags_${s.name}`, lagExportSql(silverOf(mappings), w, truthDb));
+}
+
+function silverOf(mappings: Mapping[]): Mapping {
+  const s = mappings.find((m) => m.layer === "silver");
+  if (!s) throw new K2Error(`no silver trades table was discovered (found ${mappings.map((m) => m.table).join(", ")}); add it to discovery.tables in k2.config.json`, EXIT.notFound);
+  return s;
+}
+
+/** Per table (silver and each bronze) and exchange: the full statistics and what each clock can decide. */
+async function perTableSection(doc: Report, run: RunData, records: ScenarioRecord[]) {
+  doc.md`## Per table and exchange`;
+  doc.md`Every trade table, with the clock its lag is measured by. A second-granular clock truncates ingestion time, so its lags run up to a second short: sub-second targets are UNRESOLVED from it.`;
+  for (const r of records.filter((x) => run.manifest.datasets[`stats_${x.scenario}`])) {
+    const rows = await run.rows<any>(`stats_${r.scenario}`);
+    const clock = new Map(r.mappings.map((m) => [m.table, m]));
+    const target = SCENARIOS.find((s) => s.name === r.scenario)!.p99TargetMs;
+    doc.table(rows.map((x) => {
+      const m = clock.get(x.table)!;
+      const c = lagClock(m);
+      const v = p99Verdict(x.p99_ms, target, effectiveResolutionMs(c));
+      return { ...x, clock: `${c.column} (${effectiveResolutionMs(c) >= 1000 ? "1 s" : effectiveResolutionMs(c) >= 1 ? `${effectiveResolutionMs(c)} ms` : "µs"})`, verdict: v.status, offset: clockOffsetNote(x.floor_ms, x.negative_share) };
+    }), [
+      { key: "table", label: "Table" }, { key: "exchange", label: "Exchange" }, { key: "clock", label: "Lag clock" },
+      { key: "trades", label: "Trades", align: "right" }, { key: "avg_ms", label: "avg", align: "right" }, { key: "p50_ms", label: "p50", align: "right" },
+      { key: "p90_ms", label: "p90", align: "right" }, { key: "p99_ms", label: "p99", align: "right" }, { key: "p999_ms", label: "p99.9", align: "right" },
+      { key: "max_ms", label: "max", align: "right" }, { key: "verdict", label: `p99 vs ${target} ms` },
+      { key: "negative_share", label: "negative", format: (v) => `${(v * 100).toFixed(2)}%`, align: "right" },
+      { key: "offset", label: "Clock offset (two clocks)" },
+    ], { caption: `Scenario ${r.scenario}: lag in ms by table and exchange (per-symbol figures are in stats_symbol_${r.scenario}.parquet)` });
+  }
+}
+
+if (import.meta.main) await main(latency);
+export default latency;

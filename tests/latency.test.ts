@@ -1,0 +1,181 @@
+// The latency benchmark: verdict logic on plain values, then ground truth on the real
+// embedded engine (the lab knows the delay it injected), then the notebook as a user runs it.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { readFileSync, existsSync } from "node:fs";
+import { quantileExact, p99Verdict, scenarioVerdict, bottleneck, SCENARIOS } from "../lib/analysis/latency.ts";
+import { testEngine, tempDir, runCli, ensureDockerEngine } from "./helpers.ts";
+import { runLab } from "../lib/lab/lab.ts";
+import { parseDelay } from "../lib/lab/random.ts";
+import { parseFault } from "../lib/lab/traffic.ts";
+import { discoverWithObservation, type Mapping } from "../lib/discovery.ts";
+import { lagExportSql, statsSql, truthLossSql, continuitySql, type Window } from "../lib/latency.ts";
+import { stackLoad, loadCommand } from "../lib/load.ts";
+import type { Target } from "../lib/clickhouse.ts";
+import type { ReplaySummary } from "../lib/lab/replayer.ts";
+
+describe("verdicts", () => {
+  test("quantileExact is ClickHouse's: element floor(q*n) of the sorted values", () => {
+    expect(quantileExact([1, 2, 3, 4], 0.5)).toBe(3);
+    const ten = Array.from({ length: 10 }, (_, i) => i);
+    expect([0, 0.5, 0.99, 1].map((q) => quantileExact(ten, q))).toEqual([0, 5, 9, 9]);
+    expect(() => quantileExact(ten, 1.5)).toThrow("invalid quantile: 1.5");
+  });
+  test("p99Verdict decides only outside the clock's resolution", () => {
+    expect(p99Verdict(150, 200, 0.001).status).toBe("PASS");
+    expect(p99Verdict(250, 200, 1000).status).toBe("FAIL"); // truncation only shortens lags: true p99 >= 250
+    expect(p99Verdict(150, 200, 1000)).toEqual({ status: "UNRESOLVED", why: "p99 150.0 ms is within the 1 s resolution of the ingestion clock of the 200 ms target: the true p99 may be on either side" });
+    expect(p99Verdict(150, 2000, 1000).status).toBe("PASS");
+  });
+  test("scenarioVerdict: NOT RUN, loss and unchecked loss never pass", () => {
+    const s = SCENARIOS[2]!;
+    expect(scenarioVerdict(s, { notRun: "no k2-redpanda", trades: 0, p99Ms: NaN, resolutionMs: 1, loss: { notChecked: "x" } })).toEqual({ status: "NOT RUN", notes: ["no k2-redpanda"] });
+    expect(scenarioVerdict(s, { trades: 0, p99Ms: NaN, resolutionMs: 1, loss: { notChecked: "x" } }).status).toBe("NOT RUN");
+    expect(scenarioVerdict(s, { trades: 10, p99Ms: 100, resolutionMs: 1, loss: { lost: 3, duplicated: 0, checkedBy: "truth" } }).status).toBe("FAIL");
+    expect(scenarioVerdict(s, { trades: 10, p99Ms: 100, resolutionMs: 1, loss: { notChecked: "no sequence column" } }).status).toBe("UNRESOLVED");
+    expect(scenarioVerdict(s, { trades: 10, p99Ms: 100, resolutionMs: 1, loss: { lost: 0, duplicated: 0, checkedBy: "truth" } }).status).toBe("PASS");
+  });
+  test("bottleneck: the largest measured p99 among budgeted segments", () => {
+    expect(bottleneck([{ segment: "a", budgetMs: 3, p50Ms: 1, p99Ms: 9, source: "" }, { segment: "b", budgetMs: 5, p50Ms: 5, p99Ms: 20, source: "" }, { segment: "net", budgetMs: null, p99Ms: 99, source: "" }])!.segment).toBe("b");
+    expect(bottleneck([{ segment: "a", budgetMs: 1, source: "" }])).toBeNull();
+  });
+});
+
+describe("ground truth: a lab run with an injected lognormal delay (median 40 ms, sigma 0.5)", () => {
+  let t: Target, s: ReplaySummary, silver: Mapping, file: string, rows: { lag_ms: number; injected_delay_ms: number; handoff_ms: number; consumer_wait_ms: number; insert_rtt_ms: number }[];
+  beforeAll(async () => {
+    t = await testEngine();
+    s = await runLab(t, { ratePerSec: 50, durationMs: 30_000, seed: 3, delay: parseDelay("lognormal:40ms,0.5"), flushMs: 5 });
+    silver = (await discoverWithObservation(t, "k2", { discovery: { columns: {} } })).find((m) => m.layer === "silver")!;
+    file = join(tempDir(), "lags.parquet");
+    await t.exportParquet(lagExportSql(silver, { fromMs: s.startMs - 1, toMs: s.lastExchangeTs + 1 }, "k2lab"), file);
+    rows = await t.query(`SELECT lag_ms, injected_delay_ms, handoff_ms, consumer_wait_ms, insert_rtt_ms FROM file('${file}', Parquet)`);
+  }, 120_000);
+
+  test("every trade was measured, each lag within the lab's own bounds", () => {
+    expect(rows.length).toBe(s.sent);
+    // lag = delay + consumer wait + (insert start -> processed_at), and processed_at falls inside the insert
+    const slackMs = 2; // the replayer's clock and the engine's now64() are read a moment apart
+    const outside = rows.filter((r) => r.lag_ms < r.handoff_ms - slackMs || r.lag_ms > r.handoff_ms + r.insert_rtt_ms + slackMs);
+    expect(outside.length / rows.length).toBeLessThan(0.001);
+  });
+  test("the measured p50 and p99 recover the injected ones, within the measured overhead", () => {
+    const sorted = (k: keyof (typeof rows)[0]) => rows.map((r) => r[k]).sort((a, b) => a - b);
+    const lag = sorted("lag_ms"), injected = sorted("injected_delay_ms");
+    const overheadMax = Math.max(...rows.map((r) => r.consumer_wait_ms + r.insert_rtt_ms));
+    const report: string[] = [];
+    for (const q of [0.5, 0.99]) {
+      const m = quantileExact(lag, q), i = quantileExact(injected, q);
+      report.push(`p${q * 100}: injected ${i.toFixed(1)} ms, measured ${m.toFixed(1)} ms, difference ${(m - i).toFixed(1)} ms (tolerance: max consumer wait + insert ${overheadMax.toFixed(1)} ms)`);
+      expect(m).toBeGreaterThanOrEqual(i);
+      expect(m - i).toBeLessThanOrEqual(overheadMax);
+    }
+    // the injected distribution itself: lognormal median 40 ms, p99 = 40 * exp(2.326 * 0.5) = 128 ms
+    expect(quantileExact(injected, 0.5)).toBeGreaterThan(40 * 0.9);
+    expect(quantileExact(injected, 0.5)).toBeLessThan(40 * 1.1);
+    expect(quantileExact(injected, 0.99)).toBeGreaterThan(128 * 0.8);
+    expect(quantileExact(injected, 0.99)).toBeLessThan(128 * 1.2);
+    console.log(`ground truth, ${rows.length} trades at 1x:\n  ${report.join("\n  ")}`);
+  });
+  test("the engine's quantiles equal quantileExact over the exported Parquet, and over the live table", async () => {
+    const lag = rows.map((r) => r.lag_ms).sort((a, b) => a - b);
+    const [fromFile] = await t.query<{ p50: number; p99: number; p999: number }>(`SELECT quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, quantileExact(0.999)(lag_ms) AS p999 FROM file('${file}', Parquet)`);
+    expect([fromFile!.p50, fromFile!.p99, fromFile!.p999]).toEqual([quantileExact(lag, 0.5), quantileExact(lag, 0.99), quantileExact(lag, 0.999)]);
+    const w: Window = { fromMs: s.startMs - 1, toMs: s.lastExchangeTs + 1 };
+    const live = await t.query<{ exchange: string; p99_ms: number; trades: number }>(statsSql([silver], w, false));
+    for (const e of live) {
+      const mine = (await t.query<{ lag_ms: number }>(`SELECT lag_ms FROM file('${file}', Parquet) WHERE exchange = '${e.exchange}'`)).map((r) => r.lag_ms).sort((a, b) => a - b);
+      expect(e.trades).toBe(mine.length);
+      expect(e.p99_ms).toBe(quantileExact(mine, 0.99));
+    }
+  });
+});
+
+test("a dropped sequence range is loss, by ground truth and by sequence continuity", async () => {
+  const t = await testEngine();
+  const s = await runLab(t, { ratePerSec: 100, durationMs: 8_000, seed: 4, delay: parseDelay("fixed:5ms"), flushMs: 20, faults: [parseFault("drop:kraken@2s+2s")] });
+  const mappings = await discoverWithObservation(t, "k2", { discovery: { columns: {} } });
+  const silver = mappings.find((m) => m.layer === "silver")!, kraken = mappings.find((m) => m.table === "k2.bronze_trades_kraken")!;
+  const w: Window = { fromMs: s.startMs - 1, toMs: s.lastExchangeTs + 1 };
+  const truth = await t.query<{ exchange: string; lost: number; dropped_by_fault: number }>(`SELECT exchange, sum(lost) AS lost, sum(dropped_by_fault) AS dropped_by_fault FROM (${truthLossSql(silver, w)}) GROUP BY exchange ORDER BY exchange`);
+  expect(truth.map((r) => [r.exchange, Number(r.lost), Number(r.dropped_by_fault)])).toEqual([["binance", 0, 0], ["coinbase", 0, 0], ["kraken", s.dropped, s.dropped]]);
+  const [gaps] = await t.query<{ missing: number }>(`SELECT sum(missing) AS missing FROM (${continuitySql(kraken, w)})`);
+  // a range dropped at a symbol's first or last trade leaves no gap inside [min, max]: continuity can only undercount
+  expect(Number(gaps!.missing)).toBeGreaterThan(0);
+  expect(Number(gaps!.missing)).toBeLessThanOrEqual(s.dropped);
+}, 60_000);
+
+describe("stack load through dockerode exec in k2-redpanda", () => {
+  test("loadCommand fills the template", () => {
+    expect(loadCommand("rpk topic consume {topic} -o -{n} -n {n} | rpk topic produce {topic}", "market.crypto.trades.binance.raw", 1200, 30)).toBe(
+      "rpk topic consume market.crypto.trades.binance.raw -o -1200 -n 1200 | rpk topic produce market.crypto.trades.binance.raw",
+    );
+  });
+  test("no Docker engine: NOT RUN with the reason", async () => {
+    const r = await stackLoad("true", SCENARIOS[1]!, 1000, () => {}, { DOCKER_HOST: "unix:///tmp/none.sock" });
+    expect("notRun" in r && r.notRun).toMatch(/^Docker engine not reachable at unix:\/\/\/tmp\/none\.sock/);
+  });
+  test("the command runs inside the lab's k2-redpanda container, once per exchange topic", async () => {
+    const host = await ensureDockerEngine();
+    const { connectDocker } = await import("../lib/docker.ts");
+    const { ensureLabStack } = await import("../lib/lab/stack.ts");
+    await ensureLabStack(await connectDocker({ DOCKER_HOST: host }));
+    const seen: string[] = [];
+    const r = await stackLoad("test -n {topic} && echo {n}", SCENARIOS[1]!, 1500, (m) => seen.push(m), { DOCKER_HOST: host });
+    expect("exitCode" in r && r.exitCode).toBe(0);
+    expect(r.endMs - r.startMs).toBeGreaterThanOrEqual(1500);
+    expect(seen.map((m) => m.replace(/: test.*/, ""))).toEqual(["load 5x: binance", "load 5x: kraken", "load 5x: coinbase"]);
+  }, 60_000);
+});
+
+describe("notebooks/01-latency.ts on the lab", () => {
+  const dir = tempDir();
+  const env = { K2_DATA_DIR: join(dir, "data"), K2_OUT_DIR: join(dir, "out") };
+  const latency = (args: string[]) => runCli("notebooks/01-latency.ts", args, env);
+
+  test("10x: zero loss against ground truth, achieved rate shown, report and summary written", async () => {
+    const r = await latency(["--scenarios", "10x", "--duration", "20s"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^  10x  p50 [\d.,]+ ms · p99 [\d.,]+ ms · max [\d.,]+ ms · 4\d\d\.\d msg\/s achieved \(target ~500\) · .*no loss \(against the replayer's ground truth\)/m);
+    const md = readFileSync(join(env.K2_OUT_DIR, "01-latency.md"), "utf8");
+    expect(md).toContain("| Scenario | p50 | p99 | Max | Notes |");
+    expect(md).toMatch(/\*\*Bottleneck identified:\*\* /);
+    const page = readFileSync(join(env.K2_OUT_DIR, "01-latency.html"), "utf8");
+    expect((page.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(3);
+    expect(page).not.toMatch(/<script|https?:\/\//);
+  }, 120_000);
+  test("a dropped range is reported as loss and fails the scenario; --gate exits 6", async () => {
+    const r = await latency(["--scenarios", "1x", "--duration", "8s", "--lab-fault", "drop:kraken@2s+3s", "--gate"]);
+    expect(r.stdout).toMatch(/1x FAIL/);
+    expect(r.stdout).toMatch(/\d+ lost, 0 duplicated \(against the replayer's ground truth\)/);
+    expect(r.code).toBe(6);
+  }, 120_000);
+  test("second-granular silver: UNRESOLVED, never PASS", async () => {
+    // 10x: the true p99 (a few hundred ms) is far under the 1 s target, but a clock that truncates to whole seconds cannot show it
+    const r = await latency(["--scenarios", "10x", "--duration", "8s", "--lab-coarse-silver"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^latency: 10x UNRESOLVED/);
+    expect(r.stdout).toContain("within the 1 s resolution of the ingestion clock");
+  }, 120_000);
+  test("--compare two stored runs: exact deltas per exchange", async () => {
+    const none = await latency(["--compare", "latest~1", "latest"]); // 1x with a drop, then 10x
+    expect(none.code).toBe(4);
+    expect(none.stderr.trim()).toMatch(/^01-latency: error: runs \S+ \(1x\) and \S+ \(10x\) share no scenario/);
+    const r = await latency(["--compare", "latest~2", "latest"]); // 10x, then 10x on second-granular silver
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^compare \S+ → \S+: 3 scenario×exchange rows/);
+    expect(existsSync(join(env.K2_OUT_DIR, "01-latency-compare.html"))).toBe(true);
+    expect(readFileSync(join(env.K2_OUT_DIR, "01-latency-compare.md"), "utf8")).toContain("| Scenario | Exchange | Trades | p50 before |");
+  }, 60_000);
+  test("bad input: unknown scenario, bad time, compare without two ids", async () => {
+    for (const [args, msg] of [
+      [["--scenarios", "3x"], 'invalid --scenarios: unknown scenario "3x" (expected 1x, 5x or 10x)'],
+      [["--since", "yesterday"], 'invalid --since: "yesterday" (expected an ISO time such as 2026-02-19T09:00:00Z)'],
+      [["--compare", "latest"], "--compare takes two run ids"],
+    ] as const) {
+      const r = await latency([...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toStartWith(`01-latency: error: ${msg}`);
+    }
+  });
+});
