@@ -7,7 +7,7 @@ import { Plot } from "./report/plot.ts";
 import type { RunData } from "./store.ts";
 import type { Mapping } from "./discovery.ts";
 import type { Window } from "./latency.ts";
-import { ecdfSql, seriesSql, logBinsSql } from "./latency.ts";
+import { ecdfSql, seriesSql, logBinsSql, bucketSeconds } from "./latency.ts";
 import { SCENARIOS, scenarioVerdict, type LossCheck, type Segment } from "./analysis/latency.ts";
 import type { Status } from "./report/document.ts";
 import { K2Error, EXIT } from "./errors.ts";
@@ -114,7 +114,8 @@ export async function latencyFigures(doc: Report, run: RunData, records: Scenari
       Plot.dot(marks, { x: "lag_ms", y: "q", stroke: "exchange", fy: "scenario", symbol: (d: any) => (d.q === 0.5 ? "circle" : "triangle"), r: 3.5 }),
     ],
   }, "ECDF of lag per exchange and scenario (200 quantiles each). Circles: p50; triangles: p99; dashed: the scenario's p99 target.");
-  const series = await run.query<any>(union(run, measured, (s) => seriesSql(s)));
+  const widths = new Map(measured.map((r) => [r.scenario, bucketSeconds(r.window)]));
+  const series = (await Promise.all(measured.map((r) => run.query<any>(`SELECT '${r.scenario}' AS scenario, * FROM (${seriesSql(lagsOf(run, r)!, "1", widths.get(r.scenario))})`)))).flat();
   // x: seconds into each scenario, so that scenarios run one after another share an axis
   const start = new Map(measured.map((r) => [r.scenario, r.window.fromMs]));
   const long = series.flatMap((d) => {
@@ -129,7 +130,7 @@ export async function latencyFigures(doc: Report, run: RunData, records: Scenari
       Plot.lineY(long.filter((d) => d.quantile === "p99"), { x: "t", y: "ms", stroke: "exchange", fy: "scenario", strokeDasharray: "4,2" }),
       Plot.ruleY([0]),
     ],
-  }, "p50 (solid) and p99 (dashed) per exchange in 10 s buckets of exchange time; a rising line is a consumer falling behind.");
+  }, `p50 (solid) and p99 (dashed) per exchange in ${[...new Set(widths.values())].map((w) => `${w} s`).join(" / ")} buckets of exchange time; a rising line is a consumer falling behind.`);
   const hist = await run.query<any>(union(run, measured, (s) => logBinsSql("lag_ms", s, "lag")));
   doc.figure({
     height: 120 * measured.length + 40, marginLeft: 50, fy, x: { type: "log", label: "lag (ms, log scale)", grid: true }, y: { label: "trades" },

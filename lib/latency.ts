@@ -9,6 +9,9 @@ const exchangeExpr = (m: Mapping) => ("constant" in m.exchange ? `'${m.exchange.
 const inWindow = (m: Mapping, w: Window) =>
   `${sqlIdent(m.exchangeTime.column)} >= fromUnixTimestamp64Milli(toInt64(${Math.floor(w.fromMs)})) AND ${sqlIdent(m.exchangeTime.column)} < fromUnixTimestamp64Milli(toInt64(${Math.ceil(w.toMs)}))`;
 
+/** Bucket width for a window: 10 s, widened in 10 s steps so that a series has at most ~300 points. */
+export const bucketSeconds = (w: Window) => Math.max(10, Math.ceil((w.toMs - w.fromMs) / 1000 / 300 / 10) * 10);
+
 /** Per-trade lag rows of one table: exchange, symbol, sequence, exchange time, lag in ms by the table's lag clock. */
 export function lagRowsSql(m: Mapping, w: Window): string {
   const ex = sqlIdent(m.exchangeTime.column), clock = sqlIdent(lagClock(m).column);
@@ -90,9 +93,9 @@ export function ecdfSql(source: string, where = "1"): string {
     FROM (SELECT exchange, quantilesExact(${levels.join(",")})(lag_ms) AS qs FROM ${source} WHERE ${where} GROUP BY exchange) ORDER BY exchange, q`;
 }
 
-/** p50 and p99 per exchange in 10 s buckets of exchange time. */
-export function seriesSql(source: string, where = "1"): string {
-  return `SELECT exchange, toStartOfInterval(exchange_ts, INTERVAL 10 SECOND) AS bucket, count() AS trades,
+/** p50 and p99 per exchange in buckets of exchange time (10 s unless the window needs wider ones to stay a few hundred points). */
+export function seriesSql(source: string, where = "1", bucketSeconds = 10): string {
+  return `SELECT exchange, toStartOfInterval(exchange_ts, INTERVAL ${bucketSeconds} SECOND) AS bucket, count() AS trades,
       quantileExact(0.5)(lag_ms) AS p50_ms, quantileExact(0.99)(lag_ms) AS p99_ms
     FROM ${source} WHERE ${where} GROUP BY exchange, bucket ORDER BY exchange, bucket`;
 }

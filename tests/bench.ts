@@ -14,7 +14,7 @@ import { parseNumber } from "../lib/units.ts";
 
 const { values } = parseArgs({ args: Bun.argv.slice(2), options: { rows: { type: "string", default: "10000000" }, limit: { type: "string" }, child: { type: "string" }, dir: { type: "string" }, help: { type: "boolean" } }, strict: true });
 if (values.help) {
-  console.log("usage: bun run bench [--rows N]\n\nPrints rows/s and peak RSS of exporting N lab trades to Parquet through the client and by the engine's INTO OUTFILE, and their ratios.");
+  console.log("usage: bun run bench [--rows N]\n\nOn N lab trades (default 10M) in the embedded engine, prints: Parquet export rows/s and peak RSS through the\nclient and by the engine's INTO OUTFILE; the per-exchange quantile query on the table and on the exported Parquet;\nthe latency figures' render time and size for 10k and N stored rows. Each figure is a ratio against a reference in the same run.");
   process.exit(0);
 }
 const rows = parseNumber(String(values.rows), "--rows", 1000);
@@ -41,6 +41,47 @@ if (values.child) {
         FROM numbers(${rows})`);
       break;
     }
+    case "quantiles": {
+      // The per-exchange quantile query, on the engine's table and on the same rows exported to Parquet.
+      const lags = join(dir, "lags.parquet");
+      await t.exportParquet(`SELECT exchange, toDateTime64(timestamp, 3, 'UTC') AS exchange_ts, dateDiff('microsecond', timestamp, processed_at) / 1000 AS lag_ms FROM k2.bench_trades`, lags);
+      const q = (src: string) => `SELECT exchange, count() AS n, quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, max(lag_ms) AS mx FROM ${src} GROUP BY exchange ORDER BY exchange`;
+      const best = async (sql: string) => {
+        let ms = Infinity, rows: unknown;
+        for (let i = 0; i < 3; i++) {
+          const t1 = performance.now();
+          rows = await t.query(sql);
+          ms = Math.min(ms, performance.now() - t1);
+        }
+        return { ms, rows };
+      };
+      const table = await best(q(`(SELECT exchange, dateDiff('microsecond', timestamp, processed_at) / 1000 AS lag_ms FROM k2.bench_trades)`));
+      const file = await best(q(`file('${lags}', Parquet)`));
+      extra = { tableMs: table.ms, fileMs: file.ms, same: JSON.stringify(table.rows) === JSON.stringify(file.rows) };
+      break;
+    }
+    case "render": {
+      // The latency figures from a stored per-trade dataset of `limit` rows: engine queries plus Plot to SVG.
+      const { RunData } = await import("../lib/store.ts");
+      const { Report } = await import("../lib/report/document.ts");
+      const { latencyFigures } = await import("../lib/latency-report.ts");
+      const lags = join(dir, `render-${values.limit}.parquet`);
+      await t.exportParquet(`SELECT exchange, toDateTime64(timestamp, 3, 'UTC') AS exchange_ts, dateDiff('microsecond', timestamp, processed_at) / 1000 AS lag_ms FROM k2.bench_trades LIMIT ${Number(values.limit)}`, lags);
+      const [w] = await t.query<{ a: number; b: number }>(`SELECT toUnixTimestamp64Milli(min(exchange_ts)) AS a, toUnixTimestamp64Milli(max(exchange_ts)) AS b FROM file('${lags}', Parquet)`);
+      const run = new RunData(dir, { datasets: { lags_1x: { file: `render-${values.limit}.parquet`, bytes: 0 } } } as any);
+      const rec = { scenario: "1x", window: { fromMs: w!.a, toMs: w!.b }, mappings: [], lab: true } as any;
+      // Time the engine's queries apart from the rest (Plot to SVG, HTML): only the rest is "rendering".
+      let queryMs = 0;
+      const query = run.query.bind(run);
+      run.query = async (sql: string) => { const q0 = performance.now(); try { return await query(sql); } finally { queryMs += performance.now() - q0; } };
+      const t1 = performance.now();
+      const doc = new Report("bench");
+      await latencyFigures(doc, run, [rec], [{ scenario: "1x" } as any]);
+      const page = doc.renderHtml({ subtitle: "", footer: "" });
+      extra = { renderMs: performance.now() - t1 - queryMs, queryMs, htmlBytes: page.length };
+      rmSync(lags);
+      break;
+    }
     case "export-client":
     case "export-engine": {
       const file = join(dir, `${values.child}.parquet`);
@@ -57,7 +98,7 @@ if (values.child) {
 // ---- parent side: run the cases, print figures ----
 const dir = join(tmpdir(), `k2-bench-${process.pid}`);
 mkdirSync(dir, { recursive: true });
-async function child(name: string, limit = rows): Promise<{ seconds: number; peakRssMb: number; bytes?: number; rows: number }> {
+async function child(name: string, limit = rows): Promise<{ seconds: number; peakRssMb: number; bytes?: number; rows: number; [k: string]: unknown }> {
   const p = Bun.spawn([process.execPath, import.meta.path, "--child", name, "--dir", dir, "--rows", String(rows), "--limit", String(limit)], { stdout: "pipe", stderr: "inherit" });
   const out = await new Response(p.stdout).text();
   if ((await p.exited) !== 0) throw new Error(`bench case ${name} failed`);
@@ -80,6 +121,18 @@ try {
   console.log(`  ratio client/engine: time ${(client.seconds / engine.seconds).toFixed(2)}x, peak RSS ${(client.peakRssMb / engine.peakRssMb).toFixed(2)}x`);
   console.log(`  engine peak RSS, all rows / a tenth: ${(engine.peakRssMb / small.peakRssMb).toFixed(2)}x (flat is 1.0x)`);
   console.log("  (the chdb connection buffers a whole result before the client streams it; against a server the client path streams chunk by chunk)");
+
+  const q = (await child("quantiles")) as any;
+  console.log("Per-exchange quantileExact(0.5, 0.99) and max over every row (best of 3):");
+  console.log(`  on the engine's table           ${q.tableMs.toFixed(0).padStart(6)} ms  (reference)`);
+  console.log(`  on the exported Parquet file    ${q.fileMs.toFixed(0).padStart(6)} ms  ratio ${(q.fileMs / q.tableMs).toFixed(2)}x; same results: ${q.same}`);
+
+  const few = Math.min(10_000, rows);
+  const r1 = (await child("render", few)) as any, r2 = (await child("render", rows)) as any;
+  console.log("Latency figures (ECDF, p50/p99 series, histogram) from stored per-trade lags:");
+  const fig = (n: number, r: any) => `  ${n.toLocaleString("en-US").padStart(11)} rows  render ${r.renderMs.toFixed(0).padStart(5)} ms  ${(r.htmlBytes / 1024).toFixed(0).padStart(4)} KiB of HTML  (engine queries ${r.queryMs.toFixed(0)} ms)`;
+  console.log(`${fig(few, r1)}  reference`);
+  console.log(`${fig(rows, r2)}  ratio ${(r2.renderMs / r1.renderMs).toFixed(2)}x render time, ${(r2.htmlBytes / r1.htmlBytes).toFixed(2)}x size for ${(rows / few).toFixed(0)}x rows`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
