@@ -166,11 +166,16 @@ async function watchAndRender<O>(nb: Notebook<O>, runId: string): Promise<never>
 
 /** The top of every notebook: run it, print a K2Error as one line, exit with its code. */
 export async function main<O>(nb: Notebook<O>): Promise<void> {
+  await top(nb.name, () => runNotebook(nb));
+}
+
+/** The one place errors are caught: a K2Error is one line and its exit code; anything else is a bug with a stack. */
+export async function top(name: string, body: () => Promise<number>): Promise<never> {
   try {
-    process.exitCode = await runNotebook(nb);
+    process.exitCode = await body();
   } catch (e) {
     if (e instanceof K2Error) {
-      console.error(`${nb.name}: error: ${redact(e.message)}`);
+      console.error(`${name}: error: ${redact(e.message)}`);
       process.exitCode = e.exitCode;
     } else {
       console.error(redact((e as Error)?.stack ?? String(e)));

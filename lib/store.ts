@@ -52,6 +52,20 @@ export class RunWriter {
   async discard() { await rm(this.dir, { recursive: true, force: true }); }
 }
 
+/**
+ * A run written in place rather than assembled and renamed: for long work (a 24 h burn-in)
+ * whose data must be durable as it accrues. Its manifest is written at the start (status
+ * "running") and rewritten at the end, so the run is listed, resumable and renderable meanwhile.
+ */
+export async function openLiveRun(notebook: string, runId: string): Promise<string> {
+  const dir = join(dataDir(), notebook, runId);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+export async function writeManifest(dir: string, manifest: Manifest) {
+  await writeAtomic(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2));
+}
+
 /** Runs of a notebook, oldest first (ids sort by time). */
 export async function listRuns(notebook: string): Promise<string[]> {
   const dir = join(dataDir(), notebook);
@@ -96,7 +110,8 @@ export class RunData {
    *   await run.query("SELECT exchange, count() FROM {lags} GROUP BY exchange")
    */
   async query<T = Row>(sql: string): Promise<T[]> {
-    const text = sql.replace(/\{(\w+)\}/g, (_, n) => `file(${sqlString(this.path(n))}, Parquet)`);
+    const format = (p: string) => (p.endsWith(".csv") ? "CSVWithNames" : "Parquet");
+    const text = sql.replace(/\{(\w+)\}/g, (_, n) => `file(${sqlString(this.path(n))}, ${format(this.path(n))})`);
     try {
       const rs = await localEngine().query({ query: text, format: "JSONEachRow" });
       return (await rs.json()) as T[];

@@ -1,0 +1,110 @@
+// Long-running control of the burn-in sampler: start (foreground with a progress bar, or
+// detached with its pid in state.json), status, stop, and --resume after a crash or SIGKILL.
+// The run lives in data/02-burn-in/<run-id>/: state.json, samples.csv (appended and synced
+// round by round), manifest.json, sampler.log when detached.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { K2Error, EXIT } from "./errors.ts";
+import { writeAtomic } from "./fsx.ts";
+import type { DockerTarget } from "./docker.ts";
+import { sampleRound, appendRound, lastCompleteRound, ROUND_END } from "./sampler.ts";
+import { openLiveRun, writeManifest, newRunId, listRuns, type Manifest } from "./store.ts";
+import { dataDir, ROOT } from "./paths.ts";
+import { progress } from "./progress.ts";
+import { formatDuration } from "./units.ts";
+import pkg from "../package.json" with { type: "json" };
+
+export const NOTEBOOK = "02-burn-in";
+export type BurnInState = {
+  runId: string; pid: number; host: string; startedAt: number; durationMs: number; intervalMs: number; expectedRounds: number;
+  prefix: string; expected: string[]; lab: boolean; offloadPeriodMs: number;
+  status: "running" | "stopped" | "completed"; updatedAt: number;
+};
+export type StartOptions = { durationMs: number; intervalMs: number; prefix: string; expected: string[]; lab: boolean; offloadPeriodMs: number };
+
+const stateFile = (dir: string) => join(dir, "state.json");
+const saveState = (dir: string, s: BurnInState) => writeAtomic(stateFile(dir), JSON.stringify({ ...s, updatedAt: Date.now() }, null, 2));
+export const readState = (dir: string): BurnInState => JSON.parse(readFileSync(stateFile(dir), "utf8"));
+
+export function manifestFor(s: BurnInState, extra: Partial<Manifest> = {}): Manifest {
+  return {
+    notebook: NOTEBOOK, runId: s.runId, title: "Step 2: 24-hour resource burn-in", createdAt: new Date(s.startedAt).toISOString(),
+    parameters: { duration: formatDuration(s.durationMs), interval: formatDuration(s.intervalMs), expectedRounds: s.expectedRounds, prefix: s.prefix, lab: s.lab, offloadPeriodMs: s.offloadPeriodMs, status: s.status },
+    target: { kind: "docker", label: `Docker engine at ${s.host}` },
+    window: { from: new Date(s.startedAt).toISOString(), to: new Date(Math.min(Date.now(), s.startedAt + s.durationMs)).toISOString() },
+    versions: { "k2-hardening": pkg.version, bun: Bun.version },
+    datasets: { samples: { file: "samples.csv", bytes: 0 } },
+    ...extra,
+  };
+}
+
+/** The run to resume or report on: the named one, else the newest with a state file. */
+export async function findRun(id?: string): Promise<{ dir: string; state: BurnInState }> {
+  const ids = id ? [id] : (await listRuns(NOTEBOOK)).reverse();
+  for (const r of ids) {
+    const dir = join(dataDir(), NOTEBOOK, r);
+    if (existsSync(stateFile(dir))) return { dir, state: readState(dir) };
+  }
+  throw new K2Error(id ? `no burn-in run ${id} in data/${NOTEBOOK}/ (or it was imported, not sampled)` : `no sampled burn-in run in data/${NOTEBOOK}/: start one with bun notebooks/02-burn-in.ts start`, EXIT.notFound);
+}
+
+export const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+/** Sample in the foreground until the duration is over or SIGINT/SIGTERM; returns the run's folder. */
+export async function runSampler(docker: DockerTarget, o: StartOptions, resume?: { dir: string; state: BurnInState }): Promise<{ dir: string; state: BurnInState; rounds: number }> {
+  let dir: string, state: BurnInState;
+  if (resume) {
+    ({ dir, state } = resume);
+    if (state.status === "completed") throw new K2Error(`burn-in ${state.runId} already completed: start a new one without --resume`, EXIT.usage);
+    if (state.status === "running" && state.pid !== process.pid && alive(state.pid)) throw new K2Error(`burn-in ${state.runId} is still running (pid ${state.pid}): stop it first, or let it be`, EXIT.usage);
+  } else {
+    const runId = newRunId();
+    dir = await openLiveRun(NOTEBOOK, runId);
+    state = { runId, pid: process.pid, host: docker.host, startedAt: Date.now(), durationMs: o.durationMs, intervalMs: o.intervalMs, expectedRounds: Math.floor(o.durationMs / o.intervalMs), prefix: o.prefix, expected: o.expected, lab: o.lab, offloadPeriodMs: o.offloadPeriodMs, status: "running", updatedAt: Date.now() };
+  }
+  state = { ...state, pid: process.pid, status: "running" };
+  await saveState(dir, state);
+  await writeManifest(dir, manifestFor(state));
+  const samples = join(dir, "samples.csv");
+  const done = lastCompleteRound(samples); // also cuts off a round that SIGKILL interrupted
+  let stop = false;
+  const onSignal = () => { stop = true; };
+  process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
+  const bar = progress(`burn-in ${state.runId}`, state.expectedRounds);
+  // Rounds whose time passed while no sampler ran are gaps, not made up later.
+  let round = Math.max(done + 1, Math.floor((Date.now() - state.startedAt) / state.intervalMs) + 1);
+  let taken = done;
+  try {
+    for (; round <= state.expectedRounds && !stop; round++) {
+      const due = state.startedAt + (round - 1) * state.intervalMs;
+      while (!stop && Date.now() < due) await Bun.sleep(Math.min(250, due - Date.now()));
+      if (stop) break;
+      appendRound(samples, await sampleRound(docker, round, { prefix: state.prefix, expected: state.expected }));
+      taken = round;
+      bar.update(round, `round ${round}/${state.expectedRounds}, ETA ${formatDuration(Math.max(0, state.startedAt + (state.expectedRounds - 1) * state.intervalMs - Date.now()))}`);
+    }
+  } finally {
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+    state = { ...state, status: stop ? "stopped" : "completed" };
+    await saveState(dir, state);
+    await writeManifest(dir, manifestFor(state));
+    bar.end(`${countRounds(samples)} rounds in ${state.runId}${stop ? " (stopped)" : ""}`);
+  }
+  return { dir, state, rounds: taken };
+}
+
+/** Complete rounds in a samples file (those with an end marker). */
+export function countRounds(samples: string): number {
+  if (!existsSync(samples)) return 0;
+  return (readFileSync(samples, "utf8").match(new RegExp(`,${ROUND_END.replace(/\*/g, "\\*")},`, "g")) ?? []).length;
+}
+
+/** Detach: the same command in a new session, its output in the run's sampler.log. */
+export function detach(args: string[]): number {
+  const log = join(dataDir(), NOTEBOOK, `sampler-${Date.now()}.log`);
+  const proc = Bun.spawn(["setsid", process.execPath, join(ROOT, "notebooks", `${NOTEBOOK}.ts`), ...args], {
+    cwd: ROOT, stdin: "ignore", stdout: Bun.file(log), stderr: Bun.file(log), env: { ...process.env, CI: "1" },
+  });
+  proc.unref();
+  return proc.pid;
+}

@@ -1,0 +1,281 @@
+// # Step 2: 24-hour resource burn-in
+//
+// A sampler reads every K2 container each interval (CPU in cores as the docker CLI computes
+// it, memory less inactive cache, state, health, restarts, OOM kills) into samples.csv; the
+// report judges each service against its Phase 7 budget, the stack against its totals, and
+// each memory series for a leak.
+//
+//   bun notebooks/02-burn-in.ts                      the lab: a short burn-in, then the report
+//   bun notebooks/02-burn-in.ts start --duration 24h --interval 5m [--detach]
+//   bun notebooks/02-burn-in.ts status | stop | start --resume
+//   bun notebooks/02-burn-in.ts import /tmp/k2-burn-in.csv
+//   bun notebooks/02-burn-in.ts --from latest        re-render
+import { parseArgs } from "node:util";
+import { join, basename } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { top, renderRun, type Notebook } from "../lib/notebook.ts";
+import { targetFromEnv } from "../lib/clickhouse.ts";
+import { connectDocker, probeDocker, type DockerTarget } from "../lib/docker.ts";
+import { ensureLabStack } from "../lib/lab/stack.ts";
+import { SERVICES, STACK_BUDGET, UNCONTAINED_BUDGET } from "../lib/k2.ts";
+import { runSampler, findRun, detach, alive, countRounds, manifestFor, NOTEBOOK, type StartOptions } from "../lib/burnin.ts";
+import { appendRound, type Row } from "../lib/sampler.ts";
+import { parseStatsExport, ImportError } from "../lib/analysis/stats-import.ts";
+import { analyseService, stackTotals, spikePeriodicity, DEFAULT_RULES, type Tidy } from "../lib/analysis/burnin.ts";
+import { openRun, openLiveRun, writeManifest, newRunId, type RunData } from "../lib/store.ts";
+import { parseDuration, formatDuration } from "../lib/units.ts";
+import { K2Error, EXIT, usageError } from "../lib/errors.ts";
+import { fmt } from "../lib/report/document.ts";
+import { Plot } from "../lib/report/plot.ts";
+
+const HELP = `Step 2: 24-hour resource burn-in
+
+usage: bun notebooks/02-burn-in.ts [start|status|stop|import <file>] [options]
+
+  (no command)          on the lab: create the lab's containers, sample them briefly, render
+  start                 sample every K2 container (name prefix k2-) each --interval for --duration
+    --duration <time>   default 24h (lab: 60s)
+    --interval <time>   default 5m (lab: 5s)
+    --detach            run in the background (pid in state.json, output in data/02-burn-in/sampler-*.log)
+    --resume            continue the newest run after a crash or SIGKILL (no lost or duplicate round)
+    --prefix <name>     container name prefix (default k2-)
+    --offload-period <time>  Spark's offload schedule (default 15m; lab 15s)
+  status [--run <id>]   samples taken of expected, ETA, latest figures per service
+  stop [--run <id>]     end a running sampler cleanly (SIGTERM; it finishes its round)
+  import <file>         the brief's shell-loop file or docker stats JSON lines, as a run
+  --from <run-id|latest>  re-render a stored run, no Docker needed
+  --gate                exit 6 when a service or the stack fails
+  --help
+
+Writes data/02-burn-in/<run-id>/ (samples.csv, state.json, manifest.json), out/02-burn-in.html and .md.
+Docker: DOCKER_HOST (default unix:///var/run/docker.sock).`;
+
+type Options = { gate: boolean };
+const burnIn: Notebook<Options> = {
+  name: NOTEBOOK, title: "Step 2: 24-hour resource burn-in", about: HELP, options: {}, parse: (v) => ({ gate: !!v.gate }),
+  fetch: async () => { throw new Error("the burn-in samples through its own commands"); },
+  render: (doc, run) => renderBurnIn(doc, run),
+};
+
+// ## Render
+async function renderBurnIn(doc: import("../lib/report/document.ts").Report, run: RunData) {
+  const m = run.manifest as any;
+  if (m.noEngine) {
+    doc.note("SKIPPED", `${m.noEngine}. Skipped: sampling the K2 containers, and so every budget check. To enable it, start Docker (here: dockerd) or set DOCKER_HOST to a reachable engine, then run bun notebooks/02-burn-in.ts again.`);
+    return { summary: [`burn-in: SKIPPED — ${m.noEngine}`], failed: false };
+  }
+  const raw = await run.query<any>(`SELECT round, ts, container, state, restarts, oom_killed, cpu_cores, cpu_total_ns, mem_bytes FROM {samples} WHERE container != '*round-end*' ORDER BY round, container`);
+  const gaps = raw.filter((r) => r.state === "engine-unreachable");
+  const rows: Tidy[] = raw.filter((r) => r.container !== "*").map((r) => ({
+    round: Number(r.round), ts: Date.parse(r.ts), container: r.container, state: r.state, restarts: r.restarts === null ? null : Number(r.restarts),
+    oomKilled: r.oom_killed === true || r.oom_killed === "true", cpuCores: r.cpu_cores === null ? null : Number(r.cpu_cores), memBytes: r.mem_bytes === null ? null : Number(r.mem_bytes),
+  }));
+  const rounds = new Set(raw.map((r) => Number(r.round)));
+  const p = m.parameters;
+  doc.md`${p.source ? `Imported from ${p.source}` : `Sampled every ${p.interval} for ${p.duration}`}: **${rounds.size}** rounds${p.expectedRounds ? ` of ${p.expectedRounds} expected` : ""}, ${new Set(rows.map((r) => r.container)).size} containers. CPU is in cores as the docker CLI computes it (CPU delta over system delta times online CPUs, read twice a second apart); memory is usage less inactive file cache. ${p.status === "running" ? "The run is still in progress: this is a partial report." : ""}`;
+  if (gaps.length) doc.note("WARN", `The Docker engine was unreachable in ${gaps.length} rounds (${gaps.map((g) => `#${g.round}`).slice(0, 10).join(", ")}); sampling carried on when it returned.`);
+  const containers = [...new Set(rows.map((r) => r.container))].sort((a, b) => order(a) - order(b));
+  const results = containers.map((c) => analyseService(rows.filter((r) => r.container === c), SERVICES.find((s) => s.container === c), c, DEFAULT_RULES));
+
+  doc.md`## Results`;
+  const cores = (v: number | null) => (v === null ? "–" : `${v.toFixed(3)} cores`);
+  doc.table(results.map((r) => ({
+    Service: r.service, "CPU Budget": r.budgetCpu === null ? "–" : `${r.budgetCpu} cores`, "CPU Actual (p99)": cores(r.cpuP99),
+    "RAM Budget": r.budgetMemMb === null ? "–" : mb(r.budgetMemMb), "RAM Actual (max)": r.memMaxMb === null ? "–" : mb(r.memMaxMb),
+    Status: r.status, notes: r.notes.join("; "),
+  })), ["Service", "CPU Budget", "CPU Actual (p99)", "RAM Budget", "RAM Actual (max)", "Status"].map((k) => ({ key: k as "Service", label: k, align: /Actual|Budget/.test(k) ? ("right" as const) : undefined })),
+    { caption: "Per service against the Phase 7 budget (the step file's table)", summary: true });
+  for (const r of results.filter((x) => x.status !== "PASS" || x.notes.length)) doc.note(r.status === "PASS" ? "INFO" : r.status, `${r.container}: ${r.notes.join("; ")}`);
+
+  const totals = stackTotals(rows, STACK_BUDGET);
+  if (totals) {
+    doc.md`## Stack totals`;
+    doc.md`The budget table's RAM column adds up to ${STACK_BUDGET.memGbTable} GB (including iceberg-rest, ${UNCONTAINED_BUDGET.memMb} MB, which has no k2-* container), while the phase plan quotes ${STACK_BUDGET.memGbPlan} GB. Both are shown; the verdict checks the stricter ${STACK_BUDGET.memGbPlan} GB.`;
+    doc.table([
+      { what: "CPU (p99 of per-round sums)", actual: `${totals.cpuP99.toFixed(2)} cores`, budget: `${totals.budgetCpu} cores`, status: totals.cpuStatus },
+      { what: "RAM (max of per-round sums), phase plan", actual: `${totals.memMaxGb.toFixed(2)} GB`, budget: `${totals.budgetGbPlan} GB`, status: totals.memStatusPlan },
+      { what: "RAM (max of per-round sums), budget table", actual: `${totals.memMaxGb.toFixed(2)} GB`, budget: `${totals.budgetGbTable} GB`, status: totals.memStatusTable },
+    ], [{ key: "what", label: "Stack" }, { key: "actual", label: "Actual", align: "right" }, { key: "budget", label: "Budget", align: "right" }, { key: "status", label: "Status" }], { caption: "Stack totals", summary: true });
+  }
+
+  doc.md`## Memory trends`;
+  doc.md`A robust slope per service (Theil–Sen: the median of pairwise slopes) with a 95% interval; LEAK only when the whole interval is above ${DEFAULT_RULES.leakMinMbPerHour} MB/h, so noise and sawtooth garbage collection do not trigger it.`;
+  doc.table(results.filter((r) => r.trend).map((r) => ({ container: r.container, slope: r.trend!.slope, low: r.trend!.low, high: r.trend!.high, n: r.trend!.n, verdict: r.leak === "LEAK" ? "FAIL" : "PASS", leak: r.leak })), [
+    { key: "container", label: "Container" }, { key: "slope", label: "MB/hour", format: (v) => fmt(v), align: "right" },
+    { key: "low", label: "95% low", format: (v) => fmt(v), align: "right" }, { key: "high", label: "95% high", format: (v) => fmt(v), align: "right" },
+    { key: "n", label: "Samples", align: "right" }, { key: "leak", label: "Trend" }, { key: "verdict", label: "Status" },
+  ], { caption: "Memory trend per service" });
+
+  // Spark's offload spikes, from the interval-average CPU (cumulative counters), which catches spikes a 1 s reading misses.
+  const spark = intervalCpu(raw.filter((r) => r.container === "k2-spark-iceberg"));
+  const period = spikePeriodicity(spark, SERVICES.find((s) => s.service === "spark-iceberg")!.budget!.cpu, (p.offloadPeriodMs ?? 900_000) / 60_000);
+  doc.note(period.status, `Spark offload spikes (k2-spark-iceberg, CPU averaged over each interval): ${period.note}.`);
+
+  doc.md`## Figures`;
+  const byC = (c: string) => SERVICES.find((s) => s.container === c);
+  const memRows = rows.filter((r) => r.memBytes !== null).map((r) => ({ container: r.container, t: new Date(r.ts), mb: r.memBytes! / 2 ** 20 }));
+  const budgets = containers.filter((c) => byC(c)?.budget).map((c) => ({ container: c, mb: byC(c)!.budget!.memMb, cpu: byC(c)!.budget!.cpu }));
+  const fy = { label: null, domain: containers };
+  doc.figure({
+    height: 46 * containers.length + 40, marginLeft: 60, marginRight: 170, fy, x: { type: "utc", label: null }, y: { label: "MB", ticks: 2, grid: true },
+    marks: [Plot.ruleY(budgets, { y: "mb", fy: "container", stroke: "#cf222e", strokeDasharray: "4,3" }), Plot.lineY(memRows, { x: "t", y: "mb", fy: "container", stroke: "#4e79a7" })],
+  }, "Memory per service over time; dashed: its RAM budget (off the scale where far above use).");
+  const cpuRows = rows.filter((r) => r.cpuCores !== null).map((r) => ({ container: r.container, t: new Date(r.ts), cores: r.cpuCores! }));
+  doc.figure({
+    height: 46 * containers.length + 40, marginLeft: 60, marginRight: 170, fy, x: { type: "utc", label: null }, y: { label: "cores", ticks: 2, grid: true },
+    marks: [
+      Plot.ruleY(budgets, { y: "cpu", fy: "container", stroke: "#9a6700", strokeDasharray: "4,3" }),
+      Plot.ruleY(budgets, { y: (d: any) => 2 * d.cpu, fy: "container", stroke: "#cf222e", strokeDasharray: "2,3" }),
+      Plot.lineY(cpuRows, { x: "t", y: "cores", fy: "container", stroke: "#4e79a7" }),
+    ],
+  }, "CPU per service (cores); dashed: its budget; dotted: twice its budget (the spike limit).");
+  doc.figure({
+    height: 260, marginLeft: 60, color: { legend: true }, x: { type: "utc", label: null }, y: { label: "MB (stacked)", grid: true },
+    marks: [Plot.areaY(memRows, { x: "t", y: "mb", fill: "container", order: containers }), Plot.ruleY([STACK_BUDGET.memGbPlan * 1024], { stroke: "#cf222e", strokeDasharray: "4,3" })],
+  }, `Stack memory, stacked by service; dashed: the ${STACK_BUDGET.memGbPlan} GB plan budget (off the scale where far above use).`);
+
+  const failed = results.some((r) => r.status === "FAIL") || (totals ? [totals.cpuStatus, totals.memStatusPlan].includes("FAIL") : false);
+  return {
+    failed,
+    summary: [
+      `burn-in: ${failed ? "FAIL" : "PASS"} — ${rounds.size} rounds, ${containers.length} containers${p.status === "running" ? " (in progress)" : ""}`,
+      ...results.filter((r) => r.status !== "PASS").map((r) => `  ${r.container}: ${r.status} — ${r.notes.join("; ")}`.slice(0, 200)),
+      ...(totals ? [`  stack: CPU p99 ${totals.cpuP99.toFixed(2)}/${totals.budgetCpu} cores ${totals.cpuStatus}; RAM max ${totals.memMaxGb.toFixed(2)} GB vs ${totals.budgetGbPlan} GB ${totals.memStatusPlan} (${totals.budgetGbTable} GB ${totals.memStatusTable})`] : []),
+    ],
+  };
+}
+
+const order = (c: string) => { const i = SERVICES.findIndex((s) => s.container === c); return i < 0 ? 99 : i; };
+const mb = (v: number) => (v >= 1024 ? `${(v / 1024).toFixed(2)} GB` : `${v.toFixed(0)} MB`);
+/** Average cores between consecutive rounds, from the cumulative CPU counter. */
+function intervalCpu(rows: any[]): { ts: number; cpu: number }[] {
+  const s = rows.filter((r) => r.cpu_total_ns !== null).map((r) => ({ ts: Date.parse(r.ts), ns: Number(r.cpu_total_ns) })).sort((a, b) => a.ts - b.ts);
+  return s.slice(1).map((b, i) => ({ ts: b.ts, cpu: Math.max(0, (b.ns - s[i]!.ns) / ((b.ts - s[i]!.ts) * 1e6)) }));
+}
+
+// ## Commands
+async function command(argv: string[]): Promise<number> {
+  const [cmd] = argv;
+  const sub = cmd && !cmd.startsWith("-") ? cmd : undefined;
+  const { values, positionals } = (() => {
+    try {
+      return parseArgs({ args: sub ? argv.slice(1) : argv, allowPositionals: true, strict: true, options: {
+        duration: { type: "string" }, interval: { type: "string" }, detach: { type: "boolean" }, resume: { type: "boolean" }, prefix: { type: "string", default: "k2-" },
+        "offload-period": { type: "string" }, run: { type: "string" }, from: { type: "string" }, gate: { type: "boolean" }, help: { type: "boolean" }, child: { type: "boolean" },
+      } });
+    } catch (e) {
+      throw usageError(`${(e as Error).message.split("\n")[0]} (see bun notebooks/02-burn-in.ts --help)`);
+    }
+  })();
+  if (values.help) { console.log(HELP); return 0; }
+  const gate = (failed?: boolean) => (values.gate && failed ? EXIT.gate : 0);
+  if (values.from) return gate((await render(await openRun(NOTEBOOK, values.from))).failed);
+
+  if (sub === "status") return status(values.run);
+  if (sub === "stop") return stop(values.run);
+  if (sub === "import") {
+    if (!positionals[0]) throw usageError("import needs a file: bun notebooks/02-burn-in.ts import /tmp/k2-burn-in.csv");
+    return gate((await render(await importFile(positionals[0]))).failed);
+  }
+  if (sub && sub !== "start") throw usageError(`unknown command ${JSON.stringify(sub)} (expected start, status, stop or import; see --help)`);
+
+  const lab = targetFromEnv().kind === "embedded";
+  const durationMs = parseDuration(values.duration ?? (lab ? "60s" : "24h"), "--duration");
+  const intervalMs = parseDuration(values.interval ?? (lab ? "5s" : "5m"), "--interval");
+  if (intervalMs > durationMs) throw usageError(`invalid --interval: ${formatDuration(intervalMs)} is longer than --duration ${formatDuration(durationMs)}`);
+  const o: StartOptions = { durationMs, intervalMs, prefix: values.prefix!, expected: SERVICES.map((s) => s.container), lab, offloadPeriodMs: parseDuration(values["offload-period"] ?? (lab ? "15s" : "15m"), "--offload-period") };
+
+  // Without an engine: the main job still gets its report; asked explicitly to sample, it fails.
+  const probe = await probeDocker();
+  if ("unreachable" in probe) {
+    if (sub === "start") await connectDocker(); // throws the one-line error naming DOCKER_HOST
+    await render(await skippedRun(probe.unreachable));
+    return 0;
+  }
+  if (lab) await ensureLabStack(probe, labCommands(o.offloadPeriodMs));
+  else if (!(await probe.docker.listContainers({ all: true, filters: { name: [`^/${o.prefix}`] } })).length)
+    throw new K2Error(`no ${o.prefix}* containers on ${probe.host}: start the K2 stack (docker compose -f docker-compose.v2.yml up -d) or fix --prefix / DOCKER_HOST`, EXIT.notFound);
+
+  if (values.detach) {
+    const pid = detach(["start", "--child", ...argv.slice(sub ? 1 : 0).filter((a) => a !== "--detach")]);
+    for (let i = 0; i < 40; i++) {
+      await Bun.sleep(250);
+      const r = await findRun().catch(() => undefined);
+      if (r?.state.pid === pid) { console.log(`burn-in ${r.state.runId} sampling in the background (pid ${pid}); bun notebooks/02-burn-in.ts status | stop`); return 0; }
+    }
+    throw new K2Error(`the detached sampler (pid ${pid}) did not start: see data/02-burn-in/sampler-*.log`, EXIT.data);
+  }
+  const resume = values.resume ? await findRun(values.run) : undefined;
+  const { dir } = await runSampler(probe, o, resume);
+  return gate((await render(await openRun(NOTEBOOK, basename(dir)))).failed);
+}
+
+async function render(run: RunData) {
+  const r = await renderRun(burnIn, run, { gate: false });
+  console.log([...r.summary, `report: out/02-burn-in.html, out/02-burn-in.md; data: data/${NOTEBOOK}/${run.manifest.runId}/`].join("\n"));
+  return r;
+}
+
+async function status(id?: string): Promise<number> {
+  const { dir, state } = await findRun(id);
+  const rounds = countRounds(join(dir, "samples.csv"));
+  const running = state.status === "running" && alive(state.pid);
+  const eta = state.startedAt + state.durationMs - Date.now();
+  console.log(`burn-in ${state.runId}: ${running ? `running (pid ${state.pid})` : state.status === "running" ? "not running (the sampler died: resume with start --resume)" : state.status}; ${rounds} of ${state.expectedRounds} samples; ${running && eta > 0 ? `ETA ${formatDuration(eta)}` : "no ETA"}`);
+  const last = (await openRun(NOTEBOOK, state.runId).then((r) => r.query<any>(`SELECT container, state, cpu_cores, mem_bytes, restarts FROM {samples} WHERE round = (SELECT max(round) FROM {samples} WHERE container = '*round-end*') AND container NOT IN ('*round-end*', '*') ORDER BY container`)).catch(() => []));
+  for (const r of last) console.log(`  ${String(r.container).padEnd(26)} ${String(r.state).padEnd(8)} ${r.cpu_cores === null ? "" : `${Number(r.cpu_cores).toFixed(3)} cores  ${(Number(r.mem_bytes) / 2 ** 20).toFixed(1)} MB`}${Number(r.restarts) ? `  ${r.restarts} restarts` : ""}`);
+  return 0;
+}
+
+async function stop(id?: string): Promise<number> {
+  const { dir, state } = await findRun(id);
+  if (state.status !== "running" || !alive(state.pid)) { console.log(`burn-in ${state.runId} is not running (${state.status})`); return 0; }
+  process.kill(state.pid, "SIGTERM");
+  for (let i = 0; i < 120; i++) {
+    await Bun.sleep(250);
+    const s = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+    if (s.status !== "running") { console.log(`burn-in ${state.runId} stopped after ${countRounds(join(dir, "samples.csv"))} rounds`); return 0; }
+  }
+  throw new K2Error(`burn-in ${state.runId} (pid ${state.pid}) did not stop within 30 s`, EXIT.data);
+}
+
+async function importFile(file: string): Promise<RunData> {
+  if (!existsSync(file)) throw usageError(`no such file: ${file}`);
+  let samples;
+  try {
+    samples = parseStatsExport(readFileSync(file, "utf8"), basename(file));
+  } catch (e) {
+    if (e instanceof ImportError) throw new K2Error(`cannot import ${e.message}`, EXIT.data);
+    throw e;
+  }
+  const runId = newRunId();
+  const tmp = await openLiveRun(NOTEBOOK, `.${runId}.partial`);
+  const times = [...new Set(samples.map((s) => s.ts))].sort((a, b) => a - b);
+  for (const [i, t] of times.entries())
+    appendRound(join(tmp, "samples.csv"), samples.filter((s) => s.ts === t).map((s): Row => ({
+      round: i + 1, ts: new Date(s.ts).toISOString(), container: s.container, service: SERVICES.find((x) => x.container === s.container)?.service ?? "", state: s.state,
+      health: "", restarts: null, oom_killed: false, cpu_cores: s.cpuCores, cpu_total_ns: null, mem_bytes: s.memBytes, mem_limit_bytes: s.memLimitBytes, note: "imported",
+    })));
+  const m = manifestFor({ runId, pid: 0, host: "import", startedAt: times[0]!, durationMs: times.at(-1)! - times[0]!, intervalMs: 0, expectedRounds: 0, prefix: "", expected: [], lab: false, offloadPeriodMs: 900_000, status: "completed", updatedAt: Date.now() });
+  await writeManifest(tmp, { ...m, parameters: { ...m.parameters, source: basename(file), interval: "as recorded", duration: formatDuration(times.at(-1)! - times[0]!), expectedRounds: null }, target: null });
+  const { rename } = await import("node:fs/promises");
+  await rename(tmp, join(tmp, "..", runId));
+  return openRun(NOTEBOOK, runId);
+}
+
+async function skippedRun(reason: string): Promise<RunData> {
+  const runId = newRunId();
+  const dir = await openLiveRun(NOTEBOOK, runId);
+  const m = manifestFor({ runId, pid: 0, host: "none", startedAt: Date.now(), durationMs: 0, intervalMs: 0, expectedRounds: 0, prefix: "k2-", expected: [], lab: true, offloadPeriodMs: 0, status: "completed", updatedAt: Date.now() });
+  await writeManifest(dir, { ...m, datasets: {}, target: null, noEngine: reason });
+  return openRun(NOTEBOOK, runId);
+}
+
+/** The lab's Spark container spikes its CPU about once per offload period, as the real one does at each offload. */
+function labCommands(periodMs: number) {
+  const s = Math.max(3, Math.round(periodMs / 1000));
+  return { "spark-iceberg": { cmd: `trap 'exit 0' TERM INT; while :; do sleep ${s - 1}; e=$(($(date +%s)+1)); while [ $(date +%s) -le $e ]; do :; done; done` } };
+}
+
+if (import.meta.main) await top(NOTEBOOK, () => command(Bun.argv.slice(2)));
+export default burnIn;

@@ -1,0 +1,204 @@
+// Burn-in: the import parser, the analysis on plain arrays, then the sampler on a real
+// Docker engine with containers of known behaviour (steady, leaking, OOM, crash loop).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { parseStatsExport, parseBytes } from "../lib/analysis/stats-import.ts";
+import { theilSen, leakVerdict } from "../lib/analysis/trend.ts";
+import { analyseService, stackTotals, spikePeriodicity, type Tidy } from "../lib/analysis/burnin.ts";
+import { seeded, normal } from "../lib/lab/random.ts";
+import { SERVICES } from "../lib/k2.ts";
+import { appendRound, lastCompleteRound, cpuCores, memoryUsed, sampleRound, type Row } from "../lib/sampler.ts";
+import { tempDir, ensureDockerEngine, runCli } from "./helpers.ts";
+
+test("parseBytes: every unit docker prints", () => {
+  expect(["0B", "512B", "95kB", "1.5MB", "2GB", "812.5MiB", "1.291GiB", "4KiB"].map(parseBytes)).toEqual([0, 512, 95e3, 1.5e6, 2e9, 812.5 * 2 ** 20, 1.291 * 2 ** 30, 4096]);
+  expect(parseBytes("12 parsecs")).toBeNull();
+});
+
+describe("parseStatsExport", () => {
+  test("the brief's shell-loop file", () => {
+    const s = parseStatsExport("2026-02-19T09:00:00+00:00\nk2-clickhouse,9.48%,1.291GiB / 7.648GiB\nk2-redpanda,102.31%,812.5MiB / 2GiB\n2026-02-19T09:05:00+00:00\nk2-clickhouse,11.02%,1.3GiB / 7.648GiB\nk2-redpanda,--,-- / --\n");
+    expect(s.length).toBe(4);
+    expect(s[0]).toEqual({ ts: Date.parse("2026-02-19T09:00:00Z"), container: "k2-clickhouse", cpuCores: 0.0948, memBytes: 1.291 * 2 ** 30, memLimitBytes: 7.648 * 2 ** 30, state: "running" });
+    expect(s[1]!.cpuCores).toBeCloseTo(1.0231, 10);
+    expect(s[3]).toMatchObject({ container: "k2-redpanda", state: "not running", cpuCores: null });
+  });
+  test("docker stats JSON lines", () => {
+    const s = parseStatsExport('2026-02-19T09:00:00Z\n{"BlockIO":"0B / 0B","CPUPerc":"0.15%","Container":"ab12","MemPerc":"9.30%","MemUsage":"95.2MiB / 1GiB","Name":"k2-minio","NetIO":"0B / 0B","PIDs":"12"}\n');
+    expect(s).toEqual([{ ts: Date.parse("2026-02-19T09:00:00Z"), container: "k2-minio", cpuCores: 0.0015, memBytes: 95.2 * 2 ** 20, memLimitBytes: 2 ** 30, state: "running" }]);
+  });
+  test("a malformed line: the line number and what was expected", () => {
+    expect(() => parseStatsExport("2026-02-19T09:00:00Z\nk2-clickhouse,9.48%,1.291GiB / 7.648GiB\nk2-redpanda 102% 812MiB\n", "k2-burn-in.csv")).toThrow(
+      'k2-burn-in.csv:3: expected name,CPU%,used / limit (e.g. k2-clickhouse,9.48%,1.291GiB / 7.648GiB), got "k2-redpanda 102% 812MiB"',
+    );
+    expect(() => parseStatsExport("k2-clickhouse,9.48%,1GiB / 2GiB", "f")).toThrow("f:1: a stats line before any timestamp line");
+    expect(() => parseStatsExport("2026-02-19T09:00:00Z\nk2-x,9.48%,lots / 2GiB", "f")).toThrow('f:2: memory "lots / 2GiB" is not "used / limit"');
+  });
+});
+
+describe("trend and leak", () => {
+  const rng = seeded(9);
+  const series = (slopeMbPerH: number, noiseMb: number, n = 288) => Array.from({ length: n }, (_, i) => ({ t: (i * 5) / 60, y: 200 + slopeMbPerH * ((i * 5) / 60) + noiseMb * normal(rng) }));
+  test("Theil–Sen recovers a known slope under noise and outliers", () => {
+    const s = series(10, 5);
+    s[100]!.y += 500; // a spike does not move it
+    const t = theilSen(s)!;
+    expect(t.slope).toBeGreaterThan(9);
+    expect(t.slope).toBeLessThan(11);
+    expect(t.low).toBeLessThan(t.slope);
+    expect(t.high).toBeGreaterThan(t.slope);
+  });
+  test("noise alone is not a leak; a steady rise is", () => {
+    for (let seed = 0; seed < 20; seed++) expect(leakVerdict(theilSen(series(0, 20)), 5)).toBe("FLAT");
+    expect(leakVerdict(theilSen(series(30, 20)), 5)).toBe("LEAK");
+  });
+});
+
+describe("analyseService and stackTotals", () => {
+  const fh = SERVICES.find((s) => s.service === "feed-handler-binance")!; // 0.5 cores, 256 MB
+  const rows = (cpu: number[], memMb: number[] = cpu.map(() => 100), extra: Partial<Tidy> = {}): Tidy[] =>
+    cpu.map((c, i) => ({ round: i + 1, ts: i * 300_000, container: fh.container, state: "running", restarts: 0, oomKilled: false, cpuCores: c, memBytes: memMb[i]! * 2 ** 20, ...extra }));
+  test("a brief spike under 2x passes; a sustained one or one over 2x fails", () => {
+    expect(analyseService(rows([0.1, 0.1, 0.7, 0.1, 0.1]), fh, fh.container).status).toBe("PASS");
+    expect(analyseService(rows([0.1, 0.7, 0.7, 0.7, 0.1]), fh, fh.container).overBudget).toEqual({ runs: 1, spikes: 0, sustained: 1 });
+    expect(analyseService(rows([0.1, 1.2, 0.1]), fh, fh.container).status).toBe("FAIL");
+  });
+  test("RAM over budget, restarts, OOM, a down container: each fails and says why", () => {
+    expect(analyseService(rows([0.1, 0.1], [100, 300]), fh, fh.container).notes).toContain("RAM max 300 MB over its 256 MB budget");
+    const r = rows([0.1, 0.1, 0.1]);
+    r[2]!.restarts = 2;
+    expect(analyseService(r, fh, fh.container).notes).toContain("2 restarts during the window");
+    expect(analyseService(rows([0.1], [100], { oomKilled: true }), fh, fh.container).oom).toBe(true);
+    const down = rows([0.1, 0.1]);
+    down[1] = { ...down[1]!, state: "exited", cpuCores: null, memBytes: null };
+    expect(analyseService(down, fh, fh.container).notes).toContain("not running in 1 of 2 samples");
+  });
+  test("stack totals: p99 of per-round sums, RAM against both totals", () => {
+    const t = stackTotals([...rows([1, 2]), ...rows([3, 4]).map((r) => ({ ...r, container: "k2-other" }))], { cpu: 5, memGbPlan: 0.1, memGbTable: 0.5 })!;
+    expect([t.cpuP99, t.cpuStatus, t.memStatusPlan, t.memStatusTable]).toEqual([6, "FAIL", "FAIL", "PASS"]);
+  });
+  test("spikePeriodicity finds a 15-minute period", () => {
+    const s = Array.from({ length: 288 }, (_, i) => ({ ts: i * 300_000, cpu: i % 3 === 0 ? 1.5 : 0.2 }));
+    expect(spikePeriodicity(s, 2)).toMatchObject({ spikes: 96, medianIntervalMin: 15, status: "PASS" });
+  });
+});
+
+describe("samples.csv: durable rounds and resume", () => {
+  const row = (round: number, c: string): Row => ({ round, ts: "2026-02-19T09:00:00Z", container: c, service: "", state: "running", health: "", restarts: 0, oom_killed: false, cpu_cores: 0.1, cpu_total_ns: 1, mem_bytes: 1, mem_limit_bytes: 2, note: "" });
+  test("lastCompleteRound cuts a round a SIGKILL interrupted", () => {
+    const f = join(tempDir(), "samples.csv");
+    appendRound(f, [row(1, "a"), row(1, "b")]);
+    appendRound(f, [row(2, "a"), row(2, "b")]);
+    writeFileSync(f, readFileSync(f, "utf8") + "3,2026-02-19T09:10:00Z,a,,running,,0,false,0.1,1,1,2,\n3,2026-02-19T09:1", { flag: "w" });
+    expect(lastCompleteRound(f)).toBe(2);
+    expect(readFileSync(f, "utf8").trim().split("\n").length).toBe(1 + 2 * 3);
+  });
+  test("cpuCores and memoryUsed as the docker CLI computes them", () => {
+    const s = (total: number, system: number, usage = 100, inactive = 30) => ({ cpu_stats: { cpu_usage: { total_usage: total }, system_cpu_usage: system, online_cpus: 2 }, memory_stats: { usage, limit: 1000, stats: { inactive_file: inactive } } }) as any;
+    expect(cpuCores(s(1e9, 10e9), s(1.5e9, 11e9))).toBeCloseTo(1.0, 10); // 0.5 s of CPU per 1 s of 2-CPU system time
+    expect(memoryUsed(s(0, 0, 100, 30))).toBe(70);
+  });
+});
+
+describe("the sampler on a real Docker engine: known behaviours", () => {
+  let host: string, docker: import("dockerode");
+  const names = ["k2t-steady", "k2t-leak", "k2t-oom", "k2t-crash"];
+  beforeAll(async () => {
+    host = await ensureDockerEngine();
+    const { connectDocker } = await import("../lib/docker.ts");
+    const { ensureLabImage, runLabContainer, IDLE } = await import("../lib/lab/stack.ts");
+    const t = await connectDocker({ DOCKER_HOST: host });
+    docker = t.docker;
+    for (const n of names) await docker.getContainer(n).remove({ force: true }).catch(() => {});
+    await ensureLabImage(t);
+    // Memory grows ~100 kB every 0.25 s in the shell's own heap: about 1.4 GB/h.
+    const grow = `x=; while :; do x="$x$(head -c 100000 /dev/zero | tr '\\0' a)"; sleep 0.25; done`;
+    await runLabContainer(t, { name: "k2t-steady", cmd: IDLE });
+    await runLabContainer(t, { name: "k2t-leak", cmd: grow, memoryMb: 512 });
+    await runLabContainer(t, { name: "k2t-oom", cmd: `x=; while :; do x="$x$(head -c 1000000 /dev/zero | tr '\\0' a)"; done`, memoryMb: 24 });
+    await runLabContainer(t, { name: "k2t-crash", cmd: "sleep 0.5; exit 1", restart: { Name: "on-failure", MaximumRetryCount: 5 } });
+  }, 120_000);
+  afterAll(async () => { for (const n of names) await docker?.getContainer(n).remove({ force: true }).catch(() => {}); });
+
+  test("sampled for ~25 s, the analysis flags exactly the leak, the OOM and the restarts", async () => {
+    const { connectDocker } = await import("../lib/docker.ts");
+    const t = await connectDocker({ DOCKER_HOST: host });
+    const f = join(tempDir(), "samples.csv");
+    const t0 = Date.now();
+    for (let round = 1; round <= 12; round++) {
+      appendRound(f, await sampleRound(t, round, { prefix: "k2t-", expected: names }));
+      await Bun.sleep(Math.max(0, t0 + round * 2000 - Date.now()));
+    }
+    const { localEngine } = await import("../lib/clickhouse.ts");
+    const raw = (await (await localEngine().query({ query: `SELECT * FROM file('${f}', CSVWithNames) WHERE container != '*round-end*'`, format: "JSONEachRow" })).json()) as any[];
+    const tidy: Tidy[] = raw.map((r) => ({ round: r.round, ts: Date.parse(r.ts), container: r.container, state: r.state, restarts: r.restarts, oomKilled: r.oom_killed === true || r.oom_killed === "true", cpuCores: r.cpu_cores, memBytes: r.mem_bytes }));
+    const verdicts = Object.fromEntries(names.map((n) => {
+      const a = analyseService(tidy.filter((r) => r.container === n), undefined, n, { spikeMaxSamples: 2, leakMinMbPerHour: 50 });
+      return [n, { leak: a.leak, oom: a.oom, restarts: a.restarts > 0 || a.notes.some((x) => /restarts/.test(x)), slope: Math.round(a.trend?.slope ?? 0) }];
+    }));
+    console.log("burn-in scenarios:", JSON.stringify(verdicts));
+    expect(verdicts["k2t-steady"]).toMatchObject({ leak: "FLAT", oom: false, restarts: false });
+    expect(verdicts["k2t-leak"]).toMatchObject({ leak: "LEAK", oom: false, restarts: false });
+    expect(verdicts["k2t-oom"]!.oom).toBe(true);
+    expect(verdicts["k2t-crash"]!.restarts).toBe(true);
+    expect(verdicts["k2t-crash"]!.oom).toBe(false);
+    // ~100 kB per 0.25 s is ~1400 MB/h; allow the shell's doubling copies and sampling jitter
+    expect(verdicts["k2t-leak"]!.slope).toBeGreaterThan(500);
+  }, 120_000);
+});
+
+describe("notebooks/02-burn-in.ts", () => {
+  const dir = tempDir();
+  const env = { K2_DATA_DIR: join(dir, "data"), K2_OUT_DIR: join(dir, "out") };
+  test("import of the brief's file renders the step file's table", async () => {
+    const f = join(dir, "k2-burn-in.csv");
+    writeFileSync(f, Array.from({ length: 6 }, (_, i) => `2026-02-19T09:${String(i * 5).padStart(2, "0")}:00+00:00\nk2-clickhouse,${9 + i}.5%,1.2${i}GiB / 7.648GiB\nk2-feed-handler-binance,4.1%,180MiB / 512MiB\n`).join(""));
+    const r = await runCli("notebooks/02-burn-in.ts", ["import", f], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^burn-in: PASS — 6 rounds, 2 containers/);
+    const md = readFileSync(join(env.K2_OUT_DIR, "02-burn-in.md"), "utf8");
+    expect(md).toContain("| Service | CPU Budget | CPU Actual (p99) | RAM Budget | RAM Actual (max) | Status |");
+    expect(md).toContain("| clickhouse | 4 cores | 0.145 cores | 8.00 GB | 1.25 GB | PASS |");
+  });
+  test("bad input: a malformed import, an interval longer than the duration, sampling with no engine", async () => {
+    const f = join(dir, "bad.csv");
+    writeFileSync(f, "2026-02-19T09:00:00Z\nk2-clickhouse;9%;1GiB\n");
+    const bad = await runCli("notebooks/02-burn-in.ts", ["import", f], env);
+    expect([bad.code, bad.stderr.trim()]).toEqual([5, '02-burn-in: error: cannot import bad.csv:2: expected name,CPU%,used / limit (e.g. k2-clickhouse,9.48%,1.291GiB / 7.648GiB), got "k2-clickhouse;9%;1GiB"']);
+    const iv = await runCli("notebooks/02-burn-in.ts", ["start", "--duration", "5m", "--interval", "10m"], env);
+    expect([iv.code, iv.stderr.trim()]).toEqual([2, "02-burn-in: error: invalid --interval: 10.0 min is longer than --duration 5.0 min"]);
+    const none = await runCli("notebooks/02-burn-in.ts", ["start"], { ...env, DOCKER_HOST: "unix:///tmp/no-docker.sock" });
+    expect(none.code).toBe(3);
+    expect(none.stderr.trim()).toMatch(/^02-burn-in: error: Docker engine not reachable at unix:\/\/\/tmp\/no-docker\.sock \(.*\): start Docker or set DOCKER_HOST$/);
+  });
+  test("the main job with no engine: a report that says so, exit 0", async () => {
+    const r = await runCli("notebooks/02-burn-in.ts", [], { ...env, DOCKER_HOST: "unix:///tmp/no-docker.sock" });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^burn-in: SKIPPED — Docker engine not reachable at unix:\/\/\/tmp\/no-docker\.sock/);
+    expect(readFileSync(join(env.K2_OUT_DIR, "02-burn-in.html"), "utf8")).toContain("start Docker (here: dockerd) or set DOCKER_HOST");
+  });
+  test("SIGKILL mid-run, then start --resume: no lost round, no duplicate", async () => {
+    const host = await ensureDockerEngine();
+    const e = { ...env, DOCKER_HOST: host };
+    const proc = Bun.spawn([process.execPath, "notebooks/02-burn-in.ts", "start", "--duration", "40s", "--interval", "2s"], { env: { ...process.env, ...e, CI: "1" }, stdout: "ignore", stderr: "ignore" });
+    await Bun.sleep(12_000);
+    proc.kill("SIGKILL");
+    await proc.exited;
+    const st1 = await runCli("notebooks/02-burn-in.ts", ["status"], e);
+    const before = Number(/: not running .*?; (\d+) of 20 samples/.exec(st1.stdout)?.[1]);
+    expect(before).toBeGreaterThan(2);
+    const r = await runCli("notebooks/02-burn-in.ts", ["start", "--resume"], e);
+    expect(r.code).toBe(0);
+    const st2 = await runCli("notebooks/02-burn-in.ts", ["status"], e);
+    const after = Number(/completed; (\d+) of 20 samples/.exec(st2.stdout)?.[1]);
+    const { RunData } = await import("../lib/store.ts");
+    const id = /^burn-in (\S+):/.exec(st2.stdout)![1]!;
+    const data = new RunData(join(env.K2_DATA_DIR, "02-burn-in", id), JSON.parse(readFileSync(join(env.K2_DATA_DIR, "02-burn-in", id, "manifest.json"), "utf8")));
+    const dup = await data.query<{ n: number }>("SELECT count() AS n FROM (SELECT round, container, count() AS c FROM {samples} GROUP BY round, container HAVING c > 1)");
+    console.log(`resume after SIGKILL: ${before} rounds before, ${after} after, duplicates ${dup[0]!.n}`);
+    expect(after).toBeGreaterThan(before);
+    expect(Number(dup[0]!.n)).toBe(0);
+    expect(existsSync(join(env.K2_OUT_DIR, "02-burn-in.html"))).toBe(true);
+  }, 180_000);
+});
