@@ -11,7 +11,8 @@
 //   bun notebooks/02-burn-in.ts import /tmp/k2-burn-in.csv
 //   bun notebooks/02-burn-in.ts --from latest        re-render
 import { parseArgs } from "node:util";
-import { join, basename } from "node:path";
+import { join, basename, relative } from "node:path";
+import { outDir } from "../lib/paths.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { top, renderRun, type Notebook } from "../lib/notebook.ts";
 import { targetFromEnv } from "../lib/clickhouse.ts";
@@ -39,7 +40,7 @@ usage: bun notebooks/02-burn-in.ts [start|status|stop|import <file>] [options]
     --detach            run in the background (pid in state.json, output in data/02-burn-in/sampler-*.log)
     --resume            continue the newest run after a crash or SIGKILL (no lost or duplicate round)
     --prefix <name>     container name prefix (default k2-)
-    --offload-period <time>  Spark's offload schedule (default 15m; lab 15s)
+    --offload-period <time>  Spark's offload schedule (default 15m; lab 20s)
   status [--run <id>]   samples taken of expected, ETA, latest figures per service
   stop [--run <id>]     end a running sampler cleanly (SIGTERM; it finishes its round)
   import <file>         the brief's shell-loop file or docker stats JSON lines, as a run
@@ -112,23 +113,25 @@ async function renderBurnIn(doc: import("../lib/report/document.ts").Report, run
   doc.note(period.status, `Spark offload spikes (k2-spark-iceberg, CPU averaged over each interval): ${period.note}.`);
 
   doc.md`## Figures`;
+  // Small multiples share one y scale, so each series is drawn as a share of its own budget
+  // (of its compose limit where it has none): the dashed line at 100% is always the budget.
   const byC = (c: string) => SERVICES.find((s) => s.container === c);
+  const ref = (c: string) => byC(c)?.budget ?? byC(c)?.limit;
   const memRows = rows.filter((r) => r.memBytes !== null).map((r) => ({ container: r.container, t: new Date(r.ts), mb: r.memBytes! / 2 ** 20 }));
-  const budgets = containers.filter((c) => byC(c)?.budget).map((c) => ({ container: c, mb: byC(c)!.budget!.memMb, cpu: byC(c)!.budget!.cpu }));
+  const memPct = memRows.filter((r) => ref(r.container)).map((r) => ({ ...r, pct: (100 * r.mb) / ref(r.container)!.memMb }));
   const fy = { label: null, domain: containers };
   doc.figure({
-    height: 46 * containers.length + 40, marginLeft: 60, marginRight: 170, fy, x: { type: "utc", label: null }, y: { label: "MB", ticks: 2, grid: true },
-    marks: [Plot.ruleY(budgets, { y: "mb", fy: "container", stroke: "#cf222e", strokeDasharray: "4,3" }), Plot.lineY(memRows, { x: "t", y: "mb", fy: "container", stroke: "#4e79a7" })],
-  }, "Memory per service over time; dashed: its RAM budget (off the scale where far above use).");
-  const cpuRows = rows.filter((r) => r.cpuCores !== null).map((r) => ({ container: r.container, t: new Date(r.ts), cores: r.cpuCores! }));
+    height: 46 * containers.length + 40, marginLeft: 50, marginRight: 170, fy, x: { type: "utc", label: null }, y: { label: "% of RAM budget", ticks: 2, grid: true },
+    marks: [Plot.ruleY([100], { stroke: "#cf222e", strokeDasharray: "4,3" }), Plot.lineY(memPct, { x: "t", y: "pct", fy: "container", stroke: "#4e79a7" }), Plot.ruleY([0])],
+  }, "Memory per service over time as a share of its RAM budget (compose limit where it has none); dashed: the budget.");
+  const cpuPct = rows.filter((r) => r.cpuCores !== null && ref(r.container)).map((r) => ({ container: r.container, t: new Date(r.ts), pct: (100 * r.cpuCores!) / ref(r.container)!.cpu }));
   doc.figure({
-    height: 46 * containers.length + 40, marginLeft: 60, marginRight: 170, fy, x: { type: "utc", label: null }, y: { label: "cores", ticks: 2, grid: true },
+    height: 46 * containers.length + 40, marginLeft: 50, marginRight: 170, fy, x: { type: "utc", label: null }, y: { label: "% of CPU budget", ticks: 2, grid: true },
     marks: [
-      Plot.ruleY(budgets, { y: "cpu", fy: "container", stroke: "#9a6700", strokeDasharray: "4,3" }),
-      Plot.ruleY(budgets, { y: (d: any) => 2 * d.cpu, fy: "container", stroke: "#cf222e", strokeDasharray: "2,3" }),
-      Plot.lineY(cpuRows, { x: "t", y: "cores", fy: "container", stroke: "#4e79a7" }),
+      Plot.ruleY([100], { stroke: "#9a6700", strokeDasharray: "4,3" }), Plot.ruleY([200], { stroke: "#cf222e", strokeDasharray: "2,3" }),
+      Plot.lineY(cpuPct, { x: "t", y: "pct", fy: "container", stroke: "#4e79a7" }), Plot.ruleY([0]),
     ],
-  }, "CPU per service (cores); dashed: its budget; dotted: twice its budget (the spike limit).");
+  }, "CPU per service as a share of its CPU budget; dashed: the budget; dotted: twice the budget (the spike limit).");
   doc.figure({
     height: 260, marginLeft: 60, color: { legend: true }, x: { type: "utc", label: null }, y: { label: "MB (stacked)", grid: true },
     marks: [Plot.areaY(memRows, { x: "t", y: "mb", fill: "container", order: containers }), Plot.ruleY([STACK_BUDGET.memGbPlan * 1024], { stroke: "#cf222e", strokeDasharray: "4,3" })],
@@ -183,7 +186,7 @@ async function command(argv: string[]): Promise<number> {
   const durationMs = parseDuration(values.duration ?? (lab ? "60s" : "24h"), "--duration");
   const intervalMs = parseDuration(values.interval ?? (lab ? "5s" : "5m"), "--interval");
   if (intervalMs > durationMs) throw usageError(`invalid --interval: ${formatDuration(intervalMs)} is longer than --duration ${formatDuration(durationMs)}`);
-  const o: StartOptions = { durationMs, intervalMs, prefix: values.prefix!, expected: SERVICES.map((s) => s.container), lab, offloadPeriodMs: parseDuration(values["offload-period"] ?? (lab ? "15s" : "15m"), "--offload-period") };
+  const o: StartOptions = { durationMs, intervalMs, prefix: values.prefix!, expected: SERVICES.map((s) => s.container), lab, offloadPeriodMs: parseDuration(values["offload-period"] ?? (lab ? "20s" : "15m"), "--offload-period") };
 
   // Without an engine: the main job still gets its report; asked explicitly to sample, it fails.
   const probe = await probeDocker();
@@ -212,7 +215,8 @@ async function command(argv: string[]): Promise<number> {
 
 async function render(run: RunData) {
   const r = await renderRun(burnIn, run, { gate: false });
-  console.log([...r.summary, `report: out/02-burn-in.html, out/02-burn-in.md; data: data/${NOTEBOOK}/${run.manifest.runId}/`].join("\n"));
+  const rel = (p: string) => relative(process.cwd(), p);
+  console.log([...r.summary, `report: ${rel(join(outDir(), `${NOTEBOOK}.html`))}, ${rel(join(outDir(), `${NOTEBOOK}.md`))}; data: ${rel(run.dir)}`].join("\n"));
   return r;
 }
 
@@ -273,8 +277,9 @@ async function skippedRun(reason: string): Promise<RunData> {
 
 /** The lab's Spark container spikes its CPU about once per offload period, as the real one does at each offload. */
 function labCommands(periodMs: number) {
-  const s = Math.max(3, Math.round(periodMs / 1000));
-  return { "spark-iceberg": { cmd: `trap 'exit 0' TERM INT; while :; do sleep ${s - 1}; e=$(($(date +%s)+1)); while [ $(date +%s) -le $e ]; do :; done; done` } };
+  const s = Math.max(4, Math.round(periodMs / 1000));
+  // sleep, then spin until the clock has ticked over twice (1 to 2 s): one spike per period
+  return { "spark-iceberg": { cmd: `trap 'exit 0' TERM INT; while :; do sleep ${s - 2}; e=$(($(date +%s)+1)); while [ $(date +%s) -le $e ]; do :; done; done` } };
 }
 
 if (import.meta.main) await top(NOTEBOOK, () => command(Bun.argv.slice(2)));

@@ -133,6 +133,41 @@ try {
   const fig = (n: number, r: any) => `  ${n.toLocaleString("en-US").padStart(11)} rows  render ${r.renderMs.toFixed(0).padStart(5)} ms  ${(r.htmlBytes / 1024).toFixed(0).padStart(4)} KiB of HTML  (engine queries ${r.queryMs.toFixed(0)} ms)`;
   console.log(`${fig(few, r1)}  reference`);
   console.log(`${fig(rows, r2)}  ratio ${(r2.renderMs / r1.renderMs).toFixed(2)}x render time, ${(r2.htmlBytes / r1.htmlBytes).toFixed(2)}x size for ${(rows / few).toFixed(0)}x rows`);
+
+  // Sampling: one round of the sampler over the K2 containers against `docker stats --no-stream` on the same ones.
+  const { probeDocker } = await import("../lib/docker.ts");
+  const docker = await probeDocker();
+  if ("unreachable" in docker) console.log(`Burn-in sampling: skipped (${docker.unreachable})`);
+  else {
+    const { sampleRound } = await import("../lib/sampler.ts");
+    const { ensureLabStack } = await import("../lib/lab/stack.ts");
+    if (!(await docker.docker.listContainers({ filters: { name: ["^/k2-"] } })).length) await ensureLabStack(docker);
+    const names = (await docker.docker.listContainers({ filters: { name: ["^/k2-"] } })).map((c) => c.Names[0]!.slice(1));
+    const times: number[] = [], cpu: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c0 = process.cpuUsage(), t0 = performance.now();
+      await sampleRound(docker, i + 1, { prefix: "k2-", expected: [] });
+      times.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1e6);
+    }
+    const cli: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const p = Bun.spawn(["docker", "stats", "--no-stream", "--format", "{{.Name}},{{.CPUPerc}},{{.MemUsage}}", ...names], { stdout: "ignore", stderr: "ignore", env: { ...process.env, DOCKER_HOST: docker.host } });
+      await p.exited;
+      cli.push(performance.now() - t0);
+    }
+    // A plain (streaming-off) stats call per container, one after another, as a naive loop does (moby#40437).
+    const t0 = performance.now();
+    for (const n of names) await docker.docker.getContainer(n).stats({ stream: false } as any);
+    const naive = performance.now() - t0;
+    const best = (xs: number[]) => Math.min(...xs);
+    console.log(`Burn-in sampling of ${names.length} running containers (best of 3):`);
+    console.log(`  docker stats --no-stream                          ${(best(cli) / 1000).toFixed(2).padStart(6)} s  (reference)`);
+    console.log(`  sampler round (inspect, two one-shot reads)       ${(best(times) / 1000).toFixed(2).padStart(6)} s  ratio ${(best(times) / best(cli)).toFixed(2)}x; sampler CPU ${(cpu.reduce((a, b) => a + b) / cpu.length).toFixed(3)} s per round`);
+    console.log(`  plain stats per container, one after another      ${(naive / 1000).toFixed(2).padStart(6)} s  ratio ${(naive / best(cli)).toFixed(2)}x (once)`);
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

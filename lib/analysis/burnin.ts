@@ -6,6 +6,7 @@ import type { Status } from "../report/document.ts";
 import type { Service } from "../k2.ts";
 import { quantileExact } from "./latency.ts";
 import { theilSen, leakVerdict, type Trend } from "./trend.ts";
+import { formatDuration } from "../units.ts";
 
 export type Tidy = { round: number; ts: number; container: string; state: string; restarts: number | null; oomKilled: boolean; cpuCores: number | null; memBytes: number | null };
 export type Rules = { spikeMaxSamples: number; leakMinMbPerHour: number };
@@ -113,5 +114,5 @@ export function spikePeriodicity(series: { ts: number; cpu: number }[], budgetCp
   if (gaps.length < 2) return { spikes: starts.length, medianIntervalMin: null, expectedMin, status: "NOT CHECKED", note: `${starts.length} spikes: too few to measure a period` };
   const m = quantileExact(gaps, 0.5);
   const ok = Math.abs(m - expectedMin) <= 0.2 * expectedMin;
-  return { spikes: starts.length, medianIntervalMin: m, expectedMin, status: ok ? "PASS" : "WARN", note: `${starts.length} spikes, median ${m.toFixed(1)} min apart (schedule every ${expectedMin} min)` };
+  return { spikes: starts.length, medianIntervalMin: m, expectedMin, status: ok ? "PASS" : "WARN", note: `${starts.length} spikes, median ${formatDuration(m * 60_000)} apart (schedule every ${formatDuration(expectedMin * 60_000)}${ok ? "" : "; off by more than 20%"})` };
 }
