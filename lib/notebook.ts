@@ -24,6 +24,8 @@ export type FetchContext<O> = {
   run: RunWriter;
   progress: typeof progress;
   log(message: string): void;
+  /** work to do before exiting on Ctrl-C or SIGTERM (e.g. clear an injected fault) */
+  onAbort(cleanup: () => Promise<void>): void;
 };
 export type Fetched = Pick<Manifest, "parameters" | "target" | "window" | "notes"> & Record<string, unknown>;
 export type Rendered = { summary: string[]; failed?: boolean };
@@ -109,7 +111,10 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
     console.error(`${nb.name}: re-rendering stored run ${run.manifest.runId}`);
   } else {
     const writer = await new RunWriter(nb.name, newRunId()).open();
+    const cleanups: (() => Promise<void>)[] = [];
     const abort = async (signal: string, code: number) => {
+      console.error(`\n${nb.name}: ${signal}: cleaning up`);
+      for (const c of cleanups) await c().catch((e) => console.error(`${nb.name}: cleanup failed: ${redact(String(e?.message ?? e))}`));
       await writer.discard();
       console.error(`\n${nb.name}: interrupted (${signal}); the partial run was removed`);
       process.exit(code);
@@ -117,7 +122,7 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
     const onInt = () => abort("SIGINT", 130), onTerm = () => abort("SIGTERM", 143);
     process.once("SIGINT", onInt).once("SIGTERM", onTerm);
     try {
-      const fetched = await nb.fetch({ options, run: writer, progress, log: (m) => console.error(`${nb.name}: ${redact(m)}`) });
+      const fetched = await nb.fetch({ options, run: writer, progress, log: (m) => console.error(`${nb.name}: ${redact(m)}`), onAbort: (c) => void cleanups.push(c) });
       await writer.commit({
         title: nb.title,
         createdAt: new Date().toISOString(),
@@ -175,7 +180,7 @@ export async function top(name: string, body: () => Promise<number>): Promise<ne
     process.exitCode = await body();
   } catch (e) {
     if (e instanceof K2Error) {
-      console.error(`${name}: error: ${redact(e.message)}`);
+      console.error(`${name}: ${e.exitCode === 0 ? "" : "error: "}${redact(e.message)}`);
       process.exitCode = e.exitCode;
     } else {
       console.error(redact((e as Error)?.stack ?? String(e)));

@@ -195,7 +195,7 @@ async function command(argv: string[]): Promise<number> {
     await render(await skippedRun(probe.unreachable));
     return 0;
   }
-  if (lab) await ensureLabStack(probe, labCommands(o.offloadPeriodMs));
+  if (lab) await ensureLabStack(probe, { offloadPeriodMs: o.offloadPeriodMs });
   else if (!(await probe.docker.listContainers({ all: true, filters: { name: [`^/${o.prefix}`] } })).length)
     throw new K2Error(`no ${o.prefix}* containers on ${probe.host}: start the K2 stack (docker compose -f docker-compose.v2.yml up -d) or fix --prefix / DOCKER_HOST`, EXIT.notFound);
 
@@ -273,13 +273,6 @@ async function skippedRun(reason: string): Promise<RunData> {
   const m = manifestFor({ runId, pid: 0, host: "none", startedAt: Date.now(), durationMs: 0, intervalMs: 0, expectedRounds: 0, prefix: "k2-", expected: [], lab: true, offloadPeriodMs: 0, status: "completed", updatedAt: Date.now() });
   await writeManifest(dir, { ...m, datasets: {}, target: null, noEngine: reason });
   return openRun(NOTEBOOK, runId);
-}
-
-/** The lab's Spark container spikes its CPU about once per offload period, as the real one does at each offload. */
-function labCommands(periodMs: number) {
-  const s = Math.max(4, Math.round(periodMs / 1000));
-  // sleep, then spin until the clock has ticked over twice (1 to 2 s): one spike per period
-  return { "spark-iceberg": { cmd: `trap 'exit 0' TERM INT; while :; do sleep ${s - 2}; e=$(($(date +%s)+1)); while [ $(date +%s) -le $e ]; do :; done; done` } };
 }
 
 if (import.meta.main) await top(NOTEBOOK, () => command(Bun.argv.slice(2)));

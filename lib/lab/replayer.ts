@@ -6,6 +6,7 @@
 import { type Fault, type Trade, generateTrades, toMessage, within } from "./traffic.ts";
 import type { Delay } from "./random.ts";
 import { EXCHANGES, type Exchange } from "./instruments.ts";
+import type { Conduits } from "./conduit.ts";
 
 export type Sink = { insert(table: string, rows: Record<string, unknown>[]): Promise<void> };
 export type Clock = { now(): number; sleep(ms: number): Promise<void> };
@@ -14,10 +15,14 @@ export const realClock: Clock = { now: () => performance.timeOrigin + performanc
 export type ReplayOptions = {
   ratePerSec: number; durationMs: number; seed: number; delay: Delay;
   flushMs: number; maxBatch?: number; faults?: Fault[]; database?: string; truthDb?: string;
+  /** trades pass through the handler containers (lib/lab/conduit.ts) instead of straight to the consumer */
+  conduits?: Conduits;
+  /** live switches for the failure-mode tests: hold the consumer (a broker or ClickHouse outage), or end early */
+  control?: { paused: boolean; stop: boolean };
 };
 export type ReplaySummary = {
   startMs: number; endMs: number; lastExchangeTs: number;
-  generated: number; sent: number; dropped: number; silenced: number; batches: number;
+  generated: number; sent: number; dropped: number; silenced: number; handlerDown: number; batches: number;
   perExchange: Record<Exchange, { generated: number; sent: number }>;
   achievedRate: number; // delivered msg/s over the generation window
   insertRttMs: { mean: number; max: number };
@@ -29,7 +34,7 @@ export async function replay(sink: Sink, o: ReplayOptions, clock: Clock = realCl
   const trades = generateTrades({ ratePerSec: o.ratePerSec, startMs, durationMs: o.durationMs, seed: o.seed, delay: o.delay, faults: o.faults });
   const stalls = (o.faults ?? []).filter((f) => f.kind === "stall");
   const s: ReplaySummary = {
-    startMs, endMs: startMs, lastExchangeTs: startMs, generated: 0, sent: 0, dropped: 0, silenced: 0, batches: 0,
+    startMs, endMs: startMs, lastExchangeTs: startMs, generated: 0, sent: 0, dropped: 0, silenced: 0, handlerDown: 0, batches: 0,
     perExchange: Object.fromEntries(EXCHANGES.map((e) => [e, { generated: 0, sent: 0 }])) as ReplaySummary["perExchange"],
     achievedRate: 0, insertRttMs: { mean: 0, max: 0 },
   };
@@ -46,20 +51,38 @@ export async function replay(sink: Sink, o: ReplayOptions, clock: Clock = realCl
     truth.push({ exchange: t.exchange, symbol: t.symbol, sequence_number: t.sequence, exchange_ts: utc(t.exchangeTs), delay_ms: t.delayMs,
       receive_ts: utc(t.receiveTs), flushed_ts: flushed === null ? null : utc(flushed), batch_id: batch, status: t.status });
 
+  const viaHandler = new Map<string, Trade>(); // handed to a handler container, not yet consumed
+  let drainUntil: number | undefined;
   let next = trades.next();
   for (;;) {
     const tickStart = clock.now();
     // Trades that have happened on the exchange by now are in flight (or lost to a fault).
+    if (o.control?.stop && !next.done) next = { done: true, value: undefined };
     while (!next.done && next.value.exchangeTs <= tickStart) {
       const t = next.value;
       s.generated++; s.perExchange[t.exchange].generated++; s.lastExchangeTs = t.exchangeTs;
       if (t.status === "sent") inFlight.push(t);
-      else { s[t.status]++; record(t, null, 0); }
+      else { s[t.status as "dropped" | "silenced"]++; record(t, null, 0); }
       next = trades.next();
     }
-    if (!stalls.some((f) => within(f, tickStart - startMs))) {
-      const due = new Map<Exchange, Trade[]>();
+    // With handler containers, a trade reaches the consumer only through its handler.
+    if (o.conduits) {
       while (inFlight.size && inFlight.peek()!.receiveTs <= tickStart) {
+        const t = inFlight.pop()!;
+        if (o.conduits.send(t.exchange, `${t.symbol}\t${t.sequence}`)) viaHandler.set(`${t.exchange}\t${t.symbol}\t${t.sequence}`, t);
+        else { s.handlerDown++; record({ ...t, status: "handler_down" }, null, 0); }
+      }
+    }
+    if (!stalls.some((f) => within(f, tickStart - startMs)) && !o.control?.paused) {
+      const due = new Map<Exchange, Trade[]>();
+      if (o.conduits) {
+        for (const e of EXCHANGES) for (const line of o.conduits.collect(e)) {
+          const key = `${e}\t${line}`, t = viaHandler.get(key);
+          if (!t) continue; // a line from before this run
+          viaHandler.delete(key);
+          (due.get(e) ?? due.set(e, []).get(e)!).push(t);
+        }
+      } else while (inFlight.size && inFlight.peek()!.receiveTs <= tickStart) {
         const t = inFlight.pop()!;
         (due.get(t.exchange) ?? due.set(t.exchange, []).get(t.exchange)!).push(t);
       }
@@ -86,9 +109,12 @@ export async function replay(sink: Sink, o: ReplayOptions, clock: Clock = realCl
     if (truth.length >= 5000 || clock.now() - lastTruthFlush > 5000) await flushTruth();
     s.endMs = clock.now();
     onTick?.(s.endMs - startMs, s);
-    if (next.done && inFlight.size === 0) break;
+    // Done when everything generated has been delivered or lost; trades stuck in a handler
+    // (a paused one) are given a grace period, then recorded as never delivered.
+    if (next.done && inFlight.size === 0 && (viaHandler.size === 0 || clock.now() > (drainUntil ??= clock.now() + 5000))) break;
     await clock.sleep(Math.max(0, o.flushMs - (clock.now() - tickStart)));
   }
+  for (const t of viaHandler.values()) record(t, null, 0); // sent to a handler, never reached the consumer
   await flushTruth();
   s.insertRttMs.mean = s.batches ? rttSum / s.batches : 0;
   s.achievedRate = s.sent / (o.durationMs / 1000);

@@ -88,7 +88,7 @@ export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}
     `CREATE TABLE ${truthDb}.sent (
       exchange LowCardinality(String), symbol String, sequence_number UInt64,
       exchange_ts DateTime64(3, 'UTC'), delay_ms Float64, receive_ts DateTime64(6, 'UTC'), flushed_ts Nullable(DateTime64(6, 'UTC')),
-      batch_id UInt32, status Enum8('sent' = 1, 'dropped' = 2, 'silenced' = 3)
+      batch_id UInt32, status Enum8('sent' = 1, 'dropped' = 2, 'silenced' = 3, 'handler_down' = 4)
     ) ENGINE = MergeTree ORDER BY (exchange, symbol, sequence_number)`,
     `CREATE TABLE ${truthDb}.batches (
       batch_id UInt32, exchange LowCardinality(String), rows UInt32, started DateTime64(6, 'UTC'), rtt_ms Float64

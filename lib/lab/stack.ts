@@ -10,6 +10,9 @@ import type Docker from "dockerode";
 import { K2Error, EXIT } from "../errors.ts";
 import { SERVICES, type Service } from "../k2.ts";
 import type { DockerTarget } from "../docker.ts";
+import { Conduits, HANDLER_CMD } from "./conduit.ts";
+import { EXCHANGES } from "./instruments.ts";
+import { dataDir } from "../paths.ts";
 
 export const LAB_IMAGE = "k2-lab/busybox:1";
 const BUSYBOX = "/bin/busybox"; // Debian's busybox-static
@@ -41,7 +44,16 @@ export async function ensureLabImage(t: DockerTarget): Promise<void> {
 export type LabContainerSpec = {
   name: string; cmd: string; labels?: Record<string, string>; healthcheck?: boolean;
   memoryMb?: number; nanoCpus?: number; binds?: string[]; restart?: { Name: "no" | "on-failure" | "always"; MaximumRetryCount?: number };
+  /** a lab network (internal, nothing is sent over it) instead of --network none */
+  network?: string;
 };
+
+/** The internal network the partition test disconnects k2-clickhouse from. No traffic is ever sent over it. */
+export const LAB_NET = "k2-lab-net";
+export async function ensureLabNetwork(t: DockerTarget) {
+  const nets = await t.docker.listNetworks({ filters: { name: [LAB_NET] } });
+  if (!nets.some((n) => n.Name === LAB_NET)) await t.docker.createNetwork({ Name: LAB_NET, Internal: true, Labels: { "com.k2.lab": "true" } });
+}
 
 export const labLabels = (s: Service): Record<string, string> => ({
   "com.k2.service": s.service, "com.k2.tier": s.tier, "com.k2.version": "v2", "com.k2.lab": "true", ...(s.exchange ? { "com.k2.exchange": s.exchange } : {}),
@@ -58,7 +70,10 @@ export async function runLabContainer(t: DockerTarget, spec: LabContainerSpec, s
   if (info) {
     if (info.Config.Labels?.["com.k2.lab"] !== "true")
       throw new K2Error(`container ${spec.name} exists and is not a lab container: the lab never touches it (stop the real stack or use another Docker engine via DOCKER_HOST)`, EXIT.usage);
-    return existing;
+    const same = JSON.stringify(info.Config.Cmd) === JSON.stringify(["sh", "-c", spec.cmd]) && JSON.stringify(info.HostConfig.Binds ?? []) === JSON.stringify(spec.binds ?? [])
+      && info.HostConfig.NetworkMode === (spec.network ?? "none");
+    if (same) return existing;
+    await existing.remove({ force: true }); // a lab container from an older spec: rebuild it
   }
   const c = await t.docker.createContainer({
     name: spec.name, Image: LAB_IMAGE, Cmd: ["sh", "-c", spec.cmd], Labels: { "com.k2.lab": "true", ...spec.labels },
@@ -66,7 +81,7 @@ export async function runLabContainer(t: DockerTarget, spec: LabContainerSpec, s
     Healthcheck: spec.healthcheck ? { Test: ["CMD", "true"], Interval: 5e9, Timeout: 2e9, Retries: 1, StartPeriod: 0 } : undefined,
     StopTimeout: 2,
     HostConfig: {
-      NetworkMode: "none", Binds: spec.binds, RestartPolicy: spec.restart,
+      NetworkMode: spec.network ?? "none", Binds: spec.binds, RestartPolicy: spec.restart,
       Memory: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined, MemorySwap: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
       NanoCpus: spec.nanoCpus,
     },
@@ -75,8 +90,20 @@ export async function runLabContainer(t: DockerTarget, spec: LabContainerSpec, s
   return c;
 }
 
-/** The K2 stack as lab containers, created where missing: every service idles (feed handlers may be given a command). */
-export async function ensureLabStack(t: DockerTarget, commands: Partial<Record<string, { cmd: string; binds?: string[] }>> = {}): Promise<void> {
+/**
+ * The K2 stack as lab containers, created where missing. Feed handlers carry each exchange's
+ * trades through a bind-mounted FIFO (lib/lab/conduit.ts); Spark spikes its CPU once per
+ * offload period as the real one does at each offload; the rest idle.
+ */
+export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: number } = {}): Promise<Conduits> {
+  const conduits = new Conduits(join(dataDir(), "lab-stack")).setup();
+  await ensureLabNetwork(t);
+  const period = Math.max(4, Math.round((o.offloadPeriodMs ?? 20_000) / 1000));
+  const commands: Partial<Record<string, { cmd: string; binds?: string[] }>> = {
+    // sleep, then spin until the clock has ticked over twice (1 to 2 s): one spike per period
+    "spark-iceberg": { cmd: `trap 'exit 0' TERM INT; while :; do sleep ${period - 2}; e=$(($(date +%s)+1)); while [ $(date +%s) -le $e ]; do :; done; done` },
+    ...Object.fromEntries(EXCHANGES.map((e) => [`feed-handler-${e}`, { cmd: HANDLER_CMD, binds: conduits.binds(e) }])),
+  };
   await ensureLabImage(t);
   const { NCPU } = await t.docker.info(); // compose limits above the machine's cores are clamped (the engine refuses them)
   let created = false;
@@ -85,11 +112,12 @@ export async function ensureLabStack(t: DockerTarget, commands: Partial<Record<s
     created = !(await t.docker.getContainer(s.container).inspect().then(() => true, () => false)) || created;
     await runLabContainer(t, {
       name: s.container, labels: labLabels(s), healthcheck: s.healthcheck,
-      cmd: s.oneShot ? "exit 0" : (custom?.cmd ?? IDLE), binds: custom?.binds,
+      cmd: s.oneShot ? "exit 0" : (custom?.cmd ?? IDLE), binds: custom?.binds, network: s.service === "clickhouse" ? LAB_NET : undefined,
       memoryMb: s.limit.memMb, nanoCpus: Math.round(Math.min(s.limit.cpu, NCPU) * 1e9),
     });
   }
   if (created) await waitHealthy(t);
+  return conduits;
 }
 
 /** New containers with a healthcheck report "starting" until their first check: wait for it. */
@@ -104,9 +132,10 @@ async function waitHealthy(t: DockerTarget, timeoutMs = 20_000) {
   }
 }
 
-/** Remove every container the lab made (and only those). */
+/** Remove every container (and network) the lab made, and only those. */
 export async function removeLabContainers(t: DockerTarget): Promise<number> {
   const list = await t.docker.listContainers({ all: true, filters: { label: ["com.k2.lab=true"] } });
   await Promise.all(list.map((c) => t.docker.getContainer(c.Id).remove({ force: true })));
+  for (const n of await t.docker.listNetworks({ filters: { label: ["com.k2.lab=true"] } })) await t.docker.getNetwork(n.Id).remove().catch(() => {});
   return list.length;
 }

@@ -12,7 +12,7 @@ export type Trade = {
   delayMs: number; // exchange -> handler, drawn from the delay distribution
   receiveTs: number; // exchangeTs + delayMs: when the handler has it
   price: number; quantity: number;
-  status: "sent" | "dropped" | "silenced";
+  status: "sent" | "dropped" | "silenced" | "handler_down";
 };
 
 export type Fault =

@@ -1,0 +1,71 @@
+// The lab's feed handlers as real containers: each exchange's trades pass through its
+// handler container. The replayer writes a trade to the handler's FIFO (bind-mounted at
+// /lab/in); the container copies it to /lab/out.jsonl; the consumer tails that file. A
+// stopped handler has no reader on the FIFO, so the write fails and the trade is lost, as
+// a crashed handler misses its websocket's trades; a paused one stops copying, the pipe
+// fills and further trades are lost. No traffic crosses any network.
+import { openSync, writeSync, closeSync, readSync, existsSync, mkdirSync, statSync, constants } from "node:fs";
+import { join } from "node:path";
+import { EXCHANGES, type Exchange } from "./instruments.ts";
+
+/** The handler container's command: copy the FIFO to the out file, forever. */
+export const HANDLER_CMD = "trap 'exit 0' TERM INT; while :; do cat /lab/in >> /lab/out.jsonl; done";
+
+export class Conduits {
+  private fds = new Map<Exchange, number>();
+  private offsets = new Map<Exchange, number>();
+  private rest = new Map<Exchange, string>();
+  constructor(readonly dir: string) {}
+
+  folder(e: Exchange) { return join(this.dir, e); }
+  binds(e: Exchange) { return [`${this.folder(e)}:/lab`]; }
+
+  /** Make each exchange's folder and FIFO; start reading the out file from its current end. */
+  setup() {
+    for (const e of EXCHANGES) {
+      mkdirSync(this.folder(e), { recursive: true });
+      const fifo = join(this.folder(e), "in");
+      if (!existsSync(fifo) && Bun.spawnSync(["mkfifo", fifo]).exitCode !== 0) throw new Error(`mkfifo ${fifo} failed`);
+      const out = join(this.folder(e), "out.jsonl");
+      this.offsets.set(e, existsSync(out) ? statSync(out).size : 0);
+    }
+    return this;
+  }
+
+  /** Hand one line to the exchange's handler; false when the handler is not there to take it. */
+  send(e: Exchange, line: string): boolean {
+    let fd = this.fds.get(e);
+    try {
+      if (fd === undefined) {
+        fd = openSync(join(this.folder(e), "in"), constants.O_WRONLY | constants.O_NONBLOCK); // ENXIO: no reader
+        this.fds.set(e, fd);
+      }
+      const buf = Buffer.from(line + "\n");
+      return writeSync(fd, buf) === buf.length; // EAGAIN: the pipe is full (a paused handler)
+    } catch {
+      if (fd !== undefined) { try { closeSync(fd); } catch {} this.fds.delete(e); }
+      return false;
+    }
+  }
+
+  /** Whole lines the handler has written since the last call. */
+  collect(e: Exchange): string[] {
+    const out = join(this.folder(e), "out.jsonl");
+    if (!existsSync(out)) return [];
+    const size = statSync(out).size, from = this.offsets.get(e) ?? 0;
+    if (size <= from) return [];
+    const buf = Buffer.alloc(size - from);
+    const fd = openSync(out, "r");
+    try { readSync(fd, buf, 0, buf.length, from); } finally { closeSync(fd); }
+    this.offsets.set(e, size);
+    const text = (this.rest.get(e) ?? "") + buf.toString("utf8");
+    const lines = text.split("\n");
+    this.rest.set(e, lines.pop()!);
+    return lines.filter(Boolean);
+  }
+
+  close() {
+    for (const fd of this.fds.values()) { try { closeSync(fd); } catch {} }
+    this.fds.clear();
+  }
+}
