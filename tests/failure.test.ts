@@ -1,0 +1,143 @@
+// Failure-mode tests: verdict logic on plain timelines, the journal's restore on a real
+// Docker engine, then the notebook on the lab: measured MTTR against a known fault, loss
+// reported (or not), Ctrl-C and SIGKILL mid-fault, and the bad inputs.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { readFileSync, existsSync } from "node:fs";
+import Docker from "dockerode";
+import { baselineRates, recoveryAt, isolation, testVerdict, type Tick } from "../lib/analysis/failure.ts";
+import { selectTests, plan, MATRIX } from "../lib/failure.ts";
+import { runCli, tempDir, ensureDockerEngine } from "./helpers.ts";
+import { ROOT } from "../lib/paths.ts";
+
+const tick = (t: number, b: number, k: number, c: number, ok = true): Tick => ({ t, flow: { binance: b, kraken: k, coinbase: c }, containersOk: ok });
+
+describe("verdicts", () => {
+  const base = [tick(-3000, 10, 4, 6), tick(-2000, 10, 4, 6), tick(-1000, 10, 4, 6)];
+  const timeline = [...[0, 1, 2, 3, 4].map((s) => tick(s * 1000, 0, 4, 6, s < 1)), tick(5000, 2, 4, 6), tick(6000, 9, 4, 6), tick(7000, 11, 4, 6), tick(8000, 10, 4, 6)];
+  test("recoveryAt: after clearing, containers ok and half the baseline rate over 3 ticks", () => {
+    const rates = baselineRates(base, ["binance", "kraken", "coinbase"]);
+    expect(rates).toEqual({ binance: 10, kraken: 4, coinbase: 6 });
+    expect(recoveryAt(timeline, rates, ["binance"], 4500)).toBe(7000);
+    expect(recoveryAt(timeline, rates, ["binance"], 9000)).toBeNull();
+  });
+  test("isolation: the other exchanges kept their rate", () => {
+    expect(isolation(timeline, { kraken: 4, coinbase: 13 }, ["kraken", "coinbase"], 0, 5000).map((x) => [x.exchange, x.ok])).toEqual([["kraken", true], ["coinbase", false]]);
+  });
+  test("testVerdict: MTTR from start and from clearing; a failed check fails", () => {
+    expect(testVerdict(60_000, 0, 4500, 7000, [{ name: "a", status: "PASS", detail: "" }])).toEqual({ status: "PASS", mttrFromStartMs: 7000, mttrFromClearMs: 2500, notes: [] });
+    expect(testVerdict(5000, 0, 4500, 7000, []).status).toBe("FAIL");
+    expect(testVerdict(60_000, 0, 4500, null, []).notes[0]).toBe("did not recover within the observation limit");
+    expect(testVerdict(60_000, 0, 4500, 7000, [{ name: "loss", status: "FAIL", detail: "3 lost" }]).notes).toEqual(["loss: FAIL (3 lost)"]);
+  });
+  test("selectTests keeps the brief's order; unknown names are refused", () => {
+    expect(selectTests("network-partition,1").map((t) => t.id)).toEqual([1, 6]);
+    expect(() => selectTests("meteor-strike")).toThrow('invalid --tests: unknown test "meteor-strike"');
+    expect(plan(MATRIX[0]!, 10_000, "k2-net")).toEqual(["test 1 feed-handler-crash: baseline 5 s", "  fault: docker stop k2-feed-handler-binance", "  hold 10 s, then clear: docker start k2-feed-handler-binance", "  observe at 1 s until recovered (target 60 s)"]);
+  });
+});
+
+describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", () => {
+  const dir = tempDir();
+  let env: Record<string, string>, docker: Docker;
+  const fm = (args: string[], extra: Record<string, string> = {}) => runCli("notebooks/03-failure-modes.ts", args, { ...env, ...extra });
+  const state = async (name: string) => (await docker.getContainer(name).inspect()).State.Status;
+  beforeAll(async () => {
+    const host = await ensureDockerEngine();
+    docker = new Docker({ socketPath: host.replace("unix://", "") });
+    env = { K2_DATA_DIR: join(dir, "data"), K2_OUT_DIR: join(dir, "out"), DOCKER_HOST: host };
+  });
+
+  test("a feed-handler container stopped for a known time: MTTR against it, the others' flow, binance's loss", async () => {
+    const r = await fm(["--tests", "feed-handler-crash", "--hold", "6s"]);
+    expect(r.code).toBe(0);
+    const results = JSON.parse(readFileSync(join(env.K2_DATA_DIR!, "03-failure-modes", readdirLatest(join(env.K2_DATA_DIR!, "03-failure-modes")), "results.json"), "utf8"));
+    const t = results[0];
+    console.log(`feed handler stopped ${(t.clearedAt / 1000).toFixed(1)} s: MTTR ${(t.mttrFromStartMs / 1000).toFixed(1)} s from start, ${(t.mttrFromClearMs / 1000).toFixed(1)} s from clearing; ${t.checks.map((c: any) => `${c.name}: ${c.detail}`).join("; ")}`);
+    expect(t.clearedAt).toBeGreaterThanOrEqual(6000);
+    expect(t.mttrFromStartMs).toBeGreaterThanOrEqual(t.clearedAt);
+    expect(t.mttrFromClearMs).toBeLessThan(10_000);
+    expect(t.status).toBe("PASS");
+    expect(t.checks.find((c: any) => c.name === "other exchanges keep flowing").status).toBe("PASS");
+    expect(t.loss.binance.lost).toBeGreaterThan(0); // trades missed while the handler was down
+    expect(t.loss.kraken.lost + t.loss.coinbase.lost).toBe(0);
+    expect(readFileSync(join(env.K2_OUT_DIR!, "03-failure-modes.md"), "utf8")).toContain("| Test | Run Date | Result | MTTR | Notes |");
+  }, 180_000);
+
+  test("a sequence range dropped during a test is loss; a clean test has none", async () => {
+    const clean = await fm(["--tests", "redpanda-restart", "--hold", "4s"]);
+    expect(clean.stdout).toMatch(/2\. redpanda-restart +PASS/);
+    // the replay starts ~4 s before the baseline; drop kraken's trades 6-8 s in, inside the test's window
+    const dropped = await fm(["--tests", "redpanda-restart", "--hold", "4s", "--lab-fault", "drop:kraken@6s+2s"]);
+    expect(dropped.stdout).toMatch(/2\. redpanda-restart +FAIL .*no trade lost: FAIL \(kraken \d+ lost\)/);
+  }, 240_000);
+
+  test("Ctrl-C mid-fault restores the container before exit", async () => {
+    const p = Bun.spawn([process.execPath, join(ROOT, "notebooks/03-failure-modes.ts"), "--tests", "feed-handler-crash", "--hold", "60s"], { cwd: ROOT, env: { ...process.env, ...env, CI: "1" }, stdout: "pipe", stderr: "pipe" });
+    const before = await waitFor(() => state("k2-feed-handler-binance"), (s) => s === "exited", 60_000);
+    p.kill("SIGINT");
+    const code = await p.exited;
+    const after = await state("k2-feed-handler-binance");
+    console.log(`Ctrl-C mid-fault: k2-feed-handler-binance ${before} -> ${after}, exit ${code}`);
+    expect([before, after, code]).toEqual(["exited", "running", 130]);
+    expect(JSON.parse(readFileSync(join(env.K2_DATA_DIR!, "03-failure-modes", "journal.json"), "utf8"))).toEqual([]);
+  }, 120_000);
+
+  test("SIGKILL mid-fault: the next run restores first", async () => {
+    const p = Bun.spawn([process.execPath, join(ROOT, "notebooks/03-failure-modes.ts"), "--tests", "feed-handler-crash", "--hold", "60s"], { cwd: ROOT, env: { ...process.env, ...env, CI: "1" }, stdout: "ignore", stderr: "ignore" });
+    await waitFor(() => state("k2-feed-handler-binance"), (s) => s === "exited", 60_000);
+    p.kill("SIGKILL");
+    await p.exited;
+    const left = await state("k2-feed-handler-binance");
+    const next = await fm(["--dry-run"]);
+    const after = await state("k2-feed-handler-binance");
+    console.log(`SIGKILL mid-fault: left ${left}; next run: ${next.stderr.split("\n").find((l) => l.includes("restoring"))}; now ${after}`);
+    expect(left).toBe("exited");
+    expect(next.stderr).toContain("restoring after an interrupted run: feed-handler-crash left k2-feed-handler-binance exited");
+    expect(after).toBe("running");
+  }, 120_000);
+
+  test("bad input: an unhealthy baseline refuses to start, naming the check; an unknown test", async () => {
+    await docker.getContainer("k2-feed-handler-kraken").stop({ t: 1 });
+    try {
+      const r = await fm(["--tests", "redpanda-restart"]);
+      expect(r.code).toBe(6);
+      expect(r.stderr.trim().split("\n").at(-1)).toBe("03-failure-modes: error: test redpanda-restart refused to start: unhealthy baseline (no trades landed from kraken in 5 s)");
+    } finally {
+      await docker.getContainer("k2-feed-handler-kraken").start();
+    }
+    const u = await fm(["--tests", "meteor"]);
+    expect([u.code, u.stderr.trim()]).toEqual([2, '03-failure-modes: error: invalid --tests: unknown test "meteor" (expected feed-handler-crash, redpanda-restart, clickhouse-restart, offload-failure, minio-unavailable, network-partition or 1-6)']);
+  }, 120_000);
+
+  test("a network the container is not on, and a container outside the K2 set", async () => {
+    const { connectDocker } = await import("../lib/docker.ts");
+    const { applyFault, guard } = await import("../lib/failure.ts");
+    const t = await connectDocker(env);
+    await expect(applyFault(t, { test: "x", container: "k2-clickhouse", action: "disconnect", network: "k2-net", at: "", pid: 0 })).rejects.toThrow("k2-clickhouse is not on network k2-net (it is on k2-lab-net): fix --network");
+    await expect(guard(t, "postgres-main", true)).rejects.toThrow("refusing to touch postgres-main: not a K2 container");
+  });
+
+  test("no Docker engine: the lab-only analogues run, the rest are skipped and said so; by name, an error", async () => {
+    const r = await fm(["--hold", "3s", "--partition", "3s"], { DOCKER_HOST: "unix:///tmp/no-docker.sock" });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^failure modes: 2 \w+, 3 \w+, 6 \w+; skipped: feed-handler-crash, offload-failure, minio-unavailable$/m);
+    expect(readFileSync(join(env.K2_OUT_DIR!, "03-failure-modes.html"), "utf8")).toContain("start Docker or set DOCKER_HOST");
+    const named = await fm(["--tests", "feed-handler-crash"], { DOCKER_HOST: "unix:///tmp/no-docker.sock" });
+    expect(named.code).toBe(3);
+    expect(named.stderr.trim()).toMatch(/^03-failure-modes: error: Docker engine not reachable at unix:\/\/\/tmp\/no-docker\.sock/);
+  }, 180_000);
+});
+
+function readdirLatest(dir: string): string {
+  const { readdirSync } = require("node:fs");
+  return (readdirSync(dir) as string[]).filter((n) => /^\d{8}T/.test(n) && existsSync(join(dir, n, "manifest.json"))).sort().at(-1)!;
+}
+async function waitFor<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await get();
+    if (ok(v) || Date.now() > until) return v;
+    await Bun.sleep(250);
+  }
+}
