@@ -3,7 +3,7 @@
 // differ), so notebooks never hard-code a column: they ask this module which column plays
 // each role in each trade table, and at what time resolution.
 import type { Db } from "./clickhouse.ts";
-import { sqlString } from "./clickhouse.ts";
+import { sqlString, sqlIdent } from "./clickhouse.ts";
 import { K2Error, EXIT, warnOnce, firstLine } from "./errors.ts";
 import type { K2Config, Role } from "./config.ts";
 
@@ -145,6 +145,9 @@ export function lagClock(m: Mapping): TimeColumn {
   if (m.overridden?.includes("ingestionTime")) return m.ingestionTime;
   return m.finerIngestion && effectiveResolutionMs(m.finerIngestion) < effectiveResolutionMs(m.ingestionTime) ? m.finerIngestion : m.ingestionTime;
 }
+
+/** The exchange of a row in SQL: its column, or the constant the table name gave (bronze_trades_binance -> 'binance'). */
+export const exchangeExpr = (m: Mapping) => ("constant" in m.exchange ? sqlString(m.exchange.constant) : `toString(${sqlIdent(m.exchange.column)})`);
 
 /** The coarser of what the type allows and what the data shows. */
 export const effectiveResolutionMs = (t: TimeColumn) => Math.max(t.resolutionMs, t.observedResolutionMs ?? 0);

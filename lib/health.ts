@@ -4,7 +4,7 @@
 import type { Target } from "./clickhouse.ts";
 import { sqlIdent } from "./clickhouse.ts";
 import { k2Containers, type DockerTarget, type ContainerState } from "./docker.ts";
-import { discoverTradeTables, type Mapping } from "./discovery.ts";
+import { discoverTradeTables, exchangeExpr, type Mapping } from "./discovery.ts";
 import type { K2Config } from "./config.ts";
 import { SERVICES, EXCHANGE_NAMES, OFFLOAD_DEPLOYMENT, OFFLOAD_INTERVAL_MS, type Service } from "./k2.ts";
 import { evaluateServices, evaluateFlow, evaluateWatermarks, evaluatePrefect, type Check, type FlowRow, type FlowRun } from "./analysis/health.ts";
@@ -66,7 +66,6 @@ export async function gatherHealth(target: Target | { unreachable: string }, doc
   return data;
 }
 
-const exchangeExpr = (m: Mapping) => ("constant" in m.exchange ? `'${m.exchange.constant}'` : `toString(${sqlIdent(m.exchange.column)})`);
 
 /** Rows and the newest ingestion time per exchange in the window, aged by the server's clock. */
 export function flowSql(m: Mapping, windowMs: number): string {

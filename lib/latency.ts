@@ -1,11 +1,10 @@
 // SQL for the latency benchmark. The engine computes every lag and quantile over all rows;
 // JS only renders. Columns come from discovery (lib/discovery.ts), never from documents.
-import { lagClock, type Mapping } from "./discovery.ts";
+import { lagClock, exchangeExpr, type Mapping } from "./discovery.ts";
 import { sqlIdent, sqlString } from "./clickhouse.ts";
 
 export type Window = { fromMs: number; toMs: number };
 
-const exchangeExpr = (m: Mapping) => ("constant" in m.exchange ? `'${m.exchange.constant}'` : `toString(${sqlIdent(m.exchange.column)})`);
 const inWindow = (m: Mapping, w: Window) =>
   `${sqlIdent(m.exchangeTime.column)} >= fromUnixTimestamp64Milli(toInt64(${Math.floor(w.fromMs)})) AND ${sqlIdent(m.exchangeTime.column)} < fromUnixTimestamp64Milli(toInt64(${Math.ceil(w.toMs)}))`;
 

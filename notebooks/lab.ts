@@ -15,7 +15,7 @@ import { parseDuration, parseRate, parseNumber, BASE_RATE, formatDuration, forma
 import { Plot } from "../lib/report/plot.ts";
 import { fmt } from "../lib/report/document.ts";
 import { html } from "../lib/report/html.ts";
-import { sqlString } from "../lib/clickhouse.ts";
+import { logBinsSql } from "../lib/latency.ts";
 import type { ReplaySummary } from "../lib/lab/replayer.ts";
 
 type Options = { durationMs: number; rate: number; seed: number; delay: string; flushMs: number; faults: Fault[]; config: K2Config };
@@ -159,11 +159,10 @@ that every OHLCV timeframe counts the silver trades, and shows the lag distribut
     ], { caption: "Per-trade lag by exchange; the injected delay is ground truth, the rest adds flush wait and insert time", summary: true });
 
     // Log-spaced bins computed by the engine: ten per decade, so the figure's size does not grow with rows.
-    const hist = await run.query<{ clock: string; bin: number; n: number }>(`
-      SELECT ${sqlString(fine)} AS clock, floor(log10(lag_ms) * 10) AS bin, count() AS n FROM {lags} WHERE lag_ms > 0 GROUP BY bin
-      UNION ALL SELECT 'ingestion_timestamp (1 s)' AS clock, floor(log10(lag_ingestion_ms) * 10) AS bin, count() AS n FROM {lags} WHERE lag_ingestion_ms > 0 GROUP BY bin
-      UNION ALL SELECT 'injected delay (truth)' AS clock, floor(log10(injected_delay_ms) * 10) AS bin, count() AS n FROM {lags} WHERE injected_delay_ms > 0 GROUP BY bin`);
-    const bins = hist.map((h) => ({ ...h, x1: 10 ** (h.bin / 10), x2: 10 ** ((h.bin + 1) / 10) }));
+    const hist = await run.query<{ series: string; x1: number; x2: number; n: number }>([
+      logBinsSql("lag_ms", "{lags}", fine), logBinsSql("lag_ingestion_ms", "{lags}", "ingestion_timestamp (1 s)"), logBinsSql("injected_delay_ms", "{lags}", "injected delay (truth)"),
+    ].join(" UNION ALL "));
+    const bins = hist.map((h) => ({ ...h, clock: h.series }));
     doc.figure({
       height: 320, marginLeft: 50, x: { type: "log", label: "lag (ms, log scale)", grid: true }, y: { label: "trades" },
       fy: { label: null }, facet: { data: bins, y: "clock", marginRight: 150 },

@@ -1,8 +1,7 @@
 // SQL the lab notebook stores: the engine counts, joins and computes lags; JS only renders.
-import { lagClock, type Mapping } from "../discovery.ts";
+import { lagClock, exchangeExpr, type Mapping } from "../discovery.ts";
 import { TIMEFRAMES } from "./schema.ts";
 
-const exchangeExpr = (m: Mapping) => ("constant" in m.exchange ? `'${m.exchange.constant}'` : `toString(\`${m.exchange.column}\`)`);
 
 /** Per exchange and symbol: what the replayer generated and sent, and what landed in each layer. */
 export function countsSql(bronze: Mapping[], silver: Mapping, truthDb = "k2lab"): string {
