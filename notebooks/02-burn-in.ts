@@ -15,7 +15,9 @@ import { join, basename, relative } from "node:path";
 import { outDir } from "../lib/paths.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { top, renderRun, type Notebook } from "../lib/notebook.ts";
-import { targetFromEnv } from "../lib/clickhouse.ts";
+import { targetFromEnv, connectClickHouse } from "../lib/clickhouse.ts";
+import { requireHealthy } from "../lib/health.ts";
+import { loadConfig } from "../lib/config.ts";
 import { connectDocker, probeDocker, type DockerTarget } from "../lib/docker.ts";
 import { ensureLabStack } from "../lib/lab/stack.ts";
 import { SERVICES, STACK_BUDGET, UNCONTAINED_BUDGET } from "../lib/k2.ts";
@@ -41,6 +43,7 @@ usage: bun notebooks/02-burn-in.ts [start|status|stop|import <file>] [options]
     --resume            continue the newest run after a crash or SIGKILL (no lost or duplicate round)
     --prefix <name>     container name prefix (default k2-)
     --offload-period <time>  Spark's offload schedule (default 15m; lab 20s)
+    --skip-health       on a stack, do not run the health checks first
   status [--run <id>]   samples taken of expected, ETA, latest figures per service
   stop [--run <id>]     end a running sampler cleanly (SIGTERM; it finishes its round)
   import <file>         the brief's shell-loop file or docker stats JSON lines, as a run
@@ -164,7 +167,7 @@ async function command(argv: string[]): Promise<number> {
     try {
       return parseArgs({ args: sub ? argv.slice(1) : argv, allowPositionals: true, strict: true, options: {
         duration: { type: "string" }, interval: { type: "string" }, detach: { type: "boolean" }, resume: { type: "boolean" }, prefix: { type: "string", default: "k2-" },
-        "offload-period": { type: "string" }, run: { type: "string" }, from: { type: "string" }, gate: { type: "boolean" }, help: { type: "boolean" }, child: { type: "boolean" },
+        "offload-period": { type: "string" }, run: { type: "string" }, "skip-health": { type: "boolean" }, from: { type: "string" }, gate: { type: "boolean" }, help: { type: "boolean" }, child: { type: "boolean" },
       } });
     } catch (e) {
       throw usageError(`${(e as Error).message.split("\n")[0]} (see bun notebooks/02-burn-in.ts --help)`);
@@ -196,8 +199,15 @@ async function command(argv: string[]): Promise<number> {
     return 0;
   }
   if (lab) await ensureLabStack(probe, { offloadPeriodMs: o.offloadPeriodMs });
-  else if (!(await probe.docker.listContainers({ all: true, filters: { name: [`^/${o.prefix}`] } })).length)
-    throw new K2Error(`no ${o.prefix}* containers on ${probe.host}: start the K2 stack (docker compose -f docker-compose.v2.yml up -d) or fix --prefix / DOCKER_HOST`, EXIT.notFound);
+  else {
+    if (!(await probe.docker.listContainers({ all: true, filters: { name: [`^/${o.prefix}`] } })).length)
+      throw new K2Error(`no ${o.prefix}* containers on ${probe.host}: start the K2 stack (docker compose -f docker-compose.v2.yml up -d) or fix --prefix / DOCKER_HOST`, EXIT.notFound);
+    // The precondition on a stack: a burn-in of an unhealthy stack measures the wrong thing.
+    if (!values.resume && !values.child) {
+      const h = await requireHealthy(await connectClickHouse(), !!values["skip-health"], loadConfig());
+      console.error(`02-burn-in: ${"skipped" in h ? `health precondition skipped (${h.skipped})` : h.summary}`);
+    }
+  }
 
   if (values.detach) {
     const pid = detach(["start", "--child", ...argv.slice(sub ? 1 : 0).filter((a) => a !== "--detach")]);

@@ -19,14 +19,17 @@ import { baselineRates, recoveryAt, isolation, testVerdict, type Tick, type Chec
 import { parseDuration, parseRate, formatDuration } from "../lib/units.ts";
 import { K2Error, EXIT, usageError } from "../lib/errors.ts";
 import { EXCHANGE_NAMES } from "../lib/k2.ts";
+import { requireHealthy } from "../lib/health.ts";
+import { loadConfig } from "../lib/config.ts";
 import { Plot } from "../lib/report/plot.ts";
 import type { Status } from "../lib/report/document.ts";
 
-type Options = { tests: TestSpec[]; explicit: boolean; holdMs: number; partitionMs: number; rate: number; dryRun: boolean; yes: boolean; network: string; limitMs: number; faults: Fault[] };
+type Options = { skipHealth: boolean; tests: TestSpec[]; explicit: boolean; holdMs: number; partitionMs: number; rate: number; dryRun: boolean; yes: boolean; network: string; limitMs: number; faults: Fault[] };
 type Result = {
   test: string; id: number; title: string; container: string; action: string; analogue: string | null; ranAt: string; status: Status;
   faultStart: number; clearedAt: number; recoveredAt: number | null; mttrFromStartMs: number | null; mttrFromClearMs: number | null; targetMs: number;
   ticks: Tick[]; checks: Check[]; notes: string[]; loss: Record<string, { landed: number; lost: number; duplicated: number; late: number }> | null;
+  lossBySymbol: { exchange: string; symbol: string; lost: number; duplicated: number; late: number }[];
   restore: { ok: boolean; attempts: number; error?: string };
 };
 
@@ -50,11 +53,12 @@ Against a real stack it asks for confirmation, or --yes.`,
     "dry-run": { type: "boolean", help: "print exactly what would be done to which container, and do nothing" },
     yes: { type: "boolean", help: "do not ask before injecting faults into a real stack" },
     "lab-fault": { type: "string", arg: "list", help: "lab: replayer faults too, offsets from the replay's start, e.g. drop:kraken@12s+2s" },
+    "skip-health": { type: "boolean", help: "stack: do not run the health checks first (the report says so)" },
   },
   parse: (v) => ({
     tests: selectTests(v.tests as string | undefined), holdMs: parseDuration(String(v.hold), "--hold"), partitionMs: parseDuration(String(v.partition), "--partition"),
     rate: parseRate(String(v.rate), "--rate"), dryRun: !!v["dry-run"], yes: !!v.yes, network: String(v.network), limitMs: parseDuration(String(v.limit), "--limit"),
-    explicit: !!v.tests, faults: v["lab-fault"] ? String(v["lab-fault"]).split(",").map(parseFault) : [],
+    explicit: !!v.tests, faults: v["lab-fault"] ? String(v["lab-fault"]).split(",").map(parseFault) : [], skipHealth: !!v["skip-health"],
   }),
 
   // ## Fetch: run the tests
@@ -76,6 +80,7 @@ Against a real stack it asks for confirmation, or --yes.`,
       if (!o.yes) await confirm(o.tests);
     }
     const target = await connectClickHouse(spec);
+    const health = lab ? { skipped: "the lab makes its own traffic: the health precondition applies to stacks" } : await requireHealthy(target, o.skipHealth, loadConfig());
     const results: Result[] = [];
     const skipped: { test: string; reason: string }[] = [];
     let env: LabEnv | null = null;
@@ -93,7 +98,7 @@ Against a real stack it asks for confirmation, or --yes.`,
     await run.saveJson("meta", { restored, skipped, docker: docker ? docker.host : ("unreachable" in probe ? probe.unreachable : null) });
     return {
       parameters: { tests: o.tests.map((t) => t.name), hold: formatDuration(o.holdMs), partition: formatDuration(o.partitionMs), rate: o.rate, network: o.network, lab },
-      target: { kind: target.kind, label: target.label, version: target.version },
+      target: { kind: target.kind, label: target.label, version: target.version }, health,
     };
   },
 
@@ -102,6 +107,9 @@ Against a real stack it asks for confirmation, or --yes.`,
     const results = await run.json<Result[]>("results");
     const meta = await run.json<{ restored: any[]; skipped: { test: string; reason: string }[]; docker: string | null }>("meta");
     const lab = (run.manifest.parameters as any).lab;
+    const health = (run.manifest as any).health;
+    if (health?.skipped) doc.note("INFO", `Health precondition not run: ${health.skipped}.`);
+    else if (health) doc.note(health.status, `Health precondition: ${health.summary}.`);
     if (meta.restored.length) for (const r of meta.restored) doc.note(r.ok ? "INFO" : "FAIL", `Before testing, restored what an interrupted run left: ${r.entry.container} was ${r.before} after ${r.entry.test} (${r.entry.action}); now ${r.after}${r.error ? ` (${r.error})` : ""}.`);
     if (!meta.docker || meta.skipped.length)
       doc.note("SKIPPED", `No Docker engine was reachable${meta.docker ? "" : ""}: ${meta.skipped.map((s) => s.test).join(", ") || "container actions"} skipped; the consumer-hold analogues ran without their container action. To enable: start Docker or set DOCKER_HOST.`);
@@ -140,6 +148,10 @@ Against a real stack it asks for confirmation, or --yes.`,
         { key: "exchange", label: "Exchange" }, { key: "landed", label: "Landed", align: "right" }, { key: "lost", label: "Lost", align: "right" },
         { key: "duplicated", label: "Duplicated", align: "right" }, { key: "late", label: "Late", align: "right" },
       ], { caption: "Every trade generated in the test's window, classified against the lab's ground truth" });
+      if (r.lossBySymbol?.length) doc.table(r.lossBySymbol, [
+        { key: "exchange", label: "Exchange" }, { key: "symbol", label: "Symbol" }, { key: "lost", label: "Lost", align: "right" },
+        { key: "duplicated", label: "Duplicated", align: "right" }, { key: "late", label: "Late", align: "right" },
+      ], { caption: "Symbols with any trade not landed once and on time" });
       if (!r.restore.ok) doc.note("FAIL", `The fault could not be cleared after ${r.restore.attempts} attempts (${r.restore.error}): check ${r.container} by hand.`);
     }
     const failed = results.some((r) => r.status === "FAIL");
@@ -233,7 +245,7 @@ async function runTest(t: TestSpec, c: Ctx): Promise<Result> {
     const v = testVerdict(t.targetMs, 0, clearedAt, recoveredAt, checks.checks);
     return {
       test: t.name, id: t.id, title: t.title, container: t.container, action: t.action, analogue: env ? t.analogue : null, ranAt: new Date(faultStart).toISOString(), status: v.status,
-      faultStart, clearedAt, recoveredAt, mttrFromStartMs: v.mttrFromStartMs, mttrFromClearMs: v.mttrFromClearMs, targetMs: t.targetMs, ticks, checks: checks.checks, notes: v.notes, loss: checks.loss, restore,
+      faultStart, clearedAt, recoveredAt, mttrFromStartMs: v.mttrFromStartMs, mttrFromClearMs: v.mttrFromClearMs, targetMs: t.targetMs, ticks, checks: checks.checks, notes: v.notes, loss: checks.loss, lossBySymbol: checks.lossBySymbol, restore,
     };
   } finally {
     await clear();
@@ -253,15 +265,18 @@ async function testChecks(t: TestSpec, c: Ctx, ticks: Tick[], rates: Record<stri
   const from = faultStart - 5000, to = faultStart + (recoveredAt ?? clearedAt) + 2000;
   const ms = (x: number) => `fromUnixTimestamp64Milli(toInt64(${Math.floor(x)}))`;
   // Jepsen-style: every trade generated in the window, against the lab's ground truth.
-  let loss: Result["loss"] = null;
+  let loss: Result["loss"] = null, lossBySymbol: Result["lossBySymbol"] = [];
   if (env) {
-    const rows = await target.query<{ exchange: string; landed: number; lost: number; duplicated: number; late: number; handler_down: number }>(`
-      SELECT exchange, countIf(n = 1 AND NOT is_late) AS landed, countIf(n = 0) AS lost, countIf(n > 1) AS duplicated, countIf(n = 1 AND is_late) AS late, countIf(status = 'handler_down') AS handler_down
-      FROM (SELECT t.exchange AS exchange, toString(t.status) AS status, ifNull(s.n, 0) AS n, t.exchange_ts < ${ms(faultStart + clearedAt)} AND ifNull(s.late_landing, false) AS is_late
+    const bySymbol = await target.query<{ exchange: string; symbol: string; landed: number; lost: number; duplicated: number; late: number; handler_down: number }>(`
+      SELECT exchange, symbol, countIf(n = 1 AND NOT is_late) AS landed, countIf(n = 0) AS lost, countIf(n > 1) AS duplicated, countIf(n = 1 AND is_late) AS late, countIf(status = 'handler_down') AS handler_down
+      FROM (SELECT t.exchange AS exchange, t.symbol AS symbol, toString(t.status) AS status, ifNull(s.n, 0) AS n, t.exchange_ts < ${ms(faultStart + clearedAt)} AND ifNull(s.late_landing, false) AS is_late
             FROM (SELECT toString(exchange) AS exchange, symbol, sequence_number, status, exchange_ts FROM k2lab.sent WHERE exchange_ts >= ${ms(from)} AND exchange_ts < ${ms(to)}) AS t
             LEFT JOIN (SELECT toString(exchange) AS exchange, symbol, source_sequence AS seq, count() AS n, max(processed_at) > ${ms(faultStart + clearedAt + 1000)} AS late_landing
                        FROM ${db}.silver_trades GROUP BY exchange, symbol, seq) AS s ON s.exchange = t.exchange AND s.symbol = t.symbol AND s.seq = t.sequence_number)
-      GROUP BY exchange ORDER BY exchange`);
+      GROUP BY exchange, symbol ORDER BY exchange, symbol`);
+    // Classified per exchange and symbol; summed per exchange for the checks and the table.
+    const rows = EXCHANGE_NAMES.map((e) => bySymbol.filter((r) => r.exchange === e).reduce((a, r) => ({ exchange: e, landed: a.landed + Number(r.landed), lost: a.lost + Number(r.lost), duplicated: a.duplicated + Number(r.duplicated), late: a.late + Number(r.late), handler_down: a.handler_down + Number(r.handler_down) }), { exchange: e, landed: 0, lost: 0, duplicated: 0, late: 0, handler_down: 0 }));
+    lossBySymbol = bySymbol.filter((r) => Number(r.lost) || Number(r.duplicated) || Number(r.late)).map((r) => ({ exchange: r.exchange, symbol: r.symbol, lost: Number(r.lost), duplicated: Number(r.duplicated), late: Number(r.late) }));
     loss = Object.fromEntries(rows.map((r) => [r.exchange, { landed: Number(r.landed), lost: Number(r.lost), duplicated: Number(r.duplicated), late: Number(r.late) }]));
     const lostElsewhere = rows.filter((r) => r.exchange !== t.exchange && Number(r.lost) > 0);
     const dup = rows.reduce((a, r) => a + Number(r.duplicated), 0);
@@ -303,7 +318,7 @@ async function testChecks(t: TestSpec, c: Ctx, ticks: Tick[], rates: Record<stri
     const once = Number(x!.cold) === Number(x!.distinct_cold) && Number(x!.cold) === Number(x!.expected);
     checks.push({ name: "offloaded exactly once", status: once ? "PASS" : "FAIL", detail: `${x!.cold} cold rows, ${x!.distinct_cold} distinct, ${x!.expected} silver rows up to the watermark` });
   } else if (t.offload) checks.push({ name: "watermark", status: "NOT CHECKED", detail: "the lab's offload job needs the lab" });
-  return { checks, loss };
+  return { checks, loss, lossBySymbol };
 }
 
 async function confirm(tests: TestSpec[]) {

@@ -122,6 +122,21 @@ describe("the sampler on a real Docker engine: known behaviours", () => {
   }, 120_000);
   afterAll(async () => { for (const n of names) await docker?.getContainer(n).remove({ force: true }).catch(() => {}); });
 
+  test("the brief's loop output, imported, gives the same numbers as a direct sample", async () => {
+    const { connectDocker } = await import("../lib/docker.ts");
+    const t = await connectDocker({ DOCKER_HOST: host });
+    // The brief's loop body, verbatim but for the container list, run at the same time as one sampler round.
+    const loop = Bun.spawn(["sh", "-c", 'echo "$(date -Iseconds)"; docker stats --no-stream --format "{{.Name}},{{.CPUPerc}},{{.MemUsage}}" k2t-steady'], { stdout: "pipe", env: { ...process.env, DOCKER_HOST: host } });
+    const [text, direct] = await Promise.all([new Response(loop.stdout).text(), sampleRound(t, 1, { prefix: "k2t-steady", expected: [] })]);
+    const imported = parseStatsExport(text, "loop.csv");
+    const a = imported.find((s) => s.container === "k2t-steady")!, b = direct.find((r) => r.container === "k2t-steady")!;
+    console.log(`import vs direct sample, k2t-steady: memory ${a.memBytes} vs ${b.mem_bytes} bytes, limit ${a.memLimitBytes} vs ${b.mem_limit_bytes}, CPU ${a.cpuCores} vs ${Number(b.cpu_cores).toFixed(4)} cores`);
+    // the CLI prints three or four significant digits ("632KiB", "512MiB")
+    expect(Math.abs(a.memBytes! - Number(b.mem_bytes)) / Number(b.mem_bytes)).toBeLessThan(0.01);
+    expect(Math.abs(a.memLimitBytes! - Number(b.mem_limit_bytes)) / Number(b.mem_limit_bytes)).toBeLessThan(0.001);
+    expect(Math.abs(a.cpuCores! - Number(b.cpu_cores))).toBeLessThan(0.01);
+  }, 60_000);
+
   test("sampled for ~25 s, the analysis flags exactly the leak, the OOM and the restarts", async () => {
     const { connectDocker } = await import("../lib/docker.ts");
     const t = await connectDocker({ DOCKER_HOST: host });
