@@ -105,14 +105,16 @@ describe("samples.csv: durable rounds and resume", () => {
 describe("the sampler on a real Docker engine: known behaviours", () => {
   let host: string, docker: import("dockerode");
   const names = ["k2t-steady", "k2t-leak", "k2t-oom", "k2t-crash"];
+  const all = [...names, "k2t-still"];
   beforeAll(async () => {
     host = await ensureDockerEngine();
     const { connectDocker } = await import("../lib/docker.ts");
     const { ensureLabImage, runLabContainer, IDLE } = await import("../lib/lab/stack.ts");
     const t = await connectDocker({ DOCKER_HOST: host });
     docker = t.docker;
-    for (const n of names) await docker.getContainer(n).remove({ force: true }).catch(() => {});
+    for (const n of all) await docker.getContainer(n).remove({ force: true }).catch(() => {});
     await ensureLabImage(t);
+    await runLabContainer(t, { name: "k2t-still", cmd: "exec sleep 100000" }); // no child processes: memory that holds still
     // Memory grows ~100 kB every 0.25 s in the shell's own heap: about 1.4 GB/h.
     const grow = `x=; while :; do x="$x$(head -c 100000 /dev/zero | tr '\\0' a)"; sleep 0.25; done`;
     await runLabContainer(t, { name: "k2t-steady", cmd: IDLE });
@@ -120,17 +122,17 @@ describe("the sampler on a real Docker engine: known behaviours", () => {
     await runLabContainer(t, { name: "k2t-oom", cmd: `x=; while :; do x="$x$(head -c 1000000 /dev/zero | tr '\\0' a)"; done`, memoryMb: 24 });
     await runLabContainer(t, { name: "k2t-crash", cmd: "sleep 0.5; exit 1", restart: { Name: "on-failure", MaximumRetryCount: 5 } });
   }, 120_000);
-  afterAll(async () => { for (const n of names) await docker?.getContainer(n).remove({ force: true }).catch(() => {}); });
+  afterAll(async () => { for (const n of all) await docker?.getContainer(n).remove({ force: true }).catch(() => {}); });
 
   test("the brief's loop output, imported, gives the same numbers as a direct sample", async () => {
     const { connectDocker } = await import("../lib/docker.ts");
     const t = await connectDocker({ DOCKER_HOST: host });
     // The brief's loop body, verbatim but for the container list, run at the same time as one sampler round.
-    const loop = Bun.spawn(["sh", "-c", 'echo "$(date -Iseconds)"; docker stats --no-stream --format "{{.Name}},{{.CPUPerc}},{{.MemUsage}}" k2t-steady'], { stdout: "pipe", env: { ...process.env, DOCKER_HOST: host } });
-    const [text, direct] = await Promise.all([new Response(loop.stdout).text(), sampleRound(t, 1, { prefix: "k2t-steady", expected: [] })]);
+    const loop = Bun.spawn(["sh", "-c", 'echo "$(date -Iseconds)"; docker stats --no-stream --format "{{.Name}},{{.CPUPerc}},{{.MemUsage}}" k2t-still'], { stdout: "pipe", env: { ...process.env, DOCKER_HOST: host } });
+    const [text, direct] = await Promise.all([new Response(loop.stdout).text(), sampleRound(t, 1, { prefix: "k2t-still", expected: [] })]);
     const imported = parseStatsExport(text, "loop.csv");
-    const a = imported.find((s) => s.container === "k2t-steady")!, b = direct.find((r) => r.container === "k2t-steady")!;
-    console.log(`import vs direct sample, k2t-steady: memory ${a.memBytes} vs ${b.mem_bytes} bytes, limit ${a.memLimitBytes} vs ${b.mem_limit_bytes}, CPU ${a.cpuCores} vs ${Number(b.cpu_cores).toFixed(4)} cores`);
+    const a = imported.find((s) => s.container === "k2t-still")!, b = direct.find((r) => r.container === "k2t-still")!;
+    console.log(`import vs direct sample, k2t-still: memory ${a.memBytes} vs ${b.mem_bytes} bytes, limit ${a.memLimitBytes} vs ${b.mem_limit_bytes}, CPU ${a.cpuCores} vs ${Number(b.cpu_cores).toFixed(4)} cores`);
     // the CLI prints three or four significant digits ("632KiB", "512MiB")
     expect(Math.abs(a.memBytes! - Number(b.mem_bytes)) / Number(b.mem_bytes)).toBeLessThan(0.01);
     expect(Math.abs(a.memLimitBytes! - Number(b.mem_limit_bytes)) / Number(b.mem_limit_bytes)).toBeLessThan(0.001);
