@@ -2,7 +2,7 @@
 // detached with its pid in state.json), status, stop, and --resume after a crash or SIGKILL.
 // The run lives in data/02-burn-in/<run-id>/: state.json, samples.csv (appended and synced
 // round by round), manifest.json, sampler.log when detached.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { K2Error, EXIT } from "./errors.ts";
 import { writeAtomic } from "./fsx.ts";
@@ -101,6 +101,7 @@ export function countRounds(samples: string): number {
 
 /** Detach: the same command in a new session, its output in the run's sampler.log. */
 export function detach(args: string[]): number {
+  mkdirSync(join(dataDir(), NOTEBOOK), { recursive: true });
   const log = join(dataDir(), NOTEBOOK, `sampler-${Date.now()}.log`);
   const proc = Bun.spawn(["setsid", process.execPath, join(ROOT, "notebooks", `${NOTEBOOK}.ts`), ...args], {
     cwd: ROOT, stdin: "ignore", stdout: Bun.file(log), stderr: Bun.file(log), env: { ...process.env, CI: "1" },

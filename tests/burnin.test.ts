@@ -197,6 +197,20 @@ describe("notebooks/02-burn-in.ts", () => {
     expect(r.stdout).toMatch(/^burn-in: SKIPPED — Docker engine not reachable at unix:\/\/\/tmp\/no-docker\.sock/);
     expect(readFileSync(join(env.K2_OUT_DIR, "02-burn-in.html"), "utf8")).toContain("start Docker (here: dockerd) or set DOCKER_HOST");
   });
+  test("--detach, status, stop", async () => {
+    const e = { ...env, DOCKER_HOST: await ensureDockerEngine() };
+    const d = await runCli("notebooks/02-burn-in.ts", ["start", "--detach", "--duration", "60s", "--interval", "2s"], e);
+    expect(d.code).toBe(0);
+    const [, id, pid] = /^burn-in (\S+) sampling in the background \(pid (\d+)\)/.exec(d.stdout)!;
+    await Bun.sleep(7000);
+    const st = await runCli("notebooks/02-burn-in.ts", ["status"], e);
+    expect(st.stdout).toMatch(new RegExp(`^burn-in ${id}: running \\(pid ${pid}\\); \\d+ of 30 samples; ETA`));
+    expect(st.stdout).toMatch(/^  k2-clickhouse +running +[\d.]+ cores +[\d.]+ MB$/m);
+    const stop = await runCli("notebooks/02-burn-in.ts", ["stop"], e);
+    expect(stop.stdout).toMatch(new RegExp(`^burn-in ${id} stopped after \\d+ rounds`));
+    expect((await runCli("notebooks/02-burn-in.ts", ["status"], e)).stdout).toMatch(/: stopped; \d+ of 30 samples; no ETA/);
+  }, 120_000);
+
   test("SIGKILL mid-run, then start --resume: no lost round, no duplicate", async () => {
     const host = await ensureDockerEngine();
     const e = { ...env, DOCKER_HOST: host };
