@@ -116,20 +116,21 @@ Against a real stack it asks for confirmation, or --yes.`,
     doc.md`## Results`;
     doc.table(results.map((r) => ({
       Test: `${r.id}. ${r.title}`, "Run Date": r.ranAt.replace("T", " ").slice(0, 19), Result: r.status,
-      MTTR: r.mttrFromStartMs === null ? "not recovered" : `${(r.mttrFromStartMs / 1000).toFixed(1)} s (${(r.mttrFromClearMs! / 1000).toFixed(1)} s after clearing)`,
+      MTTR: r.mttrFromStartMs === null ? "not recovered" : `${(r.mttrFromClearMs! / 1000).toFixed(1)} s after clearing (${(r.mttrFromStartMs / 1000).toFixed(1)} s from the fault's start)`,
       Notes: [lab && r.analogue ? "lab analogue" : "", ...r.notes].filter(Boolean).join("; ") || "all checks passed",
     })), ["Test", "Run Date", "Result", "MTTR", "Notes"].map((k) => ({ key: k as "Test", label: k })), { caption: "The step file's table: MTTR from the fault's start (and from its clearing)", summary: true });
     const gate = results.filter((r) => r.mttrFromStartMs !== null).every((r) => r.mttrFromStartMs! < MILESTONE_MTTR_MS) && results.every((r) => r.mttrFromStartMs !== null);
     doc.fact("Milestone gate (every MTTR < 30 s)", results.length ? (gate ? "PASS" : `FAIL: ${results.filter((r) => r.mttrFromStartMs === null || r.mttrFromStartMs >= MILESTONE_MTTR_MS).map((r) => r.test).join(", ")}`) : "NOT RUN");
     if (results.length)
       doc.figure({
-        height: 40 + 30 * results.length, marginLeft: 170, x: { label: "seconds to recover (from the fault's start)", grid: true, type: "log" }, y: { label: null },
+        height: 40 + 30 * results.length, marginLeft: 170, x: { label: "seconds to recover after clearing the fault", grid: true, type: "log" }, y: { label: null, domain: results.map((r) => r.title) },
         marks: [
-          Plot.barX(results.filter((r) => r.mttrFromStartMs !== null), { y: "title", x: (r: Result) => r.mttrFromStartMs! / 1000, fill: (r: Result) => (r.status === "PASS" ? "#1a7f37" : "#cf222e") }),
+          // bars from 1 s: a log scale has no zero
+          Plot.barX(results.filter((r) => r.mttrFromClearMs !== null), { y: "title", x1: 0.1, x2: (r: Result) => Math.max(0.1, r.mttrFromClearMs! / 1000), fill: (r: Result) => (r.status === "PASS" ? "#1a7f37" : "#cf222e") }),
           Plot.tickX(results, { y: "title", x: (r: Result) => r.targetMs / 1000, stroke: "#1b1f24", strokeWidth: 2 }),
           Plot.ruleX([MILESTONE_MTTR_MS / 1000], { stroke: "#9a6700", strokeDasharray: "4,3" }),
         ],
-      }, "MTTR per test (bars) against its target (black ticks) and the 30 s milestone gate (dashed).");
+      }, "Recovery after clearing per test (bars) against its target (black ticks) and the 30 s milestone gate (dashed).");
     for (const r of results) {
       doc.md`### ${r.id}. ${r.title}: ${r.status}`;
       if (lab && r.analogue) doc.note("INFO", `Ran as a lab analogue: ${r.analogue}.`);
@@ -159,7 +160,7 @@ Against a real stack it asks for confirmation, or --yes.`,
       failed,
       summary: [
         `failure modes: ${results.map((r) => `${r.id} ${r.status}`).join(", ")}${meta.skipped.length ? `; skipped: ${meta.skipped.map((s) => s.test).join(", ")}` : ""}`,
-        ...results.map((r) => `  ${r.id}. ${r.test.padEnd(19)} ${r.status.padEnd(5)} MTTR ${r.mttrFromStartMs === null ? "–" : `${(r.mttrFromStartMs / 1000).toFixed(1)} s (${(r.mttrFromClearMs! / 1000).toFixed(1)} s after clear)`}${r.notes.length ? ` · ${r.notes.join("; ")}` : ""}`.slice(0, 220)),
+        ...results.map((r) => `  ${r.id}. ${r.test.padEnd(19)} ${r.status.padEnd(5)} MTTR ${r.mttrFromStartMs === null ? "–" : `${(r.mttrFromClearMs! / 1000).toFixed(1)} s after clearing (${(r.mttrFromStartMs / 1000).toFixed(1)} s from start)`}${r.notes.length ? ` · ${r.notes.join("; ")}` : ""}`.slice(0, 220)),
       ],
     };
   },

@@ -26,7 +26,8 @@ describe("verdicts", () => {
   });
   test("testVerdict: MTTR from start and from clearing; a failed check fails", () => {
     expect(testVerdict(60_000, 0, 4500, 7000, [{ name: "a", status: "PASS", detail: "" }])).toEqual({ status: "PASS", mttrFromStartMs: 7000, mttrFromClearMs: 2500, notes: [] });
-    expect(testVerdict(5000, 0, 4500, 7000, []).status).toBe("FAIL");
+    expect(testVerdict(2000, 0, 4500, 7000, []).status).toBe("FAIL"); // 2.5 s to recover after clearing
+    expect(testVerdict(5000, 0, 4500, 7000, []).status).toBe("PASS"); // the 4.5 s hold does not count against it
     expect(testVerdict(60_000, 0, 4500, null, []).notes[0]).toBe("did not recover within the observation limit");
     expect(testVerdict(60_000, 0, 4500, 7000, [{ name: "loss", status: "FAIL", detail: "3 lost" }]).notes).toEqual(["loss: FAIL (3 lost)"]);
   });
