@@ -215,7 +215,12 @@ describe("notebooks/02-burn-in.ts", () => {
     const host = await ensureDockerEngine();
     const e = { ...env, DOCKER_HOST: host };
     const proc = Bun.spawn([process.execPath, "notebooks/02-burn-in.ts", "start", "--duration", "40s", "--interval", "2s"], { env: { ...process.env, ...e, CI: "1" }, stdout: "ignore", stderr: "ignore" });
-    await Bun.sleep(12_000);
+    // SIGKILL once a few rounds are on disk (creating the lab's containers first can take a while)
+    for (let i = 0; i < 120; i++) {
+      await Bun.sleep(500);
+      const st = await runCli("notebooks/02-burn-in.ts", ["status"], e);
+      if (Number(/; (\d+) of 20 samples/.exec(st.stdout)?.[1] ?? 0) >= 4) break;
+    }
     proc.kill("SIGKILL");
     await proc.exited;
     const st1 = await runCli("notebooks/02-burn-in.ts", ["status"], e);
