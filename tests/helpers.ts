@@ -15,6 +15,9 @@ export const ENGINE_PATH = join(tmpdir(), `k2-test-engine-${process.pid}`);
 export function testEngine(): Promise<Target> {
   return (engine ??= connectClickHouse({ kind: "embedded", path: ENGINE_PATH, database: "k2" }));
 }
+// Open it as soon as any test file loads this module: whichever file runs first, the process's
+// one engine is this folder, and readers of stored runs (localEngine) reuse it.
+void testEngine();
 
 export type Cli = { code: number; stdout: string; stderr: string };
 /** Run a project command as a user would: `bun <file> <args>` with the given environment. */

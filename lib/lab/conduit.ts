@@ -8,8 +8,12 @@ import { openSync, writeSync, closeSync, readSync, existsSync, mkdirSync, statSy
 import { join } from "node:path";
 import { EXCHANGES, type Exchange } from "./instruments.ts";
 
-/** The handler container's command: copy the FIFO to the out file, forever. */
-export const HANDLER_CMD = "trap 'exit 0' TERM INT; while :; do cat /lab/in >> /lab/out.jsonl; done";
+/**
+ * The handler container's command: copy the FIFO to the out file, forever. cat runs in the
+ * background and the shell waits on it, so `docker stop` ends it at once with exit 0 (a shell
+ * blocked in a foreground cat would only die by SIGKILL after the stop timeout).
+ */
+export const HANDLER_CMD = "trap 'kill $c 2>/dev/null; exit 0' TERM INT; while :; do cat /lab/in >> /lab/out.jsonl & c=$!; wait $c; done";
 
 export class Conduits {
   private fds = new Map<Exchange, number>();
