@@ -184,6 +184,8 @@ export function clickhouseError(e: unknown, spec: TargetSpec): K2Error {
 export function sqlString(s: string): string {
   return `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
+/** A point in time, ms since the epoch, as a DateTime64(3) expression. */
+export const sqlTimeMs = (ms: number) => `fromUnixTimestamp64Milli(toInt64(${Math.floor(ms)}))`;
 /** A backquoted identifier, for names that come from discovery or config. */
 export function sqlIdent(s: string): string {
   return "`" + s.replace(/`/g, "``") + "`";

@@ -1,12 +1,12 @@
 // SQL for the latency benchmark. The engine computes every lag and quantile over all rows;
 // JS only renders. Columns come from discovery (lib/discovery.ts), never from documents.
 import { lagClock, exchangeExpr, type Mapping } from "./discovery.ts";
-import { sqlIdent, sqlString } from "./clickhouse.ts";
+import { sqlIdent, sqlString, sqlTimeMs } from "./clickhouse.ts";
 
 export type Window = { fromMs: number; toMs: number };
 
-const inWindow = (m: Mapping, w: Window) =>
-  `${sqlIdent(m.exchangeTime.column)} >= fromUnixTimestamp64Milli(toInt64(${Math.floor(w.fromMs)})) AND ${sqlIdent(m.exchangeTime.column)} < fromUnixTimestamp64Milli(toInt64(${Math.ceil(w.toMs)}))`;
+export const inWindow = (m: Mapping, w: Window) =>
+  `${sqlIdent(m.exchangeTime.column)} >= ${sqlTimeMs(w.fromMs)} AND ${sqlIdent(m.exchangeTime.column)} < ${sqlTimeMs(Math.ceil(w.toMs))}`;
 
 /** Bucket width for a window: 10 s, widened in 10 s steps so that a series has at most ~300 points. */
 export const bucketSeconds = (w: Window) => Math.max(10, Math.ceil((w.toMs - w.fromMs) / 1000 / 300 / 10) * 10);

@@ -7,6 +7,7 @@ import type { Db } from "./clickhouse.ts";
 import { sqlIdent, sqlString } from "./clickhouse.ts";
 import { K2Error, EXIT, firstLine, registerSecret, redact } from "./errors.ts";
 import type { Watermark } from "./analysis/health.ts";
+import type { WatermarkReading } from "./failure-checks.ts";
 
 const NAME = ["table_name", "source_table", "table", "name"];
 const WATERMARK = ["last_offload_timestamp", "last_watermark", "watermark", "last_successful_run", "updated_at"];
@@ -69,4 +70,17 @@ export async function postgresWatermarks(url: string): Promise<WatermarkSource |
   } finally {
     await sql.close();
   }
+}
+
+/**
+ * The newest watermark across tables, from ClickHouse or else the Prefect DB, with the total
+ * failure count (a run that failed moves it even when the watermark stays): for the offload
+ * failure tests on a stack. Null when neither place holds one.
+ */
+export async function newestWatermark(db: Db, database: string, prefectDbUrl?: string): Promise<WatermarkReading | null> {
+  const src = (await clickhouseWatermarks(db, database)) ?? (prefectDbUrl ? await postgresWatermarks(prefectDbUrl) : null);
+  if (!src?.rows.length) return null;
+  const top = src.rows.reduce((a, r) => (r.watermarkMs > a.watermarkMs ? r : a));
+  const failures = src.columns.failures ? src.rows.reduce((a, r) => a + Number(r.failures ?? 0), 0) : null;
+  return { ms: top.watermarkMs, status: top.status ?? null, failures, source: src.source };
 }

@@ -5,9 +5,14 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { readFileSync, existsSync } from "node:fs";
 import Docker from "dockerode";
-import { baselineRates, recoveryAt, isolation, testVerdict, type Tick } from "../lib/analysis/failure.ts";
+import { baselineRates, recoveryAt, isolation, testVerdict, milestoneGate, type Tick } from "../lib/analysis/failure.ts";
+import { lossChecks, watermarkChecks, truthLossSql, continuityLossSql, type LossRow } from "../lib/failure-checks.ts";
 import { selectTests, plan, MATRIX } from "../lib/failure.ts";
-import { runCli, tempDir, ensureDockerEngine } from "./helpers.ts";
+import { runCli, tempDir, ensureDockerEngine, testEngine } from "./helpers.ts";
+import { runLab } from "../lib/lab/lab.ts";
+import { parseDelay } from "../lib/lab/random.ts";
+import { parseFault } from "../lib/lab/traffic.ts";
+import { discoverWithObservation } from "../lib/discovery.ts";
 import { ROOT } from "../lib/paths.ts";
 
 const tick = (t: number, b: number, k: number, c: number, ok = true): Tick => ({ t, flow: { binance: b, kraken: k, coinbase: c }, containersOk: ok });
@@ -31,12 +36,59 @@ describe("verdicts", () => {
     expect(testVerdict(60_000, 0, 4500, null, []).notes[0]).toBe("did not recover within the observation limit");
     expect(testVerdict(60_000, 0, 4500, 7000, [{ name: "loss", status: "FAIL", detail: "3 lost" }]).notes).toEqual(["loss: FAIL (3 lost)"]);
   });
+  test("milestoneGate judges from clearing: a 30 s partition that recovers in 1 s passes; not recovered fails", () => {
+    expect(milestoneGate([{ test: "feed-handler-crash", mttrFromClearMs: 1800 }, { test: "network-partition", mttrFromClearMs: 1000 }])).toEqual({ status: "PASS", over: [] });
+    expect(milestoneGate([{ test: "a", mttrFromClearMs: 30_000 }, { test: "b", mttrFromClearMs: null }, { test: "c", mttrFromClearMs: 29_999 }])).toEqual({ status: "FAIL", over: ["a", "b"] });
+    expect(milestoneGate([]).status).toBe("NOT RUN");
+  });
+  test("lossChecks: the faulted exchange may lose only inside the fault; others none; no duplicates", () => {
+    const row = (exchange: string, symbol: string, lost: number, lost_in_fault: number, duplicated = 0): LossRow => ({ exchange, symbol, landed: 100, lost, duplicated, late: 0, lost_in_fault });
+    const ok = lossChecks([row("binance", "BTCUSDT", 7, 7), row("binance", "ETHUSDT", 3, 3), row("kraken", "XBT/USD", 0, 0)], ["binance", "kraken", "coinbase"], "binance");
+    expect(ok.checks.map((c) => [c.name, c.status, c.detail])).toEqual([
+      ["binance loss only while its handler was down", "PASS", "10 lost, 10 of them while the handler was down"],
+      ["no loss on the other exchanges", "PASS", "0 lost"], ["no duplicates", "PASS", "0 duplicated"],
+    ]);
+    expect(ok.perExchange.binance).toEqual({ landed: 200, lost: 10, duplicated: 0, late: 0 });
+    expect(ok.bySymbol.map((r) => r.symbol)).toEqual(["BTCUSDT", "ETHUSDT"]);
+    const bad = lossChecks([row("binance", "BTCUSDT", 7, 5), row("kraken", "XBT/USD", 2, 0, 1)], ["binance", "kraken", "coinbase"], "binance");
+    expect(bad.checks.map((c) => c.status)).toEqual(["FAIL", "FAIL", "FAIL"]);
+    expect(lossChecks([row("kraken", "XBT/USD", 4, 0)], ["binance", "kraken", "coinbase"], undefined).checks[0]).toEqual({ name: "no trade lost", status: "FAIL", detail: "kraken 4 lost" });
+  });
+  test("watermarkChecks on a stack: advanced fails, a failed run that left it passes, nothing due is not checked", () => {
+    const wm = (ms: number, failures: number, status = "success") => ({ ms, failures, status, source: "ClickHouse k2.offload_watermarks" });
+    const [held, next, once] = watermarkChecks(wm(1000, 0), wm(1000, 1, "failed"), wm(901_000, 0), 60_000, 900_000);
+    expect([held!.status, next!.status, once!.status]).toEqual(["PASS", "PASS", "NOT CHECKED"]);
+    expect(watermarkChecks(wm(1000, 0), wm(5000, 0), null, 60_000, 900_000)[0]!.status).toBe("FAIL");
+    const idle = watermarkChecks(wm(1000, 0), wm(1000, 0), null, 10_000, 900_000);
+    expect(idle.map((c) => c.status)).toEqual(["NOT CHECKED", "NOT CHECKED", "NOT CHECKED"]);
+    expect(idle[0]!.detail).toContain("--hold 16m");
+  });
   test("selectTests keeps the brief's order; unknown names are refused", () => {
     expect(selectTests("network-partition,1").map((t) => t.id)).toEqual([1, 6]);
     expect(() => selectTests("meteor-strike")).toThrow('invalid --tests: unknown test "meteor-strike"');
     expect(plan(MATRIX[0]!, 10_000, "k2-net")).toEqual(["test 1 feed-handler-crash: baseline 5 s", "  fault: docker stop k2-feed-handler-binance", "  hold 10 s, then clear: docker start k2-feed-handler-binance", "  observe at 1 s until recovered (target 60 s)"]);
   });
 });
+
+test("continuityLossSql (the stack's method) recovers the lab's ground truth: loss, and loss inside the fault", async () => {
+  const t = await testEngine();
+  const s = await runLab(t, { ratePerSec: 200, durationMs: 8_000, seed: 11, delay: parseDelay("fixed:5ms"), flushMs: 50, faults: [parseFault("drop:kraken@3s+2s")] });
+  const silver = (await discoverWithObservation(t, "k2", { discovery: { columns: {} } })).find((m) => m.layer === "silver")!;
+  const w = { fromMs: s.startMs - 1, toMs: s.lastExchangeTs + 1 };
+  const sum = async (sql: string) => (await t.query<LossRow>(sql)).reduce((a, r) => (r.exchange === "kraken" ? { lost: a.lost + Number(r.lost), inFault: a.inFault + Number(r.lost_in_fault), dup: a.dup + Number(r.duplicated) } : a), { lost: 0, inFault: 0, dup: 0 });
+  const inside = { startMs: s.startMs + 3000, clearMs: s.startMs + 5000, endMs: s.startMs + 5000 };
+  const truth = await sum(truthLossSql(silver, w, inside));
+  const stack = await sum(continuityLossSql(silver, w, inside));
+  const elsewhere = await sum(continuityLossSql(silver, w, { startMs: s.startMs + 6000, clearMs: s.startMs + 7000, endMs: s.startMs + 7000 }));
+  console.log(`kraken trades dropped ${s.dropped}: truth ${truth.lost} lost; continuity ${stack.lost} lost, ${stack.inFault} inside the fault, ${elsewhere.inFault} inside a later window`);
+  expect(truth.lost).toBe(s.dropped);
+  // a drop at a symbol's first or last trade in the window leaves no gap: continuity can only undercount, and at 200 msg/s over 8 s it sees all
+  expect(stack.lost).toBe(s.dropped);
+  expect(stack.inFault).toBe(stack.lost);
+  // a gap is explained by a window its neighbours straddle: a rare symbol's long gap may reach a later one too, but not most
+  expect(elsewhere.inFault).toBeLessThan(stack.lost / 2);
+  expect(stack.dup).toBe(0);
+}, 60_000);
 
 describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", () => {
   const dir = tempDir();
@@ -122,7 +174,7 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
   test("no Docker engine: the lab-only analogues run, the rest are skipped and said so; by name, an error", async () => {
     const r = await fm(["--hold", "3s", "--partition", "3s"], { DOCKER_HOST: "unix:///tmp/no-docker.sock" });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^failure modes: 2 \w+, 3 \w+, 6 \w+; skipped: feed-handler-crash, offload-failure, minio-unavailable$/m);
+    expect(r.stdout).toMatch(/^failure modes: 2 \w+, 3 \w+, 6 \w+; skipped: feed-handler-crash, offload-failure, minio-unavailable; milestone gate \w+$/m);
     expect(readFileSync(join(env.K2_OUT_DIR!, "03-failure-modes.html"), "utf8")).toContain("start Docker or set DOCKER_HOST");
     const named = await fm(["--tests", "feed-handler-crash"], { DOCKER_HOST: "unix:///tmp/no-docker.sock" });
     expect(named.code).toBe(3);
