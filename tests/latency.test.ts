@@ -59,16 +59,21 @@ describe("ground truth: a lab run with an injected lognormal delay (median 40 ms
     const outside = rows.filter((r) => r.lag_ms < r.handoff_ms - slackMs || r.lag_ms > r.handoff_ms + r.insert_rtt_ms + slackMs);
     expect(outside.length / rows.length).toBeLessThan(0.001);
   });
-  test("the measured p50 and p99 recover the injected ones, within the measured overhead", () => {
-    const sorted = (k: keyof (typeof rows)[0]) => rows.map((r) => r[k]).sort((a, b) => a - b);
-    const lag = sorted("lag_ms"), injected = sorted("injected_delay_ms");
-    const overheadMax = Math.max(...rows.map((r) => r.consumer_wait_ms + r.insert_rtt_ms));
+  test("the measured p50 and p99 recover the injected delay plus the lab's known wait, within one insert round trip", () => {
+    // Per trade, lag = injected delay + consumer wait (both known to the lab) + the moment within its
+    // insert that the engine stamped processed_at (0 .. the insert's round trip). The bounds hold for
+    // every trade, so they hold for every quantile: q(delay + wait) <= q(lag) <= q(delay + wait + rtt).
+    const sorted = (f: (r: (typeof rows)[0]) => number) => rows.map(f).sort((a, b) => a - b);
+    const lag = sorted((r) => r.lag_ms), injected = sorted((r) => r.injected_delay_ms);
+    const low = sorted((r) => r.handoff_ms), high = sorted((r) => r.handoff_ms + r.insert_rtt_ms);
+    const slackMs = 2; // the replayer's clock and the engine's now64() are read a moment apart
     const report: string[] = [];
     for (const q of [0.5, 0.99]) {
-      const m = quantileExact(lag, q), i = quantileExact(injected, q);
-      report.push(`p${q * 100}: injected ${i.toFixed(1)} ms, measured ${m.toFixed(1)} ms, difference ${(m - i).toFixed(1)} ms (tolerance: max consumer wait + insert ${overheadMax.toFixed(1)} ms)`);
-      expect(m).toBeGreaterThanOrEqual(i);
-      expect(m - i).toBeLessThanOrEqual(overheadMax);
+      const m = quantileExact(lag, q), lo = quantileExact(low, q), hi = quantileExact(high, q);
+      report.push(`p${q * 100}: injected ${quantileExact(injected, q).toFixed(1)} ms, injected + consumer wait ${lo.toFixed(1)} ms; measured ${m.toFixed(1)} ms, within [${lo.toFixed(1)}, ${hi.toFixed(1)}] (tolerance ${(hi - lo).toFixed(1)} ms, one insert round trip)`);
+      expect(m).toBeGreaterThanOrEqual(lo - slackMs);
+      expect(m).toBeLessThanOrEqual(hi + slackMs);
+      expect(hi - lo).toBeLessThan(150); // the tolerance is an insert, not the whole pipeline's spread
     }
     // the injected distribution itself: lognormal median 40 ms, p99 = 40 * exp(2.326 * 0.5) = 128 ms
     expect(quantileExact(injected, 0.5)).toBeGreaterThan(40 * 0.9);
