@@ -99,6 +99,8 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
     const records = await run.json<ScenarioRecord[]>("scenarios");
     const m = run.manifest as any;
     doc.md`Lags are **ingestion time minus exchange time**: two clocks (the exchange's and this pipeline's), so a clock offset shifts every figure, and a negative lag means the exchange clock ran ahead. Quantiles are computed by the engine over every row with \`quantileExact\` (the value at position ⌊q·n⌋ of the sorted lags: exact, not estimated, and cheap at K2's rates).`;
+    if (records[0]?.lab)
+      doc.note("INFO", "These figures measure the K2 lab, not a K2 stack: the replayer's modelled exchange delay (ground truth) plus this machine's embedded ClickHouse running the K2 pipeline's shape, with one consumer inserting the three exchanges' batches in turn (each insert runs the nine materialized views). The verdicts judge the lab; what carries over to a stack is the method: the same queries, quantiles and checks run there with CLICKHOUSE_URL set.");
     if (m.health?.skipped) doc.note("INFO", `Health precondition not run: ${m.health.skipped}.`);
     else if (m.health) doc.note(m.health.status, `Health precondition: ${m.health.summary}`);
     const summaries = await scenarioSummaries(run, records);
