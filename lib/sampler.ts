@@ -1,6 +1,7 @@
 // The burn-in sampler. One round reads every K2 container at once: one-shot stats (no 2 s
-// wait per container, moby#40437) twice about a second apart, so a round costs about one
-// second whatever the container count. CPU is the docker CLI's figure (CPU delta over system
+// wait per container, moby#40437) twice about a second apart. A one-shot read still waits
+// for the daemon's next stats collection (every second), so a round costs 1-2 s whatever
+// the container count, where a loop of plain reads costs 2 s per container. CPU is the docker CLI's figure (CPU delta over system
 // delta times online CPUs) in cores; the cumulative CPU counter is kept too, so the average
 // over the interval between rounds is known as well. Memory is the CLI's: usage less
 // inactive file cache. Each round is appended to samples.csv and synced before the next.
