@@ -87,7 +87,7 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
       strict: true,
     }).values as Values;
   } catch (e) {
-    throw new K2Error(`${(e as Error).message.split("\n")[0]} (see bun notebooks/${nb.name}.ts --help)`, EXIT.usage);
+    throw flagError(e, nb.name);
   }
   if (values.help) {
     console.log(helpText(nb));
@@ -155,8 +155,17 @@ export async function renderRun<O>(nb: Notebook<O>, run: RunData, options: O): P
   return rendered;
 }
 
+/**
+ * A bad flag as one line. parseArgs says e.g. "Unknown option '--wach'. To specify a positional
+ * argument starting with a '-', place it at the end ..."; the first sentence is the news.
+ */
+export function flagError(e: unknown, name: string): K2Error {
+  const first = (e as Error).message.split("\n")[0]!.replace(/^(Unknown option '[^']*')\..*$/, "$1");
+  return new K2Error(`${first} (see bun notebooks/${name}.ts --help)`, EXIT.usage);
+}
+
 /** Re-render the stored run in a fresh process on each change, so edited modules are reloaded. */
-async function watchAndRender<O>(nb: Notebook<O>, runId: string): Promise<never> {
+export async function watchAndRender(nb: { name: string }, runId: string): Promise<never> {
   console.error(`${nb.name}: watching lib/ and notebooks/; Ctrl-C to stop`);
   let timer: Timer | undefined;
   const rerender = () => {

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { join, basename, relative } from "node:path";
 import { outDir } from "../lib/paths.ts";
 import { existsSync, readFileSync } from "node:fs";
-import { top, renderRun, type Notebook } from "../lib/notebook.ts";
+import { top, renderRun, flagError, watchAndRender, type Notebook } from "../lib/notebook.ts";
 import { targetFromEnv, connectClickHouse } from "../lib/clickhouse.ts";
 import { requireHealthy } from "../lib/health.ts";
 import { loadConfig } from "../lib/config.ts";
@@ -49,6 +49,7 @@ usage: bun notebooks/02-burn-in.ts [start|status|stop|import <file>] [options]
   import <file>         the brief's shell-loop file or docker stats JSON lines, as a run
   --from <run-id|latest>  re-render a stored run, no Docker needed
   --gate                exit 6 when a service or the stack fails
+  --watch               after rendering, re-render on every change under lib/ and notebooks/
   --help
 
 Writes data/02-burn-in/<run-id>/ (samples.csv, state.json, manifest.json), out/02-burn-in.html and .md.
@@ -167,21 +168,26 @@ async function command(argv: string[]): Promise<number> {
     try {
       return parseArgs({ args: sub ? argv.slice(1) : argv, allowPositionals: true, strict: true, options: {
         duration: { type: "string" }, interval: { type: "string" }, detach: { type: "boolean" }, resume: { type: "boolean" }, prefix: { type: "string", default: "k2-" },
-        "offload-period": { type: "string" }, run: { type: "string" }, "skip-health": { type: "boolean" }, from: { type: "string" }, gate: { type: "boolean" }, help: { type: "boolean" }, child: { type: "boolean" },
+        "offload-period": { type: "string" }, run: { type: "string" }, "skip-health": { type: "boolean" }, from: { type: "string" }, gate: { type: "boolean" }, watch: { type: "boolean" }, help: { type: "boolean" }, child: { type: "boolean" },
       } });
     } catch (e) {
-      throw usageError(`${(e as Error).message.split("\n")[0]} (see bun notebooks/02-burn-in.ts --help)`);
+      throw flagError(e, NOTEBOOK);
     }
   })();
   if (values.help) { console.log(HELP); return 0; }
-  const gate = (failed?: boolean) => (values.gate && failed ? EXIT.gate : 0);
-  if (values.from) return gate((await render(await openRun(NOTEBOOK, values.from))).failed);
+  // Render a run; with --watch, go on re-rendering it on every change under lib/ and notebooks/.
+  const finish = async (run: RunData) => {
+    const { failed } = await render(run);
+    if (values.watch) await watchAndRender(burnIn, run.manifest.runId);
+    return values.gate && failed ? EXIT.gate : 0;
+  };
+  if (values.from) return finish(await openRun(NOTEBOOK, values.from));
 
   if (sub === "status") return status(values.run);
   if (sub === "stop") return stop(values.run);
   if (sub === "import") {
     if (!positionals[0]) throw usageError("import needs a file: bun notebooks/02-burn-in.ts import /tmp/k2-burn-in.csv");
-    return gate((await render(await importFile(positionals[0]))).failed);
+    return finish(await importFile(positionals[0]));
   }
   if (sub && sub !== "start") throw usageError(`unknown command ${JSON.stringify(sub)} (expected start, status, stop or import; see --help)`);
 
@@ -220,7 +226,7 @@ async function command(argv: string[]): Promise<number> {
   }
   const resume = values.resume ? await findRun(values.run) : undefined;
   const { dir } = await runSampler(probe, o, resume);
-  return gate((await render(await openRun(NOTEBOOK, basename(dir)))).failed);
+  return finish(await openRun(NOTEBOOK, basename(dir)));
 }
 
 async function render(run: RunData) {
