@@ -3,11 +3,14 @@
 // The run lives in data/02-burn-in/<run-id>/: state.json, samples.csv (appended and synced
 // round by round), manifest.json, sampler.log when detached.
 import { existsSync, readFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { rename, rm } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { K2Error, EXIT } from "./errors.ts";
 import { writeAtomic } from "./fsx.ts";
 import type { DockerTarget } from "./docker.ts";
-import { sampleRound, appendRound, lastCompleteRound, ROUND_END } from "./sampler.ts";
+import { sampleRound, appendRound, lastCompleteRound, ROUND_END, type Row } from "./sampler.ts";
+import { parseStatsExport, ImportError } from "./analysis/stats-import.ts";
+import { SERVICES } from "./k2.ts";
 import { openLiveRun, writeManifest, newRunId, listRuns, type Manifest } from "./store.ts";
 import { dataDir, ROOT } from "./paths.ts";
 import { progress } from "./progress.ts";
@@ -108,4 +111,47 @@ export function detach(args: string[]): number {
   });
   proc.unref();
   return proc.pid;
+}
+
+/**
+ * Import what users already have (the brief's shell-loop file, or `docker stats --format
+ * '{{json .}}'` lines) as a completed run, assembled under a hidden name and renamed into
+ * place, so a failed import leaves nothing a reader could mistake for data. Returns the run id.
+ */
+export async function importRun(file: string): Promise<string> {
+  if (!existsSync(file)) throw new K2Error(`no such file: ${file}`, EXIT.usage);
+  let samples;
+  try {
+    samples = parseStatsExport(readFileSync(file, "utf8"), basename(file));
+  } catch (e) {
+    if (e instanceof ImportError) throw new K2Error(`cannot import ${e.message}`, EXIT.data);
+    throw e;
+  }
+  const runId = newRunId();
+  const tmp = await openLiveRun(NOTEBOOK, `.${runId}.partial`);
+  try {
+    const times = [...new Set(samples.map((s) => s.ts))].sort((a, b) => a - b);
+    for (const [i, t] of times.entries())
+      appendRound(join(tmp, "samples.csv"), samples.filter((s) => s.ts === t).map((s): Row => ({
+        round: i + 1, ts: new Date(s.ts).toISOString(), container: s.container, service: SERVICES.find((x) => x.container === s.container)?.service ?? "", state: s.state,
+        health: "", restarts: null, oom_killed: false, cpu_cores: s.cpuCores, cpu_total_ns: null, mem_bytes: s.memBytes, mem_limit_bytes: s.memLimitBytes, note: "imported",
+      })));
+    const span = times.at(-1)! - times[0]!;
+    const m = manifestFor({ runId, pid: 0, host: "import", startedAt: times[0]!, durationMs: span, intervalMs: 0, expectedRounds: 0, prefix: "", expected: [], lab: false, offloadPeriodMs: 900_000, status: "completed", updatedAt: Date.now() });
+    await writeManifest(tmp, { ...m, parameters: { ...m.parameters, source: basename(file), interval: "as recorded", duration: formatDuration(span), expectedRounds: null }, target: null });
+    await rename(tmp, join(dataDir(), NOTEBOOK, runId));
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return runId;
+}
+
+/** With no Docker engine the main job still gets a report: a run that records why nothing was sampled. */
+export async function noEngineRun(reason: string): Promise<string> {
+  const runId = newRunId();
+  const dir = await openLiveRun(NOTEBOOK, runId);
+  const m = manifestFor({ runId, pid: 0, host: "none", startedAt: Date.now(), durationMs: 0, intervalMs: 0, expectedRounds: 0, prefix: "k2-", expected: [], lab: true, offloadPeriodMs: 0, status: "completed", updatedAt: Date.now() });
+  await writeManifest(dir, { ...m, datasets: {}, target: null, noEngine: reason });
+  return runId;
 }

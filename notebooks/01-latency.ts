@@ -15,7 +15,7 @@ import { statsSql, lagExportSql, truthLossSql, continuitySql, queryLogSql, type 
 import { SCENARIOS, bottleneck, clockOffsetNote, p99Verdict, type LossCheck, type Scenario } from "../lib/analysis/latency.ts";
 import { requireHealthy } from "../lib/health.ts";
 import { stackLoad } from "../lib/load.ts";
-import { parseDuration, parseNumber, formatDuration, BASE_RATE } from "../lib/units.ts";
+import { parseDuration, parseNumber, formatDuration } from "../lib/units.ts";
 import { K2Error, EXIT, usageError } from "../lib/errors.ts";
 import { fmt, type Report } from "../lib/report/document.ts";
 import { latencyFigures, resultsTable, segmentTable, scenarioSummaries, type ScenarioRecord } from "../lib/latency-report.ts";

@@ -13,19 +13,17 @@
 import { parseArgs } from "node:util";
 import { join, basename, relative } from "node:path";
 import { outDir } from "../lib/paths.ts";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { top, renderRun, flagError, watchAndRender, type Notebook } from "../lib/notebook.ts";
 import { targetFromEnv, connectClickHouse } from "../lib/clickhouse.ts";
 import { requireHealthy } from "../lib/health.ts";
 import { loadConfig } from "../lib/config.ts";
-import { connectDocker, probeDocker, type DockerTarget } from "../lib/docker.ts";
+import { connectDocker, probeDocker } from "../lib/docker.ts";
 import { ensureLabStack } from "../lib/lab/stack.ts";
 import { SERVICES, STACK_BUDGET, UNCONTAINED_BUDGET } from "../lib/k2.ts";
-import { runSampler, findRun, detach, alive, countRounds, manifestFor, NOTEBOOK, type StartOptions } from "../lib/burnin.ts";
-import { appendRound, type Row } from "../lib/sampler.ts";
-import { parseStatsExport, ImportError } from "../lib/analysis/stats-import.ts";
-import { analyseService, stackTotals, spikePeriodicity, DEFAULT_RULES, type Tidy } from "../lib/analysis/burnin.ts";
-import { openRun, openLiveRun, writeManifest, newRunId, type RunData } from "../lib/store.ts";
+import { runSampler, findRun, detach, alive, countRounds, importRun, noEngineRun, NOTEBOOK, type StartOptions } from "../lib/burnin.ts";
+import { analyseService, stackTotals, spikePeriodicity, intervalCpu, DEFAULT_RULES, type Tidy } from "../lib/analysis/burnin.ts";
+import { openRun, type RunData } from "../lib/store.ts";
 import { parseDuration, formatDuration } from "../lib/units.ts";
 import { K2Error, EXIT, usageError } from "../lib/errors.ts";
 import { fmt } from "../lib/report/document.ts";
@@ -154,12 +152,6 @@ async function renderBurnIn(doc: import("../lib/report/document.ts").Report, run
 
 const order = (c: string) => { const i = SERVICES.findIndex((s) => s.container === c); return i < 0 ? 99 : i; };
 const mb = (v: number) => (v >= 1024 ? `${(v / 1024).toFixed(2)} GB` : `${v.toFixed(0)} MB`);
-/** Average cores between consecutive rounds, from the cumulative CPU counter. */
-function intervalCpu(rows: any[]): { ts: number; cpu: number }[] {
-  const s = rows.filter((r) => r.cpu_total_ns !== null).map((r) => ({ ts: Date.parse(r.ts), ns: Number(r.cpu_total_ns) })).sort((a, b) => a.ts - b.ts);
-  return s.slice(1).map((b, i) => ({ ts: b.ts, cpu: Math.max(0, (b.ns - s[i]!.ns) / ((b.ts - s[i]!.ts) * 1e6)) }));
-}
-
 // ## Commands
 async function command(argv: string[]): Promise<number> {
   const [cmd] = argv;
@@ -187,7 +179,7 @@ async function command(argv: string[]): Promise<number> {
   if (sub === "stop") return stop(values.run);
   if (sub === "import") {
     if (!positionals[0]) throw usageError("import needs a file: bun notebooks/02-burn-in.ts import /tmp/k2-burn-in.csv");
-    return finish(await importFile(positionals[0]));
+    return finish(await openRun(NOTEBOOK, await importRun(positionals[0])));
   }
   if (sub && sub !== "start") throw usageError(`unknown command ${JSON.stringify(sub)} (expected start, status, stop or import; see --help)`);
 
@@ -201,7 +193,7 @@ async function command(argv: string[]): Promise<number> {
   const probe = await probeDocker();
   if ("unreachable" in probe) {
     if (sub === "start") await connectDocker(); // throws the one-line error naming DOCKER_HOST
-    await render(await skippedRun(probe.unreachable));
+    await render(await openRun(NOTEBOOK, await noEngineRun(probe.unreachable)));
     return 0;
   }
   if (lab) await ensureLabStack(probe, { offloadPeriodMs: o.offloadPeriodMs });
@@ -257,38 +249,6 @@ async function stop(id?: string): Promise<number> {
     if (s.status !== "running") { console.log(`burn-in ${state.runId} stopped after ${countRounds(join(dir, "samples.csv"))} rounds`); return 0; }
   }
   throw new K2Error(`burn-in ${state.runId} (pid ${state.pid}) did not stop within 30 s`, EXIT.data);
-}
-
-async function importFile(file: string): Promise<RunData> {
-  if (!existsSync(file)) throw usageError(`no such file: ${file}`);
-  let samples;
-  try {
-    samples = parseStatsExport(readFileSync(file, "utf8"), basename(file));
-  } catch (e) {
-    if (e instanceof ImportError) throw new K2Error(`cannot import ${e.message}`, EXIT.data);
-    throw e;
-  }
-  const runId = newRunId();
-  const tmp = await openLiveRun(NOTEBOOK, `.${runId}.partial`);
-  const times = [...new Set(samples.map((s) => s.ts))].sort((a, b) => a - b);
-  for (const [i, t] of times.entries())
-    appendRound(join(tmp, "samples.csv"), samples.filter((s) => s.ts === t).map((s): Row => ({
-      round: i + 1, ts: new Date(s.ts).toISOString(), container: s.container, service: SERVICES.find((x) => x.container === s.container)?.service ?? "", state: s.state,
-      health: "", restarts: null, oom_killed: false, cpu_cores: s.cpuCores, cpu_total_ns: null, mem_bytes: s.memBytes, mem_limit_bytes: s.memLimitBytes, note: "imported",
-    })));
-  const m = manifestFor({ runId, pid: 0, host: "import", startedAt: times[0]!, durationMs: times.at(-1)! - times[0]!, intervalMs: 0, expectedRounds: 0, prefix: "", expected: [], lab: false, offloadPeriodMs: 900_000, status: "completed", updatedAt: Date.now() });
-  await writeManifest(tmp, { ...m, parameters: { ...m.parameters, source: basename(file), interval: "as recorded", duration: formatDuration(times.at(-1)! - times[0]!), expectedRounds: null }, target: null });
-  const { rename } = await import("node:fs/promises");
-  await rename(tmp, join(tmp, "..", runId));
-  return openRun(NOTEBOOK, runId);
-}
-
-async function skippedRun(reason: string): Promise<RunData> {
-  const runId = newRunId();
-  const dir = await openLiveRun(NOTEBOOK, runId);
-  const m = manifestFor({ runId, pid: 0, host: "none", startedAt: Date.now(), durationMs: 0, intervalMs: 0, expectedRounds: 0, prefix: "k2-", expected: [], lab: true, offloadPeriodMs: 0, status: "completed", updatedAt: Date.now() });
-  await writeManifest(dir, { ...m, datasets: {}, target: null, noEngine: reason });
-  return openRun(NOTEBOOK, runId);
 }
 
 if (import.meta.main) await top(NOTEBOOK, () => command(Bun.argv.slice(2)));

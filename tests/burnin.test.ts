@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { parseStatsExport, parseBytes } from "../lib/analysis/stats-import.ts";
 import { theilSen, leakVerdict } from "../lib/analysis/trend.ts";
-import { analyseService, stackTotals, spikePeriodicity, type Tidy } from "../lib/analysis/burnin.ts";
+import { analyseService, stackTotals, spikePeriodicity, intervalCpu, type Tidy } from "../lib/analysis/burnin.ts";
 import { seeded, normal } from "../lib/lab/random.ts";
 import { SERVICES } from "../lib/k2.ts";
 import { appendRound, lastCompleteRound, cpuCores, memoryUsed, sampleRound, type Row } from "../lib/sampler.ts";
@@ -94,6 +94,12 @@ describe("samples.csv: durable rounds and resume", () => {
     writeFileSync(f, readFileSync(f, "utf8") + "3,2026-02-19T09:10:00Z,a,,running,,0,false,0.1,1,1,2,\n3,2026-02-19T09:1", { flag: "w" });
     expect(lastCompleteRound(f)).toBe(2);
     expect(readFileSync(f, "utf8").trim().split("\n").length).toBe(1 + 2 * 3);
+  });
+  test("intervalCpu: average cores between rounds from the cumulative counter, unordered and gapped input", () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 1, 19, 0, 0, s)).toISOString();
+    // 1.5 s of CPU over 10 s, then 0 over 5 s (a restart resets the counter: never negative), a missing reading skipped
+    expect(intervalCpu([{ ts: at(10), cpu_total_ns: 2.5e9 }, { ts: at(0), cpu_total_ns: 1e9 }, { ts: at(12), cpu_total_ns: null }, { ts: at(15), cpu_total_ns: "0" }]))
+      .toEqual([{ ts: Date.parse(at(10)), cpu: 0.15 }, { ts: Date.parse(at(15)), cpu: 0 }]);
   });
   test("cpuCores and memoryUsed as the docker CLI computes them", () => {
     const s = (total: number, system: number, usage = 100, inactive = 30) => ({ cpu_stats: { cpu_usage: { total_usage: total }, system_cpu_usage: system, online_cpus: 2 }, memory_stats: { usage, limit: 1000, stats: { inactive_file: inactive } } }) as any;

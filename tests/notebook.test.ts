@@ -1,6 +1,6 @@
 // The notebooks and CLIs as a user runs them: subprocesses with their own data/ and out/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, readdirSync, readFileSync, truncateSync, writeFileSync, statSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, truncateSync, writeFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, tempDir, strayFiles, startClickHouseServer, type ClickHouseServer } from "./helpers.ts";
 

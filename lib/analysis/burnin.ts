@@ -116,3 +116,9 @@ export function spikePeriodicity(series: { ts: number; cpu: number }[], budgetCp
   const ok = Math.abs(m - expectedMin) <= 0.2 * expectedMin;
   return { spikes: starts.length, medianIntervalMin: m, expectedMin, status: ok ? "PASS" : "WARN", note: `${starts.length} spikes, median ${formatDuration(m * 60_000)} apart (schedule every ${formatDuration(expectedMin * 60_000)}${ok ? "" : "; off by more than 20%"})` };
 }
+
+/** Average cores between consecutive rounds from the cumulative CPU counter: catches spikes a 1 s reading misses. */
+export function intervalCpu(rows: { ts: string; cpu_total_ns: number | string | null }[]): { ts: number; cpu: number }[] {
+  const s = rows.filter((r) => r.cpu_total_ns !== null).map((r) => ({ ts: Date.parse(r.ts), ns: Number(r.cpu_total_ns) })).sort((a, b) => a.ts - b.ts);
+  return s.slice(1).map((b, i) => ({ ts: b.ts, cpu: Math.max(0, (b.ns - s[i]!.ns) / ((b.ts - s[i]!.ts) * 1e6)) }));
+}
