@@ -5,27 +5,21 @@
 // for loss, and judge p99 against the scenario's target, honestly: a clock too coarse to
 // decide gives UNRESOLVED, never PASS.
 import { main, type Notebook } from "../lib/notebook.ts";
-import { connectClickHouse, targetFromEnv, type Target } from "../lib/clickhouse.ts";
-import { discoverWithObservation, lagClock, effectiveResolutionMs, type Mapping } from "../lib/discovery.ts";
-import { loadConfig, type K2Config } from "../lib/config.ts";
-import { runLab } from "../lib/lab/lab.ts";
+import { connectClickHouse, targetFromEnv } from "../lib/clickhouse.ts";
+import { lagClock, effectiveResolutionMs } from "../lib/discovery.ts";
+import { loadConfig } from "../lib/config.ts";
 import { parseDelay } from "../lib/lab/random.ts";
-import { parseFault, type Fault } from "../lib/lab/traffic.ts";
-import { statsSql, lagExportSql, truthLossSql, continuitySql, queryLogSql, type Window } from "../lib/latency.ts";
-import { SCENARIOS, bottleneck, clockOffsetNote, p99Verdict, type LossCheck, type Scenario } from "../lib/analysis/latency.ts";
+import { parseFault } from "../lib/lab/traffic.ts";
+import { SCENARIOS, bottleneck, clockOffsetNote, p99Verdict, type Scenario } from "../lib/analysis/latency.ts";
+import { labScenario, stackScenario, type ScenarioOptions } from "../lib/latency-run.ts";
 import { requireHealthy } from "../lib/health.ts";
-import { stackLoad } from "../lib/load.ts";
 import { parseDuration, parseNumber, formatDuration } from "../lib/units.ts";
-import { K2Error, EXIT, usageError } from "../lib/errors.ts";
+import { usageError } from "../lib/errors.ts";
 import { fmt, type Report } from "../lib/report/document.ts";
 import { latencyFigures, resultsTable, segmentTable, scenarioSummaries, type ScenarioRecord } from "../lib/latency-report.ts";
 import type { RunData } from "../lib/store.ts";
 
-type Options = {
-  scenarios: Scenario[]; durationMs: number; windowMs: number; since?: number; until?: number;
-  delay: string; flushMs: number; seed: number; faults: Fault[]; coarseSilver: boolean;
-  loadCmd: string; tuning: string; skipHealth: boolean; config: K2Config;
-};
+type Options = ScenarioOptions & { scenarios: Scenario[]; tuning: string; skipHealth: boolean };
 
 const latency: Notebook<Options> = {
   name: "01-latency",
@@ -129,73 +123,6 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
     return compareRuns(doc, a, b);
   },
 };
-
-async function labScenario(target: Target, s: Scenario, o: Options, run: import("../lib/store.ts").RunWriter): Promise<ScenarioRecord> {
-  const summary = await runLab(target, { ratePerSec: s.rate, durationMs: o.durationMs, seed: o.seed, delay: parseDelay(o.delay), flushMs: o.flushMs, faults: o.faults }, `${s.name} replay`, { silverFineClock: !o.coarseSilver });
-  const mappings = await discoverWithObservation(target, target.database, o.config);
-  const silver = silverOf(mappings);
-  const w: Window = { fromMs: summary.startMs - 1, toMs: summary.lastExchangeTs + 1 };
-  await saveMeasurements(target, run, s, mappings, w, "k2lab");
-  await run.saveQuery(target, `loss_${s.name}`, truthLossSql(silver, w));
-  await run.saveQuery(target, `inserts_${s.name}`, "SELECT exchange, rows, rtt_ms FROM k2lab.batches ORDER BY batch_id");
-  const [loss] = await target.query<{ lost: number; duplicated: number }>(`SELECT sum(lost) AS lost, sum(duplicated) AS duplicated FROM (${truthLossSql(silver, w)})`);
-  return {
-    scenario: s.name, lab: true, window: w, durationMs: o.durationMs, targetRate: s.rate, achievedRate: summary.achievedRate,
-    achievedHow: "trades delivered by the replayer / duration", lagClock: lagClock(silver).column, resolutionMs: effectiveResolutionMs(lagClock(silver)),
-    mappings, loss: { lost: Number(loss!.lost), duplicated: Number(loss!.duplicated), checkedBy: "against the replayer's ground truth" },
-    mv: { unavailable: "the embedded engine has no system.query_log; the insert round trips measured by the replayer stand in (one insert runs the raw→bronze→silver→gold MVs)" },
-    replay: { sent: summary.sent, generated: summary.generated, dropped: summary.dropped, silenced: summary.silenced, batches: summary.batches, insertRttMs: summary.insertRttMs },
-  };
-}
-
-async function stackScenario(target: Target, s: Scenario, o: Options, run: import("../lib/store.ts").RunWriter, log: (m: string) => void): Promise<ScenarioRecord> {
-  const mappings = await discoverWithObservation(target, target.database, o.config);
-  const silver = silverOf(mappings);
-  const [{ now }] = (await target.query<{ now: number }>("SELECT toUnixTimestamp64Milli(now64(3)) AS now")) as [{ now: number }];
-  let w: Window, notRun: string | undefined, achievedHow = "trades landed in silver / window";
-  if (s.multiple === 1) w = { fromMs: o.since ?? now - o.windowMs, toMs: o.until ?? now };
-  else {
-    const load = await stackLoad(o.loadCmd, s, o.durationMs, log);
-    w = { fromMs: load.startMs, toMs: load.endMs };
-    if ("notRun" in load) notRun = load.notRun;
-    else achievedHow = `trades landed in silver / load time (rpk in k2-redpanda, exit ${load.exitCode})`;
-  }
-  if (!notRun) await saveMeasurements(target, run, s, mappings, w);
-  const [tot] = notRun ? [{ trades: 0 }] : await target.query<{ trades: number }>(`SELECT sum(trades) AS trades FROM (${statsSql([silver], w, false)})`);
-  let loss: LossCheck = { notChecked: "no sequence column in bronze" };
-  const bronze = mappings.filter((x) => x.layer === "bronze" && x.sequence);
-  if (!notRun && bronze.length) {
-    const name = `continuity_${s.name}`;
-    await run.saveQuery(target, name, bronze.map((x) => continuitySql(x, w)).join(" UNION ALL "));
-    const [r] = await target.query<{ missing: number; duplicated: number }>(`SELECT sum(missing) AS missing, sum(duplicated) AS duplicated FROM (${bronze.map((x) => continuitySql(x, w)).join(" UNION ALL ")})`);
-    loss = { lost: Number(r!.missing), duplicated: Number(r!.duplicated), checkedBy: "sequence continuity per symbol in bronze" };
-  }
-  let mv: ScenarioRecord["mv"];
-  try {
-    const [q] = await target.query<{ inserts: number; avg_ms: number; p99_ms: number; max_ms: number }>(queryLogSql(w));
-    mv = { inserts: Number(q!.inserts), avgMs: q!.avg_ms, p99Ms: q!.p99_ms, maxMs: q!.max_ms };
-  } catch (e) {
-    if (!(e instanceof K2Error) || e.exitCode !== EXIT.notFound) throw e;
-    mv = { unavailable: "this server has no system.query_log (query_log disabled): MV processing time cannot be measured" };
-  }
-  const seconds = (w.toMs - w.fromMs) / 1000;
-  return {
-    scenario: s.name, lab: false, window: w, durationMs: w.toMs - w.fromMs, targetRate: s.rate, achievedRate: Number(tot!.trades) / seconds, achievedHow,
-    lagClock: lagClock(silver).column, resolutionMs: effectiveResolutionMs(lagClock(silver)), mappings, loss, mv, notRun,
-  };
-}
-
-async function saveMeasurements(target: Target, run: import("../lib/store.ts").RunWriter, s: Scenario, mappings: Mapping[], w: Window, truthDb?: string) {
-  await run.saveQuery(target, `stats_${s.name}`, statsSql(mappings, w, false));
-  await run.saveQuery(target, `stats_symbol_${s.name}`, statsSql(mappings, w, true));
-  await run.saveQuery(target, `lags_${s.name}`, lagExportSql(silverOf(mappings), w, truthDb));
-}
-
-function silverOf(mappings: Mapping[]): Mapping {
-  const s = mappings.find((m) => m.layer === "silver");
-  if (!s) throw new K2Error(`no silver trades table was discovered (found ${mappings.map((m) => m.table).join(", ")}); add it to discovery.tables in k2.config.json`, EXIT.notFound);
-  return s;
-}
 
 /** Per table (silver and each bronze) and exchange: the full statistics and what each clock can decide. */
 async function perTableSection(doc: Report, run: RunData, records: ScenarioRecord[]) {
