@@ -167,8 +167,12 @@ describe("the sampler on a real Docker engine: known behaviours", () => {
     expect(verdicts["k2t-oom"]!.oom).toBe(true);
     expect(verdicts["k2t-crash"]!.restarts).toBe(true);
     expect(verdicts["k2t-crash"]!.oom).toBe(false);
-    // ~100 kB per 0.25 s is ~1400 MB/h; allow the shell's doubling copies and sampling jitter
-    expect(verdicts["k2t-leak"]!.slope).toBeGreaterThan(500);
+    // The leak's ground truth: 100 kB per iteration, an iteration at least 0.25 s (the sleep, plus
+    // head and tr), so at most 1373 MiB/h; measured over ~25 s it must land near, never above, that.
+    const nominal = (100_000 * 4 * 3600) / 2 ** 20;
+    console.log(`leak: measured ${verdicts["k2t-leak"]!.slope} MB/h against at most ${nominal.toFixed(0)} MB/h built in`);
+    expect(verdicts["k2t-leak"]!.slope).toBeGreaterThan(0.5 * nominal);
+    expect(verdicts["k2t-leak"]!.slope).toBeLessThan(1.1 * nominal);
   }, 120_000);
 });
 
