@@ -4,12 +4,26 @@ import { usageError } from "./errors.ts";
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "250ms", "60s", "5m", "24h", "1.5h", "90" (seconds) -> milliseconds */
+/**
+ * A duration in milliseconds. Accepted forms:
+ *   250ms  60s  5m  5min  24h  1d  1.5h    one number and unit
+ *   90                                    seconds
+ *   3m20s  1h30m  1m0.5s                  several, largest unit first
+ */
 export function parseDuration(value: string, what = "duration"): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$/.exec(value);
-  if (!m) throw usageError(`invalid ${what}: ${JSON.stringify(value)} (expected e.g. 250ms, 60s, 5m, 24h)`);
-  const ms = Number(m[1]) * DURATION_UNITS[m[2] ?? "s"]!;
-  if (!(ms > 0)) throw usageError(`invalid ${what}: ${JSON.stringify(value)} (must be greater than zero)`);
+  const bad = (why: string) => usageError(`invalid ${what}: ${JSON.stringify(value)} (${why})`);
+  const text = value.trim();
+  let ms = 0;
+  if (/^\d+(\.\d+)?$/.test(text)) ms = Number(text) * 1000;
+  else {
+    // "ms" and "min" before "m", so that 250ms and 5min are not read as minutes
+    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|min|s|m|h|d)\s*/gy)];
+    if (!parts.length || parts.map((p) => p[0]).join("") !== text) throw bad("expected e.g. 250ms, 60s, 5m, 3m20s, 24h"); // all of it, nothing left over
+    const sizes = parts.map((p) => DURATION_UNITS[p[2]!]!);
+    if (sizes.some((u, i) => i > 0 && u >= sizes[i - 1]!)) throw bad("units must go from largest to smallest, each once, e.g. 1h30m");
+    ms = parts.reduce((a, p) => a + Number(p[1]) * DURATION_UNITS[p[2]!]!, 0);
+  }
+  if (!(ms > 0)) throw bad("must be greater than zero");
   return ms;
 }
 

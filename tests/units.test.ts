@@ -5,11 +5,14 @@ import { parseFault } from "../lib/lab/traffic.ts";
 import { parseConfig } from "../lib/config.ts";
 
 describe("parseDuration", () => {
-  test.each([["250ms", 250], ["60s", 60_000], ["5m", 300_000], ["24h", 86_400_000], ["1.5h", 5_400_000], ["90", 90_000]])("%s", (v, ms) =>
+  test.each([["250ms", 250], ["60s", 60_000], ["5m", 300_000], ["5min", 300_000], ["24h", 86_400_000], ["1.5h", 5_400_000], ["90", 90_000], ["3m20s", 200_000], ["1h30m", 5_400_000], ["1m 0.5s", 60_500]])("%s", (v, ms) =>
     expect(parseDuration(v)).toBe(ms),
   );
   test("rejects with the value named", () => {
-    expect(() => parseDuration("soon", "--duration")).toThrow('invalid --duration: "soon" (expected e.g. 250ms, 60s, 5m, 24h)');
+    expect(() => parseDuration("soon", "--duration")).toThrow('invalid --duration: "soon" (expected e.g. 250ms, 60s, 5m, 3m20s, 24h)');
+    expect(() => parseDuration("20s3m", "--hold")).toThrow('invalid --hold: "20s3m" (units must go from largest to smallest, each once, e.g. 1h30m)');
+    expect(() => parseDuration("3m20", "--hold")).toThrow("expected e.g.");
+    expect(() => parseDuration("5mm")).toThrow("expected e.g.");
     expect(() => parseDuration("0s")).toThrow("greater than zero");
   });
 });
