@@ -54,6 +54,17 @@ export function formatDuration(ms: number): string {
   return `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
+/** A duration as it is typed, the inverse of parseDuration: 190000 -> "3m10s", 250 -> "250ms", 0 -> "0s". */
+export function durationSpec(ms: number): string {
+  const parts: string[] = [];
+  let rest = Math.round(ms);
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000], ["ms", 1]] as const) {
+    if (rest >= size) parts.push(`${Math.floor(rest / size)}${unit}`);
+    rest %= size;
+  }
+  return parts.join("") || "0s";
+}
+
 export function formatCount(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }

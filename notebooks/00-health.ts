@@ -13,7 +13,8 @@ import { prefectUrl } from "../lib/prefect.ts";
 import { runLab } from "../lib/lab/lab.ts";
 import { ensureLabStack } from "../lib/lab/stack.ts";
 import { parseDelay } from "../lib/lab/random.ts";
-import { parseFault, type Fault } from "../lib/lab/traffic.ts";
+import { parseFault, formatFault, type Fault } from "../lib/lab/traffic.ts";
+import { html } from "../lib/report/html.ts";
 import { parseDuration, parseRate, formatDuration } from "../lib/units.ts";
 import { K2Error, EXIT, registerSecret } from "../lib/errors.ts";
 import { Plot } from "../lib/report/plot.ts";
@@ -98,7 +99,7 @@ Exits 6 when any check fails. On the embedded default it first replays the lab f
     const m = run.manifest as any;
     const overall = worst(checks.filter((c) => c.status !== "INFO"));
     doc.note(overall, `Overall ${overall} at ${String(m.checkedAt).replace("T", " ").slice(0, 19)} UTC: ${count(checks, "PASS")} pass, ${count(checks, "WARN")} warn, ${count(checks, "FAIL")} fail, ${count(checks, "SKIPPED")} skipped.`);
-    if (m.parameters.lab) doc.md`Target: the K2 lab (embedded engine), replayed for ${m.parameters.lab.replay} at ${m.parameters.lab.rate} msg/s before checking${m.parameters.lab.faults.length ? ` with faults ${m.parameters.lab.faults.map((f: Fault) => JSON.stringify(f)).join(", ")}` : ""}.`;
+    if (m.parameters.lab) doc.md`Target: the K2 lab (embedded engine), replayed for ${m.parameters.lab.replay} at ${m.parameters.lab.rate} msg/s before checking${m.parameters.lab.faults.length ? html` with faults ${m.parameters.lab.faults.map((f: Fault, i: number) => html`${i ? ", " : ""}<code>${formatFault(f)}</code>`)}` : ""}.`;
     if (m.docker.unreachable) doc.note("SKIPPED", `${m.docker.unreachable}. The services check was skipped; start Docker or set DOCKER_HOST to run it.`);
     const failing = checks.filter((c) => c.status === "FAIL" || c.status === "WARN");
     doc.table(failing.length ? [...failing, ...checks.filter((c) => !failing.includes(c))] : checks, [

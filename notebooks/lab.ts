@@ -6,7 +6,7 @@
 import { main, type Notebook } from "../lib/notebook.ts";
 import { openLab, runLab } from "../lib/lab/lab.ts";
 import { parseDelay } from "../lib/lab/random.ts";
-import { parseFault, type Fault } from "../lib/lab/traffic.ts";
+import { parseFault, formatFault, type Fault } from "../lib/lab/traffic.ts";
 import { discoverWithObservation, lagClock, type Mapping, type TimeColumn } from "../lib/discovery.ts";
 import { loadConfig, type K2Config } from "../lib/config.ts";
 import { countsSql, ohlcvSql, lagsSql } from "../lib/lab/queries.ts";
@@ -81,7 +81,7 @@ that every OHLCV timeframe counts the silver trades, and shows the lag distribut
       seed ${p.seed}, with an exchange-to-handler delay drawn from ${html`<code>${p.delay}</code>`} and the consumer flushing every ${p.flush}.
       Achieved rate: **${replay.achievedRate.toFixed(1)} msg/s** delivered, ${formatCount(replay.batches)} inserts
       (round trip mean ${replay.insertRttMs.mean.toFixed(1)} ms, max ${replay.insertRttMs.max.toFixed(1)} ms, measured by the replayer).
-      ${p.faults?.length ? `Faults injected: ${p.faults.map((f: Fault) => JSON.stringify(f)).join("; ")}.` : "No faults injected."}`;
+      ${p.faults?.length ? html`Faults injected: ${p.faults.map((f: Fault, i: number) => html`${i ? ", " : ""}<code>${formatFault(f)}</code>`)}.` : "No faults injected."}`;
 
     doc.md`## Did every trade land?`;
     const counts = reconcile(await run.rows<CountRow>("counts"));

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { parseDuration, parseRate, parseNumber } from "../lib/units.ts";
+import { parseDuration, parseRate, parseNumber, durationSpec } from "../lib/units.ts";
 import { parseDelay, seeded } from "../lib/lab/random.ts";
-import { parseFault } from "../lib/lab/traffic.ts";
+import { parseFault, formatFault } from "../lib/lab/traffic.ts";
 import { parseConfig } from "../lib/config.ts";
 
 describe("parseDuration", () => {
@@ -15,6 +15,12 @@ describe("parseDuration", () => {
     expect(() => parseDuration("5mm")).toThrow("expected e.g.");
     expect(() => parseDuration("0s")).toThrow("greater than zero");
   });
+});
+
+test("durationSpec is parseDuration's inverse; formatFault is parseFault's", () => {
+  expect([190_000, 250, 5_400_000, 60_500, 86_400_000].map(durationSpec)).toEqual(["3m10s", "250ms", "1h30m", "1m500ms", "1d"]);
+  for (const ms of [190_000, 250, 5_400_000, 60_500, 1]) expect(parseDuration(durationSpec(ms))).toBe(ms);
+  for (const spec of ["silence:binance@10s+3m10s", "drop:kraken/XBT/USD@20s+5s", "stall@0s+10s"]) expect(formatFault(parseFault(spec))).toBe(spec);
 });
 
 describe("parseRate", () => {

@@ -2,7 +2,7 @@
 // Poisson arrivals at a total rate, a drawn exchange-to-handler delay per trade, and the
 // lab faults applied. No I/O and no clock: the replayer decides when to deliver.
 import { usageError } from "../errors.ts";
-import { parseDuration } from "../units.ts";
+import { parseDuration, durationSpec } from "../units.ts";
 import { EXCHANGES, EXCHANGE_SHARE, INSTRUMENTS, BASE_PRICE, baseAsset, type Exchange } from "./instruments.ts";
 import { exponential, normal, seeded, weighted, type Delay } from "./random.ts";
 
@@ -42,6 +42,12 @@ export function parseFault(spec: string): Fault {
   if (symbol && !INSTRUMENTS[ex as Exchange].includes(symbol)) throw bad(`${ex} has no symbol ${symbol}`);
   if (kind === "silence") return { kind, exchange: ex as Exchange, atMs, forMs };
   return { kind: "drop", exchange: ex as Exchange, symbol, atMs, forMs };
+}
+
+/** A fault as it was typed, the inverse of parseFault: "silence:binance@10s+3m10s". */
+export function formatFault(f: Fault): string {
+  const head = f.kind === "stall" ? "stall" : `${f.kind}:${f.exchange}${f.kind === "drop" && f.symbol ? `/${f.symbol}` : ""}`;
+  return `${head}@${durationSpec(f.atMs)}+${durationSpec(f.forMs)}`;
 }
 
 export const within = (f: { atMs: number; forMs: number }, offsetMs: number) => offsetMs >= f.atMs && offsetMs < f.atMs + f.forMs;
