@@ -33,7 +33,7 @@ export function truthLossSql(m: Mapping, w: Window, f: FaultTimes, truthDb = "k2
   const c = cols(m);
   return `SELECT exchange, symbol, countIf(n = 1 AND NOT is_late) AS landed, countIf(n = 0) AS lost, countIf(n > 1) AS duplicated,
       countIf(n = 1 AND is_late) AS late, countIf(n = 0 AND status = 'handler_down') AS lost_in_fault
-    FROM (SELECT t.exchange AS exchange, t.symbol AS symbol, toString(t.status) AS status, s.n AS n, t.exchange_ts < ${sqlTimeMs(f.clearMs)} AND s.landed_late AS is_late
+    FROM (SELECT t.exchange AS exchange, t.symbol AS symbol, toString(t.status) AS status, ifNull(s.n, 0) AS n, t.exchange_ts < ${sqlTimeMs(f.clearMs)} AND ifNull(s.landed_late, false) AS is_late
           FROM (SELECT toString(exchange) AS exchange, symbol, sequence_number, status, exchange_ts FROM ${truthDb}.sent
                 WHERE exchange_ts >= ${sqlTimeMs(w.fromMs)} AND exchange_ts < ${sqlTimeMs(w.toMs)}) AS t
           LEFT JOIN (SELECT ${c.ex} AS exchange, ${c.sym} AS symbol, ${c.seq ?? "toUInt64(0)"} AS seq, count() AS n, max(${c.clock}) > ${sqlTimeMs(f.clearMs + 1000)} AS landed_late
