@@ -25,10 +25,10 @@ export function flowSql(m: Mapping, fromMs: number, toMs: number, lookbackMs: nu
 
 /** Per exchange and symbol; `lost_in_fault` is the part of `lost` that the fault itself explains. */
 export type LossRow = { exchange: string; symbol: string; landed: number; lost: number; duplicated: number; late: number; lost_in_fault: number };
-/** The fault's window in ms since the epoch: from its start to when the fault cleared, and when recovery was seen. */
+/** The fault's window in ms since the epoch: its start, when it cleared, and when recovery was seen (the clearing when it was not). */
 export type FaultTimes = { startMs: number; clearMs: number; endMs: number };
 
-/** Lab: every trade the exchanges generated in the window against what landed in silver (late: landed over 1 s after clearing). */
+/** Lab: every trade the exchanges generated in the window against what landed in silver (late: generated before the fault cleared, landed after recovery). */
 export function truthLossSql(m: Mapping, w: Window, f: FaultTimes, truthDb = "k2lab"): string {
   const c = cols(m);
   return `SELECT exchange, symbol, countIf(n = 1 AND NOT is_late) AS landed, countIf(n = 0) AS lost, countIf(n > 1) AS duplicated,
@@ -36,7 +36,7 @@ export function truthLossSql(m: Mapping, w: Window, f: FaultTimes, truthDb = "k2
     FROM (SELECT t.exchange AS exchange, t.symbol AS symbol, toString(t.status) AS status, ifNull(s.n, 0) AS n, t.exchange_ts < ${sqlTimeMs(f.clearMs)} AND ifNull(s.landed_late, false) AS is_late
           FROM (SELECT toString(exchange) AS exchange, symbol, sequence_number, status, exchange_ts FROM ${truthDb}.sent
                 WHERE exchange_ts >= ${sqlTimeMs(w.fromMs)} AND exchange_ts < ${sqlTimeMs(w.toMs)}) AS t
-          LEFT JOIN (SELECT ${c.ex} AS exchange, ${c.sym} AS symbol, ${c.seq ?? "toUInt64(0)"} AS seq, count() AS n, max(${c.clock}) > ${sqlTimeMs(f.clearMs + 1000)} AS landed_late
+          LEFT JOIN (SELECT ${c.ex} AS exchange, ${c.sym} AS symbol, ${c.seq ?? "toUInt64(0)"} AS seq, count() AS n, max(${c.clock}) > ${sqlTimeMs(f.endMs)} AS landed_late
                      FROM ${m.table} WHERE ${inWindow(m, w)} GROUP BY exchange, symbol, seq) AS s
             ON s.exchange = t.exchange AND s.symbol = t.symbol AND s.seq = t.sequence_number)
     GROUP BY exchange, symbol ORDER BY exchange, symbol`;
@@ -51,7 +51,7 @@ export function truthLossSql(m: Mapping, w: Window, f: FaultTimes, truthDb = "k2
 export function continuityLossSql(m: Mapping, w: Window, f: FaultTimes): string {
   const c = cols(m);
   if (!c.seq) throw new Error(`${m.table} has no sequence column`);
-  const late = `countIf(xt < ${sqlTimeMs(f.clearMs)} AND clock > ${sqlTimeMs(f.clearMs + 1000)})`;
+  const late = `countIf(xt < ${sqlTimeMs(f.clearMs)} AND clock > ${sqlTimeMs(f.endMs)})`;
   return `SELECT exchange, symbol, toInt64(uniqExact(seq)) - toInt64(${late}) AS landed, sum(gap) AS lost, toInt64(count()) - toInt64(uniqExact(seq)) AS duplicated,
       ${late} AS late, sumIf(gap, prev_xt <= ${sqlTimeMs(f.endMs)} AND xt >= ${sqlTimeMs(f.startMs)}) AS lost_in_fault
     FROM (SELECT exchange, symbol, seq, xt, clock, lagInFrame(xt) OVER s AS prev_xt,
