@@ -51,7 +51,7 @@ describe("notebooks/lab.ts", () => {
 
   // Each bad input: one line naming the problem and the fix, a non-zero exit, nothing half-written.
   const bad: [string, string[], Record<string, string>, number, RegExp][] = [
-    ["a malformed flag value", ["--duration", "soon"], {}, 2, /^lab: error: invalid --duration: "soon" \(expected e\.g\. 250ms, 60s, 5m, 24h\)$/],
+    ["a malformed flag value", ["--duration", "soon"], {}, 2, /^lab: error: invalid --duration: "soon" \(expected e\.g\. 250ms, 60s, 5m, 3m20s, 24h\)$/],
     ["an unknown flag", ["--speed", "3"], {}, 2, /^lab: error: Unknown option '--speed'.*\(see bun notebooks\/lab\.ts --help\)$/],
     ["an unknown run id", ["--from", "20200101T000000Z-dead"], {}, 4, /^lab: error: unknown run id 20200101T000000Z-dead for lab \(latest is \S+; 1 stored in data\/lab\/\)$/],
     ["a path as run id", ["--from", "../../etc"], {}, 2, /^lab: error: invalid run id: "\.\.\/\.\.\/etc"/],

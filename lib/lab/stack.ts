@@ -43,7 +43,7 @@ export async function ensureLabImage(t: DockerTarget): Promise<void> {
 
 export type LabContainerSpec = {
   name: string; cmd: string; labels?: Record<string, string>; healthcheck?: boolean;
-  memoryMb?: number; nanoCpus?: number; binds?: string[]; restart?: { Name: "no" | "on-failure" | "always"; MaximumRetryCount?: number };
+  memoryMb?: number; nanoCpus?: number; binds?: string[]; restart?: { Name: "no" | "on-failure" | "always" | "unless-stopped"; MaximumRetryCount?: number };
   /** a lab network (internal, nothing is sent over it) instead of --network none */
   network?: string;
 };
@@ -71,7 +71,7 @@ export async function runLabContainer(t: DockerTarget, spec: LabContainerSpec, s
     if (info.Config.Labels?.["com.k2.lab"] !== "true")
       throw new K2Error(`container ${spec.name} exists and is not a lab container: the lab never touches it (stop the real stack or use another Docker engine via DOCKER_HOST)`, EXIT.usage);
     const same = JSON.stringify(info.Config.Cmd) === JSON.stringify(["sh", "-c", spec.cmd]) && JSON.stringify(info.HostConfig.Binds ?? []) === JSON.stringify(spec.binds ?? [])
-      && info.HostConfig.NetworkMode === (spec.network ?? "none");
+      && info.HostConfig.NetworkMode === (spec.network ?? "none") && (info.HostConfig.RestartPolicy?.Name || "no") === (spec.restart?.Name ?? "no");
     if (same) return existing;
     await existing.remove({ force: true }); // a lab container from an older spec: rebuild it
   }
@@ -93,7 +93,9 @@ export async function runLabContainer(t: DockerTarget, spec: LabContainerSpec, s
 /**
  * The K2 stack as lab containers, created where missing. Feed handlers carry each exchange's
  * trades through a bind-mounted FIFO (lib/lab/conduit.ts); Spark spikes its CPU once per
- * offload period as the real one does at each offload; the rest idle.
+ * offload period as the real one does at each offload; the rest idle. Services restart
+ * unless-stopped: after the Docker daemon restarts (a reboot) the lab is back up, while a
+ * container someone stopped stays stopped; the one-shot init is not restarted at all.
  */
 export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: number } = {}): Promise<Conduits> {
   const conduits = new Conduits(join(dataDir(), "lab-stack")).setup();
@@ -113,7 +115,7 @@ export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: num
     await runLabContainer(t, {
       name: s.container, labels: labLabels(s), healthcheck: s.healthcheck,
       cmd: s.oneShot ? "exit 0" : (custom?.cmd ?? IDLE), binds: custom?.binds, network: s.service === "clickhouse" ? LAB_NET : undefined,
-      memoryMb: s.limit.memMb, nanoCpus: Math.round(Math.min(s.limit.cpu, NCPU) * 1e9),
+      memoryMb: s.limit.memMb, nanoCpus: Math.round(Math.min(s.limit.cpu, NCPU) * 1e9), restart: s.oneShot ? undefined : { Name: "unless-stopped" },
     });
   }
   if (created) await waitHealthy(t);
