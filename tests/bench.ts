@@ -117,7 +117,7 @@ try {
   const line = (what: string, r: typeof engine) =>
     `  ${what.padEnd(44)} ${r.rows.toLocaleString("en-US").padStart(11)} rows ${(r.rows / r.seconds / 1e6).toFixed(2).padStart(6)} M rows/s  ${r.seconds.toFixed(1).padStart(6)} s  peak RSS ${r.peakRssMb.toFixed(0).padStart(6)} MB  ${((r.bytes ?? 0) / 1e6).toFixed(0)} MB Parquet`;
   console.log("Parquet export of every row:");
-  console.log(line("engine INTO OUTFILE, one row (the idle engine)", idle));
+  console.log(line("engine INTO OUTFILE, one row (idle engine)", idle));
   console.log(line("engine INTO OUTFILE, a tenth of the rows", small));
   console.log(line("engine INTO OUTFILE, half the rows", half));
   console.log(line("engine INTO OUTFILE (reference)", engine));
