@@ -9,7 +9,7 @@ import { analyseService, stackTotals, spikePeriodicity, intervalCpu, type Tidy }
 import { seeded, normal } from "../lib/lab/random.ts";
 import { SERVICES } from "../lib/k2.ts";
 import { appendRound, lastCompleteRound, cpuCores, memoryUsed, sampleRound, type Row } from "../lib/sampler.ts";
-import { tempDir, ensureDockerEngine, runCli } from "./helpers.ts";
+import { tempDir, ensureDockerEngine, runCli, engineRelay } from "./helpers.ts";
 
 test("parseBytes: every unit docker prints", () => {
   expect(["0B", "512B", "95kB", "1.5MB", "2GB", "812.5MiB", "1.291GiB", "4KiB"].map(parseBytes)).toEqual([0, 512, 95e3, 1.5e6, 2e9, 812.5 * 2 ** 20, 1.291 * 2 ** 30, 4096]);
@@ -175,6 +175,36 @@ describe("the sampler on a real Docker engine: known behaviours", () => {
     expect(verdicts["k2t-leak"]!.slope).toBeLessThan(1.1 * nominal);
   }, 120_000);
 });
+
+test("runSampler: the engine going away mid-run is a recorded gap, and sampling carries on when it returns", async () => {
+  const relay = await engineRelay(await ensureDockerEngine());
+  const { connectDocker } = await import("../lib/docker.ts");
+  const { runSampler } = await import("../lib/burnin.ts");
+  const { ensureLabImage, runLabContainer, IDLE } = await import("../lib/lab/stack.ts");
+  const t = await connectDocker({ DOCKER_HOST: relay.host });
+  await ensureLabImage(t);
+  await runLabContainer(t, { name: "k2t-gap", cmd: IDLE });
+  process.env.K2_DATA_DIR = tempDir();
+  try {
+    // 8 rounds 2.5 s apart; the engine is away from about 6 s to 12 s in.
+    const sampling = runSampler(t, { durationMs: 20_000, intervalMs: 2500, prefix: "k2t-gap", expected: [], lab: false, offloadPeriodMs: 900_000 });
+    await Bun.sleep(6000); await relay.down();
+    await Bun.sleep(6000); await relay.up();
+    const { dir } = await sampling;
+    const rows = readFileSync(join(dir, "samples.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
+    const byRound = (state: string) => [...new Set(rows.filter((r) => r[4] === state).map((r) => Number(r[0])))];
+    const gone = byRound("engine-unreachable"), sampled = byRound("running");
+    console.log(`engine away ~6-12 s: rounds sampled ${sampled.join(",")}; rounds recorded as engine-unreachable ${gone.join(",")}`);
+    expect(gone.length).toBeGreaterThanOrEqual(2);
+    expect(sampled.some((r) => r < Math.min(...gone))).toBe(true); // before the gap
+    expect(sampled.some((r) => r > Math.max(...gone))).toBe(true); // and after it: sampling carried on
+    expect(sampled.filter((r) => gone.includes(r))).toEqual([]);
+  } finally {
+    delete process.env.K2_DATA_DIR;
+    await t.docker.getContainer("k2t-gap").remove({ force: true }).catch(() => {});
+    await relay.down().catch(() => {});
+  }
+}, 60_000);
 
 describe("notebooks/02-burn-in.ts", () => {
   const dir = tempDir();

@@ -134,3 +134,30 @@ export function startPrefectFixture(recording: "healthy" | "failing") {
   });
   return { url: `http://127.0.0.1:${server.port}/api`, requests, stop: () => server.stop(true) };
 }
+
+/**
+ * A unix-socket relay in front of a real Docker engine: closing it makes the engine vanish
+ * from a client's view (connections cut, socket gone) and reopening brings it back, as when
+ * dockerd restarts under a long-running sampler. The engine itself is untouched.
+ */
+export async function engineRelay(upstream: string, path = join(tempDir("k2-relay-"), "docker.sock")) {
+  const net = await import("node:net");
+  const { rmSync } = await import("node:fs");
+  let server: import("node:net").Server | undefined;
+  const open = new Set<import("node:net").Socket>();
+  const up = () => new Promise<void>((done) => {
+    rmSync(path, { force: true });
+    server = net.createServer((client) => {
+      const engine = net.connect(upstream.replace("unix://", ""));
+      for (const s of [client, engine]) { open.add(s); s.on("close", () => open.delete(s)).on("error", () => {}); }
+      client.pipe(engine).pipe(client);
+    });
+    server.listen(path, done);
+  });
+  const down = () => new Promise<void>((done) => {
+    for (const s of open) s.destroy();
+    server!.close(() => { rmSync(path, { force: true }); done(); });
+  });
+  await up();
+  return { host: `unix://${path}`, up, down };
+}
