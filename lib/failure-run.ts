@@ -123,10 +123,11 @@ export async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
         if (flowBack !== null && offloadAt !== undefined) recoveredAt = Math.max(flowBack, offloadAt ? offloadAt - faultStart : 0);
       }
       bar.update(now - faultStart, !cleared ? `fault held ${formatDuration(now - faultStart)}` : recoveredAt === null ? `cleared; waiting for recovery, ${formatDuration(now - faultStart - clearedAt)}` : "recovered");
+      if (!restore.ok) break; // the fault could not be cleared (Docker lost): nothing to wait for
       if (recoveredAt !== null && now - faultStart > recoveredAt + 2000) break;
       if (cleared && now - faultStart > clearedAt + limitMs) break;
     }
-    bar.end(recoveredAt === null ? "not recovered" : `recovered ${formatDuration(recoveredAt - clearedAt)} after clearing`);
+    bar.end(!restore.ok ? `fault not cleared after ${restore.attempts} attempts` : recoveredAt === null ? "not recovered" : `recovered ${formatDuration(recoveredAt - clearedAt)} after clearing`);
     const f: FaultTimes = { startMs: faultStart, clearMs: faultStart + clearedAt, endMs: faultStart + (recoveredAt ?? clearedAt) };
     const checks: Check[] = [];
     const loss = await lossCheck(c, t, { fromMs: faultStart - 5000, toMs: f.endMs + 2000 }, f);
@@ -142,6 +143,8 @@ export async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
       else checks.push({ name: "watermark", status: "NOT CHECKED", detail: wmError ?? "no offload_watermarks in ClickHouse, and PREFECT_DB_URL is not set" });
     }
     const v = testVerdict(t.targetMs, 0, clearedAt, recoveredAt, checks);
+    if (!restore.ok) { v.status = "FAIL"; v.notes.unshift(`the fault could not be cleared after ${restore.attempts} attempts (${restore.error})`); }
+    else if (restore.attempts > 1) v.notes.push(`cleared on attempt ${restore.attempts} (the Docker engine did not answer at first)`);
     return {
       test: t.name, id: t.id, title: t.title, container: t.container, action: t.action, analogue: env ? t.analogue : null, ranAt: new Date(faultStart).toISOString(), status: v.status,
       faultStart, clearedAt, recoveredAt, mttrFromStartMs: v.mttrFromStartMs, mttrFromClearMs: v.mttrFromClearMs, targetMs: t.targetMs, ticks, checks, notes: v.notes,

@@ -55,7 +55,7 @@ export function plan(t: TestSpec, holdMs: number, network: string): string[] {
 
 // ---- the journal: every fault in flight is on disk before it is applied ----
 export type JournalEntry = { test: string; container: string; action: Action; network?: string; at: string; pid: number };
-const journalPath = () => join(dataDir(), "03-failure-modes", "journal.json");
+export const journalPath = () => join(dataDir(), "03-failure-modes", "journal.json");
 export const readJournal = (): JournalEntry[] => (existsSync(journalPath()) ? JSON.parse(readFileSync(journalPath(), "utf8")) : []);
 const writeJournal = (j: JournalEntry[]) => writeAtomic(journalPath(), JSON.stringify(j, null, 2));
 export async function journalAdd(e: JournalEntry) { await writeJournal([...readJournal(), e]); }

@@ -28,7 +28,8 @@ export type FetchContext<O> = {
   onAbort(cleanup: () => Promise<void>): void;
 };
 export type Fetched = Pick<Manifest, "parameters" | "target" | "window" | "notes"> & Record<string, unknown>;
-export type Rendered = { summary: string[]; failed?: boolean };
+/** `error`: something left broken that the user must hear about whatever --gate says (one line, with its exit code). */
+export type Rendered = { summary: string[]; failed?: boolean; error?: K2Error };
 
 export type Notebook<O> = {
   name: string;
@@ -140,6 +141,7 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
   const rendered = await renderRun(nb, run, options);
   const took = ((performance.now() - t0) / 1000).toFixed(1);
   console.log([...rendered.summary, `report: ${rel(join(outDir(), `${nb.name}.html`))}, ${rel(join(outDir(), `${nb.name}.md`))}; data: ${rel(run.dir)} (${took} s)`].join("\n"));
+  if (rendered.error) throw rendered.error; // after the report is written: it holds the evidence
   if (values.watch) await watchAndRender(nb, run.manifest.runId);
   return (values.gate || nb.alwaysGate) && rendered.failed ? EXIT.gate : 0;
 }

@@ -10,7 +10,8 @@ import { targetFromEnv, connectClickHouse } from "../lib/clickhouse.ts";
 import { probeDocker, connectDocker } from "../lib/docker.ts";
 import { LAB_NET } from "../lib/lab/stack.ts";
 import { parseFault, type Fault } from "../lib/lab/traffic.ts";
-import { MATRIX, MILESTONE_MTTR_MS, selectTests, plan, restoreJournal, type TestSpec } from "../lib/failure.ts";
+import { MATRIX, MILESTONE_MTTR_MS, selectTests, plan, restoreJournal, journalPath, type TestSpec } from "../lib/failure.ts";
+import { relative } from "node:path";
 import { startLabEnv, runTest, type LabEnv, type Result } from "../lib/failure-run.ts";
 import { discoverWithObservation } from "../lib/discovery.ts";
 import { milestoneGate } from "../lib/analysis/failure.ts";
@@ -80,6 +81,8 @@ Against a real stack it asks for confirmation, or --yes.`,
       const runOptions = { ...o, prefectDbUrl: process.env.PREFECT_DB_URL?.trim() || undefined };
       for (const t of o.tests) {
         if (!docker && (!lab || !t.consumerHold)) { skipped.push({ test: t.name, reason: `needs a Docker engine (${"unreachable" in probe ? probe.unreachable : ""})` }); continue; }
+        const stuck = results.find((r) => !r.restore.ok);
+        if (stuck) { skipped.push({ test: t.name, reason: `not run: ${stuck.container} could not be restored after ${stuck.test}` }); continue; }
         log(`test ${t.id} ${t.name}: ${t.action} ${t.container}${docker ? "" : " (no Docker: the consumer hold only)"}`);
         results.push(await runTest(t, { target, docker, env, silver, o: runOptions, onAbort }));
       }
@@ -103,8 +106,9 @@ Against a real stack it asks for confirmation, or --yes.`,
     if (health?.skipped) doc.note("INFO", `Health precondition not run: ${health.skipped}.`);
     else if (health) doc.note(health.status, `Health precondition: ${health.summary}.`);
     if (meta.restored.length) for (const r of meta.restored) doc.note(r.ok ? "INFO" : "FAIL", `Before testing, restored what an interrupted run left: ${r.entry.container} was ${r.before} after ${r.entry.test} (${r.entry.action}); now ${r.after}${r.error ? ` (${r.error})` : ""}.`);
-    if (!meta.docker || meta.skipped.length)
-      doc.note("SKIPPED", `No Docker engine was reachable${meta.docker ? "" : ""}: ${meta.skipped.map((s) => s.test).join(", ") || "container actions"} skipped; the consumer-hold analogues ran without their container action. To enable: start Docker or set DOCKER_HOST.`);
+    if (!meta.docker)
+      doc.note("SKIPPED", `No Docker engine was reachable: ${meta.skipped.map((s) => s.test).join(", ") || "container actions"} skipped; the consumer-hold analogues ran without their container action. To enable: start Docker or set DOCKER_HOST.`);
+    else for (const s of meta.skipped) doc.note("SKIPPED", `${s.test}: ${s.reason}.`);
     doc.md`## Results`;
     doc.table(results.map((r) => ({
       Test: `${r.id}. ${r.title}`, "Run Date": r.ranAt.replace("T", " ").slice(0, 19), Result: r.status,
@@ -148,8 +152,10 @@ Against a real stack it asks for confirmation, or --yes.`,
       if (!r.restore.ok) doc.note("FAIL", `The fault could not be cleared after ${r.restore.attempts} attempts (${r.restore.error}): check ${r.container} by hand.`);
     }
     const failed = results.some((r) => r.status === "FAIL") || gate.status === "FAIL";
+    const stuck = results.find((r) => !r.restore.ok);
     return {
       failed,
+      error: stuck && new K2Error(`${stuck.container} was left ${stuck.action === "disconnect" ? "disconnected" : "stopped"} by ${stuck.test}: clearing failed ${stuck.restore.attempts} times (${stuck.restore.error}); once Docker answers, run this notebook again (it restores from ${relative(process.cwd(), journalPath()) || journalPath()} first) or fix it by hand`, EXIT.unreachable),
       summary: [
         `failure modes: ${results.map((r) => `${r.id} ${r.status}`).join(", ")}${meta.skipped.length ? `; skipped: ${meta.skipped.map((s) => s.test).join(", ")}` : ""}; milestone gate ${gate.status}`,
         ...results.map((r) => `  ${r.id}. ${r.test.padEnd(19)} ${r.status.padEnd(5)} MTTR ${r.mttrFromStartMs === null ? "–" : `${(r.mttrFromClearMs! / 1000).toFixed(1)} s after clearing (${(r.mttrFromStartMs / 1000).toFixed(1)} s from start)`}${r.notes.length ? ` · ${r.notes.join("; ")}` : ""}`.slice(0, 220)),

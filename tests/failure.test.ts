@@ -8,7 +8,7 @@ import Docker from "dockerode";
 import { baselineRates, recoveryAt, isolation, testVerdict, milestoneGate, type Tick } from "../lib/analysis/failure.ts";
 import { lossChecks, watermarkChecks, truthLossSql, continuityLossSql, type LossRow } from "../lib/failure-checks.ts";
 import { selectTests, plan, MATRIX } from "../lib/failure.ts";
-import { runCli, tempDir, ensureDockerEngine, testEngine } from "./helpers.ts";
+import { runCli, tempDir, ensureDockerEngine, testEngine, engineRelay } from "./helpers.ts";
 import { runLab } from "../lib/lab/lab.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
@@ -167,6 +167,53 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
     expect(left).toBe("exited");
     expect(next.stderr).toContain("restoring after an interrupted run: feed-handler-crash left k2-feed-handler-binance exited");
     expect(after).toBe("running");
+  }, 120_000);
+
+  test("Docker lost mid-fault, back within the retries: cleared on a later attempt, and the report says so", async () => {
+    const relay = await engineRelay(env.DOCKER_HOST!);
+    try {
+      const p = Bun.spawn([process.execPath, join(ROOT, "notebooks/03-failure-modes.ts"), "--tests", "feed-handler-crash", "--hold", "6s"], { cwd: ROOT, env: { ...process.env, ...env, DOCKER_HOST: relay.host, CI: "1" }, stdout: "pipe", stderr: "pipe" });
+      await waitFor(() => state("k2-feed-handler-binance"), (s) => s === "exited", 60_000);
+      await relay.down(); // from 0 s into the fault until 9 s: the clearing at 6 s fails until then
+      await Bun.sleep(9000);
+      await relay.up();
+      const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+      const r = JSON.parse(readFileSync(join(env.K2_DATA_DIR!, "03-failure-modes", readdirLatest(join(env.K2_DATA_DIR!, "03-failure-modes")), "results.json"), "utf8"))[0];
+      console.log(`Docker away 9 s from the fault's start: cleared on attempt ${r.restore.attempts}, ${r.status}; ${out.split("\n")[1]}`);
+      expect(code).toBe(0);
+      expect(r.restore).toMatchObject({ ok: true });
+      expect(r.restore.attempts).toBeGreaterThan(1);
+      expect(r.notes.join(" ")).toContain(`cleared on attempt ${r.restore.attempts}`);
+      expect(await state("k2-feed-handler-binance")).toBe("running");
+    } finally {
+      await relay.down().catch(() => {});
+    }
+  }, 120_000);
+
+  test("Docker lost for good mid-fault: the test fails saying so, the rest are not run, exit 3 naming what is left broken; the next run restores it", async () => {
+    const relay = await engineRelay(env.DOCKER_HOST!);
+    try {
+      const p = Bun.spawn([process.execPath, join(ROOT, "notebooks/03-failure-modes.ts"), "--tests", "feed-handler-crash,redpanda-restart", "--hold", "4s"], { cwd: ROOT, env: { ...process.env, ...env, DOCKER_HOST: relay.host, CI: "1" }, stdout: "pipe", stderr: "pipe" });
+      await waitFor(() => state("k2-feed-handler-binance"), (s) => s === "exited", 60_000);
+      await relay.down();
+      const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      const last = err.trim().split("\n").at(-1)!;
+      console.log(`Docker gone mid-fault: exit ${code}; ${out.split("\n")[0]}; ${last}`);
+      expect(code).toBe(3);
+      expect(out).toMatch(/^failure modes: 1 FAIL; skipped: redpanda-restart; milestone gate FAIL$/m);
+      expect(out).toMatch(/1\. feed-handler-crash +FAIL .*the fault could not be cleared after 10 attempts/);
+      expect(last).toMatch(/^03-failure-modes: error: k2-feed-handler-binance was left stopped by feed-handler-crash: clearing failed 10 times \(.*\); once Docker answers, run this notebook again/);
+      expect(readFileSync(join(env.K2_OUT_DIR!, "03-failure-modes.html"), "utf8")).toContain("could not be restored after feed-handler-crash");
+      expect(JSON.parse(readFileSync(join(env.K2_DATA_DIR!, "03-failure-modes", "journal.json"), "utf8")).map((e: any) => e.container)).toEqual(["k2-feed-handler-binance"]);
+      expect(await state("k2-feed-handler-binance")).toBe("exited");
+      await relay.up();
+      const next = await fm(["--dry-run"], { DOCKER_HOST: relay.host });
+      expect(next.stderr).toContain("restoring after an interrupted run: feed-handler-crash left k2-feed-handler-binance exited");
+      expect(await state("k2-feed-handler-binance")).toBe("running");
+    } finally {
+      await relay.down().catch(() => {});
+      await docker.getContainer("k2-feed-handler-binance").start().catch(() => {});
+    }
   }, 120_000);
 
   test("bad input: an unhealthy baseline refuses to start, naming the check; an unknown test", async () => {
