@@ -114,6 +114,11 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
   let env: Record<string, string>, docker: Docker;
   const fm = (args: string[], extra: Record<string, string> = {}) => runCli("notebooks/03-failure-modes.ts", args, { ...env, ...extra });
   const state = async (name: string) => (await docker.getContainer(name).inspect()).State.Status;
+  /** The notebook in the background, returned once its feed-handler fault is in effect (binance's handler stopped). */
+  const duringFault = async (args: string[], extra: Record<string, string> = {}) => {
+    const p = Bun.spawn([process.execPath, join(ROOT, "notebooks/03-failure-modes.ts"), ...args], { cwd: ROOT, env: { ...process.env, ...env, ...extra, CI: "1" }, stdout: "pipe", stderr: "pipe" });
+    return { p, state: await waitFor(() => state("k2-feed-handler-binance"), (s) => s === "exited", 60_000) };
+  };
   beforeAll(async () => {
     const host = await ensureDockerEngine();
     docker = new Docker({ socketPath: host.replace("unix://", "") });
@@ -145,8 +150,7 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
   }, 240_000);
 
   test("Ctrl-C mid-fault restores the container before exit", async () => {
-    const p = Bun.spawn([process.execPath, join(ROOT, "notebooks/03-failure-modes.ts"), "--tests", "feed-handler-crash", "--hold", "60s"], { cwd: ROOT, env: { ...process.env, ...env, CI: "1" }, stdout: "pipe", stderr: "pipe" });
-    const before = await waitFor(() => state("k2-feed-handler-binance"), (s) => s === "exited", 60_000);
+    const { p, state: before } = await duringFault(["--tests", "feed-handler-crash", "--hold", "60s"]);
     p.kill("SIGINT");
     const code = await p.exited;
     const after = await state("k2-feed-handler-binance");
@@ -156,8 +160,7 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
   }, 120_000);
 
   test("SIGKILL mid-fault: the next run restores first", async () => {
-    const p = Bun.spawn([process.execPath, join(ROOT, "notebooks/03-failure-modes.ts"), "--tests", "feed-handler-crash", "--hold", "60s"], { cwd: ROOT, env: { ...process.env, ...env, CI: "1" }, stdout: "ignore", stderr: "ignore" });
-    await waitFor(() => state("k2-feed-handler-binance"), (s) => s === "exited", 60_000);
+    const { p } = await duringFault(["--tests", "feed-handler-crash", "--hold", "60s"]);
     p.kill("SIGKILL");
     await p.exited;
     const left = await state("k2-feed-handler-binance");
@@ -172,8 +175,7 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
   test("Docker lost mid-fault, back within the retries: cleared on a later attempt, and the report says so", async () => {
     const relay = await engineRelay(env.DOCKER_HOST!);
     try {
-      const p = Bun.spawn([process.execPath, join(ROOT, "notebooks/03-failure-modes.ts"), "--tests", "feed-handler-crash", "--hold", "6s"], { cwd: ROOT, env: { ...process.env, ...env, DOCKER_HOST: relay.host, CI: "1" }, stdout: "pipe", stderr: "pipe" });
-      await waitFor(() => state("k2-feed-handler-binance"), (s) => s === "exited", 60_000);
+      const { p } = await duringFault(["--tests", "feed-handler-crash", "--hold", "6s"], { DOCKER_HOST: relay.host });
       await relay.down(); // from 0 s into the fault until 9 s: the clearing at 6 s fails until then
       await Bun.sleep(9000);
       await relay.up();
@@ -193,8 +195,7 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
   test("Docker lost for good mid-fault: the test fails saying so, the rest are not run, exit 3 naming what is left broken; the next run restores it", async () => {
     const relay = await engineRelay(env.DOCKER_HOST!);
     try {
-      const p = Bun.spawn([process.execPath, join(ROOT, "notebooks/03-failure-modes.ts"), "--tests", "feed-handler-crash,redpanda-restart", "--hold", "4s"], { cwd: ROOT, env: { ...process.env, ...env, DOCKER_HOST: relay.host, CI: "1" }, stdout: "pipe", stderr: "pipe" });
-      await waitFor(() => state("k2-feed-handler-binance"), (s) => s === "exited", 60_000);
+      const { p } = await duringFault(["--tests", "feed-handler-crash,redpanda-restart", "--hold", "4s"], { DOCKER_HOST: relay.host });
       await relay.down();
       const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
       const last = err.trim().split("\n").at(-1)!;
