@@ -169,3 +169,10 @@ export async function observedResolutionMs(db: Db, table: string, column: string
 function short(table: string) {
   return table.includes(".") ? table.slice(table.indexOf(".") + 1) : table;
 }
+
+/** The silver trades table among the discovered ones; the error names what was found and the fix. */
+export function silverOf(mappings: Mapping[]): Mapping {
+  const s = mappings.find((m) => m.layer === "silver");
+  if (!s) throw new K2Error(`no silver trades table was discovered (found ${mappings.map((m) => m.table).join(", ")}); add it to discovery.tables in k2.config.json`, EXIT.notFound);
+  return s;
+}

@@ -7,6 +7,7 @@ import { sqlIdent, sqlTimeMs } from "./clickhouse.ts";
 import { exchangeExpr, lagClock, type Mapping } from "./discovery.ts";
 import { inWindow, type Window } from "./latency.ts";
 import type { Check } from "./analysis/failure.ts";
+import type { WatermarkReading } from "./watermarks.ts";
 
 const cols = (m: Mapping) => ({
   ex: exchangeExpr(m), sym: `toString(${sqlIdent(m.symbol)})`, xt: sqlIdent(m.exchangeTime.column), clock: sqlIdent(lagClock(m).column),
@@ -98,9 +99,7 @@ export function silverGoldSql(m: Mapping, database: string, w: Window): string {
       (SELECT sum(trade_count) FROM ${database}.ohlcv_1m WHERE window_start >= ${sqlTimeMs(from)} AND window_start < ${sqlTimeMs(to)}) AS gold`;
 }
 
-/** Watermark readings on a stack: the newest across tables, and whether a run was attempted (failures or status moved). */
-export type WatermarkReading = { ms: number; status: string | null; failures: number | null; source: string };
-
+/** On a stack: the watermark held while the fault did (a run was attempted: failures or status moved), and the next run advanced it. */
 export function watermarkChecks(before: WatermarkReading, atClear: WatermarkReading, after: WatermarkReading | null, holdMs: number, scheduleMs: number): Check[] {
   const attempted = (atClear.failures ?? 0) > (before.failures ?? 0) || (atClear.status !== before.status && atClear.status !== null);
   const held: Check = atClear.ms > before.ms

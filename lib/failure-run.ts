@@ -12,8 +12,9 @@ import { progress } from "./progress.ts";
 import { formatDuration } from "./units.ts";
 import { journalAdd, applyFault, clearWithRetry, guard, type TestSpec, type JournalEntry } from "./failure.ts";
 import { baselineRates, recoveryAt, isolation, testVerdict, type Tick, type Check } from "./analysis/failure.ts";
-import { flowSql, truthLossSql, continuityLossSql, lossChecks, gapSql, silverGoldSql, watermarkChecks, type FaultTimes, type LossRow, type WatermarkReading } from "./failure-checks.ts";
-import { newestWatermark } from "./watermarks.ts";
+import { flowSql, truthLossSql, continuityLossSql, lossChecks, gapSql, silverGoldSql, watermarkChecks, type FaultTimes, type LossRow } from "./failure-checks.ts";
+import { newestWatermark, type WatermarkReading } from "./watermarks.ts";
+import type { Window } from "./latency.ts";
 import { ensureLabStack } from "./lab/stack.ts";
 import { resetLab } from "./lab/schema.ts";
 import { replay } from "./lab/replayer.ts";
@@ -129,14 +130,15 @@ export async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
     }
     bar.end(!restore.ok ? `fault not cleared after ${restore.attempts} attempts` : recoveredAt === null ? "not recovered" : `recovered ${formatDuration(recoveredAt - clearedAt)} after clearing`);
     const f: FaultTimes = { startMs: faultStart, clearMs: faultStart + clearedAt, endMs: faultStart + (recoveredAt ?? clearedAt) };
+    const w: Window = { fromMs: faultStart - 5000, toMs: f.endMs + 2000 }; // the test's window: baseline to just past recovery
     const checks: Check[] = [];
-    const loss = await lossCheck(c, t, { fromMs: faultStart - 5000, toMs: f.endMs + 2000 }, f);
-    checks.push(...loss.checks, await gapCheck(c, { fromMs: faultStart - 5000, toMs: f.endMs + 2000 }, holdMs));
+    const loss = await lossCheck(c, t, w, f);
+    checks.push(...loss.checks, await gapCheck(c, w, holdMs));
     if (t.exchange || t.offload) {
       const iso = isolation(ticks, rates, EXCHANGE_NAMES.filter((e) => e !== t.exchange), 0, clearedAt);
       checks.push({ name: t.exchange ? "other exchanges keep flowing" : "hot tier unaffected", status: iso.every((x) => x.ok) ? "PASS" : "FAIL", detail: iso.map((x) => `${x.exchange} ${x.ratio.toFixed(2)}x of baseline`).join(", ") });
     }
-    if (t.name === "clickhouse-restart") checks.push(await silverGoldCheck(c, { fromMs: faultStart - 5000, toMs: f.endMs + 2000 }));
+    if (t.name === "clickhouse-restart") checks.push(await silverGoldCheck(c, w));
     if (t.offload) {
       if (env) checks.push(...(await labOffloadChecks(c, env, faultStart, inEffect, clearedAt)));
       else if (wmBefore && wmAtClear) checks.push(...watermarkChecks(wmBefore, wmAtClear, wmAfter, holdMs, OFFLOAD_INTERVAL_MS));
@@ -156,7 +158,7 @@ export async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
 }
 
 /** Jepsen-style classification of every trade in the window: by ground truth on the lab, by sequence continuity on a stack. */
-async function lossCheck(c: RunContext, t: TestSpec, w: { fromMs: number; toMs: number }, f: FaultTimes) {
+async function lossCheck(c: RunContext, t: TestSpec, w: Window, f: FaultTimes) {
   if (!c.env && !c.silver.sequence) return { checks: [{ name: "loss", status: "NOT CHECKED" as Status, detail: `${c.silver.table} has no sequence column to check continuity by` }], perExchange: null, bySymbol: [], how: "" };
   const how = c.env ? "against the lab's ground truth" : `by sequence continuity per symbol in ${c.silver.table} (a gap at a symbol's first or last trade in the window is not seen)`;
   const rows = await c.target.query<LossRow>(c.env ? truthLossSql(c.silver, w, f) : continuityLossSql(c.silver, w, f));
@@ -164,13 +166,13 @@ async function lossCheck(c: RunContext, t: TestSpec, w: { fromMs: number; toMs: 
 }
 
 /** The brief's recovery check is "no gap > 30 s in ingestion"; a fault that stops ingestion on purpose opens a gap as long as itself, so the limit is 30 s beyond it. */
-async function gapCheck(c: RunContext, w: { fromMs: number; toMs: number }, holdMs: number): Promise<Check> {
+async function gapCheck(c: RunContext, w: Window, holdMs: number): Promise<Check> {
   const gaps = await c.target.query<{ exchange: string; gap_s: number }>(gapSql(c.silver, w));
   const worst = gaps.reduce((a, g) => Math.max(a, Number(g.gap_s)), 0), limit = 30 + holdMs / 1000;
   return { name: "largest gap in ingestion ≤ 30 s beyond the fault", status: worst > limit ? "FAIL" : "PASS", detail: `${gaps.map((g) => `${g.exchange} ${Number(g.gap_s).toFixed(1)} s`).join(", ")} (fault held ${formatDuration(holdMs)})` };
 }
 
-async function silverGoldCheck(c: RunContext, w: { fromMs: number; toMs: number }): Promise<Check> {
+async function silverGoldCheck(c: RunContext, w: Window): Promise<Check> {
   const name = "no silver/gold gap";
   try {
     const [g] = await c.target.query<{ silver: number; gold: number }>(silverGoldSql(c.silver, c.target.database, w));

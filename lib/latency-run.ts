@@ -3,7 +3,7 @@
 // the discovered columns and store them, check for loss (ground truth on the lab, sequence
 // continuity in bronze on a stack), and read MV time from system.query_log where it exists.
 import type { Target } from "./clickhouse.ts";
-import { discoverWithObservation, lagClock, effectiveResolutionMs, type Mapping } from "./discovery.ts";
+import { discoverWithObservation, lagClock, effectiveResolutionMs, silverOf, type Mapping } from "./discovery.ts";
 import type { K2Config } from "./config.ts";
 import { runLab } from "./lab/lab.ts";
 import { parseDelay } from "./lab/random.ts";
@@ -57,9 +57,9 @@ export async function stackScenario(target: Target, s: Scenario, o: ScenarioOpti
   let loss: LossCheck = { notChecked: "no sequence column in bronze" };
   const bronze = mappings.filter((x) => x.layer === "bronze" && x.sequence);
   if (!notRun && bronze.length) {
-    const name = `continuity_${s.name}`;
-    await run.saveQuery(target, name, bronze.map((x) => continuitySql(x, w)).join(" UNION ALL "));
-    const [r] = await target.query<{ missing: number; duplicated: number }>(`SELECT sum(missing) AS missing, sum(duplicated) AS duplicated FROM (${bronze.map((x) => continuitySql(x, w)).join(" UNION ALL ")})`);
+    const continuity = bronze.map((x) => continuitySql(x, w)).join(" UNION ALL ");
+    await run.saveQuery(target, `continuity_${s.name}`, continuity);
+    const [r] = await target.query<{ missing: number; duplicated: number }>(`SELECT sum(missing) AS missing, sum(duplicated) AS duplicated FROM (${continuity})`);
     loss = { lost: Number(r!.missing), duplicated: Number(r!.duplicated), checkedBy: "sequence continuity per symbol in bronze" };
   }
   let mv: ScenarioRecord["mv"];
@@ -81,10 +81,4 @@ async function saveMeasurements(target: Target, run: RunWriter, s: Scenario, map
   await run.saveQuery(target, `stats_${s.name}`, statsSql(mappings, w, false));
   await run.saveQuery(target, `stats_symbol_${s.name}`, statsSql(mappings, w, true));
   await run.saveQuery(target, `lags_${s.name}`, lagExportSql(silverOf(mappings), w, truthDb));
-}
-
-export function silverOf(mappings: Mapping[]): Mapping {
-  const s = mappings.find((m) => m.layer === "silver");
-  if (!s) throw new K2Error(`no silver trades table was discovered (found ${mappings.map((m) => m.table).join(", ")}); add it to discovery.tables in k2.config.json`, EXIT.notFound);
-  return s;
 }

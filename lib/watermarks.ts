@@ -7,7 +7,6 @@ import type { Db } from "./clickhouse.ts";
 import { sqlIdent, sqlString } from "./clickhouse.ts";
 import { K2Error, EXIT, firstLine, registerSecret, redact } from "./errors.ts";
 import type { Watermark } from "./analysis/health.ts";
-import type { WatermarkReading } from "./failure-checks.ts";
 
 const NAME = ["table_name", "source_table", "table", "name"];
 const WATERMARK = ["last_offload_timestamp", "last_watermark", "watermark", "last_successful_run", "updated_at"];
@@ -26,6 +25,8 @@ export function mapWatermarkColumns(where: string, columns: string[]): Watermark
 }
 
 export type WatermarkSource = { source: string; rows: Watermark[]; columns: WatermarkColumns };
+/** One reading for the offload failure tests: the newest watermark across tables and the total failure count. */
+export type WatermarkReading = { ms: number; status: string | null; failures: number | null; source: string };
 
 /** ClickHouse: any database's offload_watermarks (the K2 one first). Null when there is none. */
 export async function clickhouseWatermarks(db: Db, database: string): Promise<WatermarkSource | null> {

@@ -13,7 +13,7 @@ import { parseFault, type Fault } from "../lib/lab/traffic.ts";
 import { MATRIX, MILESTONE_MTTR_MS, selectTests, plan, restoreJournal, journalPath, type TestSpec } from "../lib/failure.ts";
 import { relative } from "node:path";
 import { startLabEnv, runTest, type LabEnv, type Result } from "../lib/failure-run.ts";
-import { discoverWithObservation } from "../lib/discovery.ts";
+import { discoverWithObservation, silverOf } from "../lib/discovery.ts";
 import { milestoneGate } from "../lib/analysis/failure.ts";
 import { parseDuration, parseRate, formatDuration } from "../lib/units.ts";
 import { K2Error, EXIT, usageError } from "../lib/errors.ts";
@@ -76,8 +76,7 @@ Against a real stack it asks for confirmation, or --yes.`,
     try {
       env = lab ? await startLabEnv(target, docker, o, log) : null;
       // Silver's columns by discovery, as every notebook reads them (on the lab, once its schema exists).
-      const silver = (await discoverWithObservation(target, target.database, o.config)).find((m) => m.layer === "silver");
-      if (!silver) throw new K2Error(`no silver trades table in ${target.database}: add it to discovery.tables in k2.config.json`, EXIT.notFound);
+      const silver = silverOf(await discoverWithObservation(target, target.database, o.config));
       const runOptions = { ...o, prefectDbUrl: process.env.PREFECT_DB_URL?.trim() || undefined };
       for (const t of o.tests) {
         if (!docker && (!lab || !t.consumerHold)) { skipped.push({ test: t.name, reason: `needs a Docker engine (${"unreachable" in probe ? probe.unreachable : ""})` }); continue; }
