@@ -6,7 +6,7 @@
 import type { Target } from "./clickhouse.ts";
 import type { DockerTarget } from "./docker.ts";
 import type { Mapping } from "./discovery.ts";
-import { K2Error, EXIT } from "./errors.ts";
+import { K2Error, EXIT, firstLine } from "./errors.ts";
 import { EXCHANGE_NAMES, OFFLOAD_INTERVAL_MS } from "./k2.ts";
 import { progress } from "./progress.ts";
 import { formatDuration } from "./units.ts";
@@ -104,7 +104,15 @@ export async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
   const labOkAfter = (ms: number) => env?.offload.runs.find((r) => r.ok && r.at - faultStart > ms);
   const bar = progress(`test ${t.id} ${t.name}`, holdMs + limitMs);
   try {
-    if (docker) { await journalAdd(entry); await applyFault(docker, entry); }
+    if (docker) {
+      await journalAdd(entry);
+      // Docker lost while applying the fault: clear what may have taken effect, then say where things stand.
+      await applyFault(docker, entry).catch(async (e) => {
+        if (e instanceof K2Error) throw e;
+        await clear();
+        throw new K2Error(`test ${t.name}: the Docker engine failed while applying the fault (${firstLine(e)}); ${restore.ok ? `${t.container} was restored` : `clearing failed ${restore.attempts} times (${restore.error}): ${t.container} may be left as the fault left it; once Docker answers, run this notebook again (it restores from the journal first)`}`, EXIT.unreachable);
+      });
+    }
     if (env && t.consumerHold) env.control.paused = true;
     const inEffect = Date.now() - faultStart; // a stop returns once the container is down
     let clearedAt = 0, recoveredAt: number | null = null, wmAtClear: WatermarkReading | null = null, wmAfter: WatermarkReading | null = null;

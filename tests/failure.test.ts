@@ -114,10 +114,22 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
   let env: Record<string, string>, docker: Docker;
   const fm = (args: string[], extra: Record<string, string> = {}) => runCli("notebooks/03-failure-modes.ts", args, { ...env, ...extra });
   const state = async (name: string) => (await docker.getContainer(name).inspect()).State.Status;
-  /** The notebook in the background, returned once its feed-handler fault is in effect (binance's handler stopped). */
+  /**
+   * The notebook in the background, returned once its feed-handler fault is in effect: binance's
+   * handler stopped, and the notebook past applying it (its progress line says "fault held").
+   * `stderr` resolves to all it wrote.
+   */
   const duringFault = async (args: string[], extra: Record<string, string> = {}) => {
     const p = Bun.spawn([process.execPath, join(ROOT, "notebooks/03-failure-modes.ts"), ...args], { cwd: ROOT, env: { ...process.env, ...env, ...extra, CI: "1" }, stdout: "pipe", stderr: "pipe" });
-    return { p, state: await waitFor(() => state("k2-feed-handler-binance"), (s) => s === "exited", 60_000) };
+    const [watch, keep] = p.stderr.tee();
+    const reader = watch.getReader();
+    for (let seen = ""; !seen.includes("fault held"); ) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    void reader.cancel();
+    return { p, stderr: new Response(keep).text(), state: await waitFor(() => state("k2-feed-handler-binance"), (s) => s === "exited", 60_000) };
   };
   beforeAll(async () => {
     const host = await ensureDockerEngine();
@@ -176,12 +188,12 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
     const relay = await engineRelay(env.DOCKER_HOST!);
     try {
       const { p } = await duringFault(["--tests", "feed-handler-crash", "--hold", "6s"], { DOCKER_HOST: relay.host });
-      await relay.down(); // from 0 s into the fault until 9 s: the clearing at 6 s fails until then
+      await relay.down(); // from about 1 s into the fault until 10 s: the clearing at 6 s fails until then
       await Bun.sleep(9000);
       await relay.up();
       const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
       const r = JSON.parse(readFileSync(join(env.K2_DATA_DIR!, "03-failure-modes", readdirLatest(join(env.K2_DATA_DIR!, "03-failure-modes")), "results.json"), "utf8"))[0];
-      console.log(`Docker away 9 s from the fault's start: cleared on attempt ${r.restore.attempts}, ${r.status}; ${out.split("\n")[1]}`);
+      console.log(`Docker away 9 s during the fault: cleared on attempt ${r.restore.attempts}, ${r.status}; ${out.split("\n")[1]}`);
       expect(code).toBe(0);
       expect(r.restore).toMatchObject({ ok: true });
       expect(r.restore.attempts).toBeGreaterThan(1);
@@ -195,9 +207,9 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
   test("Docker lost for good mid-fault: the test fails saying so, the rest are not run, exit 3 naming what is left broken; the next run restores it", async () => {
     const relay = await engineRelay(env.DOCKER_HOST!);
     try {
-      const { p } = await duringFault(["--tests", "feed-handler-crash,redpanda-restart", "--hold", "4s"], { DOCKER_HOST: relay.host });
+      const { p, stderr } = await duringFault(["--tests", "feed-handler-crash,redpanda-restart", "--hold", "4s"], { DOCKER_HOST: relay.host });
       await relay.down();
-      const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      const [out, err, code] = await Promise.all([new Response(p.stdout).text(), stderr, p.exited]);
       const last = err.trim().split("\n").at(-1)!;
       console.log(`Docker gone mid-fault: exit ${code}; ${out.split("\n")[0]}; ${last}`);
       expect(code).toBe(3);
@@ -211,6 +223,23 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
       const next = await fm(["--dry-run"], { DOCKER_HOST: relay.host });
       expect(next.stderr).toContain("restoring after an interrupted run: feed-handler-crash left k2-feed-handler-binance exited");
       expect(await state("k2-feed-handler-binance")).toBe("running");
+    } finally {
+      await relay.down().catch(() => {});
+      await docker.getContainer("k2-feed-handler-binance").start().catch(() => {});
+    }
+  }, 120_000);
+
+  test("Docker fails while the fault is applied (the stop is carried out, its reply lost): cleared, one line, exit 3", async () => {
+    const relay = await engineRelay(env.DOCKER_HOST!);
+    try {
+      relay.cutReply("/containers/k2-feed-handler-binance/stop");
+      const r = await fm(["--tests", "feed-handler-crash"], { DOCKER_HOST: relay.host });
+      const last = r.stderr.trim().split("\n").at(-1)!;
+      console.log(`stop's reply lost: exit ${r.code}; ${last}`);
+      expect(r.code).toBe(3);
+      expect(last).toMatch(/^03-failure-modes: error: test feed-handler-crash: the Docker engine failed while applying the fault \(.+\); k2-feed-handler-binance was restored$/);
+      expect(await state("k2-feed-handler-binance")).toBe("running");
+      expect(JSON.parse(readFileSync(join(env.K2_DATA_DIR!, "03-failure-modes", "journal.json"), "utf8"))).toEqual([]);
     } finally {
       await relay.down().catch(() => {});
       await docker.getContainer("k2-feed-handler-binance").start().catch(() => {});

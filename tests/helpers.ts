@@ -138,19 +138,28 @@ export function startPrefectFixture(recording: "healthy" | "failing") {
 /**
  * A unix-socket relay in front of a real Docker engine: closing it makes the engine vanish
  * from a client's view (connections cut, socket gone) and reopening brings it back, as when
- * dockerd restarts under a long-running sampler. The engine itself is untouched.
+ * dockerd restarts under a long-running sampler. `cutReply(path)`: the next request for that
+ * path reaches the engine and is carried out, but its reply is dropped with the connection.
+ * The engine itself is untouched.
  */
 export async function engineRelay(upstream: string, path = join(tempDir("k2-relay-"), "docker.sock")) {
   const net = await import("node:net");
   const { rmSync } = await import("node:fs");
   let server: import("node:net").Server | undefined;
   const open = new Set<import("node:net").Socket>();
+  let cut: string | undefined;
   const up = () => new Promise<void>((done) => {
     rmSync(path, { force: true });
     server = net.createServer((client) => {
       const engine = net.connect(upstream.replace("unix://", ""));
       for (const s of [client, engine]) { open.add(s); s.on("close", () => open.delete(s)).on("error", () => {}); }
       client.pipe(engine).pipe(client);
+      client.on("data", (d: Buffer) => {
+        if (!cut || !d.toString("latin1").includes(cut)) return;
+        cut = undefined;
+        engine.unpipe(client);
+        engine.once("data", () => { client.destroy(); engine.destroy(); }).resume(); // unpipe paused it
+      });
     });
     server.listen(path, done);
   });
@@ -159,5 +168,5 @@ export async function engineRelay(upstream: string, path = join(tempDir("k2-rela
     server!.close(() => { rmSync(path, { force: true }); done(); });
   });
   await up();
-  return { host: `unix://${path}`, up, down };
+  return { host: `unix://${path}`, up, down, cutReply: (path: string) => void (cut = path) };
 }
