@@ -3,20 +3,20 @@
 // The brief starts every day with four checks by hand. This notebook does them, shows the
 // evidence for each, and exits non-zero when any fails, so it can gate CI and the step
 // notebooks. On the embedded default it checks the K2 lab: its containers and its engine.
-import { main, type Notebook } from "../lib/notebook.ts";
-import { connectClickHouse, targetFromEnv } from "../lib/clickhouse.ts";
-import { probeDocker } from "../lib/docker.ts";
-import { gatherHealth, flowSeriesSql } from "../lib/health.ts";
-import { worst, type Check } from "../lib/analysis/health.ts";
-import { loadConfig, type K2Config } from "../lib/config.ts";
-import { prefectUrl } from "../lib/prefect.ts";
+import { main, type Notebook } from "../lib/runtime/notebook.ts";
+import { connectClickHouse, targetFromEnv } from "../lib/io/clickhouse.ts";
+import { probeDocker } from "../lib/io/docker.ts";
+import { gatherHealth, flowSeriesSql } from "../lib/health/run.ts";
+import { worst, type Check } from "../lib/health/verdict.ts";
+import { loadConfig, type K2Config } from "../lib/k2/config.ts";
+import { prefectUrl } from "../lib/io/prefect.ts";
 import { runLab } from "../lib/lab/lab.ts";
 import { ensureLabStack } from "../lib/lab/stack.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault, formatFault, type Fault } from "../lib/lab/traffic.ts";
 import { html } from "../lib/report/html.ts";
-import { parseDuration, parseRate, formatDuration } from "../lib/units.ts";
-import { K2Error, EXIT, registerSecret } from "../lib/errors.ts";
+import { parseDuration, parseRate, formatDuration } from "../lib/runtime/units.ts";
+import { K2Error, EXIT, registerSecret } from "../lib/runtime/errors.ts";
 import { Plot } from "../lib/report/plot.ts";
 
 type Options = {

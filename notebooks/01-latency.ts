@@ -4,20 +4,20 @@
 // stack), then let the engine compute every trade's lag from the discovered columns, check
 // for loss, and judge p99 against the scenario's target, honestly: a clock too coarse to
 // decide gives UNRESOLVED, never PASS.
-import { main, type Notebook } from "../lib/notebook.ts";
-import { connectClickHouse, targetFromEnv } from "../lib/clickhouse.ts";
-import { lagClock, effectiveResolutionMs } from "../lib/discovery.ts";
-import { loadConfig } from "../lib/config.ts";
+import { main, type Notebook } from "../lib/runtime/notebook.ts";
+import { connectClickHouse, targetFromEnv } from "../lib/io/clickhouse.ts";
+import { lagClock, effectiveResolutionMs } from "../lib/k2/discovery.ts";
+import { loadConfig } from "../lib/k2/config.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
-import { SCENARIOS, bottleneck, clockOffsetNote, p99Verdict, type Scenario } from "../lib/analysis/latency.ts";
-import { labScenario, stackScenario, type ScenarioOptions } from "../lib/latency-run.ts";
-import { requireHealthy } from "../lib/health.ts";
-import { parseDuration, parseNumber, formatDuration } from "../lib/units.ts";
-import { usageError } from "../lib/errors.ts";
+import { SCENARIOS, bottleneck, clockOffsetNote, p99Verdict, type Scenario } from "../lib/latency/verdict.ts";
+import { labScenario, stackScenario, type ScenarioOptions } from "../lib/latency/run.ts";
+import { requireHealthy } from "../lib/health/run.ts";
+import { parseDuration, parseNumber, formatDuration } from "../lib/runtime/units.ts";
+import { usageError } from "../lib/runtime/errors.ts";
 import { fmt, type Report } from "../lib/report/document.ts";
-import { latencyFigures, resultsTable, segmentTable, scenarioSummaries, type ScenarioRecord } from "../lib/latency-report.ts";
-import type { RunData } from "../lib/store.ts";
+import { latencyFigures, resultsTable, segmentTable, scenarioSummaries, type ScenarioRecord } from "../lib/latency/report.ts";
+import type { RunData } from "../lib/runtime/store.ts";
 
 type Options = ScenarioOptions & { scenarios: Scenario[]; tuning: string; skipHealth: boolean };
 
@@ -119,7 +119,7 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
 
   // ## Compare: the deltas for a "tuning applied" PR, exact from the stored per-trade lags
   async compare(doc, a, b) {
-    const { compareRuns } = await import("../lib/latency-report.ts");
+    const { compareRuns } = await import("../lib/latency/report.ts");
     return compareRuns(doc, a, b);
   },
 };

@@ -12,20 +12,20 @@
 //   bun notebooks/02-burn-in.ts --from latest        re-render
 import { parseArgs } from "node:util";
 import { join, basename, relative } from "node:path";
-import { outDir } from "../lib/paths.ts";
+import { outDir } from "../lib/runtime/paths.ts";
 import { readFileSync } from "node:fs";
-import { top, renderRun, flagError, watchAndRender, type Notebook } from "../lib/notebook.ts";
-import { targetFromEnv, connectClickHouse } from "../lib/clickhouse.ts";
-import { requireHealthy } from "../lib/health.ts";
-import { loadConfig } from "../lib/config.ts";
-import { connectDocker, probeDocker } from "../lib/docker.ts";
+import { top, renderRun, flagError, watchAndRender, type Notebook } from "../lib/runtime/notebook.ts";
+import { targetFromEnv, connectClickHouse } from "../lib/io/clickhouse.ts";
+import { requireHealthy } from "../lib/health/run.ts";
+import { loadConfig } from "../lib/k2/config.ts";
+import { connectDocker, probeDocker } from "../lib/io/docker.ts";
 import { ensureLabStack } from "../lib/lab/stack.ts";
-import { SERVICES, STACK_BUDGET, UNCONTAINED_BUDGET } from "../lib/k2.ts";
-import { runSampler, findRun, detach, alive, countRounds, importRun, noEngineRun, NOTEBOOK, type StartOptions } from "../lib/burnin.ts";
-import { analyseService, stackTotals, spikePeriodicity, intervalCpu, DEFAULT_RULES, type Tidy } from "../lib/analysis/burnin.ts";
-import { openRun, type RunData } from "../lib/store.ts";
-import { parseDuration, formatDuration } from "../lib/units.ts";
-import { K2Error, EXIT, usageError } from "../lib/errors.ts";
+import { SERVICES, STACK_BUDGET, UNCONTAINED_BUDGET } from "../lib/k2/stack.ts";
+import { runSampler, findRun, detach, alive, countRounds, importRun, noEngineRun, NOTEBOOK, type StartOptions } from "../lib/burnin/run.ts";
+import { analyseService, stackTotals, spikePeriodicity, intervalCpu, DEFAULT_RULES, type Tidy } from "../lib/burnin/verdict.ts";
+import { openRun, type RunData } from "../lib/runtime/store.ts";
+import { parseDuration, formatDuration } from "../lib/runtime/units.ts";
+import { K2Error, EXIT, usageError } from "../lib/runtime/errors.ts";
 import { fmt } from "../lib/report/document.ts";
 import { Plot } from "../lib/report/plot.ts";
 

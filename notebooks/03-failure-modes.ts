@@ -5,20 +5,20 @@
 // time to recovery from the fault's start and from its clearing. Every trade in the window
 // is classified landed, lost, duplicated or late. A fault in flight is journalled first and
 // cleared on any exit; the next run restores what a killed one left broken.
-import { main, type Notebook } from "../lib/notebook.ts";
-import { targetFromEnv, connectClickHouse } from "../lib/clickhouse.ts";
-import { probeDocker, connectDocker } from "../lib/docker.ts";
+import { main, type Notebook } from "../lib/runtime/notebook.ts";
+import { targetFromEnv, connectClickHouse } from "../lib/io/clickhouse.ts";
+import { probeDocker, connectDocker } from "../lib/io/docker.ts";
 import { LAB_NET } from "../lib/lab/stack.ts";
 import { parseFault, type Fault } from "../lib/lab/traffic.ts";
-import { MATRIX, MILESTONE_MTTR_MS, selectTests, plan, restoreJournal, journalPath, type TestSpec } from "../lib/failure.ts";
+import { MATRIX, MILESTONE_MTTR_MS, selectTests, plan, restoreJournal, journalPath, type TestSpec } from "../lib/failure/matrix.ts";
 import { relative } from "node:path";
-import { startLabEnv, runTest, type LabEnv, type Result } from "../lib/failure-run.ts";
-import { discoverWithObservation, silverOf } from "../lib/discovery.ts";
-import { milestoneGate } from "../lib/analysis/failure.ts";
-import { parseDuration, parseRate, formatDuration } from "../lib/units.ts";
-import { K2Error, EXIT, usageError } from "../lib/errors.ts";
-import { requireHealthy } from "../lib/health.ts";
-import { loadConfig, type K2Config } from "../lib/config.ts";
+import { startLabEnv, runTest, type LabEnv, type Result } from "../lib/failure/run.ts";
+import { discoverWithObservation, silverOf } from "../lib/k2/discovery.ts";
+import { milestoneGate } from "../lib/failure/verdict.ts";
+import { parseDuration, parseRate, formatDuration } from "../lib/runtime/units.ts";
+import { K2Error, EXIT, usageError } from "../lib/runtime/errors.ts";
+import { requireHealthy } from "../lib/health/run.ts";
+import { loadConfig, type K2Config } from "../lib/k2/config.ts";
 import { Plot } from "../lib/report/plot.ts";
 
 type Options = { skipHealth: boolean; tests: TestSpec[]; explicit: boolean; holdMs: number; partitionMs: number; rate: number; dryRun: boolean; yes: boolean; network: string; limitMs: number; faults: Fault[]; config: K2Config };

@@ -6,11 +6,11 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT, outDir } from "../lib/paths.ts";
+import { ROOT, outDir } from "../lib/runtime/paths.ts";
 import { Report } from "../lib/report/document.ts";
 import { html } from "../lib/report/html.ts";
-import { writeAtomic } from "../lib/fsx.ts";
-import { listRuns, openRun } from "../lib/store.ts";
+import { writeAtomic } from "../lib/runtime/fsx.ts";
+import { listRuns, openRun } from "../lib/runtime/store.ts";
 
 const { values } = parseArgs({ args: Bun.argv.slice(2), options: { help: { type: "boolean" }, only: { type: "string" } }, strict: true });
 if (values.help) {

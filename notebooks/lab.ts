@@ -3,19 +3,19 @@
 // The lab notebook is the foundation's proof. It builds the K2 schema in the embedded
 // engine, replays trades for the three exchanges at a chosen rate with a known delay,
 // and checks the pipeline against the replayer's own ground truth.
-import { main, type Notebook } from "../lib/notebook.ts";
+import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { openLab, runLab } from "../lib/lab/lab.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault, formatFault, type Fault } from "../lib/lab/traffic.ts";
-import { discoverWithObservation, lagClock, type Mapping, type TimeColumn } from "../lib/discovery.ts";
-import { loadConfig, type K2Config } from "../lib/config.ts";
+import { discoverWithObservation, lagClock, type Mapping, type TimeColumn } from "../lib/k2/discovery.ts";
+import { loadConfig, type K2Config } from "../lib/k2/config.ts";
 import { countsSql, ohlcvSql, lagsSql } from "../lib/lab/queries.ts";
-import { reconcile, ohlcvConsistency, type CountRow, type OhlcvRow } from "../lib/analysis/reconcile.ts";
-import { parseDuration, parseRate, parseNumber, BASE_RATE, formatDuration, formatCount } from "../lib/units.ts";
+import { reconcile, ohlcvConsistency, type CountRow, type OhlcvRow } from "../lib/lab/reconcile.ts";
+import { parseDuration, parseRate, parseNumber, BASE_RATE, formatDuration, formatCount } from "../lib/runtime/units.ts";
 import { Plot } from "../lib/report/plot.ts";
 import { fmt } from "../lib/report/document.ts";
 import { html } from "../lib/report/html.ts";
-import { logBinsSql } from "../lib/latency.ts";
+import { logBinsSql } from "../lib/latency/sql.ts";
 import type { ReplaySummary } from "../lib/lab/replayer.ts";
 
 type Options = { durationMs: number; rate: number; seed: number; delay: string; flushMs: number; faults: Fault[]; config: K2Config };

@@ -8,9 +8,9 @@ import { parseArgs } from "node:util";
 import { readFileSync, rmSync, statSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { connectClickHouse } from "../lib/clickhouse.ts";
+import { connectClickHouse } from "../lib/io/clickhouse.ts";
 import { resetLab } from "../lib/lab/schema.ts";
-import { parseNumber } from "../lib/units.ts";
+import { parseNumber } from "../lib/runtime/units.ts";
 
 const { values } = parseArgs({ args: Bun.argv.slice(2), options: { rows: { type: "string", default: "10000000" }, limit: { type: "string" }, child: { type: "string" }, dir: { type: "string" }, help: { type: "boolean" } }, strict: true });
 if (values.help) {
@@ -62,9 +62,9 @@ if (values.child) {
     }
     case "render": {
       // The latency figures from a stored per-trade dataset of `limit` rows: engine queries plus Plot to SVG.
-      const { RunData } = await import("../lib/store.ts");
+      const { RunData } = await import("../lib/runtime/store.ts");
       const { Report } = await import("../lib/report/document.ts");
-      const { latencyFigures } = await import("../lib/latency-report.ts");
+      const { latencyFigures } = await import("../lib/latency/report.ts");
       const lags = join(dir, `render-${values.limit}.parquet`);
       await t.exportParquet(`SELECT exchange, toDateTime64(timestamp, 3, 'UTC') AS exchange_ts, dateDiff('microsecond', timestamp, processed_at) / 1000 AS lag_ms FROM k2.bench_trades LIMIT ${Number(values.limit)}`, lags);
       const [w] = await t.query<{ a: number; b: number }>(`SELECT toUnixTimestamp64Milli(min(exchange_ts)) AS a, toUnixTimestamp64Milli(max(exchange_ts)) AS b FROM file('${lags}', Parquet)`);
@@ -139,11 +139,11 @@ try {
   console.log(`${fig(rows, r2)}  ratio ${(r2.renderMs / r1.renderMs).toFixed(2)}x render time, ${(r2.htmlBytes / r1.htmlBytes).toFixed(2)}x size for ${(rows / few).toFixed(0)}x rows`);
 
   // Sampling: one round of the sampler over the K2 containers against `docker stats --no-stream` on the same ones.
-  const { probeDocker } = await import("../lib/docker.ts");
+  const { probeDocker } = await import("../lib/io/docker.ts");
   const docker = await probeDocker();
   if ("unreachable" in docker) console.log(`Burn-in sampling: skipped (${docker.unreachable})`);
   else {
-    const { sampleRound } = await import("../lib/sampler.ts");
+    const { sampleRound } = await import("../lib/burnin/sampler.ts");
     const { ensureLabStack } = await import("../lib/lab/stack.ts");
     if (!(await docker.docker.listContainers({ filters: { name: ["^/k2-"] } })).length) await ensureLabStack(docker);
     const names = (await docker.docker.listContainers({ filters: { name: ["^/k2-"] } })).map((c) => c.Names[0]!.slice(1));

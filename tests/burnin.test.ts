@@ -3,12 +3,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
-import { parseStatsExport, parseBytes } from "../lib/analysis/stats-import.ts";
-import { theilSen, leakVerdict } from "../lib/analysis/trend.ts";
-import { analyseService, stackTotals, spikePeriodicity, intervalCpu, type Tidy } from "../lib/analysis/burnin.ts";
+import { parseStatsExport, parseBytes } from "../lib/burnin/import.ts";
+import { theilSen, leakVerdict } from "../lib/verdict/trend.ts";
+import { analyseService, stackTotals, spikePeriodicity, intervalCpu, type Tidy } from "../lib/burnin/verdict.ts";
 import { seeded, normal } from "../lib/lab/random.ts";
-import { SERVICES } from "../lib/k2.ts";
-import { appendRound, lastCompleteRound, cpuCores, memoryUsed, sampleRound, type Row } from "../lib/sampler.ts";
+import { SERVICES } from "../lib/k2/stack.ts";
+import { appendRound, lastCompleteRound, cpuCores, memoryUsed, sampleRound, type Row } from "../lib/burnin/sampler.ts";
 import { tempDir, ensureDockerEngine, runCli, engineRelay } from "./helpers.ts";
 
 test("parseBytes: every unit docker prints", () => {
@@ -114,7 +114,7 @@ describe("the sampler on a real Docker engine: known behaviours", () => {
   const all = [...names, "k2t-still"];
   beforeAll(async () => {
     host = await ensureDockerEngine();
-    const { connectDocker } = await import("../lib/docker.ts");
+    const { connectDocker } = await import("../lib/io/docker.ts");
     const { ensureLabImage, runLabContainer, IDLE } = await import("../lib/lab/stack.ts");
     const t = await connectDocker({ DOCKER_HOST: host });
     docker = t.docker;
@@ -131,7 +131,7 @@ describe("the sampler on a real Docker engine: known behaviours", () => {
   afterAll(async () => { for (const n of all) await docker?.getContainer(n).remove({ force: true }).catch(() => {}); });
 
   test("the brief's loop output, imported, gives the same numbers as a direct sample", async () => {
-    const { connectDocker } = await import("../lib/docker.ts");
+    const { connectDocker } = await import("../lib/io/docker.ts");
     const t = await connectDocker({ DOCKER_HOST: host });
     // The brief's loop body, verbatim but for the container list, run at the same time as one sampler round.
     const loop = Bun.spawn(["sh", "-c", 'echo "$(date -Iseconds)"; docker stats --no-stream --format "{{.Name}},{{.CPUPerc}},{{.MemUsage}}" k2t-still'], { stdout: "pipe", env: { ...process.env, DOCKER_HOST: host } });
@@ -146,7 +146,7 @@ describe("the sampler on a real Docker engine: known behaviours", () => {
   }, 60_000);
 
   test("sampled for ~25 s, the analysis flags exactly the leak, the OOM and the restarts", async () => {
-    const { connectDocker } = await import("../lib/docker.ts");
+    const { connectDocker } = await import("../lib/io/docker.ts");
     const t = await connectDocker({ DOCKER_HOST: host });
     const f = join(tempDir(), "samples.csv");
     const t0 = Date.now();
@@ -154,7 +154,7 @@ describe("the sampler on a real Docker engine: known behaviours", () => {
       appendRound(f, await sampleRound(t, round, { prefix: "k2t-", expected: names }));
       await Bun.sleep(Math.max(0, t0 + round * 2000 - Date.now()));
     }
-    const { localEngine } = await import("../lib/clickhouse.ts");
+    const { localEngine } = await import("../lib/io/clickhouse.ts");
     const raw = (await (await localEngine().query({ query: `SELECT * FROM file('${f}', CSVWithNames) WHERE container != '*round-end*'`, format: "JSONEachRow" })).json()) as any[];
     const tidy: Tidy[] = raw.map((r) => ({ round: r.round, ts: Date.parse(r.ts), container: r.container, state: r.state, restarts: r.restarts, oomKilled: r.oom_killed === true || r.oom_killed === "true", cpuCores: r.cpu_cores, memBytes: r.mem_bytes }));
     const verdicts = Object.fromEntries(names.map((n) => {
@@ -178,8 +178,8 @@ describe("the sampler on a real Docker engine: known behaviours", () => {
 
 test("runSampler: the engine going away mid-run is a recorded gap, and sampling carries on when it returns", async () => {
   const relay = await engineRelay(await ensureDockerEngine());
-  const { connectDocker } = await import("../lib/docker.ts");
-  const { runSampler } = await import("../lib/burnin.ts");
+  const { connectDocker } = await import("../lib/io/docker.ts");
+  const { runSampler } = await import("../lib/burnin/run.ts");
   const { ensureLabImage, runLabContainer, IDLE } = await import("../lib/lab/stack.ts");
   const t = await connectDocker({ DOCKER_HOST: relay.host });
   await ensureLabImage(t);
@@ -270,7 +270,7 @@ describe("notebooks/02-burn-in.ts", () => {
     expect(r.code).toBe(0);
     const st2 = await runCli("notebooks/02-burn-in.ts", ["status"], e);
     const after = Number(/completed; (\d+) of 20 samples/.exec(st2.stdout)?.[1]);
-    const { RunData } = await import("../lib/store.ts");
+    const { RunData } = await import("../lib/runtime/store.ts");
     const id = /^burn-in (\S+):/.exec(st2.stdout)![1]!;
     const data = new RunData(join(env.K2_DATA_DIR, "02-burn-in", id), JSON.parse(readFileSync(join(env.K2_DATA_DIR, "02-burn-in", id, "manifest.json"), "utf8")));
     const dup = await data.query<{ n: number }>("SELECT count() AS n FROM (SELECT round, container, count() AS c FROM {samples} GROUP BY round, container HAVING c > 1)");

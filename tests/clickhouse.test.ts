@@ -2,8 +2,8 @@
 // connection hook) and a real clickhouse-server over HTTP on loopback.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { connectClickHouse, localEngine, targetFromEnv, describeTarget } from "../lib/clickhouse.ts";
-import { K2Error } from "../lib/errors.ts";
+import { connectClickHouse, localEngine, targetFromEnv, describeTarget } from "../lib/io/clickhouse.ts";
+import { K2Error } from "../lib/runtime/errors.ts";
 import { testEngine, tempDir, startClickHouseServer, type ClickHouseServer } from "./helpers.ts";
 
 describe("targetFromEnv", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mapTradeTable, timeResolutionMs, lagClock, type ColumnInfo } from "../lib/discovery.ts";
+import { mapTradeTable, timeResolutionMs, lagClock, type ColumnInfo } from "../lib/k2/discovery.ts";
 
 const cols = (table: string, spec: string): ColumnInfo[] =>
   spec.trim().split("\n").map((l) => {

@@ -5,15 +5,15 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { readFileSync, existsSync } from "node:fs";
 import Docker from "dockerode";
-import { baselineRates, recoveryAt, isolation, testVerdict, milestoneGate, type Tick } from "../lib/analysis/failure.ts";
-import { lossChecks, watermarkChecks, truthLossSql, continuityLossSql, type LossRow } from "../lib/failure-checks.ts";
-import { selectTests, plan, MATRIX } from "../lib/failure.ts";
+import { baselineRates, recoveryAt, isolation, testVerdict, milestoneGate, type Tick } from "../lib/failure/verdict.ts";
+import { lossChecks, watermarkChecks, truthLossSql, continuityLossSql, type LossRow } from "../lib/failure/checks.ts";
+import { selectTests, plan, MATRIX } from "../lib/failure/matrix.ts";
 import { runCli, tempDir, ensureDockerEngine, testEngine, engineRelay } from "./helpers.ts";
 import { runLab } from "../lib/lab/lab.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
-import { discoverWithObservation } from "../lib/discovery.ts";
-import { ROOT } from "../lib/paths.ts";
+import { discoverWithObservation } from "../lib/k2/discovery.ts";
+import { ROOT } from "../lib/runtime/paths.ts";
 
 const tick = (t: number, b: number, k: number, c: number, ok = true): Tick => ({ t, flow: { binance: b, kraken: k, coinbase: c }, containersOk: ok });
 
@@ -260,8 +260,8 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
   }, 120_000);
 
   test("a network the container is not on, and a container outside the K2 set", async () => {
-    const { connectDocker } = await import("../lib/docker.ts");
-    const { applyFault, guard } = await import("../lib/failure.ts");
+    const { connectDocker } = await import("../lib/io/docker.ts");
+    const { applyFault, guard } = await import("../lib/failure/matrix.ts");
     const t = await connectDocker(env);
     await expect(applyFault(t, { test: "x", container: "k2-clickhouse", action: "disconnect", network: "k2-net", at: "", pid: 0 })).rejects.toThrow("k2-clickhouse is not on network k2-net (it is on k2-lab-net): fix --network");
     await expect(guard(t, "postgres-main", true)).rejects.toThrow("refusing to touch postgres-main: not a K2 container");

@@ -1,11 +1,11 @@
 // Health verdicts on plain arrays, then the watermark and Prefect readers on real parts:
 // PostgreSQL from Debian on loopback, the embedded ClickHouse, and a recorded Prefect API.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { evaluateServices, evaluateFlow, evaluateWatermarks, evaluatePrefect, worst } from "../lib/analysis/health.ts";
-import { SERVICES } from "../lib/k2.ts";
-import type { ContainerState } from "../lib/docker.ts";
-import { postgresWatermarks, clickhouseWatermarks, mapWatermarkColumns } from "../lib/watermarks.ts";
-import { recentRuns } from "../lib/prefect.ts";
+import { evaluateServices, evaluateFlow, evaluateWatermarks, evaluatePrefect, worst } from "../lib/health/verdict.ts";
+import { SERVICES } from "../lib/k2/stack.ts";
+import type { ContainerState } from "../lib/io/docker.ts";
+import { postgresWatermarks, clickhouseWatermarks, mapWatermarkColumns } from "../lib/io/watermarks.ts";
+import { recentRuns } from "../lib/io/prefect.ts";
 import { startPostgres, startPrefectFixture, testEngine, type Postgres } from "./helpers.ts";
 import { SQL } from "bun";
 

@@ -4,8 +4,8 @@
 import { mkdtempSync, writeFileSync, mkdirSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connectClickHouse, type Target } from "../lib/clickhouse.ts";
-import { ROOT } from "../lib/paths.ts";
+import { connectClickHouse, type Target } from "../lib/io/clickhouse.ts";
+import { ROOT } from "../lib/runtime/paths.ts";
 
 export const tempDir = (prefix = "k2-test-") => mkdtempSync(join(tmpdir(), prefix));
 

@@ -4,11 +4,11 @@ import { testEngine } from "./helpers.ts";
 import { runLab } from "../lib/lab/lab.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
-import { discoverWithObservation, lagClock, type Mapping } from "../lib/discovery.ts";
+import { discoverWithObservation, lagClock, type Mapping } from "../lib/k2/discovery.ts";
 import { countsSql, ohlcvSql } from "../lib/lab/queries.ts";
-import { reconcile, ohlcvConsistency, type CountRow, type OhlcvRow } from "../lib/analysis/reconcile.ts";
+import { reconcile, ohlcvConsistency, type CountRow, type OhlcvRow } from "../lib/lab/reconcile.ts";
 import type { ReplaySummary } from "../lib/lab/replayer.ts";
-import type { Target } from "../lib/clickhouse.ts";
+import type { Target } from "../lib/io/clickhouse.ts";
 
 const config = { discovery: { columns: {} } };
 const checkCounts = async (t: Target, mappings: Mapping[]) =>

@@ -3,15 +3,15 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { readFileSync, existsSync } from "node:fs";
-import { quantileExact, p99Verdict, scenarioVerdict, bottleneck, SCENARIOS } from "../lib/analysis/latency.ts";
+import { quantileExact, p99Verdict, scenarioVerdict, bottleneck, SCENARIOS } from "../lib/latency/verdict.ts";
 import { testEngine, tempDir, runCli, ensureDockerEngine } from "./helpers.ts";
 import { runLab } from "../lib/lab/lab.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
-import { discoverWithObservation, type Mapping } from "../lib/discovery.ts";
-import { lagExportSql, statsSql, truthLossSql, continuitySql, type Window } from "../lib/latency.ts";
-import { stackLoad, loadCommand } from "../lib/load.ts";
-import type { Target } from "../lib/clickhouse.ts";
+import { discoverWithObservation, type Mapping } from "../lib/k2/discovery.ts";
+import { lagExportSql, statsSql, truthLossSql, continuitySql, type Window } from "../lib/latency/sql.ts";
+import { stackLoad, loadCommand } from "../lib/latency/load.ts";
+import type { Target } from "../lib/io/clickhouse.ts";
 import type { ReplaySummary } from "../lib/lab/replayer.ts";
 
 describe("verdicts", () => {
@@ -122,7 +122,7 @@ describe("stack load through dockerode exec in k2-redpanda", () => {
   });
   test("the command runs inside the lab's k2-redpanda container, once per exchange topic", async () => {
     const host = await ensureDockerEngine();
-    const { connectDocker } = await import("../lib/docker.ts");
+    const { connectDocker } = await import("../lib/io/docker.ts");
     const { ensureLabStack } = await import("../lib/lab/stack.ts");
     await ensureLabStack(await connectDocker({ DOCKER_HOST: host }));
     const seen: string[] = [];

@@ -102,7 +102,7 @@ describe("bun run discover against a real clickhouse-server", () => {
     await q("CREATE TABLE k2.silver_trades (trade_id String, symbol String, price Float64, exchange String) ENGINE = MergeTree ORDER BY trade_id");
   });
   afterAll(async () => { await server?.stop(); });
-  const discover = (env: Record<string, string>) => runCli("lib/discover-cli.ts", [], { CLICKHOUSE_URL: server.url, CLICKHOUSE_PASSWORD: SECRET, ...env });
+  const discover = (env: Record<string, string>) => runCli("lib/k2/discover-cli.ts", [], { CLICKHOUSE_URL: server.url, CLICKHOUSE_PASSWORD: SECRET, ...env });
 
   test("a column that cannot be mapped: the table and the columns found", async () => {
     const r = await discover({});

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { reconcile, ohlcvConsistency } from "../lib/analysis/reconcile.ts";
+import { reconcile, ohlcvConsistency } from "../lib/lab/reconcile.ts";
 
 const row = (exchange: string, symbol: string, sent: number, bronze: number, silver: number, dropped = 0) =>
   ({ exchange, symbol, generated: sent + dropped, sent, dropped, silenced: 0, bronze, silver });

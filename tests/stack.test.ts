@@ -2,9 +2,9 @@
 // notebooks, whatever state an earlier session or a daemon restart left.
 import { beforeAll, expect, test } from "bun:test";
 import { ensureDockerEngine } from "./helpers.ts";
-import { connectDocker, type DockerTarget } from "../lib/docker.ts";
+import { connectDocker, type DockerTarget } from "../lib/io/docker.ts";
 import { ensureLabStack, runLabContainer, labLabels, IDLE } from "../lib/lab/stack.ts";
-import { SERVICES } from "../lib/k2.ts";
+import { SERVICES } from "../lib/k2/stack.ts";
 
 let t: DockerTarget;
 beforeAll(async () => {

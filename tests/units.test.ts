@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { parseDuration, parseRate, parseNumber, durationSpec } from "../lib/units.ts";
+import { parseDuration, parseRate, parseNumber, durationSpec } from "../lib/runtime/units.ts";
 import { parseDelay, seeded } from "../lib/lab/random.ts";
 import { parseFault, formatFault } from "../lib/lab/traffic.ts";
-import { parseConfig } from "../lib/config.ts";
+import { parseConfig } from "../lib/k2/config.ts";
 
 describe("parseDuration", () => {
   test.each([["250ms", 250], ["60s", 60_000], ["5m", 300_000], ["5min", 300_000], ["24h", 86_400_000], ["1.5h", 5_400_000], ["90", 90_000], ["3m20s", 200_000], ["1h30m", 5_400_000], ["1m 0.5s", 60_500]])("%s", (v, ms) =>

@@ -1,11 +1,11 @@
 // The K2 lab as one call: open the embedded engine (never a server: the lab drops and
 // rebuilds its databases), build the schema, replay trades, return the replayer's summary.
-import { connectClickHouse, targetFromEnv, type Target } from "../clickhouse.ts";
-import { K2Error, EXIT } from "../errors.ts";
+import { connectClickHouse, targetFromEnv, type Target } from "../io/clickhouse.ts";
+import { K2Error, EXIT } from "../runtime/errors.ts";
 import { resetLab, type LabSchemaOptions } from "./schema.ts";
 import { replay, type ReplayOptions, type ReplaySummary } from "./replayer.ts";
-import { progress } from "../progress.ts";
-import { formatDuration } from "../units.ts";
+import { progress } from "../runtime/progress.ts";
+import { formatDuration } from "../runtime/units.ts";
 
 export async function openLab(env = process.env): Promise<Target> {
   const spec = targetFromEnv(env);

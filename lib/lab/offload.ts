@@ -2,8 +2,8 @@
 // seconds. A run copies silver rows past the watermark to a cold table and advances the
 // watermark (ClickHouse offload_watermarks, the FACTS.md columns); it fails, without moving
 // the watermark, when k2-spark-iceberg (the job's runner) or k2-minio (the cold store) is down.
-import type { Target } from "../clickhouse.ts";
-import type { DockerTarget } from "../docker.ts";
+import type { Target } from "../io/clickhouse.ts";
+import type { DockerTarget } from "../io/docker.ts";
 
 export type OffloadRun = { at: number; ok: boolean; reason?: string; rows?: number; watermark?: string };
 

@@ -7,12 +7,12 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
-import { K2Error, EXIT } from "../errors.ts";
-import { SERVICES, type Service } from "../k2.ts";
-import type { DockerTarget } from "../docker.ts";
+import { K2Error, EXIT } from "../runtime/errors.ts";
+import { SERVICES, type Service } from "../k2/stack.ts";
+import type { DockerTarget } from "../io/docker.ts";
 import { Conduits, HANDLER_CMD } from "./conduit.ts";
 import { EXCHANGES } from "./instruments.ts";
-import { dataDir } from "../paths.ts";
+import { dataDir } from "../runtime/paths.ts";
 
 export const LAB_IMAGE = "k2-lab/busybox:1";
 const BUSYBOX = "/bin/busybox"; // Debian's busybox-static

@@ -1,8 +1,8 @@
 // The lab's market: a pure, seeded generator of trades for the three exchanges, with
 // Poisson arrivals at a total rate, a drawn exchange-to-handler delay per trade, and the
 // lab faults applied. No I/O and no clock: the replayer decides when to deliver.
-import { usageError } from "../errors.ts";
-import { parseDuration, durationSpec } from "../units.ts";
+import { usageError } from "../runtime/errors.ts";
+import { parseDuration, durationSpec } from "../runtime/units.ts";
 import { EXCHANGES, EXCHANGE_SHARE, INSTRUMENTS, BASE_PRICE, baseAsset, type Exchange } from "./instruments.ts";
 import { exponential, normal, seeded, weighted, type Delay } from "./random.ts";
 

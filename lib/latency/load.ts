@@ -1,11 +1,11 @@
 // Load on a real stack: replay recent topic messages with rpk inside k2-redpanda, through
 // dockerode exec, one exec per exchange topic, for the scenario's extra rate. The achieved
 // rate is measured afterwards from what landed, never assumed from what was asked.
-import { probeDocker } from "./docker.ts";
-import type { Scenario } from "./analysis/latency.ts";
-import { EXCHANGE_NAMES } from "./k2.ts";
-import { EXCHANGE_SHARE } from "./lab/instruments.ts";
-import { BASE_RATE } from "./units.ts";
+import { probeDocker } from "../io/docker.ts";
+import type { Scenario } from "./verdict.ts";
+import { EXCHANGE_NAMES } from "../k2/stack.ts";
+import { EXCHANGE_SHARE } from "../lab/instruments.ts";
+import { BASE_RATE } from "../runtime/units.ts";
 
 export type LoadResult = { startMs: number; endMs: number } & ({ exitCode: number } | { notRun: string });
 

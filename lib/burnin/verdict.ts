@@ -3,10 +3,10 @@
 // spike under 2x budget is acceptable), none over its RAM budget, stack totals within
 // budget, no OOM kill and no restart in the window, and no memory leak.
 import type { Status } from "../report/document.ts";
-import type { Service } from "../k2.ts";
-import { quantileExact } from "./latency.ts";
-import { theilSen, leakVerdict, type Trend } from "./trend.ts";
-import { formatDuration } from "../units.ts";
+import type { Service } from "../k2/stack.ts";
+import { quantileExact } from "../latency/verdict.ts";
+import { theilSen, leakVerdict, type Trend } from "../verdict/trend.ts";
+import { formatDuration } from "../runtime/units.ts";
 
 export type Tidy = { round: number; ts: number; container: string; state: string; restarts: number | null; oomKilled: boolean; cpuCores: number | null; memBytes: number | null };
 export type Rules = { spikeMaxSamples: number; leakMinMbPerHour: number };

@@ -3,12 +3,12 @@
 // left broken, and the runner: baseline, fault, observation at 1 s, clearing, recovery.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeAtomic } from "./fsx.ts";
-import { dataDir } from "./paths.ts";
-import { SERVICES } from "./k2.ts";
-import { K2Error, EXIT, firstLine } from "./errors.ts";
-import type { DockerTarget } from "./docker.ts";
-import { LAB_NET } from "./lab/stack.ts";
+import { writeAtomic } from "../runtime/fsx.ts";
+import { dataDir } from "../runtime/paths.ts";
+import { SERVICES } from "../k2/stack.ts";
+import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
+import type { DockerTarget } from "../io/docker.ts";
+import { LAB_NET } from "../lab/stack.ts";
 
 export type Action = "stop" | "restart" | "disconnect";
 export type TestSpec = {

@@ -10,9 +10,9 @@ import { createClient, ClickHouseLogLevel, type ClickHouseClient } from "@clickh
 import { createChdbConnection } from "chdb/connection";
 import { resolve } from "node:path";
 import { stat } from "node:fs/promises";
-import { K2Error, EXIT, registerSecret, firstLine } from "./errors.ts";
-import { produceAtomic } from "./fsx.ts";
-import { defaultEnginePath, ROOT } from "./paths.ts";
+import { K2Error, EXIT, registerSecret, firstLine } from "../runtime/errors.ts";
+import { produceAtomic } from "../runtime/fsx.ts";
+import { defaultEnginePath, ROOT } from "../runtime/paths.ts";
 
 export type TargetSpec =
   | { kind: "server"; url: string; user: string; password: string; database: string }

@@ -1,27 +1,27 @@
-// Running one failure-mode test (lib/failure.ts holds the matrix and the journal): a 5 s
+// Running one failure-mode test (matrix.ts holds the matrix and the journal): a 5 s
 // baseline, the fault through dockerode, flow per exchange every second, clearing after the
 // hold, recovery once the baseline's steady state holds again, then the checks of
-// lib/failure-checks.ts. On the lab its pipeline runs meanwhile: a continuous replay through
+// checks.ts. On the lab its pipeline runs meanwhile: a continuous replay through
 // the handler containers, and the offload job.
-import type { Target } from "./clickhouse.ts";
-import type { DockerTarget } from "./docker.ts";
-import type { Mapping } from "./discovery.ts";
-import { K2Error, EXIT, firstLine } from "./errors.ts";
-import { EXCHANGE_NAMES, OFFLOAD_INTERVAL_MS } from "./k2.ts";
-import { progress } from "./progress.ts";
-import { formatDuration } from "./units.ts";
-import { journalAdd, applyFault, clearWithRetry, guard, type TestSpec, type JournalEntry } from "./failure.ts";
-import { baselineRates, recoveryAt, isolation, testVerdict, type Tick, type Check } from "./analysis/failure.ts";
-import { flowSql, truthLossSql, continuityLossSql, lossChecks, gapSql, silverGoldSql, watermarkChecks, type FaultTimes, type LossRow } from "./failure-checks.ts";
-import { newestWatermark, type WatermarkReading } from "./watermarks.ts";
-import type { Window } from "./latency.ts";
-import { ensureLabStack } from "./lab/stack.ts";
-import { resetLab } from "./lab/schema.ts";
-import { replay } from "./lab/replayer.ts";
-import { parseDelay } from "./lab/random.ts";
-import type { Fault } from "./lab/traffic.ts";
-import { LabOffload, exactlyOnceSql } from "./lab/offload.ts";
-import type { Status } from "./report/document.ts";
+import type { Target } from "../io/clickhouse.ts";
+import type { DockerTarget } from "../io/docker.ts";
+import type { Mapping } from "../k2/discovery.ts";
+import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
+import { EXCHANGE_NAMES, OFFLOAD_INTERVAL_MS } from "../k2/stack.ts";
+import { progress } from "../runtime/progress.ts";
+import { formatDuration } from "../runtime/units.ts";
+import { journalAdd, applyFault, clearWithRetry, guard, type TestSpec, type JournalEntry } from "./matrix.ts";
+import { baselineRates, recoveryAt, isolation, testVerdict, type Tick, type Check } from "./verdict.ts";
+import { flowSql, truthLossSql, continuityLossSql, lossChecks, gapSql, silverGoldSql, watermarkChecks, type FaultTimes, type LossRow } from "./checks.ts";
+import { newestWatermark, type WatermarkReading } from "../io/watermarks.ts";
+import type { Window } from "../latency/sql.ts";
+import { ensureLabStack } from "../lab/stack.ts";
+import { resetLab } from "../lab/schema.ts";
+import { replay } from "../lab/replayer.ts";
+import { parseDelay } from "../lab/random.ts";
+import type { Fault } from "../lab/traffic.ts";
+import { LabOffload, exactlyOnceSql } from "../lab/offload.ts";
+import type { Status } from "../report/document.ts";
 
 export type RunOptions = { holdMs: number; partitionMs: number; limitMs: number; network: string; rate: number; faults: Fault[]; prefectDbUrl?: string };
 export type Loss = { landed: number; lost: number; duplicated: number; late: number };

@@ -2,10 +2,10 @@
 // (CLICKHOUSE_URL, or the embedded lab), at what resolution. Run it against a real stack
 // before the step notebooks, and put any correction in k2.config.json.
 import { parseArgs } from "node:util";
-import { connectClickHouse } from "./clickhouse.ts";
+import { connectClickHouse } from "../io/clickhouse.ts";
 import { discoverWithObservation, lagClock } from "./discovery.ts";
 import { loadConfig } from "./config.ts";
-import { K2Error, EXIT, redact } from "./errors.ts";
+import { K2Error, EXIT, redact } from "../runtime/errors.ts";
 
 const HELP = `usage: bun run discover [--json]
 

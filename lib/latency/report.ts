@@ -1,16 +1,16 @@
 // The latency report's parts, built from stored runs only: the results table in the step
 // file's form, the segment budget, the figures, and run-to-run comparison. Heavy work runs
 // in the engine over the stored per-trade Parquet; the figures get a bounded number of points.
-import type { Report } from "./report/document.ts";
-import { fmt } from "./report/document.ts";
-import { Plot } from "./report/plot.ts";
-import type { RunData } from "./store.ts";
-import type { Mapping } from "./discovery.ts";
-import type { Window } from "./latency.ts";
-import { ecdfSql, seriesSql, logBinsSql, bucketSeconds } from "./latency.ts";
-import { SCENARIOS, scenarioVerdict, type LossCheck, type Segment } from "./analysis/latency.ts";
-import type { Status } from "./report/document.ts";
-import { K2Error, EXIT } from "./errors.ts";
+import type { Report } from "../report/document.ts";
+import { fmt } from "../report/document.ts";
+import { Plot } from "../report/plot.ts";
+import type { RunData } from "../runtime/store.ts";
+import type { Mapping } from "../k2/discovery.ts";
+import type { Window } from "./sql.ts";
+import { ecdfSql, seriesSql, logBinsSql, bucketSeconds } from "./sql.ts";
+import { SCENARIOS, scenarioVerdict, type LossCheck, type Segment } from "./verdict.ts";
+import type { Status } from "../report/document.ts";
+import { K2Error, EXIT } from "../runtime/errors.ts";
 
 export type ScenarioRecord = {
   scenario: string; lab: boolean; window: Window; durationMs: number; targetRate: number; achievedRate: number; achievedHow: string;

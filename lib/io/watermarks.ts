@@ -5,8 +5,8 @@
 import { SQL } from "bun";
 import type { Db } from "./clickhouse.ts";
 import { sqlIdent, sqlString } from "./clickhouse.ts";
-import { K2Error, EXIT, firstLine, registerSecret, redact } from "./errors.ts";
-import type { Watermark } from "./analysis/health.ts";
+import { K2Error, EXIT, firstLine, registerSecret, redact } from "../runtime/errors.ts";
+import type { Watermark } from "../health/verdict.ts";
 
 const NAME = ["table_name", "source_table", "table", "name"];
 const WATERMARK = ["last_offload_timestamp", "last_watermark", "watermark", "last_successful_run", "updated_at"];

@@ -8,10 +8,10 @@ import { join, relative } from "node:path";
 import { K2Error, EXIT, redact } from "./errors.ts";
 import { writeAtomic } from "./fsx.ts";
 import { outDir, ROOT } from "./paths.ts";
-import { Report } from "./report/document.ts";
+import { Report } from "../report/document.ts";
 import { RunWriter, openRun, newRunId, type Manifest, type RunData } from "./store.ts";
 import { progress } from "./progress.ts";
-import pkg from "../package.json" with { type: "json" };
+import pkg from "../../package.json" with { type: "json" };
 
 export type OptionSpec = { type: "string" | "boolean"; default?: string | boolean; help: string; arg?: string };
 

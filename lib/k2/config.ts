@@ -5,8 +5,8 @@
 // Every value is checked on load; a bad one is a one-line error naming the file and key.
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { usageError } from "./errors.ts";
-import { ROOT } from "./paths.ts";
+import { usageError } from "../runtime/errors.ts";
+import { ROOT } from "../runtime/paths.ts";
 
 export const ROLES = ["exchangeTime", "ingestionTime", "exchange", "symbol", "sequence"] as const;
 export type Role = (typeof ROLES)[number];

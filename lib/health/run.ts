@@ -1,16 +1,16 @@
 // The stack-health checks as one call, for 00-health and as every step notebook's
 // precondition. Each component that is not configured or not reachable is SKIPPED with the
 // reason; nothing is assumed.
-import type { Target } from "./clickhouse.ts";
-import { sqlIdent } from "./clickhouse.ts";
-import { k2Containers, type DockerTarget, type ContainerState } from "./docker.ts";
-import { discoverTradeTables, exchangeExpr, type Mapping } from "./discovery.ts";
-import type { K2Config } from "./config.ts";
-import { SERVICES, EXCHANGE_NAMES, OFFLOAD_DEPLOYMENT, OFFLOAD_INTERVAL_MS, type Service } from "./k2.ts";
-import { evaluateServices, evaluateFlow, evaluateWatermarks, evaluatePrefect, type Check, type FlowRow, type FlowRun } from "./analysis/health.ts";
-import { clickhouseWatermarks, postgresWatermarks, type WatermarkSource } from "./watermarks.ts";
-import { recentRuns } from "./prefect.ts";
-import { K2Error, EXIT } from "./errors.ts";
+import type { Target } from "../io/clickhouse.ts";
+import { sqlIdent } from "../io/clickhouse.ts";
+import { k2Containers, type DockerTarget, type ContainerState } from "../io/docker.ts";
+import { discoverTradeTables, exchangeExpr, type Mapping } from "../k2/discovery.ts";
+import type { K2Config } from "../k2/config.ts";
+import { SERVICES, EXCHANGE_NAMES, OFFLOAD_DEPLOYMENT, OFFLOAD_INTERVAL_MS, type Service } from "../k2/stack.ts";
+import { evaluateServices, evaluateFlow, evaluateWatermarks, evaluatePrefect, type Check, type FlowRow, type FlowRun } from "./verdict.ts";
+import { clickhouseWatermarks, postgresWatermarks, type WatermarkSource } from "../io/watermarks.ts";
+import { recentRuns } from "../io/prefect.ts";
+import { K2Error, EXIT } from "../runtime/errors.ts";
 
 export type HealthOptions = {
   windowMs: number; staleMs: number; config: K2Config;
@@ -87,8 +87,8 @@ export function flowSeriesSql(m: Mapping, windowMs: number): string {
  */
 export async function requireHealthy(target: Target, skip: boolean, config: K2Config, env = process.env): Promise<{ status: string; summary: string } | { skipped: string }> {
   if (skip) return { skipped: "--skip-health was given" };
-  const { probeDocker } = await import("./docker.ts");
-  const { prefectUrl } = await import("./prefect.ts");
+  const { probeDocker } = await import("../io/docker.ts");
+  const { prefectUrl } = await import("../io/prefect.ts");
   const h = await gatherHealth(target, await probeDocker(env), { windowMs: 5 * 60_000, staleMs: 2 * 60_000, config, prefectApiUrl: prefectUrl(env), prefectDbUrl: env.PREFECT_DB_URL || undefined });
   const failed = h.checks.filter((c) => c.status === "FAIL");
   if (failed.length)

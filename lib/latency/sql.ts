@@ -1,7 +1,7 @@
 // SQL for the latency benchmark. The engine computes every lag and quantile over all rows;
-// JS only renders. Columns come from discovery (lib/discovery.ts), never from documents.
-import { lagClock, exchangeExpr, type Mapping } from "./discovery.ts";
-import { sqlIdent, sqlString, sqlTimeMs } from "./clickhouse.ts";
+// JS only renders. Columns come from discovery (lib/k2/discovery.ts), never from documents.
+import { lagClock, exchangeExpr, type Mapping } from "../k2/discovery.ts";
+import { sqlIdent, sqlString, sqlTimeMs } from "../io/clickhouse.ts";
 
 export type Window = { fromMs: number; toMs: number };
 
@@ -21,7 +21,7 @@ export function lagRowsSql(m: Mapping, w: Window): string {
 }
 
 // quantileExact: exact over all rows (the engine sorts; at K2's rates a window holds at most
-// a few million trades). The same function is in lib/analysis/latency.ts for cross-checks.
+// a few million trades). The same function is in lib/verdict/stats.ts for cross-checks.
 const STATS = `count() AS trades, avg(lag_ms) AS avg_ms, quantileExact(0.5)(lag_ms) AS p50_ms, quantileExact(0.9)(lag_ms) AS p90_ms,
   quantileExact(0.99)(lag_ms) AS p99_ms, quantileExact(0.999)(lag_ms) AS p999_ms, max(lag_ms) AS max_ms,
   quantileExact(0.001)(lag_ms) AS floor_ms, countIf(lag_ms < 0) / count() AS negative_share`;

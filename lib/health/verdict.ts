@@ -1,9 +1,9 @@
 // Health verdicts, pure: container states, per-exchange freshness, watermark ages and
 // Prefect runs in; one row per check with PASS/WARN/FAIL and the evidence out.
 import type { Status } from "../report/document.ts";
-import type { Service } from "../k2.ts";
-import type { ContainerState } from "../docker.ts";
-import { formatDuration } from "../units.ts";
+import type { Service } from "../k2/stack.ts";
+import type { ContainerState } from "../io/docker.ts";
+import { formatDuration } from "../runtime/units.ts";
 
 export type Check = { check: string; subject: string; status: Status; evidence: string };
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { K2Error, EXIT, firstLine } from "./errors.ts";
 import { writeAtomic } from "./fsx.ts";
 import { dataDir } from "./paths.ts";
-import { localEngine, sqlString, type Target, type Row } from "./clickhouse.ts";
+import { localEngine, sqlString, type Target, type Row } from "../io/clickhouse.ts";
 
 export type Manifest = {
   notebook: string; runId: string; title: string; createdAt: string;

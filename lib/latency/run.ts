@@ -2,18 +2,18 @@
 // on a stack), have the engine compute every trade's lag per table, exchange and symbol from
 // the discovered columns and store them, check for loss (ground truth on the lab, sequence
 // continuity in bronze on a stack), and read MV time from system.query_log where it exists.
-import type { Target } from "./clickhouse.ts";
-import { discoverWithObservation, lagClock, effectiveResolutionMs, silverOf, type Mapping } from "./discovery.ts";
-import type { K2Config } from "./config.ts";
-import { runLab } from "./lab/lab.ts";
-import { parseDelay } from "./lab/random.ts";
-import type { Fault } from "./lab/traffic.ts";
-import { statsSql, lagExportSql, truthLossSql, continuitySql, queryLogSql, type Window } from "./latency.ts";
-import type { LossCheck, Scenario } from "./analysis/latency.ts";
-import type { ScenarioRecord } from "./latency-report.ts";
+import type { Target } from "../io/clickhouse.ts";
+import { discoverWithObservation, lagClock, effectiveResolutionMs, silverOf, type Mapping } from "../k2/discovery.ts";
+import type { K2Config } from "../k2/config.ts";
+import { runLab } from "../lab/lab.ts";
+import { parseDelay } from "../lab/random.ts";
+import type { Fault } from "../lab/traffic.ts";
+import { statsSql, lagExportSql, truthLossSql, continuitySql, queryLogSql, type Window } from "./sql.ts";
+import type { LossCheck, Scenario } from "./verdict.ts";
+import type { ScenarioRecord } from "./report.ts";
 import { stackLoad } from "./load.ts";
-import { K2Error, EXIT } from "./errors.ts";
-import type { RunWriter } from "./store.ts";
+import { K2Error, EXIT } from "../runtime/errors.ts";
+import type { RunWriter } from "../runtime/store.ts";
 
 export type ScenarioOptions = {
   durationMs: number; windowMs: number; since?: number; until?: number;

@@ -5,17 +5,17 @@
 import { existsSync, readFileSync, mkdirSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { K2Error, EXIT } from "./errors.ts";
-import { writeAtomic } from "./fsx.ts";
-import type { DockerTarget } from "./docker.ts";
+import { K2Error, EXIT } from "../runtime/errors.ts";
+import { writeAtomic } from "../runtime/fsx.ts";
+import type { DockerTarget } from "../io/docker.ts";
 import { sampleRound, appendRound, lastCompleteRound, ROUND_END, type Row } from "./sampler.ts";
-import { parseStatsExport, ImportError } from "./analysis/stats-import.ts";
-import { SERVICES } from "./k2.ts";
-import { openLiveRun, writeManifest, newRunId, listRuns, type Manifest } from "./store.ts";
-import { dataDir, ROOT } from "./paths.ts";
-import { progress } from "./progress.ts";
-import { formatDuration } from "./units.ts";
-import pkg from "../package.json" with { type: "json" };
+import { parseStatsExport, ImportError } from "./import.ts";
+import { SERVICES } from "../k2/stack.ts";
+import { openLiveRun, writeManifest, newRunId, listRuns, type Manifest } from "../runtime/store.ts";
+import { dataDir, ROOT } from "../runtime/paths.ts";
+import { progress } from "../runtime/progress.ts";
+import { formatDuration } from "../runtime/units.ts";
+import pkg from "../../package.json" with { type: "json" };
 
 export const NOTEBOOK = "02-burn-in";
 export type BurnInState = {

@@ -3,11 +3,11 @@
 // ingestion clock), so the same checks run on the lab and on a stack. Every trade in the
 // window is classified Jepsen-style as landed, lost, duplicated or late: against the
 // replayer's ground truth on the lab, by sequence continuity per symbol on a stack.
-import { sqlIdent, sqlTimeMs } from "./clickhouse.ts";
-import { exchangeExpr, lagClock, type Mapping } from "./discovery.ts";
-import { inWindow, type Window } from "./latency.ts";
-import type { Check } from "./analysis/failure.ts";
-import type { WatermarkReading } from "./watermarks.ts";
+import { sqlIdent, sqlTimeMs } from "../io/clickhouse.ts";
+import { exchangeExpr, lagClock, type Mapping } from "../k2/discovery.ts";
+import { inWindow, type Window } from "../latency/sql.ts";
+import type { Check } from "./verdict.ts";
+import type { WatermarkReading } from "../io/watermarks.ts";
 
 const cols = (m: Mapping) => ({
   ex: exchangeExpr(m), sym: `toString(${sqlIdent(m.symbol)})`, xt: sqlIdent(m.exchangeTime.column), clock: sqlIdent(lagClock(m).column),

@@ -1,7 +1,7 @@
 // The Prefect REST API (server 2.x/3.x): recent runs of one deployment, newest first.
 // PREFECT_API_URL is the API root, e.g. http://localhost:4200/api (the K2 default).
-import { K2Error, EXIT, firstLine } from "./errors.ts";
-import type { FlowRun } from "./analysis/health.ts";
+import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
+import type { FlowRun } from "../health/verdict.ts";
 import { withTimeout } from "./docker.ts";
 
 export const prefectUrl = (env = process.env) => (env.PREFECT_API_URL?.trim() || "http://localhost:4200/api").replace(/\/$/, "");

@@ -7,10 +7,10 @@
 // inactive file cache. Each round is appended to samples.csv and synced before the next.
 import { openSync, writeSync, fsyncSync, closeSync, existsSync, readFileSync, truncateSync } from "node:fs";
 import type Docker from "dockerode";
-import type { DockerTarget } from "./docker.ts";
-import { k2Containers, withTimeout, type ContainerState } from "./docker.ts";
-import { SERVICES } from "./k2.ts";
-import { firstLine } from "./errors.ts";
+import type { DockerTarget } from "../io/docker.ts";
+import { k2Containers, withTimeout, type ContainerState } from "../io/docker.ts";
+import { SERVICES } from "../k2/stack.ts";
+import { firstLine } from "../runtime/errors.ts";
 
 export const COLUMNS = ["round", "ts", "container", "service", "state", "health", "restarts", "oom_killed", "cpu_cores", "cpu_total_ns", "mem_bytes", "mem_limit_bytes", "note"] as const;
 export type Row = Record<(typeof COLUMNS)[number], string | number | boolean | null>;
