@@ -7,7 +7,8 @@ import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { connectClickHouse, targetFromEnv } from "../lib/io/clickhouse.ts";
 import { probeDocker } from "../lib/io/docker.ts";
 import { gatherHealth, flowSeriesSql } from "../lib/health/run.ts";
-import { worst, type Check } from "../lib/health/verdict.ts";
+import { type Check } from "../lib/health/verdict.ts";
+import { worst } from "../lib/verdict/status.ts";
 import { loadConfig, type K2Config } from "../lib/k2/config.ts";
 import { prefectUrl } from "../lib/io/prefect.ts";
 import { runLab } from "../lib/lab/lab.ts";
@@ -20,7 +21,12 @@ import { K2Error, EXIT, registerSecret } from "../lib/runtime/errors.ts";
 import { Plot } from "../lib/report/plot.ts";
 
 type Options = {
-  windowMs: number; staleMs: number; prefectApiUrl: string; prefectDbUrl?: string; deployment: string; config: K2Config;
+  windowMs: number;
+  staleMs: number;
+  prefectApiUrl: string;
+  prefectDbUrl?: string;
+  deployment: string;
+  config: K2Config;
   lab: { replayMs: number; rate: number; faults: Fault[]; stack: boolean };
 };
 
@@ -38,15 +44,36 @@ Exits 6 when any check fails. On the embedded default it first replays the lab f
   options: {
     window: { type: "string", default: "5m", arg: "time", help: "how far back to count trades" },
     stale: { type: "string", default: "2m", arg: "time", help: "an exchange with no trade for this long fails" },
-    deployment: { type: "string", default: "iceberg-offload-15min", arg: "name", help: "the Prefect offload deployment" },
-    "lab-replay": { type: "string", default: "20s", arg: "time", help: "lab only: replay this long before checking (0 to check what is there)" },
+    deployment: {
+      type: "string",
+      default: "iceberg-offload-15min",
+      arg: "name",
+      help: "the Prefect offload deployment",
+    },
+    "lab-replay": {
+      type: "string",
+      default: "20s",
+      arg: "time",
+      help: "lab only: replay this long before checking (0 to check what is there)",
+    },
     "lab-rate": { type: "string", default: "1x", arg: "rate", help: "lab only: message rate of the replay" },
-    "lab-fault": { type: "string", arg: "list", help: "lab only: faults during the replay, e.g. silence:binance@20s+3m" },
-    "lab-stack": { type: "boolean", default: true, help: "lab only: create the lab's containers when Docker is reachable (--no-lab-stack to skip)" },
+    "lab-fault": {
+      type: "string",
+      arg: "list",
+      help: "lab only: faults during the replay, e.g. silence:binance@20s+3m",
+    },
+    "lab-stack": {
+      type: "boolean",
+      default: true,
+      help: "lab only: create the lab's containers when Docker is reachable (--no-lab-stack to skip)",
+    },
   },
   parse: (v) => {
     const env = process.env;
-    if (env.PREFECT_DB_URL) registerSecret(URL.canParse(env.PREFECT_DB_URL) ? decodeURIComponent(new URL(env.PREFECT_DB_URL).password) : undefined);
+    if (env.PREFECT_DB_URL)
+      registerSecret(
+        URL.canParse(env.PREFECT_DB_URL) ? decodeURIComponent(new URL(env.PREFECT_DB_URL).password) : undefined,
+      );
     const replay = String(v["lab-replay"]);
     return {
       windowMs: parseDuration(String(v.window), "--window"),
@@ -78,15 +105,55 @@ Exits 6 when any check fails. On the embedded default it first replays the lab f
       await ensureLabStack(docker);
     }
     if (lab && o.lab.replayMs > 0 && !("unreachable" in target))
-      await runLab(target, { ratePerSec: o.lab.rate, durationMs: o.lab.replayMs, seed: 1, delay: parseDelay("lognormal:40ms,0.5"), flushMs: 100, faults: o.lab.faults }, "health lab");
+      await runLab(
+        target,
+        {
+          ratePerSec: o.lab.rate,
+          durationMs: o.lab.replayMs,
+          seed: 1,
+          delay: parseDelay("lognormal:40ms,0.5"),
+          flushMs: 100,
+          faults: o.lab.faults,
+        },
+        "health lab",
+      );
     const checkedAt = Date.now();
-    const h = await gatherHealth(target, docker, { windowMs: o.windowMs, staleMs: o.staleMs, config: o.config, prefectApiUrl: o.prefectApiUrl, prefectDbUrl: o.prefectDbUrl, deployment: o.deployment }, checkedAt);
+    const h = await gatherHealth(
+      target,
+      docker,
+      {
+        windowMs: o.windowMs,
+        staleMs: o.staleMs,
+        config: o.config,
+        prefectApiUrl: o.prefectApiUrl,
+        prefectDbUrl: o.prefectDbUrl,
+        deployment: o.deployment,
+      },
+      checkedAt,
+    );
     await run.saveJson("checks", h.checks);
-    await run.saveJson("components", { containers: h.containers, flow: h.flow, watermarks: h.watermarks, runs: h.runs, silver: h.silver?.table ?? null });
-    if (h.silver && !("unreachable" in target)) await run.saveQuery(target, "flow_series", flowSeriesSql(h.silver, o.windowMs));
+    await run.saveJson("components", {
+      containers: h.containers,
+      flow: h.flow,
+      watermarks: h.watermarks,
+      runs: h.runs,
+      silver: h.silver?.table ?? null,
+    });
+    if (h.silver && !("unreachable" in target))
+      await run.saveQuery(target, "flow_series", flowSeriesSql(h.silver, o.windowMs));
     return {
-      parameters: { window: formatDuration(o.windowMs), stale: formatDuration(o.staleMs), staleMs: o.staleMs, deployment: o.deployment, prefectApi: o.prefectApiUrl, lab: lab ? { replay: formatDuration(o.lab.replayMs), rate: o.lab.rate, faults: o.lab.faults } : null },
-      target: "unreachable" in target ? { kind: spec.kind, label: target.unreachable } : { kind: target.kind, label: target.label, version: target.version },
+      parameters: {
+        window: formatDuration(o.windowMs),
+        stale: formatDuration(o.staleMs),
+        staleMs: o.staleMs,
+        deployment: o.deployment,
+        prefectApi: o.prefectApiUrl,
+        lab: lab ? { replay: formatDuration(o.lab.replayMs), rate: o.lab.rate, faults: o.lab.faults } : null,
+      },
+      target:
+        "unreachable" in target
+          ? { kind: spec.kind, label: target.unreachable }
+          : { kind: target.kind, label: target.label, version: target.version },
       window: { from: new Date(checkedAt - o.windowMs).toISOString(), to: new Date(checkedAt).toISOString() },
       checkedAt: new Date(checkedAt).toISOString(),
       docker: "unreachable" in docker ? { unreachable: docker.unreachable } : { host: docker.host },
@@ -98,30 +165,76 @@ Exits 6 when any check fails. On the embedded default it first replays the lab f
     const checks = await run.json<Check[]>("checks");
     const m = run.manifest as any;
     const overall = worst(checks.filter((c) => c.status !== "INFO"));
-    doc.note(overall, `Overall ${overall} at ${String(m.checkedAt).replace("T", " ").slice(0, 19)} UTC: ${count(checks, "PASS")} pass, ${count(checks, "WARN")} warn, ${count(checks, "FAIL")} fail, ${count(checks, "SKIPPED")} skipped.`);
-    if (m.parameters.lab) doc.md`Target: the K2 lab (embedded engine), replayed for ${m.parameters.lab.replay} at ${m.parameters.lab.rate} msg/s before checking${m.parameters.lab.faults.length ? html` with faults ${m.parameters.lab.faults.map((f: Fault, i: number) => html`${i ? ", " : ""}<code>${formatFault(f)}</code>`)}` : ""}.`;
-    if (m.docker.unreachable) doc.note("SKIPPED", `${m.docker.unreachable}. The services check was skipped; start Docker or set DOCKER_HOST to run it.`);
+    doc.note(
+      overall,
+      `Overall ${overall} at ${String(m.checkedAt).replace("T", " ").slice(0, 19)} UTC: ${count(checks, "PASS")} ` +
+        `pass, ${count(checks, "WARN")} warn, ${count(checks, "FAIL")} fail, ${count(checks, "SKIPPED")} skipped.`,
+    );
+    if (m.parameters.lab)
+      doc.md`Target: the K2 lab (embedded engine), replayed for ${m.parameters.lab.replay} at ${m.parameters.lab.rate}
+        msg/s before checking${
+          m.parameters.lab.faults.length
+            ? html` with faults
+          ${m.parameters.lab.faults.map((f: Fault, i: number) => html`${i ? ", " : ""}<code>${formatFault(f)}</code>`)}`
+            : ""
+        }.`;
+    if (m.docker.unreachable)
+      doc.note(
+        "SKIPPED",
+        `${m.docker.unreachable}. The services check was skipped; start Docker or set DOCKER_HOST to run it.`,
+      );
     const failing = checks.filter((c) => c.status === "FAIL" || c.status === "WARN");
-    doc.table(failing.length ? [...failing, ...checks.filter((c) => !failing.includes(c))] : checks, [
-      { key: "check", label: "Check" }, { key: "subject", label: "Subject" }, { key: "status", label: "Status" }, { key: "evidence", label: "Evidence" },
-    ], { caption: "Every check, failures first", summary: true });
+    doc.table(
+      failing.length ? [...failing, ...checks.filter((c) => !failing.includes(c))] : checks,
+      [
+        { key: "check", label: "Check" },
+        { key: "subject", label: "Subject" },
+        { key: "status", label: "Status" },
+        { key: "evidence", label: "Evidence" },
+      ],
+      { caption: "Every check, failures first", summary: true },
+    );
     if (run.manifest.datasets.flow_series) {
       const series = await run.rows<{ exchange: string; seconds_ago: number; trades: number }>("flow_series");
       const staleS = m.parameters.staleMs / 1000;
-      doc.figure({
-        height: 180, marginLeft: 50, x: { label: "seconds before the check", reverse: true, grid: true }, y: { label: "trades / 10 s", grid: true }, color: { legend: true },
-        marks: [Plot.ruleX([staleS], { stroke: "#cf222e", strokeDasharray: "4,3" }), Plot.lineY(series, { x: "seconds_ago", y: "trades", stroke: "exchange", marker: "dot" }), Plot.ruleY([0])],
-      }, `Trades per exchange per 10 s over the window; the dashed line is the staleness limit (${m.parameters.stale}): an exchange with nothing to its right fails.`);
+      doc.figure(
+        {
+          height: 180,
+          marginLeft: 50,
+          x: { label: "seconds before the check", reverse: true, grid: true },
+          y: { label: "trades / 10 s", grid: true },
+          color: { legend: true },
+          marks: [
+            Plot.ruleX([staleS], { stroke: "#cf222e", strokeDasharray: "4,3" }),
+            Plot.lineY(series, { x: "seconds_ago", y: "trades", stroke: "exchange", marker: "dot" }),
+            Plot.ruleY([0]),
+          ],
+        },
+        `Trades per exchange per 10 s over the window; the dashed line is the staleness limit ` +
+          `(${m.parameters.stale}): an exchange with nothing to its right fails.`,
+      );
     }
     return {
       failed: overall === "FAIL",
       summary: [
-        `health: ${overall} — ${count(checks, "PASS")} pass, ${count(checks, "WARN")} warn, ${count(checks, "FAIL")} fail, ${count(checks, "SKIPPED")} skipped`,
+        `health: ${overall} — ` +
+          ["PASS", "WARN", "FAIL", "SKIPPED"]
+            .map((s) => `${count(checks, s)} ${s === "SKIPPED" ? "skipped" : s.toLowerCase()}`)
+            .join(", "),
         ...["services", "trades flowing", "offload watermarks", "prefect schedule"].map((name) => {
           const group = checks.filter((c) => c.check === name && c.status !== "INFO");
           const bad = group.filter((c) => c.status === "FAIL" || c.status === "WARN");
           const g = worst(group);
-          return `  ${name.padEnd(19)} ${g.padEnd(8)} ${bad.length ? bad.slice(0, 4).map((c) => `${c.subject}: ${c.evidence}`).join("; ") : g === "SKIPPED" ? group[0]?.evidence ?? "" : `${group.length} checked`}`.slice(0, 200);
+          return `  ${name.padEnd(19)} ${g.padEnd(8)} ${
+            bad.length
+              ? bad
+                  .slice(0, 4)
+                  .map((c) => `${c.subject}: ${c.evidence}`)
+                  .join("; ")
+              : g === "SKIPPED"
+                ? (group[0]?.evidence ?? "")
+                : `${group.length} checked`
+          }`.slice(0, 200);
         }),
       ],
     };

@@ -16,7 +16,13 @@ import { requireHealthy } from "../lib/health/run.ts";
 import { parseDuration, parseNumber, formatDuration } from "../lib/runtime/units.ts";
 import { usageError } from "../lib/runtime/errors.ts";
 import { fmt, type Report } from "../lib/report/document.ts";
-import { latencyFigures, resultsTable, segmentTable, scenarioSummaries, type ScenarioRecord } from "../lib/latency/report.ts";
+import {
+  latencyFigures,
+  resultsTable,
+  segmentTable,
+  scenarioSummaries,
+  type ScenarioRecord,
+} from "../lib/latency/report.ts";
 import type { RunData } from "../lib/runtime/store.ts";
 
 type Options = ScenarioOptions & { scenarios: Scenario[]; tuning: string; skipHealth: boolean };
@@ -33,35 +39,74 @@ topic messages with rpk inside k2-redpanda (--load-cmd). Runs the health checks 
 With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not pass).`,
   options: {
     scenarios: { type: "string", default: "1x,5x,10x", arg: "list", help: "scenarios to run, any of 1x,5x,10x" },
-    duration: { type: "string", default: "30s", arg: "time", help: "load time per scenario (lab replay, or rpk replay on a stack)" },
+    duration: {
+      type: "string",
+      default: "30s",
+      arg: "time",
+      help: "load time per scenario (lab replay, or rpk replay on a stack)",
+    },
     window: { type: "string", default: "5m", arg: "time", help: "stack 1x: measure the last window" },
     since: { type: "string", arg: "iso-time", help: "stack 1x: absolute window start, e.g. 2026-02-19T09:00:00Z" },
     until: { type: "string", arg: "iso-time", help: "stack 1x: absolute window end (default now)" },
-    delay: { type: "string", default: "lognormal:40ms,0.5", arg: "dist", help: "lab: injected exchange-to-handler delay" },
+    delay: {
+      type: "string",
+      default: "lognormal:40ms,0.5",
+      arg: "dist",
+      help: "lab: injected exchange-to-handler delay",
+    },
     flush: { type: "string", default: "20ms", arg: "time", help: "lab: consumer flush interval" },
     seed: { type: "string", default: "1", arg: "n", help: "lab: random seed" },
     "lab-fault": { type: "string", arg: "list", help: "lab: faults in every scenario, e.g. drop:kraken@5s+2s" },
-    "lab-coarse-silver": { type: "boolean", help: "lab: build silver without processed_at (its only ingestion clock is second-granular)" },
-    "load-cmd": { type: "string", arg: "sh", help: "stack: load command run in k2-redpanda; {topic}, {n}, {seconds} are filled in", default: "rpk topic consume {topic} -o -{n} -n {n} -f '%v\\n' | rpk topic produce {topic}" },
-    tuning: { type: "string", arg: "text", help: "what was tuned for this run (shown under \"Tuning applied\")" },
+    "lab-coarse-silver": {
+      type: "boolean",
+      help: "lab: build silver without processed_at (its only ingestion clock is second-granular)",
+    },
+    "load-cmd": {
+      type: "string",
+      arg: "sh",
+      help: "stack: load command run in k2-redpanda; {topic}, {n}, {seconds} are filled in",
+      default: "rpk topic consume {topic} -o -{n} -n {n} -f '%v\\n' | rpk topic produce {topic}",
+    },
+    tuning: { type: "string", arg: "text", help: 'what was tuned for this run (shown under "Tuning applied")' },
     "skip-health": { type: "boolean", help: "stack: do not run the health checks first (the report says so)" },
   },
   parse: (v) => {
-    const names = String(v.scenarios).split(",").map((s) => s.trim());
-    const scenarios = names.map((n) => SCENARIOS.find((s) => s.name === n) ?? (() => { throw usageError(`invalid --scenarios: unknown scenario ${JSON.stringify(n)} (expected 1x, 5x or 10x)`); })());
+    const names = String(v.scenarios)
+      .split(",")
+      .map((s) => s.trim());
+    const scenarios = names.map(
+      (n) =>
+        SCENARIOS.find((s) => s.name === n) ??
+        (() => {
+          throw usageError(`invalid --scenarios: unknown scenario ${JSON.stringify(n)} (expected 1x, 5x or 10x)`);
+        })(),
+    );
     const time = (name: string) => {
       if (!v[name]) return undefined;
       const ms = Date.parse(String(v[name]));
-      if (Number.isNaN(ms)) throw usageError(`invalid --${name}: ${JSON.stringify(v[name])} (expected an ISO time such as 2026-02-19T09:00:00Z)`);
+      if (Number.isNaN(ms))
+        throw usageError(
+          `invalid --${name}: ${JSON.stringify(v[name])} (expected an ISO time such as 2026-02-19T09:00:00Z)`,
+        );
       return ms;
     };
     const delay = String(v.delay);
     parseDelay(delay);
     const o: Options = {
-      scenarios, durationMs: parseDuration(String(v.duration), "--duration"), windowMs: parseDuration(String(v.window), "--window"),
-      since: time("since"), until: time("until"), delay, flushMs: parseDuration(String(v.flush), "--flush"),
-      seed: parseNumber(String(v.seed), "--seed", 0, 2 ** 32 - 1), faults: v["lab-fault"] ? String(v["lab-fault"]).split(",").map(parseFault) : [],
-      coarseSilver: !!v["lab-coarse-silver"], loadCmd: String(v["load-cmd"]), tuning: String(v.tuning ?? ""), skipHealth: !!v["skip-health"], config: loadConfig(),
+      scenarios,
+      durationMs: parseDuration(String(v.duration), "--duration"),
+      windowMs: parseDuration(String(v.window), "--window"),
+      since: time("since"),
+      until: time("until"),
+      delay,
+      flushMs: parseDuration(String(v.flush), "--flush"),
+      seed: parseNumber(String(v.seed), "--seed", 0, 2 ** 32 - 1),
+      faults: v["lab-fault"] ? String(v["lab-fault"]).split(",").map(parseFault) : [],
+      coarseSilver: !!v["lab-coarse-silver"],
+      loadCmd: String(v["load-cmd"]),
+      tuning: String(v.tuning ?? ""),
+      skipHealth: !!v["skip-health"],
+      config: loadConfig(),
     };
     if (o.since && o.until && o.until <= o.since) throw usageError(`invalid --until: it must be after --since`);
     return o;
@@ -72,7 +117,9 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
     const spec = targetFromEnv();
     const target = await connectClickHouse(spec);
     const lab = spec.kind === "embedded";
-    const health = lab ? { skipped: "the lab makes its own traffic: the health precondition applies to stacks" } : await requireHealthy(target, o.skipHealth, o.config);
+    const health = lab
+      ? { skipped: "the lab makes its own traffic: the health precondition applies to stacks" }
+      : await requireHealthy(target, o.skipHealth, o.config);
     const records: ScenarioRecord[] = [];
     for (const s of o.scenarios) {
       log(`scenario ${s.name}: ${lab ? `lab replay ${formatDuration(o.durationMs)} at ${s.rate} msg/s` : "stack"}`);
@@ -81,10 +128,26 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
     }
     await run.saveJson("scenarios", records);
     return {
-      parameters: { scenarios: o.scenarios.map((s) => s.name), duration: formatDuration(o.durationMs), ...(lab ? { delay: o.delay, flush: formatDuration(o.flushMs), seed: o.seed, faults: o.faults, coarseSilver: o.coarseSilver } : { window: formatDuration(o.windowMs), loadCmd: o.loadCmd }) },
+      parameters: {
+        scenarios: o.scenarios.map((s) => s.name),
+        duration: formatDuration(o.durationMs),
+        ...(lab
+          ? {
+              delay: o.delay,
+              flush: formatDuration(o.flushMs),
+              seed: o.seed,
+              faults: o.faults,
+              coarseSilver: o.coarseSilver,
+            }
+          : { window: formatDuration(o.windowMs), loadCmd: o.loadCmd }),
+      },
       target: { kind: target.kind, label: target.label, version: target.version },
-      tuning: o.tuning || null, health,
-      window: { from: new Date(Math.min(...records.map((r) => r.window.fromMs))).toISOString(), to: new Date(Math.max(...records.map((r) => r.window.toMs))).toISOString() },
+      tuning: o.tuning || null,
+      health,
+      window: {
+        from: new Date(Math.min(...records.map((r) => r.window.fromMs))).toISOString(),
+        to: new Date(Math.max(...records.map((r) => r.window.toMs))).toISOString(),
+      },
     };
   },
 
@@ -92,9 +155,19 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
   async render(doc, run) {
     const records = await run.json<ScenarioRecord[]>("scenarios");
     const m = run.manifest as any;
-    doc.md`Lags are **ingestion time minus exchange time**: two clocks (the exchange's and this pipeline's), so a clock offset shifts every figure, and a negative lag means the exchange clock ran ahead. Quantiles are computed by the engine over every row with \`quantileExact\` (the value at position ⌊q·n⌋ of the sorted lags: exact, not estimated, and cheap at K2's rates).`;
+    doc.md`Lags are **ingestion time minus exchange time**: two clocks (the exchange's and this pipeline's), so a
+      clock offset shifts every figure, and a negative lag means the exchange clock ran ahead. Quantiles are computed
+        by the engine over every row with \`quantileExact\` (the value at position ⌊q·n⌋ of the sorted lags: exact,
+          not estimated, and cheap at K2's rates).`;
     if (records[0]?.lab)
-      doc.note("INFO", "These figures measure the K2 lab, not a K2 stack: the replayer's modelled exchange delay (ground truth) plus this machine's embedded ClickHouse running the K2 pipeline's shape, with one consumer inserting the three exchanges' batches in turn (each insert runs the nine materialized views). The verdicts judge the lab; what carries over to a stack is the method: the same queries, quantiles and checks run there with CLICKHOUSE_URL set.");
+      doc.note(
+        "INFO",
+        "These figures measure the K2 lab, not a K2 stack: the replayer's modelled exchange delay (ground truth) " +
+          "plus this machine's embedded ClickHouse running the K2 pipeline's shape, with one consumer inserting the " +
+          "three exchanges' batches in turn (each insert runs the nine materialized views). The verdicts judge the " +
+          "lab; what carries over to a stack is the method: the same queries, quantiles and checks run there with " +
+          "CLICKHOUSE_URL set.",
+      );
     if (m.health?.skipped) doc.note("INFO", `Health precondition not run: ${m.health.skipped}.`);
     else if (m.health) doc.note(m.health.status, `Health precondition: ${m.health.summary}`);
     const summaries = await scenarioSummaries(run, records);
@@ -102,16 +175,27 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
     resultsTable(doc, summaries);
     const segs = await segmentTable(doc, run, records);
     const b = bottleneck(segs);
-    doc.fact("Bottleneck identified", b ? `${b.segment}: p99 ${fmt(b.p99Ms)} ms against a budget of ${b.budgetMs} ms (${b.source})` : "none measurable from what is available");
-    doc.fact("Tuning applied", m.tuning ?? "none recorded for this run (pass --tuning \"...\")");
+    doc.fact(
+      "Bottleneck identified",
+      b
+        ? `${b.segment}: p99 ${fmt(b.p99Ms)} ms against a budget of ${b.budgetMs} ms (${b.source})`
+        : "none measurable from what is available",
+    );
+    doc.fact("Tuning applied", m.tuning ?? 'none recorded for this run (pass --tuning "...")');
     await latencyFigures(doc, run, records, summaries);
     await perTableSection(doc, run, records);
     const failed = summaries.some((s) => s.status !== "PASS");
     return {
       failed,
       summary: [
-        `latency: ${summaries.map((s) => `${s.scenario} ${s.status}`).join(", ")} (target ${records[0]?.lab ? "lab" : "stack"})`,
-        ...summaries.map((s) => `  ${s.scenario.padEnd(4)} p50 ${fmt(s.p50)} ms · p99 ${fmt(s.p99)} ms · max ${fmt(s.max)} ms · ${s.achieved} · ${s.notes.join("; ")}`.slice(0, 240)),
+        `latency: ${summaries.map((s) => `${s.scenario} ${s.status}`).join(", ")} (target ` +
+          `${records[0]?.lab ? "lab" : "stack"})`,
+        ...summaries.map((s) =>
+          (
+            `  ${s.scenario.padEnd(4)} p50 ${fmt(s.p50)} ms · p99 ${fmt(s.p99)} ms · max ${fmt(s.max)} ms · ` +
+            `${s.achieved} · ${s.notes.join("; ")}`
+          ).slice(0, 240),
+        ),
         `  bottleneck: ${b ? `${b.segment} (p99 ${fmt(b.p99Ms)} ms)` : "none measurable"}`,
       ],
     };
@@ -127,26 +211,49 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
 /** Per table (silver and each bronze) and exchange: the full statistics and what each clock can decide. */
 async function perTableSection(doc: Report, run: RunData, records: ScenarioRecord[]) {
   doc.md`## Per table and exchange`;
-  doc.md`Every trade table, with the clock its lag is measured by. A second-granular clock truncates ingestion time, so its lags run up to a second short: sub-second targets are UNRESOLVED from it.`;
+  doc.md`Every trade table, with the clock its lag is measured by. A second-granular clock truncates ingestion time,
+    so its lags run up to a second short: sub-second targets are UNRESOLVED from it.`;
   for (const r of records.filter((x) => run.manifest.datasets[`stats_${x.scenario}`])) {
     const rows = await run.rows<any>(`stats_${r.scenario}`);
     const clock = new Map(r.mappings.map((m) => [m.table, m]));
     const target = SCENARIOS.find((s) => s.name === r.scenario)!.p99TargetMs;
-    doc.table(rows.map((x) => {
-      const m = clock.get(x.table)!;
-      const c = lagClock(m);
-      const v = p99Verdict(x.p99_ms, target, effectiveResolutionMs(c));
-      return { ...x, clock: `${c.column} (${effectiveResolutionMs(c) >= 1000 ? "1 s" : effectiveResolutionMs(c) >= 1 ? `${effectiveResolutionMs(c)} ms` : "µs"})`, verdict: v.status, offset: clockOffsetNote(x.floor_ms, x.negative_share) };
-    }), [
-      { key: "table", label: "Table" }, { key: "exchange", label: "Exchange" }, { key: "clock", label: "Lag clock" },
-      { key: "trades", label: "Trades", align: "right" }, { key: "avg_ms", label: "avg", align: "right" }, { key: "p50_ms", label: "p50", align: "right" },
-      { key: "p90_ms", label: "p90", align: "right" }, { key: "p99_ms", label: "p99", align: "right" }, { key: "p999_ms", label: "p99.9", align: "right" },
-      { key: "max_ms", label: "max", align: "right" }, { key: "verdict", label: `p99 vs ${target} ms` },
-      { key: "negative_share", label: "negative", format: (v) => `${(v * 100).toFixed(2)}%`, align: "right" },
-      { key: "offset", label: "Clock offset (two clocks)" },
-    ], { caption: `Scenario ${r.scenario}: lag in ms by table and exchange (per-symbol figures are in stats_symbol_${r.scenario}.parquet)` });
+    doc.table(
+      rows.map((x) => {
+        const m = clock.get(x.table)!;
+        const c = lagClock(m);
+        const v = p99Verdict(x.p99_ms, target, effectiveResolutionMs(c));
+        return {
+          ...x,
+          clock: `${c.column} ` + `(${resolutionLabel(effectiveResolutionMs(c))})`,
+          verdict: v.status,
+          offset: clockOffsetNote(x.floor_ms, x.negative_share),
+        };
+      }),
+      [
+        { key: "table", label: "Table" },
+        { key: "exchange", label: "Exchange" },
+        { key: "clock", label: "Lag clock" },
+        { key: "trades", label: "Trades", align: "right" },
+        { key: "avg_ms", label: "avg", align: "right" },
+        { key: "p50_ms", label: "p50", align: "right" },
+        { key: "p90_ms", label: "p90", align: "right" },
+        { key: "p99_ms", label: "p99", align: "right" },
+        { key: "p999_ms", label: "p99.9", align: "right" },
+        { key: "max_ms", label: "max", align: "right" },
+        { key: "verdict", label: `p99 vs ${target} ms` },
+        { key: "negative_share", label: "negative", format: (v) => `${(v * 100).toFixed(2)}%`, align: "right" },
+        { key: "offset", label: "Clock offset (two clocks)" },
+      ],
+      {
+        caption:
+          `Scenario ${r.scenario}: lag in ms by table and exchange (per-symbol figures are in ` +
+          `stats_symbol_${r.scenario}.parquet)`,
+      },
+    );
   }
 }
+
+const resolutionLabel = (ms: number) => (ms >= 1000 ? "1 s" : ms >= 1 ? `${ms} ms` : "µs");
 
 if (import.meta.main) await main(latency);
 export default latency;

@@ -21,8 +21,25 @@ import { loadConfig } from "../lib/k2/config.ts";
 import { connectDocker, probeDocker } from "../lib/io/docker.ts";
 import { ensureLabStack } from "../lib/lab/stack.ts";
 import { SERVICES, STACK_BUDGET, UNCONTAINED_BUDGET } from "../lib/k2/stack.ts";
-import { runSampler, findRun, detach, alive, countRounds, importRun, noEngineRun, NOTEBOOK, type StartOptions } from "../lib/burnin/run.ts";
-import { analyseService, stackTotals, spikePeriodicity, intervalCpu, DEFAULT_RULES, type Tidy } from "../lib/burnin/verdict.ts";
+import {
+  runSampler,
+  findRun,
+  detach,
+  alive,
+  countRounds,
+  importRun,
+  noEngineRun,
+  NOTEBOOK,
+  type StartOptions,
+} from "../lib/burnin/run.ts";
+import {
+  analyseService,
+  stackTotals,
+  spikePeriodicity,
+  intervalCpu,
+  DEFAULT_RULES,
+  type Tidy,
+} from "../lib/burnin/verdict.ts";
 import { openRun, type RunData } from "../lib/runtime/store.ts";
 import { parseDuration, formatDuration } from "../lib/runtime/units.ts";
 import { K2Error, EXIT, usageError } from "../lib/runtime/errors.ts";
@@ -55,8 +72,14 @@ Docker: DOCKER_HOST (default unix:///var/run/docker.sock).`;
 
 type Options = { gate: boolean };
 const burnIn: Notebook<Options> = {
-  name: NOTEBOOK, title: "Step 2: 24-hour resource burn-in", about: HELP, options: {}, parse: (v) => ({ gate: !!v.gate }),
-  fetch: async () => { throw new Error("the burn-in samples through its own commands"); },
+  name: NOTEBOOK,
+  title: "Step 2: 24-hour resource burn-in",
+  about: HELP,
+  options: {},
+  parse: (v) => ({ gate: !!v.gate }),
+  fetch: async () => {
+    throw new Error("the burn-in samples through its own commands");
+  },
   render: (doc, run) => renderBurnIn(doc, run),
 };
 
@@ -64,54 +87,150 @@ const burnIn: Notebook<Options> = {
 async function renderBurnIn(doc: import("../lib/report/document.ts").Report, run: RunData) {
   const m = run.manifest as any;
   if (m.noEngine) {
-    doc.note("SKIPPED", `${m.noEngine}. Skipped: sampling the K2 containers, and so every budget check. To enable it, start Docker (here: dockerd) or set DOCKER_HOST to a reachable engine, then run bun notebooks/02-burn-in.ts again.`);
+    doc.note(
+      "SKIPPED",
+      `${m.noEngine}. Skipped: sampling the K2 containers, and so every budget check. To enable it, start Docker ` +
+        `(here: dockerd) or set DOCKER_HOST to a reachable engine, then run bun notebooks/02-burn-in.ts again.`,
+    );
     return { summary: [`burn-in: SKIPPED — ${m.noEngine}`], failed: false };
   }
-  const raw = await run.query<any>(`SELECT round, ts, container, state, restarts, oom_killed, cpu_cores, cpu_total_ns, mem_bytes FROM {samples} WHERE container != '*round-end*' ORDER BY round, container`);
+  const raw = await run.query<any>(
+    `SELECT round, ts, container, state, restarts, oom_killed, cpu_cores, cpu_total_ns, mem_bytes FROM {samples} ` +
+      `WHERE container != '*round-end*' ORDER BY round, container`,
+  );
   const gaps = raw.filter((r) => r.state === "engine-unreachable");
-  const rows: Tidy[] = raw.filter((r) => r.container !== "*").map((r) => ({
-    round: Number(r.round), ts: Date.parse(r.ts), container: r.container, state: r.state, restarts: r.restarts === null ? null : Number(r.restarts),
-    oomKilled: r.oom_killed === true || r.oom_killed === "true", cpuCores: r.cpu_cores === null ? null : Number(r.cpu_cores), memBytes: r.mem_bytes === null ? null : Number(r.mem_bytes),
-  }));
+  const rows: Tidy[] = raw
+    .filter((r) => r.container !== "*")
+    .map((r) => ({
+      round: Number(r.round),
+      ts: Date.parse(r.ts),
+      container: r.container,
+      state: r.state,
+      restarts: r.restarts === null ? null : Number(r.restarts),
+      oomKilled: r.oom_killed === true || r.oom_killed === "true",
+      cpuCores: r.cpu_cores === null ? null : Number(r.cpu_cores),
+      memBytes: r.mem_bytes === null ? null : Number(r.mem_bytes),
+    }));
   const rounds = new Set(raw.map((r) => Number(r.round)));
   const p = m.parameters;
-  doc.md`${p.source ? `Imported from ${p.source}` : `Sampled every ${p.interval} for ${p.duration}`}: **${rounds.size}** rounds${p.expectedRounds ? ` of ${p.expectedRounds} expected` : ""}, ${new Set(rows.map((r) => r.container)).size} containers. CPU is in cores as the docker CLI computes it (CPU delta over system delta times online CPUs, read twice a second apart); memory is usage less inactive file cache. ${p.status === "running" ? "The run is still in progress: this is a partial report." : ""}`;
-  if (gaps.length) doc.note("WARN", `The Docker engine was unreachable in ${gaps.length} rounds (${gaps.map((g) => `#${g.round}`).slice(0, 10).join(", ")}); sampling carried on when it returned.`);
+  doc.md`${p.source ? `Imported from ${p.source}` : `Sampled every ${p.interval} for ${p.duration}`}:
+    **${rounds.size}** rounds${p.expectedRounds ? ` of ${p.expectedRounds} expected` : ""},
+      ${new Set(rows.map((r) => r.container)).size} containers. CPU is in cores as the docker CLI computes it (CPU
+        delta over system delta times online CPUs, read twice a second apart); memory is usage less inactive file cache.
+    ${p.status === "running" ? "The run is still in progress: this is a partial report." : ""}`;
+  if (gaps.length)
+    doc.note(
+      "WARN",
+      `The Docker engine was unreachable in ${gaps.length} rounds (${gaps
+        .map((g) => `#${g.round}`)
+        .slice(0, 10)
+        .join(", ")}); sampling carried on when it returned.`,
+    );
   const containers = [...new Set(rows.map((r) => r.container))].sort((a, b) => order(a) - order(b));
-  const results = containers.map((c) => analyseService(rows.filter((r) => r.container === c), SERVICES.find((s) => s.container === c), c, DEFAULT_RULES));
+  const results = containers.map((c) =>
+    analyseService(
+      rows.filter((r) => r.container === c),
+      SERVICES.find((s) => s.container === c),
+      c,
+      DEFAULT_RULES,
+    ),
+  );
 
   doc.md`## Results`;
   const cores = (v: number | null) => (v === null ? "–" : `${v.toFixed(3)} cores`);
-  doc.table(results.map((r) => ({
-    Service: r.service, "CPU Budget": r.budgetCpu === null ? "–" : `${r.budgetCpu} cores`, "CPU Actual (p99)": cores(r.cpuP99),
-    "RAM Budget": r.budgetMemMb === null ? "–" : mb(r.budgetMemMb), "RAM Actual (max)": r.memMaxMb === null ? "–" : mb(r.memMaxMb),
-    Status: r.status, notes: r.notes.join("; "),
-  })), ["Service", "CPU Budget", "CPU Actual (p99)", "RAM Budget", "RAM Actual (max)", "Status"].map((k) => ({ key: k as "Service", label: k, align: /Actual|Budget/.test(k) ? ("right" as const) : undefined })),
-    { caption: "Per service against the Phase 7 budget (the step file's table)", summary: true });
-  for (const r of results.filter((x) => x.status !== "PASS" || x.notes.length)) doc.note(r.status === "PASS" ? "INFO" : r.status, `${r.container}: ${r.notes.join("; ")}`);
+  doc.table(
+    results.map((r) => ({
+      Service: r.service,
+      "CPU Budget": r.budgetCpu === null ? "–" : `${r.budgetCpu} cores`,
+      "CPU Actual (p99)": cores(r.cpuP99),
+      "RAM Budget": r.budgetMemMb === null ? "–" : mb(r.budgetMemMb),
+      "RAM Actual (max)": r.memMaxMb === null ? "–" : mb(r.memMaxMb),
+      Status: r.status,
+      notes: r.notes.join("; "),
+    })),
+    ["Service", "CPU Budget", "CPU Actual (p99)", "RAM Budget", "RAM Actual (max)", "Status"].map((k) => ({
+      key: k as "Service",
+      label: k,
+      align: /Actual|Budget/.test(k) ? ("right" as const) : undefined,
+    })),
+    { caption: "Per service against the Phase 7 budget (the step file's table)", summary: true },
+  );
+  for (const r of results.filter((x) => x.status !== "PASS" || x.notes.length))
+    doc.note(r.status === "PASS" ? "INFO" : r.status, `${r.container}: ${r.notes.join("; ")}`);
 
   const totals = stackTotals(rows, STACK_BUDGET);
   if (totals) {
     doc.md`## Stack totals`;
-    doc.md`The budget table's RAM column adds up to ${STACK_BUDGET.memGbTable} GB (including iceberg-rest, ${UNCONTAINED_BUDGET.memMb} MB, which has no k2-* container), while the phase plan quotes ${STACK_BUDGET.memGbPlan} GB. Both are shown; the verdict checks the stricter ${STACK_BUDGET.memGbPlan} GB.`;
-    doc.table([
-      { what: "CPU (p99 of per-round sums)", actual: `${totals.cpuP99.toFixed(2)} cores`, budget: `${totals.budgetCpu} cores`, status: totals.cpuStatus },
-      { what: "RAM (max of per-round sums), phase plan", actual: `${totals.memMaxGb.toFixed(2)} GB`, budget: `${totals.budgetGbPlan} GB`, status: totals.memStatusPlan },
-      { what: "RAM (max of per-round sums), budget table", actual: `${totals.memMaxGb.toFixed(2)} GB`, budget: `${totals.budgetGbTable} GB`, status: totals.memStatusTable },
-    ], [{ key: "what", label: "Stack" }, { key: "actual", label: "Actual", align: "right" }, { key: "budget", label: "Budget", align: "right" }, { key: "status", label: "Status" }], { caption: "Stack totals", summary: true });
+    doc.md`The budget table's RAM column adds up to ${STACK_BUDGET.memGbTable} GB (including iceberg-rest,
+      ${UNCONTAINED_BUDGET.memMb} MB, which has no k2-* container), while the phase plan quotes
+        ${STACK_BUDGET.memGbPlan} GB. Both are shown; the verdict checks the stricter ${STACK_BUDGET.memGbPlan} GB.`;
+    doc.table(
+      [
+        {
+          what: "CPU (p99 of per-round sums)",
+          actual: `${totals.cpuP99.toFixed(2)} cores`,
+          budget: `${totals.budgetCpu} cores`,
+          status: totals.cpuStatus,
+        },
+        {
+          what: "RAM (max of per-round sums), phase plan",
+          actual: `${totals.memMaxGb.toFixed(2)} GB`,
+          budget: `${totals.budgetGbPlan} GB`,
+          status: totals.memStatusPlan,
+        },
+        {
+          what: "RAM (max of per-round sums), budget table",
+          actual: `${totals.memMaxGb.toFixed(2)} GB`,
+          budget: `${totals.budgetGbTable} GB`,
+          status: totals.memStatusTable,
+        },
+      ],
+      [
+        { key: "what", label: "Stack" },
+        { key: "actual", label: "Actual", align: "right" },
+        { key: "budget", label: "Budget", align: "right" },
+        { key: "status", label: "Status" },
+      ],
+      { caption: "Stack totals", summary: true },
+    );
   }
 
   doc.md`## Memory trends`;
-  doc.md`A robust slope per service (Theil–Sen: the median of pairwise slopes) with a 95% interval; LEAK only when the whole interval is above ${DEFAULT_RULES.leakMinMbPerHour} MB/h, so noise and sawtooth garbage collection do not trigger it.`;
-  doc.table(results.filter((r) => r.trend).map((r) => ({ container: r.container, slope: r.trend!.slope, low: r.trend!.low, high: r.trend!.high, n: r.trend!.n, verdict: r.leak === "LEAK" ? "FAIL" : "PASS", leak: r.leak })), [
-    { key: "container", label: "Container" }, { key: "slope", label: "MB/hour", format: (v) => fmt(v), align: "right" },
-    { key: "low", label: "95% low", format: (v) => fmt(v), align: "right" }, { key: "high", label: "95% high", format: (v) => fmt(v), align: "right" },
-    { key: "n", label: "Samples", align: "right" }, { key: "leak", label: "Trend" }, { key: "verdict", label: "Status" },
-  ], { caption: "Memory trend per service" });
+  doc.md`A robust slope per service (Theil–Sen: the median of pairwise slopes) with a 95% interval; LEAK only when the
+    whole interval is above ${DEFAULT_RULES.leakMinMbPerHour} MB/h, so noise and sawtooth garbage collection do not
+      trigger it.`;
+  doc.table(
+    results
+      .filter((r) => r.trend)
+      .map((r) => ({
+        container: r.container,
+        slope: r.trend!.slope,
+        low: r.trend!.low,
+        high: r.trend!.high,
+        n: r.trend!.n,
+        verdict: r.leak === "LEAK" ? "FAIL" : "PASS",
+        leak: r.leak,
+      })),
+    [
+      { key: "container", label: "Container" },
+      { key: "slope", label: "MB/hour", format: (v) => fmt(v), align: "right" },
+      { key: "low", label: "95% low", format: (v) => fmt(v), align: "right" },
+      { key: "high", label: "95% high", format: (v) => fmt(v), align: "right" },
+      { key: "n", label: "Samples", align: "right" },
+      { key: "leak", label: "Trend" },
+      { key: "verdict", label: "Status" },
+    ],
+    { caption: "Memory trend per service" },
+  );
 
-  // Spark's offload spikes, from the interval-average CPU (cumulative counters), which catches spikes a 1 s reading misses.
+  // Spark's offload spikes, from the interval-average CPU (cumulative counters), which catches spikes a 1 s reading
+  // misses.
   const spark = intervalCpu(raw.filter((r) => r.container === "k2-spark-iceberg"));
-  const period = spikePeriodicity(spark, SERVICES.find((s) => s.service === "spark-iceberg")!.budget!.cpu, (p.offloadPeriodMs ?? 900_000) / 60_000);
+  const period = spikePeriodicity(
+    spark,
+    SERVICES.find((s) => s.service === "spark-iceberg")!.budget!.cpu,
+    (p.offloadPeriodMs ?? 900_000) / 60_000,
+  );
   doc.note(period.status, `Spark offload spikes (k2-spark-iceberg, CPU averaged over each interval): ${period.note}.`);
 
   doc.md`## Figures`;
@@ -119,38 +238,91 @@ async function renderBurnIn(doc: import("../lib/report/document.ts").Report, run
   // (of its compose limit where it has none): the dashed line at 100% is always the budget.
   const byC = (c: string) => SERVICES.find((s) => s.container === c);
   const ref = (c: string) => byC(c)?.budget ?? byC(c)?.limit;
-  const memRows = rows.filter((r) => r.memBytes !== null).map((r) => ({ container: r.container, t: new Date(r.ts), mb: r.memBytes! / 2 ** 20 }));
-  const memPct = memRows.filter((r) => ref(r.container)).map((r) => ({ ...r, pct: (100 * r.mb) / ref(r.container)!.memMb }));
+  const memRows = rows
+    .filter((r) => r.memBytes !== null)
+    .map((r) => ({ container: r.container, t: new Date(r.ts), mb: r.memBytes! / 2 ** 20 }));
+  const memPct = memRows
+    .filter((r) => ref(r.container))
+    .map((r) => ({ ...r, pct: (100 * r.mb) / ref(r.container)!.memMb }));
   const fy = { label: null, domain: containers };
-  doc.figure({
-    height: 46 * containers.length + 40, marginLeft: 50, marginRight: 170, fy, x: { type: "utc", label: null }, y: { label: "% of RAM budget", ticks: 2, grid: true },
-    marks: [Plot.ruleY([100], { stroke: "#cf222e", strokeDasharray: "4,3" }), Plot.lineY(memPct, { x: "t", y: "pct", fy: "container", stroke: "#4e79a7" }), Plot.ruleY([0])],
-  }, "Memory per service over time as a share of its RAM budget (compose limit where it has none); dashed: the budget.");
-  const cpuPct = rows.filter((r) => r.cpuCores !== null && ref(r.container)).map((r) => ({ container: r.container, t: new Date(r.ts), pct: (100 * r.cpuCores!) / ref(r.container)!.cpu }));
-  doc.figure({
-    height: 46 * containers.length + 40, marginLeft: 50, marginRight: 170, fy, x: { type: "utc", label: null }, y: { label: "% of CPU budget", ticks: 2, grid: true },
-    marks: [
-      Plot.ruleY([100], { stroke: "#9a6700", strokeDasharray: "4,3" }), Plot.ruleY([200], { stroke: "#cf222e", strokeDasharray: "2,3" }),
-      Plot.lineY(cpuPct, { x: "t", y: "pct", fy: "container", stroke: "#4e79a7" }), Plot.ruleY([0]),
-    ],
-  }, "CPU per service as a share of its CPU budget; dashed: the budget; dotted: twice the budget (the spike limit).");
-  doc.figure({
-    height: 260, marginLeft: 60, color: { legend: true }, x: { type: "utc", label: null }, y: { label: "MB (stacked)", grid: true },
-    marks: [Plot.areaY(memRows, { x: "t", y: "mb", fill: "container", order: containers }), Plot.ruleY([STACK_BUDGET.memGbPlan * 1024], { stroke: "#cf222e", strokeDasharray: "4,3" })],
-  }, `Stack memory, stacked by service; dashed: the ${STACK_BUDGET.memGbPlan} GB plan budget (off the scale where far above use).`);
+  doc.figure(
+    {
+      height: 46 * containers.length + 40,
+      marginLeft: 50,
+      marginRight: 170,
+      fy,
+      x: { type: "utc", label: null },
+      y: { label: "% of RAM budget", ticks: 2, grid: true },
+      marks: [
+        Plot.ruleY([100], { stroke: "#cf222e", strokeDasharray: "4,3" }),
+        Plot.lineY(memPct, { x: "t", y: "pct", fy: "container", stroke: "#4e79a7" }),
+        Plot.ruleY([0]),
+      ],
+    },
+    "Memory per service over time as a share of its RAM budget (compose limit where it has none); dashed: the budget.",
+  );
+  const cpuPct = rows
+    .filter((r) => r.cpuCores !== null && ref(r.container))
+    .map((r) => ({ container: r.container, t: new Date(r.ts), pct: (100 * r.cpuCores!) / ref(r.container)!.cpu }));
+  doc.figure(
+    {
+      height: 46 * containers.length + 40,
+      marginLeft: 50,
+      marginRight: 170,
+      fy,
+      x: { type: "utc", label: null },
+      y: { label: "% of CPU budget", ticks: 2, grid: true },
+      marks: [
+        Plot.ruleY([100], { stroke: "#9a6700", strokeDasharray: "4,3" }),
+        Plot.ruleY([200], { stroke: "#cf222e", strokeDasharray: "2,3" }),
+        Plot.lineY(cpuPct, { x: "t", y: "pct", fy: "container", stroke: "#4e79a7" }),
+        Plot.ruleY([0]),
+      ],
+    },
+    "CPU per service as a share of its CPU budget; dashed: the budget; dotted: twice the budget (the spike limit).",
+  );
+  doc.figure(
+    {
+      height: 260,
+      marginLeft: 60,
+      color: { legend: true },
+      x: { type: "utc", label: null },
+      y: { label: "MB (stacked)", grid: true },
+      marks: [
+        Plot.areaY(memRows, { x: "t", y: "mb", fill: "container", order: containers }),
+        Plot.ruleY([STACK_BUDGET.memGbPlan * 1024], { stroke: "#cf222e", strokeDasharray: "4,3" }),
+      ],
+    },
+    `Stack memory, stacked by service; dashed: the ${STACK_BUDGET.memGbPlan} GB plan budget (off the scale where far ` +
+      `above use).`,
+  );
 
-  const failed = results.some((r) => r.status === "FAIL") || (totals ? [totals.cpuStatus, totals.memStatusPlan].includes("FAIL") : false);
+  const failed =
+    results.some((r) => r.status === "FAIL") ||
+    (totals ? [totals.cpuStatus, totals.memStatusPlan].includes("FAIL") : false);
   return {
     failed,
     summary: [
-      `burn-in: ${failed ? "FAIL" : "PASS"} — ${rounds.size} rounds, ${containers.length} containers${p.status === "running" ? " (in progress)" : ""}`,
-      ...results.filter((r) => r.status !== "PASS").map((r) => `  ${r.container}: ${r.status} — ${r.notes.join("; ")}`.slice(0, 200)),
-      ...(totals ? [`  stack: CPU p99 ${totals.cpuP99.toFixed(2)}/${totals.budgetCpu} cores ${totals.cpuStatus}; RAM max ${totals.memMaxGb.toFixed(2)} GB vs ${totals.budgetGbPlan} GB ${totals.memStatusPlan} (${totals.budgetGbTable} GB ${totals.memStatusTable})`] : []),
+      `burn-in: ${failed ? "FAIL" : "PASS"} — ${rounds.size} rounds, ${containers.length} ` +
+        `containers${p.status === "running" ? " (in progress)" : ""}`,
+      ...results
+        .filter((r) => r.status !== "PASS")
+        .map((r) => `  ${r.container}: ${r.status} — ${r.notes.join("; ")}`.slice(0, 200)),
+      ...(totals
+        ? [
+            `  stack: CPU p99 ${totals.cpuP99.toFixed(2)}/${totals.budgetCpu} cores ${totals.cpuStatus}; RAM max ` +
+              `${totals.memMaxGb.toFixed(2)} GB vs ${totals.budgetGbPlan} GB ${totals.memStatusPlan} ` +
+              `(${totals.budgetGbTable} GB ${totals.memStatusTable})`,
+          ]
+        : []),
     ],
   };
 }
 
-const order = (c: string) => { const i = SERVICES.findIndex((s) => s.container === c); return i < 0 ? 99 : i; };
+const order = (c: string) => {
+  const i = SERVICES.findIndex((s) => s.container === c);
+  return i < 0 ? 99 : i;
+};
 const mb = (v: number) => (v >= 1024 ? `${(v / 1024).toFixed(2)} GB` : `${v.toFixed(0)} MB`);
 // ## Commands
 async function command(argv: string[]): Promise<number> {
@@ -158,15 +330,34 @@ async function command(argv: string[]): Promise<number> {
   const sub = cmd && !cmd.startsWith("-") ? cmd : undefined;
   const { values, positionals } = (() => {
     try {
-      return parseArgs({ args: sub ? argv.slice(1) : argv, allowPositionals: true, strict: true, options: {
-        duration: { type: "string" }, interval: { type: "string" }, detach: { type: "boolean" }, resume: { type: "boolean" }, prefix: { type: "string", default: "k2-" },
-        "offload-period": { type: "string" }, run: { type: "string" }, "skip-health": { type: "boolean" }, from: { type: "string" }, gate: { type: "boolean" }, watch: { type: "boolean" }, help: { type: "boolean" }, child: { type: "boolean" },
-      } });
+      return parseArgs({
+        args: sub ? argv.slice(1) : argv,
+        allowPositionals: true,
+        strict: true,
+        options: {
+          duration: { type: "string" },
+          interval: { type: "string" },
+          detach: { type: "boolean" },
+          resume: { type: "boolean" },
+          prefix: { type: "string", default: "k2-" },
+          "offload-period": { type: "string" },
+          run: { type: "string" },
+          "skip-health": { type: "boolean" },
+          from: { type: "string" },
+          gate: { type: "boolean" },
+          watch: { type: "boolean" },
+          help: { type: "boolean" },
+          child: { type: "boolean" },
+        },
+      });
     } catch (e) {
       throw flagError(e, NOTEBOOK);
     }
   })();
-  if (values.help) { console.log(HELP); return 0; }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
   // Render a run; with --watch, go on re-rendering it on every change under lib/ and notebooks/.
   const finish = async (run: RunData) => {
     const { failed } = await render(run);
@@ -178,16 +369,28 @@ async function command(argv: string[]): Promise<number> {
   if (sub === "status") return status(values.run);
   if (sub === "stop") return stop(values.run);
   if (sub === "import") {
-    if (!positionals[0]) throw usageError("import needs a file: bun notebooks/02-burn-in.ts import /tmp/k2-burn-in.csv");
+    if (!positionals[0])
+      throw usageError("import needs a file: bun notebooks/02-burn-in.ts import /tmp/k2-burn-in.csv");
     return finish(await openRun(NOTEBOOK, await importRun(positionals[0])));
   }
-  if (sub && sub !== "start") throw usageError(`unknown command ${JSON.stringify(sub)} (expected start, status, stop or import; see --help)`);
+  if (sub && sub !== "start")
+    throw usageError(`unknown command ${JSON.stringify(sub)} (expected start, status, stop or import; see --help)`);
 
   const lab = targetFromEnv().kind === "embedded";
   const durationMs = parseDuration(values.duration ?? (lab ? "60s" : "24h"), "--duration");
   const intervalMs = parseDuration(values.interval ?? (lab ? "5s" : "5m"), "--interval");
-  if (intervalMs > durationMs) throw usageError(`invalid --interval: ${formatDuration(intervalMs)} is longer than --duration ${formatDuration(durationMs)}`);
-  const o: StartOptions = { durationMs, intervalMs, prefix: values.prefix!, expected: SERVICES.map((s) => s.container), lab, offloadPeriodMs: parseDuration(values["offload-period"] ?? (lab ? "20s" : "15m"), "--offload-period") };
+  if (intervalMs > durationMs)
+    throw usageError(
+      `invalid --interval: ${formatDuration(intervalMs)} is longer than --duration ${formatDuration(durationMs)}`,
+    );
+  const o: StartOptions = {
+    durationMs,
+    intervalMs,
+    prefix: values.prefix!,
+    expected: SERVICES.map((s) => s.container),
+    lab,
+    offloadPeriodMs: parseDuration(values["offload-period"] ?? (lab ? "20s" : "15m"), "--offload-period"),
+  };
 
   // Without an engine: the main job still gets its report; asked explicitly to sample, it fails.
   const probe = await probeDocker();
@@ -199,7 +402,11 @@ async function command(argv: string[]): Promise<number> {
   if (lab) await ensureLabStack(probe, { offloadPeriodMs: o.offloadPeriodMs });
   else {
     if (!(await probe.docker.listContainers({ all: true, filters: { name: [`^/${o.prefix}`] } })).length)
-      throw new K2Error(`no ${o.prefix}* containers on ${probe.host}: start the K2 stack (docker compose -f docker-compose.v2.yml up -d) or fix --prefix / DOCKER_HOST`, EXIT.notFound);
+      throw new K2Error(
+        `no ${o.prefix}* containers on ${probe.host}: start the K2 stack (docker compose -f docker-compose.v2.yml up ` +
+          `-d) or fix --prefix / DOCKER_HOST`,
+        EXIT.notFound,
+      );
     // The precondition on a stack: a burn-in of an unhealthy stack measures the wrong thing.
     if (!values.resume && !values.child) {
       const h = await requireHealthy(await connectClickHouse(), !!values["skip-health"], loadConfig());
@@ -212,7 +419,12 @@ async function command(argv: string[]): Promise<number> {
     for (let i = 0; i < 40; i++) {
       await Bun.sleep(250);
       const r = await findRun().catch(() => undefined);
-      if (r?.state.pid === pid) { console.log(`burn-in ${r.state.runId} sampling in the background (pid ${pid}); bun notebooks/02-burn-in.ts status | stop`); return 0; }
+      if (r?.state.pid === pid) {
+        console.log(
+          `burn-in ${r.state.runId} sampling in the background (pid ${pid}); bun notebooks/02-burn-in.ts status | stop`,
+        );
+        return 0;
+      }
     }
     throw new K2Error(`the detached sampler (pid ${pid}) did not start: see data/02-burn-in/sampler-*.log`, EXIT.data);
   }
@@ -224,7 +436,13 @@ async function command(argv: string[]): Promise<number> {
 async function render(run: RunData) {
   const r = await renderRun(burnIn, run, { gate: false });
   const rel = (p: string) => relative(process.cwd(), p);
-  console.log([...r.summary, `report: ${rel(join(outDir(), `${NOTEBOOK}.html`))}, ${rel(join(outDir(), `${NOTEBOOK}.md`))}; data: ${rel(run.dir)}`].join("\n"));
+  console.log(
+    [
+      ...r.summary,
+      `report: ${rel(join(outDir(), `${NOTEBOOK}.html`))}, ${rel(join(outDir(), `${NOTEBOOK}.md`))}; data: ` +
+        `${rel(run.dir)}`,
+    ].join("\n"),
+  );
   return r;
 }
 
@@ -233,20 +451,49 @@ async function status(id?: string): Promise<number> {
   const rounds = countRounds(join(dir, "samples.csv"));
   const running = state.status === "running" && alive(state.pid);
   const eta = state.startedAt + state.durationMs - Date.now();
-  console.log(`burn-in ${state.runId}: ${running ? `running (pid ${state.pid})` : state.status === "running" ? "not running (the sampler died: resume with start --resume)" : state.status}; ${rounds} of ${state.expectedRounds} samples; ${running && eta > 0 ? `ETA ${formatDuration(eta)}` : "no ETA"}`);
-  const last = (await openRun(NOTEBOOK, state.runId).then((r) => r.query<any>(`SELECT container, state, cpu_cores, mem_bytes, restarts FROM {samples} WHERE round = (SELECT max(round) FROM {samples} WHERE container = '*round-end*') AND container NOT IN ('*round-end*', '*') ORDER BY container`)).catch(() => []));
-  for (const r of last) console.log(`  ${String(r.container).padEnd(26)} ${String(r.state).padEnd(8)} ${r.cpu_cores === null ? "" : `${Number(r.cpu_cores).toFixed(3)} cores  ${(Number(r.mem_bytes) / 2 ** 20).toFixed(1)} MB`}${Number(r.restarts) ? `  ${r.restarts} restarts` : ""}`);
+  console.log(
+    `burn-in ${state.runId}: ` +
+      (running
+        ? `running (pid ${state.pid})`
+        : state.status === "running"
+          ? "not running (the sampler died: resume with start --resume)"
+          : state.status) +
+      `; ${rounds} of ${state.expectedRounds} samples; ${running && eta > 0 ? `ETA ${formatDuration(eta)}` : "no ETA"}`,
+  );
+  const last = await openRun(NOTEBOOK, state.runId)
+    .then((r) =>
+      r.query<any>(
+        `SELECT container, state, cpu_cores, mem_bytes, restarts FROM {samples} WHERE round = (SELECT max(round) ` +
+          `FROM {samples} WHERE container = '*round-end*') AND container NOT IN ('*round-end*', '*') ORDER BY ` +
+          `container`,
+      ),
+    )
+    .catch(() => []);
+  for (const r of last)
+    console.log(
+      `  ${String(r.container).padEnd(26)} ${String(r.state).padEnd(8)} ` +
+        (r.cpu_cores === null
+          ? ""
+          : `${Number(r.cpu_cores).toFixed(3)} cores  ${(Number(r.mem_bytes) / 2 ** 20).toFixed(1)} MB`) +
+        (Number(r.restarts) ? `  ${r.restarts} restarts` : ""),
+    );
   return 0;
 }
 
 async function stop(id?: string): Promise<number> {
   const { dir, state } = await findRun(id);
-  if (state.status !== "running" || !alive(state.pid)) { console.log(`burn-in ${state.runId} is not running (${state.status})`); return 0; }
+  if (state.status !== "running" || !alive(state.pid)) {
+    console.log(`burn-in ${state.runId} is not running (${state.status})`);
+    return 0;
+  }
   process.kill(state.pid, "SIGTERM");
   for (let i = 0; i < 120; i++) {
     await Bun.sleep(250);
     const s = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
-    if (s.status !== "running") { console.log(`burn-in ${state.runId} stopped after ${countRounds(join(dir, "samples.csv"))} rounds`); return 0; }
+    if (s.status !== "running") {
+      console.log(`burn-in ${state.runId} stopped after ${countRounds(join(dir, "samples.csv"))} rounds`);
+      return 0;
+    }
   }
   throw new K2Error(`burn-in ${state.runId} (pid ${state.pid}) did not stop within 30 s`, EXIT.data);
 }

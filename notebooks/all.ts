@@ -12,7 +12,11 @@ import { html } from "../lib/report/html.ts";
 import { writeAtomic } from "../lib/runtime/fsx.ts";
 import { listRuns, openRun } from "../lib/runtime/store.ts";
 
-const { values } = parseArgs({ args: Bun.argv.slice(2), options: { help: { type: "boolean" }, only: { type: "string" } }, strict: true });
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { help: { type: "boolean" }, only: { type: "string" } },
+  strict: true,
+});
 if (values.help) {
   console.log(`usage: bun run all [--only name,name]
 
@@ -31,17 +35,44 @@ const results: { name: string; code: number; seconds: number; title: string; run
 for (const name of names) {
   console.error(`\n== ${name} ==`);
   const t0 = performance.now();
-  const code = await Bun.spawn([process.execPath, join(ROOT, "notebooks", `${name}.ts`)], { stdout: "inherit", stderr: "inherit", cwd: ROOT }).exited;
+  const code = await Bun.spawn([process.execPath, join(ROOT, "notebooks", `${name}.ts`)], {
+    stdout: "inherit",
+    stderr: "inherit",
+    cwd: ROOT,
+  }).exited;
   const runs = await listRuns(name);
   const run = runs.length ? await openRun(name, runs.at(-1)!).catch(() => undefined) : undefined;
-  results.push({ name, code, seconds: (performance.now() - t0) / 1000, title: run?.manifest.title ?? name, runId: run?.manifest.runId ?? "–" });
+  results.push({
+    name,
+    code,
+    seconds: (performance.now() - t0) / 1000,
+    title: run?.manifest.title ?? name,
+    runId: run?.manifest.runId ?? "–",
+  });
 }
 
 const doc = new Report("K2 Phase 7 hardening reports");
 doc.md`Each report is one self-contained HTML file (attach it to the pull request) with a markdown summary beside it.`;
-doc.html(html`<div class="table"><table><thead><tr><th>Notebook</th><th>Report</th><th>Summary</th><th>Run</th><th>Outcome</th><th class="right">Time</th></tr></thead><tbody>${results.map(
-  (r) => html`<tr><td>${r.name}</td><td><a href="${r.name}.html">${r.title}</a></td><td><a href="${r.name}.md">${r.name}.md</a></td><td><code>${r.runId}</code></td><td><span class="badge ${r.code === 0 ? "pass" : "fail"}">${r.code === 0 ? "OK" : `exit ${r.code}`}</span></td><td class="right">${r.seconds.toFixed(1)} s</td></tr>`,
-)}</tbody></table></div>`);
-await writeAtomic(join(outDir(), "index.html"), doc.renderHtml({ subtitle: `generated ${new Date().toISOString().slice(0, 19)}Z`, footer: "k2-hardening · bun run all" }));
-console.log(`\nall: ${results.map((r) => `${r.name} ${r.code === 0 ? "ok" : `exit ${r.code}`}`).join(", ")}; index: out/index.html`);
+doc.html(
+  html`<div
+    class="table"><table><thead><tr><th>Notebook</th><th>Report</th><th>Summary</th><th>Run</th><th>Outcome</th><th
+      class="right">Time</th></tr></thead><tbody>${results.map(
+        (r) =>
+          html`<tr><td>${r.name}</td><td><a href="${r.name}.html">${r.title}</a></td><td><a
+        href="${r.name}.md">${r.name}.md</a></td><td><code>${r.runId}</code></td><td><span class="badge
+          ${r.code === 0 ? "pass" : "fail"}">${r.code === 0 ? "OK" : `exit ${r.code}`}</span></td><td
+            class="right">${r.seconds.toFixed(1)} s</td></tr>`,
+      )}</tbody></table></div>`,
+);
+await writeAtomic(
+  join(outDir(), "index.html"),
+  doc.renderHtml({
+    subtitle: `generated ${new Date().toISOString().slice(0, 19)}Z`,
+    footer: "k2-hardening · bun run all",
+  }),
+);
+console.log(
+  `\nall: ${results.map((r) => `${r.name} ${r.code === 0 ? "ok" : `exit ${r.code}`}`).join(", ")}; index: ` +
+    `out/index.html`,
+);
 process.exit(results.some((r) => r.code !== 0) ? 1 : 0);

@@ -12,9 +12,24 @@ import { connectClickHouse } from "../lib/io/clickhouse.ts";
 import { resetLab } from "../lib/lab/schema.ts";
 import { parseNumber } from "../lib/runtime/units.ts";
 
-const { values } = parseArgs({ args: Bun.argv.slice(2), options: { rows: { type: "string", default: "10000000" }, limit: { type: "string" }, child: { type: "string" }, dir: { type: "string" }, help: { type: "boolean" } }, strict: true });
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    rows: { type: "string", default: "10000000" },
+    limit: { type: "string" },
+    child: { type: "string" },
+    dir: { type: "string" },
+    help: { type: "boolean" },
+  },
+  strict: true,
+});
 if (values.help) {
-  console.log("usage: bun run bench [--rows N]\n\nOn N lab trades (default 10M) in the embedded engine, prints: Parquet export rows/s and peak RSS through the\nclient and by the engine's INTO OUTFILE; the per-exchange quantile query on the table and on the exported Parquet;\nthe latency figures' render time and size for 10k and N stored rows. Each figure is a ratio against a reference in the same run.");
+  console.log(
+    "usage: bun run bench [--rows N]\n\nOn N lab trades (default 10M) in the embedded engine, prints: Parquet export " +
+      "rows/s and peak RSS through the\nclient and by the engine's INTO OUTFILE; the per-exchange quantile query on " +
+      "the table and on the exported Parquet;\nthe latency figures' render time and size for 10k and N stored rows. " +
+      "Each figure is a ratio against a reference in the same run.",
+  );
   process.exit(0);
 }
 const rows = parseNumber(String(values.rows), "--rows", 1000);
@@ -30,11 +45,16 @@ if (values.child) {
     case "fill": {
       // Lab-shaped silver trades made by the engine: 3 exchanges, their symbols, µs clocks.
       await resetLab(t);
-      await t.command(`CREATE TABLE k2.bench_trades AS k2.silver_trades ENGINE = MergeTree ORDER BY (exchange, timestamp)`);
+      await t.command(
+        `CREATE TABLE k2.bench_trades AS k2.silver_trades ENGINE = MergeTree ORDER BY (exchange, timestamp)`,
+      );
       await t.command(`INSERT INTO k2.bench_trades SELECT
-          generateUUIDv4(), toString(number), ['binance','kraken','coinbase'][number % 3 + 1], concat('SYM', toString(number % 12)),
-          concat('SYM', toString(number % 12), '/USD'), 'crypto', 'USD', toDecimal128(100 + (number % 1000) / 7, 8), toDecimal128(0.01, 8),
-          toDecimal128(1, 8), 'UNKNOWN', toDateTime64('2026-02-19 00:00:00', 6, 'UTC') + toIntervalMicrosecond(number * 20000),
+          generateUUIDv4(), toString(number), ['binance','kraken','coinbase'][number % 3 + 1], concat('SYM',
+            toString(number % 12)),
+          concat('SYM', toString(number % 12), '/USD'), 'crypto', 'USD', toDecimal128(100 + (number % 1000) / 7, 8),
+            toDecimal128(0.01, 8),
+          toDecimal128(1, 8), 'UNKNOWN', toDateTime64('2026-02-19 00:00:00', 6, 'UTC') + toIntervalMicrosecond(number
+            * 20000),
           toDateTime64('2026-02-19 00:00:00', 6, 'UTC') + toIntervalSecond(intDiv(number * 20000 + 40000, 1000000)),
           toDateTime64('2026-02-19 00:00:00', 6) + toIntervalMicrosecond(number * 20000 + 40000 + number % 9973),
           number, map('kafka_offset', toString(number)), true
@@ -44,10 +64,17 @@ if (values.child) {
     case "quantiles": {
       // The per-exchange quantile query, on the engine's table and on the same rows exported to Parquet.
       const lags = join(dir, "lags.parquet");
-      await t.exportParquet(`SELECT exchange, toDateTime64(timestamp, 3, 'UTC') AS exchange_ts, dateDiff('microsecond', timestamp, processed_at) / 1000 AS lag_ms FROM k2.bench_trades`, lags);
-      const q = (src: string) => `SELECT exchange, count() AS n, quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, max(lag_ms) AS mx FROM ${src} GROUP BY exchange ORDER BY exchange`;
+      await t.exportParquet(
+        `SELECT exchange, toDateTime64(timestamp, 3, 'UTC') AS exchange_ts, dateDiff('microsecond', timestamp, ` +
+          `processed_at) / 1000 AS lag_ms FROM k2.bench_trades`,
+        lags,
+      );
+      const q = (src: string) =>
+        `SELECT exchange, count() AS n, quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, ` +
+        `max(lag_ms) AS mx FROM ${src} GROUP BY exchange ORDER BY exchange`;
       const best = async (sql: string) => {
-        let ms = Infinity, rows: unknown;
+        let ms = Infinity,
+          rows: unknown;
         for (let i = 0; i < 3; i++) {
           const t1 = performance.now();
           rows = await t.query(sql);
@@ -55,7 +82,9 @@ if (values.child) {
         }
         return { ms, rows };
       };
-      const table = await best(q(`(SELECT exchange, dateDiff('microsecond', timestamp, processed_at) / 1000 AS lag_ms FROM k2.bench_trades)`));
+      const table = await best(
+        q(`(SELECT exchange, dateDiff('microsecond', timestamp, processed_at) / 1000 AS lag_ms FROM k2.bench_trades)`),
+      );
       const file = await best(q(`file('${lags}', Parquet)`));
       extra = { tableMs: table.ms, fileMs: file.ms, same: JSON.stringify(table.rows) === JSON.stringify(file.rows) };
       break;
@@ -66,14 +95,30 @@ if (values.child) {
       const { Report } = await import("../lib/report/document.ts");
       const { latencyFigures } = await import("../lib/latency/report.ts");
       const lags = join(dir, `render-${values.limit}.parquet`);
-      await t.exportParquet(`SELECT exchange, toDateTime64(timestamp, 3, 'UTC') AS exchange_ts, dateDiff('microsecond', timestamp, processed_at) / 1000 AS lag_ms FROM k2.bench_trades LIMIT ${Number(values.limit)}`, lags);
-      const [w] = await t.query<{ a: number; b: number }>(`SELECT toUnixTimestamp64Milli(min(exchange_ts)) AS a, toUnixTimestamp64Milli(max(exchange_ts)) AS b FROM file('${lags}', Parquet)`);
-      const run = new RunData(dir, { datasets: { lags_1x: { file: `render-${values.limit}.parquet`, bytes: 0 } } } as any);
+      await t.exportParquet(
+        `SELECT exchange, toDateTime64(timestamp, 3, 'UTC') AS exchange_ts, dateDiff('microsecond', timestamp, ` +
+          `processed_at) / 1000 AS lag_ms FROM k2.bench_trades LIMIT ${Number(values.limit)}`,
+        lags,
+      );
+      const [w] = await t.query<{ a: number; b: number }>(
+        `SELECT toUnixTimestamp64Milli(min(exchange_ts)) AS a, toUnixTimestamp64Milli(max(exchange_ts)) AS b FROM ` +
+          `file('${lags}', Parquet)`,
+      );
+      const run = new RunData(dir, {
+        datasets: { lags_1x: { file: `render-${values.limit}.parquet`, bytes: 0 } },
+      } as any);
       const rec = { scenario: "1x", window: { fromMs: w!.a, toMs: w!.b }, mappings: [], lab: true } as any;
       // Time the engine's queries apart from the rest (Plot to SVG, HTML): only the rest is "rendering".
       let queryMs = 0;
       const query = run.query.bind(run);
-      run.query = async (sql: string) => { const q0 = performance.now(); try { return await query(sql); } finally { queryMs += performance.now() - q0; } };
+      run.query = async (sql: string) => {
+        const q0 = performance.now();
+        try {
+          return await query(sql);
+        } finally {
+          queryMs += performance.now() - q0;
+        }
+      };
       const t1 = performance.now();
       const doc = new Report("bench");
       await latencyFigures(doc, run, [rec], [{ scenario: "1x" } as any]);
@@ -85,7 +130,11 @@ if (values.child) {
     case "export-client":
     case "export-engine": {
       const file = join(dir, `${values.child}.parquet`);
-      await t.exportParquet(`SELECT * FROM k2.bench_trades${values.limit ? ` LIMIT ${Number(values.limit)}` : ""}`, file, values.child === "export-client" ? "client" : "engine");
+      await t.exportParquet(
+        `SELECT * FROM k2.bench_trades${values.limit ? ` LIMIT ${Number(values.limit)}` : ""}`,
+        file,
+        values.child === "export-client" ? "client" : "engine",
+      );
       extra = { bytes: statSync(file).size };
       rmSync(file);
       break;
@@ -98,15 +147,35 @@ if (values.child) {
 // ---- parent side: run the cases, print figures ----
 const dir = join(tmpdir(), `k2-bench-${process.pid}`);
 mkdirSync(dir, { recursive: true });
-async function child(name: string, limit = rows): Promise<{ seconds: number; peakRssMb: number; bytes?: number; rows: number; [k: string]: unknown }> {
-  const p = Bun.spawn([process.execPath, import.meta.path, "--child", name, "--dir", dir, "--rows", String(rows), "--limit", String(limit)], { stdout: "pipe", stderr: "inherit" });
+async function child(
+  name: string,
+  limit = rows,
+): Promise<{ seconds: number; peakRssMb: number; bytes?: number; rows: number; [k: string]: unknown }> {
+  const p = Bun.spawn(
+    [
+      process.execPath,
+      import.meta.path,
+      "--child",
+      name,
+      "--dir",
+      dir,
+      "--rows",
+      String(rows),
+      "--limit",
+      String(limit),
+    ],
+    { stdout: "pipe", stderr: "inherit" },
+  );
   const out = await new Response(p.stdout).text();
   if ((await p.exited) !== 0) throw new Error(`bench case ${name} failed`);
   return { ...JSON.parse(out.trim().split("\n").at(-1)!), rows: limit };
 }
 const n = rows.toLocaleString("en-US");
 try {
-  console.log(`bench: ${n} lab trades (silver shape), embedded ClickHouse, Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores`);
+  console.log(
+    `bench: ${n} lab trades (silver shape), embedded ClickHouse, Bun ${Bun.version}, ` +
+      `${navigator.hardwareConcurrency} cores`,
+  );
   const fill = await child("fill");
   console.log(`  fill by the engine (INSERT ... SELECT FROM numbers): ${fill.seconds.toFixed(1)} s`);
   const idle = await child("export-engine", 1);
@@ -115,28 +184,49 @@ try {
   const engine = await child("export-engine");
   const client = await child("export-client");
   const line = (what: string, r: typeof engine) =>
-    `  ${what.padEnd(44)} ${r.rows.toLocaleString("en-US").padStart(11)} rows ${(r.rows / r.seconds / 1e6).toFixed(2).padStart(6)} M rows/s  ${r.seconds.toFixed(1).padStart(6)} s  peak RSS ${r.peakRssMb.toFixed(0).padStart(6)} MB  ${((r.bytes ?? 0) / 1e6).toFixed(0)} MB Parquet`;
+    `  ${what.padEnd(44)} ${r.rows.toLocaleString("en-US").padStart(11)} rows ` +
+    `${(r.rows / r.seconds / 1e6).toFixed(2).padStart(6)} M rows/s  ${r.seconds.toFixed(1).padStart(6)} s  peak RSS ` +
+    `${r.peakRssMb.toFixed(0).padStart(6)} MB  ${((r.bytes ?? 0) / 1e6).toFixed(0)} MB Parquet`;
   console.log("Parquet export of every row:");
   console.log(line("engine INTO OUTFILE, one row (idle engine)", idle));
   console.log(line("engine INTO OUTFILE, a tenth of the rows", small));
   console.log(line("engine INTO OUTFILE, half the rows", half));
   console.log(line("engine INTO OUTFILE (reference)", engine));
   console.log(line("through @clickhouse/client exec", client));
-  console.log(`  ratio client/engine: time ${(client.seconds / engine.seconds).toFixed(2)}x, peak RSS ${(client.peakRssMb / engine.peakRssMb).toFixed(2)}x`);
-  console.log(`  engine peak RSS, all rows / half: ${(engine.peakRssMb / half.peakRssMb).toFixed(2)}x; all / a tenth: ${(engine.peakRssMb / small.peakRssMb).toFixed(2)}x (flat is 1.0x; the idle engine alone is ${idle.peakRssMb.toFixed(0)} MB)`);
-  console.log("  (the chdb connection buffers a whole result before the client streams it; against a server the client path streams chunk by chunk)");
+  console.log(
+    `  ratio client/engine: time ${(client.seconds / engine.seconds).toFixed(2)}x, peak RSS ` +
+      `${(client.peakRssMb / engine.peakRssMb).toFixed(2)}x`,
+  );
+  console.log(
+    `  engine peak RSS, all rows / half: ${(engine.peakRssMb / half.peakRssMb).toFixed(2)}x; all / a tenth: ` +
+      `${(engine.peakRssMb / small.peakRssMb).toFixed(2)}x (flat is 1.0x; the idle engine alone is ` +
+      `${idle.peakRssMb.toFixed(0)} MB)`,
+  );
+  console.log(
+    "  (the chdb connection buffers a whole result before the client streams it; against a server the client path " +
+      "streams chunk by chunk)",
+  );
 
   const q = (await child("quantiles")) as any;
   console.log("Per-exchange quantileExact(0.5, 0.99) and max over every row (best of 3):");
   console.log(`  on the engine's table           ${q.tableMs.toFixed(0).padStart(6)} ms  (reference)`);
-  console.log(`  on the exported Parquet file    ${q.fileMs.toFixed(0).padStart(6)} ms  ratio ${(q.fileMs / q.tableMs).toFixed(2)}x; same results: ${q.same}`);
+  console.log(
+    `  on the exported Parquet file    ${q.fileMs.toFixed(0).padStart(6)} ms  ratio ` +
+      `${(q.fileMs / q.tableMs).toFixed(2)}x; same results: ${q.same}`,
+  );
 
   const few = Math.min(10_000, rows);
-  const r1 = (await child("render", few)) as any, r2 = (await child("render", rows)) as any;
+  const r1 = (await child("render", few)) as any,
+    r2 = (await child("render", rows)) as any;
   console.log("Latency figures (ECDF, p50/p99 series, histogram) from stored per-trade lags:");
-  const fig = (n: number, r: any) => `  ${n.toLocaleString("en-US").padStart(11)} rows  render ${r.renderMs.toFixed(0).padStart(5)} ms  ${(r.htmlBytes / 1024).toFixed(0).padStart(4)} KiB of HTML  (engine queries ${r.queryMs.toFixed(0)} ms)`;
+  const fig = (n: number, r: any) =>
+    `  ${n.toLocaleString("en-US").padStart(11)} rows  render ${r.renderMs.toFixed(0).padStart(5)} ms  ` +
+    `${(r.htmlBytes / 1024).toFixed(0).padStart(4)} KiB of HTML  (engine queries ${r.queryMs.toFixed(0)} ms)`;
   console.log(`${fig(few, r1)}  reference`);
-  console.log(`${fig(rows, r2)}  ratio ${(r2.renderMs / r1.renderMs).toFixed(2)}x render time, ${(r2.htmlBytes / r1.htmlBytes).toFixed(2)}x size for ${(rows / few).toFixed(0)}x rows`);
+  console.log(
+    `${fig(rows, r2)}  ratio ${(r2.renderMs / r1.renderMs).toFixed(2)}x render time, ` +
+      `${(r2.htmlBytes / r1.htmlBytes).toFixed(2)}x size for ${(rows / few).toFixed(0)}x rows`,
+  );
 
   // Sampling: one round of the sampler over the K2 containers against `docker stats --no-stream` on the same ones.
   const { probeDocker } = await import("../lib/io/docker.ts");
@@ -146,10 +236,14 @@ try {
     const { sampleRound } = await import("../lib/burnin/sampler.ts");
     const { ensureLabStack } = await import("../lib/lab/stack.ts");
     if (!(await docker.docker.listContainers({ filters: { name: ["^/k2-"] } })).length) await ensureLabStack(docker);
-    const names = (await docker.docker.listContainers({ filters: { name: ["^/k2-"] } })).map((c) => c.Names[0]!.slice(1));
-    const times: number[] = [], cpu: number[] = [];
+    const names = (await docker.docker.listContainers({ filters: { name: ["^/k2-"] } })).map((c) =>
+      c.Names[0]!.slice(1),
+    );
+    const times: number[] = [],
+      cpu: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const c0 = process.cpuUsage(), t0 = performance.now();
+      const c0 = process.cpuUsage(),
+        t0 = performance.now();
       await sampleRound(docker, i + 1, { prefix: "k2-", expected: [] });
       times.push(performance.now() - t0);
       const c = process.cpuUsage(c0);
@@ -158,7 +252,10 @@ try {
     const cli: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t0 = performance.now();
-      const p = Bun.spawn(["docker", "stats", "--no-stream", "--format", "{{.Name}},{{.CPUPerc}},{{.MemUsage}}", ...names], { stdout: "ignore", stderr: "ignore", env: { ...process.env, DOCKER_HOST: docker.host } });
+      const p = Bun.spawn(
+        ["docker", "stats", "--no-stream", "--format", "{{.Name}},{{.CPUPerc}},{{.MemUsage}}", ...names],
+        { stdout: "ignore", stderr: "ignore", env: { ...process.env, DOCKER_HOST: docker.host } },
+      );
       await p.exited;
       cli.push(performance.now() - t0);
     }
@@ -168,10 +265,22 @@ try {
     const naive = performance.now() - t0;
     const best = (xs: number[]) => Math.min(...xs);
     console.log(`Burn-in sampling of ${names.length} running containers (best of 3):`);
-    console.log(`  docker stats --no-stream                          ${(best(cli) / 1000).toFixed(2).padStart(6)} s  (reference)`);
-    console.log(`  sampler round (inspect, two one-shot reads)       ${(best(times) / 1000).toFixed(2).padStart(6)} s  ratio ${(best(times) / best(cli)).toFixed(2)}x; sampler CPU ${(cpu.reduce((a, b) => a + b) / cpu.length).toFixed(3)} s per round`);
-    console.log(`  plain stats per container, one after another      ${(naive / 1000).toFixed(2).padStart(6)} s  ratio ${(naive / best(cli)).toFixed(2)}x (once)`);
-    console.log("  (a one-shot read waits for the daemon's next 1 s stats collection, so two reads cost 1-2 s whatever the count; rounds run back to back, as here, land at 2 s)");
+    console.log(
+      `  docker stats --no-stream                          ${(best(cli) / 1000).toFixed(2).padStart(6)} s  (reference)`,
+    );
+    console.log(
+      `  sampler round (inspect, two one-shot reads)       ${(best(times) / 1000).toFixed(2).padStart(6)} s  ratio ` +
+        `${(best(times) / best(cli)).toFixed(2)}x; sampler CPU ` +
+        `${(cpu.reduce((a, b) => a + b) / cpu.length).toFixed(3)} s per round`,
+    );
+    console.log(
+      `  plain stats per container, one after another      ${(naive / 1000).toFixed(2).padStart(6)} s  ratio ` +
+        `${(naive / best(cli)).toFixed(2)}x (once)`,
+    );
+    console.log(
+      "  (a one-shot read waits for the daemon's next 1 s stats collection, so two reads cost 1-2 s whatever the " +
+        "count; rounds run back to back, as here, land at 2 s)",
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

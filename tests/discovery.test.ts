@@ -2,21 +2,29 @@ import { describe, expect, test } from "bun:test";
 import { mapTradeTable, timeResolutionMs, lagClock, type ColumnInfo } from "../lib/k2/discovery.ts";
 
 const cols = (table: string, spec: string): ColumnInfo[] =>
-  spec.trim().split("\n").map((l) => {
-    const [name, ...type] = l.trim().split(" ");
-    return { table, name: name!, type: type.join(" ") };
-  });
+  spec
+    .trim()
+    .split("\n")
+    .map((l) => {
+      const [name, ...type] = l.trim().split(" ");
+      return { table, name: name!, type: type.join(" ") };
+    });
 
 // The shapes FACTS.md gives for the real tables.
-const BRONZE = cols("bronze_trades_binance", `
+const BRONZE = cols(
+  "bronze_trades_binance",
+  `
   exchange_timestamp DateTime64(3)
   sequence_number UInt64
   symbol String
   price Decimal(18, 8)
   event_time DateTime64(3)
   kafka_offset UInt64
-  ingestion_timestamp DateTime`);
-const SILVER = cols("silver_trades", `
+  ingestion_timestamp DateTime`,
+);
+const SILVER = cols(
+  "silver_trades",
+  `
   message_id UUID
   trade_id String
   exchange LowCardinality(String)
@@ -25,12 +33,18 @@ const SILVER = cols("silver_trades", `
   timestamp DateTime64(6, 'UTC')
   ingestion_timestamp DateTime64(6, 'UTC')
   processed_at DateTime64(6)
-  source_sequence Nullable(UInt64)`);
+  source_sequence Nullable(UInt64)`,
+);
 
 describe("timeResolutionMs", () => {
   test.each([
-    ["DateTime", 1000], ["DateTime('UTC')", 1000], ["DateTime64(3)", 1], ["DateTime64(6, 'UTC')", 0.001],
-    ["Nullable(DateTime64(9))", 0.000001], ["Date", 86_400_000], ["String", null],
+    ["DateTime", 1000],
+    ["DateTime('UTC')", 1000],
+    ["DateTime64(3)", 1],
+    ["DateTime64(6, 'UTC')", 0.001],
+    ["Nullable(DateTime64(9))", 0.000001],
+    ["Date", 86_400_000],
+    ["String", null],
   ])("%s", (t, r) => expect(timeResolutionMs(t)).toBe(r as number | null));
 });
 
@@ -59,14 +73,22 @@ describe("mapTradeTable", () => {
     expect(lagClock(m).column).toBe("processed_at");
   });
   test("overrides win and are checked", () => {
-    expect(mapTradeTable("k2.silver_trades", SILVER, { ingestionTime: "processed_at" }).ingestionTime.column).toBe("processed_at");
-    expect(() => mapTradeTable("k2.silver_trades", SILVER, { exchangeTime: "arrival" })).toThrow('override "arrival" is not a column');
-    expect(() => mapTradeTable("k2.silver_trades", SILVER, { exchangeTime: "symbol" })).toThrow("unsuitable type String");
+    expect(mapTradeTable("k2.silver_trades", SILVER, { ingestionTime: "processed_at" }).ingestionTime.column).toBe(
+      "processed_at",
+    );
+    expect(() => mapTradeTable("k2.silver_trades", SILVER, { exchangeTime: "arrival" })).toThrow(
+      'override "arrival" is not a column',
+    );
+    expect(() => mapTradeTable("k2.silver_trades", SILVER, { exchangeTime: "symbol" })).toThrow(
+      "unsuitable type String",
+    );
   });
   test("a failed mapping names the table and the columns it found", () => {
     const t = cols("trades", "id UInt64\nsymbol String\nprice Float64");
     expect(() => mapTradeTable("k2.trades", t)).toThrow(
-      'cannot map the exchangeTime column of k2.trades: no time column among exchange_timestamp/exchange_time/trade_time/timestamp/event_time; found: id UInt64, symbol String, price Float64; set discovery.columns["trades"].exchangeTime in k2.config.json',
+      "cannot map the exchangeTime column of k2.trades: no time column among " +
+        "exchange_timestamp/exchange_time/trade_time/timestamp/event_time; found: id UInt64, symbol String, price " +
+        'Float64; set discovery.columns["trades"].exchangeTime in k2.config.json',
     );
   });
 });

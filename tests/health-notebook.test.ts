@@ -13,19 +13,31 @@ describe("notebooks/00-health.ts on the lab", () => {
     docker = new Docker({ socketPath: host.replace("unix://", "") });
     pg = await startPostgres();
     const sql = new SQL(pg.url);
-    await sql`CREATE TABLE offload_watermarks (table_name text PRIMARY KEY, last_offload_timestamp timestamptz, status text, failure_count int, updated_at timestamptz)`;
-    await sql`INSERT INTO offload_watermarks VALUES ('silver_trades', now() - interval '6 minutes', 'success', 0, now())`;
+    await sql`CREATE TABLE offload_watermarks (table_name text PRIMARY KEY, last_offload_timestamp timestamptz, status
+      text, failure_count int, updated_at timestamptz)`;
+    await sql`INSERT INTO offload_watermarks VALUES ('silver_trades', now() - interval '6 minutes', 'success', 0,
+      now())`;
     await sql.close();
     prefect = startPrefectFixture("healthy");
     const dir = tempDir();
-    env = { K2_DATA_DIR: join(dir, "data"), K2_OUT_DIR: join(dir, "out"), DOCKER_HOST: host, PREFECT_DB_URL: pg.url, PREFECT_API_URL: prefect.url };
+    env = {
+      K2_DATA_DIR: join(dir, "data"),
+      K2_OUT_DIR: join(dir, "out"),
+      DOCKER_HOST: host,
+      PREFECT_DB_URL: pg.url,
+      PREFECT_API_URL: prefect.url,
+    };
   }, 120_000);
   afterAll(async () => {
     prefect?.stop();
     await pg?.stop();
-    await docker?.getContainer("k2-feed-handler-binance").start().catch(() => {});
+    await docker
+      ?.getContainer("k2-feed-handler-binance")
+      .start()
+      .catch(() => {});
   });
-  const health = (args: string[], extra: Record<string, string> = {}) => runCli("notebooks/00-health.ts", args, { ...env, ...extra });
+  const health = (args: string[], extra: Record<string, string> = {}) =>
+    runCli("notebooks/00-health.ts", args, { ...env, ...extra });
 
   test("healthy: every check PASS, exit 0", async () => {
     const r = await health(["--lab-replay", "5s"]);
@@ -49,7 +61,9 @@ describe("notebooks/00-health.ts on the lab", () => {
   test("the lab's Binance stream silenced: stale FAIL for binance only", async () => {
     const r = await health(["--lab-replay", "9s", "--lab-fault", "silence:binance@1s+60s", "--stale", "5s"]);
     expect(r.code).toBe(6);
-    expect(r.stdout).toMatch(/trades flowing +FAIL +binance: \d+ trades in 5\.0 min, newest [\d.]+ s ago \(stale beyond 5\.0 s\)$/m);
+    expect(r.stdout).toMatch(
+      /trades flowing +FAIL +binance: \d+ trades in 5\.0 min, newest [\d.]+ s ago \(stale beyond 5\.0 s\)$/m,
+    );
     expect(r.stdout).not.toMatch(/trades flowing.*(kraken|coinbase)/);
   }, 120_000);
   test("an old watermark in the Prefect DB: FAIL", async () => {
@@ -58,11 +72,18 @@ describe("notebooks/00-health.ts on the lab", () => {
     await sql.close();
     const r = await health(["--lab-replay", "3s"]);
     expect(r.code).toBe(6);
-    expect(r.stdout).toMatch(/offload watermarks +FAIL +silver_trades: PostgreSQL .* newest 2\.0 h ago, status success \(schedule every 15\.0 min\)/);
+    expect(r.stdout).toMatch(
+      /offload watermarks +FAIL +silver_trades: PostgreSQL .* newest 2\.0 h ago, status success \(schedule every 15\.0 min\)/,
+    );
   }, 120_000);
   test("no Docker engine: services SKIPPED naming DOCKER_HOST and the socket, the rest still checked", async () => {
-    const r = await health(["--lab-replay", "3s"], { DOCKER_HOST: "unix:///tmp/no-such-docker.sock", PREFECT_DB_URL: "" });
-    expect(r.stdout).toMatch(/services +SKIPPED +Docker engine not reachable at unix:\/\/\/tmp\/no-such-docker\.sock \(.*\): start Docker or set DOCKER_HOST/);
+    const r = await health(["--lab-replay", "3s"], {
+      DOCKER_HOST: "unix:///tmp/no-such-docker.sock",
+      PREFECT_DB_URL: "",
+    });
+    expect(r.stdout).toMatch(
+      /services +SKIPPED +Docker engine not reachable at unix:\/\/\/tmp\/no-such-docker\.sock \(.*\): start Docker or set DOCKER_HOST/,
+    );
     expect(r.stdout).toMatch(/trades flowing +PASS/);
     expect(r.code).toBe(0);
   }, 120_000);

@@ -1,7 +1,8 @@
 // Health verdicts on plain arrays, then the watermark and Prefect readers on real parts:
 // PostgreSQL from Debian on loopback, the embedded ClickHouse, and a recorded Prefect API.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { evaluateServices, evaluateFlow, evaluateWatermarks, evaluatePrefect, worst } from "../lib/health/verdict.ts";
+import { evaluateServices, evaluateFlow, evaluateWatermarks, evaluatePrefect } from "../lib/health/verdict.ts";
+import { worst } from "../lib/verdict/status.ts";
 import { SERVICES } from "../lib/k2/stack.ts";
 import type { ContainerState } from "../lib/io/docker.ts";
 import { postgresWatermarks, clickhouseWatermarks, mapWatermarkColumns } from "../lib/io/watermarks.ts";
@@ -11,11 +12,24 @@ import { SQL } from "bun";
 
 const NOW = Date.parse("2026-02-19T09:00:00Z");
 const up = (name: string, over: Partial<ContainerState> = {}): ContainerState => ({
-  name, lab: false, state: "running", restartCount: 0, oomKilled: false, exitCode: null, startedAt: "2026-02-19T08:00:00Z", finishedAt: null, ...over,
+  name,
+  lab: false,
+  state: "running",
+  restartCount: 0,
+  oomKilled: false,
+  exitCode: null,
+  startedAt: "2026-02-19T08:00:00Z",
+  finishedAt: null,
+  ...over,
 });
 
 describe("evaluateServices", () => {
-  const all = () => SERVICES.map((s) => (s.oneShot ? up(s.container, { state: "exited", exitCode: 0 }) : up(s.container, s.healthcheck ? { health: "healthy" } : {})));
+  const all = () =>
+    SERVICES.map((s) =>
+      s.oneShot
+        ? up(s.container, { state: "exited", exitCode: 0 })
+        : up(s.container, s.healthcheck ? { health: "healthy" } : {}),
+    );
   test("all up, the one-shot init exited 0: every check passes", () => {
     const checks = evaluateServices(SERVICES, all(), NOW);
     expect(checks.length).toBe(14);
@@ -24,12 +38,22 @@ describe("evaluateServices", () => {
     expect(checks.find((c) => c.subject === "k2-clickhouse")!.evidence).toBe("running, healthy, up 60.0 min");
   });
   test("stopped, missing, unhealthy, restarted, failed init: each named", () => {
-    const found = all().filter((c) => c.name !== "k2-minio").map((c) =>
-      c.name === "k2-feed-handler-binance" ? { ...c, state: "exited", exitCode: 137, oomKilled: true }
-      : c.name === "k2-clickhouse" ? { ...c, health: "unhealthy" }
-      : c.name === "k2-redpanda" ? { ...c, restartCount: 2 }
-      : c.name === "k2-redpanda-init" ? { ...c, exitCode: 1 } : c);
-    const bad = evaluateServices(SERVICES, [...found, up("k2-extra")], NOW).filter((c) => c.status !== "PASS").map((c) => [c.subject, c.status, c.evidence]);
+    const found = all()
+      .filter((c) => c.name !== "k2-minio")
+      .map((c) =>
+        c.name === "k2-feed-handler-binance"
+          ? { ...c, state: "exited", exitCode: 137, oomKilled: true }
+          : c.name === "k2-clickhouse"
+            ? { ...c, health: "unhealthy" }
+            : c.name === "k2-redpanda"
+              ? { ...c, restartCount: 2 }
+              : c.name === "k2-redpanda-init"
+                ? { ...c, exitCode: 1 }
+                : c,
+      );
+    const bad = evaluateServices(SERVICES, [...found, up("k2-extra")], NOW)
+      .filter((c) => c.status !== "PASS")
+      .map((c) => [c.subject, c.status, c.evidence]);
     expect(bad).toEqual([
       ["k2-feed-handler-binance", "FAIL", "exited (exit 137, OOM killed)"],
       ["k2-redpanda", "WARN", "running, healthy, up 60.0 min, 2 restarts"],
@@ -42,7 +66,15 @@ describe("evaluateServices", () => {
 });
 
 test("evaluateFlow: stale beyond the limit and missing exchanges fail", () => {
-  const checks = evaluateFlow([{ exchange: "binance", rows: 100, newest_age_ms: 500 }, { exchange: "kraken", rows: 40, newest_age_ms: 180_000 }], ["binance", "kraken", "coinbase"], 120_000, 300_000);
+  const checks = evaluateFlow(
+    [
+      { exchange: "binance", rows: 100, newest_age_ms: 500 },
+      { exchange: "kraken", rows: 40, newest_age_ms: 180_000 },
+    ],
+    ["binance", "kraken", "coinbase"],
+    120_000,
+    300_000,
+  );
   expect(checks.map((c) => [c.subject, c.status, c.evidence])).toEqual([
     ["binance", "PASS", "100 trades in 5.0 min, newest 500 ms ago"],
     ["kraken", "FAIL", "40 trades in 5.0 min, newest 3.0 min ago (stale beyond 2.0 min)"],
@@ -52,7 +84,16 @@ test("evaluateFlow: stale beyond the limit and missing exchanges fail", () => {
 
 test("evaluateWatermarks: against the 15-minute schedule with 5 minutes grace", () => {
   const m = (min: number) => NOW - min * 60_000;
-  const checks = evaluateWatermarks([{ table: "a", watermarkMs: m(10) }, { table: "b", watermarkMs: m(30) }, { table: "c", watermarkMs: m(90), status: "failed", failures: 4 }], "src", NOW, 15 * 60_000);
+  const checks = evaluateWatermarks(
+    [
+      { table: "a", watermarkMs: m(10) },
+      { table: "b", watermarkMs: m(30) },
+      { table: "c", watermarkMs: m(90), status: "failed", failures: 4 },
+    ],
+    "src",
+    NOW,
+    15 * 60_000,
+  );
   expect(checks.map((c) => c.status)).toEqual(["PASS", "WARN", "FAIL"]);
   expect(checks[2]!.evidence).toBe("src: newest 90.0 min ago, status failed, 4 failures (schedule every 15.0 min)");
   expect(evaluateWatermarks([], "src", NOW, 15 * 60_000)[0]!.status).toBe("FAIL");
@@ -60,16 +101,44 @@ test("evaluateWatermarks: against the 15-minute schedule with 5 minutes grace", 
 
 test("evaluatePrefect: fresh completion passes; more than 2 failures in a row fail", () => {
   const iso = (min: number) => new Date(NOW - min * 60_000).toISOString();
-  const ok = evaluatePrefect([{ name: "r", state_type: "RUNNING" }, { name: "q", state_type: "COMPLETED", end_time: iso(14) }], "d", NOW, 15 * 60_000);
+  const ok = evaluatePrefect(
+    [
+      { name: "r", state_type: "RUNNING" },
+      { name: "q", state_type: "COMPLETED", end_time: iso(14) },
+    ],
+    "d",
+    NOW,
+    15 * 60_000,
+  );
   expect(ok.status).toBe("PASS");
-  const bad = evaluatePrefect(["FAILED", "FAILED", "CRASHED", "COMPLETED"].map((s, i) => ({ name: `r${i}`, state_type: s, end_time: iso(i * 15) })), "d", NOW, 15 * 60_000);
-  expect([bad.status, bad.evidence]).toEqual(["FAIL", "last 4: FAILED, FAILED, CRASHED, COMPLETED; last COMPLETED 45.0 min ago; 3 failed in a row"]);
+  const bad = evaluatePrefect(
+    ["FAILED", "FAILED", "CRASHED", "COMPLETED"].map((s, i) => ({
+      name: `r${i}`,
+      state_type: s,
+      end_time: iso(i * 15),
+    })),
+    "d",
+    NOW,
+    15 * 60_000,
+  );
+  expect([bad.status, bad.evidence]).toEqual([
+    "FAIL",
+    "last 4: FAILED, FAILED, CRASHED, COMPLETED; last COMPLETED 45.0 min ago; 3 failed in a row",
+  ]);
   expect(evaluatePrefect([], "d", NOW, 15 * 60_000).status).toBe("FAIL");
 });
 
 test("mapWatermarkColumns names the table and what it found", () => {
-  expect(mapWatermarkColumns("x", ["table_name", "last_offload_timestamp", "status", "failure_count"])).toEqual({ name: "table_name", watermark: "last_offload_timestamp", status: "status", failures: "failure_count" });
-  expect(() => mapWatermarkColumns("PostgreSQL db offload_watermarks", ["id", "note"])).toThrow("cannot read PostgreSQL db offload_watermarks: no name column (table_name/source_table/table/name); found: id, note");
+  expect(mapWatermarkColumns("x", ["table_name", "last_offload_timestamp", "status", "failure_count"])).toEqual({
+    name: "table_name",
+    watermark: "last_offload_timestamp",
+    status: "status",
+    failures: "failure_count",
+  });
+  expect(() => mapWatermarkColumns("PostgreSQL db offload_watermarks", ["id", "note"])).toThrow(
+    "cannot read PostgreSQL db offload_watermarks: no name column (table_name/source_table/table/name); found: id, " +
+      "note",
+  );
 });
 
 describe("watermarks in the Prefect DB (PostgreSQL 15 on loopback)", () => {
@@ -78,27 +147,45 @@ describe("watermarks in the Prefect DB (PostgreSQL 15 on loopback)", () => {
     pg = await startPostgres();
     const sql = new SQL(pg.url);
     // The Prefect DB's table as FACTS.md describes it (same ideas as ClickHouse's, TIMESTAMPTZ).
-    await sql`CREATE TABLE offload_watermarks (table_name text PRIMARY KEY, last_offload_timestamp timestamptz, last_offload_max_sequence bigint,
-      last_offload_row_count bigint, status text, failure_count int, last_successful_run timestamptz, updated_at timestamptz DEFAULT now())`;
+    await sql`CREATE TABLE offload_watermarks (table_name text PRIMARY KEY, last_offload_timestamp timestamptz,
+      last_offload_max_sequence bigint,
+      last_offload_row_count bigint, status text, failure_count int, last_successful_run timestamptz, updated_at
+        timestamptz DEFAULT now())`;
     await sql`INSERT INTO offload_watermarks VALUES
-      ('bronze_trades_binance', now() - interval '7 minutes', 1000, 900, 'success', 0, now() - interval '7 minutes', now()),
+      ('bronze_trades_binance', now() - interval '7 minutes', 1000, 900, 'success', 0, now() - interval '7 minutes',
+        now()),
       ('silver_trades', now() - interval '3 hours', 5000, 4000, 'failed', 3, now() - interval '3 hours', now())`;
     await sql.close();
   });
-  afterAll(async () => { await pg?.stop(); });
+  afterAll(async () => {
+    await pg?.stop();
+  });
 
   test("postgresWatermarks discovers the columns and reads every table's watermark", async () => {
     const w = (await postgresWatermarks(pg.url))!;
-    expect(w.columns).toEqual({ name: "table_name", watermark: "last_offload_timestamp", status: "status", failures: "failure_count" });
+    expect(w.columns).toEqual({
+      name: "table_name",
+      watermark: "last_offload_timestamp",
+      status: "status",
+      failures: "failure_count",
+    });
     expect(w.source).toMatch(/^PostgreSQL 127\.0\.0\.1:\d+\/postgres offload_watermarks$/);
     const ages = w.rows.map((r) => [r.table, Math.round((Date.now() - r.watermarkMs) / 60_000), r.status, r.failures]);
-    expect(ages).toEqual([["bronze_trades_binance", 7, "success", 0], ["silver_trades", 180, "failed", 3]]);
-    expect(evaluateWatermarks(w.rows, w.source, Date.now(), 15 * 60_000).map((c) => c.status)).toEqual(["PASS", "FAIL"]);
+    expect(ages).toEqual([
+      ["bronze_trades_binance", 7, "success", 0],
+      ["silver_trades", 180, "failed", 3],
+    ]);
+    expect(evaluateWatermarks(w.rows, w.source, Date.now(), 15 * 60_000).map((c) => c.status)).toEqual([
+      "PASS",
+      "FAIL",
+    ]);
   });
   test("a wrong password is reported without the password", async () => {
     const url = pg.url.replace(/:[^:@]+@/, ":Wrong-Pw-123@");
     const err = await postgresWatermarks(url).catch((e) => e);
-    expect(err.message).toMatch(/^cannot read offload_watermarks from PostgreSQL 127\.0\.0\.1:\d+\/postgres \(.*\): check PREFECT_DB_URL$/);
+    expect(err.message).toMatch(
+      /^cannot read offload_watermarks from PostgreSQL 127\.0\.0\.1:\d+\/postgres \(.*\): check PREFECT_DB_URL$/,
+    );
     expect(err.message).not.toContain("Wrong-Pw-123");
   });
 });
@@ -106,10 +193,17 @@ describe("watermarks in the Prefect DB (PostgreSQL 15 on loopback)", () => {
 test("clickhouseWatermarks reads the newest version per table from a ReplacingMergeTree", async () => {
   const t = await testEngine();
   await t.command("CREATE DATABASE IF NOT EXISTS wm");
-  await t.command(`CREATE OR REPLACE TABLE wm.offload_watermarks (table_name String, last_offload_timestamp DateTime64(6), last_offload_max_sequence UInt64,
-    last_offload_row_count UInt64, status String, failure_count UInt32, last_successful_run DateTime64(6), updated_at DateTime64(6)) ENGINE = ReplacingMergeTree(updated_at) ORDER BY table_name`);
-  await t.command(`INSERT INTO wm.offload_watermarks VALUES ('silver_trades', now64(6) - INTERVAL 40 MINUTE, 1, 1, 'success', 0, now64(6), now64(6) - 1),
-    ('silver_trades', now64(6) - INTERVAL 5 MINUTE, 2, 2, 'success', 0, now64(6), now64(6))`);
+  await t.command(
+    `CREATE OR REPLACE TABLE wm.offload_watermarks (table_name String, last_offload_timestamp ` +
+      `DateTime64(6), last_offload_max_sequence UInt64,
+    last_offload_row_count UInt64, status String, failure_count UInt32, last_successful_run DateTime64(6), updated_at
+      DateTime64(6)) ENGINE = ReplacingMergeTree(updated_at) ORDER BY table_name`,
+  );
+  await t.command(
+    `INSERT INTO wm.offload_watermarks VALUES ('silver_trades', now64(6) - INTERVAL 40 MINUTE, 1, 1, ` +
+      `'success', 0, now64(6), now64(6) - 1),
+    ('silver_trades', now64(6) - INTERVAL 5 MINUTE, 2, 2, 'success', 0, now64(6), now64(6))`,
+  );
   const w = (await clickhouseWatermarks(t, "wm"))!;
   expect(w.source).toBe("ClickHouse wm.offload_watermarks");
   expect(w.rows.length).toBe(1);
@@ -122,19 +216,38 @@ describe("recentRuns against a recorded Prefect API on loopback", () => {
     const f = startPrefectFixture("healthy");
     try {
       const runs = await recentRuns(f.url, "iceberg-offload-15min");
-      expect(runs.map((r) => r.state_type)).toEqual(["RUNNING", "COMPLETED", "COMPLETED"]); // the future SCHEDULED run is left out
-      expect(f.requests[0]).toEqual({ deployments: { name: { any_: ["iceberg-offload-15min"] } }, sort: "EXPECTED_START_TIME_DESC", limit: 10 });
+      // the future SCHEDULED run is left out
+      expect(runs.map((r) => r.state_type)).toEqual(["RUNNING", "COMPLETED", "COMPLETED"]);
+      expect(f.requests[0]).toEqual({
+        deployments: { name: { any_: ["iceberg-offload-15min"] } },
+        sort: "EXPECTED_START_TIME_DESC",
+        limit: 10,
+      });
       expect(evaluatePrefect(runs, "iceberg-offload-15min", Date.now(), 15 * 60_000).status).toBe("PASS");
-    } finally { f.stop(); }
+    } finally {
+      f.stop();
+    }
   });
   test("failing recording: three failures in a row FAIL", async () => {
     const f = startPrefectFixture("failing");
     try {
-      const c = evaluatePrefect(await recentRuns(f.url, "iceberg-offload-15min"), "iceberg-offload-15min", Date.now(), 15 * 60_000);
-      expect([c.status, c.evidence]).toEqual(["FAIL", "last 4: Failed, Failed, Crashed, Completed; last COMPLETED 44.0 min ago; 3 failed in a row"]);
-    } finally { f.stop(); }
+      const c = evaluatePrefect(
+        await recentRuns(f.url, "iceberg-offload-15min"),
+        "iceberg-offload-15min",
+        Date.now(),
+        15 * 60_000,
+      );
+      expect([c.status, c.evidence]).toEqual([
+        "FAIL",
+        "last 4: Failed, Failed, Crashed, Completed; last COMPLETED 44.0 min ago; 3 failed in a row",
+      ]);
+    } finally {
+      f.stop();
+    }
   });
   test("unreachable: the URL and the fix", async () => {
-    await expect(recentRuns("http://127.0.0.1:1/api", "d")).rejects.toThrow(/^Prefect API not reachable at http:\/\/127\.0\.0\.1:1\/api \(.*\): start Prefect or set PREFECT_API_URL$/);
+    await expect(recentRuns("http://127.0.0.1:1/api", "d")).rejects.toThrow(
+      /^Prefect API not reachable at http:\/\/127\.0\.0\.1:1\/api \(.*\): start Prefect or set PREFECT_API_URL$/,
+    );
   });
 });

@@ -23,11 +23,21 @@ export type Cli = { code: number; stdout: string; stderr: string };
 /** Run a project command as a user would: `bun <file> <args>` with the given environment. */
 export async function runCli(file: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Cli> {
   const base = { ...process.env };
-  delete base.CLICKHOUSE_URL; delete base.CLICKHOUSE_PASSWORD; delete base.CLICKHOUSE_USER; delete base.CLICKHOUSE_DATABASE;
+  delete base.CLICKHOUSE_URL;
+  delete base.CLICKHOUSE_PASSWORD;
+  delete base.CLICKHOUSE_USER;
+  delete base.CLICKHOUSE_DATABASE;
   const proc = Bun.spawn([process.execPath, join(ROOT, file), ...args], {
-    cwd: ROOT, env: { ...base, CI: "1", ...env } as Record<string, string>, stdout: "pipe", stderr: "pipe",
+    cwd: ROOT,
+    env: { ...base, CI: "1", ...env } as Record<string, string>,
+    stdout: "pipe",
+    stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
@@ -44,20 +54,41 @@ export async function startClickHouseServer(password = "k2-Test-Secret-42"): Pro
   const dir = tempDir("k2-chs-");
   const port = 20000 + Math.floor(Math.random() * 20000);
   for (const d of ["data", "tmp", "user_files"]) mkdirSync(join(dir, d));
-  writeFileSync(join(dir, "config.xml"), `<?xml version="1.0"?><yandex>
+  writeFileSync(
+    join(dir, "config.xml"),
+    `<?xml version="1.0"?><yandex>
   <logger><level>error</level><console>1</console></logger>
   <http_port>${port}</http_port><tcp_port>${port + 1}</tcp_port><listen_host>127.0.0.1</listen_host>
   <path>${dir}/data/</path><tmp_path>${dir}/tmp/</tmp_path><user_files_path>${dir}/user_files/</user_files_path>
   <users_config>users.xml</users_config><default_profile>default</default_profile><default_database>default</default_database>
-  <mark_cache_size>5368709</mark_cache_size></yandex>`);
-  writeFileSync(join(dir, "users.xml"), `<?xml version="1.0"?><yandex><profiles><default></default></profiles>
+  <mark_cache_size>5368709</mark_cache_size></yandex>`,
+  );
+  writeFileSync(
+    join(dir, "users.xml"),
+    `<?xml version="1.0"?><yandex><profiles><default></default></profiles>
   <users><default><password>${password}</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
-  <quotas><default></default></quotas></yandex>`);
-  const proc = Bun.spawn([SERVER, `--config-file=${join(dir, "config.xml")}`], { cwd: dir, stdout: "ignore", stderr: "pipe" });
+  <quotas><default></default></quotas></yandex>`,
+  );
+  const proc = Bun.spawn([SERVER, `--config-file=${join(dir, "config.xml")}`], {
+    cwd: dir,
+    stdout: "ignore",
+    stderr: "pipe",
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`${url}/ping`).then((r) => r.ok, () => false);
-    if (ok) return { url, password, stop: async () => { proc.kill("SIGKILL"); await proc.exited; } };
+    const ok = await fetch(`${url}/ping`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok)
+      return {
+        url,
+        password,
+        stop: async () => {
+          proc.kill("SIGKILL");
+          await proc.exited;
+        },
+      };
     if (proc.exitCode !== null) throw new Error(`clickhouse-server exited: ${await new Response(proc.stderr).text()}`);
     await Bun.sleep(100);
   }
@@ -79,11 +110,29 @@ export function strayFiles(dir: string): string[] {
  */
 export async function ensureDockerEngine(): Promise<string> {
   const host = process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
-  const ping = () => fetch("http://localhost/_ping", { unix: host.replace("unix://", "") } as any).then((r) => r.ok, () => false);
+  const ping = () =>
+    fetch("http://localhost/_ping", { unix: host.replace("unix://", "") } as any).then(
+      (r) => r.ok,
+      () => false,
+    );
   if (await ping()) return host;
-  if (!existsSync("/usr/sbin/dockerd")) throw new Error("no Docker engine answers and /usr/sbin/dockerd is missing: apt-get install -y docker.io (tests/setup.sh does)");
+  if (!existsSync("/usr/sbin/dockerd"))
+    throw new Error(
+      "no Docker engine answers and /usr/sbin/dockerd is missing: apt-get install -y docker.io (tests/setup.sh does)",
+    );
   mkdirSync("/var/lib/k2-test-docker", { recursive: true });
-  const p = Bun.spawn(["setsid", "/usr/sbin/dockerd", "--storage-driver=vfs", "--iptables=false", "--ip-masq=false", "--data-root=/var/lib/k2-test-docker", `--host=${host}`], { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
+  const p = Bun.spawn(
+    [
+      "setsid",
+      "/usr/sbin/dockerd",
+      "--storage-driver=vfs",
+      "--iptables=false",
+      "--ip-masq=false",
+      "--data-root=/var/lib/k2-test-docker",
+      `--host=${host}`,
+    ],
+    { stdout: "ignore", stderr: "ignore", stdin: "ignore" },
+  );
   p.unref();
   for (let i = 0; i < 150; i++) {
     if (await ping()) return host;
@@ -96,15 +145,41 @@ export type Postgres = { url: string; stop(): Promise<void> };
 const PGBIN = "/usr/lib/postgresql/15/bin";
 /** Debian's PostgreSQL 15 on a loopback port, password login, in a temporary folder (run as the postgres user). */
 export async function startPostgres(password = "pg-Secret-Test-77"): Promise<Postgres> {
-  if (!existsSync(`${PGBIN}/initdb`)) throw new Error(`${PGBIN}/initdb missing: apt-get install -y postgresql (tests/setup.sh does)`);
+  if (!existsSync(`${PGBIN}/initdb`))
+    throw new Error(`${PGBIN}/initdb missing: apt-get install -y postgresql (tests/setup.sh does)`);
   const dir = tempDir("k2-pg-");
   const port = 40000 + Math.floor(Math.random() * 10000);
   writeFileSync(join(dir, "pw"), password);
   const as = (cmd: string[]) => (process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd);
   Bun.spawnSync(["chown", "-R", "postgres", dir]);
-  const init = Bun.spawnSync(as([`${PGBIN}/initdb`, "-D", join(dir, "data"), "-U", "prefect", "-A", "scram-sha-256", `--pwfile=${join(dir, "pw")}`]), { stderr: "pipe" });
+  const init = Bun.spawnSync(
+    as([
+      `${PGBIN}/initdb`,
+      "-D",
+      join(dir, "data"),
+      "-U",
+      "prefect",
+      "-A",
+      "scram-sha-256",
+      `--pwfile=${join(dir, "pw")}`,
+    ]),
+    { stderr: "pipe" },
+  );
   if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`);
-  const start = Bun.spawnSync(as([`${PGBIN}/pg_ctl`, "-D", join(dir, "data"), "-w", "-l", join(dir, "log"), "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, "start"]), { stderr: "pipe" });
+  const start = Bun.spawnSync(
+    as([
+      `${PGBIN}/pg_ctl`,
+      "-D",
+      join(dir, "data"),
+      "-w",
+      "-l",
+      join(dir, "log"),
+      "-o",
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
+      "start",
+    ]),
+    { stderr: "pipe" },
+  );
   if (start.exitCode !== 0) throw new Error(`pg_ctl start failed: ${start.stderr.toString()}`);
   return {
     url: `postgres://prefect:${password}@127.0.0.1:${port}/postgres`,
@@ -118,18 +193,29 @@ export async function startPostgres(password = "pg-Secret-Test-77"): Promise<Pos
  * their times re-anchored to now. It answers only the deployment the recording is of.
  */
 export function startPrefectFixture(recording: "healthy" | "failing") {
-  const runs = JSON.parse(readFileSync(join(import.meta.dir, "fixtures", "prefect-flow-runs.json"), "utf8"))[recording] as Record<string, unknown>[];
+  const runs = JSON.parse(readFileSync(join(import.meta.dir, "fixtures", "prefect-flow-runs.json"), "utf8"))[
+    recording
+  ] as Record<string, unknown>[];
   const at = (min: unknown) => (typeof min === "number" ? new Date(Date.now() - min * 60_000).toISOString() : null);
   const requests: unknown[] = [];
   const server = Bun.serve({
-    hostname: "127.0.0.1", port: 0,
+    hostname: "127.0.0.1",
+    port: 0,
     async fetch(req) {
       const url = new URL(req.url);
-      if (req.method !== "POST" || url.pathname !== "/api/flow_runs/filter") return new Response("Not Found", { status: 404 });
+      if (req.method !== "POST" || url.pathname !== "/api/flow_runs/filter")
+        return new Response("Not Found", { status: 404 });
       const body = (await req.json()) as any;
       requests.push(body);
       if (!body?.deployments?.name?.any_?.includes("iceberg-offload-15min")) return Response.json([]);
-      return Response.json(runs.map((r) => ({ ...r, expected_start_time: at(r.expected_start_time), start_time: at(r.start_time), end_time: at(r.end_time) })));
+      return Response.json(
+        runs.map((r) => ({
+          ...r,
+          expected_start_time: at(r.expected_start_time),
+          start_time: at(r.start_time),
+          end_time: at(r.end_time),
+        })),
+      );
     },
   });
   return { url: `http://127.0.0.1:${server.port}/api`, requests, stop: () => server.stop(true) };
@@ -148,25 +234,38 @@ export async function engineRelay(upstream: string, path = join(tempDir("k2-rela
   let server: import("node:net").Server | undefined;
   const open = new Set<import("node:net").Socket>();
   let cut: string | undefined;
-  const up = () => new Promise<void>((done) => {
-    rmSync(path, { force: true });
-    server = net.createServer((client) => {
-      const engine = net.connect(upstream.replace("unix://", ""));
-      for (const s of [client, engine]) { open.add(s); s.on("close", () => open.delete(s)).on("error", () => {}); }
-      client.pipe(engine).pipe(client);
-      client.on("data", (d: Buffer) => {
-        if (!cut || !d.toString("latin1").includes(cut)) return;
-        cut = undefined;
-        engine.unpipe(client);
-        engine.once("data", () => { client.destroy(); engine.destroy(); }).resume(); // unpipe paused it
+  const up = () =>
+    new Promise<void>((done) => {
+      rmSync(path, { force: true });
+      server = net.createServer((client) => {
+        const engine = net.connect(upstream.replace("unix://", ""));
+        for (const s of [client, engine]) {
+          open.add(s);
+          s.on("close", () => open.delete(s)).on("error", () => {});
+        }
+        client.pipe(engine).pipe(client);
+        client.on("data", (d: Buffer) => {
+          if (!cut || !d.toString("latin1").includes(cut)) return;
+          cut = undefined;
+          engine.unpipe(client);
+          engine
+            .once("data", () => {
+              client.destroy();
+              engine.destroy();
+            })
+            .resume(); // unpipe paused it
+        });
+      });
+      server.listen(path, done);
+    });
+  const down = () =>
+    new Promise<void>((done) => {
+      for (const s of open) s.destroy();
+      server!.close(() => {
+        rmSync(path, { force: true });
+        done();
       });
     });
-    server.listen(path, done);
-  });
-  const down = () => new Promise<void>((done) => {
-    for (const s of open) s.destroy();
-    server!.close(() => { rmSync(path, { force: true }); done(); });
-  });
   await up();
   return { host: `unix://${path}`, up, down, cutReply: (path: string) => void (cut = path) };
 }

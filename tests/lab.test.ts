@@ -12,13 +12,26 @@ import type { Target } from "../lib/io/clickhouse.ts";
 
 const config = { discovery: { columns: {} } };
 const checkCounts = async (t: Target, mappings: Mapping[]) =>
-  reconcile(await t.query<CountRow>(countsSql(mappings.filter((m) => m.layer === "bronze"), mappings.find((m) => m.layer === "silver")!)));
+  reconcile(
+    await t.query<CountRow>(
+      countsSql(
+        mappings.filter((m) => m.layer === "bronze"),
+        mappings.find((m) => m.layer === "silver")!,
+      ),
+    ),
+  );
 
 describe("runLab: 60 s at 1x", () => {
   let t: Target, summary: ReplaySummary, mappings: Mapping[];
   beforeAll(async () => {
     t = await testEngine();
-    summary = await runLab(t, { ratePerSec: 50, durationMs: 60_000, seed: 42, delay: parseDelay("lognormal:40ms,0.5"), flushMs: 100 });
+    summary = await runLab(t, {
+      ratePerSec: 50,
+      durationMs: 60_000,
+      seed: 42,
+      delay: parseDelay("lognormal:40ms,0.5"),
+      flushMs: 100,
+    });
     mappings = await discoverWithObservation(t, "k2", config);
   }, 120_000);
 
@@ -46,7 +59,11 @@ describe("runLab: 60 s at 1x", () => {
     const bronze = mappings.filter((m) => m.layer === "bronze");
     expect(bronze.length).toBe(3);
     for (const m of bronze) {
-      expect(m.ingestionTime).toMatchObject({ column: "ingestion_timestamp", resolutionMs: 1000, observedResolutionMs: 1000 });
+      expect(m.ingestionTime).toMatchObject({
+        column: "ingestion_timestamp",
+        resolutionMs: 1000,
+        observedResolutionMs: 1000,
+      });
       expect(m.notes.join(" ")).toContain("one-second resolution");
     }
     const silver = mappings.find((m) => m.layer === "silver")!;
@@ -58,7 +75,14 @@ describe("runLab: 60 s at 1x", () => {
 
 test("runLab with a dropped range: truth records the drop, the layers do not invent rows", async () => {
   const t = await testEngine();
-  const s = await runLab(t, { ratePerSec: 200, durationMs: 5_000, seed: 5, delay: parseDelay("fixed:10ms"), flushMs: 50, faults: [parseFault("drop:kraken@1s+2s")] });
+  const s = await runLab(t, {
+    ratePerSec: 200,
+    durationMs: 5_000,
+    seed: 5,
+    delay: parseDelay("fixed:10ms"),
+    flushMs: 50,
+    faults: [parseFault("drop:kraken@1s+2s")],
+  });
   expect(s.dropped).toBeGreaterThan(0);
   const counts = await checkCounts(t, await discoverWithObservation(t, "k2", config));
   const kraken = counts.find((c) => c.exchange === "kraken")!;

@@ -24,72 +24,156 @@ describe("verdicts", () => {
   test("p99Verdict decides only outside the clock's resolution", () => {
     expect(p99Verdict(150, 200, 0.001).status).toBe("PASS");
     expect(p99Verdict(250, 200, 1000).status).toBe("FAIL"); // truncation only shortens lags: true p99 >= 250
-    expect(p99Verdict(150, 200, 1000)).toEqual({ status: "UNRESOLVED", why: "p99 150.0 ms is within the 1 s resolution of the ingestion clock of the 200 ms target: the true p99 may be on either side" });
+    expect(p99Verdict(150, 200, 1000)).toEqual({
+      status: "UNRESOLVED",
+      why:
+        "p99 150.0 ms is within the 1 s resolution of the ingestion clock of the 200 ms target: the true p99 may " +
+        "be on either side",
+    });
     expect(p99Verdict(150, 2000, 1000).status).toBe("PASS");
   });
   test("scenarioVerdict: NOT RUN, loss and unchecked loss never pass", () => {
     const s = SCENARIOS[2]!;
-    expect(scenarioVerdict(s, { notRun: "no k2-redpanda", trades: 0, p99Ms: NaN, resolutionMs: 1, loss: { notChecked: "x" } })).toEqual({ status: "NOT RUN", notes: ["no k2-redpanda"] });
-    expect(scenarioVerdict(s, { trades: 0, p99Ms: NaN, resolutionMs: 1, loss: { notChecked: "x" } }).status).toBe("NOT RUN");
-    expect(scenarioVerdict(s, { trades: 10, p99Ms: 100, resolutionMs: 1, loss: { lost: 3, duplicated: 0, checkedBy: "truth" } }).status).toBe("FAIL");
-    expect(scenarioVerdict(s, { trades: 10, p99Ms: 100, resolutionMs: 1, loss: { notChecked: "no sequence column" } }).status).toBe("UNRESOLVED");
-    expect(scenarioVerdict(s, { trades: 10, p99Ms: 100, resolutionMs: 1, loss: { lost: 0, duplicated: 0, checkedBy: "truth" } }).status).toBe("PASS");
+    expect(
+      scenarioVerdict(s, {
+        notRun: "no k2-redpanda",
+        trades: 0,
+        p99Ms: NaN,
+        resolutionMs: 1,
+        loss: { notChecked: "x" },
+      }),
+    ).toEqual({ status: "NOT RUN", notes: ["no k2-redpanda"] });
+    expect(scenarioVerdict(s, { trades: 0, p99Ms: NaN, resolutionMs: 1, loss: { notChecked: "x" } }).status).toBe(
+      "NOT RUN",
+    );
+    expect(
+      scenarioVerdict(s, {
+        trades: 10,
+        p99Ms: 100,
+        resolutionMs: 1,
+        loss: { lost: 3, duplicated: 0, checkedBy: "truth" },
+      }).status,
+    ).toBe("FAIL");
+    expect(
+      scenarioVerdict(s, { trades: 10, p99Ms: 100, resolutionMs: 1, loss: { notChecked: "no sequence column" } })
+        .status,
+    ).toBe("UNRESOLVED");
+    expect(
+      scenarioVerdict(s, {
+        trades: 10,
+        p99Ms: 100,
+        resolutionMs: 1,
+        loss: { lost: 0, duplicated: 0, checkedBy: "truth" },
+      }).status,
+    ).toBe("PASS");
   });
   test("bottleneck: the largest measured p99 among budgeted segments", () => {
-    expect(bottleneck([{ segment: "a", budgetMs: 3, p50Ms: 1, p99Ms: 9, source: "" }, { segment: "b", budgetMs: 5, p50Ms: 5, p99Ms: 20, source: "" }, { segment: "net", budgetMs: null, p99Ms: 99, source: "" }])!.segment).toBe("b");
+    expect(
+      bottleneck([
+        { segment: "a", budgetMs: 3, p50Ms: 1, p99Ms: 9, source: "" },
+        { segment: "b", budgetMs: 5, p50Ms: 5, p99Ms: 20, source: "" },
+        { segment: "net", budgetMs: null, p99Ms: 99, source: "" },
+      ])!.segment,
+    ).toBe("b");
     expect(bottleneck([{ segment: "a", budgetMs: 1, source: "" }])).toBeNull();
   });
 });
 
 describe("ground truth: a lab run with an injected lognormal delay (median 40 ms, sigma 0.5)", () => {
-  let t: Target, s: ReplaySummary, silver: Mapping, file: string, rows: { lag_ms: number; injected_delay_ms: number; handoff_ms: number; consumer_wait_ms: number; insert_rtt_ms: number }[];
+  let t: Target,
+    s: ReplaySummary,
+    silver: Mapping,
+    file: string,
+    rows: {
+      lag_ms: number;
+      injected_delay_ms: number;
+      handoff_ms: number;
+      consumer_wait_ms: number;
+      insert_rtt_ms: number;
+    }[];
   beforeAll(async () => {
     t = await testEngine();
-    s = await runLab(t, { ratePerSec: 50, durationMs: 30_000, seed: 3, delay: parseDelay("lognormal:40ms,0.5"), flushMs: 5 });
-    silver = (await discoverWithObservation(t, "k2", { discovery: { columns: {} } })).find((m) => m.layer === "silver")!;
+    s = await runLab(t, {
+      ratePerSec: 50,
+      durationMs: 30_000,
+      seed: 3,
+      delay: parseDelay("lognormal:40ms,0.5"),
+      flushMs: 5,
+    });
+    silver = (await discoverWithObservation(t, "k2", { discovery: { columns: {} } })).find(
+      (m) => m.layer === "silver",
+    )!;
     file = join(tempDir(), "lags.parquet");
     await t.exportParquet(lagExportSql(silver, { fromMs: s.startMs - 1, toMs: s.lastExchangeTs + 1 }, "k2lab"), file);
-    rows = await t.query(`SELECT lag_ms, injected_delay_ms, handoff_ms, consumer_wait_ms, insert_rtt_ms FROM file('${file}', Parquet)`);
+    rows = await t.query(
+      `SELECT lag_ms, injected_delay_ms, handoff_ms, consumer_wait_ms, insert_rtt_ms FROM file('${file}', Parquet)`,
+    );
   }, 120_000);
 
   test("every trade was measured, each lag within the lab's own bounds", () => {
     expect(rows.length).toBe(s.sent);
     // lag = delay + consumer wait + (insert start -> processed_at), and processed_at falls inside the insert
     const slackMs = 2; // the replayer's clock and the engine's now64() are read a moment apart
-    const outside = rows.filter((r) => r.lag_ms < r.handoff_ms - slackMs || r.lag_ms > r.handoff_ms + r.insert_rtt_ms + slackMs);
+    const outside = rows.filter(
+      (r) => r.lag_ms < r.handoff_ms - slackMs || r.lag_ms > r.handoff_ms + r.insert_rtt_ms + slackMs,
+    );
     expect(outside.length / rows.length).toBeLessThan(0.001);
   });
-  test("the measured p50 and p99 recover the injected delay plus the lab's known wait, within one insert round trip", () => {
-    // Per trade, lag = injected delay + consumer wait (both known to the lab) + the moment within its
-    // insert that the engine stamped processed_at (0 .. the insert's round trip). The bounds hold for
-    // every trade, so they hold for every quantile: q(delay + wait) <= q(lag) <= q(delay + wait + rtt).
-    const sorted = (f: (r: (typeof rows)[0]) => number) => rows.map(f).sort((a, b) => a - b);
-    const lag = sorted((r) => r.lag_ms), injected = sorted((r) => r.injected_delay_ms);
-    const low = sorted((r) => r.handoff_ms), high = sorted((r) => r.handoff_ms + r.insert_rtt_ms);
-    const slackMs = 2; // the replayer's clock and the engine's now64() are read a moment apart
-    const report: string[] = [];
-    for (const q of [0.5, 0.99]) {
-      const m = quantileExact(lag, q), lo = quantileExact(low, q), hi = quantileExact(high, q);
-      report.push(`p${q * 100}: injected ${quantileExact(injected, q).toFixed(1)} ms, injected + consumer wait ${lo.toFixed(1)} ms; measured ${m.toFixed(1)} ms, within [${lo.toFixed(1)}, ${hi.toFixed(1)}] (tolerance ${(hi - lo).toFixed(1)} ms, one insert round trip)`);
-      expect(m).toBeGreaterThanOrEqual(lo - slackMs);
-      expect(m).toBeLessThanOrEqual(hi + slackMs);
-      expect(hi - lo).toBeLessThan(150); // the tolerance is an insert, not the whole pipeline's spread
-    }
-    // the injected distribution itself: lognormal median 40 ms, p99 = 40 * exp(2.326 * 0.5) = 128 ms
-    expect(quantileExact(injected, 0.5)).toBeGreaterThan(40 * 0.9);
-    expect(quantileExact(injected, 0.5)).toBeLessThan(40 * 1.1);
-    expect(quantileExact(injected, 0.99)).toBeGreaterThan(128 * 0.8);
-    expect(quantileExact(injected, 0.99)).toBeLessThan(128 * 1.2);
-    console.log(`ground truth, ${rows.length} trades at 1x:\n  ${report.join("\n  ")}`);
-  });
+  test(
+    "the measured p50 and p99 recover the injected delay plus the lab's known wait, within one insert round " + "trip",
+    () => {
+      // Per trade, lag = injected delay + consumer wait (both known to the lab) + the moment within its
+      // insert that the engine stamped processed_at (0 .. the insert's round trip). The bounds hold for
+      // every trade, so they hold for every quantile: q(delay + wait) <= q(lag) <= q(delay + wait + rtt).
+      const sorted = (f: (r: (typeof rows)[0]) => number) => rows.map(f).sort((a, b) => a - b);
+      const lag = sorted((r) => r.lag_ms),
+        injected = sorted((r) => r.injected_delay_ms);
+      const low = sorted((r) => r.handoff_ms),
+        high = sorted((r) => r.handoff_ms + r.insert_rtt_ms);
+      const slackMs = 2; // the replayer's clock and the engine's now64() are read a moment apart
+      const report: string[] = [];
+      for (const q of [0.5, 0.99]) {
+        const m = quantileExact(lag, q),
+          lo = quantileExact(low, q),
+          hi = quantileExact(high, q);
+        report.push(
+          `p${q * 100}: injected ${quantileExact(injected, q).toFixed(1)} ms, injected + consumer wait ` +
+            `${lo.toFixed(1)} ms; measured ${m.toFixed(1)} ms, within [${lo.toFixed(1)}, ${hi.toFixed(1)}] ` +
+            `(tolerance ${(hi - lo).toFixed(1)} ms, one insert round trip)`,
+        );
+        expect(m).toBeGreaterThanOrEqual(lo - slackMs);
+        expect(m).toBeLessThanOrEqual(hi + slackMs);
+        expect(hi - lo).toBeLessThan(150); // the tolerance is an insert, not the whole pipeline's spread
+      }
+      // the injected distribution itself: lognormal median 40 ms, p99 = 40 * exp(2.326 * 0.5) = 128 ms
+      expect(quantileExact(injected, 0.5)).toBeGreaterThan(40 * 0.9);
+      expect(quantileExact(injected, 0.5)).toBeLessThan(40 * 1.1);
+      expect(quantileExact(injected, 0.99)).toBeGreaterThan(128 * 0.8);
+      expect(quantileExact(injected, 0.99)).toBeLessThan(128 * 1.2);
+      console.log(`ground truth, ${rows.length} trades at 1x:\n  ${report.join("\n  ")}`);
+    },
+  );
   test("the engine's quantiles equal quantileExact over the exported Parquet, and over the live table", async () => {
     const lag = rows.map((r) => r.lag_ms).sort((a, b) => a - b);
-    const [fromFile] = await t.query<{ p50: number; p99: number; p999: number }>(`SELECT quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, quantileExact(0.999)(lag_ms) AS p999 FROM file('${file}', Parquet)`);
-    expect([fromFile!.p50, fromFile!.p99, fromFile!.p999]).toEqual([quantileExact(lag, 0.5), quantileExact(lag, 0.99), quantileExact(lag, 0.999)]);
+    const [fromFile] = await t.query<{ p50: number; p99: number; p999: number }>(
+      `SELECT quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, quantileExact(0.999)(lag_ms) AS ` +
+        `p999 FROM file('${file}', Parquet)`,
+    );
+    expect([fromFile!.p50, fromFile!.p99, fromFile!.p999]).toEqual([
+      quantileExact(lag, 0.5),
+      quantileExact(lag, 0.99),
+      quantileExact(lag, 0.999),
+    ]);
     const w: Window = { fromMs: s.startMs - 1, toMs: s.lastExchangeTs + 1 };
     const live = await t.query<{ exchange: string; p99_ms: number; trades: number }>(statsSql([silver], w, false));
     for (const e of live) {
-      const mine = (await t.query<{ lag_ms: number }>(`SELECT lag_ms FROM file('${file}', Parquet) WHERE exchange = '${e.exchange}'`)).map((r) => r.lag_ms).sort((a, b) => a - b);
+      const mine = (
+        await t.query<{ lag_ms: number }>(
+          `SELECT lag_ms FROM file('${file}', Parquet) WHERE exchange = '${e.exchange}'`,
+        )
+      )
+        .map((r) => r.lag_ms)
+        .sort((a, b) => a - b);
       expect(e.trades).toBe(mine.length);
       expect(e.p99_ms).toBe(quantileExact(mine, 0.99));
     }
@@ -98,13 +182,30 @@ describe("ground truth: a lab run with an injected lognormal delay (median 40 ms
 
 test("a dropped sequence range is loss, by ground truth and by sequence continuity", async () => {
   const t = await testEngine();
-  const s = await runLab(t, { ratePerSec: 100, durationMs: 8_000, seed: 4, delay: parseDelay("fixed:5ms"), flushMs: 20, faults: [parseFault("drop:kraken@2s+2s")] });
+  const s = await runLab(t, {
+    ratePerSec: 100,
+    durationMs: 8_000,
+    seed: 4,
+    delay: parseDelay("fixed:5ms"),
+    flushMs: 20,
+    faults: [parseFault("drop:kraken@2s+2s")],
+  });
   const mappings = await discoverWithObservation(t, "k2", { discovery: { columns: {} } });
-  const silver = mappings.find((m) => m.layer === "silver")!, kraken = mappings.find((m) => m.table === "k2.bronze_trades_kraken")!;
+  const silver = mappings.find((m) => m.layer === "silver")!,
+    kraken = mappings.find((m) => m.table === "k2.bronze_trades_kraken")!;
   const w: Window = { fromMs: s.startMs - 1, toMs: s.lastExchangeTs + 1 };
-  const truth = await t.query<{ exchange: string; lost: number; dropped_by_fault: number }>(`SELECT exchange, sum(lost) AS lost, sum(dropped_by_fault) AS dropped_by_fault FROM (${truthLossSql(silver, w)}) GROUP BY exchange ORDER BY exchange`);
-  expect(truth.map((r) => [r.exchange, Number(r.lost), Number(r.dropped_by_fault)])).toEqual([["binance", 0, 0], ["coinbase", 0, 0], ["kraken", s.dropped, s.dropped]]);
-  const [gaps] = await t.query<{ missing: number }>(`SELECT sum(missing) AS missing FROM (${continuitySql(kraken, w)})`);
+  const truth = await t.query<{ exchange: string; lost: number; dropped_by_fault: number }>(
+    `SELECT exchange, sum(lost) AS lost, sum(dropped_by_fault) AS dropped_by_fault FROM (${truthLossSql(silver, w)}) ` +
+      `GROUP BY exchange ORDER BY exchange`,
+  );
+  expect(truth.map((r) => [r.exchange, Number(r.lost), Number(r.dropped_by_fault)])).toEqual([
+    ["binance", 0, 0],
+    ["coinbase", 0, 0],
+    ["kraken", s.dropped, s.dropped],
+  ]);
+  const [gaps] = await t.query<{ missing: number }>(
+    `SELECT sum(missing) AS missing FROM (${continuitySql(kraken, w)})`,
+  );
   // a range dropped at a symbol's first or last trade leaves no gap inside [min, max]: continuity can only undercount
   expect(Number(gaps!.missing)).toBeGreaterThan(0);
   expect(Number(gaps!.missing)).toBeLessThanOrEqual(s.dropped);
@@ -112,8 +213,16 @@ test("a dropped sequence range is loss, by ground truth and by sequence continui
 
 describe("stack load through dockerode exec in k2-redpanda", () => {
   test("loadCommand fills the template", () => {
-    expect(loadCommand("rpk topic consume {topic} -o -{n} -n {n} | rpk topic produce {topic}", "market.crypto.trades.binance.raw", 1200, 30)).toBe(
-      "rpk topic consume market.crypto.trades.binance.raw -o -1200 -n 1200 | rpk topic produce market.crypto.trades.binance.raw",
+    expect(
+      loadCommand(
+        "rpk topic consume {topic} -o -{n} -n {n} | rpk topic produce {topic}",
+        "market.crypto.trades.binance.raw",
+        1200,
+        30,
+      ),
+    ).toBe(
+      "rpk topic consume market.crypto.trades.binance.raw -o -1200 -n 1200 | rpk topic produce " +
+        "market.crypto.trades.binance.raw",
     );
   });
   test("no Docker engine: NOT RUN with the reason", async () => {
@@ -126,10 +235,16 @@ describe("stack load through dockerode exec in k2-redpanda", () => {
     const { ensureLabStack } = await import("../lib/lab/stack.ts");
     await ensureLabStack(await connectDocker({ DOCKER_HOST: host }));
     const seen: string[] = [];
-    const r = await stackLoad("test -n {topic} && echo {n}", SCENARIOS[1]!, 1500, (m) => seen.push(m), { DOCKER_HOST: host });
+    const r = await stackLoad("test -n {topic} && echo {n}", SCENARIOS[1]!, 1500, (m) => seen.push(m), {
+      DOCKER_HOST: host,
+    });
     expect("exitCode" in r && r.exitCode).toBe(0);
     expect(r.endMs - r.startMs).toBeGreaterThanOrEqual(1500);
-    expect(seen.map((m) => m.replace(/: test.*/, ""))).toEqual(["load 5x: binance", "load 5x: kraken", "load 5x: coinbase"]);
+    expect(seen.map((m) => m.replace(/: test.*/, ""))).toEqual([
+      "load 5x: binance",
+      "load 5x: kraken",
+      "load 5x: coinbase",
+    ]);
   }, 60_000);
 });
 
@@ -141,7 +256,9 @@ describe("notebooks/01-latency.ts on the lab", () => {
   test("10x: zero loss against ground truth, achieved rate shown, report and summary written", async () => {
     const r = await latency(["--scenarios", "10x", "--duration", "20s"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^  10x  p50 [\d.,]+ ms · p99 [\d.,]+ ms · max [\d.,]+ ms · 4\d\d\.\d msg\/s achieved \(target ~500\) · .*no loss \(against the replayer's ground truth\)/m);
+    expect(r.stdout).toMatch(
+      /^  10x  p50 [\d.,]+ ms · p99 [\d.,]+ ms · max [\d.,]+ ms · 4\d\d\.\d msg\/s achieved \(target ~500\) · .*no loss \(against the replayer's ground truth\)/m,
+    );
     const md = readFileSync(join(env.K2_OUT_DIR, "01-latency.md"), "utf8");
     expect(md).toContain("| Scenario | p50 | p99 | Max | Notes |");
     expect(md).toMatch(/\*\*Bottleneck identified:\*\* /);
@@ -156,7 +273,8 @@ describe("notebooks/01-latency.ts on the lab", () => {
     expect(r.code).toBe(6);
   }, 120_000);
   test("second-granular silver: UNRESOLVED, never PASS", async () => {
-    // 10x: the true p99 (a few hundred ms) is far under the 1 s target, but a clock that truncates to whole seconds cannot show it
+    // 10x: the true p99 (a few hundred ms) is far under the 1 s target, but a clock that truncates to whole seconds
+    // cannot show it
     const r = await latency(["--scenarios", "10x", "--duration", "8s", "--lab-coarse-silver"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^latency: 10x UNRESOLVED/);
@@ -170,7 +288,9 @@ describe("notebooks/01-latency.ts on the lab", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^compare \S+ → \S+: 3 scenario×exchange rows/);
     expect(existsSync(join(env.K2_OUT_DIR, "01-latency-compare.html"))).toBe(true);
-    expect(readFileSync(join(env.K2_OUT_DIR, "01-latency-compare.md"), "utf8")).toContain("| Scenario | Exchange | Trades | p50 before |");
+    expect(readFileSync(join(env.K2_OUT_DIR, "01-latency-compare.md"), "utf8")).toContain(
+      "| Scenario | Exchange | Trades | p50 before |",
+    );
   }, 60_000);
   test("bad input: unknown scenario, bad time, compare without two ids", async () => {
     for (const [args, msg] of [

@@ -9,7 +9,8 @@ const opts = { ratePerSec: 100, startMs: 1_700_000_000_000, durationMs: 60_000, 
 
 describe("generateTrades", () => {
   test("same seed, same trades", () => {
-    const a = [...generateTrades(opts)], b = [...generateTrades(opts)];
+    const a = [...generateTrades(opts)],
+      b = [...generateTrades(opts)];
     expect(a).toEqual(b);
   });
   test("Poisson count near rate x duration, exchange shares near 50/30/20", () => {
@@ -32,7 +33,9 @@ describe("generateTrades", () => {
     }
   });
   test("faults mark exactly the trades in their window", () => {
-    const t = [...generateTrades({ ...opts, faults: [parseFault("drop:kraken@10s+5s"), parseFault("silence:binance@30s+10s")] })];
+    const t = [
+      ...generateTrades({ ...opts, faults: [parseFault("drop:kraken@10s+5s"), parseFault("silence:binance@30s+10s")] }),
+    ];
     for (const x of t) {
       const off = x.exchangeTs - opts.startMs;
       const dropped = x.exchange === "kraken" && off >= 10_000 && off < 15_000;
@@ -44,44 +47,80 @@ describe("generateTrades", () => {
 
 /** A clock that advances only when the replayer sleeps: the run takes no real time. */
 function fakeClock(start: number): Clock & { t: number } {
-  const c = { t: start, now: () => c.t, sleep: async (ms: number) => { c.t += ms; } };
+  const c = {
+    t: start,
+    now: () => c.t,
+    sleep: async (ms: number) => {
+      c.t += ms;
+    },
+  };
   return c;
 }
 function arraySink() {
   const inserts: { table: string; rows: Record<string, unknown>[]; at: number }[] = [];
-  return { inserts, sink: (clock: Clock): Sink => ({ insert: async (table, rows) => void inserts.push({ table, rows, at: clock.now() }) }) };
+  return {
+    inserts,
+    sink: (clock: Clock): Sink => ({
+      insert: async (table, rows) => void inserts.push({ table, rows, at: clock.now() }),
+    }),
+  };
 }
 
 describe("replay", () => {
   test("delivers every sent trade once, in flush-sized batches, after its delay", async () => {
-    const clock = fakeClock(opts.startMs), { inserts, sink } = arraySink();
-    const s = await replay(sink(clock), { ratePerSec: 100, durationMs: 10_000, seed: 1, delay, flushMs: 100, faults: [parseFault("drop:coinbase@2s+1s")] }, clock);
+    const clock = fakeClock(opts.startMs),
+      { inserts, sink } = arraySink();
+    const s = await replay(
+      sink(clock),
+      {
+        ratePerSec: 100,
+        durationMs: 10_000,
+        seed: 1,
+        delay,
+        flushMs: 100,
+        faults: [parseFault("drop:coinbase@2s+1s")],
+      },
+      clock,
+    );
     const queued = inserts.filter((i) => i.table.endsWith("_queue"));
     const messages = queued.flatMap((i) => i.rows.map((r) => JSON.parse(r.message as string)));
     expect(messages.length).toBe(s.sent);
     expect(s.sent + s.dropped).toBe(s.generated);
     expect(s.dropped).toBeGreaterThan(0);
     expect(new Set(messages.map((m) => `${m.symbol}#${m.sequence_number}`)).size).toBe(s.sent);
-    for (const q of queued) for (const r of q.rows) expect(q.at).toBeGreaterThanOrEqual(JSON.parse(r.message as string).exchange_timestamp + 20);
+    for (const q of queued)
+      for (const r of q.rows)
+        expect(q.at).toBeGreaterThanOrEqual(JSON.parse(r.message as string).exchange_timestamp + 20);
     // ground truth holds every generated trade, with its status
     const truth = inserts.filter((i) => i.table === "k2lab.sent").flatMap((i) => i.rows);
     expect(truth.length).toBe(s.generated);
     expect(truth.filter((r) => r.status === "dropped").length).toBe(s.dropped);
   });
   test("a stall holds deliveries back and releases them after", async () => {
-    const clock = fakeClock(opts.startMs), { inserts, sink } = arraySink();
-    await replay(sink(clock), { ratePerSec: 50, durationMs: 6_000, seed: 2, delay, flushMs: 100, faults: [parseFault("stall@2s+2s")] }, clock);
-    const during = inserts.filter((i) => i.table.endsWith("_queue") && i.at - opts.startMs >= 2_000 && i.at - opts.startMs < 4_000);
+    const clock = fakeClock(opts.startMs),
+      { inserts, sink } = arraySink();
+    await replay(
+      sink(clock),
+      { ratePerSec: 50, durationMs: 6_000, seed: 2, delay, flushMs: 100, faults: [parseFault("stall@2s+2s")] },
+      clock,
+    );
+    const during = inserts.filter(
+      (i) => i.table.endsWith("_queue") && i.at - opts.startMs >= 2_000 && i.at - opts.startMs < 4_000,
+    );
     expect(during.length).toBe(0);
-    const after = inserts.filter((i) => i.table.endsWith("_queue") && i.at - opts.startMs >= 4_000 && i.at - opts.startMs < 4_100);
+    const after = inserts.filter(
+      (i) => i.table.endsWith("_queue") && i.at - opts.startMs >= 4_000 && i.at - opts.startMs < 4_100,
+    );
     expect(after.reduce((a, i) => a + i.rows.length, 0)).toBeGreaterThan(50); // ~2 s of backlog
   });
 });
 
 test("MinHeap pops in order", () => {
-  const h = new MinHeap<number>((a, b) => a - b), xs = [5, 3, 9, 1, 1, 7, 2];
+  const h = new MinHeap<number>((a, b) => a - b),
+    xs = [5, 3, 9, 1, 1, 7, 2];
   xs.forEach((x) => h.push(x));
   expect(Array.from({ length: xs.length }, () => h.pop())).toEqual([...xs].sort((a, b) => a - b));
 });
 
-test("utc formats microseconds", () => expect(utc(Date.UTC(2026, 1, 19, 9, 30, 0, 123) + 0.456)).toBe("2026-02-19 09:30:00.123456"));
+test("utc formats microseconds", () =>
+  expect(utc(Date.UTC(2026, 1, 19, 9, 30, 0, 123) + 0.456)).toBe("2026-02-19 09:30:00.123456"));

@@ -26,7 +26,8 @@ const normalise = (s: string) => {
 
 /** Compare with the stored snapshot; on a difference write <name>-changed beside it for review. */
 function matchSnapshot(name: string, actual: string) {
-  const path = join(import.meta.dir, "snapshots", name), changed = `${path}-changed`;
+  const path = join(import.meta.dir, "snapshots", name),
+    changed = `${path}-changed`;
   if (!existsSync(path)) writeFileSync(path, actual);
   const expected = readFileSync(path, "utf8");
   if (expected !== actual) writeFileSync(changed, actual);
@@ -35,10 +36,21 @@ function matchSnapshot(name: string, actual: string) {
 }
 
 function sample(): Report {
-  const rows = [{ exchange: EVIL, trades: 12345, p99: 0.123456, status: "PASS" }, { exchange: "kraken", trades: 7, p99: 250.5, status: "FAIL" }];
-  return new Report("Sample <report>")
-    .md`Prose with a **bold** word and data ${EVIL} kept inert.`
-    .table(rows, [{ key: "exchange", label: "Exchange" }, { key: "trades", label: "Trades" }, { key: "p99", label: "p99 (ms)" }, { key: "status", label: "Status" }], { caption: "Counts", summary: true })
+  const rows = [
+    { exchange: EVIL, trades: 12345, p99: 0.123456, status: "PASS" },
+    { exchange: "kraken", trades: 7, p99: 250.5, status: "FAIL" },
+  ];
+  return new Report("Sample <report>").md`Prose with a **bold** word and data ${EVIL} kept inert.`
+    .table(
+      rows,
+      [
+        { key: "exchange", label: "Exchange" },
+        { key: "trades", label: "Trades" },
+        { key: "p99", label: "p99 (ms)" },
+        { key: "status", label: "Status" },
+      ],
+      { caption: "Counts", summary: true },
+    )
     .figure({ width: 400, height: 200, marks: [Plot.barY(rows, { x: "exchange", y: "trades" })] }, "A figure")
     .note("UNRESOLVED", `Second-granular column ${EVIL}`);
 }
@@ -59,18 +71,34 @@ describe("Report", () => {
     const md = sample().renderMarkdown({ subtitle: "run 1" });
     expect(md).toContain("| Exchange | Trades | p99 (ms) | Status |");
     expect(md).not.toContain("<script>");
-    expect(md.split("\n").filter((l) => l.startsWith("| ")).every((l) => l.split(" | ").length === 4)).toBe(true);
+    expect(
+      md
+        .split("\n")
+        .filter((l) => l.startsWith("| "))
+        .every((l) => l.split(" | ").length === 4),
+    ).toBe(true);
     matchSnapshot("report.md", md);
   });
 });
 
 test("fmt rounds for reading", () => {
-  expect([fmt(1234567), fmt(0.0001234), fmt(12.345), fmt(1234.5), fmt(null)]).toEqual(["1,234,567", "0.000123", "12.35", "1235", "–"]);
+  expect([fmt(1234567), fmt(0.0001234), fmt(12.345), fmt(1234.5), fmt(null)]).toEqual([
+    "1,234,567",
+    "0.000123",
+    "12.35",
+    "1235",
+    "–",
+  ]);
 });
 
 test("minMaxBuckets keeps peaks and bounds the size", () => {
   const rows = Array.from({ length: 100_000 }, (_, i) => ({ x: i, y: i === 54_321 ? 1e6 : Math.sin(i / 100) }));
-  const out = minMaxBuckets(rows, (r) => r.x, (r) => r.y, 1000);
+  const out = minMaxBuckets(
+    rows,
+    (r) => r.x,
+    (r) => r.y,
+    1000,
+  );
   expect(out.length).toBeLessThanOrEqual(1000);
   expect(out.some((r) => r.y === 1e6)).toBe(true);
   expect(out.map((r) => r.x)).toEqual([...out.map((r) => r.x)].sort((a, b) => a - b));

@@ -11,18 +11,27 @@ beforeAll(async () => {
   t = await connectDocker({ DOCKER_HOST: await ensureDockerEngine() });
 }, 60_000);
 
-test("ensureLabStack: services restart unless-stopped (back after a daemon restart), the one-shot init never; an exited container of an older spec is rebuilt", async () => {
+test("ensureLabStack: services restart unless-stopped (back after a daemon restart), the one-shot init never; an " +
+  "exited container of an older spec is rebuilt", async () => {
   // What a daemon restart left of a lab made before restart policies: an exited container with none.
   const grafana = SERVICES.find((s) => s.service === "grafana")!;
-  await t.docker.getContainer(grafana.container).remove({ force: true }).catch(() => {});
+  await t.docker
+    .getContainer(grafana.container)
+    .remove({ force: true })
+    .catch(() => {});
   await (await runLabContainer(t, { name: grafana.container, labels: labLabels(grafana), cmd: IDLE })).stop({ t: 1 });
   expect((await t.docker.getContainer(grafana.container).inspect()).State.Status).toBe("exited");
 
   (await ensureLabStack(t)).close();
-  const policies = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => {
-    const i = await t.docker.getContainer(s.container).inspect();
-    return [s.container, `${i.HostConfig.RestartPolicy?.Name || "no"}${s.oneShot ? "" : `, ${i.State.Status}`}`];
-  })));
+  const policies = Object.fromEntries(
+    await Promise.all(
+      SERVICES.map(async (s) => {
+        const i = await t.docker.getContainer(s.container).inspect();
+        return [s.container, `${i.HostConfig.RestartPolicy?.Name || "no"}${s.oneShot ? "" : `, ${i.State.Status}`}`];
+      }),
+    ),
+  );
   expect(policies["k2-redpanda-init"]).toBe("no");
-  for (const s of SERVICES.filter((x) => !x.oneShot)) expect(`${s.container}: ${policies[s.container]}`).toBe(`${s.container}: unless-stopped, running`);
+  for (const s of SERVICES.filter((x) => !x.oneShot))
+    expect(`${s.container}: ${policies[s.container]}`).toBe(`${s.container}: unless-stopped, running`);
 }, 120_000);

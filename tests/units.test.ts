@@ -5,12 +5,25 @@ import { parseFault, formatFault } from "../lib/lab/traffic.ts";
 import { parseConfig } from "../lib/k2/config.ts";
 
 describe("parseDuration", () => {
-  test.each([["250ms", 250], ["60s", 60_000], ["5m", 300_000], ["5min", 300_000], ["24h", 86_400_000], ["1.5h", 5_400_000], ["90", 90_000], ["3m20s", 200_000], ["1h30m", 5_400_000], ["1m 0.5s", 60_500]])("%s", (v, ms) =>
-    expect(parseDuration(v)).toBe(ms),
-  );
+  test.each([
+    ["250ms", 250],
+    ["60s", 60_000],
+    ["5m", 300_000],
+    ["5min", 300_000],
+    ["24h", 86_400_000],
+    ["1.5h", 5_400_000],
+    ["90", 90_000],
+    ["3m20s", 200_000],
+    ["1h30m", 5_400_000],
+    ["1m 0.5s", 60_500],
+  ])("%s", (v, ms) => expect(parseDuration(v)).toBe(ms));
   test("rejects with the value named", () => {
-    expect(() => parseDuration("soon", "--duration")).toThrow('invalid --duration: "soon" (expected e.g. 250ms, 60s, 5m, 3m20s, 24h)');
-    expect(() => parseDuration("20s3m", "--hold")).toThrow('invalid --hold: "20s3m" (units must go from largest to smallest, each once, e.g. 1h30m)');
+    expect(() => parseDuration("soon", "--duration")).toThrow(
+      'invalid --duration: "soon" (expected e.g. 250ms, 60s, 5m, 3m20s, 24h)',
+    );
+    expect(() => parseDuration("20s3m", "--hold")).toThrow(
+      'invalid --hold: "20s3m" (units must go from largest to smallest, each once, e.g. 1h30m)',
+    );
     expect(() => parseDuration("3m20", "--hold")).toThrow("expected e.g.");
     expect(() => parseDuration("5mm")).toThrow("expected e.g.");
     expect(() => parseDuration("0s")).toThrow("greater than zero");
@@ -18,9 +31,16 @@ describe("parseDuration", () => {
 });
 
 test("durationSpec is parseDuration's inverse; formatFault is parseFault's", () => {
-  expect([190_000, 250, 5_400_000, 60_500, 86_400_000].map(durationSpec)).toEqual(["3m10s", "250ms", "1h30m", "1m500ms", "1d"]);
+  expect([190_000, 250, 5_400_000, 60_500, 86_400_000].map(durationSpec)).toEqual([
+    "3m10s",
+    "250ms",
+    "1h30m",
+    "1m500ms",
+    "1d",
+  ]);
   for (const ms of [190_000, 250, 5_400_000, 60_500, 1]) expect(parseDuration(durationSpec(ms))).toBe(ms);
-  for (const spec of ["silence:binance@10s+3m10s", "drop:kraken/XBT/USD@20s+5s", "stall@0s+10s"]) expect(formatFault(parseFault(spec))).toBe(spec);
+  for (const spec of ["silence:binance@10s+3m10s", "drop:kraken/XBT/USD@20s+5s", "stall@0s+10s"])
+    expect(formatFault(parseFault(spec))).toBe(spec);
 });
 
 describe("parseRate", () => {
@@ -49,7 +69,8 @@ describe("parseDelay", () => {
     }
   });
   test("lognormal median is recovered from 20k draws", () => {
-    const d = parseDelay("lognormal:median=40ms,sigma=0.5"), r = seeded(11);
+    const d = parseDelay("lognormal:median=40ms,sigma=0.5"),
+      r = seeded(11);
     const xs = Array.from({ length: 20_000 }, () => d.sample(r)).sort((a, b) => a - b);
     expect(xs[10_000]!).toBeGreaterThan(39);
     expect(xs[10_000]!).toBeLessThan(41);
@@ -57,13 +78,27 @@ describe("parseDelay", () => {
     expect(xs[19_800]!).toBeGreaterThan(120);
     expect(xs[19_800]!).toBeLessThan(137);
   });
-  test("rejects unknown kinds with an example", () => expect(() => parseDelay("gamma:3")).toThrow('invalid delay: "gamma:3" (unknown distribution "gamma"; e.g. lognormal:40ms,0.5 or fixed:5ms)'));
+  test("rejects unknown kinds with an example", () =>
+    expect(() => parseDelay("gamma:3")).toThrow(
+      'invalid delay: "gamma:3" (unknown distribution "gamma"; e.g. lognormal:40ms,0.5 or fixed:5ms)',
+    ));
 });
 
 describe("parseFault", () => {
   test("forms", () => {
-    expect(parseFault("silence:binance@10s+3m")).toEqual({ kind: "silence", exchange: "binance", atMs: 10_000, forMs: 180_000 });
-    expect(parseFault("drop:kraken/XBT/USD@20s+5s")).toEqual({ kind: "drop", exchange: "kraken", symbol: "XBT/USD", atMs: 20_000, forMs: 5_000 });
+    expect(parseFault("silence:binance@10s+3m")).toEqual({
+      kind: "silence",
+      exchange: "binance",
+      atMs: 10_000,
+      forMs: 180_000,
+    });
+    expect(parseFault("drop:kraken/XBT/USD@20s+5s")).toEqual({
+      kind: "drop",
+      exchange: "kraken",
+      symbol: "XBT/USD",
+      atMs: 20_000,
+      forMs: 5_000,
+    });
     expect(parseFault("stall@0s+10s")).toEqual({ kind: "stall", atMs: 0, forMs: 10_000 });
   });
   test("rejects", () => {
@@ -75,12 +110,17 @@ describe("parseFault", () => {
 
 describe("parseConfig", () => {
   test("accepts overrides", () => {
-    expect(parseConfig({ discovery: { columns: { silver_trades: { ingestionTime: "processed_at" } } } }).discovery.columns.silver_trades).toEqual({ ingestionTime: "processed_at" });
+    expect(
+      parseConfig({ discovery: { columns: { silver_trades: { ingestionTime: "processed_at" } } } }).discovery.columns
+        .silver_trades,
+    ).toEqual({ ingestionTime: "processed_at" });
   });
   test("names the bad key", () => {
-    expect(() => parseConfig({ discovery: { columns: { silver_trades: { arrival: "x" } } } }, "k2.config.json")).toThrow(
-      'invalid discovery.columns.silver_trades.arrival in k2.config.json: "arrival"',
+    expect(() =>
+      parseConfig({ discovery: { columns: { silver_trades: { arrival: "x" } } } }, "k2.config.json"),
+    ).toThrow('invalid discovery.columns.silver_trades.arrival in k2.config.json: "arrival"');
+    expect(() => parseConfig({ discovery: { tables: "silver" } }, "k2.config.json")).toThrow(
+      "invalid discovery.tables in k2.config.json",
     );
-    expect(() => parseConfig({ discovery: { tables: "silver" } }, "k2.config.json")).toThrow("invalid discovery.tables in k2.config.json");
   });
 });

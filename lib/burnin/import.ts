@@ -8,10 +8,25 @@
 //    ({"Name":"k2-minio","CPUPerc":"0.15%","MemUsage":"95.2MiB / 1GiB",...}); a line that is
 //    a timestamp (form 1) dates the snapshot lines after it, else a "Time" field may.
 // CPU% is of one core (the CLI's convention): 102% is 1.02 cores.
-export type Sample = { ts: number; container: string; cpuCores: number | null; memBytes: number | null; memLimitBytes: number | null; state: string };
+export type Sample = {
+  ts: number;
+  container: string;
+  cpuCores: number | null;
+  memBytes: number | null;
+  memLimitBytes: number | null;
+  state: string;
+};
 
 const UNITS: Record<string, number> = {
-  B: 1, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12,
+  B: 1,
+  KIB: 1024,
+  MIB: 1024 ** 2,
+  GIB: 1024 ** 3,
+  TIB: 1024 ** 4,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
 };
 
 /** "1.291GiB" -> 1386181591, "812.5MiB", "95kB", "0B" */
@@ -34,10 +49,17 @@ export function parseStatsExport(text: string, file = "input"): Sample[] {
     if (!line) return;
     if (/^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})?$/.test(line)) {
       ts = Date.parse(line);
-      if (Number.isNaN(ts)) throw new ImportError(`${where}: unreadable timestamp ${JSON.stringify(line)} (expected date -Iseconds, e.g. 2026-02-19T09:00:00+00:00)`);
+      if (Number.isNaN(ts))
+        throw new ImportError(
+          `${where}: unreadable timestamp ${JSON.stringify(line)} (expected date -Iseconds, e.g. ` +
+            `2026-02-19T09:00:00+00:00)`,
+        );
       return;
     }
-    let name: string, cpu: string, mem: string, at = ts;
+    let name: string,
+      cpu: string,
+      mem: string,
+      at = ts;
     if (line.startsWith("{")) {
       let j: Record<string, string>;
       try {
@@ -45,27 +67,56 @@ export function parseStatsExport(text: string, file = "input"): Sample[] {
       } catch {
         throw new ImportError(`${where}: not a JSON object (expected docker stats --format '{{json .}}' output)`);
       }
-      if (!j.Name || j.CPUPerc === undefined || j.MemUsage === undefined) throw new ImportError(`${where}: JSON line without Name, CPUPerc and MemUsage`);
+      if (!j.Name || j.CPUPerc === undefined || j.MemUsage === undefined)
+        throw new ImportError(`${where}: JSON line without Name, CPUPerc and MemUsage`);
       [name, cpu, mem] = [j.Name, j.CPUPerc, j.MemUsage];
       if (j.Time) at = Date.parse(j.Time);
     } else {
       const parts = line.split(",");
-      if (parts.length !== 3) throw new ImportError(`${where}: expected name,CPU%,used / limit (e.g. k2-clickhouse,9.48%,1.291GiB / 7.648GiB), got ${JSON.stringify(line.slice(0, 80))}`);
+      if (parts.length !== 3)
+        throw new ImportError(
+          `${where}: expected name,CPU%,used / limit (e.g. k2-clickhouse,9.48%,1.291GiB / 7.648GiB), got ` +
+            `${JSON.stringify(line.slice(0, 80))}`,
+        );
       [name, cpu, mem] = parts as [string, string, string];
     }
-    if (at === null || Number.isNaN(at)) throw new ImportError(`${where}: a stats line before any timestamp line (the brief's loop writes date -Iseconds first)`);
+    if (at === null || Number.isNaN(at))
+      throw new ImportError(
+        `${where}: a stats line before any timestamp line (the brief's loop writes date -Iseconds first)`,
+      );
     const c = /^\s*(\d+(?:\.\d+)?)%\s*$/.exec(cpu);
     const [used, limit] = mem.split("/").map((s) => s.trim());
-    const memBytes = used !== undefined ? parseBytes(used) : null, memLimit = limit !== undefined ? parseBytes(limit) : null;
+    const memBytes = used !== undefined ? parseBytes(used) : null,
+      memLimit = limit !== undefined ? parseBytes(limit) : null;
     // `docker stats` prints "--" for a stopped container
     if (cpu.trim() === "--" || used === "--") {
-      out.push({ ts: at, container: name.trim(), cpuCores: null, memBytes: null, memLimitBytes: null, state: "not running" });
+      out.push({
+        ts: at,
+        container: name.trim(),
+        cpuCores: null,
+        memBytes: null,
+        memLimitBytes: null,
+        state: "not running",
+      });
       return;
     }
     if (!c) throw new ImportError(`${where}: CPU ${JSON.stringify(cpu)} is not a percentage like 9.48%`);
-    if (memBytes === null || memLimit === null) throw new ImportError(`${where}: memory ${JSON.stringify(mem)} is not "used / limit" with units B, KiB, MiB, GiB, kB, MB or GB`);
-    out.push({ ts: at, container: name.trim(), cpuCores: Number(c[1]) / 100, memBytes, memLimitBytes: memLimit, state: "running" });
+    if (memBytes === null || memLimit === null)
+      throw new ImportError(
+        `${where}: memory ${JSON.stringify(mem)} is not "used / limit" with units B, KiB, MiB, GiB, kB, MB or GB`,
+      );
+    out.push({
+      ts: at,
+      container: name.trim(),
+      cpuCores: Number(c[1]) / 100,
+      memBytes,
+      memLimitBytes: memLimit,
+      state: "running",
+    });
   });
-  if (!out.length) throw new ImportError(`${file}: no stats lines found (expected the brief's loop output or docker stats JSON lines)`);
+  if (!out.length)
+    throw new ImportError(
+      `${file}: no stats lines found (expected the brief's loop output or docker stats JSON lines)`,
+    );
   return out;
 }

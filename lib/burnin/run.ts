@@ -19,22 +19,54 @@ import pkg from "../../package.json" with { type: "json" };
 
 export const NOTEBOOK = "02-burn-in";
 export type BurnInState = {
-  runId: string; pid: number; host: string; startedAt: number; durationMs: number; intervalMs: number; expectedRounds: number;
-  prefix: string; expected: string[]; lab: boolean; offloadPeriodMs: number;
-  status: "running" | "stopped" | "completed"; updatedAt: number;
+  runId: string;
+  pid: number;
+  host: string;
+  startedAt: number;
+  durationMs: number;
+  intervalMs: number;
+  expectedRounds: number;
+  prefix: string;
+  expected: string[];
+  lab: boolean;
+  offloadPeriodMs: number;
+  status: "running" | "stopped" | "completed";
+  updatedAt: number;
 };
-export type StartOptions = { durationMs: number; intervalMs: number; prefix: string; expected: string[]; lab: boolean; offloadPeriodMs: number };
+export type StartOptions = {
+  durationMs: number;
+  intervalMs: number;
+  prefix: string;
+  expected: string[];
+  lab: boolean;
+  offloadPeriodMs: number;
+};
 
 const stateFile = (dir: string) => join(dir, "state.json");
-const saveState = (dir: string, s: BurnInState) => writeAtomic(stateFile(dir), JSON.stringify({ ...s, updatedAt: Date.now() }, null, 2));
+const saveState = (dir: string, s: BurnInState) =>
+  writeAtomic(stateFile(dir), JSON.stringify({ ...s, updatedAt: Date.now() }, null, 2));
 export const readState = (dir: string): BurnInState => JSON.parse(readFileSync(stateFile(dir), "utf8"));
 
 export function manifestFor(s: BurnInState, extra: Partial<Manifest> = {}): Manifest {
   return {
-    notebook: NOTEBOOK, runId: s.runId, title: "Step 2: 24-hour resource burn-in", createdAt: new Date(s.startedAt).toISOString(),
-    parameters: { duration: formatDuration(s.durationMs), interval: formatDuration(s.intervalMs), expectedRounds: s.expectedRounds, prefix: s.prefix, lab: s.lab, offloadPeriodMs: s.offloadPeriodMs, status: s.status },
+    notebook: NOTEBOOK,
+    runId: s.runId,
+    title: "Step 2: 24-hour resource burn-in",
+    createdAt: new Date(s.startedAt).toISOString(),
+    parameters: {
+      duration: formatDuration(s.durationMs),
+      interval: formatDuration(s.intervalMs),
+      expectedRounds: s.expectedRounds,
+      prefix: s.prefix,
+      lab: s.lab,
+      offloadPeriodMs: s.offloadPeriodMs,
+      status: s.status,
+    },
     target: { kind: "docker", label: `Docker engine at ${s.host}` },
-    window: { from: new Date(s.startedAt).toISOString(), to: new Date(Math.min(Date.now(), s.startedAt + s.durationMs)).toISOString() },
+    window: {
+      from: new Date(s.startedAt).toISOString(),
+      to: new Date(Math.min(Date.now(), s.startedAt + s.durationMs)).toISOString(),
+    },
     versions: { "k2-hardening": pkg.version, bun: Bun.version },
     datasets: { samples: { file: "samples.csv", bytes: 0 } },
     ...extra,
@@ -48,22 +80,57 @@ export async function findRun(id?: string): Promise<{ dir: string; state: BurnIn
     const dir = join(dataDir(), NOTEBOOK, r);
     if (existsSync(stateFile(dir))) return { dir, state: readState(dir) };
   }
-  throw new K2Error(id ? `no burn-in run ${id} in data/${NOTEBOOK}/ (or it was imported, not sampled)` : `no sampled burn-in run in data/${NOTEBOOK}/: start one with bun notebooks/02-burn-in.ts start`, EXIT.notFound);
+  throw new K2Error(
+    id
+      ? `no burn-in run ${id} in data/${NOTEBOOK}/ (or it was imported, not sampled)`
+      : `no sampled burn-in run in data/${NOTEBOOK}/: start one with bun notebooks/02-burn-in.ts start`,
+    EXIT.notFound,
+  );
 }
 
-export const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+export const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** Sample in the foreground until the duration is over or SIGINT/SIGTERM; returns the run's folder. */
-export async function runSampler(docker: DockerTarget, o: StartOptions, resume?: { dir: string; state: BurnInState }): Promise<{ dir: string; state: BurnInState; rounds: number }> {
+export async function runSampler(
+  docker: DockerTarget,
+  o: StartOptions,
+  resume?: { dir: string; state: BurnInState },
+): Promise<{ dir: string; state: BurnInState; rounds: number }> {
   let dir: string, state: BurnInState;
   if (resume) {
     ({ dir, state } = resume);
-    if (state.status === "completed") throw new K2Error(`burn-in ${state.runId} already completed: start a new one without --resume`, EXIT.usage);
-    if (state.status === "running" && state.pid !== process.pid && alive(state.pid)) throw new K2Error(`burn-in ${state.runId} is still running (pid ${state.pid}): stop it first, or let it be`, EXIT.usage);
+    if (state.status === "completed")
+      throw new K2Error(`burn-in ${state.runId} already completed: start a new one without --resume`, EXIT.usage);
+    if (state.status === "running" && state.pid !== process.pid && alive(state.pid))
+      throw new K2Error(
+        `burn-in ${state.runId} is still running (pid ${state.pid}): stop it first, or let it be`,
+        EXIT.usage,
+      );
   } else {
     const runId = newRunId();
     dir = await openLiveRun(NOTEBOOK, runId);
-    state = { runId, pid: process.pid, host: docker.host, startedAt: Date.now(), durationMs: o.durationMs, intervalMs: o.intervalMs, expectedRounds: Math.floor(o.durationMs / o.intervalMs), prefix: o.prefix, expected: o.expected, lab: o.lab, offloadPeriodMs: o.offloadPeriodMs, status: "running", updatedAt: Date.now() };
+    state = {
+      runId,
+      pid: process.pid,
+      host: docker.host,
+      startedAt: Date.now(),
+      durationMs: o.durationMs,
+      intervalMs: o.intervalMs,
+      expectedRounds: Math.floor(o.durationMs / o.intervalMs),
+      prefix: o.prefix,
+      expected: o.expected,
+      lab: o.lab,
+      offloadPeriodMs: o.offloadPeriodMs,
+      status: "running",
+      updatedAt: Date.now(),
+    };
   }
   state = { ...state, pid: process.pid, status: "running" };
   await saveState(dir, state);
@@ -71,7 +138,9 @@ export async function runSampler(docker: DockerTarget, o: StartOptions, resume?:
   const samples = join(dir, "samples.csv");
   const done = lastCompleteRound(samples); // also cuts off a round that SIGKILL interrupted
   let stop = false;
-  const onSignal = () => { stop = true; };
+  const onSignal = () => {
+    stop = true;
+  };
   process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
   const bar = progress(`burn-in ${state.runId}`, state.expectedRounds);
   // Rounds whose time passed while no sampler ran are gaps, not made up later.
@@ -84,7 +153,11 @@ export async function runSampler(docker: DockerTarget, o: StartOptions, resume?:
       if (stop) break;
       appendRound(samples, await sampleRound(docker, round, { prefix: state.prefix, expected: state.expected }));
       taken = round;
-      bar.update(round, `round ${round}/${state.expectedRounds}, ETA ${formatDuration(Math.max(0, state.startedAt + (state.expectedRounds - 1) * state.intervalMs - Date.now()))}`);
+      bar.update(
+        round,
+        `round ${round}/${state.expectedRounds}, ETA ` +
+          formatDuration(Math.max(0, state.startedAt + (state.expectedRounds - 1) * state.intervalMs - Date.now())),
+      );
     }
   } finally {
     process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
@@ -107,7 +180,11 @@ export function detach(args: string[]): number {
   mkdirSync(join(dataDir(), NOTEBOOK), { recursive: true });
   const log = join(dataDir(), NOTEBOOK, `sampler-${Date.now()}.log`);
   const proc = Bun.spawn(["setsid", process.execPath, join(ROOT, "notebooks", `${NOTEBOOK}.ts`), ...args], {
-    cwd: ROOT, stdin: "ignore", stdout: Bun.file(log), stderr: Bun.file(log), env: { ...process.env, CI: "1" },
+    cwd: ROOT,
+    stdin: "ignore",
+    stdout: Bun.file(log),
+    stderr: Bun.file(log),
+    env: { ...process.env, CI: "1" },
   });
   proc.unref();
   return proc.pid;
@@ -132,13 +209,55 @@ export async function importRun(file: string): Promise<string> {
   try {
     const times = [...new Set(samples.map((s) => s.ts))].sort((a, b) => a - b);
     for (const [i, t] of times.entries())
-      appendRound(join(tmp, "samples.csv"), samples.filter((s) => s.ts === t).map((s): Row => ({
-        round: i + 1, ts: new Date(s.ts).toISOString(), container: s.container, service: SERVICES.find((x) => x.container === s.container)?.service ?? "", state: s.state,
-        health: "", restarts: null, oom_killed: false, cpu_cores: s.cpuCores, cpu_total_ns: null, mem_bytes: s.memBytes, mem_limit_bytes: s.memLimitBytes, note: "imported",
-      })));
+      appendRound(
+        join(tmp, "samples.csv"),
+        samples
+          .filter((s) => s.ts === t)
+          .map(
+            (s): Row => ({
+              round: i + 1,
+              ts: new Date(s.ts).toISOString(),
+              container: s.container,
+              service: SERVICES.find((x) => x.container === s.container)?.service ?? "",
+              state: s.state,
+              health: "",
+              restarts: null,
+              oom_killed: false,
+              cpu_cores: s.cpuCores,
+              cpu_total_ns: null,
+              mem_bytes: s.memBytes,
+              mem_limit_bytes: s.memLimitBytes,
+              note: "imported",
+            }),
+          ),
+      );
     const span = times.at(-1)! - times[0]!;
-    const m = manifestFor({ runId, pid: 0, host: "import", startedAt: times[0]!, durationMs: span, intervalMs: 0, expectedRounds: 0, prefix: "", expected: [], lab: false, offloadPeriodMs: 900_000, status: "completed", updatedAt: Date.now() });
-    await writeManifest(tmp, { ...m, parameters: { ...m.parameters, source: basename(file), interval: "as recorded", duration: formatDuration(span), expectedRounds: null }, target: null });
+    const m = manifestFor({
+      runId,
+      pid: 0,
+      host: "import",
+      startedAt: times[0]!,
+      durationMs: span,
+      intervalMs: 0,
+      expectedRounds: 0,
+      prefix: "",
+      expected: [],
+      lab: false,
+      offloadPeriodMs: 900_000,
+      status: "completed",
+      updatedAt: Date.now(),
+    });
+    await writeManifest(tmp, {
+      ...m,
+      parameters: {
+        ...m.parameters,
+        source: basename(file),
+        interval: "as recorded",
+        duration: formatDuration(span),
+        expectedRounds: null,
+      },
+      target: null,
+    });
     await rename(tmp, join(dataDir(), NOTEBOOK, runId));
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
@@ -151,7 +270,21 @@ export async function importRun(file: string): Promise<string> {
 export async function noEngineRun(reason: string): Promise<string> {
   const runId = newRunId();
   const dir = await openLiveRun(NOTEBOOK, runId);
-  const m = manifestFor({ runId, pid: 0, host: "none", startedAt: Date.now(), durationMs: 0, intervalMs: 0, expectedRounds: 0, prefix: "k2-", expected: [], lab: true, offloadPeriodMs: 0, status: "completed", updatedAt: Date.now() });
+  const m = manifestFor({
+    runId,
+    pid: 0,
+    host: "none",
+    startedAt: Date.now(),
+    durationMs: 0,
+    intervalMs: 0,
+    expectedRounds: 0,
+    prefix: "k2-",
+    expected: [],
+    lab: true,
+    offloadPeriodMs: 0,
+    status: "completed",
+    updatedAt: Date.now(),
+  });
   await writeManifest(dir, { ...m, datasets: {}, target: null, noEngine: reason });
   return runId;
 }

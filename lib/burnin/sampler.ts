@@ -1,7 +1,8 @@
 // The burn-in sampler. One round reads every K2 container at once: one-shot stats (no 2 s
 // wait per container, moby#40437) twice about a second apart. A one-shot read still waits
 // for the daemon's next stats collection (every second), so a round costs 1-2 s whatever
-// the container count, where a loop of plain reads costs 2 s per container. CPU is the docker CLI's figure (CPU delta over system
+// the container count, where a loop of plain reads costs 2 s per container. CPU is the docker CLI's figure (CPU delta
+// over system
 // delta times online CPUs) in cores; the cumulative CPU counter is kept too, so the average
 // over the interval between rounds is known as well. Memory is the CLI's: usage less
 // inactive file cache. Each round is appended to samples.csv and synced before the next.
@@ -12,7 +13,21 @@ import { k2Containers, withTimeout, type ContainerState } from "../io/docker.ts"
 import { SERVICES } from "../k2/stack.ts";
 import { firstLine } from "../runtime/errors.ts";
 
-export const COLUMNS = ["round", "ts", "container", "service", "state", "health", "restarts", "oom_killed", "cpu_cores", "cpu_total_ns", "mem_bytes", "mem_limit_bytes", "note"] as const;
+export const COLUMNS = [
+  "round",
+  "ts",
+  "container",
+  "service",
+  "state",
+  "health",
+  "restarts",
+  "oom_killed",
+  "cpu_cores",
+  "cpu_total_ns",
+  "mem_bytes",
+  "mem_limit_bytes",
+  "note",
+] as const;
 export type Row = Record<(typeof COLUMNS)[number], string | number | boolean | null>;
 const ROUND_END = "*round-end*";
 
@@ -41,23 +56,79 @@ export async function sampleRound(t: DockerTarget, round: number, o: RoundOption
     states = await withTimeout(k2Containers(t, o.prefix), 10_000);
   } catch (e) {
     // The engine went away: record the gap and carry on next round.
-    return [{ round, ts, container: "*", service: "", state: "engine-unreachable", health: "", restarts: null, oom_killed: false, cpu_cores: null, cpu_total_ns: null, mem_bytes: null, mem_limit_bytes: null, note: firstLine(e) }];
+    return [
+      {
+        round,
+        ts,
+        container: "*",
+        service: "",
+        state: "engine-unreachable",
+        health: "",
+        restarts: null,
+        oom_killed: false,
+        cpu_cores: null,
+        cpu_total_ns: null,
+        mem_bytes: null,
+        mem_limit_bytes: null,
+        note: firstLine(e),
+      },
+    ];
   }
   const running = states.filter((s) => s.state === "running");
-  const read = () => Promise.all(running.map((s) => (t.docker.getContainer(s.name).stats({ stream: false, "one-shot": true } as any) as unknown as Promise<Stats>).catch(() => null)));
+  const read = () =>
+    Promise.all(
+      running.map((s) =>
+        (
+          t.docker.getContainer(s.name).stats({ stream: false, "one-shot": true } as any) as unknown as Promise<Stats>
+        ).catch(() => null),
+      ),
+    );
   const t0 = Date.now();
   const first = await read();
   await Bun.sleep(Math.max(0, (o.gapMs ?? 1000) - (Date.now() - t0)));
   const second = await read();
   const rows: Row[] = states.map((s) => {
-    const i = running.indexOf(s), a = first[i], b = second[i];
-    const base = { round, ts, container: s.name, service: s.service ?? "", state: s.state, health: s.health ?? "", restarts: s.restartCount, oom_killed: s.oomKilled, note: s.exitCode !== null ? `exit ${s.exitCode}` : "" };
+    const i = running.indexOf(s),
+      a = first[i],
+      b = second[i];
+    const base = {
+      round,
+      ts,
+      container: s.name,
+      service: s.service ?? "",
+      state: s.state,
+      health: s.health ?? "",
+      restarts: s.restartCount,
+      oom_killed: s.oomKilled,
+      note: s.exitCode !== null ? `exit ${s.exitCode}` : "",
+    };
     if (!a || !b) return { ...base, cpu_cores: null, cpu_total_ns: null, mem_bytes: null, mem_limit_bytes: null };
-    return { ...base, cpu_cores: cpuCores(a, b), cpu_total_ns: b.cpu_stats.cpu_usage.total_usage, mem_bytes: memoryUsed(b), mem_limit_bytes: b.memory_stats.limit ?? null };
+    return {
+      ...base,
+      cpu_cores: cpuCores(a, b),
+      cpu_total_ns: b.cpu_stats.cpu_usage.total_usage,
+      mem_bytes: memoryUsed(b),
+      mem_limit_bytes: b.memory_stats.limit ?? null,
+    };
   });
   // Expected containers that do not exist are recorded as missing, never skipped.
-  for (const name of o.expected) if (!states.some((s) => s.name === name))
-    rows.push({ round, ts, container: name, service: SERVICES.find((x) => x.container === name)?.service ?? "", state: "missing", health: "", restarts: null, oom_killed: false, cpu_cores: null, cpu_total_ns: null, mem_bytes: null, mem_limit_bytes: null, note: "" });
+  for (const name of o.expected)
+    if (!states.some((s) => s.name === name))
+      rows.push({
+        round,
+        ts,
+        container: name,
+        service: SERVICES.find((x) => x.container === name)?.service ?? "",
+        state: "missing",
+        health: "",
+        restarts: null,
+        oom_killed: false,
+        cpu_cores: null,
+        cpu_total_ns: null,
+        mem_bytes: null,
+        mem_limit_bytes: null,
+        note: "",
+      });
   return rows;
 }
 
@@ -72,8 +143,25 @@ export function appendRound(path: string, rows: Row[]) {
   const fresh = !existsSync(path);
   const fd = openSync(path, "a");
   try {
-    const marker: Row = { round: rows[0]?.round ?? 0, ts: new Date().toISOString(), container: ROUND_END, service: "", state: "", health: "", restarts: null, oom_killed: false, cpu_cores: null, cpu_total_ns: null, mem_bytes: null, mem_limit_bytes: null, note: `rows=${rows.length}` };
-    const text = (fresh ? COLUMNS.join(",") + "\n" : "") + [...rows, marker].map((r) => COLUMNS.map((c) => csvCell(r[c])).join(",")).join("\n") + "\n";
+    const marker: Row = {
+      round: rows[0]?.round ?? 0,
+      ts: new Date().toISOString(),
+      container: ROUND_END,
+      service: "",
+      state: "",
+      health: "",
+      restarts: null,
+      oom_killed: false,
+      cpu_cores: null,
+      cpu_total_ns: null,
+      mem_bytes: null,
+      mem_limit_bytes: null,
+      note: `rows=${rows.length}`,
+    };
+    const text =
+      (fresh ? COLUMNS.join(",") + "\n" : "") +
+      [...rows, marker].map((r) => COLUMNS.map((c) => csvCell(r[c])).join(",")).join("\n") +
+      "\n";
     writeSync(fd, text);
     fsyncSync(fd);
   } finally {
@@ -89,8 +177,12 @@ export function lastCompleteRound(path: string): number {
   if (!existsSync(path)) return 0;
   const text = readFileSync(path, "utf8");
   const re = new RegExp(`^(\\d+),[^,]*,${ROUND_END.replace(/\*/g, "\\*")},.*$`, "gm");
-  let last = 0, end = text.indexOf("\n") + 1; // keep the header
-  for (const m of text.matchAll(re)) { last = Number(m[1]); end = m.index! + m[0].length + 1; }
+  let last = 0,
+    end = text.indexOf("\n") + 1; // keep the header
+  for (const m of text.matchAll(re)) {
+    last = Number(m[1]);
+    end = m.index! + m[0].length + 1;
+  }
   if (end < text.length) truncateSync(path, Buffer.byteLength(text.slice(0, end)));
   return last;
 }

@@ -2,32 +2,58 @@
 // and for the stack out. Rules (step 2): no service over its CPU budget sustained (a brief
 // spike under 2x budget is acceptable), none over its RAM budget, stack totals within
 // budget, no OOM kill and no restart in the window, and no memory leak.
-import type { Status } from "../report/document.ts";
+import type { Status } from "../verdict/status.ts";
 import type { Service } from "../k2/stack.ts";
-import { quantileExact } from "../latency/verdict.ts";
+import { quantileExact } from "../verdict/stats.ts";
 import { theilSen, leakVerdict, type Trend } from "../verdict/trend.ts";
 import { formatDuration } from "../runtime/units.ts";
 
-export type Tidy = { round: number; ts: number; container: string; state: string; restarts: number | null; oomKilled: boolean; cpuCores: number | null; memBytes: number | null };
+export type Tidy = {
+  round: number;
+  ts: number;
+  container: string;
+  state: string;
+  restarts: number | null;
+  oomKilled: boolean;
+  cpuCores: number | null;
+  memBytes: number | null;
+};
 export type Rules = { spikeMaxSamples: number; leakMinMbPerHour: number };
 export const DEFAULT_RULES: Rules = { spikeMaxSamples: 2, leakMinMbPerHour: 5 };
 
 export type ServiceResult = {
-  container: string; service: string; budgetCpu: number | null; budgetMemMb: number | null;
-  samples: number; running: number; cpuP99: number | null; cpuMax: number | null; memMaxMb: number | null;
+  container: string;
+  service: string;
+  budgetCpu: number | null;
+  budgetMemMb: number | null;
+  samples: number;
+  running: number;
+  cpuP99: number | null;
+  cpuMax: number | null;
+  memMaxMb: number | null;
   overBudget: { runs: number; spikes: number; sustained: number };
-  restarts: number; oom: boolean; trend: Trend | null; leak: "LEAK" | "FLAT" | "UNKNOWN";
-  status: Status; notes: string[];
+  restarts: number;
+  oom: boolean;
+  trend: Trend | null;
+  leak: "LEAK" | "FLAT" | "UNKNOWN";
+  status: Status;
+  notes: string[];
 };
 
 const MB = 1024 * 1024;
 
-export function analyseService(rows: Tidy[], svc: Service | undefined, container: string, rules: Rules = DEFAULT_RULES): ServiceResult {
+export function analyseService(
+  rows: Tidy[],
+  svc: Service | undefined,
+  container: string,
+  rules: Rules = DEFAULT_RULES,
+): ServiceResult {
   rows = [...rows].sort((a, b) => a.ts - b.ts);
   const run = rows.filter((r) => r.state === "running" && r.cpuCores !== null);
   const cpu = run.map((r) => r.cpuCores!).sort((a, b) => a - b);
   const mem = run.map((r) => r.memBytes! / MB);
-  const budgetCpu = svc?.budget?.cpu ?? null, budgetMemMb = svc?.budget?.memMb ?? null;
+  const budgetCpu = svc?.budget?.cpu ?? null,
+    budgetMemMb = svc?.budget?.memMb ?? null;
   const notes: string[] = [];
   let status: Status = "PASS";
   const fail = (note: string) => ((status = "FAIL"), notes.push(note));
@@ -35,23 +61,34 @@ export function analyseService(rows: Tidy[], svc: Service | undefined, container
   // CPU over budget: runs of consecutive samples above it; short and under 2x is a spike.
   const over = { runs: 0, spikes: 0, sustained: 0 };
   if (budgetCpu !== null) {
-    let len = 0, peak = 0;
+    let len = 0,
+      peak = 0;
     const close = () => {
       if (!len) return;
       over.runs++;
       if (len <= rules.spikeMaxSamples && peak < 2 * budgetCpu) over.spikes++;
       else over.sustained++;
-      len = 0; peak = 0;
+      len = 0;
+      peak = 0;
     };
     for (const r of run) {
-      if (r.cpuCores! > budgetCpu) { len++; peak = Math.max(peak, r.cpuCores!); } else close();
+      if (r.cpuCores! > budgetCpu) {
+        len++;
+        peak = Math.max(peak, r.cpuCores!);
+      } else close();
     }
     close();
-    if (over.sustained) fail(`CPU over its ${budgetCpu}-core budget, sustained (${over.sustained} of ${over.runs} episodes)`);
-    else if (over.spikes) notes.push(`${over.spikes} brief CPU spikes over budget, each under 2x and at most ${rules.spikeMaxSamples} samples (acceptable)`);
+    if (over.sustained)
+      fail(`CPU over its ${budgetCpu}-core budget, sustained (${over.sustained} of ${over.runs} episodes)`);
+    else if (over.spikes)
+      notes.push(
+        `${over.spikes} brief CPU spikes over budget, each under 2x and at most ${rules.spikeMaxSamples} samples ` +
+          `(acceptable)`,
+      );
   }
   const memMaxMb = mem.length ? Math.max(...mem) : null;
-  if (budgetMemMb !== null && memMaxMb !== null && memMaxMb > budgetMemMb) fail(`RAM max ${memMaxMb.toFixed(0)} MB over its ${budgetMemMb} MB budget`);
+  if (budgetMemMb !== null && memMaxMb !== null && memMaxMb > budgetMemMb)
+    fail(`RAM max ${memMaxMb.toFixed(0)} MB over its ${budgetMemMb} MB budget`);
 
   const counts = rows.map((r) => r.restarts).filter((x): x is number => x !== null);
   const restarts = counts.length ? Math.max(...counts) - counts[0]! : 0;
@@ -64,24 +101,56 @@ export function analyseService(rows: Tidy[], svc: Service | undefined, container
   const t0 = rows[0]?.ts ?? 0;
   const trend = theilSen(run.map((r) => ({ t: (r.ts - t0) / 3_600_000, y: r.memBytes! / MB })));
   const leak = leakVerdict(trend, rules.leakMinMbPerHour);
-  if (leak === "LEAK") fail(`memory rising ${trend!.slope.toFixed(1)} MB/h (95% interval ${trend!.low.toFixed(1)} to ${trend!.high.toFixed(1)}): leak`);
+  if (leak === "LEAK")
+    fail(
+      `memory rising ${trend!.slope.toFixed(1)} MB/h (95% interval ${trend!.low.toFixed(1)} to ` +
+        `${trend!.high.toFixed(1)}): leak`,
+    );
   if (!svc) notes.push("not in the budget table");
   if (svc?.oneShot && status === "PASS") notes.push("one-shot container (exits by design)");
   return {
-    container, service: svc?.service ?? container, budgetCpu, budgetMemMb, samples: rows.length, running: run.length,
-    cpuP99: cpu.length ? quantileExact(cpu, 0.99) : null, cpuMax: cpu.length ? cpu.at(-1)! : null, memMaxMb, overBudget: over, restarts, oom, trend, leak, status, notes,
+    container,
+    service: svc?.service ?? container,
+    budgetCpu,
+    budgetMemMb,
+    samples: rows.length,
+    running: run.length,
+    cpuP99: cpu.length ? quantileExact(cpu, 0.99) : null,
+    cpuMax: cpu.length ? cpu.at(-1)! : null,
+    memMaxMb,
+    overBudget: over,
+    restarts,
+    oom,
+    trend,
+    leak,
+    status,
+    notes,
   };
 }
 
-export type StackTotals = { cpuP99: number; cpuMax: number; memMaxGb: number; budgetCpu: number; budgetGbPlan: number; budgetGbTable: number; cpuStatus: Status; memStatusPlan: Status; memStatusTable: Status };
+export type StackTotals = {
+  cpuP99: number;
+  cpuMax: number;
+  memMaxGb: number;
+  budgetCpu: number;
+  budgetGbPlan: number;
+  budgetGbTable: number;
+  cpuStatus: Status;
+  memStatusPlan: Status;
+  memStatusTable: Status;
+};
 
 /** Per round, the sum over services; the CPU p99 and RAM max of those sums against the stack budget. */
-export function stackTotals(rows: Tidy[], budget: { cpu: number; memGbPlan: number; memGbTable: number }): StackTotals | null {
+export function stackTotals(
+  rows: Tidy[],
+  budget: { cpu: number; memGbPlan: number; memGbTable: number },
+): StackTotals | null {
   const rounds = new Map<number, { cpu: number; mem: number }>();
   for (const r of rows) {
     if (r.state !== "running" || r.cpuCores === null) continue;
     const x = rounds.get(r.round) ?? { cpu: 0, mem: 0 };
-    x.cpu += r.cpuCores; x.mem += r.memBytes! / (1024 * MB);
+    x.cpu += r.cpuCores;
+    x.mem += r.memBytes! / (1024 * MB);
     rounds.set(r.round, x);
   }
   if (!rounds.size) return null;
@@ -89,36 +158,82 @@ export function stackTotals(rows: Tidy[], budget: { cpu: number; memGbPlan: numb
   const memMaxGb = Math.max(...[...rounds.values()].map((x) => x.mem));
   const cpuP99 = quantileExact(cpu, 0.99);
   return {
-    cpuP99, cpuMax: cpu.at(-1)!, memMaxGb, budgetCpu: budget.cpu, budgetGbPlan: budget.memGbPlan, budgetGbTable: budget.memGbTable,
-    cpuStatus: cpuP99 <= budget.cpu ? "PASS" : "FAIL", memStatusPlan: memMaxGb <= budget.memGbPlan ? "PASS" : "FAIL", memStatusTable: memMaxGb <= budget.memGbTable ? "PASS" : "FAIL",
+    cpuP99,
+    cpuMax: cpu.at(-1)!,
+    memMaxGb,
+    budgetCpu: budget.cpu,
+    budgetGbPlan: budget.memGbPlan,
+    budgetGbTable: budget.memGbTable,
+    cpuStatus: cpuP99 <= budget.cpu ? "PASS" : "FAIL",
+    memStatusPlan: memMaxGb <= budget.memGbPlan ? "PASS" : "FAIL",
+    memStatusTable: memMaxGb <= budget.memGbTable ? "PASS" : "FAIL",
   };
 }
 
-export type Periodicity = { spikes: number; medianIntervalMin: number | null; expectedMin: number; status: Status; note: string };
+export type Periodicity = {
+  spikes: number;
+  medianIntervalMin: number | null;
+  expectedMin: number;
+  status: Status;
+  note: string;
+};
 
 /**
  * Spark offloads every 15 minutes and its CPU spikes then. A spike starts where CPU rises
  * above median + max(3 MAD, 10% of budget); the median gap between starts should match the
  * schedule within 20%.
  */
-export function spikePeriodicity(series: { ts: number; cpu: number }[], budgetCpu: number, expectedMin = 15): Periodicity {
+export function spikePeriodicity(
+  series: { ts: number; cpu: number }[],
+  budgetCpu: number,
+  expectedMin = 15,
+): Periodicity {
   const sorted = [...series].sort((a, b) => a.ts - b.ts);
   const values = sorted.map((s) => s.cpu).sort((a, b) => a - b);
-  if (values.length < 4) return { spikes: 0, medianIntervalMin: null, expectedMin, status: "NOT CHECKED", note: "too few samples" };
+  if (values.length < 4)
+    return { spikes: 0, medianIntervalMin: null, expectedMin, status: "NOT CHECKED", note: "too few samples" };
   const med = quantileExact(values, 0.5);
-  const mad = quantileExact(values.map((v) => Math.abs(v - med)).sort((a, b) => a - b), 0.5);
+  const mad = quantileExact(
+    values.map((v) => Math.abs(v - med)).sort((a, b) => a - b),
+    0.5,
+  );
   const threshold = med + Math.max(3 * mad, 0.1 * budgetCpu);
   const starts: number[] = [];
-  sorted.forEach((s, i) => { if (s.cpu > threshold && (i === 0 || sorted[i - 1]!.cpu <= threshold)) starts.push(s.ts); });
-  const gaps = starts.slice(1).map((t, i) => (t - starts[i]!) / 60_000).sort((a, b) => a - b);
-  if (gaps.length < 2) return { spikes: starts.length, medianIntervalMin: null, expectedMin, status: "NOT CHECKED", note: `${starts.length} spikes: too few to measure a period` };
+  sorted.forEach((s, i) => {
+    if (s.cpu > threshold && (i === 0 || sorted[i - 1]!.cpu <= threshold)) starts.push(s.ts);
+  });
+  const gaps = starts
+    .slice(1)
+    .map((t, i) => (t - starts[i]!) / 60_000)
+    .sort((a, b) => a - b);
+  if (gaps.length < 2)
+    return {
+      spikes: starts.length,
+      medianIntervalMin: null,
+      expectedMin,
+      status: "NOT CHECKED",
+      note: `${starts.length} spikes: too few to measure a period`,
+    };
   const m = quantileExact(gaps, 0.5);
   const ok = Math.abs(m - expectedMin) <= 0.2 * expectedMin;
-  return { spikes: starts.length, medianIntervalMin: m, expectedMin, status: ok ? "PASS" : "WARN", note: `${starts.length} spikes, median ${formatDuration(m * 60_000)} apart (schedule every ${formatDuration(expectedMin * 60_000)}${ok ? "" : "; off by more than 20%"})` };
+  return {
+    spikes: starts.length,
+    medianIntervalMin: m,
+    expectedMin,
+    status: ok ? "PASS" : "WARN",
+    note:
+      `${starts.length} spikes, median ${formatDuration(m * 60_000)} apart (schedule every ` +
+      `${formatDuration(expectedMin * 60_000)}${ok ? "" : "; off by more than 20%"})`,
+  };
 }
 
 /** Average cores between consecutive rounds from the cumulative CPU counter: catches spikes a 1 s reading misses. */
-export function intervalCpu(rows: { ts: string; cpu_total_ns: number | string | null }[]): { ts: number; cpu: number }[] {
-  const s = rows.filter((r) => r.cpu_total_ns !== null).map((r) => ({ ts: Date.parse(r.ts), ns: Number(r.cpu_total_ns) })).sort((a, b) => a.ts - b.ts);
+export function intervalCpu(
+  rows: { ts: string; cpu_total_ns: number | string | null }[],
+): { ts: number; cpu: number }[] {
+  const s = rows
+    .filter((r) => r.cpu_total_ns !== null)
+    .map((r) => ({ ts: Date.parse(r.ts), ns: Number(r.cpu_total_ns) }))
+    .sort((a, b) => a.ts - b.ts);
   return s.slice(1).map((b, i) => ({ ts: b.ts, cpu: Math.max(0, (b.ns - s[i]!.ns) / ((b.ts - s[i]!.ts) * 1e6)) }));
 }

@@ -4,13 +4,16 @@
 // window is classified Jepsen-style as landed, lost, duplicated or late: against the
 // replayer's ground truth on the lab, by sequence continuity per symbol on a stack.
 import { sqlIdent, sqlTimeMs } from "../io/clickhouse.ts";
-import { exchangeExpr, lagClock, type Mapping } from "../k2/discovery.ts";
-import { inWindow, type Window } from "../latency/sql.ts";
+import { exchangeExpr, inWindow, lagClock, type Mapping } from "../k2/discovery.ts";
+import type { Window } from "../verdict/status.ts";
 import type { Check } from "./verdict.ts";
 import type { WatermarkReading } from "../io/watermarks.ts";
 
 const cols = (m: Mapping) => ({
-  ex: exchangeExpr(m), sym: `toString(${sqlIdent(m.symbol)})`, xt: sqlIdent(m.exchangeTime.column), clock: sqlIdent(lagClock(m).column),
+  ex: exchangeExpr(m),
+  sym: `toString(${sqlIdent(m.symbol)})`,
+  xt: sqlIdent(m.exchangeTime.column),
+  clock: sqlIdent(lagClock(m).column),
   seq: m.sequence ? `ifNull(toUInt64(${sqlIdent(m.sequence)}), 0)` : null,
 });
 
@@ -21,23 +24,41 @@ const cols = (m: Mapping) => ({
 export function flowSql(m: Mapping, fromMs: number, toMs: number, lookbackMs: number): string {
   const c = cols(m);
   return `SELECT ${c.ex} AS exchange, count() AS n FROM ${m.table}
-    WHERE ${c.clock} >= ${sqlTimeMs(fromMs)} AND ${c.clock} < ${sqlTimeMs(toMs)} AND ${c.xt} >= ${sqlTimeMs(fromMs - lookbackMs)} GROUP BY exchange`;
+    WHERE ${c.clock} >= ${sqlTimeMs(fromMs)} AND ${c.clock} < ${sqlTimeMs(toMs)} AND ${c.xt} >=
+      ${sqlTimeMs(fromMs - lookbackMs)} GROUP BY exchange`;
 }
 
 /** Per exchange and symbol; `lost_in_fault` is the part of `lost` that the fault itself explains. */
-export type LossRow = { exchange: string; symbol: string; landed: number; lost: number; duplicated: number; late: number; lost_in_fault: number };
-/** The fault's window in ms since the epoch: its start, when it cleared, and when recovery was seen (the clearing when it was not). */
+export type LossRow = {
+  exchange: string;
+  symbol: string;
+  landed: number;
+  lost: number;
+  duplicated: number;
+  late: number;
+  lost_in_fault: number;
+};
+/**
+ * The fault's window in ms since the epoch: its start, when it cleared, and when recovery was seen (the clearing when
+ * it was not).
+ */
 export type FaultTimes = { startMs: number; clearMs: number; endMs: number };
 
-/** Lab: every trade the exchanges generated in the window against what landed in silver (late: generated before the fault cleared, landed after recovery). */
+/**
+ * Lab: every trade the exchanges generated in the window against what landed in silver (late: generated before the
+ * fault cleared, landed after recovery).
+ */
 export function truthLossSql(m: Mapping, w: Window, f: FaultTimes, truthDb = "k2lab"): string {
   const c = cols(m);
-  return `SELECT exchange, symbol, countIf(n = 1 AND NOT is_late) AS landed, countIf(n = 0) AS lost, countIf(n > 1) AS duplicated,
+  return `SELECT exchange, symbol, countIf(n = 1 AND NOT is_late) AS landed, countIf(n = 0) AS lost, countIf(n > 1) AS
+    duplicated,
       countIf(n = 1 AND is_late) AS late, countIf(n = 0 AND status = 'handler_down') AS lost_in_fault
-    FROM (SELECT t.exchange AS exchange, t.symbol AS symbol, toString(t.status) AS status, ifNull(s.n, 0) AS n, t.exchange_ts < ${sqlTimeMs(f.clearMs)} AND ifNull(s.landed_late, false) AS is_late
+    FROM (SELECT t.exchange AS exchange, t.symbol AS symbol, toString(t.status) AS status, ifNull(s.n, 0) AS n,
+      t.exchange_ts < ${sqlTimeMs(f.clearMs)} AND ifNull(s.landed_late, false) AS is_late
           FROM (SELECT toString(exchange) AS exchange, symbol, sequence_number, status, exchange_ts FROM ${truthDb}.sent
                 WHERE exchange_ts >= ${sqlTimeMs(w.fromMs)} AND exchange_ts < ${sqlTimeMs(w.toMs)}) AS t
-          LEFT JOIN (SELECT ${c.ex} AS exchange, ${c.sym} AS symbol, ${c.seq ?? "toUInt64(0)"} AS seq, count() AS n, max(${c.clock}) > ${sqlTimeMs(f.endMs)} AS landed_late
+          LEFT JOIN (SELECT ${c.ex} AS exchange, ${c.sym} AS symbol, ${c.seq ?? "toUInt64(0)"} AS seq, count() AS n,
+            max(${c.clock}) > ${sqlTimeMs(f.endMs)} AS landed_late
                      FROM ${m.table} WHERE ${inWindow(m, w)} GROUP BY exchange, symbol, seq) AS s
             ON s.exchange = t.exchange AND s.symbol = t.symbol AND s.seq = t.sequence_number)
     GROUP BY exchange, symbol ORDER BY exchange, symbol`;
@@ -53,33 +74,81 @@ export function continuityLossSql(m: Mapping, w: Window, f: FaultTimes): string 
   const c = cols(m);
   if (!c.seq) throw new Error(`${m.table} has no sequence column`);
   const late = `countIf(xt < ${sqlTimeMs(f.clearMs)} AND clock > ${sqlTimeMs(f.endMs)})`;
-  return `SELECT exchange, symbol, toInt64(uniqExact(seq)) - toInt64(${late}) AS landed, sum(gap) AS lost, toInt64(count()) - toInt64(uniqExact(seq)) AS duplicated,
+  return `SELECT exchange, symbol, toInt64(uniqExact(seq)) - toInt64(${late}) AS landed, sum(gap) AS lost,
+    toInt64(count()) - toInt64(uniqExact(seq)) AS duplicated,
       ${late} AS late, sumIf(gap, prev_xt <= ${sqlTimeMs(f.endMs)} AND xt >= ${sqlTimeMs(f.startMs)}) AS lost_in_fault
     FROM (SELECT exchange, symbol, seq, xt, clock, lagInFrame(xt) OVER s AS prev_xt,
             if(row_number() OVER s > 1, greatest(toInt64(seq) - toInt64(lagInFrame(seq) OVER s) - 1, 0), 0) AS gap
-          FROM (SELECT ${c.ex} AS exchange, ${c.sym} AS symbol, ${c.seq} AS seq, ${c.xt} AS xt, ${c.clock} AS clock FROM ${m.table} WHERE ${inWindow(m, w)})
+          FROM (SELECT ${c.ex} AS exchange, ${c.sym} AS symbol, ${c.seq} AS seq, ${c.xt} AS xt, ${c.clock} AS clock
+            FROM ${m.table} WHERE ${inWindow(m, w)})
           WINDOW s AS (PARTITION BY exchange, symbol ORDER BY seq ROWS BETWEEN 1 PRECEDING AND CURRENT ROW))
     GROUP BY exchange, symbol ORDER BY exchange, symbol`;
 }
 
-/** The loss checks from classified rows: loss on the faulted exchange only inside the fault, none elsewhere, no duplicates. */
+/**
+ * The loss checks from classified rows: loss on the faulted exchange only inside the fault, none elsewhere, no
+ * duplicates.
+ */
 export function lossChecks(rows: LossRow[], exchanges: readonly string[], faultExchange: string | undefined) {
   const zero = { landed: 0, lost: 0, duplicated: 0, late: 0, lost_in_fault: 0 };
-  const perExchange = Object.fromEntries(exchanges.map((e) => [e, rows.filter((r) => r.exchange === e).reduce((a, r) => ({
-    landed: a.landed + Number(r.landed), lost: a.lost + Number(r.lost), duplicated: a.duplicated + Number(r.duplicated), late: a.late + Number(r.late), lost_in_fault: a.lost_in_fault + Number(r.lost_in_fault),
-  }), zero)]));
+  const perExchange = Object.fromEntries(
+    exchanges.map((e) => [
+      e,
+      rows
+        .filter((r) => r.exchange === e)
+        .reduce(
+          (a, r) => ({
+            landed: a.landed + Number(r.landed),
+            lost: a.lost + Number(r.lost),
+            duplicated: a.duplicated + Number(r.duplicated),
+            late: a.late + Number(r.late),
+            lost_in_fault: a.lost_in_fault + Number(r.lost_in_fault),
+          }),
+          zero,
+        ),
+    ]),
+  );
   const checks: Check[] = [];
   if (faultExchange) {
     const r = perExchange[faultExchange] ?? zero;
-    checks.push({ name: `${faultExchange} loss only while its handler was down`, status: r.lost === r.lost_in_fault ? "PASS" : "FAIL", detail: `${r.lost} lost, ${r.lost_in_fault} of them while the handler was down` });
+    checks.push({
+      name: `${faultExchange} loss only while its handler was down`,
+      status: r.lost === r.lost_in_fault ? "PASS" : "FAIL",
+      detail: `${r.lost} lost, ${r.lost_in_fault} of them while the handler was down`,
+    });
   }
   const elsewhere = exchanges.filter((e) => e !== faultExchange && perExchange[e]!.lost > 0);
-  checks.push({ name: faultExchange ? "no loss on the other exchanges" : "no trade lost", status: elsewhere.length ? "FAIL" : "PASS", detail: elsewhere.map((e) => `${e} ${perExchange[e]!.lost} lost`).join(", ") || "0 lost" });
+  checks.push({
+    name: faultExchange ? "no loss on the other exchanges" : "no trade lost",
+    status: elsewhere.length ? "FAIL" : "PASS",
+    detail: elsewhere.map((e) => `${e} ${perExchange[e]!.lost} lost`).join(", ") || "0 lost",
+  });
   const dup = exchanges.reduce((a, e) => a + perExchange[e]!.duplicated, 0);
   checks.push({ name: "no duplicates", status: dup ? "FAIL" : "PASS", detail: `${dup} duplicated` });
-  const bySymbol = rows.filter((r) => Number(r.lost) || Number(r.duplicated) || Number(r.late))
-    .map((r) => ({ exchange: r.exchange, symbol: r.symbol, lost: Number(r.lost), duplicated: Number(r.duplicated), late: Number(r.late) }));
-  return { checks, perExchange: Object.fromEntries(exchanges.map((e) => [e, { landed: perExchange[e]!.landed, lost: perExchange[e]!.lost, duplicated: perExchange[e]!.duplicated, late: perExchange[e]!.late }])), bySymbol };
+  const bySymbol = rows
+    .filter((r) => Number(r.lost) || Number(r.duplicated) || Number(r.late))
+    .map((r) => ({
+      exchange: r.exchange,
+      symbol: r.symbol,
+      lost: Number(r.lost),
+      duplicated: Number(r.duplicated),
+      late: Number(r.late),
+    }));
+  return {
+    checks,
+    perExchange: Object.fromEntries(
+      exchanges.map((e) => [
+        e,
+        {
+          landed: perExchange[e]!.landed,
+          lost: perExchange[e]!.lost,
+          duplicated: perExchange[e]!.duplicated,
+          late: perExchange[e]!.late,
+        },
+      ]),
+    ),
+    bySymbol,
+  };
 }
 
 /** The largest gap between consecutive landings per exchange, in seconds, by the ingestion clock. */
@@ -87,28 +156,82 @@ export function gapSql(m: Mapping, w: Window): string {
   const c = cols(m);
   return `SELECT exchange, max(d) / 1e6 AS gap_s FROM (
       SELECT exchange, dateDiff('microsecond', lagInFrame(clock) OVER s, clock) AS d, row_number() OVER s AS rn
-      FROM (SELECT ${c.ex} AS exchange, ${c.clock} AS clock FROM ${m.table} WHERE ${c.clock} >= ${sqlTimeMs(w.fromMs)} AND ${c.clock} < ${sqlTimeMs(w.toMs)})
+      FROM (SELECT ${c.ex} AS exchange, ${c.clock} AS clock FROM ${m.table} WHERE ${c.clock} >= ${sqlTimeMs(w.fromMs)}
+        AND ${c.clock} < ${sqlTimeMs(w.toMs)})
       WINDOW s AS (PARTITION BY exchange ORDER BY clock ROWS BETWEEN 1 PRECEDING AND CURRENT ROW))
     WHERE rn > 1 GROUP BY exchange ORDER BY exchange`;
 }
 
-/** Silver against the 1-minute OHLCV table over the whole minutes that cover the window (both fed by the same insert). */
+/**
+ * Silver against the 1-minute OHLCV table over the whole minutes that cover the window (both fed by the same insert).
+ */
 export function silverGoldSql(m: Mapping, database: string, w: Window): string {
-  const from = Math.floor(w.fromMs / 60_000) * 60_000, to = Math.ceil(w.toMs / 60_000) * 60_000;
-  return `SELECT (SELECT count() FROM ${m.table} WHERE is_valid AND ${inWindow(m, { fromMs: from, toMs: to })}) AS silver,
-      (SELECT sum(trade_count) FROM ${database}.ohlcv_1m WHERE window_start >= ${sqlTimeMs(from)} AND window_start < ${sqlTimeMs(to)}) AS gold`;
+  const from = Math.floor(w.fromMs / 60_000) * 60_000,
+    to = Math.ceil(w.toMs / 60_000) * 60_000;
+  return `SELECT (SELECT count() FROM ${m.table} WHERE is_valid AND ${inWindow(m, { fromMs: from, toMs: to })}) AS
+    silver,
+      (SELECT sum(trade_count) FROM ${database}.ohlcv_1m WHERE window_start >= ${sqlTimeMs(from)} AND window_start <
+        ${sqlTimeMs(to)}) AS gold`;
 }
 
-/** On a stack: the watermark held while the fault did (a run was attempted: failures or status moved), and the next run advanced it. */
-export function watermarkChecks(before: WatermarkReading, atClear: WatermarkReading, after: WatermarkReading | null, holdMs: number, scheduleMs: number): Check[] {
-  const attempted = (atClear.failures ?? 0) > (before.failures ?? 0) || (atClear.status !== before.status && atClear.status !== null);
-  const held: Check = atClear.ms > before.ms
-    ? { name: "watermark not advanced while the fault held", status: "FAIL", detail: `advanced by ${((atClear.ms - before.ms) / 1000).toFixed(1)} s (${before.source})` }
-    : attempted
-      ? { name: "watermark not advanced while the fault held", status: "PASS", detail: `a run was attempted (status ${atClear.status ?? "–"}, failures ${atClear.failures ?? "–"}) and the watermark stayed (${before.source})` }
-      : { name: "watermark not advanced while the fault held", status: "NOT CHECKED", detail: `no offload run was due while the fault held (${Math.round(holdMs / 1000)} s; the schedule is every ${Math.round(scheduleMs / 60_000)} min): hold it across a run, e.g. --hold ${Math.round(scheduleMs / 60_000) + 1}m` };
-  const next: Check = after && after.ms > atClear.ms
-    ? { name: "next offload succeeded", status: "PASS", detail: `watermark advanced by ${((after.ms - atClear.ms) / 1000).toFixed(1)} s after clearing (${after.source})` }
-    : { name: "next offload succeeded", status: "NOT CHECKED", detail: "no run advanced the watermark within the observation limit (--limit)" };
-  return [held, next, { name: "offloaded exactly once", status: "NOT CHECKED", detail: "needs the Iceberg table's row counts, which this tool cannot read: compare the next run's rows with silver's" }];
+/**
+ * On a stack: the watermark held while the fault did (a run was attempted: failures or status moved), and the next run
+ * advanced it.
+ */
+export function watermarkChecks(
+  before: WatermarkReading,
+  atClear: WatermarkReading,
+  after: WatermarkReading | null,
+  holdMs: number,
+  scheduleMs: number,
+): Check[] {
+  const attempted =
+    (atClear.failures ?? 0) > (before.failures ?? 0) || (atClear.status !== before.status && atClear.status !== null);
+  const held: Check =
+    atClear.ms > before.ms
+      ? {
+          name: "watermark not advanced while the fault held",
+          status: "FAIL",
+          detail: `advanced by ${((atClear.ms - before.ms) / 1000).toFixed(1)} s (${before.source})`,
+        }
+      : attempted
+        ? {
+            name: "watermark not advanced while the fault held",
+            status: "PASS",
+            detail:
+              `a run was attempted (status ${atClear.status ?? "–"}, failures ${atClear.failures ?? "–"}) and ` +
+              `the watermark stayed (${before.source})`,
+          }
+        : {
+            name: "watermark not advanced while the fault held",
+            status: "NOT CHECKED",
+            detail:
+              `no offload run was due while the fault held (${Math.round(holdMs / 1000)} s; the schedule is ` +
+              `every ${Math.round(scheduleMs / 60_000)} min): hold it across a run, e.g. --hold ` +
+              `${Math.round(scheduleMs / 60_000) + 1}m`,
+          };
+  const next: Check =
+    after && after.ms > atClear.ms
+      ? {
+          name: "next offload succeeded",
+          status: "PASS",
+          detail:
+            `watermark advanced by ${((after.ms - atClear.ms) / 1000).toFixed(1)} s after clearing ` +
+            `(${after.source})`,
+        }
+      : {
+          name: "next offload succeeded",
+          status: "NOT CHECKED",
+          detail: "no run advanced the watermark within the observation limit (--limit)",
+        };
+  return [
+    held,
+    next,
+    {
+      name: "offloaded exactly once",
+      status: "NOT CHECKED",
+      detail:
+        "needs the Iceberg table's row counts, which this tool cannot read: compare the next run's rows with silver's",
+    },
+  ];
 }

@@ -12,62 +12,187 @@ import { LAB_NET } from "../lab/stack.ts";
 
 export type Action = "stop" | "restart" | "disconnect";
 export type TestSpec = {
-  id: number; name: string; title: string; container: string; action: Action; exchange?: string;
-  targetMs: number; matrixMs: number | null; pass: string;
+  id: number;
+  name: string;
+  title: string;
+  container: string;
+  action: Action;
+  exchange?: string;
+  targetMs: number;
+  matrixMs: number | null;
+  pass: string;
   /** the lab's stand-in: what runs in place of the real component, and what the fault does to it */
-  analogue: string; consumerHold: boolean; offload: boolean;
+  analogue: string;
+  consumerHold: boolean;
+  offload: boolean;
 };
 
 export const MATRIX: TestSpec[] = [
-  { id: 1, name: "feed-handler-crash", title: "Feed handler crash", container: "k2-feed-handler-binance", action: "stop", exchange: "binance", targetMs: 60_000, matrixMs: 5_000,
-    pass: "other exchanges keep flowing; binance resumes", consumerHold: false, offload: false,
-    analogue: "the lab's Binance handler is a real container that carries every Binance trade (bind-mounted FIFO); stopping it loses Binance's trades until it is back, as a crashed handler misses its websocket" },
-  { id: 2, name: "redpanda-restart", title: "Redpanda restart", container: "k2-redpanda", action: "restart", targetMs: 120_000, matrixMs: 10_000,
-    pass: "no trade loss; consumers resume from offset", consumerHold: true, offload: false,
-    analogue: "there is no broker here: the handlers' output files play the topics; k2-redpanda (a lab container) is restarted and the consumer holds its file offsets for the fault's length, as Kafka-engine consumers wait for the broker" },
-  { id: 3, name: "clickhouse-restart", title: "ClickHouse restart", container: "k2-clickhouse", action: "restart", targetMs: 180_000, matrixMs: 15_000,
-    pass: "bronze count continuous; no silver/gold gaps", consumerHold: true, offload: false,
-    analogue: "the embedded engine cannot be restarted under the test: k2-clickhouse (a lab container) is restarted and the consumer's inserts are held meanwhile, as they fail while the server is away" },
-  { id: 4, name: "offload-failure", title: "Offload failure", container: "k2-spark-iceberg", action: "stop", targetMs: 15 * 60_000, matrixMs: null,
-    pass: "watermark not advanced; next run exactly-once", consumerHold: false, offload: true,
-    analogue: "the lab's offload job (every few seconds, ClickHouse offload_watermarks) runs only while k2-spark-iceberg is up" },
-  { id: 5, name: "minio-unavailable", title: "MinIO unavailable", container: "k2-minio", action: "stop", targetMs: 5 * 60_000, matrixMs: null,
-    pass: "hot tier unaffected; next offload succeeds", consumerHold: false, offload: true,
-    analogue: "the lab's offload job writes its cold copy only while k2-minio is up" },
-  { id: 6, name: "network-partition", title: "Network partition", container: "k2-clickhouse", action: "disconnect", targetMs: 5 * 60_000, matrixMs: null,
-    pass: "no corruption; consumers resume from committed offset", consumerHold: true, offload: false,
-    analogue: `k2-clickhouse is disconnected from the lab's internal network ${LAB_NET} (nothing is ever sent over it) and the consumer's inserts are held meanwhile` },
+  {
+    id: 1,
+    name: "feed-handler-crash",
+    title: "Feed handler crash",
+    container: "k2-feed-handler-binance",
+    action: "stop",
+    exchange: "binance",
+    targetMs: 60_000,
+    matrixMs: 5_000,
+    pass: "other exchanges keep flowing; binance resumes",
+    consumerHold: false,
+    offload: false,
+    analogue:
+      "the lab's Binance handler is a real container that carries every Binance trade (bind-mounted FIFO); stopping " +
+      "it loses Binance's trades until it is back, as a crashed handler misses its websocket",
+  },
+  {
+    id: 2,
+    name: "redpanda-restart",
+    title: "Redpanda restart",
+    container: "k2-redpanda",
+    action: "restart",
+    targetMs: 120_000,
+    matrixMs: 10_000,
+    pass: "no trade loss; consumers resume from offset",
+    consumerHold: true,
+    offload: false,
+    analogue:
+      "there is no broker here: the handlers' output files play the topics; k2-redpanda (a lab container) is " +
+      "restarted and the consumer holds its file offsets for the fault's length, as Kafka-engine consumers wait for " +
+      "the broker",
+  },
+  {
+    id: 3,
+    name: "clickhouse-restart",
+    title: "ClickHouse restart",
+    container: "k2-clickhouse",
+    action: "restart",
+    targetMs: 180_000,
+    matrixMs: 15_000,
+    pass: "bronze count continuous; no silver/gold gaps",
+    consumerHold: true,
+    offload: false,
+    analogue:
+      "the embedded engine cannot be restarted under the test: k2-clickhouse (a lab container) is restarted and the " +
+      "consumer's inserts are held meanwhile, as they fail while the server is away",
+  },
+  {
+    id: 4,
+    name: "offload-failure",
+    title: "Offload failure",
+    container: "k2-spark-iceberg",
+    action: "stop",
+    targetMs: 15 * 60_000,
+    matrixMs: null,
+    pass: "watermark not advanced; next run exactly-once",
+    consumerHold: false,
+    offload: true,
+    analogue:
+      "the lab's offload job (every few seconds, ClickHouse offload_watermarks) runs only while k2-spark-iceberg is up",
+  },
+  {
+    id: 5,
+    name: "minio-unavailable",
+    title: "MinIO unavailable",
+    container: "k2-minio",
+    action: "stop",
+    targetMs: 5 * 60_000,
+    matrixMs: null,
+    pass: "hot tier unaffected; next offload succeeds",
+    consumerHold: false,
+    offload: true,
+    analogue: "the lab's offload job writes its cold copy only while k2-minio is up",
+  },
+  {
+    id: 6,
+    name: "network-partition",
+    title: "Network partition",
+    container: "k2-clickhouse",
+    action: "disconnect",
+    targetMs: 5 * 60_000,
+    matrixMs: null,
+    pass: "no corruption; consumers resume from committed offset",
+    consumerHold: true,
+    offload: false,
+    analogue:
+      `k2-clickhouse is disconnected from the lab's internal network ${LAB_NET} (nothing is ever sent over ` +
+      `it) and the consumer's inserts are held meanwhile`,
+  },
 ];
 export const MILESTONE_MTTR_MS = 30_000;
 
 export function selectTests(names: string | undefined): TestSpec[] {
   if (!names) return MATRIX;
-  const picked = names.split(",").map((n) => n.trim()).map((n) => MATRIX.find((t) => t.name === n || String(t.id) === n) ?? (() => { throw new K2Error(`invalid --tests: unknown test ${JSON.stringify(n)} (expected ${MATRIX.map((t) => t.name).join(", ")} or 1-6)`); })());
+  const picked = names
+    .split(",")
+    .map((n) => n.trim())
+    .map(
+      (n) =>
+        MATRIX.find((t) => t.name === n || String(t.id) === n) ??
+        (() => {
+          throw new K2Error(
+            `invalid --tests: unknown test ${JSON.stringify(n)} (expected ${MATRIX.map((t) => t.name).join(", ")} or ` +
+              `1-6)`,
+          );
+        })(),
+    );
   return MATRIX.filter((t) => picked.includes(t)); // lowest risk first, whatever order was typed
 }
 
 /** What a test will do, one line per step, for --dry-run. */
 export function plan(t: TestSpec, holdMs: number, network: string): string[] {
-  const verb = t.action === "disconnect" ? `docker network disconnect ${network} ${t.container}` : `docker ${t.action} ${t.container}`;
-  const undo = t.action === "stop" ? `docker start ${t.container}` : t.action === "disconnect" ? `docker network connect ${network} ${t.container}` : "(restart clears itself)";
-  return [`test ${t.id} ${t.name}: baseline 5 s`, `  fault: ${verb}${t.consumerHold ? " + hold the lab consumer" : ""}`, `  hold ${holdMs / 1000} s, then clear: ${undo}`, `  observe at 1 s until recovered (target ${t.targetMs / 1000} s)`];
+  const verb =
+    t.action === "disconnect"
+      ? `docker network disconnect ${network} ${t.container}`
+      : `docker ${t.action} ${t.container}`;
+  const undo =
+    t.action === "stop"
+      ? `docker start ${t.container}`
+      : t.action === "disconnect"
+        ? `docker network connect ${network} ${t.container}`
+        : "(restart clears itself)";
+  return [
+    `test ${t.id} ${t.name}: baseline 5 s`,
+    `  fault: ${verb}${t.consumerHold ? " + hold the lab consumer" : ""}`,
+    `  hold ${holdMs / 1000} s, then clear: ${undo}`,
+    `  observe at 1 s until recovered (target ${t.targetMs / 1000} s)`,
+  ];
 }
 
 // ---- the journal: every fault in flight is on disk before it is applied ----
-export type JournalEntry = { test: string; container: string; action: Action; network?: string; at: string; pid: number };
+export type JournalEntry = {
+  test: string;
+  container: string;
+  action: Action;
+  network?: string;
+  at: string;
+  pid: number;
+};
 export const journalPath = () => join(dataDir(), "03-failure-modes", "journal.json");
-export const readJournal = (): JournalEntry[] => (existsSync(journalPath()) ? JSON.parse(readFileSync(journalPath(), "utf8")) : []);
+export const readJournal = (): JournalEntry[] =>
+  existsSync(journalPath()) ? JSON.parse(readFileSync(journalPath(), "utf8")) : [];
 const writeJournal = (j: JournalEntry[]) => writeAtomic(journalPath(), JSON.stringify(j, null, 2));
-export async function journalAdd(e: JournalEntry) { await writeJournal([...readJournal(), e]); }
-export async function journalRemove(test: string) { await writeJournal(readJournal().filter((e) => e.test !== test)); }
+export async function journalAdd(e: JournalEntry) {
+  await writeJournal([...readJournal(), e]);
+}
+export async function journalRemove(test: string) {
+  await writeJournal(readJournal().filter((e) => e.test !== test));
+}
 
 const K2_NAMES = new Set(SERVICES.map((s) => s.container));
 /** Only K2 containers are ever touched (and in the lab, only the lab's). */
 export async function guard(d: DockerTarget, name: string, lab: boolean) {
-  if (!K2_NAMES.has(name)) throw new K2Error(`refusing to touch ${name}: not a K2 container (${[...K2_NAMES].slice(0, 3).join(", ")}, ...)`, EXIT.usage);
-  const i = await d.docker.getContainer(name).inspect().catch(() => undefined);
+  if (!K2_NAMES.has(name))
+    throw new K2Error(
+      `refusing to touch ${name}: not a K2 container (${[...K2_NAMES].slice(0, 3).join(", ")}, ...)`,
+      EXIT.usage,
+    );
+  const i = await d.docker
+    .getContainer(name)
+    .inspect()
+    .catch(() => undefined);
   if (!i) throw new K2Error(`no container ${name} on ${d.host}: check the stack (docker ps) or --tests`, EXIT.notFound);
-  if (lab && i.Config.Labels?.["com.k2.lab"] !== "true") throw new K2Error(`${name} is not a lab container: the lab never touches a real stack's containers`, EXIT.usage);
+  if (lab && i.Config.Labels?.["com.k2.lab"] !== "true")
+    throw new K2Error(`${name} is not a lab container: the lab never touches a real stack's containers`, EXIT.usage);
   return i;
 }
 
@@ -77,7 +202,12 @@ export async function applyFault(d: DockerTarget, e: JournalEntry) {
   else if (e.action === "restart") await c.restart({ t: 2 });
   else {
     const i = await c.inspect();
-    if (!i.NetworkSettings.Networks[e.network!]) throw new K2Error(`${e.container} is not on network ${e.network} (it is on ${Object.keys(i.NetworkSettings.Networks).join(", ") || "none"}): fix --network`, EXIT.notFound);
+    if (!i.NetworkSettings.Networks[e.network!])
+      throw new K2Error(
+        `${e.container} is not on network ${e.network} (it is on ` +
+          `${Object.keys(i.NetworkSettings.Networks).join(", ") || "none"}): fix --network`,
+        EXIT.notFound,
+      );
     await d.docker.getNetwork(e.network!).disconnect({ Container: e.container });
   }
 }
@@ -87,13 +217,18 @@ export async function clearFault(d: DockerTarget, e: JournalEntry) {
   const c = d.docker.getContainer(e.container);
   const i = await c.inspect();
   if (e.action === "disconnect") {
-    if (!i.NetworkSettings.Networks[e.network!]) await d.docker.getNetwork(e.network!).connect({ Container: e.container });
+    if (!i.NetworkSettings.Networks[e.network!])
+      await d.docker.getNetwork(e.network!).connect({ Container: e.container });
   } else if (i.State.Paused) await c.unpause();
   else if (!i.State.Running) await c.start();
 }
 
 /** Retry clearing while Docker answers errors; the outcome is reported, never assumed. */
-export async function clearWithRetry(d: DockerTarget, e: JournalEntry, tries = 10): Promise<{ ok: boolean; attempts: number; error?: string }> {
+export async function clearWithRetry(
+  d: DockerTarget,
+  e: JournalEntry,
+  tries = 10,
+): Promise<{ ok: boolean; attempts: number; error?: string }> {
   let error: string | undefined;
   for (let a = 1; a <= tries; a++) {
     try {
@@ -112,10 +247,18 @@ export async function clearWithRetry(d: DockerTarget, e: JournalEntry, tries = 1
 export async function restoreJournal(d: DockerTarget, log: (m: string) => void) {
   const restored: { entry: JournalEntry; ok: boolean; before: string; after: string; error?: string }[] = [];
   for (const e of readJournal()) {
-    if (!K2_NAMES.has(e.container)) { await journalRemove(e.test); continue; }
+    if (!K2_NAMES.has(e.container)) {
+      await journalRemove(e.test);
+      continue;
+    }
     const state = async () => {
-      const i = await d.docker.getContainer(e.container).inspect().catch(() => undefined);
-      return i ? `${i.State.Status}${e.network ? `, ${i.NetworkSettings.Networks[e.network] ? "on" : "off"} ${e.network}` : ""}` : "missing";
+      const i = await d.docker
+        .getContainer(e.container)
+        .inspect()
+        .catch(() => undefined);
+      return i
+        ? i.State.Status + (e.network ? `, ${i.NetworkSettings.Networks[e.network] ? "on" : "off"} ${e.network}` : "")
+        : "missing";
     };
     const before = await state();
     log(`restoring after an interrupted run: ${e.test} left ${e.container} ${before} (${e.action} at ${e.at})`);

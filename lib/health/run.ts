@@ -7,24 +7,50 @@ import { k2Containers, type DockerTarget, type ContainerState } from "../io/dock
 import { discoverTradeTables, exchangeExpr, type Mapping } from "../k2/discovery.ts";
 import type { K2Config } from "../k2/config.ts";
 import { SERVICES, EXCHANGE_NAMES, OFFLOAD_DEPLOYMENT, OFFLOAD_INTERVAL_MS, type Service } from "../k2/stack.ts";
-import { evaluateServices, evaluateFlow, evaluateWatermarks, evaluatePrefect, type Check, type FlowRow, type FlowRun } from "./verdict.ts";
+import {
+  evaluateServices,
+  evaluateFlow,
+  evaluateWatermarks,
+  evaluatePrefect,
+  type Check,
+  type FlowRow,
+} from "./verdict.ts";
 import { clickhouseWatermarks, postgresWatermarks, type WatermarkSource } from "../io/watermarks.ts";
-import { recentRuns } from "../io/prefect.ts";
+import { recentRuns, type FlowRun } from "../io/prefect.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 
 export type HealthOptions = {
-  windowMs: number; staleMs: number; config: K2Config;
-  expected?: Service[]; exchanges?: readonly string[];
-  prefectApiUrl: string; prefectDbUrl?: string; deployment?: string;
+  windowMs: number;
+  staleMs: number;
+  config: K2Config;
+  expected?: Service[];
+  exchanges?: readonly string[];
+  prefectApiUrl: string;
+  prefectDbUrl?: string;
+  deployment?: string;
 };
 export type HealthData = {
-  checks: Check[]; containers: ContainerState[] | null; flow: FlowRow[] | null;
-  watermarks: WatermarkSource | null; runs: FlowRun[] | null; silver: Mapping | null;
+  checks: Check[];
+  containers: ContainerState[] | null;
+  flow: FlowRow[] | null;
+  watermarks: WatermarkSource | null;
+  runs: FlowRun[] | null;
+  silver: Mapping | null;
 };
 
-const skipped = (check: string, reason: string): Check => ({ check, subject: "–", status: "SKIPPED", evidence: reason });
+const skipped = (check: string, reason: string): Check => ({
+  check,
+  subject: "–",
+  status: "SKIPPED",
+  evidence: reason,
+});
 
-export async function gatherHealth(target: Target | { unreachable: string }, docker: DockerTarget | { unreachable: string }, o: HealthOptions, now = Date.now()): Promise<HealthData> {
+export async function gatherHealth(
+  target: Target | { unreachable: string },
+  docker: DockerTarget | { unreachable: string },
+  o: HealthOptions,
+  now = Date.now(),
+): Promise<HealthData> {
   const data: HealthData = { checks: [], containers: null, flow: null, watermarks: null, runs: null, silver: null };
 
   // 1. Services (the brief's `docker compose ps`)
@@ -36,7 +62,8 @@ export async function gatherHealth(target: Target | { unreachable: string }, doc
 
   // 2. Trades flowing (the brief's SELECT exchange, count(), max(ingestion_timestamp) ... GROUP BY exchange)
   // ClickHouse is the target the user named: not reaching it is a failure, not a skip.
-  if ("unreachable" in target) data.checks.push({ check: "trades flowing", subject: "–", status: "FAIL", evidence: target.unreachable });
+  if ("unreachable" in target)
+    data.checks.push({ check: "trades flowing", subject: "–", status: "FAIL", evidence: target.unreachable });
   else {
     const mappings = await discoverTradeTables(target, target.database, o.config);
     data.silver = mappings.find((m) => m.layer === "silver") ?? mappings[0]!;
@@ -46,12 +73,26 @@ export async function gatherHealth(target: Target | { unreachable: string }, doc
 
   // 3. Offload watermarks: ClickHouse first, else the Prefect DB
   try {
-    data.watermarks = ("unreachable" in target ? null : await clickhouseWatermarks(target, target.database)) ?? (o.prefectDbUrl ? await postgresWatermarks(o.prefectDbUrl) : null);
-    if (data.watermarks) data.checks.push(...evaluateWatermarks(data.watermarks.rows, data.watermarks.source, now, OFFLOAD_INTERVAL_MS));
-    else data.checks.push(skipped("offload watermarks", `no offload_watermarks table in ClickHouse${o.prefectDbUrl ? " or in the Prefect DB" : " and PREFECT_DB_URL is not set"}`));
+    data.watermarks =
+      ("unreachable" in target ? null : await clickhouseWatermarks(target, target.database)) ??
+      (o.prefectDbUrl ? await postgresWatermarks(o.prefectDbUrl) : null);
+    if (data.watermarks)
+      data.checks.push(...evaluateWatermarks(data.watermarks.rows, data.watermarks.source, now, OFFLOAD_INTERVAL_MS));
+    else
+      data.checks.push(
+        skipped(
+          "offload watermarks",
+          `no offload_watermarks table in ` +
+            `ClickHouse${o.prefectDbUrl ? " or in the Prefect DB" : " and PREFECT_DB_URL is not set"}`,
+        ),
+      );
   } catch (e) {
     if (!(e instanceof K2Error)) throw e;
-    data.checks.push(e.exitCode === EXIT.unreachable ? skipped("offload watermarks", e.message) : { check: "offload watermarks", subject: "–", status: "FAIL", evidence: e.message });
+    data.checks.push(
+      e.exitCode === EXIT.unreachable
+        ? skipped("offload watermarks", e.message)
+        : { check: "offload watermarks", subject: "–", status: "FAIL", evidence: e.message },
+    );
   }
 
   // 4. Prefect schedule
@@ -66,33 +107,58 @@ export async function gatherHealth(target: Target | { unreachable: string }, doc
   return data;
 }
 
-
 /** Rows and the newest ingestion time per exchange in the window, aged by the server's clock. */
 export function flowSql(m: Mapping, windowMs: number): string {
   const ing = sqlIdent(m.ingestionTime.column);
-  return `SELECT ${exchangeExpr(m)} AS exchange, count() AS rows, dateDiff('millisecond', max(${ing}), now64(3)) AS newest_age_ms
-    FROM ${m.table} WHERE ${ing} > now() - INTERVAL ${Math.ceil(windowMs / 1000)} SECOND GROUP BY exchange ORDER BY exchange`;
+  return `SELECT ${exchangeExpr(m)} AS exchange, count() AS rows, dateDiff('millisecond', max(${ing}), now64(3)) AS
+    newest_age_ms
+    FROM ${m.table} WHERE ${ing} > now() - INTERVAL ${Math.ceil(windowMs / 1000)} SECOND GROUP BY exchange ORDER BY
+      exchange`;
 }
 
 /** Trades per exchange per 10 s over the window, for the freshness figure (seconds before now). */
 export function flowSeriesSql(m: Mapping, windowMs: number): string {
   const ing = sqlIdent(m.ingestionTime.column);
-  return `SELECT ${exchangeExpr(m)} AS exchange, intDiv(dateDiff('second', ${ing}, now()), 10) * 10 AS seconds_ago, count() AS trades
-    FROM ${m.table} WHERE ${ing} > now() - INTERVAL ${Math.ceil(windowMs / 1000)} SECOND GROUP BY exchange, seconds_ago ORDER BY exchange, seconds_ago`;
+  return `SELECT ${exchangeExpr(m)} AS exchange, intDiv(dateDiff('second', ${ing}, now()), 10) * 10 AS seconds_ago,
+    count() AS trades
+    FROM ${m.table} WHERE ${ing} > now() - INTERVAL ${Math.ceil(windowMs / 1000)} SECOND GROUP BY exchange,
+      seconds_ago ORDER BY exchange, seconds_ago`;
 }
 
 /**
  * The step notebooks' precondition on a stack: run the health checks and refuse to measure
  * an unhealthy stack (naming what failed), unless the user skips it, which the report states.
  */
-export async function requireHealthy(target: Target, skip: boolean, config: K2Config, env = process.env): Promise<{ status: string; summary: string } | { skipped: string }> {
+export async function requireHealthy(
+  target: Target,
+  skip: boolean,
+  config: K2Config,
+  env = process.env,
+): Promise<{ status: string; summary: string } | { skipped: string }> {
   if (skip) return { skipped: "--skip-health was given" };
   const { probeDocker } = await import("../io/docker.ts");
   const { prefectUrl } = await import("../io/prefect.ts");
-  const h = await gatherHealth(target, await probeDocker(env), { windowMs: 5 * 60_000, staleMs: 2 * 60_000, config, prefectApiUrl: prefectUrl(env), prefectDbUrl: env.PREFECT_DB_URL || undefined });
+  const h = await gatherHealth(target, await probeDocker(env), {
+    windowMs: 5 * 60_000,
+    staleMs: 2 * 60_000,
+    config,
+    prefectApiUrl: prefectUrl(env),
+    prefectDbUrl: env.PREFECT_DB_URL || undefined,
+  });
   const failed = h.checks.filter((c) => c.status === "FAIL");
   if (failed.length)
-    throw new K2Error(`the stack is not healthy (${failed.slice(0, 3).map((c) => `${c.check}: ${c.subject} ${c.evidence}`).join("; ")}): fix it, or pass --skip-health to measure anyway`, EXIT.gate);
-  const counts = ["PASS", "WARN", "SKIPPED"].map((s) => `${h.checks.filter((c) => c.status === s).length} ${s.toLowerCase()}`).join(", ");
-  return { status: h.checks.some((c) => c.status === "WARN") ? "WARN" : "PASS", summary: `health checks before measuring: ${counts}` };
+    throw new K2Error(
+      `the stack is not healthy (${failed
+        .slice(0, 3)
+        .map((c) => `${c.check}: ${c.subject} ${c.evidence}`)
+        .join("; ")}): fix it, or pass --skip-health to measure anyway`,
+      EXIT.gate,
+    );
+  const counts = ["PASS", "WARN", "SKIPPED"]
+    .map((s) => `${h.checks.filter((c) => c.status === s).length} ${s.toLowerCase()}`)
+    .join(", ");
+  return {
+    status: h.checks.some((c) => c.status === "WARN") ? "WARN" : "PASS",
+    summary: `health checks before measuring: ${counts}`,
+  };
 }

@@ -39,7 +39,10 @@ export function targetFromEnv(env: Record<string, string | undefined> = process.
     return { kind: "embedded", path: p ? resolve(ROOT, p) : defaultEnginePath(), database };
   }
   if (!/^https?:\/\/[^\s/]+/.test(url))
-    throw new K2Error(`invalid CLICKHOUSE_URL: ${JSON.stringify(url.replace(/:[^:@/]*@/, ":***@"))} (expected http://host:8123 or chdb://<path>)`);
+    throw new K2Error(
+      `invalid CLICKHOUSE_URL: ${JSON.stringify(url.replace(/:[^:@/]*@/, ":***@"))} (expected http://host:8123 or ` +
+        `chdb://<path>)`,
+    );
   const password = env.CLICKHOUSE_PASSWORD ?? "";
   registerSecret(password);
   return { kind: "server", url, user: env.CLICKHOUSE_USER?.trim() || "default", password, database };
@@ -47,7 +50,9 @@ export function targetFromEnv(env: Record<string, string | undefined> = process.
 
 /** Where a target points, safe to print and store (never the password). */
 export function describeTarget(spec: TargetSpec): string {
-  return spec.kind === "server" ? `${spec.url.replace(/\/\/[^@/]*@/, "//")} as ${spec.user}` : `embedded chdb at ${spec.path}`;
+  return spec.kind === "server"
+    ? `${spec.url.replace(/\/\/[^@/]*@/, "//")} as ${spec.user}`
+    : `embedded chdb at ${spec.path}`;
 }
 
 let embedded: { path: string; client: ClickHouseClient } | undefined;
@@ -55,7 +60,9 @@ let embedded: { path: string; client: ClickHouseClient } | undefined;
 function embeddedClient(path: string): ClickHouseClient {
   if (embedded) {
     if (embedded.path !== path)
-      throw new K2Error(`the embedded engine is already open at ${embedded.path}; one engine per process (asked for ${path})`);
+      throw new K2Error(
+        `the embedded engine is already open at ${embedded.path}; one engine per process (asked for ${path})`,
+      );
     return embedded.client;
   }
   const client = createClient({ connection: createChdbConnection({ path }) } as any);
@@ -79,11 +86,19 @@ export class Target implements Db {
     readonly client: ClickHouseClient,
     readonly version: string,
   ) {}
-  get kind() { return this.spec.kind; }
-  get database() { return this.spec.database; }
-  get label() { return describeTarget(this.spec); }
+  get kind() {
+    return this.spec.kind;
+  }
+  get database() {
+    return this.spec.database;
+  }
+  get label() {
+    return describeTarget(this.spec);
+  }
   /** The embedded engine has no system.query_log; a server does (when enabled). */
-  get hasQueryLog() { return this.spec.kind === "server"; }
+  get hasQueryLog() {
+    return this.spec.kind === "server";
+  }
 
   async query<T = Row>(sql: string): Promise<T[]> {
     try {
@@ -116,12 +131,20 @@ export class Target implements Db {
    * chunk by chunk. Either way memory stays flat as rows grow, except `client` on the
    * embedded engine, whose connection buffers whole results (measured in `bun run bench`).
    */
-  async exportParquet(sql: string, path: string, via: "engine" | "client" = this.kind === "embedded" ? "engine" : "client") {
+  async exportParquet(
+    sql: string,
+    path: string,
+    via: "engine" | "client" = this.kind === "embedded" ? "engine" : "client",
+  ) {
     await produceAtomic(path, async (tmp) => {
       try {
         if (via === "engine") {
-          if (this.kind !== "embedded") throw new K2Error("INTO OUTFILE writes on the server's disk; export from a server with via=client");
-          await this.client.command({ query: `${sql} INTO OUTFILE ${sqlString(tmp)} TRUNCATE FORMAT Parquet`, clickhouse_settings: PARQUET_SETTINGS });
+          if (this.kind !== "embedded")
+            throw new K2Error("INTO OUTFILE writes on the server's disk; export from a server with via=client");
+          await this.client.command({
+            query: `${sql} INTO OUTFILE ${sqlString(tmp)} TRUNCATE FORMAT Parquet`,
+            clickhouse_settings: PARQUET_SETTINGS,
+          });
         } else {
           const rs = await this.client.exec({ query: `${sql} FORMAT Parquet`, clickhouse_settings: PARQUET_SETTINGS });
           const sink = Bun.file(tmp).writer({ highWaterMark: 1 << 20 });
@@ -146,7 +169,10 @@ export async function connectClickHouse(spec: TargetSpec = targetFromEnv()): Pro
     spec.kind === "embedded"
       ? embeddedClient(spec.path)
       : createClient({
-          url: spec.url, username: spec.user, password: spec.password, request_timeout: 30_000,
+          url: spec.url,
+          username: spec.user,
+          password: spec.password,
+          request_timeout: 30_000,
           // errors are reported once, by us, as one line; the client's own logger would repeat them with stacks
           log: { level: ClickHouseLogLevel.OFF },
           clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
@@ -167,16 +193,43 @@ export function clickhouseError(e: unknown, spec: TargetSpec): K2Error {
   const err = e as { code?: string; type?: string };
   const where = describeTarget(spec);
   // Servers before 20.x say "Code: 60, e.displayText() = DB::Exception: ..., e.what() = ..."
-  const msg = firstLine(e).replace(/e\.displayText\(\) = (DB::Exception: )?/, "").replace(/, e\.what\(\) = .*$/, "");
-  const code = Number(/^\d+$/.test(err.code ?? "") ? err.code : /Code: (\d+)/.exec(msg)?.[1] ?? NaN);
-  const net = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|ETIMEDOUT|socket hang up|Timeout error|Unable to connect|ConnectionRefused|FailedToOpenSocket/i;
+  const msg = firstLine(e)
+    .replace(/e\.displayText\(\) = (DB::Exception: )?/, "")
+    .replace(/, e\.what\(\) = .*$/, "");
+  const code = Number(/^\d+$/.test(err.code ?? "") ? err.code : (/Code: (\d+)/.exec(msg)?.[1] ?? NaN));
+  const net = new RegExp(
+    [
+      "ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|ETIMEDOUT|socket hang up",
+      "Timeout error|Unable to connect|ConnectionRefused|FailedToOpenSocket",
+    ].join("|"),
+    "i",
+  );
   if (net.test(`${err.code ?? ""} ${msg}`))
-    return new K2Error(`ClickHouse not reachable at ${where} (${msg}): start it or fix CLICKHOUSE_URL in .env`, EXIT.unreachable);
+    return new K2Error(
+      `ClickHouse not reachable at ${where} (${msg}): start it or fix CLICKHOUSE_URL in .env`,
+      EXIT.unreachable,
+    );
   if ([192, 193, 516].includes(code) || /Authentication failed|password is incorrect|Wrong password/i.test(msg))
-    return new K2Error(`ClickHouse refused the login at ${where}: wrong user or password; set CLICKHOUSE_USER / CLICKHOUSE_PASSWORD in .env`, EXIT.unreachable);
-  if (code === 81) return new K2Error(`unknown database at ${where} (${msg}): set CLICKHOUSE_DATABASE to an existing database`, EXIT.notFound);
-  if (code === 60) return new K2Error(`unknown table at ${where} (${msg}): check the table name, or discovery.tables in k2.config.json`, EXIT.notFound);
-  if (code === 73) return new K2Error(`the ClickHouse at ${where} cannot write that format (${msg}): Parquet export needs ClickHouse 20.x or later`, EXIT.data);
+    return new K2Error(
+      `ClickHouse refused the login at ${where}: wrong user or password; set CLICKHOUSE_USER / CLICKHOUSE_PASSWORD ` +
+        `in .env`,
+      EXIT.unreachable,
+    );
+  if (code === 81)
+    return new K2Error(
+      `unknown database at ${where} (${msg}): set CLICKHOUSE_DATABASE to an existing database`,
+      EXIT.notFound,
+    );
+  if (code === 60)
+    return new K2Error(
+      `unknown table at ${where} (${msg}): check the table name, or discovery.tables in k2.config.json`,
+      EXIT.notFound,
+    );
+  if (code === 73)
+    return new K2Error(
+      `the ClickHouse at ${where} cannot write that format (${msg}): Parquet export needs ClickHouse 20.x or later`,
+      EXIT.data,
+    );
   return new K2Error(`ClickHouse error at ${where}: ${msg}`, EXIT.data);
 }
 

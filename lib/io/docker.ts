@@ -11,7 +11,10 @@ export function dockerFromEnv(env: Record<string, string | undefined> = process.
   const host = env.DOCKER_HOST?.trim() || "unix:///var/run/docker.sock";
   if (host.startsWith("unix://")) return { docker: new Docker({ socketPath: host.slice("unix://".length) }), host };
   const m = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(host);
-  if (!m) throw new K2Error(`invalid DOCKER_HOST: ${JSON.stringify(host)} (expected unix:///var/run/docker.sock or tcp://127.0.0.1:2375)`);
+  if (!m)
+    throw new K2Error(
+      `invalid DOCKER_HOST: ${JSON.stringify(host)} (expected unix:///var/run/docker.sock or tcp://127.0.0.1:2375)`,
+    );
   return { docker: new Docker({ host: m[1], port: Number(m[2]), protocol: "http" }), host };
 }
 
@@ -21,7 +24,10 @@ export async function connectDocker(env = process.env): Promise<DockerTarget> {
   try {
     await withTimeout(t.docker.ping(), 5000);
   } catch (e) {
-    throw new K2Error(`Docker engine not reachable at ${t.host} (${firstLine(e)}): start Docker or set DOCKER_HOST`, EXIT.unreachable);
+    throw new K2Error(
+      `Docker engine not reachable at ${t.host} (${firstLine(e)}): start Docker or set DOCKER_HOST`,
+      EXIT.unreachable,
+    );
   }
   return t;
 }
@@ -36,11 +42,17 @@ export async function probeDocker(env = process.env): Promise<DockerTarget | { u
 }
 
 export type ContainerState = {
-  name: string; service?: string; exchange?: string; lab: boolean;
+  name: string;
+  service?: string;
+  exchange?: string;
+  lab: boolean;
   state: string; // created | running | paused | restarting | exited | dead | missing
   health?: string; // starting | healthy | unhealthy (only with a healthcheck)
-  restartCount: number; oomKilled: boolean; exitCode: number | null;
-  startedAt: string | null; finishedAt: string | null;
+  restartCount: number;
+  oomKilled: boolean;
+  exitCode: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
 };
 
 /** Every container whose name starts with the prefix, inspected (state, health, restarts). */
@@ -52,15 +64,25 @@ export async function k2Containers(t: DockerTarget, prefix = "k2-"): Promise<Con
       const s = i.State as Docker.ContainerInspectInfo["State"] & { Health?: { Status: string } };
       const zero = (d?: string) => (!d || d.startsWith("0001-") ? null : d);
       return {
-        name: i.Name.replace(/^\//, ""), service: i.Config.Labels?.["com.k2.service"], exchange: i.Config.Labels?.["com.k2.exchange"],
-        lab: i.Config.Labels?.["com.k2.lab"] === "true", state: s.Status, health: s.Health?.Status,
-        restartCount: i.RestartCount ?? 0, oomKilled: !!s.OOMKilled, exitCode: s.Status === "exited" ? s.ExitCode : null,
-        startedAt: zero(s.StartedAt), finishedAt: zero(s.FinishedAt),
+        name: i.Name.replace(/^\//, ""),
+        service: i.Config.Labels?.["com.k2.service"],
+        exchange: i.Config.Labels?.["com.k2.exchange"],
+        lab: i.Config.Labels?.["com.k2.lab"] === "true",
+        state: s.Status,
+        health: s.Health?.Status,
+        restartCount: i.RestartCount ?? 0,
+        oomKilled: !!s.OOMKilled,
+        exitCode: s.Status === "exited" ? s.ExitCode : null,
+        startedAt: zero(s.StartedAt),
+        finishedAt: zero(s.FinishedAt),
       };
     }),
   );
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))]);
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)),
+  ]);
 }

@@ -6,7 +6,9 @@ import { SQL } from "bun";
 import type { Db } from "./clickhouse.ts";
 import { sqlIdent, sqlString } from "./clickhouse.ts";
 import { K2Error, EXIT, firstLine, registerSecret, redact } from "../runtime/errors.ts";
-import type { Watermark } from "../health/verdict.ts";
+
+/** One offload watermark, whichever store it came from. */
+export type Watermark = { table: string; watermarkMs: number; status?: string | null; failures?: number | null };
 
 const NAME = ["table_name", "source_table", "table", "name"];
 const WATERMARK = ["last_offload_timestamp", "last_watermark", "watermark", "last_successful_run", "updated_at"];
@@ -18,9 +20,15 @@ export type WatermarkColumns = { name: string; watermark: string; status?: strin
 /** Choose the columns by role from what exists; the error names the table and its columns. */
 export function mapWatermarkColumns(where: string, columns: string[]): WatermarkColumns {
   const pick = (c: string[]) => c.find((n) => columns.includes(n));
-  const name = pick(NAME), watermark = pick(WATERMARK);
+  const name = pick(NAME),
+    watermark = pick(WATERMARK);
   if (!name || !watermark)
-    throw new K2Error(`cannot read ${where}: no ${!name ? `name column (${NAME.join("/")})` : `timestamp column (${WATERMARK.join("/")})`}; found: ${columns.join(", ")}`, EXIT.notFound);
+    throw new K2Error(
+      `cannot read ${where}: no ` +
+        `${!name ? `name column (${NAME.join("/")})` : `timestamp column (${WATERMARK.join("/")})`}; found: ` +
+        `${columns.join(", ")}`,
+      EXIT.notFound,
+    );
   return { name, watermark, status: pick(STATUS), failures: pick(FAILURES) };
 }
 
@@ -30,19 +38,36 @@ export type WatermarkReading = { ms: number; status: string | null; failures: nu
 
 /** ClickHouse: any database's offload_watermarks (the K2 one first). Null when there is none. */
 export async function clickhouseWatermarks(db: Db, database: string): Promise<WatermarkSource | null> {
-  const tables = await db.query<{ database: string }>(`SELECT database FROM system.tables WHERE name = 'offload_watermarks' ORDER BY database != ${sqlString(database)}`);
+  const tables = await db.query<{ database: string }>(
+    `SELECT database FROM system.tables WHERE name = 'offload_watermarks' ORDER BY database != ${sqlString(database)}`,
+  );
   if (!tables.length) return null;
   const where = `${tables[0]!.database}.offload_watermarks`;
-  const cols = (await db.query<{ name: string }>(`SELECT name FROM system.columns WHERE database = ${sqlString(tables[0]!.database)} AND table = 'offload_watermarks'`)).map((c) => c.name);
+  const cols = (
+    await db.query<{ name: string }>(
+      `SELECT name FROM system.columns WHERE database = ${sqlString(tables[0]!.database)} AND table = ` +
+        `'offload_watermarks'`,
+    )
+  ).map((c) => c.name);
   const m = mapWatermarkColumns(`ClickHouse ${where}`, cols);
   // ReplacingMergeTree keeps old versions until merges: take the newest per table.
   const rows = await db.query<{ table: string; ms: number; status: string | null; failures: number | null }>(
-    `SELECT toString(${sqlIdent(m.name)}) AS table, toUnixTimestamp64Milli(toDateTime64(max(${sqlIdent(m.watermark)}), 3)) AS ms,
+    `SELECT toString(${sqlIdent(m.name)}) AS table, ` +
+      `toUnixTimestamp64Milli(toDateTime64(max(${sqlIdent(m.watermark)}), 3)) AS ms,
       ${m.status ? `toString(argMax(${sqlIdent(m.status)}, ${sqlIdent(m.watermark)}))` : "NULL"} AS status,
       ${m.failures ? `toUInt64(argMax(${sqlIdent(m.failures)}, ${sqlIdent(m.watermark)}))` : "NULL"} AS failures
      FROM ${where} GROUP BY table ORDER BY table`,
   );
-  return { source: `ClickHouse ${where}`, columns: m, rows: rows.map((r) => ({ table: r.table, watermarkMs: Number(r.ms), status: r.status, failures: r.failures === null ? null : Number(r.failures) })) };
+  return {
+    source: `ClickHouse ${where}`,
+    columns: m,
+    rows: rows.map((r) => ({
+      table: r.table,
+      watermarkMs: Number(r.ms),
+      status: r.status,
+      failures: r.failures === null ? null : Number(r.failures),
+    })),
+  };
 }
 
 /**
@@ -52,22 +77,41 @@ export async function clickhouseWatermarks(db: Db, database: string): Promise<Wa
  */
 export async function postgresWatermarks(url: string): Promise<WatermarkSource | null> {
   const parsed = URL.canParse(url) ? new URL(url) : null;
-  if (!parsed || !/^postgres(ql)?:$/.test(parsed.protocol)) throw new K2Error(`invalid PREFECT_DB_URL: ${JSON.stringify(redact(url))} (expected postgres://user:password@host:5432/db)`);
+  if (!parsed || !/^postgres(ql)?:$/.test(parsed.protocol))
+    throw new K2Error(
+      `invalid PREFECT_DB_URL: ${JSON.stringify(redact(url))} (expected postgres://user:password@host:5432/db)`,
+    );
   registerSecret(decodeURIComponent(parsed.password));
   const where = `PostgreSQL ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
   const sql = new SQL(url, { max: 1, connectionTimeout: 5, idleTimeout: 1 });
   try {
-    const cols = (await sql`SELECT column_name FROM information_schema.columns WHERE table_name = 'offload_watermarks' ORDER BY ordinal_position`).map((r: any) => r.column_name as string);
+    const cols = (
+      await sql`SELECT column_name FROM information_schema.columns WHERE table_name = 'offload_watermarks' ORDER BY
+        ordinal_position`
+    ).map((r: any) => r.column_name as string);
     if (!cols.length) return null;
     const m = mapWatermarkColumns(`${where} offload_watermarks`, cols);
     const q = (c?: string) => (c ? sql(c) : sql`NULL`);
-    const rows = await sql`SELECT ${sql(m.name)}::text AS table, (extract(epoch FROM ${sql(m.watermark)}) * 1000)::float8 AS ms,
+    const rows =
+      await sql`SELECT ${sql(m.name)}::text AS table, (extract(epoch FROM ${sql(m.watermark)}) * 1000)::float8 AS ms,
         ${q(m.status)}::text AS status, ${q(m.failures)}::int AS failures
       FROM offload_watermarks ORDER BY 1`;
-    return { source: `${where} offload_watermarks`, columns: m, rows: rows.map((r: any) => ({ table: r.table, watermarkMs: Number(r.ms), status: r.status, failures: r.failures })) };
+    return {
+      source: `${where} offload_watermarks`,
+      columns: m,
+      rows: rows.map((r: any) => ({
+        table: r.table,
+        watermarkMs: Number(r.ms),
+        status: r.status,
+        failures: r.failures,
+      })),
+    };
   } catch (e) {
     if (e instanceof K2Error) throw e;
-    throw new K2Error(`cannot read offload_watermarks from ${where} (${firstLine(e)}): check PREFECT_DB_URL`, EXIT.unreachable);
+    throw new K2Error(
+      `cannot read offload_watermarks from ${where} (${firstLine(e)}): check PREFECT_DB_URL`,
+      EXIT.unreachable,
+    );
   } finally {
     await sql.close();
   }
@@ -78,8 +122,13 @@ export async function postgresWatermarks(url: string): Promise<WatermarkSource |
  * failure count (a run that failed moves it even when the watermark stays): for the offload
  * failure tests on a stack. Null when neither place holds one.
  */
-export async function newestWatermark(db: Db, database: string, prefectDbUrl?: string): Promise<WatermarkReading | null> {
-  const src = (await clickhouseWatermarks(db, database)) ?? (prefectDbUrl ? await postgresWatermarks(prefectDbUrl) : null);
+export async function newestWatermark(
+  db: Db,
+  database: string,
+  prefectDbUrl?: string,
+): Promise<WatermarkReading | null> {
+  const src =
+    (await clickhouseWatermarks(db, database)) ?? (prefectDbUrl ? await postgresWatermarks(prefectDbUrl) : null);
   if (!src?.rows.length) return null;
   const top = src.rows.reduce((a, r) => (r.watermarkMs > a.watermarkMs ? r : a));
   const failures = src.columns.failures ? src.rows.reduce((a, r) => a + Number(r.failures ?? 0), 0) : null;

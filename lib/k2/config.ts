@@ -44,11 +44,14 @@ export function parseConfig(raw: unknown, where = "config"): K2Config {
   for (const [table, roles] of Object.entries(columns)) {
     if (!isObject(roles)) throw bad(`discovery.columns.${table}`, "an object of role: column", roles);
     for (const [role, col] of Object.entries(roles)) {
-      if (!(ROLES as readonly string[]).includes(role)) throw bad(`discovery.columns.${table}.${role}`, `a role among ${ROLES.join(", ")}`, role);
+      if (!(ROLES as readonly string[]).includes(role))
+        throw bad(`discovery.columns.${table}.${role}`, `a role among ${ROLES.join(", ")}`, role);
       if (typeof col !== "string" || !col) throw bad(`discovery.columns.${table}.${role}`, "a column name", col);
     }
   }
-  return { discovery: { tables: tables as string[] | undefined, columns: columns as K2Config["discovery"]["columns"] } };
+  return {
+    discovery: { tables: tables as string[] | undefined, columns: columns as K2Config["discovery"]["columns"] },
+  };
 }
 
 function isObject(v: unknown): v is Record<string, any> {

@@ -16,7 +16,11 @@ Target: CLICKHOUSE_URL (+ CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATAB
 the environment or .env; unset means the embedded lab engine under data/lab-engine.`;
 
 try {
-  const { values } = parseArgs({ args: Bun.argv.slice(2), options: { json: { type: "boolean" }, help: { type: "boolean" } }, strict: true });
+  const { values } = parseArgs({
+    args: Bun.argv.slice(2),
+    options: { json: { type: "boolean" }, help: { type: "boolean" } },
+    strict: true,
+  });
   if (values.help) {
     console.log(HELP);
     process.exit(0);
@@ -30,8 +34,12 @@ try {
     for (const m of mappings) {
       const t = (c: { column: string; resolutionMs: number; observedResolutionMs?: number | null }) =>
         `${c.column} (${c.resolutionMs} ms${c.observedResolutionMs ? `, ${c.observedResolutionMs} ms in data` : ""})`;
-      console.log(`${m.table}: exchange time ${t(m.exchangeTime)}; ingestion ${t(m.ingestionTime)}; lag clock ${lagClock(m).column}; ` +
-        `exchange ${"column" in m.exchange ? m.exchange.column : `'${m.exchange.constant}'`}; symbol ${m.symbol}; sequence ${m.sequence ?? "none"}`);
+      console.log(
+        `${m.table}: exchange time ${t(m.exchangeTime)}; ingestion ${t(m.ingestionTime)}; lag clock ` +
+          `${lagClock(m).column}; ` +
+          `exchange ${"column" in m.exchange ? m.exchange.column : `'${m.exchange.constant}'`}; symbol ${m.symbol}; ` +
+          `sequence ${m.sequence ?? "none"}`,
+      );
       for (const n of m.notes) console.log(`  note: ${n}`);
     }
   }

@@ -3,7 +3,7 @@
 // differ), so notebooks never hard-code a column: they ask this module which column plays
 // each role in each trade table, and at what time resolution.
 import type { Db } from "../io/clickhouse.ts";
-import { sqlString, sqlIdent } from "../io/clickhouse.ts";
+import { sqlString, sqlIdent, sqlTimeMs } from "../io/clickhouse.ts";
 import { K2Error, EXIT, warnOnce, firstLine } from "../runtime/errors.ts";
 import type { K2Config, Role } from "./config.ts";
 
@@ -49,11 +49,19 @@ export function timeResolutionMs(type: string): number | null {
   return null;
 }
 
-export function mapTradeTable(table: string, columns: ColumnInfo[], overrides: Partial<Record<Role, string>> = {}): Mapping {
+export function mapTradeTable(
+  table: string,
+  columns: ColumnInfo[],
+  overrides: Partial<Record<Role, string>> = {},
+): Mapping {
   const byName = new Map(columns.map((c) => [c.name, c]));
   const found = () => columns.map((c) => `${c.name} ${c.type}`).join(", ") || "no columns";
   const fail = (role: Role, why: string) =>
-    new K2Error(`cannot map the ${role} column of ${table}: ${why}; found: ${found()}; set discovery.columns["${short(table)}"].${role} in k2.config.json`, EXIT.notFound);
+    new K2Error(
+      `cannot map the ${role} column of ${table}: ${why}; found: ${found()}; set ` +
+        `discovery.columns["${short(table)}"].${role} in k2.config.json`,
+      EXIT.notFound,
+    );
   const pick = (role: Role, ok: (c: ColumnInfo) => boolean): ColumnInfo | undefined => {
     const name = overrides[role];
     if (name) {
@@ -65,7 +73,11 @@ export function mapTradeTable(table: string, columns: ColumnInfo[], overrides: P
     return CANDIDATES[role].map((n) => byName.get(n)).find((c) => c && ok(c));
   };
   const isTime = (c: ColumnInfo) => timeResolutionMs(c.type) !== null && timeResolutionMs(c.type)! < 86_400_000;
-  const time = (c: ColumnInfo): TimeColumn => ({ column: c.name, type: c.type, resolutionMs: timeResolutionMs(c.type)! });
+  const time = (c: ColumnInfo): TimeColumn => ({
+    column: c.name,
+    type: c.type,
+    resolutionMs: timeResolutionMs(c.type)!,
+  });
 
   const ex = pick("exchangeTime", isTime);
   if (!ex) throw fail("exchangeTime", "no time column among " + CANDIDATES.exchangeTime.join("/"));
@@ -87,13 +99,29 @@ export function mapTradeTable(table: string, columns: ColumnInfo[], overrides: P
   }
   const ingestionTime = time(ing);
   if (ingestionTime.resolutionMs >= 1000)
-    notes.push(`ingestion time ${ing.name} has one-second resolution (${ing.type}): lags below a second cannot be resolved from it`);
-  const finer = FINER_INGESTION.map((n) => byName.get(n)).find((c) => c && c.name !== ing.name && isTime(c) && timeResolutionMs(c.type)! <= 1);
+    notes.push(
+      `ingestion time ${ing.name} has one-second resolution (${ing.type}): lags below a second cannot be resolved ` +
+        `from it`,
+    );
+  const finer = FINER_INGESTION.map((n) => byName.get(n)).find(
+    (c) => c && c.name !== ing.name && isTime(c) && timeResolutionMs(c.type)! <= 1,
+  );
   const finerIngestion = finer ? time(finer) : undefined;
   if (!seq) notes.push("no sequence column: loss cannot be checked by sequence continuity");
   const layer = /bronze/.test(table) ? "bronze" : /silver/.test(table) ? "silver" : "other";
   const overridden = (Object.keys(overrides) as Role[]).filter((r) => overrides[r]);
-  return { table, layer, exchangeTime: time(ex), ingestionTime, finerIngestion, exchange, symbol: sym.name, sequence: seq ? seq.name : null, notes, ...(overridden.length ? { overridden } : {}) };
+  return {
+    table,
+    layer,
+    exchangeTime: time(ex),
+    ingestionTime,
+    finerIngestion,
+    exchange,
+    symbol: sym.name,
+    sequence: seq ? seq.name : null,
+    notes,
+    ...(overridden.length ? { overridden } : {}),
+  };
 }
 
 /** The trade tables of a database: configured, else bronze_trades_* and silver_trades. */
@@ -106,17 +134,32 @@ export async function discoverTradeTables(db: Db, database: string, config: K2Co
   if (tables.size === 0) {
     const dbs = (await db.query<{ name: string }>("SELECT name FROM system.databases")).map((d) => d.name);
     throw new K2Error(
-      dbs.includes(database) ? `database ${database} has no tables: point CLICKHOUSE_DATABASE at the K2 database` : `unknown database ${database} (found: ${dbs.join(", ")}): set CLICKHOUSE_DATABASE`,
+      dbs.includes(database)
+        ? `database ${database} has no tables: point CLICKHOUSE_DATABASE at the K2 database`
+        : `unknown database ${database} (found: ${dbs.join(", ")}): set CLICKHOUSE_DATABASE`,
       EXIT.notFound,
     );
   }
   const wanted = config.discovery.tables ?? [...tables.keys()].filter((t) => /^bronze_trades_|^silver_trades$/.test(t));
   if (wanted.length === 0)
-    throw new K2Error(`no trade tables in ${database} (found: ${[...tables.keys()].join(", ")}); list them in discovery.tables in k2.config.json`, EXIT.notFound);
+    throw new K2Error(
+      `no trade tables in ${database} (found: ${[...tables.keys()].join(", ")}); list them in discovery.tables in ` +
+        `k2.config.json`,
+      EXIT.notFound,
+    );
   return wanted.map((t) => {
     const c = tables.get(short(t));
-    if (!c) throw new K2Error(`unknown table ${database}.${short(t)} (found: ${[...tables.keys()].join(", ")}); fix discovery.tables in k2.config.json`, EXIT.notFound);
-    return mapTradeTable(`${database}.${short(t)}`, c, config.discovery.columns[short(t)] ?? config.discovery.columns[`${database}.${short(t)}`]);
+    if (!c)
+      throw new K2Error(
+        `unknown table ${database}.${short(t)} (found: ${[...tables.keys()].join(", ")}); fix discovery.tables in ` +
+          `k2.config.json`,
+        EXIT.notFound,
+      );
+    return mapTradeTable(
+      `${database}.${short(t)}`,
+      c,
+      config.discovery.columns[short(t)] ?? config.discovery.columns[`${database}.${short(t)}`],
+    );
   });
 }
 
@@ -127,12 +170,17 @@ export async function discoverWithObservation(db: Db, database: string, config: 
     for (const t of [m.ingestionTime, m.finerIngestion])
       if (t)
         t.observedResolutionMs = await observedResolutionMs(db, m.table, t.column).catch((e) => {
-          warnOnce(`could not sample ${m.table}.${t.column} for its resolution (${firstLine(e)}); using its type alone`);
+          warnOnce(
+            `could not sample ${m.table}.${t.column} for its resolution (${firstLine(e)}); using its type alone`,
+          );
           return null;
         });
     const o = m.ingestionTime.observedResolutionMs;
     if (o && o > m.ingestionTime.resolutionMs)
-      m.notes.push(`ingestion time ${m.ingestionTime.column} is typed ${m.ingestionTime.type} but every sampled value is a whole ${o >= 1000 ? "second" : "millisecond"}: it is copied from a coarser clock`);
+      m.notes.push(
+        `ingestion time ${m.ingestionTime.column} is typed ${m.ingestionTime.type} but every sampled value is a ` +
+          `whole ${o >= 1000 ? "second" : "millisecond"}: it is copied from a coarser clock`,
+      );
   }
   return mappings;
 }
@@ -143,11 +191,16 @@ export async function discoverWithObservation(db: Db, database: string, config: 
  */
 export function lagClock(m: Mapping): TimeColumn {
   if (m.overridden?.includes("ingestionTime")) return m.ingestionTime;
-  return m.finerIngestion && effectiveResolutionMs(m.finerIngestion) < effectiveResolutionMs(m.ingestionTime) ? m.finerIngestion : m.ingestionTime;
+  return m.finerIngestion && effectiveResolutionMs(m.finerIngestion) < effectiveResolutionMs(m.ingestionTime)
+    ? m.finerIngestion
+    : m.ingestionTime;
 }
 
-/** The exchange of a row in SQL: its column, or the constant the table name gave (bronze_trades_binance -> 'binance'). */
-export const exchangeExpr = (m: Mapping) => ("constant" in m.exchange ? sqlString(m.exchange.constant) : `toString(${sqlIdent(m.exchange.column)})`);
+/**
+ * The exchange of a row in SQL: its column, or the constant the table name gave (bronze_trades_binance -> 'binance').
+ */
+export const exchangeExpr = (m: Mapping) =>
+  "constant" in m.exchange ? sqlString(m.exchange.constant) : `toString(${sqlIdent(m.exchange.column)})`;
 
 /** The coarser of what the type allows and what the data shows. */
 export const effectiveResolutionMs = (t: TimeColumn) => Math.max(t.resolutionMs, t.observedResolutionMs ?? 0);
@@ -157,7 +210,12 @@ export const effectiveResolutionMs = (t: TimeColumn) => Math.max(t.resolutionMs,
  * ingestion_timestamp is DateTime64(6) but is copied from bronze's DateTime, so every value
  * is a whole second. Looks at up to `sample` rows; returns null when there are too few.
  */
-export async function observedResolutionMs(db: Db, table: string, column: string, sample = 100_000): Promise<number | null> {
+export async function observedResolutionMs(
+  db: Db,
+  table: string,
+  column: string,
+  sample = 100_000,
+): Promise<number | null> {
   const [r] = await db.query<{ n: number; sub_s: number; sub_ms: number }>(
     `SELECT count() AS n, countIf(us % 1000000 != 0) AS sub_s, countIf(us % 1000 != 0) AS sub_ms
      FROM (SELECT toUnixTimestamp64Micro(toDateTime64(\`${column}\`, 6)) AS us FROM ${table} LIMIT ${sample})`,
@@ -173,6 +231,16 @@ function short(table: string) {
 /** The silver trades table among the discovered ones; the error names what was found and the fix. */
 export function silverOf(mappings: Mapping[]): Mapping {
   const s = mappings.find((m) => m.layer === "silver");
-  if (!s) throw new K2Error(`no silver trades table was discovered (found ${mappings.map((m) => m.table).join(", ")}); add it to discovery.tables in k2.config.json`, EXIT.notFound);
+  if (!s)
+    throw new K2Error(
+      `no silver trades table was discovered (found ${mappings.map((m) => m.table).join(", ")}); add it to ` +
+        `discovery.tables in k2.config.json`,
+      EXIT.notFound,
+    );
   return s;
 }
+
+/** The rows of a table whose exchange time lies in the window. */
+export const inWindow = (m: Mapping, w: { fromMs: number; toMs: number }) =>
+  `${sqlIdent(m.exchangeTime.column)} >= ${sqlTimeMs(w.fromMs)} AND ${sqlIdent(m.exchangeTime.column)} < ` +
+  `${sqlTimeMs(Math.ceil(w.toMs))}`;

@@ -2,7 +2,9 @@
 // Phase 7 budgets. Notebooks take their expected set and budgets from here unless
 // k2.config.json overrides them.
 export type Service = {
-  service: string; container: string; tier: string;
+  service: string;
+  container: string;
+  tier: string;
   exchange?: string;
   limit: { cpu: number; memMb: number }; // docker-compose.v2.yml deploy limits
   budget?: { cpu: number; memMb: number }; // Phase 7 budget (absent: not in budget)
@@ -12,19 +14,105 @@ export type Service = {
 
 const G = 1024;
 export const SERVICES: Service[] = [
-  { service: "feed-handler-binance", container: "k2-feed-handler-binance", tier: "feed-handler", exchange: "binance", limit: { cpu: 0.5, memMb: 512 }, budget: { cpu: 0.5, memMb: 256 } },
-  { service: "feed-handler-kraken", container: "k2-feed-handler-kraken", tier: "feed-handler", exchange: "kraken", limit: { cpu: 0.5, memMb: 512 }, budget: { cpu: 0.5, memMb: 256 } },
-  { service: "feed-handler-coinbase", container: "k2-feed-handler-coinbase", tier: "feed-handler", exchange: "coinbase", limit: { cpu: 0.5, memMb: 512 }, budget: { cpu: 0.5, memMb: 256 } },
-  { service: "redpanda", container: "k2-redpanda", tier: "streaming", limit: { cpu: 2, memMb: 2 * G }, budget: { cpu: 2, memMb: 4 * G }, healthcheck: true },
-  { service: "redpanda-init", container: "k2-redpanda-init", tier: "streaming", limit: { cpu: 0.5, memMb: 256 }, oneShot: true },
-  { service: "clickhouse", container: "k2-clickhouse", tier: "storage", limit: { cpu: 4, memMb: 8 * G }, budget: { cpu: 4, memMb: 8 * G }, healthcheck: true },
-  { service: "spark-iceberg", container: "k2-spark-iceberg", tier: "etl", limit: { cpu: 2, memMb: 4 * G }, budget: { cpu: 2, memMb: 4 * G } },
-  { service: "prefect-server", container: "k2-prefect-server", tier: "orchestration", limit: { cpu: 1, memMb: G }, budget: { cpu: 0.5, memMb: 512 }, healthcheck: true },
-  { service: "prefect-worker", container: "k2-prefect-worker", tier: "orchestration", limit: { cpu: 0.5, memMb: 512 }, budget: { cpu: 0.5, memMb: 512 } },
-  { service: "prefect-db", container: "k2-prefect-db", tier: "orchestration", limit: { cpu: 1, memMb: G }, budget: { cpu: 0.5, memMb: 512 }, healthcheck: true },
-  { service: "minio", container: "k2-minio", tier: "storage", limit: { cpu: 1, memMb: G }, budget: { cpu: 0.5, memMb: G }, healthcheck: true },
-  { service: "prometheus", container: "k2-prometheus", tier: "monitoring", limit: { cpu: 1, memMb: 2 * G }, budget: { cpu: 0.5, memMb: 512 } },
-  { service: "grafana", container: "k2-grafana", tier: "monitoring", limit: { cpu: 0.5, memMb: 512 }, budget: { cpu: 0.5, memMb: 256 } },
+  {
+    service: "feed-handler-binance",
+    container: "k2-feed-handler-binance",
+    tier: "feed-handler",
+    exchange: "binance",
+    limit: { cpu: 0.5, memMb: 512 },
+    budget: { cpu: 0.5, memMb: 256 },
+  },
+  {
+    service: "feed-handler-kraken",
+    container: "k2-feed-handler-kraken",
+    tier: "feed-handler",
+    exchange: "kraken",
+    limit: { cpu: 0.5, memMb: 512 },
+    budget: { cpu: 0.5, memMb: 256 },
+  },
+  {
+    service: "feed-handler-coinbase",
+    container: "k2-feed-handler-coinbase",
+    tier: "feed-handler",
+    exchange: "coinbase",
+    limit: { cpu: 0.5, memMb: 512 },
+    budget: { cpu: 0.5, memMb: 256 },
+  },
+  {
+    service: "redpanda",
+    container: "k2-redpanda",
+    tier: "streaming",
+    limit: { cpu: 2, memMb: 2 * G },
+    budget: { cpu: 2, memMb: 4 * G },
+    healthcheck: true,
+  },
+  {
+    service: "redpanda-init",
+    container: "k2-redpanda-init",
+    tier: "streaming",
+    limit: { cpu: 0.5, memMb: 256 },
+    oneShot: true,
+  },
+  {
+    service: "clickhouse",
+    container: "k2-clickhouse",
+    tier: "storage",
+    limit: { cpu: 4, memMb: 8 * G },
+    budget: { cpu: 4, memMb: 8 * G },
+    healthcheck: true,
+  },
+  {
+    service: "spark-iceberg",
+    container: "k2-spark-iceberg",
+    tier: "etl",
+    limit: { cpu: 2, memMb: 4 * G },
+    budget: { cpu: 2, memMb: 4 * G },
+  },
+  {
+    service: "prefect-server",
+    container: "k2-prefect-server",
+    tier: "orchestration",
+    limit: { cpu: 1, memMb: G },
+    budget: { cpu: 0.5, memMb: 512 },
+    healthcheck: true,
+  },
+  {
+    service: "prefect-worker",
+    container: "k2-prefect-worker",
+    tier: "orchestration",
+    limit: { cpu: 0.5, memMb: 512 },
+    budget: { cpu: 0.5, memMb: 512 },
+  },
+  {
+    service: "prefect-db",
+    container: "k2-prefect-db",
+    tier: "orchestration",
+    limit: { cpu: 1, memMb: G },
+    budget: { cpu: 0.5, memMb: 512 },
+    healthcheck: true,
+  },
+  {
+    service: "minio",
+    container: "k2-minio",
+    tier: "storage",
+    limit: { cpu: 1, memMb: G },
+    budget: { cpu: 0.5, memMb: G },
+    healthcheck: true,
+  },
+  {
+    service: "prometheus",
+    container: "k2-prometheus",
+    tier: "monitoring",
+    limit: { cpu: 1, memMb: 2 * G },
+    budget: { cpu: 0.5, memMb: 512 },
+  },
+  {
+    service: "grafana",
+    container: "k2-grafana",
+    tier: "monitoring",
+    limit: { cpu: 0.5, memMb: 512 },
+    budget: { cpu: 0.5, memMb: 256 },
+  },
   { service: "redpanda-console", container: "k2-redpanda-console", tier: "ui", limit: { cpu: 0.5, memMb: 256 } },
 ];
 

@@ -13,7 +13,8 @@ import { EXCHANGES, type Exchange } from "./instruments.ts";
  * background and the shell waits on it, so `docker stop` ends it at once with exit 0 (a shell
  * blocked in a foreground cat would only die by SIGKILL after the stop timeout).
  */
-export const HANDLER_CMD = "trap 'kill $c 2>/dev/null; exit 0' TERM INT; while :; do cat /lab/in >> /lab/out.jsonl & c=$!; wait $c; done";
+export const HANDLER_CMD =
+  "trap 'kill $c 2>/dev/null; exit 0' TERM INT; while :; do cat /lab/in >> /lab/out.jsonl & c=$!; wait $c; done";
 
 export class Conduits {
   private fds = new Map<Exchange, number>();
@@ -21,8 +22,12 @@ export class Conduits {
   private rest = new Map<Exchange, string>();
   constructor(readonly dir: string) {}
 
-  folder(e: Exchange) { return join(this.dir, e); }
-  binds(e: Exchange) { return [`${this.folder(e)}:/lab`]; }
+  folder(e: Exchange) {
+    return join(this.dir, e);
+  }
+  binds(e: Exchange) {
+    return [`${this.folder(e)}:/lab`];
+  }
 
   /** Make each exchange's folder and FIFO; start reading the out file from its current end. */
   setup() {
@@ -47,7 +52,12 @@ export class Conduits {
       const buf = Buffer.from(line + "\n");
       return writeSync(fd, buf) === buf.length; // EAGAIN: the pipe is full (a paused handler)
     } catch {
-      if (fd !== undefined) { try { closeSync(fd); } catch {} this.fds.delete(e); }
+      if (fd !== undefined) {
+        try {
+          closeSync(fd);
+        } catch {}
+        this.fds.delete(e);
+      }
       return false;
     }
   }
@@ -56,11 +66,16 @@ export class Conduits {
   collect(e: Exchange): string[] {
     const out = join(this.folder(e), "out.jsonl");
     if (!existsSync(out)) return [];
-    const size = statSync(out).size, from = this.offsets.get(e) ?? 0;
+    const size = statSync(out).size,
+      from = this.offsets.get(e) ?? 0;
     if (size <= from) return [];
     const buf = Buffer.alloc(size - from);
     const fd = openSync(out, "r");
-    try { readSync(fd, buf, 0, buf.length, from); } finally { closeSync(fd); }
+    try {
+      readSync(fd, buf, 0, buf.length, from);
+    } finally {
+      closeSync(fd);
+    }
     this.offsets.set(e, size);
     const text = (this.rest.get(e) ?? "") + buf.toString("utf8");
     const lines = text.split("\n");
@@ -69,7 +84,11 @@ export class Conduits {
   }
 
   close() {
-    for (const fd of this.fds.values()) { try { closeSync(fd); } catch {} }
+    for (const fd of this.fds.values()) {
+      try {
+        closeSync(fd);
+      } catch {}
+    }
     this.fds.clear();
   }
 }

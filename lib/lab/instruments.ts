@@ -15,7 +15,18 @@ export const INSTRUMENTS: Record<Exchange, string[]> = {
 
 /** Rough price levels (USD) so that generated trades look like the market. */
 export const BASE_PRICE: Record<string, number> = {
-  BTC: 95_000, ETH: 3_300, BNB: 650, SOL: 190, XRP: 2.3, ADA: 0.9, DOT: 7, LINK: 20, DOGE: 0.3, LTC: 110, AVAX: 35, ATOM: 8,
+  BTC: 95_000,
+  ETH: 3_300,
+  BNB: 650,
+  SOL: 190,
+  XRP: 2.3,
+  ADA: 0.9,
+  DOT: 7,
+  LINK: 20,
+  DOGE: 0.3,
+  LTC: 110,
+  AVAX: 35,
+  ATOM: 8,
 };
 
 /** Share of total message rate per exchange (Binance is the busiest K2 feed). */

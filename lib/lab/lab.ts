@@ -10,15 +10,27 @@ import { formatDuration } from "../runtime/units.ts";
 export async function openLab(env = process.env): Promise<Target> {
   const spec = targetFromEnv(env);
   if (spec.kind !== "embedded")
-    throw new K2Error(`the lab runs on the embedded engine only, and CLICKHOUSE_URL points at a server: unset it or set CLICKHOUSE_URL=chdb://<folder>`, EXIT.usage);
+    throw new K2Error(
+      `the lab runs on the embedded engine only, and CLICKHOUSE_URL points at a server: unset it or set ` +
+        `CLICKHOUSE_URL=chdb://<folder>`,
+      EXIT.usage,
+    );
   return connectClickHouse(spec);
 }
 
-export async function runLab(target: Target, o: Omit<ReplayOptions, "database">, label = "lab", schema: LabSchemaOptions = {}): Promise<ReplaySummary> {
+export async function runLab(
+  target: Target,
+  o: Omit<ReplayOptions, "database">,
+  label = "lab",
+  schema: LabSchemaOptions = {},
+): Promise<ReplaySummary> {
   await resetLab(target, target.database, "k2lab", schema);
   const bar = progress(`${label} replay`, o.durationMs);
   const summary = await replay(target, { ...o, database: target.database }, undefined, (elapsed, s) =>
-    bar.update(elapsed, `${formatDuration(Math.min(elapsed, o.durationMs))} / ${formatDuration(o.durationMs)}, ${s.sent} trades sent`),
+    bar.update(
+      elapsed,
+      `${formatDuration(Math.min(elapsed, o.durationMs))} / ${formatDuration(o.durationMs)}, ${s.sent} trades sent`,
+    ),
   );
   bar.end(`${summary.sent} trades sent in ${summary.batches} inserts`);
   return summary;

@@ -11,51 +11,91 @@ export class LabOffload {
   readonly runs: OffloadRun[] = [];
   private timer?: Timer;
   private busy = false;
-  constructor(private t: Target, private docker: DockerTarget | null, readonly everyMs = 3000) {}
+  constructor(
+    private t: Target,
+    private docker: DockerTarget | null,
+    readonly everyMs = 3000,
+  ) {}
 
   async setup() {
     const db = this.t.database;
-    await this.t.command(`CREATE TABLE IF NOT EXISTS ${db}.offload_watermarks (table_name String, last_offload_timestamp DateTime64(6), last_offload_max_sequence UInt64,
-      last_offload_row_count UInt64, status String, failure_count UInt32, last_successful_run DateTime64(6), updated_at DateTime64(6) DEFAULT now64(6))
-      ENGINE = ReplacingMergeTree(updated_at) ORDER BY table_name`);
-    await this.t.command(`CREATE TABLE IF NOT EXISTS k2lab.cold_trades (message_id UUID, exchange String, symbol String, seq UInt64, processed_at DateTime64(6)) ENGINE = MergeTree ORDER BY (exchange, processed_at)`);
+    await this.t.command(
+      `CREATE TABLE IF NOT EXISTS ${db}.offload_watermarks (table_name String, ` +
+        `last_offload_timestamp DateTime64(6), last_offload_max_sequence UInt64,
+      last_offload_row_count UInt64, status String, failure_count UInt32, last_successful_run DateTime64(6),
+        updated_at DateTime64(6) DEFAULT now64(6))
+      ENGINE = ReplacingMergeTree(updated_at) ORDER BY table_name`,
+    );
+    await this.t.command(
+      `CREATE TABLE IF NOT EXISTS k2lab.cold_trades (message_id UUID, exchange String, symbol String, seq UInt64, ` +
+        `processed_at DateTime64(6)) ENGINE = MergeTree ORDER BY (exchange, processed_at)`,
+    );
     return this;
   }
-  start() { this.timer = setInterval(() => void this.runOnce(), this.everyMs); return this; }
-  stop() { clearInterval(this.timer); }
+  start() {
+    this.timer = setInterval(() => void this.runOnce(), this.everyMs);
+    return this;
+  }
+  stop() {
+    clearInterval(this.timer);
+  }
 
   async runOnce(): Promise<OffloadRun> {
     if (this.busy) return { at: Date.now(), ok: false, reason: "previous run still going" };
     this.busy = true;
     const db = this.t.database;
     try {
-      const [wm] = await this.t.query<{ ts: string; failures: number }>(`SELECT toString(argMax(last_offload_timestamp, updated_at)) AS ts, argMax(failure_count, updated_at) AS failures FROM ${db}.offload_watermarks WHERE table_name = 'silver_trades'`);
-      const from = wm?.ts && wm.ts !== "1970-01-01 00:00:00.000000" ? `toDateTime64('${wm.ts}', 6)` : "toDateTime64(0, 6)";
+      const [wm] = await this.t.query<{ ts: string; failures: number }>(
+        `SELECT toString(argMax(last_offload_timestamp, updated_at)) AS ts, argMax(failure_count, updated_at) AS ` +
+          `failures FROM ${db}.offload_watermarks WHERE table_name = 'silver_trades'`,
+      );
+      const from =
+        wm?.ts && wm.ts !== "1970-01-01 00:00:00.000000" ? `toDateTime64('${wm.ts}', 6)` : "toDateTime64(0, 6)";
       const down = await this.downDependencies();
       if (down.length) {
-        await this.t.command(`INSERT INTO ${db}.offload_watermarks (table_name, last_offload_timestamp, last_offload_max_sequence, last_offload_row_count, status, failure_count, last_successful_run)
-          SELECT 'silver_trades', ${from}, 0, 0, 'failed', ${Number(wm?.failures ?? 0) + 1}, ${from}`);
+        await this.t.command(
+          `INSERT INTO ${db}.offload_watermarks (table_name, last_offload_timestamp, ` +
+            `last_offload_max_sequence, last_offload_row_count, status, failure_count, last_successful_run)
+          SELECT 'silver_trades', ${from}, 0, 0, 'failed', ${Number(wm?.failures ?? 0) + 1}, ${from}`,
+        );
         return this.note({ at: Date.now(), ok: false, reason: `${down.join(", ")} not running` });
       }
       // Up to two seconds ago: inserts still in flight have stamped processed_at already but are not visible yet.
-      const [{ upto }] = (await this.t.query<{ upto: string }>("SELECT toString(now64(6) - INTERVAL 2 SECOND) AS upto")) as [{ upto: string }];
-      await this.t.command(`INSERT INTO k2lab.cold_trades SELECT message_id, exchange, symbol, ifNull(source_sequence, 0), processed_at FROM ${db}.silver_trades
-        WHERE processed_at > ${from} AND processed_at <= toDateTime64('${upto}', 6)`);
-      const [{ n }] = (await this.t.query<{ n: number }>(`SELECT count() AS n FROM ${db}.silver_trades WHERE processed_at > ${from} AND processed_at <= toDateTime64('${upto}', 6)`)) as [{ n: number }];
-      await this.t.command(`INSERT INTO ${db}.offload_watermarks (table_name, last_offload_timestamp, last_offload_max_sequence, last_offload_row_count, status, failure_count, last_successful_run)
-        VALUES ('silver_trades', toDateTime64('${upto}', 6), 0, ${Number(n)}, 'success', 0, now64(6))`);
+      const [{ upto }] = (await this.t.query<{ upto: string }>(
+        "SELECT toString(now64(6) - INTERVAL 2 SECOND) AS upto",
+      )) as [{ upto: string }];
+      await this.t.command(
+        `INSERT INTO k2lab.cold_trades SELECT message_id, exchange, symbol, ` +
+          `ifNull(source_sequence, 0), processed_at FROM ${db}.silver_trades
+        WHERE processed_at > ${from} AND processed_at <= toDateTime64('${upto}', 6)`,
+      );
+      const [{ n }] = (await this.t.query<{ n: number }>(
+        `SELECT count() AS n FROM ${db}.silver_trades WHERE processed_at > ${from} AND processed_at <= ` +
+          `toDateTime64('${upto}', 6)`,
+      )) as [{ n: number }];
+      await this.t.command(
+        `INSERT INTO ${db}.offload_watermarks (table_name, last_offload_timestamp, ` +
+          `last_offload_max_sequence, last_offload_row_count, status, failure_count, last_successful_run)
+        VALUES ('silver_trades', toDateTime64('${upto}', 6), 0, ${Number(n)}, 'success', 0, now64(6))`,
+      );
       return this.note({ at: Date.now(), ok: true, rows: Number(n), watermark: upto });
     } finally {
       this.busy = false;
     }
   }
 
-  private note(r: OffloadRun) { this.runs.push(r); return r; }
+  private note(r: OffloadRun) {
+    this.runs.push(r);
+    return r;
+  }
   private async downDependencies(): Promise<string[]> {
     if (!this.docker) return [];
     const down: string[] = [];
     for (const name of ["k2-spark-iceberg", "k2-minio"]) {
-      const i = await this.docker.docker.getContainer(name).inspect().catch(() => undefined);
+      const i = await this.docker.docker
+        .getContainer(name)
+        .inspect()
+        .catch(() => undefined);
       if (!i?.State.Running || i.State.Paused) down.push(name);
     }
     return down;
@@ -64,6 +104,8 @@ export class LabOffload {
 
 /** Exactly once: every silver row up to the final watermark is in the cold table, once. */
 export function exactlyOnceSql(database: string): string {
-  return `SELECT (SELECT count() FROM k2lab.cold_trades) AS cold, (SELECT uniqExact(message_id) FROM k2lab.cold_trades) AS distinct_cold,
-    (SELECT count() FROM ${database}.silver_trades WHERE processed_at <= (SELECT argMax(last_offload_timestamp, updated_at) FROM ${database}.offload_watermarks WHERE status = 'success')) AS expected`;
+  return `SELECT (SELECT count() FROM k2lab.cold_trades) AS cold, (SELECT uniqExact(message_id) FROM
+    k2lab.cold_trades) AS distinct_cold,
+    (SELECT count() FROM ${database}.silver_trades WHERE processed_at <= (SELECT argMax(last_offload_timestamp,
+      updated_at) FROM ${database}.offload_watermarks WHERE status = 'success')) AS expected`;
 }

@@ -19,7 +19,8 @@ export function seeded(seed: number): Rng {
 
 export const exponential = (rng: Rng, mean: number) => -Math.log(1 - rng()) * mean;
 export function normal(rng: Rng): number {
-  const u = 1 - rng(), v = rng();
+  const u = 1 - rng(),
+    v = rng();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
@@ -42,9 +43,13 @@ export type Delay = { spec: string; sample(rng: Rng): number };
  *   lognormal:median=40ms,sigma=0.5   the same, spelled out
  */
 export function parseDelay(spec: string): Delay {
-  const bad = (why: string) => usageError(`invalid delay: ${JSON.stringify(spec)} (${why}; e.g. lognormal:40ms,0.5 or fixed:5ms)`);
+  const bad = (why: string) =>
+    usageError(`invalid delay: ${JSON.stringify(spec)} (${why}; e.g. lognormal:40ms,0.5 or fixed:5ms)`);
   const [kind, rest = ""] = spec.split(":", 2) as [string, string?];
-  const args = rest.split(",").map((a) => a.replace(/^\w+=/, "").trim()).filter(Boolean);
+  const args = rest
+    .split(",")
+    .map((a) => a.replace(/^\w+=/, "").trim())
+    .filter(Boolean);
   const ms = (v: string | undefined, what: string) => {
     if (v === undefined) throw bad(`missing ${what}`);
     if (/^0+(ms|s)?$/.test(v)) return 0;

@@ -6,7 +6,12 @@
 import { EXCHANGES, type Exchange } from "./instruments.ts";
 
 export const TIMEFRAMES = [
-  ["1m", "1 MINUTE"], ["5m", "5 MINUTE"], ["15m", "15 MINUTE"], ["30m", "30 MINUTE"], ["1h", "1 HOUR"], ["1d", "1 DAY"],
+  ["1m", "1 MINUTE"],
+  ["5m", "5 MINUTE"],
+  ["15m", "15 MINUTE"],
+  ["30m", "30 MINUTE"],
+  ["1h", "1 HOUR"],
+  ["1d", "1 DAY"],
 ] as const;
 
 // Venue symbol -> canonical symbol, done in SQL as the real MVs do:
@@ -18,7 +23,10 @@ const CANONICAL: Record<Exchange, string> = {
 };
 
 export type LabSchemaOptions = {
-  /** false: silver without processed_at, so its only ingestion clock is second-granular (as on stacks that never added one) */
+  /**
+   * false: silver without processed_at, so its only ingestion clock is second-granular (as on stacks that never added
+   * one)
+   */
   silverFineClock?: boolean;
 };
 
@@ -52,7 +60,9 @@ export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}
     price Decimal128(8), quantity Decimal128(8), quote_volume Decimal128(8),
     side Enum8('BUY' = 1, 'SELL' = 2, 'SELL_SHORT' = 3, 'UNKNOWN' = 4),
     timestamp DateTime64(6, 'UTC'), ingestion_timestamp DateTime64(6, 'UTC'),
-    ${o.silverFineClock === false ? "" : "processed_at DateTime64(6) DEFAULT now64(6),"} source_sequence Nullable(UInt64),
+    ${
+      o.silverFineClock === false ? "" : "processed_at DateTime64(6) DEFAULT " + "now64(6),"
+    } source_sequence Nullable(UInt64),
     vendor_data Map(String, String), is_valid Bool
   ) ENGINE = MergeTree PARTITION BY (exchange, asset_class, toDate(timestamp))
     ORDER BY (exchange, canonical_symbol, timestamp) TTL toDateTime(timestamp) + INTERVAL 30 DAY`);
@@ -61,7 +71,8 @@ export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}
       generateUUIDv4() AS message_id, toString(sequence_number) AS trade_id, '${ex}' AS exchange, symbol,
       ${CANONICAL[ex]} AS canonical_symbol, 'crypto' AS asset_class,
       splitByChar('/', ${CANONICAL[ex]})[2] AS currency,
-      toDecimal128(price, 8) AS price, toDecimal128(quantity, 8) AS quantity, toDecimal128(quote_volume, 8) AS quote_volume,
+      toDecimal128(price, 8) AS price, toDecimal128(quantity, 8) AS quantity, toDecimal128(quote_volume, 8) AS
+        quote_volume,
       'UNKNOWN' AS side, toDateTime64(exchange_timestamp, 6, 'UTC') AS timestamp,
       toDateTime64(ingestion_timestamp, 6, 'UTC') AS ingestion_timestamp, sequence_number AS source_sequence,
       map('kafka_offset', toString(kafka_offset), 'kafka_partition', toString(kafka_partition)) AS vendor_data,
@@ -74,12 +85,14 @@ export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}
         exchange LowCardinality(String), canonical_symbol String, window_start DateTime64(3),
         open_time DateTime64(6), close_time DateTime64(6), open_price Decimal128(8), close_price Decimal128(8),
         high Decimal128(8), low Decimal128(8), volume Decimal128(8), quote_volume Decimal128(8), trade_count UInt64
-      ) ENGINE = SummingMergeTree((volume, quote_volume, trade_count)) ORDER BY (exchange, canonical_symbol, window_start)`,
+      ) ENGINE = SummingMergeTree((volume, quote_volume, trade_count)) ORDER BY (exchange, canonical_symbol,
+        window_start)`,
       `CREATE MATERIALIZED VIEW ${db}.ohlcv_${tf}_mv TO ${db}.ohlcv_${tf} AS SELECT
         exchange, canonical_symbol, toDateTime64(toStartOfInterval(timestamp, INTERVAL ${interval}), 3) AS window_start,
         min(timestamp) AS open_time, max(timestamp) AS close_time,
         argMin(price, timestamp) AS open_price, argMax(price, timestamp) AS close_price,
-        max(price) AS high, min(price) AS low, sum(quantity) AS volume, sum(quote_volume) AS quote_volume, count() AS trade_count
+        max(price) AS high, min(price) AS low, sum(quantity) AS volume, sum(quote_volume) AS quote_volume, count() AS
+          trade_count
       FROM ${db}.silver_trades WHERE is_valid GROUP BY exchange, canonical_symbol, window_start`,
     );
   }
@@ -87,7 +100,8 @@ export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}
   stmts.push(
     `CREATE TABLE ${truthDb}.sent (
       exchange LowCardinality(String), symbol String, sequence_number UInt64,
-      exchange_ts DateTime64(3, 'UTC'), delay_ms Float64, receive_ts DateTime64(6, 'UTC'), flushed_ts Nullable(DateTime64(6, 'UTC')),
+      exchange_ts DateTime64(3, 'UTC'), delay_ms Float64, receive_ts DateTime64(6, 'UTC'), flushed_ts
+        Nullable(DateTime64(6, 'UTC')),
       batch_id UInt32, status Enum8('sent' = 1, 'dropped' = 2, 'silenced' = 3, 'handler_down' = 4)
     ) ENGINE = MergeTree ORDER BY (exchange, symbol, sequence_number)`,
     `CREATE TABLE ${truthDb}.batches (
@@ -98,7 +112,12 @@ export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}
 }
 
 /** Drop and rebuild the lab databases. Only ever called on the embedded engine. */
-export async function resetLab(db: { command(sql: string): Promise<void> }, database = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}) {
+export async function resetLab(
+  db: { command(sql: string): Promise<void> },
+  database = "k2",
+  truthDb = "k2lab",
+  o: LabSchemaOptions = {},
+) {
   await db.command(`DROP DATABASE IF EXISTS ${database} SYNC`);
   await db.command(`DROP DATABASE IF EXISTS ${truthDb} SYNC`);
   for (const sql of labSchema(database, truthDb, o)) await db.command(sql);

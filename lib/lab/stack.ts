@@ -21,29 +21,49 @@ const BUSYBOX = "/bin/busybox"; // Debian's busybox-static
 export const IDLE = "trap 'exit 0' TERM INT; while :; do sleep 1; done";
 
 export async function ensureLabImage(t: DockerTarget): Promise<void> {
-  const have = await t.docker.getImage(LAB_IMAGE).inspect().then(() => true, () => false);
+  const have = await t.docker
+    .getImage(LAB_IMAGE)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
   if (have) return;
-  if (!existsSync(BUSYBOX)) throw new K2Error(`${BUSYBOX} missing: apt-get install -y busybox-static (needed to build the lab image offline)`, EXIT.notFound);
+  if (!existsSync(BUSYBOX))
+    throw new K2Error(
+      `${BUSYBOX} missing: apt-get install -y busybox-static (needed to build the lab image offline)`,
+      EXIT.notFound,
+    );
   const root = await mkdtemp(join(tmpdir(), "k2-rootfs-"));
   try {
     await mkdir(join(root, "bin"));
     await mkdir(join(root, "tmp"));
     await copyFile(BUSYBOX, join(root, "bin", "busybox"));
-    const applets = (await new Response(Bun.spawn([BUSYBOX, "--list"]).stdout).text()).split("\n").filter((a) => /^[\w.[-]+$/.test(a) && a !== "busybox");
+    const applets = (await new Response(Bun.spawn([BUSYBOX, "--list"]).stdout).text())
+      .split("\n")
+      .filter((a) => /^[\w.[-]+$/.test(a) && a !== "busybox");
     for (const a of applets) await symlink("busybox", join(root, "bin", a));
     const tar = Bun.spawn(["tar", "-C", root, "-cf", "-", "."], { stdout: "pipe" });
     const { Readable } = await import("node:stream");
     const source = Readable.fromWeb(tar.stdout as any) as unknown as NodeJS.ReadableStream;
     const stream: NodeJS.ReadableStream = await t.docker.importImage(source, { repo: "k2-lab/busybox", tag: "1" });
-    await new Promise<void>((resolve, reject) => t.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      t.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
+    );
   } finally {
     await rm(root, { recursive: true, force: true });
   }
 }
 
 export type LabContainerSpec = {
-  name: string; cmd: string; labels?: Record<string, string>; healthcheck?: boolean;
-  memoryMb?: number; nanoCpus?: number; binds?: string[]; restart?: { Name: "no" | "on-failure" | "always" | "unless-stopped"; MaximumRetryCount?: number };
+  name: string;
+  cmd: string;
+  labels?: Record<string, string>;
+  healthcheck?: boolean;
+  memoryMb?: number;
+  nanoCpus?: number;
+  binds?: string[];
+  restart?: { Name: "no" | "on-failure" | "always" | "unless-stopped"; MaximumRetryCount?: number };
   /** a lab network (internal, nothing is sent over it) instead of --network none */
   network?: string;
 };
@@ -52,11 +72,16 @@ export type LabContainerSpec = {
 export const LAB_NET = "k2-lab-net";
 export async function ensureLabNetwork(t: DockerTarget) {
   const nets = await t.docker.listNetworks({ filters: { name: [LAB_NET] } });
-  if (!nets.some((n) => n.Name === LAB_NET)) await t.docker.createNetwork({ Name: LAB_NET, Internal: true, Labels: { "com.k2.lab": "true" } });
+  if (!nets.some((n) => n.Name === LAB_NET))
+    await t.docker.createNetwork({ Name: LAB_NET, Internal: true, Labels: { "com.k2.lab": "true" } });
 }
 
 export const labLabels = (s: Service): Record<string, string> => ({
-  "com.k2.service": s.service, "com.k2.tier": s.tier, "com.k2.version": "v2", "com.k2.lab": "true", ...(s.exchange ? { "com.k2.exchange": s.exchange } : {}),
+  "com.k2.service": s.service,
+  "com.k2.tier": s.tier,
+  "com.k2.version": "v2",
+  "com.k2.lab": "true",
+  ...(s.exchange ? { "com.k2.exchange": s.exchange } : {}),
 });
 
 /**
@@ -64,25 +89,44 @@ export const labLabels = (s: Service): Record<string, string> => ({
  * stays stopped (that is what a health check or a fault test is looking at). Refuses a
  * same-named container that is not the lab's.
  */
-export async function runLabContainer(t: DockerTarget, spec: LabContainerSpec, start = true): Promise<Docker.Container> {
+export async function runLabContainer(
+  t: DockerTarget,
+  spec: LabContainerSpec,
+  start = true,
+): Promise<Docker.Container> {
   const existing = t.docker.getContainer(spec.name);
   const info = await existing.inspect().catch(() => undefined);
   if (info) {
     if (info.Config.Labels?.["com.k2.lab"] !== "true")
-      throw new K2Error(`container ${spec.name} exists and is not a lab container: the lab never touches it (stop the real stack or use another Docker engine via DOCKER_HOST)`, EXIT.usage);
-    const same = JSON.stringify(info.Config.Cmd) === JSON.stringify(["sh", "-c", spec.cmd]) && JSON.stringify(info.HostConfig.Binds ?? []) === JSON.stringify(spec.binds ?? [])
-      && info.HostConfig.NetworkMode === (spec.network ?? "none") && (info.HostConfig.RestartPolicy?.Name || "no") === (spec.restart?.Name ?? "no");
+      throw new K2Error(
+        `container ${spec.name} exists and is not a lab container: the lab never touches it (stop the real stack or ` +
+          `use another Docker engine via DOCKER_HOST)`,
+        EXIT.usage,
+      );
+    const same =
+      JSON.stringify(info.Config.Cmd) === JSON.stringify(["sh", "-c", spec.cmd]) &&
+      JSON.stringify(info.HostConfig.Binds ?? []) === JSON.stringify(spec.binds ?? []) &&
+      info.HostConfig.NetworkMode === (spec.network ?? "none") &&
+      (info.HostConfig.RestartPolicy?.Name || "no") === (spec.restart?.Name ?? "no");
     if (same) return existing;
     await existing.remove({ force: true }); // a lab container from an older spec: rebuild it
   }
   const c = await t.docker.createContainer({
-    name: spec.name, Image: LAB_IMAGE, Cmd: ["sh", "-c", spec.cmd], Labels: { "com.k2.lab": "true", ...spec.labels },
+    name: spec.name,
+    Image: LAB_IMAGE,
+    Cmd: ["sh", "-c", spec.cmd],
+    Labels: { "com.k2.lab": "true", ...spec.labels },
     // Every check is an exec in the container: at 1 s five of them cost the engine a visible share of two cores.
-    Healthcheck: spec.healthcheck ? { Test: ["CMD", "true"], Interval: 5e9, Timeout: 2e9, Retries: 1, StartPeriod: 0 } : undefined,
+    Healthcheck: spec.healthcheck
+      ? { Test: ["CMD", "true"], Interval: 5e9, Timeout: 2e9, Retries: 1, StartPeriod: 0 }
+      : undefined,
     StopTimeout: 2,
     HostConfig: {
-      NetworkMode: spec.network ?? "none", Binds: spec.binds, RestartPolicy: spec.restart,
-      Memory: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined, MemorySwap: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
+      NetworkMode: spec.network ?? "none",
+      Binds: spec.binds,
+      RestartPolicy: spec.restart,
+      Memory: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
+      MemorySwap: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
       NanoCpus: spec.nanoCpus,
     },
   });
@@ -103,19 +147,37 @@ export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: num
   const period = Math.max(4, Math.round((o.offloadPeriodMs ?? 20_000) / 1000));
   const commands: Partial<Record<string, { cmd: string; binds?: string[] }>> = {
     // sleep, then spin until the clock has ticked over twice (1 to 2 s): one spike per period
-    "spark-iceberg": { cmd: `trap 'exit 0' TERM INT; while :; do sleep ${period - 2}; e=$(($(date +%s)+1)); while [ $(date +%s) -le $e ]; do :; done; done` },
+    "spark-iceberg": {
+      cmd:
+        `trap 'exit 0' TERM INT; while :; do sleep ${period - 2}; e=$(($(date +%s)+1)); while [ $(date +%s) -le ` +
+        `$e ]; do :; done; done`,
+    },
     ...Object.fromEntries(EXCHANGES.map((e) => [`feed-handler-${e}`, { cmd: HANDLER_CMD, binds: conduits.binds(e) }])),
   };
   await ensureLabImage(t);
-  const { NCPU } = await t.docker.info(); // compose limits above the machine's cores are clamped (the engine refuses them)
+  // compose limits above the machine's cores are clamped (the engine refuses them)
+  const { NCPU } = await t.docker.info();
   let created = false;
   for (const s of SERVICES) {
     const custom = commands[s.service];
-    created = !(await t.docker.getContainer(s.container).inspect().then(() => true, () => false)) || created;
+    created =
+      !(await t.docker
+        .getContainer(s.container)
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        )) || created;
     await runLabContainer(t, {
-      name: s.container, labels: labLabels(s), healthcheck: s.healthcheck,
-      cmd: s.oneShot ? "exit 0" : (custom?.cmd ?? IDLE), binds: custom?.binds, network: s.service === "clickhouse" ? LAB_NET : undefined,
-      memoryMb: s.limit.memMb, nanoCpus: Math.round(Math.min(s.limit.cpu, NCPU) * 1e9), restart: s.oneShot ? undefined : { Name: "unless-stopped" },
+      name: s.container,
+      labels: labLabels(s),
+      healthcheck: s.healthcheck,
+      cmd: s.oneShot ? "exit 0" : (custom?.cmd ?? IDLE),
+      binds: custom?.binds,
+      network: s.service === "clickhouse" ? LAB_NET : undefined,
+      memoryMb: s.limit.memMb,
+      nanoCpus: Math.round(Math.min(s.limit.cpu, NCPU) * 1e9),
+      restart: s.oneShot ? undefined : { Name: "unless-stopped" },
     });
   }
   if (created) await waitHealthy(t);
@@ -138,6 +200,10 @@ async function waitHealthy(t: DockerTarget, timeoutMs = 20_000) {
 export async function removeLabContainers(t: DockerTarget): Promise<number> {
   const list = await t.docker.listContainers({ all: true, filters: { label: ["com.k2.lab=true"] } });
   await Promise.all(list.map((c) => t.docker.getContainer(c.Id).remove({ force: true })));
-  for (const n of await t.docker.listNetworks({ filters: { label: ["com.k2.lab=true"] } })) await t.docker.getNetwork(n.Id).remove().catch(() => {});
+  for (const n of await t.docker.listNetworks({ filters: { label: ["com.k2.lab=true"] } }))
+    await t.docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => {});
   return list.length;
 }

@@ -7,11 +7,15 @@ import { EXCHANGES, EXCHANGE_SHARE, INSTRUMENTS, BASE_PRICE, baseAsset, type Exc
 import { exponential, normal, seeded, weighted, type Delay } from "./random.ts";
 
 export type Trade = {
-  exchange: Exchange; symbol: string; sequence: number; partition: number;
+  exchange: Exchange;
+  symbol: string;
+  sequence: number;
+  partition: number;
   exchangeTs: number; // ms since epoch, the exchange's clock (DateTime64(3))
   delayMs: number; // exchange -> handler, drawn from the delay distribution
   receiveTs: number; // exchangeTs + delayMs: when the handler has it
-  price: number; quantity: number;
+  price: number;
+  quantity: number;
   status: "sent" | "dropped" | "silenced" | "handler_down";
 };
 
@@ -29,7 +33,10 @@ export type Fault =
  */
 export function parseFault(spec: string): Fault {
   const m = /^(silence|drop|stall)(?::([a-z]+)(?:\/(.+?))?)?@([\d.]+\w*)\+([\d.]+\w*)$/.exec(spec.trim());
-  const bad = (why: string) => usageError(`invalid fault: ${JSON.stringify(spec)} (${why}; e.g. silence:binance@10s+3m, drop:kraken@20s+5s, stall@30s+10s)`);
+  const bad = (why: string) =>
+    usageError(
+      `invalid fault: ${JSON.stringify(spec)} (${why}; e.g. silence:binance@10s+3m, drop:kraken@20s+5s, stall@30s+10s)`,
+    );
   if (!m) throw bad("unrecognised form");
   const [, kind, ex, symbol, at, dur] = m;
   const atMs = /^0+(s|ms)?$/.test(at!) ? 0 : parseDuration(at!, "fault start");
@@ -46,20 +53,31 @@ export function parseFault(spec: string): Fault {
 
 /** A fault as it was typed, the inverse of parseFault: "silence:binance@10s+3m10s". */
 export function formatFault(f: Fault): string {
-  const head = f.kind === "stall" ? "stall" : `${f.kind}:${f.exchange}${f.kind === "drop" && f.symbol ? `/${f.symbol}` : ""}`;
+  const head =
+    f.kind === "stall" ? "stall" : `${f.kind}:${f.exchange}${f.kind === "drop" && f.symbol ? `/${f.symbol}` : ""}`;
   return `${head}@${durationSpec(f.atMs)}+${durationSpec(f.forMs)}`;
 }
 
-export const within = (f: { atMs: number; forMs: number }, offsetMs: number) => offsetMs >= f.atMs && offsetMs < f.atMs + f.forMs;
+export const within = (f: { atMs: number; forMs: number }, offsetMs: number) =>
+  offsetMs >= f.atMs && offsetMs < f.atMs + f.forMs;
 
-export type TrafficOptions = { ratePerSec: number; startMs: number; durationMs: number; seed: number; delay: Delay; faults?: Fault[] };
+export type TrafficOptions = {
+  ratePerSec: number;
+  startMs: number;
+  durationMs: number;
+  seed: number;
+  delay: Delay;
+  faults?: Fault[];
+};
 
 /** Trades in exchange-time order. Symbols within a venue follow a Zipf-like popularity. */
 export function* generateTrades(o: TrafficOptions): Generator<Trade> {
   const rng = seeded(o.seed);
   const delayRng = seeded(o.seed ^ 0x9e3779b9);
   const shares = EXCHANGES.map((e) => EXCHANGE_SHARE[e]);
-  const symbolWeights = Object.fromEntries(EXCHANGES.map((e) => [e, INSTRUMENTS[e].map((_, i) => 1 / (i + 1))])) as Record<Exchange, number[]>;
+  const symbolWeights = Object.fromEntries(
+    EXCHANGES.map((e) => [e, INSTRUMENTS[e].map((_, i) => 1 / (i + 1))]),
+  ) as Record<Exchange, number[]>;
   const seq = new Map<string, number>();
   const price = new Map<string, number>();
   const faults = o.faults ?? [];
@@ -80,17 +98,41 @@ export function* generateTrades(o: TrafficOptions): Generator<Trade> {
     const delayMs = Math.max(0, o.delay.sample(delayRng));
     const exchangeTs = Math.floor(o.startMs + t);
     const hit = (k: Fault["kind"]) =>
-      faults.some((f) => f.kind === k && f.kind !== "stall" && f.exchange === exchange && (f.kind !== "drop" || !f.symbol || f.symbol === symbol) && within(f, t));
+      faults.some(
+        (f) =>
+          f.kind === k &&
+          f.kind !== "stall" &&
+          f.exchange === exchange &&
+          (f.kind !== "drop" || !f.symbol || f.symbol === symbol) &&
+          within(f, t),
+      );
     const status = hit("silence") ? "silenced" : hit("drop") ? "dropped" : "sent";
-    yield { exchange, symbol, sequence, partition: si % 3, exchangeTs, delayMs, receiveTs: exchangeTs + delayMs, price: p, quantity, status };
+    yield {
+      exchange,
+      symbol,
+      sequence,
+      partition: si % 3,
+      exchangeTs,
+      delayMs,
+      receiveTs: exchangeTs + delayMs,
+      price: p,
+      quantity,
+      status,
+    };
   }
 }
 
 /** The message a feed handler would publish to market.crypto.trades.<exchange>.raw. */
 export function toMessage(t: Trade, offset: number): string {
   return JSON.stringify({
-    exchange_timestamp: t.exchangeTs, sequence_number: t.sequence, symbol: t.symbol,
-    price: t.price.toFixed(8), quantity: t.quantity.toFixed(8), quote_volume: (t.price * t.quantity).toFixed(8),
-    event_time: t.exchangeTs, kafka_offset: offset, kafka_partition: t.partition,
+    exchange_timestamp: t.exchangeTs,
+    sequence_number: t.sequence,
+    symbol: t.symbol,
+    price: t.price.toFixed(8),
+    quantity: t.quantity.toFixed(8),
+    quote_volume: (t.price * t.quantity).toFixed(8),
+    event_time: t.exchangeTs,
+    kafka_offset: offset,
+    kafka_partition: t.partition,
   });
 }

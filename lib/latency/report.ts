@@ -13,35 +13,95 @@ import type { Status } from "../report/document.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 
 export type ScenarioRecord = {
-  scenario: string; lab: boolean; window: Window; durationMs: number; targetRate: number; achievedRate: number; achievedHow: string;
-  lagClock: string; resolutionMs: number; mappings: Mapping[]; loss: LossCheck; notRun?: string;
+  scenario: string;
+  lab: boolean;
+  window: Window;
+  durationMs: number;
+  targetRate: number;
+  achievedRate: number;
+  achievedHow: string;
+  lagClock: string;
+  resolutionMs: number;
+  mappings: Mapping[];
+  loss: LossCheck;
+  notRun?: string;
   mv: { unavailable: string } | { inserts: number; avgMs: number; p99Ms: number; maxMs: number };
-  replay?: { sent: number; generated: number; dropped: number; silenced: number; batches: number; insertRttMs: { mean: number; max: number } };
+  replay?: {
+    sent: number;
+    generated: number;
+    dropped: number;
+    silenced: number;
+    batches: number;
+    insertRttMs: { mean: number; max: number };
+  };
 };
-export type ScenarioSummary = { scenario: string; status: Status; p50: number | null; p99: number | null; max: number | null; trades: number; achieved: string; notes: string[] };
+export type ScenarioSummary = {
+  scenario: string;
+  status: Status;
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+  trades: number;
+  achieved: string;
+  notes: string[];
+};
 
-const lagsOf = (run: RunData, r: ScenarioRecord) => (run.manifest.datasets[`lags_${r.scenario}`] ? `{lags_${r.scenario}}` : null);
+const lagsOf = (run: RunData, r: ScenarioRecord) =>
+  run.manifest.datasets[`lags_${r.scenario}`] ? `{lags_${r.scenario}}` : null;
 
 export async function scenarioSummaries(run: RunData, records: ScenarioRecord[]): Promise<ScenarioSummary[]> {
-  return Promise.all(records.map(async (r) => {
-    const s = SCENARIOS.find((x) => x.name === r.scenario)!;
-    const src = lagsOf(run, r);
-    const [q] = src ? await run.query<{ n: number; p50: number; p99: number; max: number }>(`SELECT count() AS n, quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, max(lag_ms) AS max FROM ${src}`) : [];
-    const n = Number(q?.n ?? 0);
-    const v = scenarioVerdict(s, { notRun: r.notRun, trades: n, p99Ms: n ? q!.p99 : NaN, resolutionMs: r.resolutionMs, loss: r.loss });
-    return {
-      scenario: r.scenario, status: v.status, p50: n ? q!.p50 : null, p99: n ? q!.p99 : null, max: n ? q!.max : null, trades: n,
-      achieved: `${r.achievedRate.toFixed(1)} msg/s achieved (target ~${s.rate})`, notes: v.notes,
-    };
-  }));
+  return Promise.all(
+    records.map(async (r) => {
+      const s = SCENARIOS.find((x) => x.name === r.scenario)!;
+      const src = lagsOf(run, r);
+      const [q] = src
+        ? await run.query<{ n: number; p50: number; p99: number; max: number }>(
+            `SELECT count() AS n, quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, max(lag_ms) ` +
+              `AS max FROM ${src}`,
+          )
+        : [];
+      const n = Number(q?.n ?? 0);
+      const v = scenarioVerdict(s, {
+        notRun: r.notRun,
+        trades: n,
+        p99Ms: n ? q!.p99 : NaN,
+        resolutionMs: r.resolutionMs,
+        loss: r.loss,
+      });
+      return {
+        scenario: r.scenario,
+        status: v.status,
+        p50: n ? q!.p50 : null,
+        p99: n ? q!.p99 : null,
+        max: n ? q!.max : null,
+        trades: n,
+        achieved: `${r.achievedRate.toFixed(1)} msg/s achieved (target ~${s.rate})`,
+        notes: v.notes,
+      };
+    }),
+  );
 }
 
 /** Exactly the step file's table: Scenario | p50 | p99 | Max | Notes. */
 export function resultsTable(doc: Report, rows: ScenarioSummary[]) {
   const ms = (v: number | null) => (v === null ? "–" : `${fmt(v)} ms`);
-  doc.table(rows.map((r) => ({ Scenario: `${r.scenario} (~${SCENARIOS.find((s) => s.name === r.scenario)!.rate} msg/s)`, p50: ms(r.p50), p99: ms(r.p99), Max: ms(r.max), Notes: `${r.status}: ${r.achieved}; ${r.notes.join("; ")}` })),
-    [{ key: "Scenario", label: "Scenario" }, { key: "p50", label: "p50", align: "right" }, { key: "p99", label: "p99", align: "right" }, { key: "Max", label: "Max", align: "right" }, { key: "Notes", label: "Notes" }],
-    { caption: "End-to-end lag (silver) per scenario, all exchanges", summary: true });
+  doc.table(
+    rows.map((r) => ({
+      Scenario: `${r.scenario} (~${SCENARIOS.find((s) => s.name === r.scenario)!.rate} msg/s)`,
+      p50: ms(r.p50),
+      p99: ms(r.p99),
+      Max: ms(r.max),
+      Notes: `${r.status}: ${r.achieved}; ${r.notes.join("; ")}`,
+    })),
+    [
+      { key: "Scenario", label: "Scenario" },
+      { key: "p50", label: "p50", align: "right" },
+      { key: "p99", label: "p99", align: "right" },
+      { key: "Max", label: "Max", align: "right" },
+      { key: "Notes", label: "Notes" },
+    ],
+    { caption: "End-to-end lag (silver) per scenario, all exchanges", summary: true },
+  );
   for (const r of rows) doc.note(r.status, `${r.scenario}: ${r.notes.join("; ")}.`);
 }
 
@@ -49,22 +109,60 @@ export function resultsTable(doc: Report, rows: ScenarioSummary[]) {
 export async function segmentTable(doc: Report, run: RunData, records: ScenarioRecord[]): Promise<Segment[]> {
   const all: Segment[] = [];
   const rows: Record<string, string>[] = [];
-  const cell = (seg?: { p50Ms?: number; p99Ms?: number }) => (seg?.p99Ms === undefined ? "–" : `${fmt(seg.p50Ms)} / ${fmt(seg.p99Ms)} ms`);
+  const cell = (seg?: { p50Ms?: number; p99Ms?: number }) =>
+    seg?.p99Ms === undefined ? "–" : `${fmt(seg.p50Ms)} / ${fmt(seg.p99Ms)} ms`;
   const per = new Map<string, Map<string, Segment>>();
   for (const r of records) {
     const src = lagsOf(run, r);
     const m = new Map<string, Segment>();
     per.set(r.scenario, m);
     if (!src) continue;
-    const [q] = await run.query<any>(`SELECT quantileExact(0.5)(lag_ms) AS e50, quantileExact(0.99)(lag_ms) AS e99${r.lab
-      ? ", quantileExact(0.5)(consumer_wait_ms) AS w50, quantileExact(0.99)(consumer_wait_ms) AS w99, quantileExact(0.5)(insert_rtt_ms) AS i50, quantileExact(0.99)(insert_rtt_ms) AS i99, quantileExact(0.5)(injected_delay_ms) AS d50, quantileExact(0.99)(injected_delay_ms) AS d99" : ""} FROM ${src}`);
-    m.set("total", { segment: "end to end (total)", budgetMs: 11, p50Ms: q.e50, p99Ms: q.e99, source: `silver ${r.lagClock} − exchange time, ${r.scenario}` });
+    const [q] = await run.query<any>(
+      `SELECT quantileExact(0.5)(lag_ms) AS e50, quantileExact(0.99)(lag_ms) AS e99${
+        r.lab
+          ? ", quantileExact(0.5)(consumer_wait_ms) AS w50, quantileExact(0.99)(consumer_wait_ms) AS w99, " +
+            "quantileExact(0.5)(insert_rtt_ms) AS i50, quantileExact(0.99)(insert_rtt_ms) AS i99, " +
+            "quantileExact(0.5)(injected_delay_ms) AS d50, quantileExact(0.99)(injected_delay_ms) AS d99"
+          : ""
+      } FROM ${src}`,
+    );
+    m.set("total", {
+      segment: "end to end (total)",
+      budgetMs: 11,
+      p50Ms: q.e50,
+      p99Ms: q.e99,
+      source: `silver ${r.lagClock} − exchange time, ${r.scenario}`,
+    });
     if (r.lab) {
-      m.set("network", { segment: "exchange → handler network (lab model)", budgetMs: null, p50Ms: q.d50, p99Ms: q.d99, source: "injected delay, the replayer's ground truth; outside the budget" });
-      m.set("kafka", { segment: "Redpanda → Kafka engine", budgetMs: 3, p50Ms: q.w50, p99Ms: q.w99, source: `consumer wait (handler receive → insert start), measured by the lab, ${r.scenario}` });
-      m.set("mv", { segment: "raw → bronze → silver → gold MVs", budgetMs: 5, p50Ms: q.i50, p99Ms: q.i99, source: `insert round trip per trade's batch (one insert runs all MVs), ${r.scenario}` });
+      m.set("network", {
+        segment: "exchange → handler network (lab model)",
+        budgetMs: null,
+        p50Ms: q.d50,
+        p99Ms: q.d99,
+        source: "injected delay, the replayer's ground truth; outside the budget",
+      });
+      m.set("kafka", {
+        segment: "Redpanda → Kafka engine",
+        budgetMs: 3,
+        p50Ms: q.w50,
+        p99Ms: q.w99,
+        source: `consumer wait (handler receive → insert start), measured by the lab, ${r.scenario}`,
+      });
+      m.set("mv", {
+        segment: "raw → bronze → silver → gold MVs",
+        budgetMs: 5,
+        p50Ms: q.i50,
+        p99Ms: q.i99,
+        source: `insert round trip per trade's batch (one insert runs all MVs), ${r.scenario}`,
+      });
     } else if ("p99Ms" in r.mv) {
-      m.set("mv", { segment: "raw → bronze → silver → gold MVs", budgetMs: 5, p50Ms: r.mv.avgMs, p99Ms: r.mv.p99Ms, source: `system.query_log INSERT durations on bronze (avg shown as p50), ${r.scenario}` });
+      m.set("mv", {
+        segment: "raw → bronze → silver → gold MVs",
+        budgetMs: 5,
+        p50Ms: r.mv.avgMs,
+        p99Ms: r.mv.p99Ms,
+        source: `system.query_log INSERT durations on bronze (avg shown as p50), ${r.scenario}`,
+      });
     }
     all.push(...[...m.values()].filter((s) => s.segment !== "end to end (total)"));
   }
@@ -73,7 +171,12 @@ export async function segmentTable(doc: Report, run: RunData, records: ScenarioR
     ["parse", "exchange → handler parse", 1, "handler timestamps at receive and after parse, in the message"],
     ["produce", "handler → Redpanda", 2, "the handler's publish time against the Kafka record timestamp"],
     ["kafka", "Redpanda → Kafka engine", 3, "the Kafka record timestamp (_timestamp) kept in bronze"],
-    ["mv", "raw → bronze → silver → gold MVs", 5, "system.query_log on a server (the three MV segments, 1 + 3 + 1 ms, run inside one insert)"],
+    [
+      "mv",
+      "raw → bronze → silver → gold MVs",
+      5,
+      "system.query_log on a server (the three MV segments, 1 + 3 + 1 ms, run inside one insert)",
+    ],
     ["total", "end to end (total)", 11, ""],
     ["network", "exchange → handler network", null, "exchange send time (not in the budget)"],
   ];
@@ -81,71 +184,178 @@ export async function segmentTable(doc: Report, run: RunData, records: ScenarioR
     const measured = names.map((n) => per.get(n)?.get(key));
     if (key === "network" && !measured.some(Boolean)) continue;
     const src = measured.find(Boolean)?.source.replace(/, \d+x$/, "");
-    rows.push({ segment: label, budget: budget === null ? "–" : `< ${budget} ms`, ...Object.fromEntries(names.map((n, i) => [n, cell(measured[i])])), how: src ?? `NOT MEASURED: needs ${needs}` });
+    rows.push({
+      segment: label,
+      budget: budget === null ? "–" : `< ${budget} ms`,
+      ...Object.fromEntries(names.map((n, i) => [n, cell(measured[i])])),
+      how: src ?? `NOT MEASURED: needs ${needs}`,
+    });
   }
   doc.md`## Segment budget`;
-  doc.md`FACTS.md budgets seven segments to 11 ms end to end. A segment is filled only where something measured it; the others say what instrumentation would. Cells are p50 / p99.`;
-  doc.table(rows, [{ key: "segment", label: "Segment" }, { key: "budget", label: "Budget", align: "right" }, ...names.map((n) => ({ key: n, label: n, align: "right" as const })), { key: "how", label: "Measured by" }],
-    { caption: "Latency budget by segment", summary: true });
-  for (const r of records) if ("unavailable" in r.mv) { doc.note("INFO", `MV processing time (${r.scenario}): ${r.mv.unavailable}.`); break; }
-  for (const r of records) if ("p99Ms" in r.mv) doc.note("INFO", `MV processing time (${r.scenario}) from system.query_log: ${r.mv.inserts} INSERTs into bronze, avg ${fmt(r.mv.avgMs)} ms, p99 ${fmt(r.mv.p99Ms)} ms, max ${fmt(r.mv.maxMs)} ms.`);
+  doc.md`FACTS.md budgets seven segments to 11 ms end to end. A segment is filled only where something measured it;
+    the others say what instrumentation would. Cells are p50 / p99.`;
+  doc.table(
+    rows,
+    [
+      { key: "segment", label: "Segment" },
+      { key: "budget", label: "Budget", align: "right" },
+      ...names.map((n) => ({ key: n, label: n, align: "right" as const })),
+      { key: "how", label: "Measured by" },
+    ],
+    { caption: "Latency budget by segment", summary: true },
+  );
+  for (const r of records)
+    if ("unavailable" in r.mv) {
+      doc.note("INFO", `MV processing time (${r.scenario}): ${r.mv.unavailable}.`);
+      break;
+    }
+  for (const r of records)
+    if ("p99Ms" in r.mv)
+      doc.note(
+        "INFO",
+        `MV processing time (${r.scenario}) from system.query_log: ${r.mv.inserts} INSERTs into bronze, avg ` +
+          `${fmt(r.mv.avgMs)} ms, p99 ${fmt(r.mv.p99Ms)} ms, max ${fmt(r.mv.maxMs)} ms.`,
+      );
   return all;
 }
 
 const union = (run: RunData, records: ScenarioRecord[], sql: (src: string) => string) =>
-  records.filter((r) => lagsOf(run, r)).map((r) => `SELECT '${r.scenario}' AS scenario, * FROM (${sql(lagsOf(run, r)!)})`).join(" UNION ALL ");
+  records
+    .filter((r) => lagsOf(run, r))
+    .map((r) => `SELECT '${r.scenario}' AS scenario, * FROM (${sql(lagsOf(run, r)!)})`)
+    .join(" UNION ALL ");
 
-export async function latencyFigures(doc: Report, run: RunData, records: ScenarioRecord[], summaries: ScenarioSummary[]) {
+export async function latencyFigures(
+  doc: Report,
+  run: RunData,
+  records: ScenarioRecord[],
+  summaries: ScenarioSummary[],
+) {
   const measured = records.filter((r) => lagsOf(run, r));
   if (!measured.length) return;
-  const targets = measured.map((r) => ({ scenario: r.scenario, target: SCENARIOS.find((s) => s.name === r.scenario)!.p99TargetMs }));
+  const targets = measured.map((r) => ({
+    scenario: r.scenario,
+    target: SCENARIOS.find((s) => s.name === r.scenario)!.p99TargetMs,
+  }));
   const fy = { label: "scenario", domain: measured.map((r) => r.scenario) }; // in run order, not alphabetical
   doc.md`## Figures`;
-  const ecdf = await run.query<{ scenario: string; exchange: string; q: number; lag_ms: number }>(union(run, measured, (s) => ecdfSql(s)));
+  const ecdf = await run.query<{ scenario: string; exchange: string; q: number; lag_ms: number }>(
+    union(run, measured, (s) => ecdfSql(s)),
+  );
   const marks = ecdf.filter((d) => d.q === 0.5 || d.q === 0.99);
   const positive = ecdf.every((d) => d.lag_ms > 0);
-  doc.figure({
-    height: 150 * measured.length + 40, marginLeft: 50, marginRight: 60, color: { legend: true },
-    x: { type: positive ? "log" : "linear", label: "lag (ms)", grid: true }, y: { label: "share of trades ≤ lag", domain: [0, 1] }, fy,
-    marks: [
-      Plot.ruleX(targets, { x: "target", fy: "scenario", stroke: "#cf222e", strokeDasharray: "4,3" }),
-      Plot.text(targets, { x: "target", fy: "scenario", y: 0.1, text: (d: any) => `target ${d.target} ms`, textAnchor: "start", dx: 4, fill: "#cf222e" }),
-      Plot.line(ecdf, { x: "lag_ms", y: "q", stroke: "exchange", fy: "scenario", curve: "step-after" }),
-      Plot.dot(marks, { x: "lag_ms", y: "q", stroke: "exchange", fy: "scenario", symbol: (d: any) => (d.q === 0.5 ? "circle" : "triangle"), r: 3.5 }),
-    ],
-  }, "ECDF of lag per exchange and scenario (200 quantiles each). Circles: p50; triangles: p99; dashed: the scenario's p99 target.");
+  doc.figure(
+    {
+      height: 150 * measured.length + 40,
+      marginLeft: 50,
+      marginRight: 60,
+      color: { legend: true },
+      x: { type: positive ? "log" : "linear", label: "lag (ms)", grid: true },
+      y: { label: "share of trades ≤ lag", domain: [0, 1] },
+      fy,
+      marks: [
+        Plot.ruleX(targets, { x: "target", fy: "scenario", stroke: "#cf222e", strokeDasharray: "4,3" }),
+        Plot.text(targets, {
+          x: "target",
+          fy: "scenario",
+          y: 0.1,
+          text: (d: any) => `target ${d.target} ms`,
+          textAnchor: "start",
+          dx: 4,
+          fill: "#cf222e",
+        }),
+        Plot.line(ecdf, { x: "lag_ms", y: "q", stroke: "exchange", fy: "scenario", curve: "step-after" }),
+        Plot.dot(marks, {
+          x: "lag_ms",
+          y: "q",
+          stroke: "exchange",
+          fy: "scenario",
+          symbol: (d: any) => (d.q === 0.5 ? "circle" : "triangle"),
+          r: 3.5,
+        }),
+      ],
+    },
+    "ECDF of lag per exchange and scenario (200 quantiles each). Circles: p50; triangles: p99; dashed: the " +
+      "scenario's p99 target.",
+  );
   const widths = new Map(measured.map((r) => [r.scenario, bucketSeconds(r.window)]));
-  const series = (await Promise.all(measured.map((r) => run.query<any>(`SELECT '${r.scenario}' AS scenario, * FROM (${seriesSql(lagsOf(run, r)!, "1", widths.get(r.scenario))})`)))).flat();
+  const series = (
+    await Promise.all(
+      measured.map((r) =>
+        run.query<any>(
+          `SELECT '${r.scenario}' AS scenario, * FROM (${seriesSql(lagsOf(run, r)!, "1", widths.get(r.scenario))})`,
+        ),
+      ),
+    )
+  ).flat();
   // x: seconds into each scenario, so that scenarios run one after another share an axis
   const start = new Map(measured.map((r) => [r.scenario, r.window.fromMs]));
   const long = series.flatMap((d) => {
     const t = (Date.parse(`${String(d.bucket).replace(" ", "T")}Z`) - start.get(d.scenario)!) / 1000;
-    return [{ ...d, t, quantile: "p50", ms: d.p50_ms }, { ...d, t, quantile: "p99", ms: d.p99_ms }];
+    return [
+      { ...d, t, quantile: "p50", ms: d.p50_ms },
+      { ...d, t, quantile: "p99", ms: d.p99_ms },
+    ];
   });
-  doc.figure({
-    height: 140 * measured.length + 40, marginLeft: 50, color: { legend: true }, fy,
-    x: { label: "seconds into the scenario (10 s buckets of exchange time)" }, y: { label: "lag (ms)", grid: true },
-    marks: [
-      Plot.lineY(long.filter((d) => d.quantile === "p50"), { x: "t", y: "ms", stroke: "exchange", fy: "scenario", marker: "dot" }),
-      Plot.lineY(long.filter((d) => d.quantile === "p99"), { x: "t", y: "ms", stroke: "exchange", fy: "scenario", strokeDasharray: "4,2" }),
-      Plot.ruleY([0]),
-    ],
-  }, `p50 (solid) and p99 (dashed) per exchange in ${[...new Set(widths.values())].map((w) => `${w} s`).join(" / ")} buckets of exchange time; a rising line is a consumer falling behind.`);
+  doc.figure(
+    {
+      height: 140 * measured.length + 40,
+      marginLeft: 50,
+      color: { legend: true },
+      fy,
+      x: { label: "seconds into the scenario (10 s buckets of exchange time)" },
+      y: { label: "lag (ms)", grid: true },
+      marks: [
+        Plot.lineY(
+          long.filter((d) => d.quantile === "p50"),
+          { x: "t", y: "ms", stroke: "exchange", fy: "scenario", marker: "dot" },
+        ),
+        Plot.lineY(
+          long.filter((d) => d.quantile === "p99"),
+          { x: "t", y: "ms", stroke: "exchange", fy: "scenario", strokeDasharray: "4,2" },
+        ),
+        Plot.ruleY([0]),
+      ],
+    },
+    `p50 (solid) and p99 (dashed) per exchange in ${[...new Set(widths.values())].map((w) => `${w} s`).join(" / ")} ` +
+      `buckets of exchange time; a rising line is a consumer falling behind.`,
+  );
   const hist = await run.query<any>(union(run, measured, (s) => logBinsSql("lag_ms", s, "lag")));
-  doc.figure({
-    height: 120 * measured.length + 40, marginLeft: 50, fy, x: { type: "log", label: "lag (ms, log scale)", grid: true }, y: { label: "trades" },
-    marks: [Plot.rectY(hist, { x1: "x1", x2: "x2", y: "n", fy: "scenario", fill: "#4e79a7", inset: 0.5 }), Plot.ruleX(targets, { x: "target", fy: "scenario", stroke: "#cf222e", strokeDasharray: "4,3" }), Plot.ruleY([0])],
-  }, `Lag histogram, ten log-spaced bins per decade (all exchanges). Lags of zero or less are not drawn (${summaries.map((s) => s.scenario).join(", ")}).`);
+  doc.figure(
+    {
+      height: 120 * measured.length + 40,
+      marginLeft: 50,
+      fy,
+      x: { type: "log", label: "lag (ms, log scale)", grid: true },
+      y: { label: "trades" },
+      marks: [
+        Plot.rectY(hist, { x1: "x1", x2: "x2", y: "n", fy: "scenario", fill: "#4e79a7", inset: 0.5 }),
+        Plot.ruleX(targets, { x: "target", fy: "scenario", stroke: "#cf222e", strokeDasharray: "4,3" }),
+        Plot.ruleY([0]),
+      ],
+    },
+    `Lag histogram, ten log-spaced bins per decade (all exchanges). Lags of zero or less are not drawn ` +
+      `(${summaries.map((s) => s.scenario).join(", ")}).`,
+  );
 }
 
 /** Per exchange and scenario in both runs: the change of p50, p99 and max, exact from the stored samples. */
 export async function compareRuns(doc: Report, a: RunData, b: RunData) {
   const [ra, rb] = await Promise.all([a.json<ScenarioRecord[]>("scenarios"), b.json<ScenarioRecord[]>("scenarios")]);
   const stats = async (run: RunData, r: ScenarioRecord) =>
-    lagsOf(run, r) ? run.query<{ exchange: string; p50: number; p99: number; max: number; n: number }>(`SELECT exchange, count() AS n, quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, max(lag_ms) AS max FROM ${lagsOf(run, r)} GROUP BY exchange ORDER BY exchange`) : [];
+    lagsOf(run, r)
+      ? run.query<{ exchange: string; p50: number; p99: number; max: number; n: number }>(
+          `SELECT exchange, count() AS n, quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, ` +
+            `max(lag_ms) AS max FROM ${lagsOf(run, r)} GROUP BY exchange ORDER BY exchange`,
+        )
+      : [];
   const common = ra.filter((x) => rb.some((y) => y.scenario === x.scenario)).map((x) => x.scenario);
   if (!common.length)
-    throw new K2Error(`runs ${a.manifest.runId} (${ra.map((r) => r.scenario).join(", ")}) and ${b.manifest.runId} (${rb.map((r) => r.scenario).join(", ")}) share no scenario: compare runs of the same scenarios`, EXIT.notFound);
+    throw new K2Error(
+      `runs ${a.manifest.runId} (${ra.map((r) => r.scenario).join(", ")}) and ${b.manifest.runId} ` +
+        `(${rb.map((r) => r.scenario).join(", ")}) share no scenario: compare runs of the same scenarios`,
+      EXIT.notFound,
+    );
   const rows: Record<string, any>[] = [];
   for (const x of ra) {
     const y = rb.find((r) => r.scenario === x.scenario);
@@ -154,19 +364,55 @@ export async function compareRuns(doc: Report, a: RunData, b: RunData) {
     for (const e of sa) {
       const f = sb.find((s) => s.exchange === e.exchange);
       if (!f) continue;
-      const d = (k: "p50" | "p99" | "max") => ({ [`${k}_before`]: e[k], [`${k}_after`]: f[k], [`${k}_delta`]: f[k] - e[k] });
-      rows.push({ scenario: x.scenario, exchange: e.exchange, trades: `${e.n} → ${f.n}`, ...d("p50"), ...d("p99"), ...d("max") });
+      const d = (k: "p50" | "p99" | "max") => ({
+        [`${k}_before`]: e[k],
+        [`${k}_after`]: f[k],
+        [`${k}_delta`]: f[k] - e[k],
+      });
+      rows.push({
+        scenario: x.scenario,
+        exchange: e.exchange,
+        trades: `${e.n} → ${f.n}`,
+        ...d("p50"),
+        ...d("p99"),
+        ...d("max"),
+      });
     }
   }
-  doc.md`Quantiles recomputed exactly (\`quantileExact\`) from each run's stored per-trade lags; a negative delta is an improvement.`;
-  const ms = (v: number) => `${fmt(v)} ms`, delta = (v: number) => `${v > 0 ? "+" : ""}${fmt(v)} ms`;
-  doc.table(rows, [
-    { key: "scenario", label: "Scenario" }, { key: "exchange", label: "Exchange" }, { key: "trades", label: "Trades" },
-    { key: "p50_before", label: "p50 before", format: ms, align: "right" }, { key: "p50_after", label: "p50 after", format: ms, align: "right" }, { key: "p50_delta", label: "Δ p50", format: delta, align: "right" },
-    { key: "p99_before", label: "p99 before", format: ms, align: "right" }, { key: "p99_after", label: "p99 after", format: ms, align: "right" }, { key: "p99_delta", label: "Δ p99", format: delta, align: "right" },
-    { key: "max_before", label: "max before", format: ms, align: "right" }, { key: "max_after", label: "max after", format: ms, align: "right" }, { key: "max_delta", label: "Δ max", format: delta, align: "right" },
-  ], { caption: "Before → after, per scenario and exchange", summary: true });
+  doc.md`Quantiles recomputed exactly (\`quantileExact\`) from each run's stored per-trade lags; a negative delta is
+    an improvement.`;
+  const ms = (v: number) => `${fmt(v)} ms`,
+    delta = (v: number) => `${v > 0 ? "+" : ""}${fmt(v)} ms`;
+  doc.table(
+    rows,
+    [
+      { key: "scenario", label: "Scenario" },
+      { key: "exchange", label: "Exchange" },
+      { key: "trades", label: "Trades" },
+      { key: "p50_before", label: "p50 before", format: ms, align: "right" },
+      { key: "p50_after", label: "p50 after", format: ms, align: "right" },
+      { key: "p50_delta", label: "Δ p50", format: delta, align: "right" },
+      { key: "p99_before", label: "p99 before", format: ms, align: "right" },
+      { key: "p99_after", label: "p99 after", format: ms, align: "right" },
+      { key: "p99_delta", label: "Δ p99", format: delta, align: "right" },
+      { key: "max_before", label: "max before", format: ms, align: "right" },
+      { key: "max_after", label: "max after", format: ms, align: "right" },
+      { key: "max_delta", label: "Δ max", format: delta, align: "right" },
+    ],
+    { caption: "Before → after, per scenario and exchange", summary: true },
+  );
   const tuning = (b.manifest as any).tuning;
   doc.fact("Tuning applied", tuning ?? "none recorded for the after run");
-  return { summary: [`compare ${a.manifest.runId} → ${b.manifest.runId}: ${rows.length} scenario×exchange rows`, ...rows.slice(0, 9).map((r) => `  ${r.scenario} ${r.exchange}: p50 ${delta(r.p50_delta)}, p99 ${delta(r.p99_delta)}, max ${delta(r.max_delta)}`)] };
+  return {
+    summary: [
+      `compare ${a.manifest.runId} → ${b.manifest.runId}: ${rows.length} scenario×exchange rows`,
+      ...rows
+        .slice(0, 9)
+        .map(
+          (r) =>
+            `  ${r.scenario} ${r.exchange}: p50 ${delta(r.p50_delta)}, p99 ${delta(r.p99_delta)}, max ` +
+            `${delta(r.max_delta)}`,
+        ),
+    ],
+  };
 }

@@ -1,46 +1,52 @@
 // SQL for the latency benchmark. The engine computes every lag and quantile over all rows;
 // JS only renders. Columns come from discovery (lib/k2/discovery.ts), never from documents.
-import { lagClock, exchangeExpr, type Mapping } from "../k2/discovery.ts";
-import { sqlIdent, sqlString, sqlTimeMs } from "../io/clickhouse.ts";
+import { lagClock, exchangeExpr, inWindow, type Mapping } from "../k2/discovery.ts";
+import { sqlIdent, sqlString } from "../io/clickhouse.ts";
 
-export type Window = { fromMs: number; toMs: number };
-
-export const inWindow = (m: Mapping, w: Window) =>
-  `${sqlIdent(m.exchangeTime.column)} >= ${sqlTimeMs(w.fromMs)} AND ${sqlIdent(m.exchangeTime.column)} < ${sqlTimeMs(Math.ceil(w.toMs))}`;
+import type { Window } from "../verdict/status.ts";
+export type { Window };
 
 /** Bucket width for a window: 10 s, widened in 10 s steps so that a series has at most ~300 points. */
 export const bucketSeconds = (w: Window) => Math.max(10, Math.ceil((w.toMs - w.fromMs) / 1000 / 300 / 10) * 10);
 
 /** Per-trade lag rows of one table: exchange, symbol, sequence, exchange time, lag in ms by the table's lag clock. */
 export function lagRowsSql(m: Mapping, w: Window): string {
-  const ex = sqlIdent(m.exchangeTime.column), clock = sqlIdent(lagClock(m).column);
-  return `SELECT ${sqlString(m.table)} AS table, ${exchangeExpr(m)} AS exchange, toString(${sqlIdent(m.symbol)}) AS symbol,
-      ${m.sequence ? `ifNull(toUInt64(${sqlIdent(m.sequence)}), 0)` : "toUInt64(0)"} AS seq, toDateTime64(${ex}, 3, 'UTC') AS exchange_ts,
+  const ex = sqlIdent(m.exchangeTime.column),
+    clock = sqlIdent(lagClock(m).column);
+  return `SELECT ${sqlString(m.table)} AS table, ${exchangeExpr(m)} AS exchange, toString(${sqlIdent(m.symbol)}) AS
+    symbol,
+      ${m.sequence ? `ifNull(toUInt64(${sqlIdent(m.sequence)}), 0)` : "toUInt64(0)"} AS seq, toDateTime64(${ex}, 3,
+        'UTC') AS exchange_ts,
       dateDiff('microsecond', ${ex}, ${clock}) / 1000 AS lag_ms
     FROM ${m.table} WHERE ${inWindow(m, w)}`;
 }
 
 // quantileExact: exact over all rows (the engine sorts; at K2's rates a window holds at most
 // a few million trades). The same function is in lib/verdict/stats.ts for cross-checks.
-const STATS = `count() AS trades, avg(lag_ms) AS avg_ms, quantileExact(0.5)(lag_ms) AS p50_ms, quantileExact(0.9)(lag_ms) AS p90_ms,
+const STATS =
+  `count() AS trades, avg(lag_ms) AS avg_ms, quantileExact(0.5)(lag_ms) AS p50_ms, ` +
+  `quantileExact(0.9)(lag_ms) AS p90_ms,
   quantileExact(0.99)(lag_ms) AS p99_ms, quantileExact(0.999)(lag_ms) AS p999_ms, max(lag_ms) AS max_ms,
   quantileExact(0.001)(lag_ms) AS floor_ms, countIf(lag_ms < 0) / count() AS negative_share`;
 
 /** count, avg, p50, p90, p99, p99.9, max, negative share, lag floor: per table and exchange (and symbol). */
 export function statsSql(mappings: Mapping[], w: Window, bySymbol: boolean): string {
   const rows = mappings.map((m) => lagRowsSql(m, w)).join(" UNION ALL ");
-  return `SELECT table, exchange, ${bySymbol ? "symbol," : ""} ${STATS} FROM (${rows}) GROUP BY table, exchange${bySymbol ? ", symbol" : ""} ORDER BY table, exchange${bySymbol ? ", symbol" : ""}`;
+  return `SELECT table, exchange, ${bySymbol ? "symbol," : ""} ${STATS} FROM (${rows}) GROUP BY table,
+    exchange${bySymbol ? ", symbol" : ""} ORDER BY table, exchange${bySymbol ? ", symbol" : ""}`;
 }
 
 /** Per-trade lags of the silver table, with the lab's ground truth when it exists (exported to Parquet). */
 export function lagExportSql(silver: Mapping, w: Window, truthDb?: string): string {
   const base = lagRowsSql(silver, w);
   if (!truthDb) return base;
-  return `SELECT l.table AS table, l.exchange AS exchange, l.symbol AS symbol, l.seq AS seq, l.exchange_ts AS exchange_ts, l.lag_ms AS lag_ms,
+  return `SELECT l.table AS table, l.exchange AS exchange, l.symbol AS symbol, l.seq AS seq, l.exchange_ts AS
+    exchange_ts, l.lag_ms AS lag_ms,
       t.delay_ms AS injected_delay_ms, dateDiff('microsecond', t.exchange_ts, t.flushed_ts) / 1000 AS handoff_ms,
       dateDiff('microsecond', t.receive_ts, t.flushed_ts) / 1000 AS consumer_wait_ms, b.rtt_ms AS insert_rtt_ms
     FROM (${base}) AS l
-    LEFT JOIN (SELECT toString(exchange) AS exchange, symbol, sequence_number, delay_ms, exchange_ts, receive_ts, flushed_ts, batch_id FROM ${truthDb}.sent WHERE status = 'sent') AS t
+    LEFT JOIN (SELECT toString(exchange) AS exchange, symbol, sequence_number, delay_ms, exchange_ts, receive_ts,
+      flushed_ts, batch_id FROM ${truthDb}.sent WHERE status = 'sent') AS t
       ON t.exchange = l.exchange AND t.symbol = l.symbol AND t.sequence_number = l.seq
     LEFT JOIN ${truthDb}.batches AS b ON b.batch_id = t.batch_id`;
 }
@@ -59,11 +65,13 @@ export function continuitySql(m: Mapping, w: Window): string {
 
 /** Loss against the lab's ground truth: every trade the exchanges generated, landed once or not. */
 export function truthLossSql(silver: Mapping, w: Window, truthDb = "k2lab"): string {
-  return `SELECT t.exchange AS exchange, t.symbol AS symbol, count() AS generated, countIf(t.status = 'sent') AS delivered,
+  return `SELECT t.exchange AS exchange, t.symbol AS symbol, count() AS generated, countIf(t.status = 'sent') AS
+    delivered,
       countIf(ifNull(s.n, 0) = 0) AS lost, sum(greatest(ifNull(s.n, 0), 1) - 1) AS duplicated,
       countIf(t.status = 'dropped') AS dropped_by_fault, countIf(t.status = 'silenced') AS silenced_by_fault
     FROM (SELECT toString(exchange) AS exchange, symbol, sequence_number, status FROM ${truthDb}.sent) AS t
-    LEFT JOIN (SELECT exchange, symbol, seq, count() AS n FROM (${lagRowsSql(silver, { fromMs: 0, toMs: 8.64e15 })}) GROUP BY exchange, symbol, seq) AS s
+    LEFT JOIN (SELECT exchange, symbol, seq, count() AS n FROM (${lagRowsSql(silver, { fromMs: 0, toMs: 8.64e15 })})
+      GROUP BY exchange, symbol, seq) AS s
       ON s.exchange = t.exchange AND s.symbol = t.symbol AND s.seq = t.sequence_number
     GROUP BY exchange, symbol ORDER BY exchange, symbol`;
 }
@@ -71,9 +79,12 @@ export function truthLossSql(silver: Mapping, w: Window, truthDb = "k2lab"): str
 /** MV processing from system.query_log (server only): INSERTs touching bronze tables. */
 export function queryLogSql(w: Window): string {
   // The brief filters query_kind = 'INSERT'; servers spell it 'Insert': compare case-insensitively.
-  return `SELECT count() AS inserts, avg(query_duration_ms) AS avg_ms, quantileExact(0.99)(query_duration_ms) AS p99_ms, max(query_duration_ms) AS max_ms
-    FROM system.query_log WHERE lower(query_kind) = 'insert' AND type = 'QueryFinish' AND arrayExists(t -> t LIKE '%bronze_trades%', tables)
-      AND event_time >= toDateTime(intDiv(${Math.floor(w.fromMs)}, 1000)) AND event_time < toDateTime(intDiv(${Math.ceil(w.toMs)}, 1000) + 1)`;
+  return `SELECT count() AS inserts, avg(query_duration_ms) AS avg_ms, quantileExact(0.99)(query_duration_ms) AS
+    p99_ms, max(query_duration_ms) AS max_ms
+    FROM system.query_log WHERE lower(query_kind) = 'insert' AND type = 'QueryFinish' AND arrayExists(t -> t LIKE
+      '%bronze_trades%', tables)
+      AND event_time >= toDateTime(intDiv(${Math.floor(w.fromMs)}, 1000)) AND event_time <
+        toDateTime(intDiv(${Math.ceil(w.toMs)}, 1000) + 1)`;
 }
 
 /**
@@ -81,7 +92,8 @@ export function queryLogSql(w: Window): string {
  * the figure's size does not grow with rows. `source` is a table expression.
  */
 export function logBinsSql(value: string, source: string, label: string, where = "1"): string {
-  return `SELECT ${sqlString(label)} AS series, floor(log10(${value}) * 10) AS bin, pow(10, bin / 10) AS x1, pow(10, (bin + 1) / 10) AS x2, count() AS n
+  return `SELECT ${sqlString(label)} AS series, floor(log10(${value}) * 10) AS bin, pow(10, bin / 10) AS x1, pow(10,
+    (bin + 1) / 10) AS x2, count() AS n
     FROM ${source} WHERE ${value} > 0 AND (${where}) GROUP BY bin ORDER BY bin`;
 }
 
@@ -89,12 +101,17 @@ export function logBinsSql(value: string, source: string, label: string, where =
 export function ecdfSql(source: string, where = "1"): string {
   const levels = [...Array.from({ length: 200 }, (_, i) => i / 200), 0.999, 1];
   return `SELECT exchange, arrayJoin(arrayZip([${levels.join(",")}], qs)) AS qv, qv.1 AS q, qv.2 AS lag_ms
-    FROM (SELECT exchange, quantilesExact(${levels.join(",")})(lag_ms) AS qs FROM ${source} WHERE ${where} GROUP BY exchange) ORDER BY exchange, q`;
+    FROM (SELECT exchange, quantilesExact(${levels.join(",")})(lag_ms) AS qs FROM ${source} WHERE ${where} GROUP BY
+      exchange) ORDER BY exchange, q`;
 }
 
-/** p50 and p99 per exchange in buckets of exchange time (10 s unless the window needs wider ones to stay a few hundred points). */
+/**
+ * p50 and p99 per exchange in buckets of exchange time (10 s unless the window needs wider ones to stay a few hundred
+ * points).
+ */
 export function seriesSql(source: string, where = "1", bucketSeconds = 10): string {
-  return `SELECT exchange, toStartOfInterval(exchange_ts, INTERVAL ${bucketSeconds} SECOND) AS bucket, count() AS trades,
+  return `SELECT exchange, toStartOfInterval(exchange_ts, INTERVAL ${bucketSeconds} SECOND) AS bucket, count() AS
+    trades,
       quantileExact(0.5)(lag_ms) AS p50_ms, quantileExact(0.99)(lag_ms) AS p99_ms
     FROM ${source} WHERE ${where} GROUP BY exchange, bucket ORDER BY exchange, bucket`;
 }

@@ -1,17 +1,7 @@
 // Latency verdicts, pure. Lags subtract two clocks (the exchange's and ours) and the
 // ingestion clock may be coarse; these functions decide only what the numbers can decide.
-import type { Status } from "../report/document.ts";
-
-/**
- * ClickHouse's quantileExact: the element at floor(level * n) of the sorted values (clamped
- * to the last). Kept identical so that figures computed here match the engine's exactly.
- *   quantileExact([1, 2, 3, 4], 0.5) -> 3;  quantileExact(0..9, 0.99) -> 9
- */
-export function quantileExact(sorted: ArrayLike<number>, level: number): number {
-  if (!(level >= 0 && level <= 1)) throw new Error(`invalid quantile: ${level}`);
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(level * sorted.length))]!;
-}
+import type { Status } from "../verdict/status.ts";
+export { quantileExact } from "../verdict/stats.ts";
 
 export type Scenario = { name: string; multiple: number; rate: number; p99TargetMs: number; noLoss: boolean };
 /** Phase 7 step 1: 1x ~50 msg/s p99 < 200 ms; 5x < 500 ms; 10x < 1 s and no data loss. */
@@ -29,14 +19,23 @@ export const SCENARIOS: Scenario[] = [
 export function p99Verdict(p99Ms: number, targetMs: number, resolutionMs: number): { status: Status; why: string } {
   const res = resolutionMs >= 1000 ? `${resolutionMs / 1000} s` : `${resolutionMs} ms`;
   if (p99Ms >= targetMs) return { status: "FAIL", why: `p99 ${p99Ms.toFixed(1)} ms ≥ target ${targetMs} ms` };
-  if (p99Ms + resolutionMs < targetMs) return { status: "PASS", why: `p99 ${p99Ms.toFixed(1)} ms < target ${targetMs} ms (clock resolution ${res})` };
-  return { status: "UNRESOLVED", why: `p99 ${p99Ms.toFixed(1)} ms is within the ${res} resolution of the ingestion clock of the ${targetMs} ms target: the true p99 may be on either side` };
+  if (p99Ms + resolutionMs < targetMs)
+    return { status: "PASS", why: `p99 ${p99Ms.toFixed(1)} ms < target ${targetMs} ms (clock resolution ${res})` };
+  return {
+    status: "UNRESOLVED",
+    why:
+      `p99 ${p99Ms.toFixed(1)} ms is within the ${res} resolution of the ingestion clock of the ${targetMs} ms ` +
+      `target: the true p99 may be on either side`,
+  };
 }
 
 export type LossCheck = { lost: number; duplicated: number; checkedBy: string } | { notChecked: string };
 
 /** Scenario verdict: NOT RUN beats everything, loss fails, then the p99 decides. */
-export function scenarioVerdict(s: Scenario, r: { notRun?: string; trades: number; p99Ms: number; resolutionMs: number; loss: LossCheck }): { status: Status; notes: string[] } {
+export function scenarioVerdict(
+  s: Scenario,
+  r: { notRun?: string; trades: number; p99Ms: number; resolutionMs: number; loss: LossCheck },
+): { status: Status; notes: string[] } {
   if (r.notRun) return { status: "NOT RUN", notes: [r.notRun] };
   if (!r.trades) return { status: "NOT RUN", notes: ["no trades in the window"] };
   const notes: string[] = [];
@@ -59,11 +58,21 @@ export type Segment = { segment: string; budgetMs: number | null; p50Ms?: number
 export function bottleneck(segments: Segment[]): Segment | null {
   const measured = segments.filter((s) => s.p99Ms !== undefined && s.budgetMs !== null);
   if (!measured.length) return null;
-  return measured.reduce((a, b) => (b.p99Ms! > a.p99Ms! || (b.p99Ms === a.p99Ms && (b.p50Ms ?? 0) > (a.p50Ms ?? 0)) ? b : a));
+  return measured.reduce((a, b) =>
+    b.p99Ms! > a.p99Ms! || (b.p99Ms === a.p99Ms && (b.p50Ms ?? 0) > (a.p50Ms ?? 0)) ? b : a,
+  );
 }
 
-/** The lag floor: a low quantile of lag bounds the clock offset (negative: the exchange's clock is ahead by at least that). */
+/**
+ * The lag floor: a low quantile of lag bounds the clock offset (negative: the exchange's clock is ahead by at least
+ * that).
+ */
+const fmtMs = (ms: number) => `${ms.toFixed(1)} ms`;
+
 export function clockOffsetNote(floorMs: number, negativeShare: number): string {
-  if (negativeShare > 0) return `${(negativeShare * 100).toFixed(2)}% of lags are negative: the exchange clock runs ahead of ours by at least ${(-floorMs).toFixed(1)} ms`;
+  if (negativeShare > 0) {
+    const share = `${(negativeShare * 100).toFixed(2)}%`;
+    return `${share} of lags are negative: the exchange clock runs ahead of ours by at least ${fmtMs(-floorMs)}`;
+  }
   return `no negative lags; lag floor ${floorMs.toFixed(1)} ms bounds delay plus clock offset`;
 }

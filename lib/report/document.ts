@@ -8,8 +8,14 @@ import { html, raw, escapeMarkdown, noAutolink, SafeHtml } from "./html.ts";
 import { renderPlot } from "./plot.ts";
 import { CSS } from "./style.ts";
 
-export type Column<R> = { key: keyof R & string; label: string; format?: (v: any, row: R) => string; align?: "left" | "right" };
-export type Status = "PASS" | "WARN" | "FAIL" | "SKIPPED" | "UNRESOLVED" | "NOT RUN" | "NOT CHECKED" | "INFO";
+export type Column<R> = {
+  key: keyof R & string;
+  label: string;
+  format?: (v: any, row: R) => string;
+  align?: "left" | "right";
+};
+import type { Status } from "../verdict/status.ts";
+export type { Status };
 
 type Block = { html: SafeHtml; md?: string };
 
@@ -26,25 +32,45 @@ export class Report {
     let text = strings[0]!;
     values.forEach((v, i) => (text += (v instanceof SafeHtml ? v.value : escapeMarkdown(v)) + strings[i + 1]!));
     text = dedent(text);
-    this.blocks.push({ html: raw(marked.parse(text, { async: false }) as string), md: /^#{1,3} /.test(text) ? text.split("\n")[0] : undefined });
+    this.blocks.push({
+      html: raw(marked.parse(text, { async: false }) as string),
+      md: /^#{1,3} /.test(text) ? text.split("\n")[0] : undefined,
+    });
     return this;
   }
 
   /** A line of bold label and plain text, in the page and in the markdown summary (e.g. "Bottleneck identified"). */
   fact(label: string, text: string): this {
-    this.blocks.push({ html: html`<p><strong>${label}:</strong> ${text}</p>`, md: `**${mdText(label)}:** ${mdText(text)}` });
+    this.blocks.push({
+      html: html`<p><strong>${label}:</strong> ${text}</p>`,
+      md: `**${mdText(label)}:** ${mdText(text)}`,
+    });
     return this;
   }
 
   /** A table; with `summary` it also goes into the markdown summary. */
-  table<R extends Record<string, any>>(rows: R[], columns: Column<R>[], opts: { caption?: string; summary?: boolean } = {}): this {
+  table<R extends Record<string, any>>(
+    rows: R[],
+    columns: Column<R>[],
+    opts: { caption?: string; summary?: boolean } = {},
+  ): this {
     const cell = (c: Column<R>, r: R) => (c.format ? c.format(r[c.key], r) : fmt(r[c.key]));
     const align = (c: Column<R>, r?: R) => c.align ?? (r && typeof r[c.key] === "number" ? "right" : "left");
     const body = rows.length
-      ? rows.map((r) => html`<tr>${columns.map((c) => html`<td class="${align(c, r)}">${statusCell(cell(c, r))}</td>`)}</tr>`)
+      ? rows.map(
+          (r) => html`<tr>${columns.map((c) => html`<td class="${align(c, r)}">${statusCell(cell(c, r))}</td>`)}</tr>`,
+        )
       : html`<tr><td colspan="${columns.length}" class="empty">no rows</td></tr>`;
     this.blocks.push({
-      html: html`<div class="table">${opts.caption ? html`<p class="caption">${opts.caption}</p>` : ""}<table><thead><tr>${columns.map((c) => html`<th class="${align(c, rows[0])}">${c.label}</th>`)}</tr></thead><tbody>${body}</tbody></table></div>`,
+      html: html`<div class="table">${
+        opts.caption
+          ? html`<p
+        class="caption">${opts.caption}</p>`
+          : ""
+      }<table><thead><tr>${columns.map(
+        (c) => html`<th
+        class="${align(c, rows[0])}">${c.label}</th>`,
+      )}</tr></thead><tbody>${body}</tbody></table></div>`,
       md: opts.summary ? markdownTable(rows, columns, cell, opts.caption) : undefined,
     });
     return this;
@@ -53,7 +79,9 @@ export class Report {
   /** A Plot figure rendered to inline SVG, with a caption under it. */
   figure(options: PlotTypes.PlotOptions, caption?: string): this {
     const plot = renderPlot({ style: { fontSize: "12px", overflow: "visible" }, ...options });
-    this.blocks.push({ html: html`<figure>${plot}${caption ? html`<figcaption>${caption}</figcaption>` : ""}</figure>` });
+    this.blocks.push({
+      html: html`<figure>${plot}${caption ? html`<figcaption>${caption}</figcaption>` : ""}</figure>`,
+    });
     return this;
   }
 
@@ -65,7 +93,10 @@ export class Report {
 
   /** A callout: a verdict, a caveat, or what was skipped and why. Also goes to the summary. */
   note(status: Status, text: string): this {
-    this.blocks.push({ html: html`<p class="note ${cls(status)}"><span class="badge ${cls(status)}">${status}</span> ${text}</p>`, md: `> **${status}** ${mdText(text)}` });
+    this.blocks.push({
+      html: html`<p class="note ${cls(status)}"><span class="badge ${cls(status)}">${status}</span> ${text}</p>`,
+      md: `> **${status}** ${mdText(text)}`,
+    });
     return this;
   }
 
@@ -80,25 +111,45 @@ ${this.blocks.map((b) => b.html.value).join("\n")}
   }
 
   renderMarkdown(meta: { subtitle: string }): string {
-    return [`## ${mdText(this.title)}`, "", `_${mdText(meta.subtitle)}_`, "", ...this.blocks.flatMap((b) => (b.md ? [b.md, ""] : []))].join("\n");
+    return [
+      `## ${mdText(this.title)}`,
+      "",
+      `_${mdText(meta.subtitle)}_`,
+      "",
+      ...this.blocks.flatMap((b) => (b.md ? [b.md, ""] : [])),
+    ].join("\n");
   }
 }
 
 const cls = (s: Status) => s.toLowerCase().replace(/\s+/g, "-");
 const STATUSES = new Set<string>(["PASS", "WARN", "FAIL", "SKIPPED", "UNRESOLVED", "NOT RUN", "NOT CHECKED", "INFO"]);
-const statusCell = (text: string) => (STATUSES.has(text) ? html`<span class="badge ${cls(text as Status)}">${text}</span>` : text);
+const statusCell = (text: string) =>
+  STATUSES.has(text) ? html`<span class="badge ${cls(text as Status)}">${text}</span>` : text;
 
 /** Numbers rounded for reading: integers with separators, others to 3 significant decimals. */
 export function fmt(v: unknown): string {
   if (v === null || v === undefined) return "–";
-  if (typeof v === "number") return Number.isInteger(v) ? v.toLocaleString("en-US") : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(3);
+  if (typeof v === "number")
+    return Number.isInteger(v)
+      ? v.toLocaleString("en-US")
+      : Math.abs(v) >= 100
+        ? v.toFixed(0)
+        : Math.abs(v) >= 1
+          ? v.toFixed(2)
+          : v.toPrecision(3);
   return String(v);
 }
 
 // Table cells and notes in the markdown summary: no pipes, tags, emphasis or autolinks.
-const mdText = (s: string) => noAutolink(s.replace(/[|\\`*_<>[\]]/g, (c) => `&#${c.charCodeAt(0)};`)).replace(/\n/g, " ");
+const mdText = (s: string) =>
+  noAutolink(s.replace(/[|\\`*_<>[\]]/g, (c) => `&#${c.charCodeAt(0)};`)).replace(/\n/g, " ");
 
-function markdownTable<R>(rows: R[], columns: Column<any>[], cell: (c: Column<any>, r: R) => string, caption?: string): string {
+function markdownTable<R>(
+  rows: R[],
+  columns: Column<any>[],
+  cell: (c: Column<any>, r: R) => string,
+  caption?: string,
+): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   return [
     ...(caption ? [`**${mdText(caption)}**`, ""] : []),
@@ -111,5 +162,8 @@ function markdownTable<R>(rows: R[], columns: Column<any>[], cell: (c: Column<an
 function dedent(text: string): string {
   const lines = text.replace(/^\n/, "").split("\n");
   const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => l.match(/^ */)![0].length));
-  return lines.map((l) => l.slice(Number.isFinite(indent) ? indent : 0)).join("\n").trim();
+  return lines
+    .map((l) => l.slice(Number.isFinite(indent) ? indent : 0))
+    .join("\n")
+    .trim();
 }

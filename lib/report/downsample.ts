@@ -7,8 +7,10 @@ export function minMaxBuckets<T>(rows: T[], x: (r: T) => number, y: (r: T) => nu
   const size = rows.length / buckets;
   const out: T[] = [];
   for (let b = 0; b < buckets; b++) {
-    const from = Math.floor(b * size), to = Math.min(rows.length, Math.floor((b + 1) * size));
-    let lo = from, hi = from;
+    const from = Math.floor(b * size),
+      to = Math.min(rows.length, Math.floor((b + 1) * size));
+    let lo = from,
+      hi = from;
     for (let i = from; i < to; i++) {
       if (y(rows[i]!) < y(rows[lo]!)) lo = i;
       if (y(rows[i]!) > y(rows[hi]!)) hi = i;

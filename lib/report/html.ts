@@ -2,7 +2,9 @@
 // SafeHtml (the output of another `html` template, a rendered figure, or `raw`).
 export class SafeHtml {
   constructor(readonly value: string) {}
-  toString() { return this.value; }
+  toString() {
+    return this.value;
+  }
 }
 
 const ESC: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
@@ -30,5 +32,10 @@ export const raw = (s: string) => new SafeHtml(s);
  * (`://`, `www.`, `@`), so `*BTC*_x` or `http://x` prints as typed, in HTML and on
  * GitHub, and links nothing.
  */
-export const escapeMarkdown = (v: unknown) => noAutolink(String(v).replace(/[\\`*_{}\[\]()#+\-!|~<>&"']/g, (c) => `&#${c.charCodeAt(0)};`));
-export const noAutolink = (s: string) => s.replace(/:\/\//g, "&#58;//").replace(/\bwww\./gi, (m) => `${m.slice(0, 3)}&#46;`).replace(/@/g, "&#64;");
+export const escapeMarkdown = (v: unknown) =>
+  noAutolink(String(v).replace(/[\\`*_{}\[\]()#+\-!|~<>&"']/g, (c) => `&#${c.charCodeAt(0)};`));
+export const noAutolink = (s: string) =>
+  s
+    .replace(/:\/\//g, "&#58;//")
+    .replace(/\bwww\./gi, (m) => `${m.slice(0, 3)}&#46;`)
+    .replace(/@/g, "&#64;");

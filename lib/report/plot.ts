@@ -8,7 +8,9 @@ let dom: JSDOM | undefined;
 const doc = () => (dom ??= new JSDOM("<!doctype html><html><body></body></html>")).window.document;
 
 export function renderPlot(options: Plot.PlotOptions): SafeHtml {
-  const el = Plot.plot({ ...options, document: doc() } as Plot.PlotOptions & { document: Document }) as unknown as Element;
+  const el = Plot.plot({ ...options, document: doc() } as Plot.PlotOptions & {
+    document: Document;
+  }) as unknown as Element;
   // Inline SVG in HTML5 needs no namespace declarations; dropping them keeps the page free
   // of any http:// string at all.
   const markup = el.outerHTML.replace(/\s+xmlns(:\w+)?="[^"]*"/g, "");

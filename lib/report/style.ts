@@ -2,11 +2,14 @@
 // column that narrows on phones, tables that scroll sideways rather than overflow, figures
 // that scale, and a print layout without backgrounds or page-split figures.
 export const CSS = `
-:root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--pass:#1a7f37;--warn:#9a6700;--fail:#cf222e;--skip:#6e7781;--info:#0969da}
+:root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;
+  --pass:#1a7f37;--warn:#9a6700;--fail:#cf222e;--skip:#6e7781;--info:#0969da}
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 main{max-width:62rem;margin:0 auto;padding:1rem 1rem 3rem}
-h1{font-size:1.6rem;margin:.5rem 0 0}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid var(--line)}h3{font-size:1.05rem}
+h1{font-size:1.6rem;margin:.5rem 0 0}
+h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid var(--line)}
+h3{font-size:1.05rem}
 .subtitle,figcaption,.caption,footer{color:var(--muted);font-size:.9rem}
 code{font:.9em ui-monospace,SFMono-Regular,Menlo,monospace;background:#f6f8fa;padding:.05em .3em;border-radius:3px}
 .table{overflow-x:auto;margin:1rem 0}
@@ -15,11 +18,19 @@ th,td{padding:.3rem .6rem;border-bottom:1px solid var(--line);text-align:left;wh
 th{font-weight:600;border-bottom:2px solid var(--line)}
 .right{text-align:right}.empty{color:var(--muted);font-style:italic}
 figure{margin:1.25rem 0}figure svg{max-width:100%;height:auto}
-.badge{display:inline-block;padding:0 .45em;border-radius:.8em;font-size:.8em;font-weight:600;color:#fff;background:var(--skip)}
-.badge.pass{background:var(--pass)}.badge.warn{background:var(--warn)}.badge.fail{background:var(--fail)}.badge.info{background:var(--info)}
+.badge{display:inline-block;padding:0 .45em;border-radius:.8em;
+  font-size:.8em;font-weight:600;color:#fff;background:var(--skip)}
+.badge.pass{background:var(--pass)}
+.badge.warn{background:var(--warn)}
+.badge.fail{background:var(--fail)}
+.badge.info{background:var(--info)}
 .note{border-left:4px solid var(--skip);padding:.4rem .8rem;background:#f6f8fa}
-.note.pass{border-color:var(--pass)}.note.warn,.note.unresolved{border-color:var(--warn)}.note.fail{border-color:var(--fail)}.note.info{border-color:var(--info)}
+.note.pass{border-color:var(--pass)}
+.note.warn,.note.unresolved{border-color:var(--warn)}
+.note.fail{border-color:var(--fail)}
+.note.info{border-color:var(--info)}
 footer{max-width:62rem;margin:0 auto;padding:0 1rem 2rem}
 @media (max-width:600px){body{font-size:14px}main{padding:.6rem}th,td{padding:.25rem .4rem}}
-@media print{body{font-size:11pt}main{max-width:none}.note,code{background:none}figure,table{break-inside:avoid}a{color:inherit}}
+@media print{
+  body{font-size:11pt}main{max-width:none}.note,code{background:none}figure,table{break-inside:avoid}a{color:inherit}}
 `;

@@ -51,12 +51,14 @@ const COMMON: Record<string, OptionSpec> = {
   watch: { type: "boolean", help: "after the run, re-render on every change under lib/ and notebooks/" },
   help: { type: "boolean", help: "show this help" },
 };
-const COMPARE_HELP = "  --compare <runA> <runB>            render the deltas between two stored runs (out/<name>-compare.html)";
+const COMPARE_HELP =
+  "  --compare <runA> <runB>            render the deltas between two stored runs (out/<name>-compare.html)";
 
 export function helpText<O>(nb: Notebook<O>): string {
   const row = (name: string, o: OptionSpec) => {
     const flag = `  --${name}${o.type === "string" ? ` <${o.arg ?? "value"}>` : ""}`;
-    return `${flag.padEnd(34)} ${o.help}${o.default !== undefined && o.default !== false ? ` (default ${o.default})` : ""}`;
+    const dflt = o.default !== undefined && o.default !== false ? ` (default ${o.default})` : "";
+    return `${flag.padEnd(34)} ${o.help}${dflt}`;
   };
   return [
     `${nb.title}\n\nusage: bun notebooks/${nb.name}.ts [options]\n`,
@@ -76,14 +78,20 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
   const ci = argv.indexOf("--compare");
   if (nb.compare && ci >= 0) {
     const [a, b] = argv.slice(ci + 1, ci + 3);
-    if (!a || !b || a.startsWith("--") || b.startsWith("--")) throw new K2Error(`--compare takes two run ids (e.g. --compare latest~1 latest; see data/${nb.name}/)`, EXIT.usage);
+    if (!a || !b || a.startsWith("--") || b.startsWith("--"))
+      throw new K2Error(
+        `--compare takes two run ids (e.g. --compare latest~1 latest; see data/${nb.name}/)`,
+        EXIT.usage,
+      );
     compareIds = [a, b];
     argv = [...argv.slice(0, ci), ...argv.slice(ci + 3)];
   }
   try {
     values = parseArgs({
       args: argv,
-      options: Object.fromEntries(Object.entries(all).map(([n, o]) => [n, { type: o.type, default: o.default } as any])),
+      options: Object.fromEntries(
+        Object.entries(all).map(([n, o]) => [n, { type: o.type, default: o.default } as any]),
+      ),
       allowPositionals: false,
       strict: true,
     }).values as Values;
@@ -101,9 +109,22 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
     const report = new Report(`${nb.title}: ${a!.manifest.runId} → ${b!.manifest.runId}`);
     const rendered = await nb.compare!(report, a!, b!, options);
     const subtitle = `comparing run ${a!.manifest.runId} (before) with ${b!.manifest.runId} (after)`;
-    await writeAtomic(join(outDir(), `${nb.name}-compare.html`), report.renderHtml({ subtitle, footer: `k2-hardening ${pkg.version} · bun notebooks/${nb.name}.ts --compare ${a!.manifest.runId} ${b!.manifest.runId}` }));
+    await writeAtomic(
+      join(outDir(), `${nb.name}-compare.html`),
+      report.renderHtml({
+        subtitle,
+        footer:
+          `k2-hardening ${pkg.version} · bun notebooks/${nb.name}.ts --compare ${a!.manifest.runId} ` +
+          `${b!.manifest.runId}`,
+      }),
+    );
     await writeAtomic(join(outDir(), `${nb.name}-compare.md`), report.renderMarkdown({ subtitle }));
-    console.log([...rendered.summary, `report: ${rel(join(outDir(), `${nb.name}-compare.html`))}, ${rel(join(outDir(), `${nb.name}-compare.md`))}`].join("\n"));
+    console.log(
+      [
+        ...rendered.summary,
+        `report: ${rel(join(outDir(), `${nb.name}-compare.html`))}, ${rel(join(outDir(), `${nb.name}-compare.md`))}`,
+      ].join("\n"),
+    );
     return values.gate && rendered.failed ? EXIT.gate : 0;
   }
   let run: RunData;
@@ -115,19 +136,31 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
     const cleanups: (() => Promise<void>)[] = [];
     const abort = async (signal: string, code: number) => {
       console.error(`\n${nb.name}: ${signal}: cleaning up`);
-      for (const c of cleanups) await c().catch((e) => console.error(`${nb.name}: cleanup failed: ${redact(String(e?.message ?? e))}`));
+      for (const c of cleanups)
+        await c().catch((e) => console.error(`${nb.name}: cleanup failed: ${redact(String(e?.message ?? e))}`));
       await writer.discard();
       console.error(`\n${nb.name}: interrupted (${signal}); the partial run was removed`);
       process.exit(code);
     };
-    const onInt = () => abort("SIGINT", 130), onTerm = () => abort("SIGTERM", 143);
+    const onInt = () => abort("SIGINT", 130),
+      onTerm = () => abort("SIGTERM", 143);
     process.once("SIGINT", onInt).once("SIGTERM", onTerm);
     try {
-      const fetched = await nb.fetch({ options, run: writer, progress, log: (m) => console.error(`${nb.name}: ${redact(m)}`), onAbort: (c) => void cleanups.push(c) });
+      const fetched = await nb.fetch({
+        options,
+        run: writer,
+        progress,
+        log: (m) => console.error(`${nb.name}: ${redact(m)}`),
+        onAbort: (c) => void cleanups.push(c),
+      });
       await writer.commit({
         title: nb.title,
         createdAt: new Date().toISOString(),
-        versions: { "k2-hardening": pkg.version, bun: Bun.version, ...(fetched.target?.version ? { clickhouse: fetched.target.version } : {}) },
+        versions: {
+          "k2-hardening": pkg.version,
+          bun: Bun.version,
+          ...(fetched.target?.version ? { clickhouse: fetched.target.version } : {}),
+        },
         ...fetched,
       });
     } catch (e) {
@@ -140,7 +173,13 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
   }
   const rendered = await renderRun(nb, run, options);
   const took = ((performance.now() - t0) / 1000).toFixed(1);
-  console.log([...rendered.summary, `report: ${rel(join(outDir(), `${nb.name}.html`))}, ${rel(join(outDir(), `${nb.name}.md`))}; data: ${rel(run.dir)} (${took} s)`].join("\n"));
+  console.log(
+    [
+      ...rendered.summary,
+      `report: ${rel(join(outDir(), `${nb.name}.html`))}, ${rel(join(outDir(), `${nb.name}.md`))}; data: ` +
+        `${rel(run.dir)} (${took} s)`,
+    ].join("\n"),
+  );
   if (rendered.error) throw rendered.error; // after the report is written: it holds the evidence
   if (values.watch) await watchAndRender(nb, run.manifest.runId);
   return (values.gate || nb.alwaysGate) && rendered.failed ? EXIT.gate : 0;
@@ -150,8 +189,12 @@ export async function renderRun<O>(nb: Notebook<O>, run: RunData, options: O): P
   const report = new Report(nb.title);
   const rendered = await nb.render(report, run, options);
   const m = run.manifest;
-  const subtitle = `run ${m.runId} · ${m.target ? m.target.label : "no target"} · ${m.createdAt.replace("T", " ").slice(0, 19)} UTC`;
-  const footer = `k2-hardening ${m.versions["k2-hardening"] ?? ""} · data/${nb.name}/${m.runId}/ · rendered ${new Date().toISOString().slice(0, 19)}Z · re-render: bun notebooks/${nb.name}.ts --from ${m.runId}`;
+  const subtitle =
+    `run ${m.runId} · ${m.target ? m.target.label : "no target"} · ` +
+    `${m.createdAt.replace("T", " ").slice(0, 19)} UTC`;
+  const footer =
+    `k2-hardening ${m.versions["k2-hardening"] ?? ""} · data/${nb.name}/${m.runId}/ · rendered ` +
+    `${new Date().toISOString().slice(0, 19)}Z · re-render: bun notebooks/${nb.name}.ts --from ${m.runId}`;
   await writeAtomic(join(outDir(), `${nb.name}.html`), report.renderHtml({ subtitle, footer }));
   await writeAtomic(join(outDir(), `${nb.name}.md`), report.renderMarkdown({ subtitle }));
   return rendered;

@@ -4,10 +4,12 @@ export type Progress = { update(done: number, note?: string): void; end(note?: s
 
 export function progress(label: string, total: number, out: NodeJS.WriteStream = process.stderr): Progress {
   const tty = !!out.isTTY && !process.env.CI;
-  let lastDraw = 0, lastDecile = -1;
+  let lastDraw = 0,
+    lastDecile = -1;
   const line = (done: number, note = "") => {
     const f = total > 0 ? Math.min(1, done / total) : 1;
-    const width = 24, full = Math.round(f * width);
+    const width = 24,
+      full = Math.round(f * width);
     return `${label} [${"#".repeat(full)}${".".repeat(width - full)}] ${(f * 100).toFixed(0).padStart(3)}% ${note}`;
   };
   return {

@@ -11,7 +11,10 @@ import { dataDir } from "./paths.ts";
 import { localEngine, sqlString, type Target, type Row } from "../io/clickhouse.ts";
 
 export type Manifest = {
-  notebook: string; runId: string; title: string; createdAt: string;
+  notebook: string;
+  runId: string;
+  title: string;
+  createdAt: string;
   parameters: Record<string, unknown>;
   target: { kind: string; label: string; version?: string } | null;
   window?: { from: string; to: string };
@@ -22,15 +25,24 @@ export type Manifest = {
 };
 
 export const newRunId = (d = new Date()) =>
-  `${d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${Math.random().toString(16).slice(2, 6)}`;
+  `${d
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}-${Math.random().toString(16).slice(2, 6)}`;
 
 export class RunWriter {
   readonly dir: string;
   readonly datasets: Manifest["datasets"] = {};
-  constructor(readonly notebook: string, readonly runId: string) {
+  constructor(
+    readonly notebook: string,
+    readonly runId: string,
+  ) {
     this.dir = join(dataDir(), notebook, `.${runId}.partial`);
   }
-  async open() { await mkdir(this.dir, { recursive: true }); return this; }
+  async open() {
+    await mkdir(this.dir, { recursive: true });
+    return this;
+  }
 
   /** Stream a query's result to <name>.parquet; the engine writes the Parquet. */
   async saveQuery(target: Target, name: string, sql: string) {
@@ -39,17 +51,23 @@ export class RunWriter {
     this.datasets[name] = { file, bytes };
   }
   async saveJson(name: string, value: unknown) {
-    const file = `${name}.json`, text = JSON.stringify(value, null, 1);
+    const file = `${name}.json`,
+      text = JSON.stringify(value, null, 1);
     await writeAtomic(join(this.dir, file), text);
     this.datasets[name] = { file, bytes: text.length };
   }
   async commit(manifest: Omit<Manifest, "datasets" | "runId" | "notebook">): Promise<string> {
-    await writeAtomic(join(this.dir, "manifest.json"), JSON.stringify({ notebook: this.notebook, runId: this.runId, ...manifest, datasets: this.datasets }, null, 2));
+    await writeAtomic(
+      join(this.dir, "manifest.json"),
+      JSON.stringify({ notebook: this.notebook, runId: this.runId, ...manifest, datasets: this.datasets }, null, 2),
+    );
     const final = join(dataDir(), this.notebook, this.runId);
     await rename(this.dir, final);
     return final;
   }
-  async discard() { await rm(this.dir, { recursive: true, force: true }); }
+  async discard() {
+    await rm(this.dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -76,7 +94,10 @@ export async function listRuns(notebook: string): Promise<string[]> {
 
 export async function openRun(notebook: string, id: string): Promise<RunData> {
   // Accepted: a run id (a folder under data/<notebook>/), "latest", or "latest~1" for the one before it.
-  if (!/^[\w.-]+$/.test(id) && !/^latest~\d+$/.test(id)) throw new K2Error(`invalid run id: ${JSON.stringify(id)} (expected a folder name under data/${notebook}/, latest or latest~1)`);
+  if (!/^[\w.-]+$/.test(id) && !/^latest~\d+$/.test(id))
+    throw new K2Error(
+      `invalid run id: ${JSON.stringify(id)} (expected a folder name under data/${notebook}/, latest or latest~1)`,
+    );
   const runs = await listRuns(notebook);
   const back = /^latest(?:~(\d+))?$/.exec(id);
   const runId = back ? runs[runs.length - 1 - Number(back[1] ?? 0)] : runs.includes(id) ? id : undefined;
@@ -92,17 +113,35 @@ export async function openRun(notebook: string, id: string): Promise<RunData> {
   try {
     manifest = await Bun.file(join(dir, "manifest.json")).json();
   } catch (e) {
-    throw new K2Error(`corrupt manifest data/${notebook}/${runId}/manifest.json (${firstLine(e)}): delete the run and fetch again`, EXIT.data);
+    throw new K2Error(
+      `corrupt manifest data/${notebook}/${runId}/manifest.json (${firstLine(e)}): delete the run and fetch again`,
+      EXIT.data,
+    );
   }
   return new RunData(dir, { ...manifest, runId }); // the folder's name is the id (a copied run keeps its own)
 }
 
+// Engine error types that mean a stored file is damaged (the user's to fix), not a bad query.
+const DAMAGED_FILE = new RegExp(
+  [
+    "INCORRECT_DATA|CANNOT_READ|CANNOT_PARSE|CANNOT_EXTRACT_TABLE_STRUCTURE",
+    "UNKNOWN_FORMAT|FILE_DOESNT_EXIST|CANNOT_OPEN_FILE",
+  ].join("|"),
+);
+
 /** A stored run, read back through the in-process engine: no ClickHouse server, no Docker. */
 export class RunData {
-  constructor(readonly dir: string, readonly manifest: Manifest) {}
+  constructor(
+    readonly dir: string,
+    readonly manifest: Manifest,
+  ) {}
   path(name: string): string {
     const d = this.manifest.datasets[name];
-    if (!d) throw new K2Error(`run ${this.manifest.runId} has no dataset ${name} (has: ${Object.keys(this.manifest.datasets).join(", ")})`, EXIT.data);
+    if (!d)
+      throw new K2Error(
+        `run ${this.manifest.runId} has no dataset ${name} (has: ${Object.keys(this.manifest.datasets).join(", ")})`,
+        EXIT.data,
+      );
     return join(this.dir, d.file);
   }
   /**
@@ -118,9 +157,13 @@ export class RunData {
     } catch (e) {
       // A damaged file is the user's to fix; any other engine error is a bug in the query.
       const type = (e as { type?: string }).type ?? "";
-      if (!/INCORRECT_DATA|CANNOT_READ|CANNOT_PARSE|CANNOT_EXTRACT_TABLE_STRUCTURE|UNKNOWN_FORMAT|FILE_DOESNT_EXIST|CANNOT_OPEN_FILE/.test(type)) throw e;
+      if (!DAMAGED_FILE.test(type)) throw e;
       const files = [...sql.matchAll(/\{(\w+)\}/g)].map((m) => this.manifest.datasets[m[1]!]?.file).join(", ");
-      throw new K2Error(`cannot read ${files} in ${this.dir} (${firstLine(e)}): the file is corrupt or truncated; re-run the notebook without --from to fetch again`, EXIT.data);
+      throw new K2Error(
+        `cannot read ${files} in ${this.dir} (${firstLine(e)}): the file is corrupt or truncated; re-run the ` +
+          `notebook without --from to fetch again`,
+        EXIT.data,
+      );
     }
   }
   rows<T = Row>(name: string): Promise<T[]> {
@@ -131,8 +174,13 @@ export class RunData {
       return await Bun.file(this.path(name)).json();
     } catch (e) {
       if (e instanceof K2Error) throw e;
-      throw new K2Error(`cannot read ${this.path(name)} (${firstLine(e)}): re-run the notebook without --from`, EXIT.data);
+      throw new K2Error(
+        `cannot read ${this.path(name)} (${firstLine(e)}): re-run the notebook without --from`,
+        EXIT.data,
+      );
     }
   }
-  async size(name: string) { return (await stat(this.path(name))).size; }
+  async size(name: string) {
+    return (await stat(this.path(name))).size;
+  }
 }

@@ -18,9 +18,11 @@ export function parseDuration(value: string, what = "duration"): number {
   else {
     // "ms" and "min" before "m", so that 250ms and 5min are not read as minutes
     const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|min|s|m|h|d)\s*/gy)];
-    if (!parts.length || parts.map((p) => p[0]).join("") !== text) throw bad("expected e.g. 250ms, 60s, 5m, 3m20s, 24h"); // all of it, nothing left over
+    if (!parts.length || parts.map((p) => p[0]).join("") !== text)
+      throw bad("expected e.g. 250ms, 60s, 5m, 3m20s, 24h"); // all of it, nothing left over
     const sizes = parts.map((p) => DURATION_UNITS[p[2]!]!);
-    if (sizes.some((u, i) => i > 0 && u >= sizes[i - 1]!)) throw bad("units must go from largest to smallest, each once, e.g. 1h30m");
+    if (sizes.some((u, i) => i > 0 && u >= sizes[i - 1]!))
+      throw bad("units must go from largest to smallest, each once, e.g. 1h30m");
     ms = parts.reduce((a, p) => a + Number(p[1]) * DURATION_UNITS[p[2]!]!, 0);
   }
   if (!(ms > 0)) throw bad("must be greater than zero");
@@ -35,14 +37,18 @@ export function parseRate(value: string, what = "rate"): number {
   if (!m) throw usageError(`invalid ${what}: ${JSON.stringify(value)} (expected e.g. 1x, 5x, 10x or 120/s)`);
   const n = Number(m[1]);
   const rate = m[2]?.toLowerCase() === "x" ? n * BASE_RATE : n;
-  if (!(rate > 0) || rate > 100_000) throw usageError(`invalid ${what}: ${JSON.stringify(value)} (between 0 and 100000 msg/s)`);
+  if (!(rate > 0) || rate > 100_000)
+    throw usageError(`invalid ${what}: ${JSON.stringify(value)} (between 0 and 100000 msg/s)`);
   return rate;
 }
 
 export function parseNumber(value: string, what: string, min = -Infinity, max = Infinity): number {
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max)
-    throw usageError(`invalid ${what}: ${JSON.stringify(value)} (expected a number${min > -Infinity ? ` >= ${min}` : ""}${max < Infinity ? ` <= ${max}` : ""})`);
+    throw usageError(
+      `invalid ${what}: ${JSON.stringify(value)} (expected a ` +
+        `number${min > -Infinity ? ` >= ${min}` : ""}${max < Infinity ? ` <= ${max}` : ""})`,
+    );
   return n;
 }
 
@@ -58,7 +64,13 @@ export function formatDuration(ms: number): string {
 export function durationSpec(ms: number): string {
   const parts: string[] = [];
   let rest = Math.round(ms);
-  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000], ["ms", 1]] as const) {
+  for (const [unit, size] of [
+    ["d", 86_400_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+    ["ms", 1],
+  ] as const) {
     if (rest >= size) parts.push(`${Math.floor(rest / size)}${unit}`);
     rest %= size;
   }

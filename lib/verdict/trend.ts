@@ -12,14 +12,17 @@ export function theilSen(points: Point[], z = 1.96, maxPairs = 200_000): Trend |
   const p = points.filter((_, i) => i % step === 0);
   const slopes: number[] = [];
   for (let i = 0; i < p.length; i++)
-    for (let j = i + 1; j < p.length; j++) if (p[j]!.t !== p[i]!.t) slopes.push((p[j]!.y - p[i]!.y) / (p[j]!.t - p[i]!.t));
+    for (let j = i + 1; j < p.length; j++)
+      if (p[j]!.t !== p[i]!.t) slopes.push((p[j]!.y - p[i]!.y) / (p[j]!.t - p[i]!.t));
   if (!slopes.length) return null;
   slopes.sort((a, b) => a - b);
-  const N = slopes.length, m = p.length;
+  const N = slopes.length,
+    m = p.length;
   const median = N % 2 ? slopes[(N - 1) / 2]! : (slopes[N / 2 - 1]! + slopes[N / 2]!) / 2;
   // Sen (1968): ranks of the interval ends from the variance of Kendall's S (no ties correction).
   const c = z * Math.sqrt((m * (m - 1) * (2 * m + 5)) / 18);
-  const lo = Math.max(0, Math.floor((N - c) / 2)), hi = Math.min(N - 1, Math.ceil((N + c) / 2));
+  const lo = Math.max(0, Math.floor((N - c) / 2)),
+    hi = Math.min(N - 1, Math.ceil((N + c) / 2));
   return { slope: median, low: slopes[lo]!, high: slopes[hi]!, n: m };
 }
 

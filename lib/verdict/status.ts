@@ -1,0 +1,21 @@
+// Verdicts every step shares. Imports nothing: steps, reports and alert rules all read it.
+
+export type Status = "PASS" | "WARN" | "FAIL" | "SKIPPED" | "UNRESOLVED" | "NOT RUN" | "NOT CHECKED" | "INFO";
+
+const RANK: Record<Status, number> = {
+  FAIL: 4,
+  WARN: 3,
+  UNRESOLVED: 2,
+  PASS: 1,
+  SKIPPED: 0,
+  INFO: 0,
+  "NOT RUN": 0,
+  "NOT CHECKED": 0,
+};
+
+/** The worst verdict among checks; a group that was only skipped is SKIPPED, not PASS. */
+export const worst = (checks: { status: Status }[]): Status =>
+  checks.reduce<Status>((w, c) => (RANK[c.status] > RANK[w] ? c.status : w), checks[0]?.status ?? "SKIPPED");
+
+/** A span of time in epoch milliseconds, [fromMs, toMs). */
+export type Window = { fromMs: number; toMs: number };
