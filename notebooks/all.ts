@@ -53,16 +53,18 @@ for (const name of names) {
 
 const doc = new Report("K2 Phase 7 hardening reports");
 doc.md`Each report is one self-contained HTML file (attach it to the pull request) with a markdown summary beside it.`;
+const outcome = (code: number) =>
+  html`<span class="badge ${code === 0 ? "pass" : "fail"}">${code === 0 ? "OK" : `exit ${code}`}</span>`;
+const rowHtml = (r: (typeof results)[number]) => {
+  const links = html`<td><a href="${r.name}.html">${r.title}</a></td><td><a href="${r.name}.md">${r.name}.md</a></td>`;
+  const time = html`<td class="right">${r.seconds.toFixed(1)} s</td>`;
+  return html`<tr><td>${r.name}</td>${links}<td><code>${r.runId}</code></td><td>${outcome(r.code)}</td>${time}</tr>`;
+};
+const header = ["Notebook", "Report", "Summary", "Run", "Outcome"].map((h) => html`<th>${h}</th>`);
 doc.html(
-  html`<div
-    class="table"><table><thead><tr><th>Notebook</th><th>Report</th><th>Summary</th><th>Run</th><th>Outcome</th><th
-      class="right">Time</th></tr></thead><tbody>${results.map(
-        (r) =>
-          html`<tr><td>${r.name}</td><td><a href="${r.name}.html">${r.title}</a></td><td><a
-        href="${r.name}.md">${r.name}.md</a></td><td><code>${r.runId}</code></td><td><span class="badge
-          ${r.code === 0 ? "pass" : "fail"}">${r.code === 0 ? "OK" : `exit ${r.code}`}</span></td><td
-            class="right">${r.seconds.toFixed(1)} s</td></tr>`,
-      )}</tbody></table></div>`,
+  html`<div class="table"><table><thead><tr>${header}<th class="right">Time</th></tr></thead><tbody>${results.map(
+    rowHtml,
+  )}</tbody></table></div>`,
 );
 await writeAtomic(
   join(outDir(), "index.html"),

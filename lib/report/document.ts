@@ -61,16 +61,10 @@ export class Report {
           (r) => html`<tr>${columns.map((c) => html`<td class="${align(c, r)}">${statusCell(cell(c, r))}</td>`)}</tr>`,
         )
       : html`<tr><td colspan="${columns.length}" class="empty">no rows</td></tr>`;
+    const caption = opts.caption ? html`<p class="caption">${opts.caption}</p>` : "";
+    const head = columns.map((c) => html`<th class="${align(c, rows[0])}">${c.label}</th>`);
     this.blocks.push({
-      html: html`<div class="table">${
-        opts.caption
-          ? html`<p
-        class="caption">${opts.caption}</p>`
-          : ""
-      }<table><thead><tr>${columns.map(
-        (c) => html`<th
-        class="${align(c, rows[0])}">${c.label}</th>`,
-      )}</tr></thead><tbody>${body}</tbody></table></div>`,
+      html: html`<div class="table">${caption}<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`,
       md: opts.summary ? markdownTable(rows, columns, cell, opts.caption) : undefined,
     });
     return this;
