@@ -8,7 +8,7 @@ import { connectClickHouse, targetFromEnv } from "../lib/io/clickhouse.ts";
 import { probeDocker } from "../lib/io/docker.ts";
 import { gatherHealth, flowSeriesSql } from "../lib/health/run.ts";
 import { type Check } from "../lib/health/verdict.ts";
-import { worst } from "../lib/verdict/status.ts";
+import { overallOf, type HealthFetched } from "../lib/health/summary.ts";
 import { loadConfig, type K2Config } from "../lib/k2/config.ts";
 import { prefectUrl } from "../lib/io/prefect.ts";
 import { runLab } from "../lib/lab/lab.ts";
@@ -16,9 +16,10 @@ import { ensureLabStack } from "../lib/lab/stack.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault, formatFault, type Fault } from "../lib/lab/traffic.ts";
 import { html } from "../lib/report/html.ts";
-import { parseDuration, parseRate, formatDuration } from "../lib/runtime/units.ts";
+import { parseDuration, parseRate, formatDuration, durationSpec } from "../lib/runtime/units.ts";
 import { K2Error, EXIT, registerSecret } from "../lib/runtime/errors.ts";
 import { Plot } from "../lib/report/plot.ts";
+import { THRESHOLDS } from "../lib/k2/thresholds.ts";
 
 type Options = {
   windowMs: number;
@@ -30,7 +31,7 @@ type Options = {
   lab: { replayMs: number; rate: number; faults: Fault[]; stack: boolean };
 };
 
-const health: Notebook<Options> = {
+const health: Notebook<Options, HealthFetched> = {
   name: "00-health",
   title: "K2 stack health",
   alwaysGate: true,
@@ -42,8 +43,18 @@ the iceberg-offload-15min deployment through the Prefect API (PREFECT_API_URL).
 Exits 6 when any check fails. On the embedded default it first replays the lab for
 --lab-replay and creates the lab's containers when a Docker engine is reachable.`,
   options: {
-    window: { type: "string", default: "5m", arg: "time", help: "how far back to count trades" },
-    stale: { type: "string", default: "2m", arg: "time", help: "an exchange with no trade for this long fails" },
+    window: {
+      type: "string",
+      default: durationSpec(THRESHOLDS.healthWindowMs),
+      arg: "time",
+      help: "how far back to count trades",
+    },
+    stale: {
+      type: "string",
+      default: durationSpec(THRESHOLDS.feedStaleMs),
+      arg: "time",
+      help: "an exchange with no trade for this long fails",
+    },
     deployment: {
       type: "string",
       default: "iceberg-offload-15min",
@@ -163,8 +174,8 @@ Exits 6 when any check fails. On the embedded default it first replays the lab f
   // ## Render: one screen
   async render(doc, run) {
     const checks = await run.json<Check[]>("checks");
-    const m = run.manifest as any;
-    const overall = worst(checks.filter((c) => c.status !== "INFO"));
+    const m = run.manifest;
+    const overall = overallOf(checks);
     doc.note(
       overall,
       `Overall ${overall} at ${String(m.checkedAt).replace("T", " ").slice(0, 19)} UTC: ${count(checks, "PASS")} ` +
@@ -175,10 +186,10 @@ Exits 6 when any check fails. On the embedded default it first replays the lab f
         msg/s before checking${
           m.parameters.lab.faults.length
             ? html` with faults
-          ${m.parameters.lab.faults.map((f: Fault, i: number) => html`${i ? ", " : ""}<code>${formatFault(f)}</code>`)}`
+          ${m.parameters.lab.faults.map((f, i) => html`${i ? ", " : ""}<code>${formatFault(f)}</code>`)}`
             : ""
         }.`;
-    if (m.docker.unreachable)
+    if ("unreachable" in m.docker)
       doc.note(
         "SKIPPED",
         `${m.docker.unreachable}. The services check was skipped; start Docker or set DOCKER_HOST to run it.`,
@@ -224,7 +235,7 @@ Exits 6 when any check fails. On the embedded default it first replays the lab f
         ...["services", "trades flowing", "offload watermarks", "prefect schedule"].map((name) => {
           const group = checks.filter((c) => c.check === name && c.status !== "INFO");
           const bad = group.filter((c) => c.status === "FAIL" || c.status === "WARN");
-          const g = worst(group);
+          const g = overallOf(group);
           return `  ${name.padEnd(19)} ${g.padEnd(8)} ${
             bad.length
               ? bad

@@ -16,18 +16,14 @@ import { requireHealthy } from "../lib/health/run.ts";
 import { parseDuration, parseNumber, formatDuration } from "../lib/runtime/units.ts";
 import { usageError } from "../lib/runtime/errors.ts";
 import { fmt, type Report } from "../lib/report/document.ts";
-import {
-  latencyFigures,
-  resultsTable,
-  segmentTable,
-  scenarioSummaries,
-  type ScenarioRecord,
-} from "../lib/latency/report.ts";
+import { latencyFigures, resultsTable, segmentTable } from "../lib/latency/report.ts";
+import { describePrecondition } from "../lib/health/summary.ts";
+import { scenarioSummaries, type LatencyFetched, type ScenarioRecord } from "../lib/latency/summary.ts";
 import type { RunData } from "../lib/runtime/store.ts";
 
 type Options = ScenarioOptions & { scenarios: Scenario[]; tuning: string; skipHealth: boolean };
 
-const latency: Notebook<Options> = {
+const latency: Notebook<Options, LatencyFetched> = {
   name: "01-latency",
   title: "Step 1: end-to-end latency benchmark",
   about: `Measures exchange-time to ingestion-time lag per exchange and symbol, in silver and in each
@@ -154,7 +150,7 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
   // ## Render: results table, segments, figures
   async render(doc, run) {
     const records = await run.json<ScenarioRecord[]>("scenarios");
-    const m = run.manifest as any;
+    const m = run.manifest;
     doc.md`Lags are **ingestion time minus exchange time**: two clocks (the exchange's and this pipeline's), so a
       clock offset shifts every figure, and a negative lag means the exchange clock ran ahead. Quantiles are computed
         by the engine over every row with \`quantileExact\` (the value at position ⌊q·n⌋ of the sorted lags: exact,
@@ -168,8 +164,8 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
           "lab; what carries over to a stack is the method: the same queries, quantiles and checks run there with " +
           "CLICKHOUSE_URL set.",
       );
-    if (m.health?.skipped) doc.note("INFO", `Health precondition not run: ${m.health.skipped}.`);
-    else if (m.health) doc.note(m.health.status, `Health precondition: ${m.health.summary}`);
+    const pre = describePrecondition(m.health);
+    if (pre) doc.note(pre.status, pre.text);
     const summaries = await scenarioSummaries(run, records);
     doc.md`## Results`;
     resultsTable(doc, summaries);
@@ -208,13 +204,28 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
   },
 };
 
+/** One row of a scenario's stats dataset (statsSql): per table and exchange, lags in ms. */
+type StatsRow = {
+  table: string;
+  exchange: string;
+  trades: number;
+  avg_ms: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  p999_ms: number;
+  max_ms: number;
+  floor_ms: number;
+  negative_share: number;
+};
+
 /** Per table (silver and each bronze) and exchange: the full statistics and what each clock can decide. */
-async function perTableSection(doc: Report, run: RunData, records: ScenarioRecord[]) {
+async function perTableSection(doc: Report, run: RunData<LatencyFetched>, records: ScenarioRecord[]) {
   doc.md`## Per table and exchange`;
   doc.md`Every trade table, with the clock its lag is measured by. A second-granular clock truncates ingestion time,
     so its lags run up to a second short: sub-second targets are UNRESOLVED from it.`;
   for (const r of records.filter((x) => run.manifest.datasets[`stats_${x.scenario}`])) {
-    const rows = await run.rows<any>(`stats_${r.scenario}`);
+    const rows = await run.rows<StatsRow>(`stats_${r.scenario}`);
     const clock = new Map(r.mappings.map((m) => [m.table, m]));
     const target = SCENARIOS.find((s) => s.name === r.scenario)!.p99TargetMs;
     doc.table(

@@ -32,18 +32,12 @@ import {
   NOTEBOOK,
   type StartOptions,
 } from "../lib/burnin/run.ts";
-import {
-  analyseService,
-  stackTotals,
-  spikePeriodicity,
-  intervalCpu,
-  DEFAULT_RULES,
-  type Tidy,
-} from "../lib/burnin/verdict.ts";
+import { DEFAULT_RULES } from "../lib/burnin/verdict.ts";
+import { analyseBurnIn, type BurnInFetched, type SampleRow } from "../lib/burnin/summary.ts";
 import { openRun, type RunData } from "../lib/runtime/store.ts";
 import { parseDuration, formatDuration } from "../lib/runtime/units.ts";
 import { K2Error, EXIT, usageError } from "../lib/runtime/errors.ts";
-import { fmt } from "../lib/report/document.ts";
+import { fmt, type Report } from "../lib/report/document.ts";
 import { Plot } from "../lib/report/plot.ts";
 
 const HELP = `Step 2: 24-hour resource burn-in
@@ -71,7 +65,7 @@ Writes data/02-burn-in/<run-id>/ (samples.csv, state.json, manifest.json), out/0
 Docker: DOCKER_HOST (default unix:///var/run/docker.sock).`;
 
 type Options = { gate: boolean };
-const burnIn: Notebook<Options> = {
+const burnIn: Notebook<Options, BurnInFetched> = {
   name: NOTEBOOK,
   title: "Step 2: 24-hour resource burn-in",
   about: HELP,
@@ -84,8 +78,8 @@ const burnIn: Notebook<Options> = {
 };
 
 // ## Render
-async function renderBurnIn(doc: import("../lib/report/document.ts").Report, run: RunData) {
-  const m = run.manifest as any;
+async function renderBurnIn(doc: Report, run: RunData<BurnInFetched>) {
+  const m = run.manifest;
   if (m.noEngine) {
     doc.note(
       "SKIPPED",
@@ -94,27 +88,10 @@ async function renderBurnIn(doc: import("../lib/report/document.ts").Report, run
     );
     return { summary: [`burn-in: SKIPPED — ${m.noEngine}`], failed: false };
   }
-  const raw = await run.query<any>(
-    `SELECT round, ts, container, state, restarts, oom_killed, cpu_cores, cpu_total_ns, mem_bytes FROM {samples} ` +
-      `WHERE container != '*round-end*' ORDER BY round, container`,
-  );
-  const gaps = raw.filter((r) => r.state === "engine-unreachable");
-  const rows: Tidy[] = raw
-    .filter((r) => r.container !== "*")
-    .map((r) => ({
-      round: Number(r.round),
-      ts: Date.parse(r.ts),
-      container: r.container,
-      state: r.state,
-      restarts: r.restarts === null ? null : Number(r.restarts),
-      oomKilled: r.oom_killed === true || r.oom_killed === "true",
-      cpuCores: r.cpu_cores === null ? null : Number(r.cpu_cores),
-      memBytes: r.mem_bytes === null ? null : Number(r.mem_bytes),
-    }));
-  const rounds = new Set(raw.map((r) => Number(r.round)));
+  const { rows, gaps, rounds, containers, results, totals, period, failed } = await analyseBurnIn(run);
   const p = m.parameters;
   doc.md`${p.source ? `Imported from ${p.source}` : `Sampled every ${p.interval} for ${p.duration}`}:
-    **${rounds.size}** rounds${p.expectedRounds ? ` of ${p.expectedRounds} expected` : ""},
+    **${rounds}** rounds${p.expectedRounds ? ` of ${p.expectedRounds} expected` : ""},
       ${new Set(rows.map((r) => r.container)).size} containers. CPU is in cores as the docker CLI computes it (CPU
         delta over system delta times online CPUs, read twice a second apart); memory is usage less inactive file cache.
     ${p.status === "running" ? "The run is still in progress: this is a partial report." : ""}`;
@@ -126,16 +103,6 @@ async function renderBurnIn(doc: import("../lib/report/document.ts").Report, run
         .slice(0, 10)
         .join(", ")}); sampling carried on when it returned.`,
     );
-  const containers = [...new Set(rows.map((r) => r.container))].sort((a, b) => order(a) - order(b));
-  const results = containers.map((c) =>
-    analyseService(
-      rows.filter((r) => r.container === c),
-      SERVICES.find((s) => s.container === c),
-      c,
-      DEFAULT_RULES,
-    ),
-  );
-
   doc.md`## Results`;
   const cores = (v: number | null) => (v === null ? "–" : `${v.toFixed(3)} cores`);
   doc.table(
@@ -158,7 +125,6 @@ async function renderBurnIn(doc: import("../lib/report/document.ts").Report, run
   for (const r of results.filter((x) => x.status !== "PASS" || x.notes.length))
     doc.note(r.status === "PASS" ? "INFO" : r.status, `${r.container}: ${r.notes.join("; ")}`);
 
-  const totals = stackTotals(rows, STACK_BUDGET);
   if (totals) {
     doc.md`## Stack totals`;
     doc.md`The budget table's RAM column adds up to ${STACK_BUDGET.memGbTable} GB (including iceberg-rest,
@@ -223,14 +189,6 @@ async function renderBurnIn(doc: import("../lib/report/document.ts").Report, run
     { caption: "Memory trend per service" },
   );
 
-  // Spark's offload spikes, from the interval-average CPU (cumulative counters), which catches spikes a 1 s reading
-  // misses.
-  const spark = intervalCpu(raw.filter((r) => r.container === "k2-spark-iceberg"));
-  const period = spikePeriodicity(
-    spark,
-    SERVICES.find((s) => s.service === "spark-iceberg")!.budget!.cpu,
-    (p.offloadPeriodMs ?? 900_000) / 60_000,
-  );
   doc.note(period.status, `Spark offload spikes (k2-spark-iceberg, CPU averaged over each interval): ${period.note}.`);
 
   doc.md`## Figures`;
@@ -297,13 +255,10 @@ async function renderBurnIn(doc: import("../lib/report/document.ts").Report, run
       `above use).`,
   );
 
-  const failed =
-    results.some((r) => r.status === "FAIL") ||
-    (totals ? [totals.cpuStatus, totals.memStatusPlan].includes("FAIL") : false);
   return {
     failed,
     summary: [
-      `burn-in: ${failed ? "FAIL" : "PASS"} — ${rounds.size} rounds, ${containers.length} ` +
+      `burn-in: ${failed ? "FAIL" : "PASS"} — ${rounds} rounds, ${containers.length} ` +
         `containers${p.status === "running" ? " (in progress)" : ""}`,
       ...results
         .filter((r) => r.status !== "PASS")
@@ -319,10 +274,6 @@ async function renderBurnIn(doc: import("../lib/report/document.ts").Report, run
   };
 }
 
-const order = (c: string) => {
-  const i = SERVICES.findIndex((s) => s.container === c);
-  return i < 0 ? 99 : i;
-};
 const mb = (v: number) => (v >= 1024 ? `${(v / 1024).toFixed(2)} GB` : `${v.toFixed(0)} MB`);
 // ## Commands
 async function command(argv: string[]): Promise<number> {
@@ -359,19 +310,19 @@ async function command(argv: string[]): Promise<number> {
     return 0;
   }
   // Render a run; with --watch, go on re-rendering it on every change under lib/ and notebooks/.
-  const finish = async (run: RunData) => {
+  const finish = async (run: RunData<BurnInFetched>) => {
     const { failed } = await render(run);
     if (values.watch) await watchAndRender(burnIn, run.manifest.runId);
     return values.gate && failed ? EXIT.gate : 0;
   };
-  if (values.from) return finish(await openRun(NOTEBOOK, values.from));
+  if (values.from) return finish(await openRun<BurnInFetched>(NOTEBOOK, values.from));
 
   if (sub === "status") return status(values.run);
   if (sub === "stop") return stop(values.run);
   if (sub === "import") {
     if (!positionals[0])
       throw usageError("import needs a file: bun notebooks/02-burn-in.ts import /tmp/k2-burn-in.csv");
-    return finish(await openRun(NOTEBOOK, await importRun(positionals[0])));
+    return finish(await openRun<BurnInFetched>(NOTEBOOK, await importRun(positionals[0])));
   }
   if (sub && sub !== "start")
     throw usageError(`unknown command ${JSON.stringify(sub)} (expected start, status, stop or import; see --help)`);
@@ -396,7 +347,7 @@ async function command(argv: string[]): Promise<number> {
   const probe = await probeDocker();
   if ("unreachable" in probe) {
     if (sub === "start") await connectDocker(); // throws the one-line error naming DOCKER_HOST
-    await render(await openRun(NOTEBOOK, await noEngineRun(probe.unreachable)));
+    await render(await openRun<BurnInFetched>(NOTEBOOK, await noEngineRun(probe.unreachable)));
     return 0;
   }
   if (lab) await ensureLabStack(probe, { offloadPeriodMs: o.offloadPeriodMs });
@@ -430,10 +381,10 @@ async function command(argv: string[]): Promise<number> {
   }
   const resume = values.resume ? await findRun(values.run) : undefined;
   const { dir } = await runSampler(probe, o, resume);
-  return finish(await openRun(NOTEBOOK, basename(dir)));
+  return finish(await openRun<BurnInFetched>(NOTEBOOK, basename(dir)));
 }
 
-async function render(run: RunData) {
+async function render(run: RunData<BurnInFetched>) {
   const r = await renderRun(burnIn, run, { gate: false });
   const rel = (p: string) => relative(process.cwd(), p);
   console.log(
@@ -460,9 +411,9 @@ async function status(id?: string): Promise<number> {
           : state.status) +
       `; ${rounds} of ${state.expectedRounds} samples; ${running && eta > 0 ? `ETA ${formatDuration(eta)}` : "no ETA"}`,
   );
-  const last = await openRun(NOTEBOOK, state.runId)
+  const last = await openRun<BurnInFetched>(NOTEBOOK, state.runId)
     .then((r) =>
-      r.query<any>(
+      r.query<SampleRow>(
         `SELECT container, state, cpu_cores, mem_bytes, restarts FROM {samples} WHERE round = (SELECT max(round) ` +
           `FROM {samples} WHERE container = '*round-end*') AND container NOT IN ('*round-end*', '*') ORDER BY ` +
           `container`,

@@ -10,17 +10,11 @@ import { targetFromEnv, connectClickHouse } from "../lib/io/clickhouse.ts";
 import { probeDocker, connectDocker } from "../lib/io/docker.ts";
 import { LAB_NET } from "../lib/lab/stack.ts";
 import { parseFault, type Fault } from "../lib/lab/traffic.ts";
-import {
-  MATRIX,
-  MILESTONE_MTTR_MS,
-  selectTests,
-  plan,
-  restoreJournal,
-  journalPath,
-  type TestSpec,
-} from "../lib/failure/matrix.ts";
+import { MATRIX, selectTests, plan, restoreJournal, journalPath, type TestSpec } from "../lib/failure/matrix.ts";
 import { relative } from "node:path";
-import { startLabEnv, runTest, type LabEnv, type Result } from "../lib/failure/run.ts";
+import { startLabEnv, runTest, type LabEnv } from "../lib/failure/run.ts";
+import type { FailureFetched, FailureMeta, Result } from "../lib/failure/summary.ts";
+import { describePrecondition } from "../lib/health/summary.ts";
 import { discoverWithObservation, silverOf } from "../lib/k2/discovery.ts";
 import { milestoneGate } from "../lib/failure/verdict.ts";
 import { parseDuration, parseRate, formatDuration } from "../lib/runtime/units.ts";
@@ -28,6 +22,7 @@ import { K2Error, EXIT, usageError } from "../lib/runtime/errors.ts";
 import { requireHealthy } from "../lib/health/run.ts";
 import { loadConfig, type K2Config } from "../lib/k2/config.ts";
 import { Plot } from "../lib/report/plot.ts";
+import { THRESHOLDS } from "../lib/k2/thresholds.ts";
 
 type Options = {
   skipHealth: boolean;
@@ -43,7 +38,7 @@ type Options = {
   faults: Fault[];
   config: K2Config;
 };
-const failureModes: Notebook<Options> = {
+const failureModes: Notebook<Options, FailureFetched> = {
   name: "03-failure-modes",
   title: "Step 3: failure-mode tests",
   about: `Runs the six failure-mode tests lowest risk first: feed handler crash, Redpanda restart,
@@ -184,15 +179,10 @@ Against a real stack it asks for confirmation, or --yes.`,
   // ## Render
   async render(doc, run) {
     const results = await run.json<Result[]>("results");
-    const meta = await run.json<{
-      restored: any[];
-      skipped: { test: string; reason: string }[];
-      docker: string | null;
-    }>("meta");
-    const lab = (run.manifest.parameters as any).lab;
-    const health = (run.manifest as any).health;
-    if (health?.skipped) doc.note("INFO", `Health precondition not run: ${health.skipped}.`);
-    else if (health) doc.note(health.status, `Health precondition: ${health.summary}.`);
+    const meta = await run.json<FailureMeta>("meta");
+    const lab = run.manifest.parameters.lab;
+    const pre = describePrecondition(run.manifest.health);
+    if (pre) doc.note(pre.status, pre.text);
     if (meta.restored.length)
       for (const r of meta.restored)
         doc.note(
@@ -224,7 +214,7 @@ Against a real stack it asks for confirmation, or --yes.`,
       ["Test", "Run Date", "Result", "MTTR", "Notes"].map((k) => ({ key: k as "Test", label: k })),
       { caption: "The step file's table: MTTR after clearing the fault (and from its start)", summary: true },
     );
-    const gate = milestoneGate(results, MILESTONE_MTTR_MS);
+    const gate = milestoneGate(results);
     doc.fact(
       "Milestone gate (every MTTR < 30 s after clearing)",
       gate.over.length ? `FAIL: ${gate.over.join(", ")}` : gate.status,
@@ -248,7 +238,7 @@ Against a real stack it asks for confirmation, or --yes.`,
               },
             ),
             Plot.tickX(results, { y: "title", x: (r: Result) => r.targetMs / 1000, stroke: "#1b1f24", strokeWidth: 2 }),
-            Plot.ruleX([MILESTONE_MTTR_MS / 1000], { stroke: "#9a6700", strokeDasharray: "4,3" }),
+            Plot.ruleX([THRESHOLDS.milestoneMttrMs / 1000], { stroke: "#9a6700", strokeDasharray: "4,3" }),
           ],
         },
         "Recovery after clearing per test (bars) against its target (black ticks) and the 30 s milestone gate " +

@@ -12,6 +12,7 @@ import { sampleRound, appendRound, lastCompleteRound, ROUND_END, type Row } from
 import { parseStatsExport, ImportError } from "./import.ts";
 import { SERVICES } from "../k2/stack.ts";
 import { openLiveRun, writeManifest, newRunId, listRuns, type Manifest } from "../runtime/store.ts";
+import type { BurnInFetched } from "./summary.ts";
 import { dataDir, ROOT } from "../runtime/paths.ts";
 import { progress } from "../runtime/progress.ts";
 import { formatDuration } from "../runtime/units.ts";
@@ -47,7 +48,7 @@ const saveState = (dir: string, s: BurnInState) =>
   writeAtomic(stateFile(dir), JSON.stringify({ ...s, updatedAt: Date.now() }, null, 2));
 export const readState = (dir: string): BurnInState => JSON.parse(readFileSync(stateFile(dir), "utf8"));
 
-export function manifestFor(s: BurnInState, extra: Partial<Manifest> = {}): Manifest {
+export function manifestFor(s: BurnInState, extra: Partial<Manifest<BurnInFetched>> = {}): Manifest<BurnInFetched> {
   return {
     notebook: NOTEBOOK,
     runId: s.runId,

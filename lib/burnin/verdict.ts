@@ -7,6 +7,7 @@ import type { Service } from "../k2/stack.ts";
 import { quantileExact } from "../verdict/stats.ts";
 import { theilSen, leakVerdict, type Trend } from "../verdict/trend.ts";
 import { formatDuration } from "../runtime/units.ts";
+import { THRESHOLDS } from "../k2/thresholds.ts";
 
 export type Tidy = {
   round: number;
@@ -66,7 +67,7 @@ export function analyseService(
     const close = () => {
       if (!len) return;
       over.runs++;
-      if (len <= rules.spikeMaxSamples && peak < 2 * budgetCpu) over.spikes++;
+      if (len <= rules.spikeMaxSamples && peak < THRESHOLDS.cpuSpikeFactor * budgetCpu) over.spikes++;
       else over.sustained++;
       len = 0;
       peak = 0;

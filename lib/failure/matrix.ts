@@ -118,7 +118,6 @@ export const MATRIX: TestSpec[] = [
       `it) and the consumer's inserts are held meanwhile`,
   },
 ];
-export const MILESTONE_MTTR_MS = 30_000;
 
 export function selectTests(names: string | undefined): TestSpec[] {
   if (!names) return MATRIX;

@@ -7,7 +7,8 @@ import type { Target } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import type { Mapping } from "../k2/discovery.ts";
 import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
-import { EXCHANGE_NAMES, OFFLOAD_INTERVAL_MS } from "../k2/stack.ts";
+import { EXCHANGE_NAMES } from "../k2/stack.ts";
+import { THRESHOLDS } from "../k2/thresholds.ts";
 import { progress } from "../runtime/progress.ts";
 import { formatDuration } from "../runtime/units.ts";
 import { journalAdd, applyFault, clearWithRetry, guard, type TestSpec, type JournalEntry } from "./matrix.ts";
@@ -42,30 +43,8 @@ export type RunOptions = {
   faults: Fault[];
   prefectDbUrl?: string;
 };
-export type Loss = { landed: number; lost: number; duplicated: number; late: number };
-export type Result = {
-  test: string;
-  id: number;
-  title: string;
-  container: string;
-  action: string;
-  analogue: string | null;
-  ranAt: string;
-  status: Status;
-  faultStart: number;
-  clearedAt: number;
-  recoveredAt: number | null;
-  mttrFromStartMs: number | null;
-  mttrFromClearMs: number | null;
-  targetMs: number;
-  ticks: Tick[];
-  checks: Check[];
-  notes: string[];
-  loss: Record<string, Loss> | null;
-  lossHow?: string;
-  lossBySymbol: { exchange: string; symbol: string; lost: number; duplicated: number; late: number }[];
-  restore: { ok: boolean; attempts: number; error?: string };
-};
+export type { Loss, Result } from "./summary.ts";
+import type { Result } from "./summary.ts";
 
 // ## The lab while the tests run
 export type LabEnv = { control: { paused: boolean; stop: boolean }; offload: LabOffload; stop(): Promise<void> };
@@ -297,7 +276,7 @@ export async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
     if (t.offload) {
       if (env) checks.push(...(await labOffloadChecks(c, env, faultStart, inEffect, clearedAt)));
       else if (wmBefore && wmAtClear)
-        checks.push(...watermarkChecks(wmBefore, wmAtClear, wmAfter, holdMs, OFFLOAD_INTERVAL_MS));
+        checks.push(...watermarkChecks(wmBefore, wmAtClear, wmAfter, holdMs, THRESHOLDS.offloadIntervalMs));
       else
         checks.push({
           name: "watermark",
@@ -372,9 +351,9 @@ async function lossCheck(c: RunContext, t: TestSpec, w: Window, f: FaultTimes) {
 async function gapCheck(c: RunContext, w: Window, holdMs: number): Promise<Check> {
   const gaps = await c.target.query<{ exchange: string; gap_s: number }>(gapSql(c.silver, w));
   const worst = gaps.reduce((a, g) => Math.max(a, Number(g.gap_s)), 0),
-    limit = 30 + holdMs / 1000;
+    limit = (THRESHOLDS.ingestionGapMs + holdMs) / 1000;
   return {
-    name: "largest gap in ingestion ≤ 30 s beyond the fault",
+    name: `largest gap in ingestion ≤ ${formatDuration(THRESHOLDS.ingestionGapMs)} beyond the fault`,
     status: worst > limit ? "FAIL" : "PASS",
     detail:
       `${gaps.map((g) => `${g.exchange} ${Number(g.gap_s).toFixed(1)} s`).join(", ")} (fault held ` +

@@ -1,6 +1,7 @@
 // Failure-test verdicts, pure: a 1 s timeline of flow per exchange in, recovery, MTTR,
 // isolation and the pass rules out.
 import type { Status } from "../verdict/status.ts";
+import { THRESHOLDS } from "../k2/thresholds.ts";
 
 // t: ms since fault start; flow: trades landed in that second
 export type Tick = { t: number; flow: Record<string, number>; containersOk: boolean };
@@ -90,7 +91,7 @@ export function testVerdict(
  */
 export function milestoneGate(
   results: { test: string; mttrFromClearMs: number | null }[],
-  limitMs = 30_000,
+  limitMs = THRESHOLDS.milestoneMttrMs,
 ): { status: Status; over: string[] } {
   const over = results.filter((r) => r.mttrFromClearMs === null || r.mttrFromClearMs >= limitMs).map((r) => r.test);
   return { status: !results.length ? "NOT RUN" : over.length ? "FAIL" : "PASS", over };

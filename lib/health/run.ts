@@ -6,7 +6,7 @@ import { sqlIdent } from "../io/clickhouse.ts";
 import { k2Containers, type DockerTarget, type ContainerState } from "../io/docker.ts";
 import { discoverTradeTables, exchangeExpr, type Mapping } from "../k2/discovery.ts";
 import type { K2Config } from "../k2/config.ts";
-import { SERVICES, EXCHANGE_NAMES, OFFLOAD_DEPLOYMENT, OFFLOAD_INTERVAL_MS, type Service } from "../k2/stack.ts";
+import { SERVICES, EXCHANGE_NAMES, OFFLOAD_DEPLOYMENT, type Service } from "../k2/stack.ts";
 import {
   evaluateServices,
   evaluateFlow,
@@ -18,6 +18,8 @@ import {
 import { clickhouseWatermarks, postgresWatermarks, type WatermarkSource } from "../io/watermarks.ts";
 import { recentRuns, type FlowRun } from "../io/prefect.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
+import { THRESHOLDS } from "../k2/thresholds.ts";
+import type { Precondition } from "./summary.ts";
 
 export type HealthOptions = {
   windowMs: number;
@@ -77,7 +79,9 @@ export async function gatherHealth(
       ("unreachable" in target ? null : await clickhouseWatermarks(target, target.database)) ??
       (o.prefectDbUrl ? await postgresWatermarks(o.prefectDbUrl) : null);
     if (data.watermarks)
-      data.checks.push(...evaluateWatermarks(data.watermarks.rows, data.watermarks.source, now, OFFLOAD_INTERVAL_MS));
+      data.checks.push(
+        ...evaluateWatermarks(data.watermarks.rows, data.watermarks.source, now, THRESHOLDS.offloadIntervalMs),
+      );
     else
       data.checks.push(
         skipped(
@@ -99,7 +103,7 @@ export async function gatherHealth(
   const deployment = o.deployment ?? OFFLOAD_DEPLOYMENT;
   try {
     data.runs = await recentRuns(o.prefectApiUrl, deployment);
-    data.checks.push(evaluatePrefect(data.runs, deployment, now, OFFLOAD_INTERVAL_MS));
+    data.checks.push(evaluatePrefect(data.runs, deployment, now, THRESHOLDS.offloadIntervalMs));
   } catch (e) {
     if (!(e instanceof K2Error)) throw e;
     data.checks.push(skipped("prefect schedule", e.message));
@@ -134,13 +138,13 @@ export async function requireHealthy(
   skip: boolean,
   config: K2Config,
   env = process.env,
-): Promise<{ status: string; summary: string } | { skipped: string }> {
+): Promise<Precondition> {
   if (skip) return { skipped: "--skip-health was given" };
   const { probeDocker } = await import("../io/docker.ts");
   const { prefectUrl } = await import("../io/prefect.ts");
   const h = await gatherHealth(target, await probeDocker(env), {
-    windowMs: 5 * 60_000,
-    staleMs: 2 * 60_000,
+    windowMs: THRESHOLDS.healthWindowMs,
+    staleMs: THRESHOLDS.feedStaleMs,
     config,
     prefectApiUrl: prefectUrl(env),
     prefectDbUrl: env.PREFECT_DB_URL || undefined,

@@ -6,6 +6,7 @@ import type { ContainerState } from "../io/docker.ts";
 import type { Watermark } from "../io/watermarks.ts";
 import type { FlowRun } from "../io/prefect.ts";
 import { formatDuration } from "../runtime/units.ts";
+import { THRESHOLDS } from "../k2/thresholds.ts";
 
 export type Check = { check: string; subject: string; status: Status; evidence: string };
 
@@ -89,7 +90,7 @@ export function evaluateWatermarks(
   source: string,
   now: number,
   intervalMs: number,
-  graceMs = 5 * 60_000,
+  graceMs = THRESHOLDS.scheduleGraceMs,
 ): Check[] {
   if (!rows.length)
     return [{ check: "offload watermarks", subject: source, status: "FAIL", evidence: "table holds no watermark" }];
@@ -110,15 +111,15 @@ export function evaluateWatermarks(
 }
 
 /**
- * Recent runs of the offload deployment, newest first: a fresh COMPLETED passes; 2+ failures in a row fail
- * (IcebergOffloadFailure).
+ * Recent runs of the offload deployment, newest first: a fresh COMPLETED passes; more than
+ * THRESHOLDS.offloadFailedRunsAbove (2) failures in a row fail, as IcebergOffloadFailure fires; fewer warn.
  */
 export function evaluatePrefect(
   runs: FlowRun[],
   deployment: string,
   now: number,
   intervalMs: number,
-  graceMs = 5 * 60_000,
+  graceMs = THRESHOLDS.scheduleGraceMs,
 ): Check {
   const row = (status: Status, evidence: string): Check => ({
     check: "prefect schedule",
@@ -143,7 +144,8 @@ export function evaluatePrefect(
   const evidence =
     `last ${Math.min(5, runs.length)}: ${states}; last COMPLETED ` +
     `${Number.isFinite(okAge) ? `${formatDuration(okAge)} ago` : "never"}`;
-  if (failedInARow > 2) return row("FAIL", `${evidence}; ${failedInARow} failed in a row`);
+  if (failedInARow > THRESHOLDS.offloadFailedRunsAbove)
+    return row("FAIL", `${evidence}; ${failedInARow} failed in a row`);
   if (failedInARow > 0 || okAge > intervalMs + graceMs)
     return row(okAge > 2 * intervalMs + graceMs ? "FAIL" : "WARN", evidence);
   return row("PASS", evidence);

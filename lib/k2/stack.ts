@@ -123,4 +123,3 @@ export const STACK_BUDGET = { cpu: 15.5, memGbPlan: 19.5, memGbTable: 21.75 };
 
 export const EXCHANGE_NAMES = ["binance", "kraken", "coinbase"] as const;
 export const OFFLOAD_DEPLOYMENT = "iceberg-offload-15min";
-export const OFFLOAD_INTERVAL_MS = 15 * 60_000;

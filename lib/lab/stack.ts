@@ -111,6 +111,8 @@ export async function runLabContainer(
     if (same) return existing;
     await existing.remove({ force: true }); // a lab container from an older spec: rebuild it
   }
+  // Every lab container needs the offline-built image; a fresh machine has none until this builds it.
+  await ensureLabImage(t);
   const c = await t.docker.createContainer({
     name: spec.name,
     Image: LAB_IMAGE,

@@ -5,82 +5,10 @@ import type { Report } from "../report/document.ts";
 import { fmt } from "../report/document.ts";
 import { Plot } from "../report/plot.ts";
 import type { RunData } from "../runtime/store.ts";
-import type { Mapping } from "../k2/discovery.ts";
-import type { Window } from "./sql.ts";
 import { ecdfSql, seriesSql, logBinsSql, bucketSeconds } from "./sql.ts";
-import { SCENARIOS, scenarioVerdict, type LossCheck, type Segment } from "./verdict.ts";
-import type { Status } from "../report/document.ts";
+import { SCENARIOS, type Segment } from "./verdict.ts";
+import { lagsOf, type ScenarioRecord, type ScenarioSummary } from "./summary.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
-
-export type ScenarioRecord = {
-  scenario: string;
-  lab: boolean;
-  window: Window;
-  durationMs: number;
-  targetRate: number;
-  achievedRate: number;
-  achievedHow: string;
-  lagClock: string;
-  resolutionMs: number;
-  mappings: Mapping[];
-  loss: LossCheck;
-  notRun?: string;
-  mv: { unavailable: string } | { inserts: number; avgMs: number; p99Ms: number; maxMs: number };
-  replay?: {
-    sent: number;
-    generated: number;
-    dropped: number;
-    silenced: number;
-    batches: number;
-    insertRttMs: { mean: number; max: number };
-  };
-};
-export type ScenarioSummary = {
-  scenario: string;
-  status: Status;
-  p50: number | null;
-  p99: number | null;
-  max: number | null;
-  trades: number;
-  achieved: string;
-  notes: string[];
-};
-
-const lagsOf = (run: RunData, r: ScenarioRecord) =>
-  run.manifest.datasets[`lags_${r.scenario}`] ? `{lags_${r.scenario}}` : null;
-
-export async function scenarioSummaries(run: RunData, records: ScenarioRecord[]): Promise<ScenarioSummary[]> {
-  return Promise.all(
-    records.map(async (r) => {
-      const s = SCENARIOS.find((x) => x.name === r.scenario)!;
-      const src = lagsOf(run, r);
-      const [q] = src
-        ? await run.query<{ n: number; p50: number; p99: number; max: number }>(
-            `SELECT count() AS n, quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, max(lag_ms) ` +
-              `AS max FROM ${src}`,
-          )
-        : [];
-      const n = Number(q?.n ?? 0);
-      const v = scenarioVerdict(s, {
-        notRun: r.notRun,
-        trades: n,
-        p99Ms: n ? q!.p99 : NaN,
-        resolutionMs: r.resolutionMs,
-        loss: r.loss,
-      });
-      return {
-        scenario: r.scenario,
-        status: v.status,
-        p50: n ? q!.p50 : null,
-        p99: n ? q!.p99 : null,
-        max: n ? q!.max : null,
-        trades: n,
-        achieved: `${r.achievedRate.toFixed(1)} msg/s achieved (target ~${s.rate})`,
-        notes: v.notes,
-      };
-    }),
-  );
-}
 
 /** Exactly the step file's table: Scenario | p50 | p99 | Max | Notes. */
 export function resultsTable(doc: Report, rows: ScenarioSummary[]) {

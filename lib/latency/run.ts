@@ -10,7 +10,7 @@ import { parseDelay } from "../lab/random.ts";
 import type { Fault } from "../lab/traffic.ts";
 import { statsSql, lagExportSql, truthLossSql, continuitySql, queryLogSql, type Window } from "./sql.ts";
 import type { LossCheck, Scenario } from "./verdict.ts";
-import type { ScenarioRecord } from "./report.ts";
+import type { ScenarioRecord } from "./summary.ts";
 import { stackLoad } from "./load.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import type { RunWriter } from "../runtime/store.ts";

@@ -9,14 +9,20 @@ import { K2Error, EXIT, redact } from "./errors.ts";
 import { writeAtomic } from "./fsx.ts";
 import { outDir, ROOT } from "./paths.ts";
 import { Report } from "../report/document.ts";
-import { RunWriter, openRun, newRunId, type Manifest, type RunData } from "./store.ts";
+import { RunWriter, openRun, newRunId, type Fetched, type RunData } from "./store.ts";
+export type { Fetched };
 import { progress } from "./progress.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 export type OptionSpec = { type: "string" | "boolean"; default?: string | boolean; help: string; arg?: string };
 
 /** `--compare <runA> <runB>`: a notebook that offers it renders the two stored runs side by side. */
-export type Compare<O> = (report: Report, a: RunData, b: RunData, options: O) => Promise<Rendered>;
+export type Compare<O, F extends Fetched> = (
+  report: Report,
+  a: RunData<F>,
+  b: RunData<F>,
+  options: O,
+) => Promise<Rendered>;
 export type Values = Record<string, string | boolean | undefined>;
 
 export type FetchContext<O> = {
@@ -27,11 +33,11 @@ export type FetchContext<O> = {
   /** work to do before exiting on Ctrl-C or SIGTERM (e.g. clear an injected fault) */
   onAbort(cleanup: () => Promise<void>): void;
 };
-export type Fetched = Pick<Manifest, "parameters" | "target" | "window" | "notes"> & Record<string, unknown>;
 /** `error`: something left broken that the user must hear about whatever --gate says (one line, with its exit code). */
 export type Rendered = { summary: string[]; failed?: boolean; error?: K2Error };
 
-export type Notebook<O> = {
+/** A notebook: options O parsed from flags, a fetch that stores a typed record F, a render that reads it back. */
+export type Notebook<O, F extends Fetched = Fetched> = {
   name: string;
   title: string;
   about: string;
@@ -40,9 +46,9 @@ export type Notebook<O> = {
   alwaysGate?: boolean;
   /** Turn raw flag values into typed options; throw usageError on a bad value. */
   parse(values: Values): O;
-  fetch(ctx: FetchContext<O>): Promise<Fetched>;
-  render(report: Report, run: RunData, options: O): Promise<Rendered>;
-  compare?: Compare<O>;
+  fetch(ctx: FetchContext<O>): Promise<F>;
+  render(report: Report, run: RunData<F>, options: O): Promise<Rendered>;
+  compare?: Compare<O, F>;
 };
 
 const COMMON: Record<string, OptionSpec> = {
@@ -54,7 +60,7 @@ const COMMON: Record<string, OptionSpec> = {
 const COMPARE_HELP =
   "  --compare <runA> <runB>            render the deltas between two stored runs (out/<name>-compare.html)";
 
-export function helpText<O>(nb: Notebook<O>): string {
+export function helpText<O, F extends Fetched>(nb: Notebook<O, F>): string {
   const row = (name: string, o: OptionSpec) => {
     const flag = `  --${name}${o.type === "string" ? ` <${o.arg ?? "value"}>` : ""}`;
     const dflt = o.default !== undefined && o.default !== false ? ` (default ${o.default})` : "";
@@ -71,7 +77,10 @@ export function helpText<O>(nb: Notebook<O>): string {
   ].join("\n");
 }
 
-export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.slice(2)): Promise<number> {
+export async function runNotebook<O, F extends Fetched>(
+  nb: Notebook<O, F>,
+  argv: string[] = Bun.argv.slice(2),
+): Promise<number> {
   const all = { ...nb.options, ...COMMON };
   let values: Values;
   let compareIds: [string, string] | undefined;
@@ -105,7 +114,7 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
   const options = nb.parse(values);
   const t0 = performance.now();
   if (compareIds) {
-    const [a, b] = await Promise.all(compareIds.map((id) => openRun(nb.name, id)));
+    const [a, b] = await Promise.all(compareIds.map((id) => openRun<F>(nb.name, id)));
     const report = new Report(`${nb.title}: ${a!.manifest.runId} → ${b!.manifest.runId}`);
     const rendered = await nb.compare!(report, a!, b!, options);
     const subtitle = `comparing run ${a!.manifest.runId} (before) with ${b!.manifest.runId} (after)`;
@@ -127,9 +136,9 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
     );
     return values.gate && rendered.failed ? EXIT.gate : 0;
   }
-  let run: RunData;
+  let run: RunData<F>;
   if (typeof values.from === "string") {
-    run = await openRun(nb.name, values.from);
+    run = await openRun<F>(nb.name, values.from);
     console.error(`${nb.name}: re-rendering stored run ${run.manifest.runId}`);
   } else {
     const writer = await new RunWriter(nb.name, newRunId()).open();
@@ -169,7 +178,7 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
     } finally {
       process.off("SIGINT", onInt).off("SIGTERM", onTerm);
     }
-    run = await openRun(nb.name, writer.runId);
+    run = await openRun<F>(nb.name, writer.runId);
   }
   const rendered = await renderRun(nb, run, options);
   const took = ((performance.now() - t0) / 1000).toFixed(1);
@@ -185,7 +194,11 @@ export async function runNotebook<O>(nb: Notebook<O>, argv: string[] = Bun.argv.
   return (values.gate || nb.alwaysGate) && rendered.failed ? EXIT.gate : 0;
 }
 
-export async function renderRun<O>(nb: Notebook<O>, run: RunData, options: O): Promise<Rendered> {
+export async function renderRun<O, F extends Fetched>(
+  nb: Notebook<O, F>,
+  run: RunData<F>,
+  options: O,
+): Promise<Rendered> {
   const report = new Report(nb.title);
   const rendered = await nb.render(report, run, options);
   const m = run.manifest;
@@ -224,7 +237,7 @@ export async function watchAndRender(nb: { name: string }, runId: string): Promi
 }
 
 /** The top of every notebook: run it, print a K2Error as one line, exit with its code. */
-export async function main<O>(nb: Notebook<O>): Promise<void> {
+export async function main<O, F extends Fetched>(nb: Notebook<O, F>): Promise<void> {
   await top(nb.name, () => runNotebook(nb));
 }
 

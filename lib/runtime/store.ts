@@ -10,19 +10,26 @@ import { writeAtomic } from "./fsx.ts";
 import { dataDir } from "./paths.ts";
 import { localEngine, sqlString, type Target, type Row } from "../io/clickhouse.ts";
 
-export type Manifest = {
+/** What every notebook's fetch returns; a notebook narrows it to its own typed record. */
+export type Fetched = {
+  parameters: object;
+  target: { kind: string; label: string; version?: string } | null;
+  window?: { from: string; to: string };
+  notes?: string[];
+};
+
+/** What the store adds around a fetched record. */
+export type Stored = {
   notebook: string;
   runId: string;
   title: string;
   createdAt: string;
-  parameters: Record<string, unknown>;
-  target: { kind: string; label: string; version?: string } | null;
-  window?: { from: string; to: string };
   versions: Record<string, string>;
   datasets: Record<string, { file: string; bytes: number; rows?: number }>;
-  notes?: string[];
-  [extra: string]: unknown;
 };
+
+/** A stored run's manifest.json: the store's fields plus the notebook's typed fetched record. */
+export type Manifest<F extends Fetched = Fetched> = Stored & F;
 
 export const newRunId = (d = new Date()) =>
   `${d
@@ -32,7 +39,7 @@ export const newRunId = (d = new Date()) =>
 
 export class RunWriter {
   readonly dir: string;
-  readonly datasets: Manifest["datasets"] = {};
+  readonly datasets: Stored["datasets"] = {};
   constructor(
     readonly notebook: string,
     readonly runId: string,
@@ -80,7 +87,7 @@ export async function openLiveRun(notebook: string, runId: string): Promise<stri
   await mkdir(dir, { recursive: true });
   return dir;
 }
-export async function writeManifest(dir: string, manifest: Manifest) {
+export async function writeManifest<F extends Fetched>(dir: string, manifest: Manifest<F>) {
   await writeAtomic(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2));
 }
 
@@ -92,7 +99,7 @@ export async function listRuns(notebook: string): Promise<string[]> {
   return names.sort();
 }
 
-export async function openRun(notebook: string, id: string): Promise<RunData> {
+export async function openRun<F extends Fetched = Fetched>(notebook: string, id: string): Promise<RunData<F>> {
   // Accepted: a run id (a folder under data/<notebook>/), "latest", or "latest~1" for the one before it.
   if (!/^[\w.-]+$/.test(id) && !/^latest~\d+$/.test(id))
     throw new K2Error(
@@ -109,7 +116,7 @@ export async function openRun(notebook: string, id: string): Promise<RunData> {
       EXIT.notFound,
     );
   const dir = join(dataDir(), notebook, runId);
-  let manifest: Manifest;
+  let manifest: Manifest<F>;
   try {
     manifest = await Bun.file(join(dir, "manifest.json")).json();
   } catch (e) {
@@ -118,7 +125,7 @@ export async function openRun(notebook: string, id: string): Promise<RunData> {
       EXIT.data,
     );
   }
-  return new RunData(dir, { ...manifest, runId }); // the folder's name is the id (a copied run keeps its own)
+  return new RunData<F>(dir, { ...manifest, runId }); // the folder's name is the id (a copied run keeps its own)
 }
 
 // Engine error types that mean a stored file is damaged (the user's to fix), not a bad query.
@@ -130,10 +137,10 @@ const DAMAGED_FILE = new RegExp(
 );
 
 /** A stored run, read back through the in-process engine: no ClickHouse server, no Docker. */
-export class RunData {
+export class RunData<F extends Fetched = Fetched> {
   constructor(
     readonly dir: string,
-    readonly manifest: Manifest,
+    readonly manifest: Manifest<F>,
   ) {}
   path(name: string): string {
     const d = this.manifest.datasets[name];

@@ -19,3 +19,16 @@ export const worst = (checks: { status: Status }[]): Status =>
 
 /** A span of time in epoch milliseconds, [fromMs, toMs). */
 export type Window = { fromMs: number; toMs: number };
+
+/**
+ * What a step's stored run says, in one line and a verdict: the one thing other steps (the
+ * sign-off above all) read from it. Each step's summary.ts derives it from a stored run.
+ */
+export type StepSummary = {
+  notebook: string;
+  runId: string;
+  createdAt: string;
+  target: string;
+  status: Status;
+  headline: string;
+};

@@ -1,0 +1,128 @@
+// Step 2's stored run, typed: what its fetch stores, and the analysis every reader of a burn-in
+// run shares (the report, and the steps after it through burnInSummary).
+import type { Fetched, RunData } from "../runtime/store.ts";
+import { SERVICES, STACK_BUDGET } from "../k2/stack.ts";
+import { THRESHOLDS } from "../k2/thresholds.ts";
+import type { StepSummary } from "../verdict/status.ts";
+import {
+  analyseService,
+  stackTotals,
+  spikePeriodicity,
+  intervalCpu,
+  DEFAULT_RULES,
+  type Tidy,
+  type ServiceResult,
+} from "./verdict.ts";
+
+export type BurnInParameters = {
+  duration: string;
+  interval: string;
+  expectedRounds: number | null;
+  prefix: string;
+  lab: boolean;
+  offloadPeriodMs: number;
+  status: string;
+  /** set when the run was imported from a file */
+  source?: string;
+};
+export type BurnInFetched = Fetched & { parameters: BurnInParameters; noEngine?: string };
+
+/** One row of samples.csv as the engine reads it back. */
+export type SampleRow = {
+  round: number;
+  ts: string;
+  container: string;
+  state: string;
+  restarts: number | null;
+  oom_killed: boolean | string | null;
+  cpu_cores: number | null;
+  cpu_total_ns: number | null;
+  mem_bytes: number | null;
+};
+
+export type BurnInAnalysis = {
+  raw: SampleRow[];
+  rows: Tidy[];
+  gaps: SampleRow[];
+  rounds: number;
+  containers: string[];
+  results: ServiceResult[];
+  totals: ReturnType<typeof stackTotals>;
+  period: ReturnType<typeof spikePeriodicity>;
+  failed: boolean;
+};
+
+const order = (c: string) => {
+  const i = SERVICES.findIndex((s) => s.container === c);
+  return i < 0 ? 99 : i;
+};
+
+const tidy = (r: SampleRow): Tidy => ({
+  round: Number(r.round),
+  ts: Date.parse(r.ts),
+  container: r.container,
+  state: r.state,
+  restarts: r.restarts === null ? null : Number(r.restarts),
+  oomKilled: r.oom_killed === true || r.oom_killed === "true",
+  cpuCores: r.cpu_cores === null ? null : Number(r.cpu_cores),
+  memBytes: r.mem_bytes === null ? null : Number(r.mem_bytes),
+});
+
+/** Every verdict of a burn-in run: per service, stack totals and Spark's offload periodicity. */
+export async function analyseBurnIn(run: RunData<BurnInFetched>): Promise<BurnInAnalysis> {
+  const raw = await run.query<SampleRow>(
+    `SELECT round, ts, container, state, restarts, oom_killed, cpu_cores, cpu_total_ns, mem_bytes FROM {samples} ` +
+      `WHERE container != '*round-end*' ORDER BY round, container`,
+  );
+  const rows = raw.filter((r) => r.container !== "*").map(tidy);
+  const containers = [...new Set(rows.map((r) => r.container))].sort((a, b) => order(a) - order(b));
+  const results = containers.map((c) =>
+    analyseService(
+      rows.filter((r) => r.container === c),
+      SERVICES.find((s) => s.container === c),
+      c,
+      DEFAULT_RULES,
+    ),
+  );
+  const totals = stackTotals(rows, STACK_BUDGET);
+  // Spark's offload spikes, from the interval-average CPU (cumulative counters), which catches spikes a 1 s
+  // reading misses.
+  const spark = intervalCpu(raw.filter((r) => r.container === "k2-spark-iceberg"));
+  const period = spikePeriodicity(
+    spark,
+    SERVICES.find((s) => s.service === "spark-iceberg")!.budget!.cpu,
+    (run.manifest.parameters.offloadPeriodMs || THRESHOLDS.offloadIntervalMs) / 60_000,
+  );
+  const failed =
+    results.some((r) => r.status === "FAIL") ||
+    (totals ? [totals.cpuStatus, totals.memStatusPlan].includes("FAIL") : false);
+  return {
+    raw,
+    rows,
+    gaps: raw.filter((r) => r.state === "engine-unreachable"),
+    rounds: new Set(raw.map((r) => Number(r.round))).size,
+    containers,
+    results,
+    totals,
+    period,
+    failed,
+  };
+}
+
+export async function burnInSummary(run: RunData<BurnInFetched>): Promise<StepSummary> {
+  const m = run.manifest;
+  const base = { notebook: m.notebook, runId: m.runId, createdAt: m.createdAt, target: m.target?.label ?? "none" };
+  if (m.noEngine) return { ...base, status: "SKIPPED", headline: m.noEngine };
+  const a = await analyseBurnIn(run);
+  const over = a.results.filter((r) => r.status !== "PASS").map((r) => `${r.container} ${r.status}`);
+  return {
+    ...base,
+    status: a.failed ? "FAIL" : m.parameters.status === "running" ? "UNRESOLVED" : "PASS",
+    headline:
+      `${a.rounds} rounds of ${a.containers.length} containers` +
+      (a.totals
+        ? `; stack CPU p99 ${a.totals.cpuP99.toFixed(2)} cores, RAM max ${a.totals.memMaxGb.toFixed(2)} GB`
+        : "") +
+      (over.length ? `; ${over.join(", ")}` : ""),
+  };
+}

@@ -1,0 +1,64 @@
+// Step 3's stored run, typed: what its fetch stores (one result per test, and what was
+// restored or skipped), the milestone gate, and the summary other steps read.
+import type { Fetched, RunData } from "../runtime/store.ts";
+import type { Status, StepSummary } from "../verdict/status.ts";
+import type { Precondition } from "../health/summary.ts";
+import { milestoneGate, type Check, type Tick } from "./verdict.ts";
+import type { JournalEntry } from "./matrix.ts";
+
+export type FailureFetched = Fetched & {
+  parameters: {
+    tests: string[];
+    hold: string;
+    partition: string;
+    rate: number;
+    network: string;
+    lab: boolean;
+  };
+  health: Precondition;
+};
+
+/** What a run found and restored from an interrupted earlier run's journal. */
+export type Restored = { entry: JournalEntry; ok: boolean; before: string; after: string; error?: string };
+export type FailureMeta = { restored: Restored[]; skipped: { test: string; reason: string }[]; docker: string | null };
+
+export type Loss = { landed: number; lost: number; duplicated: number; late: number };
+export type Result = {
+  test: string;
+  id: number;
+  title: string;
+  container: string;
+  action: string;
+  analogue: string | null;
+  ranAt: string;
+  status: Status;
+  faultStart: number;
+  clearedAt: number;
+  recoveredAt: number | null;
+  mttrFromStartMs: number | null;
+  mttrFromClearMs: number | null;
+  targetMs: number;
+  ticks: Tick[];
+  checks: Check[];
+  notes: string[];
+  loss: Record<string, Loss> | null;
+  lossHow?: string;
+  lossBySymbol: { exchange: string; symbol: string; lost: number; duplicated: number; late: number }[];
+  restore: { ok: boolean; attempts: number; error?: string };
+};
+
+export async function failureSummary(run: RunData<FailureFetched>): Promise<StepSummary> {
+  const m = run.manifest;
+  const results = await run.json<Result[]>("results");
+  const gate = milestoneGate(results);
+  const failed = results.some((r) => r.status === "FAIL") || gate.status === "FAIL";
+  const status: Status = failed ? "FAIL" : results.length ? "PASS" : "NOT RUN";
+  return {
+    notebook: m.notebook,
+    runId: m.runId,
+    createdAt: m.createdAt,
+    target: m.target?.label ?? "none",
+    status,
+    headline: results.map((r) => `${r.id} ${r.status}`).join(", ") + `; milestone gate ${gate.status}`,
+  };
+}

@@ -1,0 +1,111 @@
+// Step 1's stored run, typed: what its fetch stores (one record per scenario), the per-scenario
+// verdicts every reader shares, and the summary other steps read.
+import type { Fetched, RunData } from "../runtime/store.ts";
+import type { Mapping } from "../k2/discovery.ts";
+import type { Fault } from "../lab/traffic.ts";
+import type { Status, StepSummary, Window } from "../verdict/status.ts";
+import type { Precondition } from "../health/summary.ts";
+import { SCENARIOS, scenarioVerdict, type LossCheck } from "./verdict.ts";
+
+export type LatencyFetched = Fetched & {
+  parameters: {
+    scenarios: string[];
+    duration: string;
+    delay?: string;
+    flush?: string;
+    seed?: number;
+    faults?: Fault[];
+    coarseSilver?: boolean;
+    window?: string;
+    loadCmd?: string;
+  };
+  tuning: string | null;
+  health: Precondition;
+};
+
+export type ScenarioRecord = {
+  scenario: string;
+  lab: boolean;
+  window: Window;
+  durationMs: number;
+  targetRate: number;
+  achievedRate: number;
+  achievedHow: string;
+  lagClock: string;
+  resolutionMs: number;
+  mappings: Mapping[];
+  loss: LossCheck;
+  notRun?: string;
+  mv: { unavailable: string } | { inserts: number; avgMs: number; p99Ms: number; maxMs: number };
+  replay?: {
+    sent: number;
+    generated: number;
+    dropped: number;
+    silenced: number;
+    batches: number;
+    insertRttMs: { mean: number; max: number };
+  };
+};
+export type ScenarioSummary = {
+  scenario: string;
+  status: Status;
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+  trades: number;
+  achieved: string;
+  notes: string[];
+};
+
+export const lagsOf = (run: RunData, r: ScenarioRecord) =>
+  run.manifest.datasets[`lags_${r.scenario}`] ? `{lags_${r.scenario}}` : null;
+
+export async function scenarioSummaries(run: RunData, records: ScenarioRecord[]): Promise<ScenarioSummary[]> {
+  return Promise.all(
+    records.map(async (r) => {
+      const s = SCENARIOS.find((x) => x.name === r.scenario)!;
+      const src = lagsOf(run, r);
+      const [q] = src
+        ? await run.query<{ n: number; p50: number; p99: number; max: number }>(
+            `SELECT count() AS n, quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, max(lag_ms) ` +
+              `AS max FROM ${src}`,
+          )
+        : [];
+      const n = Number(q?.n ?? 0);
+      const v = scenarioVerdict(s, {
+        notRun: r.notRun,
+        trades: n,
+        p99Ms: n ? q!.p99 : NaN,
+        resolutionMs: r.resolutionMs,
+        loss: r.loss,
+      });
+      return {
+        scenario: r.scenario,
+        status: v.status,
+        p50: n ? q!.p50 : null,
+        p99: n ? q!.p99 : null,
+        max: n ? q!.max : null,
+        trades: n,
+        achieved: `${r.achievedRate.toFixed(1)} msg/s achieved (target ~${s.rate})`,
+        notes: v.notes,
+      };
+    }),
+  );
+}
+
+export async function latencySummary(run: RunData<LatencyFetched>): Promise<StepSummary> {
+  const m = run.manifest;
+  const s = await scenarioSummaries(run, await run.json<ScenarioRecord[]>("scenarios"));
+  const fails = s.some((x) => x.status === "FAIL");
+  const allPass = s.length > 0 && s.every((x) => x.status === "PASS");
+  return {
+    notebook: m.notebook,
+    runId: m.runId,
+    createdAt: m.createdAt,
+    target: m.target?.label ?? "none",
+    status: fails ? "FAIL" : allPass ? "PASS" : "UNRESOLVED",
+    headline: s
+      .map((x) => `${x.scenario} p99 ${x.p99 === null ? "–" : `${Math.round(x.p99)} ms`} ${x.status}`)
+      .join(", "),
+  };
+}
