@@ -16,10 +16,11 @@ import { ensureLabStack } from "../lib/lab/stack.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault, formatFault, type Fault } from "../lib/lab/traffic.ts";
 import { html } from "../lib/report/html.ts";
-import { parseDuration, parseRate, formatDuration, durationSpec } from "../lib/runtime/units.ts";
+import { parseDuration, formatDuration, durationSpec } from "../lib/runtime/units.ts";
 import { K2Error, EXIT, registerSecret } from "../lib/runtime/errors.ts";
 import { Plot } from "../lib/report/plot.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
+import * as opt from "../lib/runtime/options.ts";
 
 type Options = {
   windowMs: number;
@@ -87,16 +88,16 @@ Exits 6 when any check fails. On the embedded default it first replays the lab f
       );
     const replay = String(v["lab-replay"]);
     return {
-      windowMs: parseDuration(String(v.window), "--window"),
-      staleMs: parseDuration(String(v.stale), "--stale"),
+      windowMs: opt.duration(v, "window"),
+      staleMs: opt.duration(v, "stale"),
       deployment: String(v.deployment),
       prefectApiUrl: prefectUrl(env),
       prefectDbUrl: env.PREFECT_DB_URL?.trim() || undefined,
       config: loadConfig(),
       lab: {
         replayMs: /^0+(s|ms|m)?$/.test(replay) ? 0 : parseDuration(replay, "--lab-replay"),
-        rate: parseRate(String(v["lab-rate"]), "--lab-rate"),
-        faults: v["lab-fault"] ? String(v["lab-fault"]).split(",").map(parseFault) : [],
+        rate: opt.rate(v, "lab-rate"),
+        faults: opt.list(v, "lab-fault", parseFault),
         stack: v["lab-stack"] !== false,
       },
     };

@@ -13,13 +13,14 @@ import { parseFault } from "../lib/lab/traffic.ts";
 import { SCENARIOS, bottleneck, clockOffsetNote, p99Verdict, type Scenario } from "../lib/latency/verdict.ts";
 import { labScenario, stackScenario, type ScenarioOptions } from "../lib/latency/run.ts";
 import { requireHealthy } from "../lib/health/run.ts";
-import { parseDuration, parseNumber, formatDuration } from "../lib/runtime/units.ts";
+import { formatDuration } from "../lib/runtime/units.ts";
 import { usageError } from "../lib/runtime/errors.ts";
 import { fmt, type Report } from "../lib/report/document.ts";
 import { latencyFigures, resultsTable, segmentTable } from "../lib/latency/report.ts";
 import { describePrecondition } from "../lib/health/summary.ts";
 import { scenarioSummaries, type LatencyFetched, type ScenarioRecord } from "../lib/latency/summary.ts";
 import type { RunData } from "../lib/runtime/store.ts";
+import * as opt from "../lib/runtime/options.ts";
 
 type Options = ScenarioOptions & { scenarios: Scenario[]; tuning: string; skipHealth: boolean };
 
@@ -77,27 +78,18 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
           throw usageError(`invalid --scenarios: unknown scenario ${JSON.stringify(n)} (expected 1x, 5x or 10x)`);
         })(),
     );
-    const time = (name: string) => {
-      if (!v[name]) return undefined;
-      const ms = Date.parse(String(v[name]));
-      if (Number.isNaN(ms))
-        throw usageError(
-          `invalid --${name}: ${JSON.stringify(v[name])} (expected an ISO time such as 2026-02-19T09:00:00Z)`,
-        );
-      return ms;
-    };
     const delay = String(v.delay);
     parseDelay(delay);
     const o: Options = {
       scenarios,
-      durationMs: parseDuration(String(v.duration), "--duration"),
-      windowMs: parseDuration(String(v.window), "--window"),
-      since: time("since"),
-      until: time("until"),
+      durationMs: opt.duration(v, "duration"),
+      windowMs: opt.duration(v, "window"),
+      since: opt.isoTime(v, "since"),
+      until: opt.isoTime(v, "until"),
       delay,
-      flushMs: parseDuration(String(v.flush), "--flush"),
-      seed: parseNumber(String(v.seed), "--seed", 0, 2 ** 32 - 1),
-      faults: v["lab-fault"] ? String(v["lab-fault"]).split(",").map(parseFault) : [],
+      flushMs: opt.duration(v, "flush"),
+      seed: opt.number(v, "seed", 0, 2 ** 32 - 1),
+      faults: opt.list(v, "lab-fault", parseFault),
       coarseSilver: !!v["lab-coarse-silver"],
       loadCmd: String(v["load-cmd"]),
       tuning: String(v.tuning ?? ""),

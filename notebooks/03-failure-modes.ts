@@ -17,12 +17,13 @@ import type { FailureFetched, FailureMeta, Result } from "../lib/failure/summary
 import { describePrecondition } from "../lib/health/summary.ts";
 import { discoverWithObservation, silverOf } from "../lib/k2/discovery.ts";
 import { milestoneGate } from "../lib/failure/verdict.ts";
-import { parseDuration, parseRate, formatDuration } from "../lib/runtime/units.ts";
+import { formatDuration } from "../lib/runtime/units.ts";
 import { K2Error, EXIT, usageError } from "../lib/runtime/errors.ts";
 import { requireHealthy } from "../lib/health/run.ts";
 import { loadConfig, type K2Config } from "../lib/k2/config.ts";
 import { Plot } from "../lib/report/plot.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
+import * as opt from "../lib/runtime/options.ts";
 
 type Options = {
   skipHealth: boolean;
@@ -88,15 +89,15 @@ Against a real stack it asks for confirmation, or --yes.`,
   },
   parse: (v) => ({
     tests: selectTests(v.tests as string | undefined),
-    holdMs: parseDuration(String(v.hold), "--hold"),
-    partitionMs: parseDuration(String(v.partition), "--partition"),
-    rate: parseRate(String(v.rate), "--rate"),
+    holdMs: opt.duration(v, "hold"),
+    partitionMs: opt.duration(v, "partition"),
+    rate: opt.rate(v, "rate"),
     dryRun: !!v["dry-run"],
     yes: !!v.yes,
     network: String(v.network),
-    limitMs: parseDuration(String(v.limit), "--limit"),
+    limitMs: opt.duration(v, "limit"),
     explicit: !!v.tests,
-    faults: v["lab-fault"] ? String(v["lab-fault"]).split(",").map(parseFault) : [],
+    faults: opt.list(v, "lab-fault", parseFault),
     skipHealth: !!v["skip-health"],
     config: loadConfig(),
   }),

@@ -11,12 +11,13 @@ import { discoverWithObservation, lagClock, type Mapping, type TimeColumn } from
 import { loadConfig, type K2Config } from "../lib/k2/config.ts";
 import { countsSql, ohlcvSql, lagsSql } from "../lib/lab/queries.ts";
 import { reconcile, ohlcvConsistency, type CountRow, type OhlcvRow } from "../lib/lab/reconcile.ts";
-import { parseDuration, parseRate, parseNumber, BASE_RATE, formatDuration, formatCount } from "../lib/runtime/units.ts";
+import { BASE_RATE, formatDuration, formatCount } from "../lib/runtime/units.ts";
 import { Plot } from "../lib/report/plot.ts";
 import { fmt } from "../lib/report/document.ts";
 import { html } from "../lib/report/html.ts";
 import { logBinsSql } from "../lib/latency/sql.ts";
 import type { ReplaySummary } from "../lib/lab/replayer.ts";
+import * as opt from "../lib/runtime/options.ts";
 
 type Options = {
   durationMs: number;
@@ -63,16 +64,16 @@ that every OHLCV timeframe counts the silver trades, and shows the lag distribut
     seed: { type: "string", default: "1", arg: "n", help: "random seed (same seed, same trades)" },
   },
   parse: (v) => {
-    const durationMs = parseDuration(String(v.duration), "--duration");
+    const durationMs = opt.duration(v, "duration");
     const delay = String(v.delay);
     parseDelay(delay);
     return {
       durationMs,
       delay,
-      rate: parseRate(String(v.rate), "--rate"),
-      seed: parseNumber(String(v.seed), "--seed", 0, 2 ** 32 - 1),
-      flushMs: parseDuration(String(v.flush), "--flush"),
-      faults: v.fault ? String(v.fault).split(",").map(parseFault) : [],
+      rate: opt.rate(v, "rate"),
+      seed: opt.number(v, "seed", 0, 2 ** 32 - 1),
+      flushMs: opt.duration(v, "flush"),
+      faults: opt.list(v, "fault", parseFault),
       config: loadConfig(), // read before the replay, so a bad file fails in a second, not after a minute
     };
   },

@@ -13,6 +13,8 @@ import { RunWriter, openRun, newRunId, type Fetched, type RunData } from "./stor
 export type { Fetched };
 import { progress } from "./progress.ts";
 import pkg from "../../package.json" with { type: "json" };
+import type { Values } from "./options.ts";
+export type { Values };
 
 export type OptionSpec = { type: "string" | "boolean"; default?: string | boolean; help: string; arg?: string };
 
@@ -23,7 +25,6 @@ export type Compare<O, F extends Fetched> = (
   b: RunData<F>,
   options: O,
 ) => Promise<Rendered>;
-export type Values = Record<string, string | boolean | undefined>;
 
 export type FetchContext<O> = {
   options: O;

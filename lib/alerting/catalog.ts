@@ -1,0 +1,90 @@
+// What Prometheus can scrape from a K2 stack: the components, where each is scraped, and the
+// metrics each exposes (FACTS.md, "What the platform exposes to Prometheus today"). Rules,
+// the dashboard and both audits name metrics from here, so an unknown metric is caught once.
+
+export type ComponentId = "exporter" | "redpanda" | "clickhouse" | "prometheus";
+
+export type Component = {
+  id: ComponentId;
+  /** the scrape job the rules and the audit expect */
+  job: string;
+  /** host:port and path the job should scrape on the compose network */
+  target: string;
+  path: string;
+  /** what K2's repository does today, and the fix when that is not enough */
+  today: string;
+  fix: string;
+};
+
+export const COMPONENTS: Record<ComponentId, Component> = {
+  exporter: {
+    id: "exporter",
+    job: "k2-pipeline",
+    target: "host.docker.internal:9464",
+    path: "/metrics",
+    today: "no K2 component exports trade-level facts (newest trade, ingestion delay, offload state, restarts)",
+    fix: "run the k2-hardening pipeline exporter (bun run exporter) and add a k2-pipeline scrape job for it",
+  },
+  redpanda: {
+    id: "redpanda",
+    job: "redpanda",
+    target: "redpanda:9644",
+    path: "/public_metrics",
+    today: "scraped at :9644/metrics (internal vectorized_* names); consumer lag is off",
+    fix:
+      "scrape redpanda:9644 with metrics_path /public_metrics and set the cluster property " +
+      "enable_consumer_group_metrics to include consumer_lag (rpk cluster config set)",
+  },
+  clickhouse: {
+    id: "clickhouse",
+    job: "clickhouse",
+    target: "clickhouse:9363",
+    path: "/metrics",
+    today: "scraped at clickhouse:8123/metrics, which is not a metrics endpoint (no <prometheus> section)",
+    fix:
+      "add <prometheus><endpoint>/metrics</endpoint><port>9363</port><metrics>true</metrics><events>true</events>" +
+      "<asynchronous_metrics>true</asynchronous_metrics></prometheus> to the ClickHouse config and scrape clickhouse:9363",
+  },
+  prometheus: {
+    id: "prometheus",
+    job: "prometheus",
+    target: "localhost:9090",
+    path: "/metrics",
+    today: "scraped",
+    fix: "",
+  },
+};
+
+export type MetricType = "gauge" | "counter";
+export type Metric = { name: string; component: ComponentId; type: MetricType; labels: string[]; help: string };
+
+const m = (component: ComponentId, type: MetricType, name: string, labels: string[], help: string): Metric => ({
+  name,
+  component,
+  type,
+  labels,
+  help,
+});
+
+/** Every metric a rule or a panel may name. */
+export const METRICS: Metric[] = [
+  m("exporter", "gauge", "k2_trades_newest_timestamp_seconds", ["exchange"], "newest trade's ingestion time (silver)"),
+  m("exporter", "counter", "k2_trades_landed_total", ["exchange"], "trades landed in silver"),
+  m("exporter", "gauge", "k2_ingestion_delay_avg_seconds", ["exchange"], "avg ingestion minus exchange time, 1 min"),
+  m("exporter", "gauge", "k2_ingestion_delay_p99_seconds", ["exchange"], "p99 ingestion minus exchange time, 1 min"),
+  m("exporter", "gauge", "k2_offload_lag_minutes", ["table"], "age of the newest offload watermark"),
+  m("exporter", "gauge", "k2_offload_consecutive_failures", ["table"], "failed offload runs since the last success"),
+  m("exporter", "gauge", "k2_container_restart_count", ["container"], "Docker's RestartCount per K2 container"),
+  m("exporter", "gauge", "k2_container_oom_killed", ["container"], "1 when Docker's State.OOMKilled is set"),
+  m("exporter", "gauge", "k2_container_cpu_cores", ["container"], "CPU in cores per K2 container"),
+  m("exporter", "gauge", "k2_container_memory_bytes", ["container"], "memory less inactive cache per K2 container"),
+  m("exporter", "gauge", "k2_exporter_source_up", ["source"], "1 when the exporter can read the source"),
+  m("redpanda", "gauge", "redpanda_kafka_consumer_group_lag_max", ["redpanda_group"], "max partition lag of a group"),
+  m("redpanda", "counter", "redpanda_kafka_records_produced_total", ["redpanda_topic"], "records produced per topic"),
+  m("clickhouse", "counter", "ClickHouseProfileEvents_FailedInsertQuery", [], "INSERT queries that failed"),
+  m("clickhouse", "counter", "ClickHouseProfileEvents_InsertedRows", [], "rows inserted"),
+  m("clickhouse", "counter", "ClickHouseProfileEvents_KafkaMessagesFailed", [], "Kafka engine messages that failed"),
+  m("prometheus", "gauge", "up", ["job", "instance"], "1 when the last scrape of a target succeeded"),
+];
+
+export const metricByName = new Map(METRICS.map((x) => [x.name, x]));

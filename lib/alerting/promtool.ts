@@ -1,0 +1,117 @@
+// promtool as the judge: `check rules` on the generated file, and `test rules` on unit tests
+// generated per alert: firing at the earliest evaluation it should, silent one evaluation
+// short of `for`, silent just under the threshold, and firing when its metric disappears.
+import { stringify } from "yaml";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { K2Error, EXIT } from "../runtime/errors.ts";
+import { durationSpec } from "../runtime/units.ts";
+import { ALERTS, ruleAnnotations, ruleLabels, ruleYaml, type Alert } from "./rules.ts";
+
+const EVAL_S = 15;
+export type Case = "fires" | "short of for" | "under threshold" | "metric gone";
+export type CaseResult = { alert: string; case: Case; status: "PASS" | "FAIL"; detail: string };
+
+const at = (s: number) => durationSpec(s * 1000);
+const expected = (a: Alert, extra: Record<string, string>) => [
+  { exp_labels: { ...ruleLabels(a), ...extra }, exp_annotations: ruleAnnotations(a) },
+];
+
+/** The unit-test groups for one alert, each named "<alert>: <case>" so that a failure names both. */
+export function testGroups(a: Alert) {
+  const fireS = a.tests.trueFromS + a.forMs / 1000;
+  const group = (name: Case, input: Alert["tests"]["firing"], evals: [number, unknown[]][]) => ({
+    name: `${a.name}: ${name}`,
+    interval: `${EVAL_S}s`,
+    input_series: input,
+    alert_rule_test: evals.map(([s, exp_alerts]) => ({ eval_time: at(s), alertname: a.name, exp_alerts })),
+  });
+  // The metric never scraped: only an unrelated series exists.
+  const gone = [{ series: 'unrelated_metric{job="x"}', values: "1x60" }];
+  return [
+    group("fires", a.tests.firing, [[fireS, expected(a, a.tests.firingLabels)]]),
+    group("short of for", a.tests.firing, [[fireS - EVAL_S, []]]),
+    group("under threshold", a.tests.silent, [[fireS + 120, []]]),
+    group("metric gone", gone, [[a.forMs / 1000 + EVAL_S, expected(a, {})]]),
+  ];
+}
+
+export const CASES: Case[] = ["fires", "short of for", "under threshold", "metric gone"];
+
+export function testYaml(alerts: Alert[] = ALERTS, rulesFile = "k2-alerts.yml"): string {
+  return stringify(
+    { rule_files: [rulesFile], evaluation_interval: `${EVAL_S}s`, tests: alerts.flatMap(testGroups) },
+    { lineWidth: 0 },
+  );
+}
+
+export type Promtool = { cmd: string[]; version: string; where: string };
+
+/** Debian's promtool (the `prometheus` package); the stack's own 3.x is reached through docker exec. */
+export async function findPromtool(): Promise<Promtool> {
+  const path = Bun.which("promtool");
+  if (!path)
+    throw new K2Error("promtool not found: install it with apt-get install prometheus (it ships promtool)", EXIT.usage);
+  const out = Bun.spawnSync([path, "--version"]);
+  const version = /version (\S+)/.exec(out.stdout.toString() + out.stderr.toString())?.[1] ?? "unknown";
+  return { cmd: [path], version, where: `Debian's promtool ${version} (${path})` };
+}
+
+export type PromtoolVerdict = {
+  promtool: string;
+  check: { ok: boolean; output: string };
+  cases: CaseResult[];
+  output: string;
+  coverage: { covered: string[]; missing: string[] };
+};
+
+/** Run check and test on the generated files in a scratch folder; promtool's own words are kept verbatim. */
+export async function judge(
+  p: Promtool,
+  rules = ruleYaml(),
+  tests = testYaml(),
+  alerts: Alert[] = ALERTS,
+): Promise<PromtoolVerdict> {
+  const dir = await mkdtemp(join(tmpdir(), "k2-promtool-"));
+  try {
+    await Bun.write(join(dir, "k2-alerts.yml"), rules);
+    await Bun.write(join(dir, "k2-alerts.test.yml"), tests);
+    const run = (args: string[]) => {
+      const r = Bun.spawnSync([...p.cmd, ...args], { cwd: dir });
+      return { ok: r.exitCode === 0, output: (r.stdout.toString() + r.stderr.toString()).trim() };
+    };
+    const check = run(["check", "rules", "k2-alerts.yml"]);
+    const test = check.ok ? run(["test", "rules", "k2-alerts.test.yml"]) : { ok: false, output: "not run" };
+    const cases = casesFrom(test, alerts);
+    return { promtool: p.where, check, cases, output: test.output, coverage: coverageOf(cases, alerts) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * promtool names a failing group in its output, e.g.
+ *   FAILED:
+ *       name: FeedHandlerDown: fires,
+ *       alertname: FeedHandlerDown, time: 2m30s,
+ * so each case fails when its group's name appears after FAILED, and passes otherwise.
+ */
+export function casesFrom(test: { ok: boolean; output: string }, alerts: Alert[]): CaseResult[] {
+  const failedPart = test.output.slice(Math.max(0, test.output.indexOf("FAILED")));
+  return alerts.flatMap((a) =>
+    CASES.map((c): CaseResult => {
+      const name = `${a.name}: ${c}`;
+      const failed = !test.ok && (failedPart.includes(`name: ${name},`) || test.output === "not run");
+      const why = failed ? (test.output === "not run" ? "rules rejected" : "promtool: see output") : "as expected";
+      return { alert: a.name, case: c, status: failed ? "FAIL" : "PASS", detail: why };
+    }),
+  );
+}
+
+/** An alert is covered when its firing and its silent cases all passed; promtool has no such figure. */
+export function coverageOf(cases: CaseResult[], alerts: Alert[]) {
+  const ok = (a: Alert) =>
+    CASES.every((c) => cases.some((x) => x.alert === a.name && x.case === c && x.status === "PASS"));
+  return { covered: alerts.filter(ok).map((a) => a.name), missing: alerts.filter((a) => !ok(a)).map((a) => a.name) };
+}
