@@ -217,7 +217,7 @@ Against a real stack it asks for confirmation, or --yes.`,
     );
     const gate = milestoneGate(results);
     doc.fact(
-      "Milestone gate (every MTTR < 30 s after clearing)",
+      `Milestone gate (every MTTR < ${formatDuration(THRESHOLDS.milestoneMttrMs)} after clearing)`,
       gate.over.length ? `FAIL: ${gate.over.join(", ")}` : gate.status,
     );
     if (results.length)

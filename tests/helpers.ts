@@ -1,7 +1,8 @@
 // Real engines for the tests: the embedded engine (one per process, so one folder for the
 // whole `bun test` run), Debian's clickhouse-server started on loopback, and the CLI run
 // as a user runs it, in a subprocess with its own data/ and out/ folders.
-import { mkdtempSync, writeFileSync, mkdirSync, existsSync, readFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { expect } from "bun:test";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectClickHouse, type Target } from "../lib/io/clickhouse.ts";
@@ -268,4 +269,23 @@ export async function engineRelay(upstream: string, path = join(tempDir("k2-rela
     });
   await up();
   return { host: `unix://${path}`, up, down, cutReply: (path: string) => void (cut = path) };
+}
+
+/** Plot's generated class names numbered in order of appearance, and long decimals cut to two places. */
+export const normalise = (s: string) => {
+  const ids = new Map<string, string>();
+  return s
+    .replace(/plot-[0-9a-f]{6}/g, (m) => (ids.get(m) ?? ids.set(m, `plot-${ids.size + 1}`).get(m))!)
+    .replace(/(\d+\.\d{2})\d+/g, "$1");
+};
+
+/** Compare with the stored snapshot; on a difference write <name>-changed beside it for review. */
+export function matchSnapshot(name: string, actual: string) {
+  const path = join(import.meta.dir, "snapshots", name),
+    changed = `${path}-changed`;
+  if (!existsSync(path)) writeFileSync(path, actual);
+  const expected = readFileSync(path, "utf8");
+  if (expected !== actual) writeFileSync(changed, actual);
+  else rmSync(changed, { force: true });
+  expect(actual === expected ? "same" : `differs: review ${changed}`).toBe("same");
 }

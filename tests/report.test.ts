@@ -1,10 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { html, escapeHtml, raw } from "../lib/report/html.ts";
 import { Report, fmt } from "../lib/report/document.ts";
 import { Plot } from "../lib/report/plot.ts";
 import { minMaxBuckets } from "../lib/report/downsample.ts";
+import { normalise, matchSnapshot } from "./helpers.ts";
 
 const EVIL = `<script>alert("x")</script> & 'q' | *b* [l](http://x)`;
 
@@ -17,23 +16,6 @@ describe("html", () => {
 });
 
 /** Normalise what changes between runs: Plot's generated class names, long decimals. */
-const normalise = (s: string) => {
-  const ids = new Map<string, string>();
-  return s
-    .replace(/plot-[0-9a-f]{6}/g, (m) => (ids.get(m) ?? ids.set(m, `plot-${ids.size + 1}`).get(m))!)
-    .replace(/(\d+\.\d{2})\d+/g, "$1");
-};
-
-/** Compare with the stored snapshot; on a difference write <name>-changed beside it for review. */
-function matchSnapshot(name: string, actual: string) {
-  const path = join(import.meta.dir, "snapshots", name),
-    changed = `${path}-changed`;
-  if (!existsSync(path)) writeFileSync(path, actual);
-  const expected = readFileSync(path, "utf8");
-  if (expected !== actual) writeFileSync(changed, actual);
-  else rmSync(changed, { force: true });
-  expect(actual === expected ? "same" : `differs: review ${changed}`).toBe("same");
-}
 
 function sample(): Report {
   const rows = [

@@ -1,0 +1,32 @@
+// Reports from stored runs: a fixture run per notebook (tests/fixtures/runs/<notebook>/<run-id>/,
+// real runs on the lab) is re-rendered with --from and compared with its normalised snapshot,
+// so that a refactor that changes what a report says is seen (a difference writes -changed).
+import { describe, expect, test } from "bun:test";
+import { cpSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli, normalise, matchSnapshot } from "./helpers.ts";
+
+const FIXTURES = join(import.meta.dir, "fixtures", "runs");
+const notebooks = readdirSync(FIXTURES).sort();
+
+/** What changes between two renders of the same stored run: the render time. */
+const stable = (s: string) => normalise(s).replace(/rendered \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/g, "rendered <time>");
+
+describe("reports re-rendered from stored fixture runs", () => {
+  test("there is a fixture run for every step notebook", () => {
+    expect(notebooks).toEqual(["00-health", "01-latency", "02-burn-in", "03-failure-modes", "lab"]);
+  });
+  for (const nb of notebooks)
+    test(`${nb} --from its fixture: the same report`, async () => {
+      const [runId] = readdirSync(join(FIXTURES, nb));
+      const data = mkdtempSync(join(tmpdir(), "k2-runs-data-")),
+        out = mkdtempSync(join(tmpdir(), "k2-runs-out-"));
+      cpSync(join(FIXTURES, nb), join(data, nb), { recursive: true });
+      const r = await runCli(`notebooks/${nb}.ts`, ["--from", runId!], { K2_DATA_DIR: data, K2_OUT_DIR: out });
+      expect(r.stdout).toContain("report:");
+      expect([0, 6]).toContain(r.code);
+      matchSnapshot(`runs/${nb}.md`, stable(readFileSync(join(out, `${nb}.md`), "utf8")));
+      matchSnapshot(`runs/${nb}.html`, stable(readFileSync(join(out, `${nb}.html`), "utf8")));
+    });
+});
