@@ -5,6 +5,8 @@ import { parse } from "yaml";
 import { ALERTS, ruleYaml, expressionOf, type RuleFile } from "../lib/alerting/rules.ts";
 import { findPromtool, judge, testYaml, CASES } from "../lib/alerting/promtool.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
+import { buildDashboard, validateDashboard, validateRules } from "../lib/alerting/dashboard.ts";
+import type { Panel } from "@grafana/schema";
 
 test("the seven alerts of FACTS.md, with thresholds from the one source", () => {
   const file = parse(ruleYaml()) as RuleFile;
@@ -57,4 +59,33 @@ test("promtool rejects PromQL that does not parse, in its own words", async () =
   expect(v.check.output).toMatch(/parse error|unexpected/);
   expect(v.coverage.covered).toEqual([]);
   expect(expressionOf(broken[3]!)).toContain("max by (exchange (x)");
+});
+
+test("the dashboard: five rows that validate; an overlap, a dangling datasource, an unknown metric and an undeclared variable are each named", () => {
+  const d = buildDashboard();
+  const rows = (d.panels ?? []).filter((p) => p.type === "row").map((p) => p.title);
+  expect(rows).toEqual([
+    "Feed handlers",
+    "Redpanda lag",
+    "ClickHouse pipeline",
+    "Iceberg offload",
+    "Resource utilisation",
+  ]);
+  expect(d.schemaVersion).toBe(40);
+  expect(validateDashboard(d, ["prometheus"])).toEqual([]);
+  expect(validateRules()).toEqual([]);
+
+  const bad = structuredClone(d);
+  const [, first, second] = bad.panels as Panel[];
+  second!.gridPos = { ...first!.gridPos! };
+  first!.targets = [
+    { refId: "A", expr: "rate(no_such_metric[1m]) + $nope" } as Panel["targets"] extends (infer T)[] | undefined
+      ? T
+      : never,
+  ];
+  const problems = validateDashboard(bad, ["other-uid"]).map((f) => f.problem);
+  expect(problems.some((p) => /^overlaps 2 "Trades landed per second"/.test(p))).toBe(true);
+  expect(problems).toContain('datasource uid "prometheus" is not provisioned (have: other-uid)');
+  expect(problems).toContain("unknown metric no_such_metric");
+  expect(problems).toContain("variable $nope is not declared");
 });

@@ -11,7 +11,7 @@ import { ALERTS, ruleAnnotations, ruleLabels, ruleYaml, type Alert } from "./rul
 
 const EVAL_S = 15;
 export type Case = "fires" | "short of for" | "under threshold" | "metric gone";
-export type CaseResult = { alert: string; case: Case; status: "PASS" | "FAIL"; detail: string };
+export type CaseResult = { alert: string; case: Case; status: "PASS" | "FAIL" | "NOT RUN"; detail: string };
 
 const at = (s: number) => durationSpec(s * 1000);
 const expected = (a: Alert, extra: Record<string, string>) => [
@@ -107,6 +107,20 @@ export function casesFrom(test: { ok: boolean; output: string }, alerts: Alert[]
       return { alert: a.name, case: c, status: failed ? "FAIL" : "PASS", detail: why };
     }),
   );
+}
+
+/** The verdict when no promtool is installed: the files are still written, nothing is judged. */
+export function notJudged(why: string, alerts: Alert[] = ALERTS): PromtoolVerdict {
+  const cases = alerts.flatMap((a) =>
+    CASES.map((c): CaseResult => ({ alert: a.name, case: c, status: "NOT RUN", detail: why })),
+  );
+  return {
+    promtool: why,
+    check: { ok: false, output: "not run" },
+    cases,
+    output: "",
+    coverage: coverageOf(cases, alerts),
+  };
 }
 
 /** An alert is covered when its firing and its silent cases all passed; promtool has no such figure. */

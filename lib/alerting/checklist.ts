@@ -1,0 +1,80 @@
+// Step 4's acceptance criteria (FACTS.md) judged from what this step produced: the rule table,
+// promtool's cases and the dashboard's validation. Pure: no I/O.
+import { THRESHOLDS } from "../k2/thresholds.ts";
+import { formatDuration } from "../runtime/units.ts";
+import type { Status } from "../verdict/status.ts";
+import { ALERTS } from "./rules.ts";
+import type { CaseResult } from "./promtool.ts";
+import type { Finding } from "./dashboard.ts";
+
+export type Criterion = { criterion: string; status: Status; evidence: string };
+
+/** The pipeline's critical paths, each needing at least one rule that watches it. */
+export const CRITICAL_PATHS: { path: string; alert: string }[] = [
+  { path: "feed handlers", alert: "FeedHandlerDown" },
+  { path: "Redpanda consumers", alert: "RedpandaConsumerLagHigh" },
+  { path: "ClickHouse bronze inserts", alert: "ClickHouseBronzeInsertFailure" },
+  { path: "materialized views", alert: "MVProcessingDelay" },
+  { path: "Iceberg offload", alert: "IcebergOffloadFailure" },
+  { path: "containers", alert: "ServiceOOMKill" },
+];
+
+/** Scrape and evaluation intervals of K2's Prometheus (FACTS.md): each adds up to one interval. */
+export const SCRAPE_MS = 15_000;
+export const EVAL_MS = 15_000;
+
+/** NOT RUN when promtool judged nothing for the alert. */
+const judged = (cases: CaseResult[], alert: string, ok: boolean): Status =>
+  cases.some((c) => c.alert === alert && c.status !== "NOT RUN") ? (ok ? "PASS" : "FAIL") : "NOT RUN";
+
+export function checklist(cases: CaseResult[], dashboard: Finding[], written: string | null): Criterion[] {
+  const passed = (alert: string, ...names: string[]) =>
+    names.every((n) => cases.some((c) => c.alert === alert && c.case === n && c.status === "PASS"));
+  const has = new Set(ALERTS.map((a) => a.name));
+  const missing = CRITICAL_PATHS.filter((p) => !has.has(p.alert));
+  const feed = ALERTS.find((a) => a.name === "FeedHandlerDown")!;
+  const earliest = THRESHOLDS.feedStaleMs + feed.forMs;
+  const latest = earliest + SCRAPE_MS + EVAL_MS;
+  return [
+    {
+      criterion: "All critical paths have at least one alert rule",
+      status: missing.length ? "FAIL" : "PASS",
+      evidence: missing.length
+        ? `no rule for ${missing.map((p) => p.path).join(", ")}`
+        : CRITICAL_PATHS.map((p) => `${p.path}: ${p.alert}`).join("; "),
+    },
+    {
+      criterion: "One Grafana view of end-to-end health",
+      status: dashboard.length ? "FAIL" : "PASS",
+      evidence: dashboard.length
+        ? dashboard.map((f) => `${f.panel}: ${f.problem}`).join("; ")
+        : "k2-pipeline.json: five rows, validated offline (ids, grid, datasources, variables, PromQL, metrics)",
+    },
+    {
+      criterion: `Consumer lag alert fires when lag > ${THRESHOLDS.consumerLagMessages} (tested)`,
+      status: judged(cases, "RedpandaConsumerLagHigh", passed("RedpandaConsumerLagHigh", "fires", "under threshold")),
+      evidence:
+        "promtool unit tests: fires at 1001, silent at 1000; live fire in the lab is step 4 part 2 (not run here)",
+    },
+    {
+      criterion: "Feed handler down alert fires within 2 min of stopping a handler",
+      status: latest <= 2 * 60_000 ? "PASS" : "FAIL",
+      evidence:
+        `cannot hold as specified: "no messages for > ${formatDuration(THRESHOLDS.feedStaleMs)}" plus for ` +
+        `${formatDuration(feed.forMs)} fires ${formatDuration(earliest)} to ${formatDuration(latest)} after the last ` +
+        `trade (one scrape and one evaluation of ${formatDuration(SCRAPE_MS)}); within 2 min needs a threshold of at ` +
+        `most ${formatDuration(2 * 60_000 - feed.forMs - SCRAPE_MS - EVAL_MS)}: a decision for the platform, not made here`,
+    },
+    {
+      criterion: "Offload failure alert fires on consecutive failures",
+      status: judged(cases, "IcebergOffloadFailure", passed("IcebergOffloadFailure", "fires", "under threshold")),
+      evidence: `promtool unit tests: fires at ${THRESHOLDS.offloadFailedRunsAbove + 1} failed runs in a row, silent at ${THRESHOLDS.offloadFailedRunsAbove}`,
+    },
+    {
+      criterion: "Dashboard committed as docker/grafana/dashboards/k2-pipeline.json",
+      status: written ? "PASS" : "UNRESOLVED",
+      evidence:
+        written ?? "written to out/04-alerting/k2-pipeline.json; writing into a platform checkout is not built yet",
+    },
+  ];
+}
