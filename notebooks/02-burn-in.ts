@@ -35,7 +35,8 @@ import {
 import { DEFAULT_RULES } from "../lib/burnin/verdict.ts";
 import { analyseBurnIn, type BurnInFetched, type SampleRow } from "../lib/burnin/summary.ts";
 import { openRun, type RunData } from "../lib/runtime/store.ts";
-import { parseDuration, formatDuration } from "../lib/runtime/units.ts";
+import { parseDuration, formatDuration, durationSpec } from "../lib/runtime/units.ts";
+import { THRESHOLDS } from "../lib/k2/thresholds.ts";
 import { K2Error, EXIT, usageError } from "../lib/runtime/errors.ts";
 import { fmt, type Report } from "../lib/report/document.ts";
 import { Plot } from "../lib/report/plot.ts";
@@ -340,7 +341,10 @@ async function command(argv: string[]): Promise<number> {
     prefix: values.prefix!,
     expected: SERVICES.map((s) => s.container),
     lab,
-    offloadPeriodMs: parseDuration(values["offload-period"] ?? (lab ? "20s" : "15m"), "--offload-period"),
+    offloadPeriodMs: parseDuration(
+      values["offload-period"] ?? (lab ? "20s" : durationSpec(THRESHOLDS.offloadIntervalMs)),
+      "--offload-period",
+    ),
   };
 
   // Without an engine: the main job still gets its report; asked explicitly to sample, it fails.

@@ -13,10 +13,9 @@ import { parseFault, type Fault } from "../lib/lab/traffic.ts";
 import { MATRIX, selectTests, plan, restoreJournal, journalPath, type TestSpec } from "../lib/failure/matrix.ts";
 import { relative } from "node:path";
 import { startLabEnv, runTest, type LabEnv } from "../lib/failure/run.ts";
-import type { FailureFetched, FailureMeta, Result } from "../lib/failure/summary.ts";
+import { failureVerdict, type FailureFetched, type FailureMeta, type Result } from "../lib/failure/summary.ts";
 import { describePrecondition } from "../lib/health/summary.ts";
 import { discoverWithObservation, silverOf } from "../lib/k2/discovery.ts";
-import { milestoneGate } from "../lib/failure/verdict.ts";
 import { formatDuration } from "../lib/runtime/units.ts";
 import { K2Error, EXIT, usageError } from "../lib/runtime/errors.ts";
 import { requireHealthy } from "../lib/health/run.ts";
@@ -215,7 +214,7 @@ Against a real stack it asks for confirmation, or --yes.`,
       ["Test", "Run Date", "Result", "MTTR", "Notes"].map((k) => ({ key: k as "Test", label: k })),
       { caption: "The step file's table: MTTR after clearing the fault (and from its start)", summary: true },
     );
-    const gate = milestoneGate(results);
+    const { gate, failed } = failureVerdict(results);
     doc.fact(
       `Milestone gate (every MTTR < ${formatDuration(THRESHOLDS.milestoneMttrMs)} after clearing)`,
       gate.over.length ? `FAIL: ${gate.over.join(", ")}` : gate.status,
@@ -242,8 +241,8 @@ Against a real stack it asks for confirmation, or --yes.`,
             Plot.ruleX([THRESHOLDS.milestoneMttrMs / 1000], { stroke: "#9a6700", strokeDasharray: "4,3" }),
           ],
         },
-        "Recovery after clearing per test (bars) against its target (black ticks) and the 30 s milestone gate " +
-          "(dashed).",
+        "Recovery after clearing per test (bars) against its target (black ticks) and the " +
+          `${THRESHOLDS.milestoneMttrMs / 1000} s milestone gate (dashed).`,
       );
     for (const r of results) {
       doc.md`### ${r.id}. ${r.title}: ${r.status}`;
@@ -314,7 +313,6 @@ Against a real stack it asks for confirmation, or --yes.`,
             `${r.container} by hand.`,
         );
     }
-    const failed = results.some((r) => r.status === "FAIL") || gate.status === "FAIL";
     const stuck = results.find((r) => !r.restore.ok);
     return {
       failed,

@@ -8,7 +8,16 @@ import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { writeAtomic } from "../lib/runtime/fsx.ts";
 import { outDir } from "../lib/runtime/paths.ts";
 import { ALERTS, expressionOf, ruleYaml } from "../lib/alerting/rules.ts";
-import { findPromtool, judge, notJudged, testYaml, CASES } from "../lib/alerting/promtool.ts";
+import {
+  findPromtool,
+  judge,
+  notJudged,
+  testYaml,
+  coverageText,
+  checkWord,
+  NOT_RUN,
+  CASES,
+} from "../lib/alerting/promtool.ts";
 import {
   buildDashboard,
   validateDashboard,
@@ -47,10 +56,10 @@ k2-pipeline.json, datasource.yml). With --gate, exits 6 unless every criterion p
     const findings = validateDashboard(dashboard, [DATASOURCE.uid!]);
     const result: AlertingResult = {
       files: {
-        rules,
-        tests,
-        dashboard: JSON.stringify(dashboard, null, 2) + "\n",
-        datasource: DATASOURCE_PROVISIONING,
+        "k2-alerts.yml": rules,
+        "k2-alerts.test.yml": tests,
+        "k2-pipeline.json": JSON.stringify(dashboard, null, 2) + "\n",
+        "datasource.yml": DATASOURCE_PROVISIONING,
       },
       verdict,
       dashboard: findings,
@@ -68,9 +77,7 @@ k2-pipeline.json, datasource.yml). With --gate, exits 6 unless every criterion p
   async render(doc, run) {
     const r = await run.json<AlertingResult>("result");
     const dir = join(outDir(), "04-alerting");
-    const files = { "k2-alerts.yml": r.files.rules, "k2-alerts.test.yml": r.files.tests };
-    const more = { "k2-pipeline.json": r.files.dashboard, "datasource.yml": r.files.datasource };
-    for (const [name, text] of Object.entries({ ...files, ...more })) await writeAtomic(join(dir, name), text);
+    for (const [name, text] of Object.entries(r.files)) await writeAtomic(join(dir, name), text);
 
     doc.md`## Checklist`;
     doc.table(
@@ -115,15 +122,11 @@ k2-pipeline.json, datasource.yml). With --gate, exits 6 unless every criterion p
 
     const v = r.verdict;
     doc.md`## promtool`;
-    if (v.check.output === "not run")
+    if (v.check.output === NOT_RUN)
       doc.note("NOT RUN", `${v.promtool}: the rules and tests were written but not judged.`);
     else
       doc.note(v.check.ok ? "PASS" : "FAIL", `${v.promtool}: check rules: ${v.check.output.split("\n").slice(-1)[0]}`);
-    const total = v.coverage.covered.length + v.coverage.missing.length;
-    doc.fact(
-      "Coverage (alerts with a firing and a silent case, all passing)",
-      `${v.coverage.covered.length} of ${total}`,
-    );
+    doc.fact("Coverage (alerts with a firing and a silent case, all passing)", coverageText(v));
     doc.table(
       ALERTS.map((a) => ({
         alert: a.name,
@@ -149,7 +152,7 @@ k2-pipeline.json, datasource.yml). With --gate, exits 6 unless every criterion p
     return {
       failed,
       summary: [
-        `alerting: promtool ${v.check.output === "not run" ? "did not run" : v.check.ok ? "accepts" : "rejects"} the rules; coverage ${v.coverage.covered.length}/${total}`,
+        `alerting: promtool ${checkWord(v)} the rules; coverage ${coverageText(v)}`,
         ...r.checklist.map((c) => `  ${c.status.padEnd(10)} ${c.criterion}`),
         `  files: out/04-alerting/`,
       ],

@@ -17,6 +17,7 @@ import { fmt } from "../lib/report/document.ts";
 import { html } from "../lib/report/html.ts";
 import { logBinsSql } from "../lib/latency/sql.ts";
 import type { ReplaySummary } from "../lib/lab/replayer.ts";
+import type { Fetched } from "../lib/runtime/store.ts";
 import * as opt from "../lib/runtime/options.ts";
 
 type Options = {
@@ -29,7 +30,24 @@ type Options = {
   config: K2Config;
 };
 
-const lab: Notebook<Options> = {
+/** What the lab notebook stores besides its datasets. */
+type LabFetched = Fetched & {
+  parameters: { duration: string; rate: number; delay: string; flush: string; seed: number; faults: Fault[] };
+};
+/** Per exchange: lag quantiles by the finest clock, the injected delay, and the second-granular clock's. */
+type LagRow = {
+  exchange: string;
+  trades: number;
+  p50: number;
+  p99: number;
+  max: number;
+  delay_p50: number;
+  delay_p99: number;
+  coarse_p50: number;
+  coarse_negative: number;
+};
+
+const lab: Notebook<Options, LabFetched> = {
   name: "lab",
   title: "K2 lab: the pipeline against ground truth",
   about: `Builds the K2 schema (bronze, silver, six OHLCV timeframes, their MVs) in the embedded engine,
@@ -118,7 +136,7 @@ that every OHLCV timeframe counts the silver trades, and shows the lag distribut
   // ## Render: the document, from stored data only
   async render(doc, run) {
     const replay = await run.json<ReplaySummary>("replay");
-    const p = run.manifest.parameters as Record<string, any>;
+    const p = run.manifest.parameters;
     doc.md`
       The lab replayed **${p.duration}** of trades at **${p.rate} msg/s** (${(p.rate / BASE_RATE).toFixed(1)}x the K2
         baseline),
@@ -130,7 +148,7 @@ that every OHLCV timeframe counts the silver trades, and shows the lag distribut
       ${
         p.faults?.length
           ? html`Faults injected:
-        ${p.faults.map((f: Fault, i: number) => html`${i ? ", " : ""}<code>${formatFault(f)}</code>`)}.`
+        ${p.faults.map((f, i) => html`${i ? ", " : ""}<code>${formatFault(f)}</code>`)}.`
           : "No faults injected."
       }`;
 
@@ -170,7 +188,7 @@ that every OHLCV timeframe counts the silver trades, and shows the lag distribut
             y: "exchange",
             x: "silver",
             fill: "#4e79a7",
-            title: (d: any) => `${d.exchange}: ${d.silver} in silver`,
+            title: (d: (typeof counts)[number]) => `${d.exchange}: ${d.silver} in silver`,
           }),
           Plot.tickX(counts, { y: "exchange", x: "sent", stroke: "#e15759", strokeWidth: 3 }),
           Plot.ruleX([0]),
@@ -249,7 +267,7 @@ that every OHLCV timeframe counts the silver trades, and shows the lag distribut
     doc.md`Lags below subtract two clocks (the exchange's and this machine's), so a clock offset shifts every figure.
       The per-trade lags are stored in \`lags.parquet\`; quantiles are computed by the engine over all rows
         (\`quantilesExact\`, exact because the lab's row counts are small).`;
-    const q = await run.query(`SELECT exchange, count() AS trades,
+    const q = await run.query<LagRow>(`SELECT exchange, count() AS trades,
         quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, max(lag_ms) AS max,
         quantileExact(0.5)(injected_delay_ms) AS delay_p50, quantileExact(0.99)(injected_delay_ms) AS delay_p99,
         quantileExact(0.5)(lag_ingestion_ms) AS coarse_p50, countIf(lag_ingestion_ms < 0) / count() AS coarse_negative
@@ -311,7 +329,7 @@ that every OHLCV timeframe counts the silver trades, and shows the lag distribut
           `${replay.achievedRate.toFixed(1)} msg/s`,
         `  landed: ${counts.map((c) => `${c.exchange} ${c.silver}/${c.sent} ${c.status}`).join(" · ")}`,
         `  OHLCV: ${ohlcv.length - badOhlcv.length}/${ohlcv.length} timeframe×exchange pairs match silver`,
-        `  lag p50/p99 (${fine}): ${q.map((r: any) => `${r.exchange} ${fmt(r.p50)}/${fmt(r.p99)} ms`).join(" · ")}`,
+        `  lag p50/p99 (${fine}): ${q.map((r) => `${r.exchange} ${fmt(r.p50)}/${fmt(r.p99)} ms`).join(" · ")}`,
         ...(coarse.length
           ? [`  UNRESOLVED below 1 s from ingestion_timestamp (${coarse.length} tables second-granular)`]
           : []),

@@ -30,15 +30,19 @@ test("the seven alerts of FACTS.md, with thresholds from the one source", () => 
   }
 });
 
-test("promtool: the rules load and every alert fires, stays silent short of for and under threshold, and fires when its metric is gone", async () => {
-  const v = await judge(await findPromtool());
-  expect(v.check.output).toContain("SUCCESS: 7 rules found");
-  expect(v.output).toContain("SUCCESS");
-  expect(v.cases).toHaveLength(ALERTS.length * CASES.length);
-  expect(v.cases.filter((c) => c.status !== "PASS")).toEqual([]);
-  expect(v.coverage.missing).toEqual([]);
-  expect(v.coverage.covered).toHaveLength(7);
-});
+test(
+  "promtool: the rules load and every alert fires, stays silent short of for and under threshold, " +
+    "and fires when its metric is gone",
+  async () => {
+    const v = await judge(await findPromtool());
+    expect(v.check.output).toContain("SUCCESS: 7 rules found");
+    expect(v.output).toContain("SUCCESS");
+    expect(v.cases).toHaveLength(ALERTS.length * CASES.length);
+    expect(v.cases.filter((c) => c.status !== "PASS")).toEqual([]);
+    expect(v.coverage.missing).toEqual([]);
+    expect(v.coverage.covered).toHaveLength(7);
+  },
+);
 
 test("promtool catches a rule that drifted from its table: the lag threshold one message lower", async () => {
   const drifted = ALERTS.map((a) =>
@@ -61,31 +65,31 @@ test("promtool rejects PromQL that does not parse, in its own words", async () =
   expect(expressionOf(broken[3]!)).toContain("max by (exchange (x)");
 });
 
-test("the dashboard: five rows that validate; an overlap, a dangling datasource, an unknown metric and an undeclared variable are each named", () => {
-  const d = buildDashboard();
-  const rows = (d.panels ?? []).filter((p) => p.type === "row").map((p) => p.title);
-  expect(rows).toEqual([
-    "Feed handlers",
-    "Redpanda lag",
-    "ClickHouse pipeline",
-    "Iceberg offload",
-    "Resource utilisation",
-  ]);
-  expect(d.schemaVersion).toBe(40);
-  expect(validateDashboard(d, ["prometheus"])).toEqual([]);
-  expect(validateRules()).toEqual([]);
+test(
+  "the dashboard: five rows that validate; an overlap, a dangling datasource, an unknown metric and an " +
+    "undeclared variable are each named",
+  () => {
+    const d = buildDashboard();
+    const rows = (d.panels ?? []).filter((p) => p.type === "row").map((p) => p.title);
+    expect(rows).toEqual([
+      "Feed handlers",
+      "Redpanda lag",
+      "ClickHouse pipeline",
+      "Iceberg offload",
+      "Resource utilisation",
+    ]);
+    expect(d.schemaVersion).toBe(40);
+    expect(validateDashboard(d, ["prometheus"])).toEqual([]);
+    expect(validateRules()).toEqual([]);
 
-  const bad = structuredClone(d);
-  const [, first, second] = bad.panels as Panel[];
-  second!.gridPos = { ...first!.gridPos! };
-  first!.targets = [
-    { refId: "A", expr: "rate(no_such_metric[1m]) + $nope" } as Panel["targets"] extends (infer T)[] | undefined
-      ? T
-      : never,
-  ];
-  const problems = validateDashboard(bad, ["other-uid"]).map((f) => f.problem);
-  expect(problems.some((p) => /^overlaps 2 "Trades landed per second"/.test(p))).toBe(true);
-  expect(problems).toContain('datasource uid "prometheus" is not provisioned (have: other-uid)');
-  expect(problems).toContain("unknown metric no_such_metric");
-  expect(problems).toContain("variable $nope is not declared");
-});
+    const bad = structuredClone(d);
+    const [, first, second] = bad.panels as Panel[];
+    second!.gridPos = { ...first!.gridPos! };
+    first!.targets = [{ refId: "A", expr: "rate(no_such_metric[1m]) + $nope" }];
+    const problems = validateDashboard(bad, ["other-uid"]).map((f) => f.problem);
+    expect(problems.some((p) => /^overlaps 2 "Trades landed per second"/.test(p))).toBe(true);
+    expect(problems).toContain('datasource uid "prometheus" is not provisioned (have: other-uid)');
+    expect(problems).toContain("unknown metric no_such_metric");
+    expect(problems).toContain("variable $nope is not declared");
+  },
+);

@@ -61,13 +61,15 @@ export async function startClickHouseServer(password = "k2-Test-Secret-42"): Pro
   <logger><level>error</level><console>1</console></logger>
   <http_port>${port}</http_port><tcp_port>${port + 1}</tcp_port><listen_host>127.0.0.1</listen_host>
   <path>${dir}/data/</path><tmp_path>${dir}/tmp/</tmp_path><user_files_path>${dir}/user_files/</user_files_path>
-  <users_config>users.xml</users_config><default_profile>default</default_profile><default_database>default</default_database>
+  <users_config>users.xml</users_config><default_profile>default</default_profile>
+  <default_database>default</default_database>
   <mark_cache_size>5368709</mark_cache_size></yandex>`,
   );
   writeFileSync(
     join(dir, "users.xml"),
     `<?xml version="1.0"?><yandex><profiles><default></default></profiles>
-  <users><default><password>${password}</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <users><default><password>${password}</password><networks><ip>127.0.0.1</ip></networks>
+  <profile>default</profile><quota>default</quota></default></users>
   <quotas><default></default></quotas></yandex>`,
   );
   const proc = Bun.spawn([SERVER, `--config-file=${join(dir, "config.xml")}`], {
@@ -274,11 +276,13 @@ export async function engineRelay(upstream: string, path = join(tempDir("k2-rela
 /** Plot's generated class names numbered in order of appearance, and long decimals cut to two places. */
 export const normalise = (s: string) => {
   const ids = new Map<string, string>();
-  return s
-    .replace(/plot-[0-9a-f]{6}/g, (m) => (ids.get(m) ?? ids.set(m, `plot-${ids.size + 1}`).get(m))!)
-    // Plot offsets its axes by 0.5 px or not depending on globals another test file may have set
-    .replace(/ transform="translate\([-\d.]+,[-\d.]+\)"/g, "")
-    .replace(/(\d+\.\d{2})\d+/g, "$1");
+  return (
+    s
+      .replace(/plot-[0-9a-f]{6}/g, (m) => (ids.get(m) ?? ids.set(m, `plot-${ids.size + 1}`).get(m))!)
+      // Plot offsets its axes by 0.5 px or not depending on globals another test file may have set
+      .replace(/ transform="translate\([-\d.]+,[-\d.]+\)"/g, "")
+      .replace(/(\d+\.\d{2})\d+/g, "$1")
+  );
 };
 
 /** Compare with the stored snapshot; on a difference write <name>-changed beside it for review. */
@@ -291,3 +295,13 @@ export function matchSnapshot(name: string, actual: string) {
   else rmSync(changed, { force: true });
   expect(actual === expected ? "same" : `differs: review ${changed}`).toBe("same");
 }
+
+/** One pattern from several regex literals, to wrap a long expected message: re(/^a /, /b$/) is /^a b$/. */
+export const re = (...parts: (RegExp | string)[]) =>
+  new RegExp(
+    parts
+      .filter((p) => p instanceof RegExp)
+      .map((p) => (p as RegExp).source)
+      .join(""),
+    parts.find((p): p is string => typeof p === "string"),
+  );

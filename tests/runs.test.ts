@@ -6,12 +6,26 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli, normalise, matchSnapshot } from "./helpers.ts";
+import { openRun } from "../lib/runtime/store.ts";
+import type { StepSummary } from "../lib/verdict/status.ts";
+import { healthSummary, type HealthFetched } from "../lib/health/summary.ts";
+import { latencySummary, type LatencyFetched } from "../lib/latency/summary.ts";
+import { burnInSummary, type BurnInFetched } from "../lib/burnin/summary.ts";
+import { failureSummary, type FailureFetched } from "../lib/failure/summary.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures", "runs");
 const notebooks = readdirSync(FIXTURES).sort();
 
 /** What changes between two renders of the same stored run: the render time. */
 const stable = (s: string) => normalise(s).replace(/rendered \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/g, "rendered <time>");
+
+/** Each step's summary, the one thing later steps read from its runs. */
+const SUMMARIES: Record<string, (id: string) => Promise<StepSummary>> = {
+  "00-health": async (id) => healthSummary(await openRun<HealthFetched>("00-health", id)),
+  "01-latency": async (id) => latencySummary(await openRun<LatencyFetched>("01-latency", id)),
+  "02-burn-in": async (id) => burnInSummary(await openRun<BurnInFetched>("02-burn-in", id)),
+  "03-failure-modes": async (id) => failureSummary(await openRun<FailureFetched>("03-failure-modes", id)),
+};
 
 describe("reports re-rendered from stored fixture runs", () => {
   test("there is a fixture run for every step notebook", () => {
@@ -28,5 +42,17 @@ describe("reports re-rendered from stored fixture runs", () => {
       expect([0, 6]).toContain(r.code);
       matchSnapshot(`runs/${nb}.md`, stable(readFileSync(join(out, `${nb}.md`), "utf8")));
       matchSnapshot(`runs/${nb}.html`, stable(readFileSync(join(out, `${nb}.html`), "utf8")));
+      const summarise = SUMMARIES[nb];
+      if (!summarise) return;
+      const before = process.env.K2_DATA_DIR;
+      process.env.K2_DATA_DIR = data;
+      try {
+        const s = await summarise(runId!);
+        expect(s.runId).toBe(runId!);
+        matchSnapshot(`runs/${nb}.summary.json`, JSON.stringify(s, null, 2) + "\n");
+      } finally {
+        if (before === undefined) delete process.env.K2_DATA_DIR;
+        else process.env.K2_DATA_DIR = before;
+      }
     });
 });

@@ -42,8 +42,9 @@ export const COMPONENTS: Record<ComponentId, Component> = {
     path: "/metrics",
     today: "scraped at clickhouse:8123/metrics, which is not a metrics endpoint (no <prometheus> section)",
     fix:
-      "add <prometheus><endpoint>/metrics</endpoint><port>9363</port><metrics>true</metrics><events>true</events>" +
-      "<asynchronous_metrics>true</asynchronous_metrics></prometheus> to the ClickHouse config and scrape clickhouse:9363",
+      "add <prometheus><endpoint>/metrics</endpoint><port>9363</port><metrics>true</metrics>" +
+      "<events>true</events><asynchronous_metrics>true</asynchronous_metrics></prometheus> to the ClickHouse " +
+      "config and scrape clickhouse:9363",
   },
   prometheus: {
     id: "prometheus",

@@ -1,6 +1,7 @@
 // Step 4's acceptance criteria (FACTS.md) judged from what this step produced: the rule table,
 // promtool's cases and the dashboard's validation. Pure: no I/O.
 import { THRESHOLDS } from "../k2/thresholds.ts";
+import { PROMETHEUS } from "../k2/stack.ts";
 import { formatDuration } from "../runtime/units.ts";
 import type { Status } from "../verdict/status.ts";
 import { ALERTS } from "./rules.ts";
@@ -19,17 +20,16 @@ export const CRITICAL_PATHS: { path: string; alert: string }[] = [
   { path: "containers", alert: "ServiceOOMKill" },
 ];
 
-/** Scrape and evaluation intervals of K2's Prometheus (FACTS.md): each adds up to one interval. */
-export const SCRAPE_MS = 15_000;
-export const EVAL_MS = 15_000;
+const { scrapeMs: SCRAPE_MS, evalMs: EVAL_MS } = PROMETHEUS;
 
-/** NOT RUN when promtool judged nothing for the alert. */
-const judged = (cases: CaseResult[], alert: string, ok: boolean): Status =>
-  cases.some((c) => c.alert === alert && c.status !== "NOT RUN") ? (ok ? "PASS" : "FAIL") : "NOT RUN";
+/** PASS when all the alert's named cases passed; NOT RUN when promtool judged none of them. */
+function casesVerdict(cases: CaseResult[], alert: string, names: string[]): Status {
+  const mine = cases.filter((c) => c.alert === alert && names.includes(c.case));
+  if (mine.every((c) => c.status === "NOT RUN")) return "NOT RUN";
+  return mine.length === names.length && mine.every((c) => c.status === "PASS") ? "PASS" : "FAIL";
+}
 
 export function checklist(cases: CaseResult[], dashboard: Finding[], written: string | null): Criterion[] {
-  const passed = (alert: string, ...names: string[]) =>
-    names.every((n) => cases.some((c) => c.alert === alert && c.case === n && c.status === "PASS"));
   const has = new Set(ALERTS.map((a) => a.name));
   const missing = CRITICAL_PATHS.filter((p) => !has.has(p.alert));
   const feed = ALERTS.find((a) => a.name === "FeedHandlerDown")!;
@@ -52,7 +52,7 @@ export function checklist(cases: CaseResult[], dashboard: Finding[], written: st
     },
     {
       criterion: `Consumer lag alert fires when lag > ${THRESHOLDS.consumerLagMessages} (tested)`,
-      status: judged(cases, "RedpandaConsumerLagHigh", passed("RedpandaConsumerLagHigh", "fires", "under threshold")),
+      status: casesVerdict(cases, "RedpandaConsumerLagHigh", ["fires", "under threshold"]),
       evidence:
         "promtool unit tests: fires at 1001, silent at 1000; live fire in the lab is step 4 part 2 (not run here)",
     },
@@ -63,12 +63,15 @@ export function checklist(cases: CaseResult[], dashboard: Finding[], written: st
         `cannot hold as specified: "no messages for > ${formatDuration(THRESHOLDS.feedStaleMs)}" plus for ` +
         `${formatDuration(feed.forMs)} fires ${formatDuration(earliest)} to ${formatDuration(latest)} after the last ` +
         `trade (one scrape and one evaluation of ${formatDuration(SCRAPE_MS)}); within 2 min needs a threshold of at ` +
-        `most ${formatDuration(2 * 60_000 - feed.forMs - SCRAPE_MS - EVAL_MS)}: a decision for the platform, not made here`,
+        `most ${formatDuration(2 * 60_000 - feed.forMs - SCRAPE_MS - EVAL_MS)}: a decision for the platform, ` +
+        "not made here",
     },
     {
       criterion: "Offload failure alert fires on consecutive failures",
-      status: judged(cases, "IcebergOffloadFailure", passed("IcebergOffloadFailure", "fires", "under threshold")),
-      evidence: `promtool unit tests: fires at ${THRESHOLDS.offloadFailedRunsAbove + 1} failed runs in a row, silent at ${THRESHOLDS.offloadFailedRunsAbove}`,
+      status: casesVerdict(cases, "IcebergOffloadFailure", ["fires", "under threshold"]),
+      evidence:
+        `promtool unit tests: fires at ${THRESHOLDS.offloadFailedRunsAbove + 1} failed runs in a row, ` +
+        `silent at ${THRESHOLDS.offloadFailedRunsAbove}`,
     },
     {
       criterion: "Dashboard committed as docker/grafana/dashboards/k2-pipeline.json",

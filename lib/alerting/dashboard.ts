@@ -167,48 +167,51 @@ export function metricsOf(expr: string): { metrics: string[]; error?: string } {
  * `provisioned`, every $variable declared, every expression parsed and every metric in the catalog.
  */
 export function validateDashboard(d: Dashboard, provisioned: string[]): Finding[] {
-  const out: Finding[] = [];
   const panels = (d.panels ?? []) as (Panel | RowPanel)[];
   const vars = new Set((d.templating?.list ?? []).map((v) => v.name));
-  const seen = new Map<number, string>();
-  const cells = new Map<string, string>();
-  for (const p of panels) {
-    const name = `${p.id} "${p.title ?? ""}"`;
-    if (p.id !== undefined && seen.has(p.id))
-      out.push({ panel: name, problem: `duplicate id (also ${seen.get(p.id)})` });
-    if (p.id !== undefined) seen.set(p.id, name);
+  return [
+    ...layoutFindings(panels),
+    ...panels.flatMap((p) => (p.type === "row" ? [] : queryFindings(p as Panel, vars, provisioned))),
+  ];
+}
+
+const nameOf = (p: Panel | RowPanel) => `${p.id} "${p.title ?? ""}"`;
+
+/** Ids unique, every panel inside the 24 columns, no panel over an earlier one. */
+function layoutFindings(panels: (Panel | RowPanel)[]): Finding[] {
+  const out: Finding[] = [];
+  panels.forEach((p, i) => {
     const g = p.gridPos!;
+    const twin = panels.slice(0, i).find((o) => o.id === p.id);
+    if (twin) out.push({ panel: nameOf(p), problem: `duplicate id (also ${nameOf(twin)})` });
     if (g.x < 0 || g.x + g.w > WIDTH)
-      out.push({ panel: name, problem: `outside the 24-column grid (x ${g.x}, w ${g.w})` });
-    for (let x = g.x; x < g.x + g.w; x++)
-      for (let y = g.y; y < g.y + g.h; y++) {
-        const other = cells.get(`${x},${y}`);
-        if (other && other !== name) {
-          out.push({ panel: name, problem: `overlaps ${other} at x ${x}, y ${y}` });
-          y = g.y + g.h;
-          x = g.x + g.w;
-        } else cells.set(`${x},${y}`, name);
-      }
-    if (p.type === "row") continue;
-    const panel = p as Panel;
-    const refs: (DataSourceRef | undefined)[] = [
-      panel.datasource,
-      ...(panel.targets ?? []).map((t) => t.datasource as DataSourceRef | undefined),
-    ];
-    for (const uid of refs.map((r) => r?.uid))
-      if (uid && !uid.startsWith("$") && !provisioned.includes(uid))
-        out.push({
-          panel: name,
-          problem: `datasource uid "${uid}" is not provisioned (have: ${provisioned.join(", ") || "none"})`,
-        });
-    for (const t of panel.targets ?? []) {
-      const expr = String((t as { expr?: string }).expr ?? "");
-      for (const v of expr.match(/\$(\w+)/g) ?? [])
-        if (!vars.has(v.slice(1))) out.push({ panel: name, problem: `variable ${v} is not declared` });
-      const { metrics, error } = metricsOf(expr);
-      if (error) out.push({ panel: name, problem: `${expr}: ${error}` });
-      for (const m of metrics) if (!metricByName.has(m)) out.push({ panel: name, problem: `unknown metric ${m}` });
+      out.push({ panel: nameOf(p), problem: `outside the 24-column grid (x ${g.x}, w ${g.w})` });
+    const under = panels.slice(0, i).find((o) => {
+      const h = o.gridPos!;
+      return g.x < h.x + h.w && h.x < g.x + g.w && g.y < h.y + h.h && h.y < g.y + g.h;
+    });
+    if (under) {
+      const h = under.gridPos!;
+      const at = `x ${Math.max(g.x, h.x)}, y ${Math.max(g.y, h.y)}`;
+      out.push({ panel: nameOf(p), problem: `overlaps ${nameOf(under)} at ${at}` });
     }
+  });
+  return out;
+}
+
+/** Every datasource uid provisioned, every $variable declared, every expression parsed over known metrics. */
+function queryFindings(panel: Panel, vars: Set<string>, provisioned: string[]): Finding[] {
+  const out: Finding[] = [];
+  const add = (problem: string) => out.push({ panel: nameOf(panel), problem });
+  const targets = (panel.targets ?? []) as { expr?: string; datasource?: DataSourceRef }[];
+  for (const uid of [panel.datasource, ...targets.map((t) => t.datasource)].map((r) => r?.uid))
+    if (uid && !uid.startsWith("$") && !provisioned.includes(uid))
+      add(`datasource uid "${uid}" is not provisioned (have: ${provisioned.join(", ") || "none"})`);
+  for (const expr of targets.map((t) => t.expr ?? "")) {
+    for (const v of expr.match(/\$(\w+)/g) ?? []) if (!vars.has(v.slice(1))) add(`variable ${v} is not declared`);
+    const { metrics, error } = metricsOf(expr);
+    if (error) add(`${expr}: ${error}`);
+    for (const m of metrics) if (!metricByName.has(m)) add(`unknown metric ${m}`);
   }
   return out;
 }

@@ -7,9 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import { durationSpec } from "../runtime/units.ts";
+import { PROMETHEUS } from "../k2/stack.ts";
 import { ALERTS, ruleAnnotations, ruleLabels, ruleYaml, type Alert } from "./rules.ts";
 
-const EVAL_S = 15;
+// promtool evaluates as K2's Prometheus does.
+const EVAL_S = PROMETHEUS.evalMs / 1000;
 export type Case = "fires" | "short of for" | "under threshold" | "metric gone";
 export type CaseResult = { alert: string; case: Case; status: "PASS" | "FAIL" | "NOT RUN"; detail: string };
 
@@ -48,7 +50,7 @@ export function testYaml(alerts: Alert[] = ALERTS, rulesFile = "k2-alerts.yml"):
 
 export type Promtool = { cmd: string[]; version: string; where: string };
 
-/** Debian's promtool (the `prometheus` package); the stack's own 3.x is reached through docker exec. */
+/** Debian's promtool (the `prometheus` package, 2.42). The stack's own 3.x (docker exec) is not used yet. */
 export async function findPromtool(): Promise<Promtool> {
   const path = Bun.which("promtool");
   if (!path)
@@ -57,6 +59,9 @@ export async function findPromtool(): Promise<Promtool> {
   const version = /version (\S+)/.exec(out.stdout.toString() + out.stderr.toString())?.[1] ?? "unknown";
   return { cmd: [path], version, where: `Debian's promtool ${version} (${path})` };
 }
+
+/** The output recorded for a promtool step that did not run. */
+export const NOT_RUN = "not run";
 
 export type PromtoolVerdict = {
   promtool: string;
@@ -82,7 +87,7 @@ export async function judge(
       return { ok: r.exitCode === 0, output: (r.stdout.toString() + r.stderr.toString()).trim() };
     };
     const check = run(["check", "rules", "k2-alerts.yml"]);
-    const test = check.ok ? run(["test", "rules", "k2-alerts.test.yml"]) : { ok: false, output: "not run" };
+    const test = check.ok ? run(["test", "rules", "k2-alerts.test.yml"]) : { ok: false, output: NOT_RUN };
     const cases = casesFrom(test, alerts);
     return { promtool: p.where, check, cases, output: test.output, coverage: coverageOf(cases, alerts) };
   } finally {
@@ -102,8 +107,8 @@ export function casesFrom(test: { ok: boolean; output: string }, alerts: Alert[]
   return alerts.flatMap((a) =>
     CASES.map((c): CaseResult => {
       const name = `${a.name}: ${c}`;
-      const failed = !test.ok && (failedPart.includes(`name: ${name},`) || test.output === "not run");
-      const why = failed ? (test.output === "not run" ? "rules rejected" : "promtool: see output") : "as expected";
+      const failed = !test.ok && (failedPart.includes(`name: ${name},`) || test.output === NOT_RUN);
+      const why = failed ? (test.output === NOT_RUN ? "rules rejected" : "promtool: see output") : "as expected";
       return { alert: a.name, case: c, status: failed ? "FAIL" : "PASS", detail: why };
     }),
   );
@@ -116,12 +121,20 @@ export function notJudged(why: string, alerts: Alert[] = ALERTS): PromtoolVerdic
   );
   return {
     promtool: why,
-    check: { ok: false, output: "not run" },
+    check: { ok: false, output: NOT_RUN },
     cases,
     output: "",
     coverage: coverageOf(cases, alerts),
   };
 }
+
+/** What promtool made of the rules, for one line of a summary. */
+export const checkWord = (v: PromtoolVerdict) =>
+  v.check.output === NOT_RUN ? "did not run on" : v.check.ok ? "accepts" : "rejects";
+
+/** "covered/all", e.g. 7/7. */
+export const coverageText = (v: PromtoolVerdict) =>
+  `${v.coverage.covered.length}/${v.coverage.covered.length + v.coverage.missing.length}`;
 
 /** An alert is covered when its firing and its silent cases all passed; promtool has no such figure. */
 export function coverageOf(cases: CaseResult[], alerts: Alert[]) {

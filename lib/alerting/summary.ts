@@ -1,14 +1,15 @@
 // Step 4's stored run, typed: the generated files, promtool's verdict, the dashboard's findings
 // and the checklist; the summary other steps read.
-import type { Fetched, RunData } from "../runtime/store.ts";
+import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
 import { worst, type StepSummary } from "../verdict/status.ts";
-import type { PromtoolVerdict } from "./promtool.ts";
+import { coverageText, type PromtoolVerdict } from "./promtool.ts";
 import type { Finding } from "./dashboard.ts";
 import type { Criterion } from "./checklist.ts";
 
 export type AlertingFetched = Fetched & { parameters: { promtool: string } };
 export type AlertingResult = {
-  files: { rules: string; tests: string; dashboard: string; datasource: string };
+  /** the generated files by their name under out/04-alerting/ */
+  files: Record<string, string>;
   verdict: PromtoolVerdict;
   dashboard: Finding[];
   rules: Finding[];
@@ -19,13 +20,10 @@ export async function alertingSummary(run: RunData<AlertingFetched>): Promise<St
   const m = run.manifest;
   const r = await run.json<AlertingResult>("result");
   return {
-    notebook: m.notebook,
-    runId: m.runId,
-    createdAt: m.createdAt,
-    target: m.target?.label ?? "none",
+    ...runIdentity(m),
     status: worst(r.checklist),
     headline:
-      `promtool: ${r.verdict.coverage.covered.length}/${r.verdict.coverage.covered.length + r.verdict.coverage.missing.length} ` +
-      `alerts covered; checklist ${r.checklist.filter((c) => c.status === "PASS").length}/${r.checklist.length} PASS`,
+      `promtool: ${coverageText(r.verdict)} alerts covered; ` +
+      ` checklist ${r.checklist.filter((c) => c.status === "PASS").length}/${r.checklist.length} PASS`,
   };
 }

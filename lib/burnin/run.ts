@@ -17,6 +17,7 @@ import { dataDir, ROOT } from "../runtime/paths.ts";
 import { progress } from "../runtime/progress.ts";
 import { formatDuration } from "../runtime/units.ts";
 import pkg from "../../package.json" with { type: "json" };
+import { THRESHOLDS } from "../k2/thresholds.ts";
 
 export const NOTEBOOK = "02-burn-in";
 export type BurnInState = {
@@ -244,7 +245,7 @@ export async function importRun(file: string): Promise<string> {
       prefix: "",
       expected: [],
       lab: false,
-      offloadPeriodMs: 900_000,
+      offloadPeriodMs: THRESHOLDS.offloadIntervalMs,
       status: "completed",
       updatedAt: Date.now(),
     });

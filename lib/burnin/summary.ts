@@ -1,6 +1,6 @@
 // Step 2's stored run, typed: what its fetch stores, and the analysis every reader of a burn-in
 // run shares (the report, and the steps after it through burnInSummary).
-import type { Fetched, RunData } from "../runtime/store.ts";
+import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
 import { SERVICES, STACK_BUDGET } from "../k2/stack.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
 import type { StepSummary } from "../verdict/status.ts";
@@ -111,7 +111,7 @@ export async function analyseBurnIn(run: RunData<BurnInFetched>): Promise<BurnIn
 
 export async function burnInSummary(run: RunData<BurnInFetched>): Promise<StepSummary> {
   const m = run.manifest;
-  const base = { notebook: m.notebook, runId: m.runId, createdAt: m.createdAt, target: m.target?.label ?? "none" };
+  const base = runIdentity(m);
   if (m.noEngine) return { ...base, status: "SKIPPED", headline: m.noEngine };
   const a = await analyseBurnIn(run);
   const over = a.results.filter((r) => r.status !== "PASS").map((r) => `${r.container} ${r.status}`);

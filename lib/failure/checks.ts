@@ -216,8 +216,8 @@ export function watermarkChecks(
           name: "next offload succeeded",
           status: "PASS",
           detail:
-            `watermark advanced by ${((after.ms - atClear.ms) / 1000).toFixed(1)} s after clearing ` +
-            `(${after.source})`,
+            `watermark advanced by ${((after.ms - atClear.ms) / 1000).toFixed(1)} s after ` +
+            `clearing (${after.source})`,
         }
       : {
           name: "next offload succeeded",

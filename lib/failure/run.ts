@@ -32,7 +32,7 @@ import { replay } from "../lab/replayer.ts";
 import { parseDelay } from "../lab/random.ts";
 import type { Fault } from "../lab/traffic.ts";
 import { LabOffload, exactlyOnceSql } from "../lab/offload.ts";
-import type { Status } from "../report/document.ts";
+import type { Status } from "../verdict/status.ts";
 
 export type RunOptions = {
   holdMs: number;
@@ -43,7 +43,6 @@ export type RunOptions = {
   faults: Fault[];
   prefectDbUrl?: string;
 };
-export type { Loss, Result } from "./summary.ts";
 import type { Result } from "./summary.ts";
 
 // ## The lab while the tests run

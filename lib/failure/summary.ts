@@ -1,6 +1,6 @@
 // Step 3's stored run, typed: what its fetch stores (one result per test, and what was
 // restored or skipped), the milestone gate, and the summary other steps read.
-import type { Fetched, RunData } from "../runtime/store.ts";
+import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
 import type { Status, StepSummary } from "../verdict/status.ts";
 import type { Precondition } from "../health/summary.ts";
 import { milestoneGate, type Check, type Tick } from "./verdict.ts";
@@ -47,17 +47,18 @@ export type Result = {
   restore: { ok: boolean; attempts: number; error?: string };
 };
 
-export async function failureSummary(run: RunData<FailureFetched>): Promise<StepSummary> {
-  const m = run.manifest;
-  const results = await run.json<Result[]>("results");
+/** The step fails when any test fails or the milestone gate does. */
+export function failureVerdict(results: Result[]) {
   const gate = milestoneGate(results);
-  const failed = results.some((r) => r.status === "FAIL") || gate.status === "FAIL";
+  return { gate, failed: results.some((r) => r.status === "FAIL") || gate.status === "FAIL" };
+}
+
+export async function failureSummary(run: RunData<FailureFetched>): Promise<StepSummary> {
+  const results = await run.json<Result[]>("results");
+  const { gate, failed } = failureVerdict(results);
   const status: Status = failed ? "FAIL" : results.length ? "PASS" : "NOT RUN";
   return {
-    notebook: m.notebook,
-    runId: m.runId,
-    createdAt: m.createdAt,
-    target: m.target?.label ?? "none",
+    ...runIdentity(run.manifest),
     status,
     headline: results.map((r) => `${r.id} ${r.status}`).join(", ") + `; milestone gate ${gate.status}`,
   };

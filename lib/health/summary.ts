@@ -1,5 +1,5 @@
 // The health check's stored run, typed: what its fetch stores and the verdict other steps read.
-import type { Fetched, RunData } from "../runtime/store.ts";
+import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
 import type { Fault } from "../lab/traffic.ts";
 import { worst, type Status, type StepSummary } from "../verdict/status.ts";
 import type { Check } from "./verdict.ts";
@@ -28,10 +28,7 @@ export async function healthSummary(run: RunData<HealthFetched>): Promise<StepSu
   const checks = await run.json<Check[]>("checks");
   const failing = checks.filter((c) => c.status === "FAIL").map((c) => `${c.check}: ${c.subject}`);
   return {
-    notebook: m.notebook,
-    runId: m.runId,
-    createdAt: m.createdAt,
-    target: m.target?.label ?? "none",
+    ...runIdentity(m),
     status: overallOf(checks),
     headline: `${checks.length} checks` + (failing.length ? `; failing: ${failing.join(", ")}` : ""),
   };

@@ -156,7 +156,6 @@ export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: num
     },
     ...Object.fromEntries(EXCHANGES.map((e) => [`feed-handler-${e}`, { cmd: HANDLER_CMD, binds: conduits.binds(e) }])),
   };
-  await ensureLabImage(t);
   // compose limits above the machine's cores are clamped (the engine refuses them)
   const { NCPU } = await t.docker.info();
   let created = false;

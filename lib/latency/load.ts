@@ -34,8 +34,8 @@ export async function stackLoad(
       startMs,
       endMs: startMs,
       notRun:
-        `no k2-redpanda container on ${docker.host}: load cannot be generated (start the stack's redpanda ` +
-        `service)`,
+        `no k2-redpanda container on ${docker.host}: load cannot be generated (start the stack's ` +
+        "redpanda service)",
     };
   if (!info.State.Running)
     return { startMs, endMs: startMs, notRun: `k2-redpanda is ${info.State.Status}: load cannot be generated` };

@@ -4,7 +4,6 @@ import { lagClock, exchangeExpr, inWindow, type Mapping } from "../k2/discovery.
 import { sqlIdent, sqlString } from "../io/clickhouse.ts";
 
 import type { Window } from "../verdict/status.ts";
-export type { Window };
 
 /** Bucket width for a window: 10 s, widened in 10 s steps so that a series has at most ~300 points. */
 export const bucketSeconds = (w: Window) => Math.max(10, Math.ceil((w.toMs - w.fromMs) / 1000 / 300 / 10) * 10);
@@ -23,9 +22,8 @@ export function lagRowsSql(m: Mapping, w: Window): string {
 
 // quantileExact: exact over all rows (the engine sorts; at K2's rates a window holds at most
 // a few million trades). The same function is in lib/verdict/stats.ts for cross-checks.
-const STATS =
-  `count() AS trades, avg(lag_ms) AS avg_ms, quantileExact(0.5)(lag_ms) AS p50_ms, ` +
-  `quantileExact(0.9)(lag_ms) AS p90_ms,
+const STATS = `count() AS trades, avg(lag_ms) AS avg_ms,
+  quantileExact(0.5)(lag_ms) AS p50_ms, quantileExact(0.9)(lag_ms) AS p90_ms,
   quantileExact(0.99)(lag_ms) AS p99_ms, quantileExact(0.999)(lag_ms) AS p999_ms, max(lag_ms) AS max_ms,
   quantileExact(0.001)(lag_ms) AS floor_ms, countIf(lag_ms < 0) / count() AS negative_share`;
 

@@ -1,6 +1,6 @@
 // Step 1's stored run, typed: what its fetch stores (one record per scenario), the per-scenario
 // verdicts every reader shares, and the summary other steps read.
-import type { Fetched, RunData } from "../runtime/store.ts";
+import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
 import type { Mapping } from "../k2/discovery.ts";
 import type { Fault } from "../lab/traffic.ts";
 import type { Status, StepSummary, Window } from "../verdict/status.ts";
@@ -99,10 +99,7 @@ export async function latencySummary(run: RunData<LatencyFetched>): Promise<Step
   const fails = s.some((x) => x.status === "FAIL");
   const allPass = s.length > 0 && s.every((x) => x.status === "PASS");
   return {
-    notebook: m.notebook,
-    runId: m.runId,
-    createdAt: m.createdAt,
-    target: m.target?.label ?? "none",
+    ...runIdentity(m),
     status: fails ? "FAIL" : allPass ? "PASS" : "UNRESOLVED",
     headline: s
       .map((x) => `${x.scenario} p99 ${x.p99 === null ? "–" : `${Math.round(x.p99)} ms`} ${x.status}`)

@@ -15,7 +15,6 @@ export type Column<R> = {
   align?: "left" | "right";
 };
 import type { Status } from "../verdict/status.ts";
-export type { Status };
 
 type Block = { html: SafeHtml; md?: string };
 
@@ -63,8 +62,9 @@ export class Report {
       : html`<tr><td colspan="${columns.length}" class="empty">no rows</td></tr>`;
     const caption = opts.caption ? html`<p class="caption">${opts.caption}</p>` : "";
     const head = columns.map((c) => html`<th class="${align(c, rows[0])}">${c.label}</th>`);
+    const table = html`<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
     this.blocks.push({
-      html: html`<div class="table">${caption}<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`,
+      html: html`<div class="table">${caption}${table}</div>`,
       md: opts.summary ? markdownTable(rows, columns, cell, opts.caption) : undefined,
     });
     return this;

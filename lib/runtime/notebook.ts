@@ -10,11 +10,9 @@ import { writeAtomic } from "./fsx.ts";
 import { outDir, ROOT } from "./paths.ts";
 import { Report } from "../report/document.ts";
 import { RunWriter, openRun, newRunId, type Fetched, type RunData } from "./store.ts";
-export type { Fetched };
 import { progress } from "./progress.ts";
 import pkg from "../../package.json" with { type: "json" };
 import type { Values } from "./options.ts";
-export type { Values };
 
 export type OptionSpec = { type: "string" | "boolean"; default?: string | boolean; help: string; arg?: string };
 
@@ -203,9 +201,8 @@ export async function renderRun<O, F extends Fetched>(
   const report = new Report(nb.title);
   const rendered = await nb.render(report, run, options);
   const m = run.manifest;
-  const subtitle =
-    `run ${m.runId} · ${m.target ? m.target.label : "no target"} · ` +
-    `${m.createdAt.replace("T", " ").slice(0, 19)} UTC`;
+  const when = m.createdAt.replace("T", " ").slice(0, 19);
+  const subtitle = `run ${m.runId} · ${m.target ? m.target.label : "no target"} · ${when} UTC`;
   const footer =
     `k2-hardening ${m.versions["k2-hardening"] ?? ""} · data/${nb.name}/${m.runId}/ · rendered ` +
     `${new Date().toISOString().slice(0, 19)}Z · re-render: bun notebooks/${nb.name}.ts --from ${m.runId}`;

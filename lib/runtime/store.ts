@@ -31,6 +31,14 @@ export type Stored = {
 /** A stored run's manifest.json: the store's fields plus the notebook's typed fetched record. */
 export type Manifest<F extends Fetched = Fetched> = Stored & F;
 
+/** Which stored run a step summary speaks for. */
+export const runIdentity = (m: Manifest) => ({
+  notebook: m.notebook,
+  runId: m.runId,
+  createdAt: m.createdAt,
+  target: m.target?.label ?? "none",
+});
+
 export const newRunId = (d = new Date()) =>
   `${d
     .toISOString()
