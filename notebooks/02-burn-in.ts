@@ -203,41 +203,34 @@ async function renderBurnIn(doc: Report, run: RunData<BurnInFetched>) {
   const memPct = memRows
     .filter((r) => ref(r.container))
     .map((r) => ({ ...r, pct: (100 * r.mb) / ref(r.container)!.memMb }));
-  const fy = { label: null, domain: containers };
+  // One small multiple per container, sharing the time axis.
+  const facets = (yLabel: string, marks: Plot.Markish[]) => ({
+    height: 46 * containers.length + 40,
+    marginLeft: 50,
+    marginRight: 170,
+    fy: { label: null, domain: containers },
+    x: { type: "utc" as const, label: null },
+    y: { label: yLabel, ticks: 2, grid: true },
+    marks,
+  });
   doc.figure(
-    {
-      height: 46 * containers.length + 40,
-      marginLeft: 50,
-      marginRight: 170,
-      fy,
-      x: { type: "utc", label: null },
-      y: { label: "% of RAM budget", ticks: 2, grid: true },
-      marks: [
-        Plot.ruleY([100], { stroke: "#cf222e", strokeDasharray: "4,3" }),
-        Plot.lineY(memPct, { x: "t", y: "pct", fy: "container", stroke: "#4e79a7" }),
-        Plot.ruleY([0]),
-      ],
-    },
+    facets("% of RAM budget", [
+      Plot.ruleY([100], { stroke: "#cf222e", strokeDasharray: "4,3" }),
+      Plot.lineY(memPct, { x: "t", y: "pct", fy: "container", stroke: "#4e79a7" }),
+      Plot.ruleY([0]),
+    ]),
     "Memory per service over time as a share of its RAM budget (compose limit where it has none); dashed: the budget.",
   );
   const cpuPct = rows
     .filter((r) => r.cpuCores !== null && ref(r.container))
     .map((r) => ({ container: r.container, t: new Date(r.ts), pct: (100 * r.cpuCores!) / ref(r.container)!.cpu }));
   doc.figure(
-    {
-      height: 46 * containers.length + 40,
-      marginLeft: 50,
-      marginRight: 170,
-      fy,
-      x: { type: "utc", label: null },
-      y: { label: "% of CPU budget", ticks: 2, grid: true },
-      marks: [
-        Plot.ruleY([100], { stroke: "#9a6700", strokeDasharray: "4,3" }),
-        Plot.ruleY([200], { stroke: "#cf222e", strokeDasharray: "2,3" }),
-        Plot.lineY(cpuPct, { x: "t", y: "pct", fy: "container", stroke: "#4e79a7" }),
-        Plot.ruleY([0]),
-      ],
-    },
+    facets("% of CPU budget", [
+      Plot.ruleY([100], { stroke: "#9a6700", strokeDasharray: "4,3" }),
+      Plot.ruleY([100 * THRESHOLDS.cpuSpikeFactor], { stroke: "#cf222e", strokeDasharray: "2,3" }),
+      Plot.lineY(cpuPct, { x: "t", y: "pct", fy: "container", stroke: "#4e79a7" }),
+      Plot.ruleY([0]),
+    ]),
     "CPU per service as a share of its CPU budget; dashed: the budget; dotted: twice the budget (the spike limit).",
   );
   doc.figure(

@@ -49,6 +49,23 @@ export function memoryUsed(s: Stats): number {
 
 export type RoundOptions = { prefix: string; expected: string[]; gapMs?: number };
 
+/** A row with no reading: the engine away ("*"), or an expected container that does not exist. */
+const emptyRow = (round: number, ts: string, container: string, service: string, state: string, note: string): Row => ({
+  round,
+  ts,
+  container,
+  service,
+  state,
+  health: "",
+  restarts: null,
+  oom_killed: false,
+  cpu_cores: null,
+  cpu_total_ns: null,
+  mem_bytes: null,
+  mem_limit_bytes: null,
+  note,
+});
+
 export async function sampleRound(t: DockerTarget, round: number, o: RoundOptions): Promise<Row[]> {
   const ts = new Date().toISOString();
   let states: ContainerState[];
@@ -56,23 +73,7 @@ export async function sampleRound(t: DockerTarget, round: number, o: RoundOption
     states = await withTimeout(k2Containers(t, o.prefix), 10_000);
   } catch (e) {
     // The engine went away: record the gap and carry on next round.
-    return [
-      {
-        round,
-        ts,
-        container: "*",
-        service: "",
-        state: "engine-unreachable",
-        health: "",
-        restarts: null,
-        oom_killed: false,
-        cpu_cores: null,
-        cpu_total_ns: null,
-        mem_bytes: null,
-        mem_limit_bytes: null,
-        note: firstLine(e),
-      },
-    ];
+    return [emptyRow(round, ts, "*", "", "engine-unreachable", firstLine(e))];
   }
   const running = states.filter((s) => s.state === "running");
   const read = () =>
@@ -114,21 +115,7 @@ export async function sampleRound(t: DockerTarget, round: number, o: RoundOption
   // Expected containers that do not exist are recorded as missing, never skipped.
   for (const name of o.expected)
     if (!states.some((s) => s.name === name))
-      rows.push({
-        round,
-        ts,
-        container: name,
-        service: SERVICES.find((x) => x.container === name)?.service ?? "",
-        state: "missing",
-        health: "",
-        restarts: null,
-        oom_killed: false,
-        cpu_cores: null,
-        cpu_total_ns: null,
-        mem_bytes: null,
-        mem_limit_bytes: null,
-        note: "",
-      });
+      rows.push(emptyRow(round, ts, name, SERVICES.find((x) => x.container === name)?.service ?? "", "missing", ""));
   return rows;
 }
 
