@@ -99,191 +99,40 @@ export type RunContext = {
 export const observeLimitMs = (t: TestSpec, o: RunOptions, stackWatermark: boolean) =>
   t.offload && stackWatermark ? Math.max(o.limitMs, t.targetMs + 60_000) : o.limitMs;
 
+/** One failure-mode test: baseline, fault, observation until recovery, then every check on its window. */
 export async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
-  const { target, docker, env, silver, o } = c;
-  const holdMs = t.action === "disconnect" ? o.partitionMs : o.holdMs;
-  // a trade lands within this of its exchange time during a test
-  const lookbackMs = holdMs + o.limitMs + t.targetMs + 10 * 60_000;
-  const flow = async (from: number, to: number) => {
-    const rows = await target.query<{ exchange: string; n: number }>(flowSql(silver, from, to, lookbackMs));
-    return Object.fromEntries(EXCHANGE_NAMES.map((e) => [e, Number(rows.find((r) => r.exchange === e)?.n ?? 0)]));
-  };
-  const containerOk = async () => {
-    if (!docker) return true;
-    const i = await docker.docker
-      .getContainer(t.container)
-      .inspect()
-      .catch(() => undefined);
-    const h = (i?.State as any)?.Health?.Status;
-    const onNet = t.action !== "disconnect" || !!i?.NetworkSettings.Networks[o.network];
-    return !!i?.State.Running && !i.State.Paused && h !== "unhealthy" && h !== "starting" && onNet;
-  };
-  if (docker) await guard(docker, t.container, !!env);
-
-  // Baseline: five seconds of flow; refuse to start on an unhealthy one, naming the check.
-  const base: Tick[] = [];
-  for (let i = 0; i < 5; i++) {
-    await Bun.sleep(1000);
-    const now = Date.now();
-    base.push({ t: i * 1000 - 5000, flow: await flow(now - 1000, now), containersOk: await containerOk() });
-  }
-  const rates = baselineRates(base, [...EXCHANGE_NAMES]);
-  const dead = EXCHANGE_NAMES.filter((e) => rates[e] === 0);
-  if (!base.every((k) => k.containersOk))
-    throw new K2Error(
-      `test ${t.name} refused to start: unhealthy baseline (${t.container} is not running and healthy)`,
-      EXIT.gate,
-    );
-  if (dead.length)
-    throw new K2Error(
-      `test ${t.name} refused to start: unhealthy baseline (no trades landed from ${dead.join(", ")} in 5 s)`,
-      EXIT.gate,
-    );
-
-  // On a stack the offload tests watch the real watermark (ClickHouse or the Prefect DB).
-  let wmError: string | undefined; // a watermark that cannot be read makes its checks NOT CHECKED, not the run fail
-  const watermark =
-    t.offload && !env
-      ? () =>
-          newestWatermark(target, target.database, o.prefectDbUrl).catch((e) => {
-            if (!(e instanceof K2Error)) throw e;
-            wmError = e.message;
-            return null;
-          })
-      : null;
-  const wmBefore = watermark ? await watermark() : null;
-  const limitMs = observeLimitMs(t, o, !!wmBefore);
-
-  // The fault: journalled first, cleared whatever happens.
-  const entry: JournalEntry = {
-    test: t.name,
-    container: t.container,
-    action: t.action,
-    network: t.action === "disconnect" ? o.network : undefined,
-    at: new Date().toISOString(),
-    pid: process.pid,
-  };
-  let cleared = false,
-    restore: Result["restore"] = { ok: true, attempts: 0 };
-  const clear = async () => {
-    if (cleared) return;
-    cleared = true;
-    if (env && t.consumerHold) env.control.paused = false;
-    if (docker) restore = await clearWithRetry(docker, entry);
-  };
-  c.onAbort(clear);
-  const faultStart = Date.now();
-  const ticks: Tick[] = base.map((k) => ({ ...k }));
-  const labOkAfter = (ms: number) => env?.offload.runs.find((r) => r.ok && r.at - faultStart > ms);
-  const bar = progress(`test ${t.id} ${t.name}`, holdMs + limitMs);
+  const holdMs = t.action === "disconnect" ? c.o.partitionMs : c.o.holdMs;
+  const probe = probes(t, c, holdMs);
+  if (c.docker) await guard(c.docker, t.container, !!c.env);
+  const { base, rates } = await baseline(t, probe);
+  const wm = watermarkReader(t, c);
+  const wmBefore = wm ? await wm.read() : null;
+  const fault = new FaultControl(t, c);
+  c.onAbort(() => fault.clear());
   try {
-    if (docker) {
-      await journalAdd(entry);
-      // Docker lost while applying the fault: clear what may have taken effect, then say where things stand.
-      await applyFault(docker, entry).catch(async (e) => {
-        if (e instanceof K2Error) throw e;
-        await clear();
-        throw new K2Error(
-          `test ${t.name}: the Docker engine failed while applying the fault (${firstLine(e)}); ` +
-            (restore.ok
-              ? `${t.container} was restored`
-              : `clearing failed ${restore.attempts} times (${restore.error}): ${t.container} may be left as the ` +
-                "fault left it; once Docker answers, run this notebook again (it restores from the journal first)"),
-          EXIT.unreachable,
-        );
-      });
-    }
-    if (env && t.consumerHold) env.control.paused = true;
+    const faultStart = Date.now();
+    await fault.apply();
     const inEffect = Date.now() - faultStart; // a stop returns once the container is down
-    let clearedAt = 0,
-      recoveredAt: number | null = null,
-      wmAtClear: WatermarkReading | null = null,
-      wmAfter: WatermarkReading | null = null;
-    for (let s = 1; ; s++) {
-      await Bun.sleep(Math.max(0, faultStart + s * 1000 - Date.now()));
-      const now = Date.now();
-      if (!cleared && now - faultStart >= holdMs) {
-        wmAtClear = watermark && (await watermark());
-        await clear();
-        clearedAt = Date.now() - faultStart;
-      }
-      ticks.push({ t: now - faultStart, flow: await flow(now - 1000, now), containersOk: await containerOk() });
-      if (cleared && wmAtClear && s % 5 === 0 && !(wmAfter && wmAfter.ms > wmAtClear.ms)) wmAfter = await watermark!();
-      if (cleared && recoveredAt === null) {
-        const flowBack = recoveryAt(
-          ticks.filter((k) => k.t >= 0),
-          rates,
-          t.exchange ? [t.exchange] : [...EXCHANGE_NAMES],
-          clearedAt,
-        );
-        const offloadAt = !t.offload
-          ? 0
-          : env
-            ? labOkAfter(clearedAt)?.at
-            : wmAtClear
-              ? wmAfter && wmAfter.ms > wmAtClear.ms
-                ? now
-                : undefined
-              : 0;
-        if (flowBack !== null && offloadAt !== undefined)
-          recoveredAt = Math.max(flowBack, offloadAt ? offloadAt - faultStart : 0);
-      }
-      bar.update(
-        now - faultStart,
-        !cleared
-          ? `fault held ${formatDuration(now - faultStart)}`
-          : recoveredAt === null
-            ? `cleared; waiting for recovery, ${formatDuration(now - faultStart - clearedAt)}`
-            : "recovered",
-      );
-      if (!restore.ok) break; // the fault could not be cleared (Docker lost): nothing to wait for
-      if (recoveredAt !== null && now - faultStart > recoveredAt + 2000) break;
-      if (cleared && now - faultStart > clearedAt + limitMs) break;
-    }
-    bar.end(
-      !restore.ok
-        ? `fault not cleared after ${restore.attempts} attempts`
-        : recoveredAt === null
-          ? "not recovered"
-          : `recovered ${formatDuration(recoveredAt - clearedAt)} after clearing`,
-    );
+    const ticks: Tick[] = base.map((k) => ({ ...k }));
+    const limitMs = observeLimitMs(t, c.o, !!wmBefore);
+    const obs = await observe(t, c, { probe, fault, wm, rates, ticks, faultStart, holdMs, limitMs });
     const f: FaultTimes = {
       startMs: faultStart,
-      clearMs: faultStart + clearedAt,
-      endMs: faultStart + (recoveredAt ?? clearedAt),
+      clearMs: faultStart + obs.clearedAt,
+      endMs: faultStart + (obs.recoveredAt ?? obs.clearedAt),
     };
     // the test's window: baseline to just past recovery
     const w: Window = { fromMs: faultStart - 5000, toMs: f.endMs + 2000 };
-    const checks: Check[] = [];
     const loss = await lossCheck(c, t, w, f);
-    checks.push(...loss.checks, await gapCheck(c, w, holdMs));
-    if (t.exchange || t.offload) {
-      const iso = isolation(
-        ticks,
-        rates,
-        EXCHANGE_NAMES.filter((e) => e !== t.exchange),
-        0,
-        clearedAt,
-      );
-      checks.push({
-        name: t.exchange ? "other exchanges keep flowing" : "hot tier unaffected",
-        status: iso.every((x) => x.ok) ? "PASS" : "FAIL",
-        detail: iso.map((x) => `${x.exchange} ${x.ratio.toFixed(2)}x of baseline`).join(", "),
-      });
-    }
-    if (t.name === "clickhouse-restart") checks.push(await silverGoldCheck(c, w));
-    if (t.offload) {
-      if (env) checks.push(...(await labOffloadChecks(c, env, faultStart, inEffect, clearedAt)));
-      else if (wmBefore && wmAtClear)
-        checks.push(...watermarkChecks(wmBefore, wmAtClear, wmAfter, holdMs, THRESHOLDS.offloadIntervalMs));
-      else
-        checks.push({
-          name: "watermark",
-          status: "NOT CHECKED",
-          detail: wmError ?? "no offload_watermarks in ClickHouse, and PREFECT_DB_URL is not set",
-        });
-    }
-    const v = testVerdict(t.targetMs, 0, clearedAt, recoveredAt, checks);
+    const checks = [
+      ...loss.checks,
+      await gapCheck(c, w, holdMs),
+      ...isolationChecks(t, ticks, rates, obs.clearedAt),
+      ...(t.name === "clickhouse-restart" ? [await silverGoldCheck(c, w)] : []),
+      ...(t.offload ? await offloadChecks(c, { wm, wmBefore, ...obs, faultStart, inEffect, holdMs }) : []),
+    ];
+    const v = testVerdict(t.targetMs, 0, obs.clearedAt, obs.recoveredAt, checks);
+    const restore = fault.restore;
     if (!restore.ok) {
       v.status = "FAIL";
       v.notes.unshift(`the fault could not be cleared after ${restore.attempts} attempts (${restore.error})`);
@@ -295,12 +144,12 @@ export async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
       title: t.title,
       container: t.container,
       action: t.action,
-      analogue: env ? t.analogue : null,
+      analogue: c.env ? t.analogue : null,
       ranAt: new Date(faultStart).toISOString(),
       status: v.status,
       faultStart,
-      clearedAt,
-      recoveredAt,
+      clearedAt: obs.clearedAt,
+      recoveredAt: obs.recoveredAt,
       mttrFromStartMs: v.mttrFromStartMs,
       mttrFromClearMs: v.mttrFromClearMs,
       targetMs: t.targetMs,
@@ -313,8 +162,238 @@ export async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
       restore,
     };
   } finally {
-    await clear();
+    await fault.clear();
   }
+}
+
+type Probes = { flow(from: number, to: number): Promise<Record<string, number>>; containerOk(): Promise<boolean> };
+
+/** What each tick reads: trades landed per exchange in a second, and whether the test's container is well. */
+function probes(t: TestSpec, { target, docker, silver, o }: RunContext, holdMs: number): Probes {
+  // a trade lands within this of its exchange time during a test
+  const lookbackMs = holdMs + o.limitMs + t.targetMs + 10 * 60_000;
+  return {
+    async flow(from, to) {
+      const rows = await target.query<{ exchange: string; n: number }>(flowSql(silver, from, to, lookbackMs));
+      return Object.fromEntries(EXCHANGE_NAMES.map((e) => [e, Number(rows.find((r) => r.exchange === e)?.n ?? 0)]));
+    },
+    async containerOk() {
+      if (!docker) return true;
+      const i = await docker.docker
+        .getContainer(t.container)
+        .inspect()
+        .catch(() => undefined);
+      const h = i?.State.Health?.Status;
+      const onNet = t.action !== "disconnect" || !!i?.NetworkSettings.Networks[o.network];
+      return !!i?.State.Running && !i.State.Paused && h !== "unhealthy" && h !== "starting" && onNet;
+    },
+  };
+}
+
+/** Five seconds of flow before the fault; an unhealthy baseline refuses the test, naming the check. */
+async function baseline(t: TestSpec, probe: Probes) {
+  const base: Tick[] = [];
+  for (let i = 0; i < 5; i++) {
+    await Bun.sleep(1000);
+    const now = Date.now();
+    base.push({ t: i * 1000 - 5000, flow: await probe.flow(now - 1000, now), containersOk: await probe.containerOk() });
+  }
+  const rates = baselineRates(base, [...EXCHANGE_NAMES]);
+  const dead = EXCHANGE_NAMES.filter((e) => rates[e] === 0);
+  const refuse = (why: string) =>
+    new K2Error(`test ${t.name} refused to start: unhealthy baseline (${why})`, EXIT.gate);
+  if (!base.every((k) => k.containersOk)) throw refuse(`${t.container} is not running and healthy`);
+  if (dead.length) throw refuse(`no trades landed from ${dead.join(", ")} in 5 s`);
+  return { base, rates };
+}
+
+type WatermarkReader = { read(): Promise<WatermarkReading | null>; error?: string };
+
+/**
+ * On a stack the offload tests watch the real watermark (ClickHouse or the Prefect DB). One that cannot be read
+ * makes their checks NOT CHECKED, not the run fail.
+ */
+function watermarkReader(t: TestSpec, { target, env, o }: RunContext): WatermarkReader | null {
+  if (!t.offload || env) return null;
+  const reader: WatermarkReader = {
+    read: () =>
+      newestWatermark(target, target.database, o.prefectDbUrl).catch((e) => {
+        if (!(e instanceof K2Error)) throw e;
+        reader.error = e.message;
+        return null;
+      }),
+  };
+  return reader;
+}
+
+/** The fault: journalled before it is applied, cleared once whatever happens (Ctrl-C, an error, the end). */
+class FaultControl {
+  readonly entry: JournalEntry;
+  cleared = false;
+  restore: Result["restore"] = { ok: true, attempts: 0 };
+  constructor(
+    readonly t: TestSpec,
+    readonly c: RunContext,
+  ) {
+    this.entry = {
+      test: t.name,
+      container: t.container,
+      action: t.action,
+      network: t.action === "disconnect" ? c.o.network : undefined,
+      at: new Date().toISOString(),
+      pid: process.pid,
+    };
+  }
+  async apply() {
+    const { t, c } = this;
+    if (c.docker) {
+      await journalAdd(this.entry);
+      // Docker lost while applying the fault: clear what may have taken effect, then say where things stand.
+      await applyFault(c.docker, this.entry).catch(async (e) => {
+        if (e instanceof K2Error) throw e;
+        await this.clear();
+        throw new K2Error(
+          `test ${t.name}: the Docker engine failed while applying the fault (${firstLine(e)}); ` +
+            (this.restore.ok
+              ? `${t.container} was restored`
+              : `clearing failed ${this.restore.attempts} times (${this.restore.error}): ${t.container} may be left ` +
+                "as the fault left it; once Docker answers, run this notebook again " +
+                "(it restores from the journal first)"),
+          EXIT.unreachable,
+        );
+      });
+    }
+    if (c.env && t.consumerHold) c.env.control.paused = true;
+  }
+  async clear() {
+    if (this.cleared) return;
+    this.cleared = true;
+    if (this.c.env && this.t.consumerHold) this.c.env.control.paused = false;
+    if (this.c.docker) this.restore = await clearWithRetry(this.c.docker, this.entry);
+  }
+}
+
+type Observation = {
+  clearedAt: number;
+  recoveredAt: number | null;
+  wmAtClear: WatermarkReading | null;
+  wmAfter: WatermarkReading | null;
+};
+
+/**
+ * Every second: clear the fault once it has held, read the flow, and find recovery (flow back at baseline and, for
+ * the offload tests, the next successful run). Stops 2 s after recovery, at the limit, or when clearing failed.
+ */
+async function observe(
+  t: TestSpec,
+  c: RunContext,
+  s: {
+    probe: Probes;
+    fault: FaultControl;
+    wm: WatermarkReader | null;
+    rates: Record<string, number>;
+    ticks: Tick[];
+    faultStart: number;
+    holdMs: number;
+    limitMs: number;
+  },
+): Promise<Observation> {
+  const o: Observation = { clearedAt: 0, recoveredAt: null, wmAtClear: null, wmAfter: null };
+  const bar = progress(`test ${t.id} ${t.name}`, s.holdMs + s.limitMs);
+  for (let i = 1; ; i++) {
+    await Bun.sleep(Math.max(0, s.faultStart + i * 1000 - Date.now()));
+    const now = Date.now();
+    const since = now - s.faultStart;
+    if (!s.fault.cleared && since >= s.holdMs) {
+      o.wmAtClear = s.wm && (await s.wm.read());
+      await s.fault.clear();
+      o.clearedAt = Date.now() - s.faultStart;
+    }
+    s.ticks.push({ t: since, flow: await s.probe.flow(now - 1000, now), containersOk: await s.probe.containerOk() });
+    if (s.fault.cleared && o.wmAtClear && i % 5 === 0 && !(o.wmAfter && o.wmAfter.ms > o.wmAtClear.ms))
+      o.wmAfter = await s.wm!.read();
+    if (s.fault.cleared && o.recoveredAt === null) o.recoveredAt = recoveredBy(t, c, s, o, now);
+    bar.update(
+      since,
+      !s.fault.cleared
+        ? `fault held ${formatDuration(since)}`
+        : o.recoveredAt === null
+          ? `cleared; waiting for recovery, ${formatDuration(since - o.clearedAt)}`
+          : "recovered",
+    );
+    if (!s.fault.restore.ok) break; // the fault could not be cleared (Docker lost): nothing to wait for
+    if (o.recoveredAt !== null && since > o.recoveredAt + 2000) break;
+    if (s.fault.cleared && since > o.clearedAt + s.limitMs) break;
+  }
+  const r = s.fault.restore;
+  bar.end(
+    !r.ok
+      ? `fault not cleared after ${r.attempts} attempts`
+      : o.recoveredAt === null
+        ? "not recovered"
+        : `recovered ${formatDuration(o.recoveredAt - o.clearedAt)} after clearing`,
+  );
+  return o;
+}
+
+/** Recovery, in ms since the fault's start: flow back at baseline and, for offload tests, a successful run since. */
+function recoveredBy(
+  t: TestSpec,
+  c: RunContext,
+  s: { ticks: Tick[]; rates: Record<string, number>; faultStart: number },
+  o: Observation,
+  now: number,
+): number | null {
+  const watch = t.exchange ? [t.exchange] : [...EXCHANGE_NAMES];
+  const flowBack = recoveryAt(
+    s.ticks.filter((k) => k.t >= 0),
+    s.rates,
+    watch,
+    o.clearedAt,
+  );
+  // when the offload recovered (epoch ms), 0 when it does not apply, undefined while it has not
+  let offloadAt: number | undefined = 0;
+  if (t.offload && c.env) offloadAt = c.env.offload.runs.find((r) => r.ok && r.at - s.faultStart > o.clearedAt)?.at;
+  else if (t.offload && o.wmAtClear) offloadAt = o.wmAfter && o.wmAfter.ms > o.wmAtClear.ms ? now : undefined;
+  if (flowBack === null || offloadAt === undefined) return null;
+  return Math.max(flowBack, offloadAt ? offloadAt - s.faultStart : 0);
+}
+
+/** One exchange down, or the offload tier: the other exchanges (the hot tier) keep their baseline flow. */
+function isolationChecks(t: TestSpec, ticks: Tick[], rates: Record<string, number>, clearedAt: number): Check[] {
+  if (!t.exchange && !t.offload) return [];
+  const others = EXCHANGE_NAMES.filter((e) => e !== t.exchange);
+  const iso = isolation(ticks, rates, others, 0, clearedAt);
+  return [
+    {
+      name: t.exchange ? "other exchanges keep flowing" : "hot tier unaffected",
+      status: iso.every((x) => x.ok) ? "PASS" : "FAIL",
+      detail: iso.map((x) => `${x.exchange} ${x.ratio.toFixed(2)}x of baseline`).join(", "),
+    },
+  ];
+}
+
+/** The offload tests: the lab's own job, or the stack's watermark when it can be read. */
+async function offloadChecks(
+  c: RunContext,
+  s: Observation & {
+    wm: WatermarkReader | null;
+    wmBefore: WatermarkReading | null;
+    faultStart: number;
+    inEffect: number;
+    holdMs: number;
+  },
+): Promise<Check[]> {
+  if (c.env) return labOffloadChecks(c, c.env, s.faultStart, s.inEffect, s.clearedAt);
+  if (s.wmBefore && s.wmAtClear)
+    return watermarkChecks(s.wmBefore, s.wmAtClear, s.wmAfter, s.holdMs, THRESHOLDS.offloadIntervalMs);
+  return [
+    {
+      name: "watermark",
+      status: "NOT CHECKED",
+      detail: s.wm?.error ?? "no offload_watermarks in ClickHouse, and PREFECT_DB_URL is not set",
+    },
+  ];
 }
 
 /**
