@@ -13,31 +13,15 @@
 import { parseArgs } from "node:util";
 import { join, basename, relative } from "node:path";
 import { outDir } from "../lib/runtime/paths.ts";
-import { readFileSync } from "node:fs";
 import { top, renderRun, flagError, watchAndRender, type Notebook } from "../lib/runtime/notebook.ts";
-import { targetFromEnv, connectClickHouse } from "../lib/io/clickhouse.ts";
-import { requireHealthy } from "../lib/health/run.ts";
-import { loadConfig } from "../lib/k2/config.ts";
+import { targetFromEnv } from "../lib/io/clickhouse.ts";
 import { connectDocker, probeDocker } from "../lib/io/docker.ts";
-import { ensureLabStack } from "../lib/lab/stack.ts";
-import { SERVICES } from "../lib/k2/stack.ts";
-import {
-  runSampler,
-  findRun,
-  detach,
-  alive,
-  countRounds,
-  importRun,
-  noEngineRun,
-  NOTEBOOK,
-  type StartOptions,
-} from "../lib/burnin/run.ts";
-import { analyseBurnIn, type BurnInFetched, type SampleRow } from "../lib/burnin/summary.ts";
+import { runSampler, findRun, importRun, noEngineRun, NOTEBOOK } from "../lib/burnin/run.ts";
+import { startOptions, readyTarget, detachSampler, samplerStatus, stopSampler } from "../lib/burnin/lifecycle.ts";
+import { analyseBurnIn, type BurnInFetched } from "../lib/burnin/summary.ts";
 import { resultsSection, totalsSection, trendsSection, figuresSection } from "../lib/burnin/report.ts";
 import { openRun, type RunData } from "../lib/runtime/store.ts";
-import { parseDuration, formatDuration, durationSpec } from "../lib/runtime/units.ts";
-import { THRESHOLDS } from "../lib/k2/thresholds.ts";
-import { K2Error, EXIT, usageError } from "../lib/runtime/errors.ts";
+import { EXIT, usageError } from "../lib/runtime/errors.ts";
 import type { Report } from "../lib/report/document.ts";
 
 const HELP = `Step 2: 24-hour resource burn-in
@@ -127,12 +111,14 @@ async function renderBurnIn(doc: Report, run: RunData<BurnInFetched>) {
 }
 
 // ## Commands
-async function command(argv: string[]): Promise<number> {
+/** The subcommand (start, status, stop, import or none) and its flags. */
+function parseCommand(argv: string[]) {
   const [cmd] = argv;
   const sub = cmd && !cmd.startsWith("-") ? cmd : undefined;
-  const { values, positionals } = (() => {
-    try {
-      return parseArgs({
+  try {
+    return {
+      sub,
+      ...parseArgs({
         args: sub ? argv.slice(1) : argv,
         allowPositionals: true,
         strict: true,
@@ -151,11 +137,15 @@ async function command(argv: string[]): Promise<number> {
           help: { type: "boolean" },
           child: { type: "boolean" },
         },
-      });
-    } catch (e) {
-      throw flagError(e, NOTEBOOK);
-    }
-  })();
+      }),
+    };
+  } catch (e) {
+    throw flagError(e, NOTEBOOK);
+  }
+}
+
+async function command(argv: string[]): Promise<number> {
+  const { sub, values, positionals } = parseCommand(argv);
   if (values.help) {
     console.log(HELP);
     return 0;
@@ -168,8 +158,14 @@ async function command(argv: string[]): Promise<number> {
   };
   if (values.from) return finish(await openRun<BurnInFetched>(NOTEBOOK, values.from));
 
-  if (sub === "status") return status(values.run);
-  if (sub === "stop") return stop(values.run);
+  if (sub === "status") {
+    console.log((await samplerStatus(values.run)).join("\n"));
+    return 0;
+  }
+  if (sub === "stop") {
+    console.log(await stopSampler(values.run));
+    return 0;
+  }
   if (sub === "import") {
     if (!positionals[0])
       throw usageError("import needs a file: bun notebooks/02-burn-in.ts import /tmp/k2-burn-in.csv");
@@ -178,25 +174,7 @@ async function command(argv: string[]): Promise<number> {
   if (sub && sub !== "start")
     throw usageError(`unknown command ${JSON.stringify(sub)} (expected start, status, stop or import; see --help)`);
 
-  const lab = targetFromEnv().kind === "embedded";
-  const durationMs = parseDuration(values.duration ?? (lab ? "60s" : "24h"), "--duration");
-  const intervalMs = parseDuration(values.interval ?? (lab ? "5s" : "5m"), "--interval");
-  if (intervalMs > durationMs)
-    throw usageError(
-      `invalid --interval: ${formatDuration(intervalMs)} is longer than --duration ${formatDuration(durationMs)}`,
-    );
-  const o: StartOptions = {
-    durationMs,
-    intervalMs,
-    prefix: values.prefix!,
-    expected: SERVICES.map((s) => s.container),
-    lab,
-    offloadPeriodMs: parseDuration(
-      values["offload-period"] ?? (lab ? "20s" : durationSpec(THRESHOLDS.offloadIntervalMs)),
-      "--offload-period",
-    ),
-  };
-
+  const o = startOptions(values, targetFromEnv().kind === "embedded");
   // Without an engine: the main job still gets its report; asked explicitly to sample, it fails.
   const probe = await probeDocker();
   if ("unreachable" in probe) {
@@ -204,34 +182,11 @@ async function command(argv: string[]): Promise<number> {
     await render(await openRun<BurnInFetched>(NOTEBOOK, await noEngineRun(probe.unreachable)));
     return 0;
   }
-  if (lab) await ensureLabStack(probe, { offloadPeriodMs: o.offloadPeriodMs });
-  else {
-    if (!(await probe.docker.listContainers({ all: true, filters: { name: [`^/${o.prefix}`] } })).length)
-      throw new K2Error(
-        `no ${o.prefix}* containers on ${probe.host}: start the K2 stack (docker compose -f docker-compose.v2.yml up ` +
-          `-d) or fix --prefix / DOCKER_HOST`,
-        EXIT.notFound,
-      );
-    // The precondition on a stack: a burn-in of an unhealthy stack measures the wrong thing.
-    if (!values.resume && !values.child) {
-      const h = await requireHealthy(await connectClickHouse(), !!values["skip-health"], loadConfig());
-      console.error(`02-burn-in: ${"skipped" in h ? `health precondition skipped (${h.skipped})` : h.summary}`);
-    }
-  }
-
+  const checkHealth = !values.resume && !values.child;
+  for (const line of await readyTarget(probe, o, checkHealth, !!values["skip-health"])) console.error(line);
   if (values.detach) {
-    const pid = detach(["start", "--child", ...argv.slice(sub ? 1 : 0).filter((a) => a !== "--detach")]);
-    for (let i = 0; i < 40; i++) {
-      await Bun.sleep(250);
-      const r = await findRun().catch(() => undefined);
-      if (r?.state.pid === pid) {
-        console.log(
-          `burn-in ${r.state.runId} sampling in the background (pid ${pid}); bun notebooks/02-burn-in.ts status | stop`,
-        );
-        return 0;
-      }
-    }
-    throw new K2Error(`the detached sampler (pid ${pid}) did not start: see data/02-burn-in/sampler-*.log`, EXIT.data);
+    console.log(await detachSampler(argv.slice(sub ? 1 : 0)));
+    return 0;
   }
   const resume = values.resume ? await findRun(values.run) : undefined;
   const { dir } = await runSampler(probe, o, resume);
@@ -249,58 +204,6 @@ async function render(run: RunData<BurnInFetched>) {
     ].join("\n"),
   );
   return r;
-}
-
-async function status(id?: string): Promise<number> {
-  const { dir, state } = await findRun(id);
-  const rounds = countRounds(join(dir, "samples.csv"));
-  const running = state.status === "running" && alive(state.pid);
-  const eta = state.startedAt + state.durationMs - Date.now();
-  console.log(
-    `burn-in ${state.runId}: ` +
-      (running
-        ? `running (pid ${state.pid})`
-        : state.status === "running"
-          ? "not running (the sampler died: resume with start --resume)"
-          : state.status) +
-      `; ${rounds} of ${state.expectedRounds} samples; ${running && eta > 0 ? `ETA ${formatDuration(eta)}` : "no ETA"}`,
-  );
-  const last = await openRun<BurnInFetched>(NOTEBOOK, state.runId)
-    .then((r) =>
-      r.query<SampleRow>(
-        `SELECT container, state, cpu_cores, mem_bytes, restarts FROM {samples} WHERE round = (SELECT max(round) ` +
-          `FROM {samples} WHERE container = '*round-end*') AND container NOT IN ('*round-end*', '*') ORDER BY ` +
-          `container`,
-      ),
-    )
-    .catch(() => []);
-  for (const r of last)
-    console.log(
-      `  ${String(r.container).padEnd(26)} ${String(r.state).padEnd(8)} ` +
-        (r.cpu_cores === null
-          ? ""
-          : `${Number(r.cpu_cores).toFixed(3)} cores  ${(Number(r.mem_bytes) / 2 ** 20).toFixed(1)} MB`) +
-        (Number(r.restarts) ? `  ${r.restarts} restarts` : ""),
-    );
-  return 0;
-}
-
-async function stop(id?: string): Promise<number> {
-  const { dir, state } = await findRun(id);
-  if (state.status !== "running" || !alive(state.pid)) {
-    console.log(`burn-in ${state.runId} is not running (${state.status})`);
-    return 0;
-  }
-  process.kill(state.pid, "SIGTERM");
-  for (let i = 0; i < 120; i++) {
-    await Bun.sleep(250);
-    const s = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
-    if (s.status !== "running") {
-      console.log(`burn-in ${state.runId} stopped after ${countRounds(join(dir, "samples.csv"))} rounds`);
-      return 0;
-    }
-  }
-  throw new K2Error(`burn-in ${state.runId} (pid ${state.pid}) did not stop within 30 s`, EXIT.data);
 }
 
 if (import.meta.main) await top(NOTEBOOK, () => command(Bun.argv.slice(2)));

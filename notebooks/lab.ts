@@ -15,7 +15,7 @@ import { BASE_RATE, formatDuration, formatCount } from "../lib/runtime/units.ts"
 import { Plot } from "../lib/report/plot.ts";
 import { fmt, type Report } from "../lib/report/document.ts";
 import { html } from "../lib/report/html.ts";
-import { logBinsSql } from "../lib/latency/sql.ts";
+import { logBinsSql, type BinRow } from "../lib/latency/sql.ts";
 import type { ReplaySummary } from "../lib/lab/replayer.ts";
 import type { Fetched, RunData } from "../lib/runtime/store.ts";
 import * as opt from "../lib/runtime/options.ts";
@@ -341,7 +341,7 @@ async function lagSection(doc: Report, run: LabRun, fine: string) {
   );
 
   // Log-spaced bins computed by the engine: ten per decade, so the figure's size does not grow with rows.
-  const hist = await run.query<{ series: string; x1: number; x2: number; n: number }>(
+  const hist = await run.query<BinRow>(
     [
       logBinsSql("lag_ms", "{lags}", fine),
       logBinsSql("lag_ingestion_ms", "{lags}", "ingestion_timestamp (1 s)"),

@@ -24,6 +24,6 @@ export async function alertingSummary(run: RunData<AlertingFetched>): Promise<St
     status: worst(r.checklist),
     headline:
       `promtool: ${coverageText(r.verdict)} alerts covered; ` +
-      ` checklist ${r.checklist.filter((c) => c.status === "PASS").length}/${r.checklist.length} PASS`,
+      `checklist ${r.checklist.filter((c) => c.status === "PASS").length}/${r.checklist.length} PASS`,
   };
 }

@@ -5,7 +5,7 @@ import type { Report } from "../report/document.ts";
 import { fmt } from "../report/document.ts";
 import { Plot } from "../report/plot.ts";
 import type { RunData } from "../runtime/store.ts";
-import { ecdfSql, seriesSql, logBinsSql, bucketSeconds } from "./sql.ts";
+import { ecdfSql, seriesSql, logBinsSql, bucketSeconds, type SeriesRow, type BinRow } from "./sql.ts";
 import { SCENARIOS, type Segment } from "./verdict.ts";
 import { lagsOf, type ScenarioRecord, type ScenarioSummary } from "./summary.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
@@ -33,92 +33,97 @@ export function resultsTable(doc: Report, rows: ScenarioSummary[]) {
   for (const r of rows) doc.note(r.status, `${r.scenario}: ${r.notes.join("; ")}.`);
 }
 
+/**
+ * The seven-segment budget of FACTS.md as the report shows it (the three MV segments, 1 + 3 + 1 ms, run inside
+ * one insert and are measured together), with what would measure each segment that nothing measured.
+ */
+const SEGMENTS: { key: string; label: string; budgetMs: number | null; needs: string }[] = [
+  {
+    key: "parse",
+    label: "exchange → handler parse",
+    budgetMs: 1,
+    needs: "handler timestamps at receive and after parse, in the message",
+  },
+  {
+    key: "produce",
+    label: "handler → Redpanda",
+    budgetMs: 2,
+    needs: "the handler's publish time against the Kafka record timestamp",
+  },
+  {
+    key: "kafka",
+    label: "Redpanda → Kafka engine",
+    budgetMs: 3,
+    needs: "the Kafka record timestamp (_timestamp) kept in bronze",
+  },
+  {
+    key: "mv",
+    label: "raw → bronze → silver → gold MVs",
+    budgetMs: 5,
+    needs: "system.query_log on a server (the three MV segments, 1 + 3 + 1 ms, run inside one insert)",
+  },
+  { key: "total", label: "end to end (total)", budgetMs: 11, needs: "" },
+  {
+    key: "network",
+    label: "exchange → handler network",
+    budgetMs: null,
+    needs: "exchange send time (not in the budget)",
+  },
+];
+const segment = (key: string) => SEGMENTS.find((s) => s.key === key)!;
+
+type SegmentQuantiles = Record<"e50" | "e99" | "w50" | "w99" | "i50" | "i99" | "d50" | "d99", number>;
+
+/** What one scenario's stored lags measure, per segment: end to end always; the lab's parts; a server's MVs. */
+async function measureSegments(run: RunData, r: ScenarioRecord): Promise<Map<string, Segment>> {
+  const m = new Map<string, Segment>();
+  const src = lagsOf(run, r);
+  if (!src) return m;
+  const q50 = (col: string, as: string) =>
+    `quantileExact(0.5)(${col}) AS ${as}50, quantileExact(0.99)(${col}) AS ${as}99`;
+  const cols = [
+    q50("lag_ms", "e"),
+    ...(r.lab ? [q50("consumer_wait_ms", "w"), q50("insert_rtt_ms", "i"), q50("injected_delay_ms", "d")] : []),
+  ];
+  const [q] = await run.query<SegmentQuantiles>(`SELECT ${cols.join(", ")} FROM ${src}`);
+  const put = (key: string, p50Ms: number, p99Ms: number, source: string, label = segment(key).label) =>
+    m.set(key, { segment: label, budgetMs: segment(key).budgetMs, p50Ms, p99Ms, source });
+  put("total", q!.e50, q!.e99, `silver ${r.lagClock} − exchange time, ${r.scenario}`);
+  if (r.lab) {
+    put(
+      "network",
+      q!.d50,
+      q!.d99,
+      "injected delay, the replayer's ground truth; outside the budget",
+      "exchange → handler network (lab model)",
+    );
+    put("kafka", q!.w50, q!.w99, `consumer wait (handler receive → insert start), measured by the lab, ${r.scenario}`);
+    put("mv", q!.i50, q!.i99, `insert round trip per trade's batch (one insert runs all MVs), ${r.scenario}`);
+  } else if ("p99Ms" in r.mv)
+    put("mv", r.mv.avgMs, r.mv.p99Ms, `system.query_log INSERT durations on bronze (avg shown as p50), ${r.scenario}`);
+  return m;
+}
+
 /** The seven-segment budget (FACTS.md): filled where measured, else what instrumentation it needs. */
 export async function segmentTable(doc: Report, run: RunData, records: ScenarioRecord[]): Promise<Segment[]> {
-  const all: Segment[] = [];
-  const rows: Record<string, string>[] = [];
+  const per = new Map<string, Map<string, Segment>>();
+  for (const r of records) per.set(r.scenario, await measureSegments(run, r));
+  const names = records.map((r) => r.scenario);
   const cell = (seg?: { p50Ms?: number; p99Ms?: number }) =>
     seg?.p99Ms === undefined ? "–" : `${fmt(seg.p50Ms)} / ${fmt(seg.p99Ms)} ms`;
-  const per = new Map<string, Map<string, Segment>>();
-  for (const r of records) {
-    const src = lagsOf(run, r);
-    const m = new Map<string, Segment>();
-    per.set(r.scenario, m);
-    if (!src) continue;
-    const [q] = await run.query<any>(
-      `SELECT quantileExact(0.5)(lag_ms) AS e50, quantileExact(0.99)(lag_ms) AS e99${
-        r.lab
-          ? ", quantileExact(0.5)(consumer_wait_ms) AS w50, quantileExact(0.99)(consumer_wait_ms) AS w99, " +
-            "quantileExact(0.5)(insert_rtt_ms) AS i50, quantileExact(0.99)(insert_rtt_ms) AS i99, " +
-            "quantileExact(0.5)(injected_delay_ms) AS d50, quantileExact(0.99)(injected_delay_ms) AS d99"
-          : ""
-      } FROM ${src}`,
-    );
-    m.set("total", {
-      segment: "end to end (total)",
-      budgetMs: 11,
-      p50Ms: q.e50,
-      p99Ms: q.e99,
-      source: `silver ${r.lagClock} − exchange time, ${r.scenario}`,
-    });
-    if (r.lab) {
-      m.set("network", {
-        segment: "exchange → handler network (lab model)",
-        budgetMs: null,
-        p50Ms: q.d50,
-        p99Ms: q.d99,
-        source: "injected delay, the replayer's ground truth; outside the budget",
-      });
-      m.set("kafka", {
-        segment: "Redpanda → Kafka engine",
-        budgetMs: 3,
-        p50Ms: q.w50,
-        p99Ms: q.w99,
-        source: `consumer wait (handler receive → insert start), measured by the lab, ${r.scenario}`,
-      });
-      m.set("mv", {
-        segment: "raw → bronze → silver → gold MVs",
-        budgetMs: 5,
-        p50Ms: q.i50,
-        p99Ms: q.i99,
-        source: `insert round trip per trade's batch (one insert runs all MVs), ${r.scenario}`,
-      });
-    } else if ("p99Ms" in r.mv) {
-      m.set("mv", {
-        segment: "raw → bronze → silver → gold MVs",
-        budgetMs: 5,
-        p50Ms: r.mv.avgMs,
-        p99Ms: r.mv.p99Ms,
-        source: `system.query_log INSERT durations on bronze (avg shown as p50), ${r.scenario}`,
-      });
-    }
-    all.push(...[...m.values()].filter((s) => s.segment !== "end to end (total)"));
-  }
-  const names = records.map((r) => r.scenario);
-  const SEGMENTS: [string, string, number | null, string][] = [
-    ["parse", "exchange → handler parse", 1, "handler timestamps at receive and after parse, in the message"],
-    ["produce", "handler → Redpanda", 2, "the handler's publish time against the Kafka record timestamp"],
-    ["kafka", "Redpanda → Kafka engine", 3, "the Kafka record timestamp (_timestamp) kept in bronze"],
-    [
-      "mv",
-      "raw → bronze → silver → gold MVs",
-      5,
-      "system.query_log on a server (the three MV segments, 1 + 3 + 1 ms, run inside one insert)",
-    ],
-    ["total", "end to end (total)", 11, ""],
-    ["network", "exchange → handler network", null, "exchange send time (not in the budget)"],
-  ];
-  for (const [key, label, budget, needs] of SEGMENTS) {
+  const rows: Record<string, string>[] = SEGMENTS.flatMap(({ key, label, budgetMs, needs }) => {
     const measured = names.map((n) => per.get(n)?.get(key));
-    if (key === "network" && !measured.some(Boolean)) continue;
+    if (key === "network" && !measured.some(Boolean)) return [];
     const src = measured.find(Boolean)?.source.replace(/, \d+x$/, "");
-    rows.push({
-      segment: label,
-      budget: budget === null ? "–" : `< ${budget} ms`,
-      ...Object.fromEntries(names.map((n, i) => [n, cell(measured[i])])),
-      how: src ?? `NOT MEASURED: needs ${needs}`,
-    });
-  }
+    return [
+      {
+        segment: label,
+        budget: budgetMs === null ? "–" : `< ${budgetMs} ms`,
+        ...Object.fromEntries(names.map((n, i) => [n, cell(measured[i])])),
+        how: src ?? `NOT MEASURED: needs ${needs}`,
+      },
+    ];
+  });
   doc.md`## Segment budget`;
   doc.md`FACTS.md budgets seven segments to 11 ms end to end. A segment is filled only where something measured it;
     the others say what instrumentation would. Cells are p50 / p99.`;
@@ -132,11 +137,15 @@ export async function segmentTable(doc: Report, run: RunData, records: ScenarioR
     ],
     { caption: "Latency budget by segment", summary: true },
   );
-  for (const r of records)
-    if ("unavailable" in r.mv) {
-      doc.note("INFO", `MV processing time (${r.scenario}): ${r.mv.unavailable}.`);
-      break;
-    }
+  mvNotes(doc, records);
+  return [...per.values()].flatMap((m) => [...m.values()].filter((s) => s.segment !== segment("total").label));
+}
+
+/** Where MV time came from: system.query_log on a server, or why it is unavailable (once). */
+function mvNotes(doc: Report, records: ScenarioRecord[]) {
+  const unavailable = records.find((r) => "unavailable" in r.mv);
+  if (unavailable && "unavailable" in unavailable.mv)
+    doc.note("INFO", `MV processing time (${unavailable.scenario}): ${unavailable.mv.unavailable}.`);
   for (const r of records)
     if ("p99Ms" in r.mv)
       doc.note(
@@ -144,7 +153,6 @@ export async function segmentTable(doc: Report, run: RunData, records: ScenarioR
         `MV processing time (${r.scenario}) from system.query_log: ${r.mv.inserts} INSERTs into bronze, avg ` +
           `${fmt(r.mv.avgMs)} ms, p99 ${fmt(r.mv.p99Ms)} ms, max ${fmt(r.mv.maxMs)} ms.`,
       );
-  return all;
 }
 
 const union = (run: RunData, records: ScenarioRecord[], sql: (src: string) => string) =>
@@ -210,7 +218,7 @@ export async function latencyFigures(
   const series = (
     await Promise.all(
       measured.map((r) =>
-        run.query<any>(
+        run.query<SeriesRow & { scenario: string }>(
           `SELECT '${r.scenario}' AS scenario, * FROM (${seriesSql(lagsOf(run, r)!, "1", widths.get(r.scenario))})`,
         ),
       ),
@@ -248,7 +256,9 @@ export async function latencyFigures(
     `p50 (solid) and p99 (dashed) per exchange in ${[...new Set(widths.values())].map((w) => `${w} s`).join(" / ")} ` +
       `buckets of exchange time; a rising line is a consumer falling behind.`,
   );
-  const hist = await run.query<any>(union(run, measured, (s) => logBinsSql("lag_ms", s, "lag")));
+  const hist = await run.query<BinRow & { scenario: string }>(
+    union(run, measured, (s) => logBinsSql("lag_ms", s, "lag")),
+  );
   doc.figure(
     {
       height: 120 * measured.length + 40,

@@ -33,7 +33,11 @@ export type FetchContext<O> = {
   onAbort(cleanup: () => Promise<void>): void;
 };
 /** `error`: something left broken that the user must hear about whatever --gate says (one line, with its exit code). */
-export type Rendered = { summary: string[]; failed?: boolean; error?: K2Error };
+/**
+ * What a render returns: its summary lines, whether a check failed, and `files`: artefacts beside the report
+ * (out/<notebook>/<name>), written by the runtime like the report itself.
+ */
+export type Rendered = { summary: string[]; failed?: boolean; error?: K2Error; files?: Record<string, string> };
 
 /** A notebook: options O parsed from flags, a fetch that stores a typed record F, a render that reads it back. */
 export type Notebook<O, F extends Fetched = Fetched> = {
@@ -208,6 +212,8 @@ export async function renderRun<O, F extends Fetched>(
     `${new Date().toISOString().slice(0, 19)}Z · re-render: bun notebooks/${nb.name}.ts --from ${m.runId}`;
   await writeAtomic(join(outDir(), `${nb.name}.html`), report.renderHtml({ subtitle, footer }));
   await writeAtomic(join(outDir(), `${nb.name}.md`), report.renderMarkdown({ subtitle }));
+  for (const [name, text] of Object.entries(rendered.files ?? {}))
+    await writeAtomic(join(outDir(), nb.name, name), text);
   return rendered;
 }
 
