@@ -64,7 +64,10 @@ export async function detachSampler(args: string[]): Promise<string> {
     await Bun.sleep(250);
     const r = await findRun().catch(() => undefined);
     if (r?.state.pid === pid)
-      return `burn-in ${r.state.runId} sampling in the background (pid ${pid}); bun notebooks/02-burn-in.ts status | stop`;
+      return (
+        `burn-in ${r.state.runId} sampling in the background (pid ${pid}); ` +
+        "bun notebooks/02-burn-in.ts status | stop"
+      );
   }
   throw new K2Error(`the detached sampler (pid ${pid}) did not start: see data/02-burn-in/sampler-*.log`, EXIT.data);
 }

@@ -97,7 +97,8 @@ async function measureSegments(run: RunData, r: ScenarioRecord): Promise<Map<str
       "injected delay, the replayer's ground truth; outside the budget",
       "exchange → handler network (lab model)",
     );
-    put("kafka", q!.w50, q!.w99, `consumer wait (handler receive → insert start), measured by the lab, ${r.scenario}`);
+    const wait = "consumer wait (handler receive → insert start), measured by the lab";
+    put("kafka", q!.w50, q!.w99, `${wait}, ${r.scenario}`);
     put("mv", q!.i50, q!.i99, `insert round trip per trade's batch (one insert runs all MVs), ${r.scenario}`);
   } else if ("p99Ms" in r.mv)
     put("mv", r.mv.avgMs, r.mv.p99Ms, `system.query_log INSERT durations on bronze (avg shown as p50), ${r.scenario}`);
