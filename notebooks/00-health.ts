@@ -9,16 +9,16 @@ import { probeDocker } from "../lib/io/docker.ts";
 import { gatherHealth, flowSeriesSql } from "../lib/health/run.ts";
 import { type Check } from "../lib/health/verdict.ts";
 import { overallOf, type HealthFetched } from "../lib/health/summary.ts";
+import { countsText, checksTable, flowFigure, groupLines } from "../lib/health/report.ts";
 import { loadConfig, type K2Config } from "../lib/k2/config.ts";
 import { prefectUrl } from "../lib/io/prefect.ts";
 import { runLab } from "../lib/lab/lab.ts";
 import { ensureLabStack } from "../lib/lab/stack.ts";
 import { parseDelay } from "../lib/lab/random.ts";
-import { parseFault, formatFault, type Fault } from "../lib/lab/traffic.ts";
+import { parseFault, faultsHtml, type Fault } from "../lib/lab/traffic.ts";
 import { html } from "../lib/report/html.ts";
 import { parseDuration, formatDuration, durationSpec } from "../lib/runtime/units.ts";
 import { K2Error, EXIT, registerSecret } from "../lib/runtime/errors.ts";
-import { Plot } from "../lib/report/plot.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
 import * as opt from "../lib/runtime/options.ts";
 
@@ -177,83 +177,27 @@ Exits 6 when any check fails. On the embedded default it first replays the lab f
     const checks = await run.json<Check[]>("checks");
     const m = run.manifest;
     const overall = overallOf(checks);
-    doc.note(
-      overall,
-      `Overall ${overall} at ${String(m.checkedAt).replace("T", " ").slice(0, 19)} UTC: ${count(checks, "PASS")} ` +
-        `pass, ${count(checks, "WARN")} warn, ${count(checks, "FAIL")} fail, ${count(checks, "SKIPPED")} skipped.`,
-    );
-    if (m.parameters.lab)
-      doc.md`Target: the K2 lab (embedded engine), replayed for ${m.parameters.lab.replay} at ${m.parameters.lab.rate}
-        msg/s before checking${
-          m.parameters.lab.faults.length
-            ? html` with faults
-          ${m.parameters.lab.faults.map((f, i) => html`${i ? ", " : ""}<code>${formatFault(f)}</code>`)}`
-            : ""
-        }.`;
+    const at = m.checkedAt.replace("T", " ").slice(0, 19);
+    doc.note(overall, `Overall ${overall} at ${at} UTC: ${countsText(checks)}.`);
+    const lab = m.parameters.lab;
+    if (lab) {
+      const faults = lab.faults.length ? html` with faults ${faultsHtml(lab.faults)}` : "";
+      doc.md`Target: the K2 lab (embedded engine), replayed for ${lab.replay} at ${lab.rate} msg/s before
+        checking${faults}.`;
+    }
     if ("unreachable" in m.docker)
       doc.note(
         "SKIPPED",
         `${m.docker.unreachable}. The services check was skipped; start Docker or set DOCKER_HOST to run it.`,
       );
-    const failing = checks.filter((c) => c.status === "FAIL" || c.status === "WARN");
-    doc.table(
-      failing.length ? [...failing, ...checks.filter((c) => !failing.includes(c))] : checks,
-      [
-        { key: "check", label: "Check" },
-        { key: "subject", label: "Subject" },
-        { key: "status", label: "Status" },
-        { key: "evidence", label: "Evidence" },
-      ],
-      { caption: "Every check, failures first", summary: true },
-    );
-    if (run.manifest.datasets.flow_series) {
-      const series = await run.rows<{ exchange: string; seconds_ago: number; trades: number }>("flow_series");
-      const staleS = m.parameters.staleMs / 1000;
-      doc.figure(
-        {
-          height: 180,
-          marginLeft: 50,
-          x: { label: "seconds before the check", reverse: true, grid: true },
-          y: { label: "trades / 10 s", grid: true },
-          color: { legend: true },
-          marks: [
-            Plot.ruleX([staleS], { stroke: "#cf222e", strokeDasharray: "4,3" }),
-            Plot.lineY(series, { x: "seconds_ago", y: "trades", stroke: "exchange", marker: "dot" }),
-            Plot.ruleY([0]),
-          ],
-        },
-        `Trades per exchange per 10 s over the window; the dashed line is the staleness limit ` +
-          `(${m.parameters.stale}): an exchange with nothing to its right fails.`,
-      );
-    }
+    checksTable(doc, checks);
+    if (run.manifest.datasets.flow_series) await flowFigure(doc, run);
     return {
       failed: overall === "FAIL",
-      summary: [
-        `health: ${overall} — ` +
-          ["PASS", "WARN", "FAIL", "SKIPPED"]
-            .map((s) => `${count(checks, s)} ${s === "SKIPPED" ? "skipped" : s.toLowerCase()}`)
-            .join(", "),
-        ...["services", "trades flowing", "offload watermarks", "prefect schedule"].map((name) => {
-          const group = checks.filter((c) => c.check === name && c.status !== "INFO");
-          const bad = group.filter((c) => c.status === "FAIL" || c.status === "WARN");
-          const g = overallOf(group);
-          return `  ${name.padEnd(19)} ${g.padEnd(8)} ${
-            bad.length
-              ? bad
-                  .slice(0, 4)
-                  .map((c) => `${c.subject}: ${c.evidence}`)
-                  .join("; ")
-              : g === "SKIPPED"
-                ? (group[0]?.evidence ?? "")
-                : `${group.length} checked`
-          }`.slice(0, 200);
-        }),
-      ],
+      summary: [`health: ${overall} — ${countsText(checks)}`, ...groupLines(checks)],
     };
   },
 };
-
-const count = (checks: Check[], s: string) => checks.filter((c) => c.status === s).length;
 
 if (import.meta.main) await main(health);
 export default health;

@@ -16,7 +16,7 @@ import { requireHealthy } from "../lib/health/run.ts";
 import { formatDuration } from "../lib/runtime/units.ts";
 import { usageError } from "../lib/runtime/errors.ts";
 import { fmt, type Report } from "../lib/report/document.ts";
-import { latencyFigures, resultsTable, segmentTable } from "../lib/latency/report.ts";
+import { latencyFigures, resultsTable, segmentTable, compareRuns } from "../lib/latency/report.ts";
 import { describePrecondition } from "../lib/health/summary.ts";
 import { scenarioSummaries, type LatencyFetched, type ScenarioRecord } from "../lib/latency/summary.ts";
 import type { RunData } from "../lib/runtime/store.ts";
@@ -190,10 +190,7 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
   },
 
   // ## Compare: the deltas for a "tuning applied" PR, exact from the stored per-trade lags
-  async compare(doc, a, b) {
-    const { compareRuns } = await import("../lib/latency/report.ts");
-    return compareRuns(doc, a, b);
-  },
+  compare: (doc, a, b) => compareRuns(doc, a, b),
 };
 
 /** One row of a scenario's stats dataset (statsSql): per table and exchange, lags in ms. */

@@ -12,8 +12,14 @@ import { LAB_NET } from "../lib/lab/stack.ts";
 import { parseFault, type Fault } from "../lib/lab/traffic.ts";
 import { MATRIX, selectTests, plan, restoreJournal, journalPath, type TestSpec } from "../lib/failure/matrix.ts";
 import { relative } from "node:path";
-import { startLabEnv, runTest, type LabEnv } from "../lib/failure/run.ts";
-import { failureVerdict, type FailureFetched, type FailureMeta, type Result } from "../lib/failure/summary.ts";
+import { startLabEnv, runTests, type LabEnv } from "../lib/failure/run.ts";
+import {
+  failureVerdict,
+  type FailureFetched,
+  type FailureMeta,
+  type Result,
+  type Skipped,
+} from "../lib/failure/summary.ts";
 import { contextNotes, resultsSection, testSection } from "../lib/failure/report.ts";
 import { describePrecondition } from "../lib/health/summary.ts";
 import { discoverWithObservation, silverOf } from "../lib/k2/discovery.ts";
@@ -123,35 +129,21 @@ Against a real stack it asks for confirmation, or --yes.`,
     const health = lab
       ? { skipped: "the lab makes its own traffic: the health precondition applies to stacks" }
       : await requireHealthy(target, o.skipHealth, o.config);
-    const results: Result[] = [];
-    const skipped: { test: string; reason: string }[] = [];
+    let results: Result[] = [];
+    let skipped: Skipped[] = [];
     let env: LabEnv | null = null;
     try {
       env = lab ? await startLabEnv(target, docker, o, log) : null;
       // Silver's columns by discovery, as every notebook reads them (on the lab, once its schema exists).
       const silver = silverOf(await discoverWithObservation(target, target.database, o.config));
       const runOptions = { ...o, prefectDbUrl: process.env.PREFECT_DB_URL?.trim() || undefined };
-      for (const t of o.tests) {
-        if (!docker && (!lab || !t.consumerHold)) {
-          skipped.push({
-            test: t.name,
-            reason: `needs a Docker engine (${"unreachable" in probe ? probe.unreachable : ""})`,
-          });
-          continue;
-        }
-        const stuck = results.find((r) => !r.restore.ok);
-        if (stuck) {
-          skipped.push({
-            test: t.name,
-            reason: `not run: ${stuck.container} could not be restored after ${stuck.test}`,
-          });
-          continue;
-        }
-        log(
-          `test ${t.id} ${t.name}: ${t.action} ${t.container}${docker ? "" : " (no Docker: the consumer hold only)"}`,
-        );
-        results.push(await runTest(t, { target, docker, env, silver, o: runOptions, onAbort }));
-      }
+      const noDocker = "unreachable" in probe ? probe.unreachable : null;
+      ({ results, skipped } = await runTests(
+        o.tests,
+        { target, docker, env, silver, o: runOptions, onAbort },
+        noDocker,
+        log,
+      ));
     } finally {
       await env?.stop();
     }

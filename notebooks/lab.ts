@@ -6,7 +6,7 @@
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { openLab, runLab } from "../lib/lab/lab.ts";
 import { parseDelay } from "../lib/lab/random.ts";
-import { parseFault, formatFault, type Fault } from "../lib/lab/traffic.ts";
+import { parseFault, faultsHtml, type Fault } from "../lib/lab/traffic.ts";
 import { discoverWithObservation, lagClock, type Mapping, type TimeColumn } from "../lib/k2/discovery.ts";
 import { loadConfig, type K2Config } from "../lib/k2/config.ts";
 import { countsSql, ohlcvSql, lagsSql } from "../lib/lab/queries.ts";
@@ -171,12 +171,7 @@ function introSection(doc: Report, p: LabFetched["parameters"], replay: ReplaySu
     Achieved rate: **${replay.achievedRate.toFixed(1)} msg/s** delivered, ${formatCount(replay.batches)} inserts
     (round trip mean ${replay.insertRttMs.mean.toFixed(1)} ms, max ${replay.insertRttMs.max.toFixed(1)} ms, measured
       by the replayer).
-    ${
-      p.faults?.length
-        ? html`Faults injected:
-      ${p.faults.map((f, i) => html`${i ? ", " : ""}<code>${formatFault(f)}</code>`)}.`
-        : "No faults injected."
-    }`;
+    ${p.faults?.length ? html`Faults injected: ${faultsHtml(p.faults)}.` : "No faults injected."}`;
 }
 
 /** Ground truth against bronze and silver: every trade sent lands exactly once. */

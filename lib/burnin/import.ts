@@ -39,11 +39,60 @@ export function parseBytes(text: string): number | null {
 
 export class ImportError extends Error {}
 
+type Fields = { name: string; cpu: string; mem: string; at: number | null };
+
+/**
+ * One stats line's fields, in either form:
+ *   k2-clickhouse,9.48%,1.291GiB / 7.648GiB                          (the brief's loop, after a date line)
+ *   {"Name":"k2-clickhouse","CPUPerc":"9.48%","MemUsage":"1.291GiB / 7.648GiB"}  (docker stats JSON)
+ */
+function fieldsOf(line: string, where: string, ts: number | null): Fields {
+  if (!line.startsWith("{")) {
+    const parts = line.split(",");
+    if (parts.length !== 3)
+      throw new ImportError(
+        `${where}: expected name,CPU%,used / limit (e.g. k2-clickhouse,9.48%,1.291GiB / 7.648GiB), got ` +
+          `${JSON.stringify(line.slice(0, 80))}`,
+      );
+    const [name, cpu, mem] = parts as [string, string, string];
+    return { name, cpu, mem, at: ts };
+  }
+  let j: Record<string, string>;
+  try {
+    j = JSON.parse(line);
+  } catch {
+    throw new ImportError(`${where}: not a JSON object (expected docker stats --format '{{json .}}' output)`);
+  }
+  if (!j.Name || j.CPUPerc === undefined || j.MemUsage === undefined)
+    throw new ImportError(`${where}: JSON line without Name, CPUPerc and MemUsage`);
+  return { name: j.Name, cpu: j.CPUPerc, mem: j.MemUsage, at: j.Time ? Date.parse(j.Time) : ts };
+}
+
+/** A sample from one line's fields; `docker stats` prints "--" for a stopped container. */
+function sampleOf({ name, cpu, mem, at }: Fields, where: string): Sample {
+  if (at === null || Number.isNaN(at))
+    throw new ImportError(
+      `${where}: a stats line before any timestamp line (the brief's loop writes date -Iseconds first)`,
+    );
+  const c = /^\s*(\d+(?:\.\d+)?)%\s*$/.exec(cpu);
+  const [used, limit] = mem.split("/").map((s) => s.trim());
+  const memBytes = used !== undefined ? parseBytes(used) : null,
+    memLimit = limit !== undefined ? parseBytes(limit) : null;
+  const container = name.trim();
+  if (cpu.trim() === "--" || used === "--")
+    return { ts: at, container, cpuCores: null, memBytes: null, memLimitBytes: null, state: "not running" };
+  if (!c) throw new ImportError(`${where}: CPU ${JSON.stringify(cpu)} is not a percentage like 9.48%`);
+  if (memBytes === null || memLimit === null)
+    throw new ImportError(
+      `${where}: memory ${JSON.stringify(mem)} is not "used / limit" with units B, KiB, MiB, GiB, kB, MB or GB`,
+    );
+  return { ts: at, container, cpuCores: Number(c[1]) / 100, memBytes, memLimitBytes: memLimit, state: "running" };
+}
+
 export function parseStatsExport(text: string, file = "input"): Sample[] {
   const out: Sample[] = [];
   let ts: number | null = null;
-  const lines = text.split(/\r?\n/);
-  lines.forEach((raw, i) => {
+  text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     const where = `${file}:${i + 1}`;
     if (!line) return;
@@ -56,63 +105,7 @@ export function parseStatsExport(text: string, file = "input"): Sample[] {
         );
       return;
     }
-    let name: string,
-      cpu: string,
-      mem: string,
-      at = ts;
-    if (line.startsWith("{")) {
-      let j: Record<string, string>;
-      try {
-        j = JSON.parse(line);
-      } catch {
-        throw new ImportError(`${where}: not a JSON object (expected docker stats --format '{{json .}}' output)`);
-      }
-      if (!j.Name || j.CPUPerc === undefined || j.MemUsage === undefined)
-        throw new ImportError(`${where}: JSON line without Name, CPUPerc and MemUsage`);
-      [name, cpu, mem] = [j.Name, j.CPUPerc, j.MemUsage];
-      if (j.Time) at = Date.parse(j.Time);
-    } else {
-      const parts = line.split(",");
-      if (parts.length !== 3)
-        throw new ImportError(
-          `${where}: expected name,CPU%,used / limit (e.g. k2-clickhouse,9.48%,1.291GiB / 7.648GiB), got ` +
-            `${JSON.stringify(line.slice(0, 80))}`,
-        );
-      [name, cpu, mem] = parts as [string, string, string];
-    }
-    if (at === null || Number.isNaN(at))
-      throw new ImportError(
-        `${where}: a stats line before any timestamp line (the brief's loop writes date -Iseconds first)`,
-      );
-    const c = /^\s*(\d+(?:\.\d+)?)%\s*$/.exec(cpu);
-    const [used, limit] = mem.split("/").map((s) => s.trim());
-    const memBytes = used !== undefined ? parseBytes(used) : null,
-      memLimit = limit !== undefined ? parseBytes(limit) : null;
-    // `docker stats` prints "--" for a stopped container
-    if (cpu.trim() === "--" || used === "--") {
-      out.push({
-        ts: at,
-        container: name.trim(),
-        cpuCores: null,
-        memBytes: null,
-        memLimitBytes: null,
-        state: "not running",
-      });
-      return;
-    }
-    if (!c) throw new ImportError(`${where}: CPU ${JSON.stringify(cpu)} is not a percentage like 9.48%`);
-    if (memBytes === null || memLimit === null)
-      throw new ImportError(
-        `${where}: memory ${JSON.stringify(mem)} is not "used / limit" with units B, KiB, MiB, GiB, kB, MB or GB`,
-      );
-    out.push({
-      ts: at,
-      container: name.trim(),
-      cpuCores: Number(c[1]) / 100,
-      memBytes,
-      memLimitBytes: memLimit,
-      state: "running",
-    });
+    out.push(sampleOf(fieldsOf(line, where, ts), where));
   });
   if (!out.length)
     throw new ImportError(

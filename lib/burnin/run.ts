@@ -8,9 +8,8 @@ import { basename, join } from "node:path";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import { writeAtomic } from "../runtime/fsx.ts";
 import type { DockerTarget } from "../io/docker.ts";
-import { sampleRound, appendRound, lastCompleteRound, ROUND_END, type Row } from "./sampler.ts";
+import { sampleRound, appendRound, lastCompleteRound, emptyRow, serviceOf, ROUND_END, type Row } from "./sampler.ts";
 import { parseStatsExport, ImportError } from "./import.ts";
-import { SERVICES } from "../k2/stack.ts";
 import { openLiveRun, writeManifest, newRunId, listRuns, type Manifest } from "../runtime/store.ts";
 import type { BurnInFetched } from "./summary.ts";
 import { dataDir, ROOT } from "../runtime/paths.ts";
@@ -192,6 +191,32 @@ export function detach(args: string[]): number {
   return proc.pid;
 }
 
+/** The state of a run that was never sampled live: imported from a file, or recorded without an engine. */
+function notSampledState(
+  runId: string,
+  host: string,
+  startedAt: number,
+  durationMs: number,
+  extra: Partial<BurnInState> = {},
+): BurnInState {
+  return {
+    runId,
+    pid: 0,
+    host,
+    startedAt,
+    durationMs,
+    intervalMs: 0,
+    expectedRounds: 0,
+    prefix: "",
+    expected: [],
+    lab: false,
+    offloadPeriodMs: THRESHOLDS.offloadIntervalMs,
+    status: "completed",
+    updatedAt: Date.now(),
+    ...extra,
+  };
+}
+
 /**
  * Import what users already have (the brief's shell-loop file, or `docker stats --format
  * '{{json .}}'` lines) as a completed run, assembled under a hidden name and renamed into
@@ -217,38 +242,22 @@ export async function importRun(file: string): Promise<string> {
           .filter((s) => s.ts === t)
           .map(
             (s): Row => ({
-              round: i + 1,
-              ts: new Date(s.ts).toISOString(),
-              container: s.container,
-              service: SERVICES.find((x) => x.container === s.container)?.service ?? "",
-              state: s.state,
-              health: "",
-              restarts: null,
-              oom_killed: false,
+              ...emptyRow(
+                i + 1,
+                new Date(s.ts).toISOString(),
+                s.container,
+                serviceOf(s.container),
+                s.state,
+                "imported",
+              ),
               cpu_cores: s.cpuCores,
-              cpu_total_ns: null,
               mem_bytes: s.memBytes,
               mem_limit_bytes: s.memLimitBytes,
-              note: "imported",
             }),
           ),
       );
     const span = times.at(-1)! - times[0]!;
-    const m = manifestFor({
-      runId,
-      pid: 0,
-      host: "import",
-      startedAt: times[0]!,
-      durationMs: span,
-      intervalMs: 0,
-      expectedRounds: 0,
-      prefix: "",
-      expected: [],
-      lab: false,
-      offloadPeriodMs: THRESHOLDS.offloadIntervalMs,
-      status: "completed",
-      updatedAt: Date.now(),
-    });
+    const m = manifestFor(notSampledState(runId, "import", times[0]!, span));
     await writeManifest(tmp, {
       ...m,
       parameters: {
@@ -272,21 +281,9 @@ export async function importRun(file: string): Promise<string> {
 export async function noEngineRun(reason: string): Promise<string> {
   const runId = newRunId();
   const dir = await openLiveRun(NOTEBOOK, runId);
-  const m = manifestFor({
-    runId,
-    pid: 0,
-    host: "none",
-    startedAt: Date.now(),
-    durationMs: 0,
-    intervalMs: 0,
-    expectedRounds: 0,
-    prefix: "k2-",
-    expected: [],
-    lab: true,
-    offloadPeriodMs: 0,
-    status: "completed",
-    updatedAt: Date.now(),
-  });
+  const m = manifestFor(
+    notSampledState(runId, "none", Date.now(), 0, { prefix: "k2-", lab: true, offloadPeriodMs: 0 }),
+  );
   await writeManifest(dir, { ...m, datasets: {}, target: null, noEngine: reason });
   return runId;
 }

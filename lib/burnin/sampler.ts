@@ -49,8 +49,18 @@ export function memoryUsed(s: Stats): number {
 
 export type RoundOptions = { prefix: string; expected: string[]; gapMs?: number };
 
+/** The compose service of a K2 container, "" for one not in the stack. */
+export const serviceOf = (container: string) => SERVICES.find((s) => s.container === container)?.service ?? "";
+
 /** A row with no reading: the engine away ("*"), or an expected container that does not exist. */
-const emptyRow = (round: number, ts: string, container: string, service: string, state: string, note: string): Row => ({
+export const emptyRow = (
+  round: number,
+  ts: string,
+  container: string,
+  service: string,
+  state: string,
+  note: string,
+): Row => ({
   round,
   ts,
   container,
@@ -114,8 +124,7 @@ export async function sampleRound(t: DockerTarget, round: number, o: RoundOption
   });
   // Expected containers that do not exist are recorded as missing, never skipped.
   for (const name of o.expected)
-    if (!states.some((s) => s.name === name))
-      rows.push(emptyRow(round, ts, name, SERVICES.find((x) => x.container === name)?.service ?? "", "missing", ""));
+    if (!states.some((s) => s.name === name)) rows.push(emptyRow(round, ts, name, serviceOf(name), "missing", ""));
   return rows;
 }
 

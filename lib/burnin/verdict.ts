@@ -43,6 +43,32 @@ export type ServiceResult = {
 
 const MB = 1024 * 1024;
 
+/**
+ * CPU over budget as episodes: runs of consecutive samples above it. A run of at most `spikeMaxSamples` whose peak
+ * stays under cpuSpikeFactor x budget is a spike (acceptable); any other is sustained.
+ */
+export function overBudget(run: Tidy[], budgetCpu: number, rules: Rules) {
+  const over = { runs: 0, spikes: 0, sustained: 0 };
+  let len = 0,
+    peak = 0;
+  const close = () => {
+    if (!len) return;
+    over.runs++;
+    if (len <= rules.spikeMaxSamples && peak < THRESHOLDS.cpuSpikeFactor * budgetCpu) over.spikes++;
+    else over.sustained++;
+    len = 0;
+    peak = 0;
+  };
+  for (const r of run) {
+    if (r.cpuCores! > budgetCpu) {
+      len++;
+      peak = Math.max(peak, r.cpuCores!);
+    } else close();
+  }
+  close();
+  return over;
+}
+
 export function analyseService(
   rows: Tidy[],
   svc: Service | undefined,
@@ -59,34 +85,14 @@ export function analyseService(
   let status: Status = "PASS";
   const fail = (note: string) => ((status = "FAIL"), notes.push(note));
 
-  // CPU over budget: runs of consecutive samples above it; short and under 2x is a spike.
-  const over = { runs: 0, spikes: 0, sustained: 0 };
-  if (budgetCpu !== null) {
-    let len = 0,
-      peak = 0;
-    const close = () => {
-      if (!len) return;
-      over.runs++;
-      if (len <= rules.spikeMaxSamples && peak < THRESHOLDS.cpuSpikeFactor * budgetCpu) over.spikes++;
-      else over.sustained++;
-      len = 0;
-      peak = 0;
-    };
-    for (const r of run) {
-      if (r.cpuCores! > budgetCpu) {
-        len++;
-        peak = Math.max(peak, r.cpuCores!);
-      } else close();
-    }
-    close();
-    if (over.sustained)
-      fail(`CPU over its ${budgetCpu}-core budget, sustained (${over.sustained} of ${over.runs} episodes)`);
-    else if (over.spikes)
-      notes.push(
-        `${over.spikes} brief CPU spikes over budget, each under 2x and at most ${rules.spikeMaxSamples} samples ` +
-          `(acceptable)`,
-      );
-  }
+  const over = budgetCpu === null ? { runs: 0, spikes: 0, sustained: 0 } : overBudget(run, budgetCpu, rules);
+  if (over.sustained)
+    fail(`CPU over its ${budgetCpu}-core budget, sustained (${over.sustained} of ${over.runs} episodes)`);
+  else if (over.spikes)
+    notes.push(
+      `${over.spikes} brief CPU spikes over budget, each under 2x and at most ${rules.spikeMaxSamples} samples ` +
+        `(acceptable)`,
+    );
   const memMaxMb = mem.length ? Math.max(...mem) : null;
   if (budgetMemMb !== null && memMaxMb !== null && memMaxMb > budgetMemMb)
     fail(`RAM max ${memMaxMb.toFixed(0)} MB over its ${budgetMemMb} MB budget`);

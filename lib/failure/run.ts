@@ -43,7 +43,7 @@ export type RunOptions = {
   faults: Fault[];
   prefectDbUrl?: string;
 };
-import type { Result } from "./summary.ts";
+import type { Result, Skipped } from "./summary.ts";
 
 // ## The lab while the tests run
 export type LabEnv = { control: { paused: boolean; stop: boolean }; offload: LabOffload; stop(): Promise<void> };
@@ -99,8 +99,36 @@ export type RunContext = {
 export const observeLimitMs = (t: TestSpec, o: RunOptions, stackWatermark: boolean) =>
   t.offload && stackWatermark ? Math.max(o.limitMs, t.targetMs + 60_000) : o.limitMs;
 
+/**
+ * The tests in order. Without a Docker engine (`noDocker` says why) only the lab's consumer-hold analogues run;
+ * after a fault that could not be cleared, the rest are not run.
+ */
+export async function runTests(
+  tests: TestSpec[],
+  c: RunContext,
+  noDocker: string | null,
+  log: (m: string) => void,
+): Promise<{ results: Result[]; skipped: Skipped[] }> {
+  const results: Result[] = [];
+  const skipped: Skipped[] = [];
+  for (const t of tests) {
+    if (!c.docker && (!c.env || !t.consumerHold)) {
+      skipped.push({ test: t.name, reason: `needs a Docker engine (${noDocker ?? ""})` });
+      continue;
+    }
+    const stuck = results.find((r) => !r.restore.ok);
+    if (stuck) {
+      skipped.push({ test: t.name, reason: `not run: ${stuck.container} could not be restored after ${stuck.test}` });
+      continue;
+    }
+    log(`test ${t.id} ${t.name}: ${t.action} ${t.container}${c.docker ? "" : " (no Docker: the consumer hold only)"}`);
+    results.push(await runTest(t, c));
+  }
+  return { results, skipped };
+}
+
 /** One failure-mode test: baseline, fault, observation until recovery, then every check on its window. */
-export async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
+async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
   const holdMs = t.action === "disconnect" ? c.o.partitionMs : c.o.holdMs;
   const probe = probes(t, c, holdMs);
   if (c.docker) await guard(c.docker, t.container, !!c.env);

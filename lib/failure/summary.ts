@@ -20,7 +20,9 @@ export type FailureFetched = Fetched & {
 
 /** What a run found and restored from an interrupted earlier run's journal. */
 export type Restored = { entry: JournalEntry; ok: boolean; before: string; after: string; error?: string };
-export type FailureMeta = { restored: Restored[]; skipped: { test: string; reason: string }[]; docker: string | null };
+/** A test that did not run, and why. */
+export type Skipped = { test: string; reason: string };
+export type FailureMeta = { restored: Restored[]; skipped: Skipped[]; docker: string | null };
 
 export type Loss = { landed: number; lost: number; duplicated: number; late: number };
 export type Result = {

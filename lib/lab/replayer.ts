@@ -48,50 +48,172 @@ export async function replay(
   clock: Clock = realClock,
   onTick?: (elapsedMs: number, s: ReplaySummary) => void,
 ): Promise<ReplaySummary> {
-  const db = o.database ?? "k2",
-    truthDb = o.truthDb ?? "k2lab",
-    maxBatch = o.maxBatch ?? 10_000;
-  const startMs = clock.now();
-  const trades = generateTrades({
-    ratePerSec: o.ratePerSec,
-    startMs,
-    durationMs: o.durationMs,
-    seed: o.seed,
-    delay: o.delay,
-    faults: o.faults,
-  });
-  const stalls = (o.faults ?? []).filter((f) => f.kind === "stall");
-  const s: ReplaySummary = {
-    startMs,
-    endMs: startMs,
-    lastExchangeTs: startMs,
-    generated: 0,
-    sent: 0,
-    dropped: 0,
-    silenced: 0,
-    handlerDown: 0,
-    batches: 0,
-    perExchange: Object.fromEntries(
-      EXCHANGES.map((e) => [e, { generated: 0, sent: 0 }]),
-    ) as ReplaySummary["perExchange"],
-    achievedRate: 0,
-    insertRttMs: { mean: 0, max: 0 },
-  };
-  const inFlight = new MinHeap<Trade>((a, b) => a.receiveTs - b.receiveTs);
-  const offsets = new Map<Exchange, number>();
-  let truth: Record<string, unknown>[] = [],
-    batchLog: Record<string, unknown>[] = [];
-  let lastTruthFlush = startMs,
-    rttSum = 0;
-  const flushTruth = async () => {
-    await sink.insert(`${truthDb}.sent`, truth);
-    await sink.insert(`${truthDb}.batches`, batchLog);
-    truth = [];
-    batchLog = [];
-    lastTruthFlush = clock.now();
-  };
-  const record = (t: Trade, flushed: number | null, batch: number) =>
-    truth.push({
+  const r = new Replay(sink, o, clock);
+  let drainUntil: number | undefined;
+  for (;;) {
+    const tickStart = clock.now();
+    r.admit(tickStart);
+    if (o.conduits) r.toHandlers(tickStart);
+    if (!r.stalled(tickStart)) await r.insert(r.due(tickStart));
+    if (r.truth.length >= 5000 || clock.now() - r.lastTruthFlush > 5000) await r.flushTruth();
+    r.s.endMs = clock.now();
+    onTick?.(r.s.endMs - r.s.startMs, r.s);
+    // Done when everything generated has been delivered or lost; trades stuck in a handler
+    // (a paused one) are given a grace period, then recorded as never delivered.
+    if (r.drained() && (r.viaHandler.size === 0 || clock.now() > (drainUntil ??= clock.now() + 5000))) break;
+    await clock.sleep(Math.max(0, o.flushMs - (clock.now() - tickStart)));
+  }
+  for (const t of r.viaHandler.values()) r.record(t, null, 0); // sent to a handler, never reached the consumer
+  await r.flushTruth();
+  r.s.insertRttMs.mean = r.s.batches ? r.rttSum / r.s.batches : 0;
+  r.s.achievedRate = r.s.sent / (o.durationMs / 1000);
+  return r.s;
+}
+
+/** One replay's state: the market still to happen, trades in flight, and the ground truth not yet written. */
+class Replay {
+  readonly s: ReplaySummary;
+  readonly viaHandler = new Map<string, Trade>(); // handed to a handler container, not yet consumed
+  truth: Record<string, unknown>[] = [];
+  batchLog: Record<string, unknown>[] = [];
+  lastTruthFlush: number;
+  rttSum = 0;
+  private readonly db: string;
+  private readonly truthDb: string;
+  private readonly maxBatch: number;
+  private readonly stalls: Fault[];
+  private readonly trades: Generator<Trade>;
+  private next: IteratorResult<Trade>;
+  private readonly inFlight = new MinHeap<Trade>((a, b) => a.receiveTs - b.receiveTs);
+  private readonly offsets = new Map<Exchange, number>();
+
+  constructor(
+    private readonly sink: Sink,
+    private readonly o: ReplayOptions,
+    private readonly clock: Clock,
+  ) {
+    this.db = o.database ?? "k2";
+    this.truthDb = o.truthDb ?? "k2lab";
+    this.maxBatch = o.maxBatch ?? 10_000;
+    const startMs = clock.now();
+    this.lastTruthFlush = startMs;
+    this.trades = generateTrades({
+      ratePerSec: o.ratePerSec,
+      startMs,
+      durationMs: o.durationMs,
+      seed: o.seed,
+      delay: o.delay,
+      faults: o.faults,
+    });
+    this.next = this.trades.next();
+    this.stalls = (o.faults ?? []).filter((f) => f.kind === "stall");
+    this.s = {
+      startMs,
+      endMs: startMs,
+      lastExchangeTs: startMs,
+      generated: 0,
+      sent: 0,
+      dropped: 0,
+      silenced: 0,
+      handlerDown: 0,
+      batches: 0,
+      perExchange: Object.fromEntries(
+        EXCHANGES.map((e) => [e, { generated: 0, sent: 0 }]),
+      ) as ReplaySummary["perExchange"],
+      achievedRate: 0,
+      insertRttMs: { mean: 0, max: 0 },
+    };
+  }
+
+  /** Trades that have happened on the exchange by now are in flight (or lost to a fault). */
+  admit(now: number) {
+    if (this.o.control?.stop && !this.next.done) this.next = { done: true, value: undefined };
+    while (!this.next.done && this.next.value.exchangeTs <= now) {
+      const t = this.next.value;
+      this.s.generated++;
+      this.s.perExchange[t.exchange].generated++;
+      this.s.lastExchangeTs = t.exchangeTs;
+      if (t.status === "sent") this.inFlight.push(t);
+      else {
+        this.s[t.status as "dropped" | "silenced"]++;
+        this.record(t, null, 0);
+      }
+      this.next = this.trades.next();
+    }
+  }
+
+  /** With handler containers, a trade reaches the consumer only through its handler. */
+  toHandlers(now: number) {
+    while (this.inFlight.size && this.inFlight.peek()!.receiveTs <= now) {
+      const t = this.inFlight.pop()!;
+      if (this.o.conduits!.send(t.exchange, `${t.symbol}\t${t.sequence}`))
+        this.viaHandler.set(`${t.exchange}\t${t.symbol}\t${t.sequence}`, t);
+      else {
+        this.s.handlerDown++;
+        this.record({ ...t, status: "handler_down" }, null, 0);
+      }
+    }
+  }
+
+  /** The consumer does not flush during a stall fault or while a failure test holds it. */
+  stalled(now: number) {
+    return this.stalls.some((f) => within(f, now - this.s.startMs)) || !!this.o.control?.paused;
+  }
+
+  /** What the consumer can flush now, per exchange: what came out of the handlers, or what has arrived. */
+  due(now: number): Map<Exchange, Trade[]> {
+    const due = new Map<Exchange, Trade[]>();
+    const add = (e: Exchange, t: Trade) => (due.get(e) ?? due.set(e, []).get(e)!).push(t);
+    if (this.o.conduits) {
+      for (const e of EXCHANGES)
+        for (const line of this.o.conduits.collect(e)) {
+          const key = `${e}\t${line}`,
+            t = this.viaHandler.get(key);
+          if (!t) continue; // a line from before this run
+          this.viaHandler.delete(key);
+          add(e, t);
+        }
+    } else
+      while (this.inFlight.size && this.inFlight.peek()!.receiveTs <= now) {
+        const t = this.inFlight.pop()!;
+        add(t.exchange, t);
+      }
+    return due;
+  }
+
+  /**
+   * One batch per exchange queue table per flush. The inserts go one after another: on the embedded engine
+   * concurrent inserts contend for the same cores and each takes longer.
+   */
+  async insert(due: Map<Exchange, Trade[]>) {
+    for (const [exchange, list] of due)
+      for (let i = 0; i < list.length; i += this.maxBatch) {
+        const batch = list.slice(i, i + this.maxBatch),
+          id = ++this.s.batches;
+        const messages = batch.map((t) => {
+          const off = (this.offsets.get(exchange) ?? 0) + 1;
+          this.offsets.set(exchange, off);
+          return { message: toMessage(t, off) };
+        });
+        const flushed = this.clock.now();
+        await this.sink.insert(`${this.db}.trades_${exchange}_queue`, messages);
+        const rtt = this.clock.now() - flushed;
+        this.rttSum += rtt;
+        this.s.insertRttMs.max = Math.max(this.s.insertRttMs.max, rtt);
+        this.batchLog.push({ batch_id: id, exchange, rows: batch.length, started: utc(flushed), rtt_ms: rtt });
+        for (const t of batch) this.record(t, flushed, id);
+        this.s.sent += batch.length;
+        this.s.perExchange[exchange].sent += batch.length;
+      }
+  }
+
+  /** Everything generated has been delivered or lost (handlers aside). */
+  drained() {
+    return !!this.next.done && this.inFlight.size === 0;
+  }
+
+  record(t: Trade, flushed: number | null, batch: number) {
+    this.truth.push({
       exchange: t.exchange,
       symbol: t.symbol,
       sequence_number: t.sequence,
@@ -102,95 +224,15 @@ export async function replay(
       batch_id: batch,
       status: t.status,
     });
-
-  const viaHandler = new Map<string, Trade>(); // handed to a handler container, not yet consumed
-  let drainUntil: number | undefined;
-  let next = trades.next();
-  for (;;) {
-    const tickStart = clock.now();
-    // Trades that have happened on the exchange by now are in flight (or lost to a fault).
-    if (o.control?.stop && !next.done) next = { done: true, value: undefined };
-    while (!next.done && next.value.exchangeTs <= tickStart) {
-      const t = next.value;
-      s.generated++;
-      s.perExchange[t.exchange].generated++;
-      s.lastExchangeTs = t.exchangeTs;
-      if (t.status === "sent") inFlight.push(t);
-      else {
-        s[t.status as "dropped" | "silenced"]++;
-        record(t, null, 0);
-      }
-      next = trades.next();
-    }
-    // With handler containers, a trade reaches the consumer only through its handler.
-    if (o.conduits) {
-      while (inFlight.size && inFlight.peek()!.receiveTs <= tickStart) {
-        const t = inFlight.pop()!;
-        if (o.conduits.send(t.exchange, `${t.symbol}\t${t.sequence}`))
-          viaHandler.set(`${t.exchange}\t${t.symbol}\t${t.sequence}`, t);
-        else {
-          s.handlerDown++;
-          record({ ...t, status: "handler_down" }, null, 0);
-        }
-      }
-    }
-    if (!stalls.some((f) => within(f, tickStart - startMs)) && !o.control?.paused) {
-      const due = new Map<Exchange, Trade[]>();
-      if (o.conduits) {
-        for (const e of EXCHANGES)
-          for (const line of o.conduits.collect(e)) {
-            const key = `${e}\t${line}`,
-              t = viaHandler.get(key);
-            if (!t) continue; // a line from before this run
-            viaHandler.delete(key);
-            (due.get(e) ?? due.set(e, []).get(e)!).push(t);
-          }
-      } else
-        while (inFlight.size && inFlight.peek()!.receiveTs <= tickStart) {
-          const t = inFlight.pop()!;
-          (due.get(t.exchange) ?? due.set(t.exchange, []).get(t.exchange)!).push(t);
-        }
-      // One batch per exchange queue table per flush. The inserts go one after another: on the
-      // embedded engine concurrent inserts contend for the same cores and each takes longer.
-      for (const [exchange, list] of due) {
-        for (let i = 0; i < list.length; i += maxBatch) {
-          const batch = list.slice(i, i + maxBatch),
-            id = ++s.batches;
-          const messages = batch.map((t) => {
-            const off = (offsets.get(exchange) ?? 0) + 1;
-            offsets.set(exchange, off);
-            return { message: toMessage(t, off) };
-          });
-          const flushed = clock.now();
-          await sink.insert(`${db}.trades_${exchange}_queue`, messages);
-          const rtt = clock.now() - flushed;
-          rttSum += rtt;
-          s.insertRttMs.max = Math.max(s.insertRttMs.max, rtt);
-          batchLog.push({ batch_id: id, exchange, rows: batch.length, started: utc(flushed), rtt_ms: rtt });
-          for (const t of batch) record(t, flushed, id);
-          s.sent += batch.length;
-          s.perExchange[exchange].sent += batch.length;
-        }
-      }
-    }
-    if (truth.length >= 5000 || clock.now() - lastTruthFlush > 5000) await flushTruth();
-    s.endMs = clock.now();
-    onTick?.(s.endMs - startMs, s);
-    // Done when everything generated has been delivered or lost; trades stuck in a handler
-    // (a paused one) are given a grace period, then recorded as never delivered.
-    if (
-      next.done &&
-      inFlight.size === 0 &&
-      (viaHandler.size === 0 || clock.now() > (drainUntil ??= clock.now() + 5000))
-    )
-      break;
-    await clock.sleep(Math.max(0, o.flushMs - (clock.now() - tickStart)));
   }
-  for (const t of viaHandler.values()) record(t, null, 0); // sent to a handler, never reached the consumer
-  await flushTruth();
-  s.insertRttMs.mean = s.batches ? rttSum / s.batches : 0;
-  s.achievedRate = s.sent / (o.durationMs / 1000);
-  return s;
+
+  async flushTruth() {
+    await this.sink.insert(`${this.truthDb}.sent`, this.truth);
+    await this.sink.insert(`${this.truthDb}.batches`, this.batchLog);
+    this.truth = [];
+    this.batchLog = [];
+    this.lastTruthFlush = this.clock.now();
+  }
 }
 
 /** "2026-11-25 17:13:28.945123" in UTC, for DateTime64(..., 'UTC') columns. */

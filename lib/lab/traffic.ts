@@ -2,6 +2,7 @@
 // Poisson arrivals at a total rate, a drawn exchange-to-handler delay per trade, and the
 // lab faults applied. No I/O and no clock: the replayer decides when to deliver.
 import { usageError } from "../runtime/errors.ts";
+import { html, type SafeHtml } from "../report/html.ts";
 import { parseDuration, durationSpec } from "../runtime/units.ts";
 import { EXCHANGES, EXCHANGE_SHARE, INSTRUMENTS, BASE_PRICE, baseAsset, type Exchange } from "./instruments.ts";
 import { exponential, normal, seeded, weighted, type Delay } from "./random.ts";
@@ -57,6 +58,10 @@ export function formatFault(f: Fault): string {
     f.kind === "stall" ? "stall" : `${f.kind}:${f.exchange}${f.kind === "drop" && f.symbol ? `/${f.symbol}` : ""}`;
   return `${head}@${durationSpec(f.atMs)}+${durationSpec(f.forMs)}`;
 }
+
+/** Faults as the reports list them: `silence:binance@10s+3m10s`, comma-separated, each as code. */
+export const faultsHtml = (faults: Fault[]): SafeHtml =>
+  html`${faults.map((f, i) => html`${i ? ", " : ""}<code>${formatFault(f)}</code>`)}`;
 
 export const within = (f: { atMs: number; forMs: number }, offsetMs: number) =>
   offsetMs >= f.atMs && offsetMs < f.atMs + f.forMs;

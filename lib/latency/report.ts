@@ -7,7 +7,7 @@ import { Plot } from "../report/plot.ts";
 import type { RunData } from "../runtime/store.ts";
 import { ecdfSql, seriesSql, logBinsSql, bucketSeconds, type SeriesRow, type BinRow } from "./sql.ts";
 import { SCENARIOS, type Segment } from "./verdict.ts";
-import { lagsOf, type ScenarioRecord, type ScenarioSummary } from "./summary.ts";
+import { lagsOf, type LatencyFetched, type ScenarioRecord, type ScenarioSummary } from "./summary.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 
 /** Exactly the step file's table: Scenario | p50 | p99 | Max | Notes. */
@@ -162,6 +162,7 @@ const union = (run: RunData, records: ScenarioRecord[], sql: (src: string) => st
     .map((r) => `SELECT '${r.scenario}' AS scenario, * FROM (${sql(lagsOf(run, r)!)})`)
     .join(" UNION ALL ");
 
+/** The step's figures from the stored per-trade lags: ECDF with targets, p50/p99 over time, a log histogram. */
 export async function latencyFigures(
   doc: Report,
   run: RunData,
@@ -174,8 +175,22 @@ export async function latencyFigures(
     scenario: r.scenario,
     target: SCENARIOS.find((s) => s.name === r.scenario)!.p99TargetMs,
   }));
-  const fy = { label: "scenario", domain: measured.map((r) => r.scenario) }; // in run order, not alphabetical
+  const f: Facets = { run, measured, targets, fy: { label: "scenario", domain: measured.map((r) => r.scenario) } };
   doc.md`## Figures`;
+  await ecdfFigure(doc, f);
+  await seriesFigure(doc, f);
+  await histogramFigure(doc, f, summaries);
+}
+
+/** What every figure shares: the measured scenarios, one facet row each in run order (not alphabetical). */
+type Facets = {
+  run: RunData;
+  measured: ScenarioRecord[];
+  targets: { scenario: string; target: number }[];
+  fy: { label: string; domain: string[] };
+};
+
+async function ecdfFigure(doc: Report, { run, measured, targets, fy }: Facets) {
   const ecdf = await run.query<{ scenario: string; exchange: string; q: number; lag_ms: number }>(
     union(run, measured, (s) => ecdfSql(s)),
   );
@@ -196,7 +211,7 @@ export async function latencyFigures(
           x: "target",
           fy: "scenario",
           y: 0.1,
-          text: (d: any) => `target ${d.target} ms`,
+          text: (d: { target: number }) => `target ${d.target} ms`,
           textAnchor: "start",
           dx: 4,
           fill: "#cf222e",
@@ -207,7 +222,7 @@ export async function latencyFigures(
           y: "q",
           stroke: "exchange",
           fy: "scenario",
-          symbol: (d: any) => (d.q === 0.5 ? "circle" : "triangle"),
+          symbol: (d: { q: number }) => (d.q === 0.5 ? "circle" : "triangle"),
           r: 3.5,
         }),
       ],
@@ -215,6 +230,10 @@ export async function latencyFigures(
     "ECDF of lag per exchange and scenario (200 quantiles each). Circles: p50; triangles: p99; dashed: the " +
       "scenario's p99 target.",
   );
+}
+
+/** p50 and p99 per bucket of exchange time, x in seconds into each scenario. */
+async function seriesFigure(doc: Report, { run, measured, fy }: Facets) {
   const widths = new Map(measured.map((r) => [r.scenario, bucketSeconds(r.window)]));
   const series = (
     await Promise.all(
@@ -257,6 +276,9 @@ export async function latencyFigures(
     `p50 (solid) and p99 (dashed) per exchange in ${[...new Set(widths.values())].map((w) => `${w} s`).join(" / ")} ` +
       `buckets of exchange time; a rising line is a consumer falling behind.`,
   );
+}
+
+async function histogramFigure(doc: Report, { run, measured, targets, fy }: Facets, summaries: ScenarioSummary[]) {
   const hist = await run.query<BinRow & { scenario: string }>(
     union(run, measured, (s) => logBinsSql("lag_ms", s, "lag")),
   );
@@ -279,45 +301,66 @@ export async function latencyFigures(
 }
 
 /** Per exchange and scenario in both runs: the change of p50, p99 and max, exact from the stored samples. */
-export async function compareRuns(doc: Report, a: RunData, b: RunData) {
+type Quantiles = { exchange: string; p50: number; p99: number; max: number; n: number };
+type Delta = { before: number; after: number; delta: number };
+type CompareRow = { scenario: string; exchange: string; trades: string; p50: Delta; p99: Delta; max: Delta };
+
+/** Per exchange, exact quantiles of one scenario's stored lags. */
+const quantilesOf = async (run: RunData, r: ScenarioRecord): Promise<Quantiles[]> =>
+  lagsOf(run, r)
+    ? run.query<Quantiles>(
+        `SELECT exchange, count() AS n, quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, ` +
+          `max(lag_ms) AS max FROM ${lagsOf(run, r)} GROUP BY exchange ORDER BY exchange`,
+      )
+    : [];
+
+/** Before and after for every scenario and exchange the two runs share. */
+async function compareRows(a: RunData<LatencyFetched>, b: RunData<LatencyFetched>): Promise<CompareRow[]> {
   const [ra, rb] = await Promise.all([a.json<ScenarioRecord[]>("scenarios"), b.json<ScenarioRecord[]>("scenarios")]);
-  const stats = async (run: RunData, r: ScenarioRecord) =>
-    lagsOf(run, r)
-      ? run.query<{ exchange: string; p50: number; p99: number; max: number; n: number }>(
-          `SELECT exchange, count() AS n, quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, ` +
-            `max(lag_ms) AS max FROM ${lagsOf(run, r)} GROUP BY exchange ORDER BY exchange`,
-        )
-      : [];
-  const common = ra.filter((x) => rb.some((y) => y.scenario === x.scenario)).map((x) => x.scenario);
-  if (!common.length)
+  if (!ra.some((x) => rb.some((y) => y.scenario === x.scenario)))
     throw new K2Error(
       `runs ${a.manifest.runId} (${ra.map((r) => r.scenario).join(", ")}) and ${b.manifest.runId} ` +
         `(${rb.map((r) => r.scenario).join(", ")}) share no scenario: compare runs of the same scenarios`,
       EXIT.notFound,
     );
-  const rows: Record<string, any>[] = [];
+  const rows: CompareRow[] = [];
   for (const x of ra) {
     const y = rb.find((r) => r.scenario === x.scenario);
     if (!y) continue;
-    const [sa, sb] = await Promise.all([stats(a, x), stats(b, y)]);
+    const [sa, sb] = await Promise.all([quantilesOf(a, x), quantilesOf(b, y)]);
     for (const e of sa) {
       const f = sb.find((s) => s.exchange === e.exchange);
       if (!f) continue;
-      const d = (k: "p50" | "p99" | "max") => ({
-        [`${k}_before`]: e[k],
-        [`${k}_after`]: f[k],
-        [`${k}_delta`]: f[k] - e[k],
-      });
+      const d = (k: "p50" | "p99" | "max"): Delta => ({ before: e[k], after: f[k], delta: f[k] - e[k] });
       rows.push({
         scenario: x.scenario,
         exchange: e.exchange,
         trades: `${e.n} → ${f.n}`,
-        ...d("p50"),
-        ...d("p99"),
-        ...d("max"),
+        p50: d("p50"),
+        p99: d("p99"),
+        max: d("max"),
       });
     }
   }
+  return rows;
+}
+
+/** `--compare`: the deltas for a "tuning applied" PR, exact from the stored per-trade lags. */
+export async function compareRuns(doc: Report, a: RunData<LatencyFetched>, b: RunData<LatencyFetched>) {
+  const compared = await compareRows(a, b);
+  // flat columns for the table: p50_before, p50_after, p50_delta, ...
+  const rows: Record<string, string | number>[] = compared.map((r) => ({
+    scenario: r.scenario,
+    exchange: r.exchange,
+    trades: r.trades,
+    ...Object.fromEntries(
+      (["p50", "p99", "max"] as const).flatMap((k) => [
+        [`${k}_before`, r[k].before],
+        [`${k}_after`, r[k].after],
+        [`${k}_delta`, r[k].delta],
+      ]),
+    ),
+  }));
   doc.md`Quantiles recomputed exactly (\`quantileExact\`) from each run's stored per-trade lags; a negative delta is
     an improvement.`;
   const ms = (v: number) => `${fmt(v)} ms`,
@@ -340,17 +383,16 @@ export async function compareRuns(doc: Report, a: RunData, b: RunData) {
     ],
     { caption: "Before → after, per scenario and exchange", summary: true },
   );
-  const tuning = (b.manifest as any).tuning;
-  doc.fact("Tuning applied", tuning ?? "none recorded for the after run");
+  doc.fact("Tuning applied", b.manifest.tuning ?? "none recorded for the after run");
   return {
     summary: [
       `compare ${a.manifest.runId} → ${b.manifest.runId}: ${rows.length} scenario×exchange rows`,
-      ...rows
+      ...compared
         .slice(0, 9)
         .map(
           (r) =>
-            `  ${r.scenario} ${r.exchange}: p50 ${delta(r.p50_delta)}, p99 ${delta(r.p99_delta)}, max ` +
-            `${delta(r.max_delta)}`,
+            `  ${r.scenario} ${r.exchange}: p50 ${delta(r.p50.delta)}, p99 ${delta(r.p99.delta)}, max ` +
+            `${delta(r.max.delta)}`,
         ),
     ],
   };

@@ -84,32 +84,8 @@ export async function runNotebook<O, F extends Fetched>(
   nb: Notebook<O, F>,
   argv: string[] = Bun.argv.slice(2),
 ): Promise<number> {
-  const all = { ...nb.options, ...COMMON };
-  let values: Values;
-  let compareIds: [string, string] | undefined;
-  const ci = argv.indexOf("--compare");
-  if (nb.compare && ci >= 0) {
-    const [a, b] = argv.slice(ci + 1, ci + 3);
-    if (!a || !b || a.startsWith("--") || b.startsWith("--"))
-      throw new K2Error(
-        `--compare takes two run ids (e.g. --compare latest~1 latest; see data/${nb.name}/)`,
-        EXIT.usage,
-      );
-    compareIds = [a, b];
-    argv = [...argv.slice(0, ci), ...argv.slice(ci + 3)];
-  }
-  try {
-    values = parseArgs({
-      args: argv,
-      options: Object.fromEntries(
-        Object.entries(all).map(([n, o]) => [n, { type: o.type, default: o.default } as any]),
-      ),
-      allowPositionals: false,
-      strict: true,
-    }).values as Values;
-  } catch (e) {
-    throw flagError(e, nb.name);
-  }
+  const { compareIds, rest } = takeCompare(nb, argv);
+  const values = parseFlags(nb, rest);
   if (values.help) {
     console.log(helpText(nb));
     return 0;
@@ -117,72 +93,14 @@ export async function runNotebook<O, F extends Fetched>(
   const options = nb.parse(values);
   const t0 = performance.now();
   if (compareIds) {
-    const [a, b] = await Promise.all(compareIds.map((id) => openRun<F>(nb.name, id)));
-    const report = new Report(`${nb.title}: ${a!.manifest.runId} → ${b!.manifest.runId}`);
-    const rendered = await nb.compare!(report, a!, b!, options);
-    const subtitle = `comparing run ${a!.manifest.runId} (before) with ${b!.manifest.runId} (after)`;
-    await writeAtomic(
-      join(outDir(), `${nb.name}-compare.html`),
-      report.renderHtml({
-        subtitle,
-        footer:
-          `k2-hardening ${pkg.version} · bun notebooks/${nb.name}.ts --compare ${a!.manifest.runId} ` +
-          `${b!.manifest.runId}`,
-      }),
-    );
-    await writeAtomic(join(outDir(), `${nb.name}-compare.md`), report.renderMarkdown({ subtitle }));
-    console.log(
-      [
-        ...rendered.summary,
-        `report: ${rel(join(outDir(), `${nb.name}-compare.html`))}, ${rel(join(outDir(), `${nb.name}-compare.md`))}`,
-      ].join("\n"),
-    );
+    const rendered = await renderCompare(nb, compareIds, options);
     return values.gate && rendered.failed ? EXIT.gate : 0;
   }
   let run: RunData<F>;
   if (typeof values.from === "string") {
     run = await openRun<F>(nb.name, values.from);
     console.error(`${nb.name}: re-rendering stored run ${run.manifest.runId}`);
-  } else {
-    const writer = await new RunWriter(nb.name, newRunId()).open();
-    const cleanups: (() => Promise<void>)[] = [];
-    const abort = async (signal: string, code: number) => {
-      console.error(`\n${nb.name}: ${signal}: cleaning up`);
-      for (const c of cleanups)
-        await c().catch((e) => console.error(`${nb.name}: cleanup failed: ${redact(String(e?.message ?? e))}`));
-      await writer.discard();
-      console.error(`\n${nb.name}: interrupted (${signal}); the partial run was removed`);
-      process.exit(code);
-    };
-    const onInt = () => abort("SIGINT", 130),
-      onTerm = () => abort("SIGTERM", 143);
-    process.once("SIGINT", onInt).once("SIGTERM", onTerm);
-    try {
-      const fetched = await nb.fetch({
-        options,
-        run: writer,
-        progress,
-        log: (m) => console.error(`${nb.name}: ${redact(m)}`),
-        onAbort: (c) => void cleanups.push(c),
-      });
-      await writer.commit({
-        title: nb.title,
-        createdAt: new Date().toISOString(),
-        versions: {
-          "k2-hardening": pkg.version,
-          bun: Bun.version,
-          ...(fetched.target?.version ? { clickhouse: fetched.target.version } : {}),
-        },
-        ...fetched,
-      });
-    } catch (e) {
-      await writer.discard();
-      throw e;
-    } finally {
-      process.off("SIGINT", onInt).off("SIGTERM", onTerm);
-    }
-    run = await openRun<F>(nb.name, writer.runId);
-  }
+  } else run = await openRun<F>(nb.name, await fetchRun(nb, options));
   const rendered = await renderRun(nb, run, options);
   const took = ((performance.now() - t0) / 1000).toFixed(1);
   console.log(
@@ -195,6 +113,90 @@ export async function runNotebook<O, F extends Fetched>(
   if (rendered.error) throw rendered.error; // after the report is written: it holds the evidence
   if (values.watch) await watchAndRender(nb, run.manifest.runId);
   return (values.gate || nb.alwaysGate) && rendered.failed ? EXIT.gate : 0;
+}
+
+/** `--compare <runA> <runB>` takes two values, which parseArgs cannot express: taken out before it runs. */
+function takeCompare<O, F extends Fetched>(nb: Notebook<O, F>, argv: string[]) {
+  const ci = argv.indexOf("--compare");
+  if (!nb.compare || ci < 0) return { compareIds: undefined, rest: argv };
+  const [a, b] = argv.slice(ci + 1, ci + 3);
+  if (!a || !b || a.startsWith("--") || b.startsWith("--"))
+    throw new K2Error(`--compare takes two run ids (e.g. --compare latest~1 latest; see data/${nb.name}/)`, EXIT.usage);
+  return { compareIds: [a, b] as [string, string], rest: [...argv.slice(0, ci), ...argv.slice(ci + 3)] };
+}
+
+/** The notebook's own options and the common ones; a bad flag is one line naming it. */
+function parseFlags<O, F extends Fetched>(nb: Notebook<O, F>, argv: string[]): Values {
+  const all = { ...nb.options, ...COMMON };
+  try {
+    return parseArgs({
+      args: argv,
+      options: Object.fromEntries(
+        Object.entries(all).map(([n, o]) => [n, { type: o.type, default: o.default } as any]),
+      ),
+      allowPositionals: false,
+      strict: true,
+    }).values as Values;
+  } catch (e) {
+    throw flagError(e, nb.name);
+  }
+}
+
+/** Two stored runs side by side: out/<name>-compare.html and .md. */
+async function renderCompare<O, F extends Fetched>(nb: Notebook<O, F>, ids: [string, string], options: O) {
+  const [a, b] = await Promise.all(ids.map((id) => openRun<F>(nb.name, id)));
+  const [ra, rb] = [a!.manifest.runId, b!.manifest.runId];
+  const report = new Report(`${nb.title}: ${ra} → ${rb}`);
+  const rendered = await nb.compare!(report, a!, b!, options);
+  const subtitle = `comparing run ${ra} (before) with ${rb} (after)`;
+  const footer = `k2-hardening ${pkg.version} · bun notebooks/${nb.name}.ts --compare ${ra} ${rb}`;
+  const [html, md] = [join(outDir(), `${nb.name}-compare.html`), join(outDir(), `${nb.name}-compare.md`)];
+  await writeAtomic(html, report.renderHtml({ subtitle, footer }));
+  await writeAtomic(md, report.renderMarkdown({ subtitle }));
+  console.log([...rendered.summary, `report: ${rel(html)}, ${rel(md)}`].join("\n"));
+  return rendered;
+}
+
+/**
+ * Fetch into a new run, committed only when complete. Ctrl-C or SIGTERM runs the notebook's cleanups (an injected
+ * fault is cleared), removes the partial run and exits 130 or 143.
+ */
+async function fetchRun<O, F extends Fetched>(nb: Notebook<O, F>, options: O): Promise<string> {
+  const writer = await new RunWriter(nb.name, newRunId()).open();
+  const cleanups: (() => Promise<void>)[] = [];
+  const abort = async (signal: string, code: number) => {
+    console.error(`\n${nb.name}: ${signal}: cleaning up`);
+    for (const c of cleanups)
+      await c().catch((e) => console.error(`${nb.name}: cleanup failed: ${redact(String(e?.message ?? e))}`));
+    await writer.discard();
+    console.error(`\n${nb.name}: interrupted (${signal}); the partial run was removed`);
+    process.exit(code);
+  };
+  const onInt = () => abort("SIGINT", 130),
+    onTerm = () => abort("SIGTERM", 143);
+  process.once("SIGINT", onInt).once("SIGTERM", onTerm);
+  try {
+    const fetched = await nb.fetch({
+      options,
+      run: writer,
+      progress,
+      log: (m) => console.error(`${nb.name}: ${redact(m)}`),
+      onAbort: (c) => void cleanups.push(c),
+    });
+    const clickhouse: Record<string, string> = fetched.target?.version ? { clickhouse: fetched.target.version } : {};
+    await writer.commit({
+      title: nb.title,
+      createdAt: new Date().toISOString(),
+      versions: { "k2-hardening": pkg.version, bun: Bun.version, ...clickhouse },
+      ...fetched,
+    });
+    return writer.runId;
+  } catch (e) {
+    await writer.discard();
+    throw e;
+  } finally {
+    process.off("SIGINT", onInt).off("SIGTERM", onTerm);
+  }
 }
 
 export async function renderRun<O, F extends Fetched>(
