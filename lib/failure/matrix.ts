@@ -9,6 +9,7 @@ import { SERVICES } from "../k2/stack.ts";
 import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import { LAB_NET } from "../lab/stack.ts";
+import { MTTR_TARGET_MS } from "../k2/thresholds.ts";
 
 export type Action = "stop" | "restart" | "disconnect";
 export type TestSpec = {
@@ -35,8 +36,8 @@ export const MATRIX: TestSpec[] = [
     container: "k2-feed-handler-binance",
     action: "stop",
     exchange: "binance",
-    targetMs: 60_000,
-    matrixMs: 5_000,
+    targetMs: MTTR_TARGET_MS["feed-handler-crash"].target,
+    matrixMs: MTTR_TARGET_MS["feed-handler-crash"].matrix,
     pass: "other exchanges keep flowing; binance resumes",
     consumerHold: false,
     offload: false,
@@ -50,8 +51,8 @@ export const MATRIX: TestSpec[] = [
     title: "Redpanda restart",
     container: "k2-redpanda",
     action: "restart",
-    targetMs: 120_000,
-    matrixMs: 10_000,
+    targetMs: MTTR_TARGET_MS["redpanda-restart"].target,
+    matrixMs: MTTR_TARGET_MS["redpanda-restart"].matrix,
     pass: "no trade loss; consumers resume from offset",
     consumerHold: true,
     offload: false,
@@ -66,8 +67,8 @@ export const MATRIX: TestSpec[] = [
     title: "ClickHouse restart",
     container: "k2-clickhouse",
     action: "restart",
-    targetMs: 180_000,
-    matrixMs: 15_000,
+    targetMs: MTTR_TARGET_MS["clickhouse-restart"].target,
+    matrixMs: MTTR_TARGET_MS["clickhouse-restart"].matrix,
     pass: "bronze count continuous; no silver/gold gaps",
     consumerHold: true,
     offload: false,
@@ -81,8 +82,8 @@ export const MATRIX: TestSpec[] = [
     title: "Offload failure",
     container: "k2-spark-iceberg",
     action: "stop",
-    targetMs: 15 * 60_000,
-    matrixMs: null,
+    targetMs: MTTR_TARGET_MS["offload-failure"].target,
+    matrixMs: MTTR_TARGET_MS["offload-failure"].matrix,
     pass: "watermark not advanced; next run exactly-once",
     consumerHold: false,
     offload: true,
@@ -95,8 +96,8 @@ export const MATRIX: TestSpec[] = [
     title: "MinIO unavailable",
     container: "k2-minio",
     action: "stop",
-    targetMs: 5 * 60_000,
-    matrixMs: null,
+    targetMs: MTTR_TARGET_MS["minio-unavailable"].target,
+    matrixMs: MTTR_TARGET_MS["minio-unavailable"].matrix,
     pass: "hot tier unaffected; next offload succeeds",
     consumerHold: false,
     offload: true,
@@ -108,8 +109,8 @@ export const MATRIX: TestSpec[] = [
     title: "Network partition",
     container: "k2-clickhouse",
     action: "disconnect",
-    targetMs: 5 * 60_000,
-    matrixMs: null,
+    targetMs: MTTR_TARGET_MS["network-partition"].target,
+    matrixMs: MTTR_TARGET_MS["network-partition"].matrix,
     pass: "no corruption; consumers resume from committed offset",
     consumerHold: true,
     offload: false,

@@ -5,6 +5,8 @@ const MIN = 60_000;
 export const THRESHOLDS = {
   /** FeedHandlerDown: an exchange with no trade for longer than this is down (critical). */
   feedStaleMs: 2 * MIN,
+  /** Step 4's acceptance: FeedHandlerDown fires within this of stopping a handler. */
+  feedDownAlertWithinMs: 2 * MIN,
   /** The window the health check counts trades over. */
   healthWindowMs: 5 * MIN,
   /** RedpandaConsumerLagHigh: consumer lag above this many messages ... */
@@ -29,4 +31,20 @@ export const THRESHOLDS = {
   cpuSpikeFactor: 2,
   /** Runbooks: an engineer new to the system recovers within this. */
   runbookRecoveryMs: 15 * MIN,
+} as const;
+
+/** Step 1: p99 end-to-end lag targets per load scenario (1x ~50 msg/s, 5x ~250, 10x ~500). */
+export const LATENCY_P99_TARGET_MS = { "1x": 200, "5x": 500, "10x": 1000 } as const;
+
+/** Step 1: the seven-segment latency budget, 11 ms end to end (the three MV segments 1 + 3 + 1 ms). */
+export const SEGMENT_BUDGET_MS = { parse: 1, produce: 2, kafka: 3, mv: 5, total: 11 } as const;
+
+/** Step 3: recovery targets per failure test (the step file's, and the tighter failure matrix where it has one). */
+export const MTTR_TARGET_MS = {
+  "feed-handler-crash": { target: MIN, matrix: 5_000 },
+  "redpanda-restart": { target: 2 * MIN, matrix: 10_000 },
+  "clickhouse-restart": { target: 3 * MIN, matrix: 15_000 },
+  "offload-failure": { target: 15 * MIN, matrix: null },
+  "minio-unavailable": { target: 5 * MIN, matrix: null },
+  "network-partition": { target: 5 * MIN, matrix: null },
 } as const;

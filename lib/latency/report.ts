@@ -9,6 +9,7 @@ import { ecdfSql, seriesSql, logBinsSql, bucketSeconds, type SeriesRow, type Bin
 import { SCENARIOS, type Segment } from "./verdict.ts";
 import { lagsOf, type LatencyFetched, type ScenarioRecord, type ScenarioSummary } from "./summary.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
+import { SEGMENT_BUDGET_MS } from "../k2/thresholds.ts";
 
 /** Exactly the step file's table: Scenario | p50 | p99 | Max | Notes. */
 export function resultsTable(doc: Report, rows: ScenarioSummary[]) {
@@ -41,28 +42,28 @@ const SEGMENTS: { key: string; label: string; budgetMs: number | null; needs: st
   {
     key: "parse",
     label: "exchange → handler parse",
-    budgetMs: 1,
+    budgetMs: SEGMENT_BUDGET_MS.parse,
     needs: "handler timestamps at receive and after parse, in the message",
   },
   {
     key: "produce",
     label: "handler → Redpanda",
-    budgetMs: 2,
+    budgetMs: SEGMENT_BUDGET_MS.produce,
     needs: "the handler's publish time against the Kafka record timestamp",
   },
   {
     key: "kafka",
     label: "Redpanda → Kafka engine",
-    budgetMs: 3,
+    budgetMs: SEGMENT_BUDGET_MS.kafka,
     needs: "the Kafka record timestamp (_timestamp) kept in bronze",
   },
   {
     key: "mv",
     label: "raw → bronze → silver → gold MVs",
-    budgetMs: 5,
+    budgetMs: SEGMENT_BUDGET_MS.mv,
     needs: "system.query_log on a server (the three MV segments, 1 + 3 + 1 ms, run inside one insert)",
   },
-  { key: "total", label: "end to end (total)", budgetMs: 11, needs: "" },
+  { key: "total", label: "end to end (total)", budgetMs: SEGMENT_BUDGET_MS.total, needs: "" },
   {
     key: "network",
     label: "exchange → handler network",
@@ -126,7 +127,7 @@ export async function segmentTable(doc: Report, run: RunData, records: ScenarioR
     ];
   });
   doc.md`## Segment budget`;
-  doc.md`FACTS.md budgets seven segments to 11 ms end to end. A segment is filled only where something measured it;
+  doc.md`FACTS.md budgets seven segments to ${SEGMENT_BUDGET_MS.total} ms end to end. A segment is filled only where something measured it;
     the others say what instrumentation would. Cells are p50 / p99.`;
   doc.table(
     rows,

@@ -1,13 +1,14 @@
 // Latency verdicts, pure. Lags subtract two clocks (the exchange's and ours) and the
 // ingestion clock may be coarse; these functions decide only what the numbers can decide.
 import type { Status } from "../verdict/status.ts";
+import { LATENCY_P99_TARGET_MS } from "../k2/thresholds.ts";
 
 export type Scenario = { name: string; multiple: number; rate: number; p99TargetMs: number; noLoss: boolean };
 /** Phase 7 step 1: 1x ~50 msg/s p99 < 200 ms; 5x < 500 ms; 10x < 1 s and no data loss. */
 export const SCENARIOS: Scenario[] = [
-  { name: "1x", multiple: 1, rate: 50, p99TargetMs: 200, noLoss: true },
-  { name: "5x", multiple: 5, rate: 250, p99TargetMs: 500, noLoss: true },
-  { name: "10x", multiple: 10, rate: 500, p99TargetMs: 1000, noLoss: true },
+  { name: "1x", multiple: 1, rate: 50, p99TargetMs: LATENCY_P99_TARGET_MS["1x"], noLoss: true },
+  { name: "5x", multiple: 5, rate: 250, p99TargetMs: LATENCY_P99_TARGET_MS["5x"], noLoss: true },
+  { name: "10x", multiple: 10, rate: 500, p99TargetMs: LATENCY_P99_TARGET_MS["10x"], noLoss: true },
 ];
 
 /**
