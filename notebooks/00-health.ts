@@ -17,7 +17,7 @@ import { ensureLabStack } from "../lib/lab/stack.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault, faultsHtml, type Fault } from "../lib/lab/traffic.ts";
 import { html } from "../lib/report/html.ts";
-import { parseDuration, formatDuration, durationSpec } from "../lib/runtime/units.ts";
+import { formatDuration, durationSpec } from "../lib/runtime/units.ts";
 import { K2Error, EXIT, registerSecret } from "../lib/runtime/errors.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
 import * as opt from "../lib/runtime/options.ts";
@@ -32,7 +32,23 @@ type Options = {
   lab: { replayMs: number; rate: number; faults: Fault[]; stack: boolean };
 };
 
-const health: Notebook<Options, HealthFetched> = {
+/** The options, each declared with its normaliser (lib/runtime/options.ts). */
+const OPTIONS = {
+  window: opt.duration(durationSpec(THRESHOLDS.healthWindowMs), "how far back to count trades"),
+  stale: opt.duration(durationSpec(THRESHOLDS.feedStaleMs), "an exchange with no trade for this long fails"),
+  deployment: opt.text("iceberg-offload-15min", "the Prefect offload deployment", "name"),
+  "lab-replay": opt.duration("20s", "lab only: replay this long before checking (0 to check what is there)", {
+    zero: true,
+  }),
+  "lab-rate": opt.rate("1x", "lab only: message rate of the replay"),
+  "lab-fault": opt.list(parseFault, "lab only: faults during the replay, e.g. silence:binance@20s+3m"),
+  "lab-stack": opt.flag(
+    "lab only: create the lab's containers when Docker is reachable (--no-lab-stack to skip)",
+    true,
+  ),
+};
+
+const health: Notebook<Options, HealthFetched, typeof OPTIONS> = {
   name: "00-health",
   title: "K2 stack health",
   alwaysGate: true,
@@ -43,63 +59,21 @@ or the Prefect DB via PREFECT_DB_URL) against the 15-minute schedule, and the re
 the iceberg-offload-15min deployment through the Prefect API (PREFECT_API_URL).
 Exits 6 when any check fails. On the embedded default it first replays the lab for
 --lab-replay and creates the lab's containers when a Docker engine is reachable.`,
-  options: {
-    window: {
-      type: "string",
-      default: durationSpec(THRESHOLDS.healthWindowMs),
-      arg: "time",
-      help: "how far back to count trades",
-    },
-    stale: {
-      type: "string",
-      default: durationSpec(THRESHOLDS.feedStaleMs),
-      arg: "time",
-      help: "an exchange with no trade for this long fails",
-    },
-    deployment: {
-      type: "string",
-      default: "iceberg-offload-15min",
-      arg: "name",
-      help: "the Prefect offload deployment",
-    },
-    "lab-replay": {
-      type: "string",
-      default: "20s",
-      arg: "time",
-      help: "lab only: replay this long before checking (0 to check what is there)",
-    },
-    "lab-rate": { type: "string", default: "1x", arg: "rate", help: "lab only: message rate of the replay" },
-    "lab-fault": {
-      type: "string",
-      arg: "list",
-      help: "lab only: faults during the replay, e.g. silence:binance@20s+3m",
-    },
-    "lab-stack": {
-      type: "boolean",
-      default: true,
-      help: "lab only: create the lab's containers when Docker is reachable (--no-lab-stack to skip)",
-    },
-  },
+  options: OPTIONS,
   parse: (v) => {
     const env = process.env;
     if (env.PREFECT_DB_URL)
       registerSecret(
         URL.canParse(env.PREFECT_DB_URL) ? decodeURIComponent(new URL(env.PREFECT_DB_URL).password) : undefined,
       );
-    const replay = String(v["lab-replay"]);
     return {
-      windowMs: opt.duration(v, "window"),
-      staleMs: opt.duration(v, "stale"),
-      deployment: String(v.deployment),
+      windowMs: v.window,
+      staleMs: v.stale,
+      deployment: v.deployment,
       prefectApiUrl: prefectUrl(env),
       prefectDbUrl: env.PREFECT_DB_URL?.trim() || undefined,
       config: loadConfig(),
-      lab: {
-        replayMs: /^0+(s|ms|m)?$/.test(replay) ? 0 : parseDuration(replay, "--lab-replay"),
-        rate: opt.rate(v, "lab-rate"),
-        faults: opt.list(v, "lab-fault", parseFault),
-        stack: v["lab-stack"] !== false,
-      },
+      lab: { replayMs: v["lab-replay"], rate: v["lab-rate"], faults: v["lab-fault"], stack: v["lab-stack"] },
     };
   },
 

@@ -8,7 +8,7 @@ import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { connectClickHouse, targetFromEnv } from "../lib/io/clickhouse.ts";
 import { lagClock, effectiveResolutionMs } from "../lib/k2/discovery.ts";
 import { loadConfig } from "../lib/k2/config.ts";
-import { parseDelay } from "../lib/lab/random.ts";
+import { delayOption } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
 import { SCENARIOS, bottleneck, clockOffsetNote, p99Verdict, type Scenario } from "../lib/latency/verdict.ts";
 import { labScenario, stackScenario, type ScenarioOptions } from "../lib/latency/run.ts";
@@ -24,7 +24,28 @@ import * as opt from "../lib/runtime/options.ts";
 
 type Options = ScenarioOptions & { scenarios: Scenario[]; tuning: string; skipHealth: boolean };
 
-const latency: Notebook<Options, LatencyFetched> = {
+/** The options, each declared with its normaliser (lib/runtime/options.ts). */
+const OPTIONS = {
+  scenarios: opt.list(scenarioByName, "scenarios to run, any of 1x,5x,10x", "1x,5x,10x"),
+  duration: opt.duration("30s", "load time per scenario (lab replay, or rpk replay on a stack)"),
+  window: opt.duration("5m", "stack 1x: measure the last window"),
+  since: opt.isoTime("stack 1x: absolute window start, e.g. 2026-02-19T09:00:00Z"),
+  until: opt.isoTime("stack 1x: absolute window end (default now)"),
+  delay: delayOption("lognormal:40ms,0.5", "lab: injected exchange-to-handler delay"),
+  flush: opt.duration("20ms", "lab: consumer flush interval"),
+  seed: opt.number("1", "lab: random seed", 0, 2 ** 32 - 1),
+  "lab-fault": opt.list(parseFault, "lab: faults in every scenario, e.g. drop:kraken@5s+2s"),
+  "lab-coarse-silver": opt.flag("lab: build silver without processed_at (its only ingestion clock is second-granular)"),
+  "load-cmd": opt.text(
+    "rpk topic consume {topic} -o -{n} -n {n} -f '%v\\n' | rpk topic produce {topic}",
+    "stack: load command run in k2-redpanda; {topic}, {n}, {seconds} are filled in",
+    "sh",
+  ),
+  tuning: opt.optionalText('what was tuned for this run (shown under "Tuning applied")', "text"),
+  "skip-health": opt.flag("stack: do not run the health checks first (the report says so)"),
+};
+
+const latency: Notebook<Options, LatencyFetched, typeof OPTIONS> = {
   name: "01-latency",
   title: "Step 1: end-to-end latency benchmark",
   about: `Measures exchange-time to ingestion-time lag per exchange and symbol, in silver and in each
@@ -34,66 +55,22 @@ On the embedded default the lab's replayer drives each scenario and the results 
 its ground truth; on a stack the 1x scenario measures the last --window and 5x/10x replay recent
 topic messages with rpk inside k2-redpanda (--load-cmd). Runs the health checks first on a stack.
 With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not pass).`,
-  options: {
-    scenarios: { type: "string", default: "1x,5x,10x", arg: "list", help: "scenarios to run, any of 1x,5x,10x" },
-    duration: {
-      type: "string",
-      default: "30s",
-      arg: "time",
-      help: "load time per scenario (lab replay, or rpk replay on a stack)",
-    },
-    window: { type: "string", default: "5m", arg: "time", help: "stack 1x: measure the last window" },
-    since: { type: "string", arg: "iso-time", help: "stack 1x: absolute window start, e.g. 2026-02-19T09:00:00Z" },
-    until: { type: "string", arg: "iso-time", help: "stack 1x: absolute window end (default now)" },
-    delay: {
-      type: "string",
-      default: "lognormal:40ms,0.5",
-      arg: "dist",
-      help: "lab: injected exchange-to-handler delay",
-    },
-    flush: { type: "string", default: "20ms", arg: "time", help: "lab: consumer flush interval" },
-    seed: { type: "string", default: "1", arg: "n", help: "lab: random seed" },
-    "lab-fault": { type: "string", arg: "list", help: "lab: faults in every scenario, e.g. drop:kraken@5s+2s" },
-    "lab-coarse-silver": {
-      type: "boolean",
-      help: "lab: build silver without processed_at (its only ingestion clock is second-granular)",
-    },
-    "load-cmd": {
-      type: "string",
-      arg: "sh",
-      help: "stack: load command run in k2-redpanda; {topic}, {n}, {seconds} are filled in",
-      default: "rpk topic consume {topic} -o -{n} -n {n} -f '%v\\n' | rpk topic produce {topic}",
-    },
-    tuning: { type: "string", arg: "text", help: 'what was tuned for this run (shown under "Tuning applied")' },
-    "skip-health": { type: "boolean", help: "stack: do not run the health checks first (the report says so)" },
-  },
+  options: OPTIONS,
   parse: (v) => {
-    const names = String(v.scenarios)
-      .split(",")
-      .map((s) => s.trim());
-    const scenarios = names.map(
-      (n) =>
-        SCENARIOS.find((s) => s.name === n) ??
-        (() => {
-          throw usageError(`invalid --scenarios: unknown scenario ${JSON.stringify(n)} (expected 1x, 5x or 10x)`);
-        })(),
-    );
-    const delay = String(v.delay);
-    parseDelay(delay);
     const o: Options = {
-      scenarios,
-      durationMs: opt.duration(v, "duration"),
-      windowMs: opt.duration(v, "window"),
-      since: opt.isoTime(v, "since"),
-      until: opt.isoTime(v, "until"),
-      delay,
-      flushMs: opt.duration(v, "flush"),
-      seed: opt.number(v, "seed", 0, 2 ** 32 - 1),
-      faults: opt.list(v, "lab-fault", parseFault),
-      coarseSilver: !!v["lab-coarse-silver"],
-      loadCmd: String(v["load-cmd"]),
-      tuning: String(v.tuning ?? ""),
-      skipHealth: !!v["skip-health"],
+      scenarios: v.scenarios,
+      durationMs: v.duration,
+      windowMs: v.window,
+      since: v.since,
+      until: v.until,
+      delay: v.delay,
+      flushMs: v.flush,
+      seed: v.seed,
+      faults: v["lab-fault"],
+      coarseSilver: v["lab-coarse-silver"],
+      loadCmd: v["load-cmd"],
+      tuning: v.tuning ?? "",
+      skipHealth: v["skip-health"],
       config: loadConfig(),
     };
     if (o.since && o.until && o.until <= o.since) throw usageError(`invalid --until: it must be after --since`);
@@ -254,6 +231,13 @@ async function perTableSection(doc: Report, run: RunData<LatencyFetched>, record
 }
 
 const resolutionLabel = (ms: number) => (ms >= 1000 ? "1 s" : ms >= 1 ? `${ms} ms` : "µs");
+
+/** A scenario by its name, for --scenarios: 1x, 5x or 10x. */
+function scenarioByName(name: string, flag: string): Scenario {
+  const s = SCENARIOS.find((x) => x.name === name);
+  if (!s) throw usageError(`invalid ${flag}: unknown scenario ${JSON.stringify(name)} (expected 1x, 5x or 10x)`);
+  return s;
+}
 
 if (import.meta.main) await main(latency);
 export default latency;

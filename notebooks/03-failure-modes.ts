@@ -43,7 +43,32 @@ type Options = {
   faults: Fault[];
   config: K2Config;
 };
-const failureModes: Notebook<Options, FailureFetched> = {
+/** The options, each declared with its normaliser (lib/runtime/options.ts). */
+const OPTIONS = {
+  tests: opt.optionalText(`tests by name or number: ${MATRIX.map((t) => t.name).join(", ")}`, "list"),
+  hold: opt.duration("10s", "how long each fault holds (the partition: --partition)"),
+  partition: opt.duration("30s", "how long the network partition holds (the brief: 30 s)"),
+  rate: opt.rate("2x", "lab: trade rate during the tests"),
+  network: opt.text(
+    LAB_NET,
+    "the network the partition test disconnects k2-clickhouse from (stack: e.g. k2-net)",
+    "name",
+  ),
+  limit: opt.duration(
+    "60s",
+    "give up waiting for recovery this long after the fault cleared (offload tests on a stack wait for the " +
+      "next scheduled run: their target + 1 min)",
+  ),
+  "dry-run": opt.flag("print exactly what would be done to which container, and do nothing"),
+  yes: opt.flag("do not ask before injecting faults into a real stack"),
+  "lab-fault": opt.list(
+    parseFault,
+    "lab: replayer faults too, offsets from the replay's start, e.g. drop:kraken@12s+2s",
+  ),
+  "skip-health": opt.flag("stack: do not run the health checks first (the report says so)"),
+};
+
+const failureModes: Notebook<Options, FailureFetched, typeof OPTIONS> = {
   name: "03-failure-modes",
   title: "Step 3: failure-mode tests",
   about: `Runs the six failure-mode tests lowest risk first: feed handler crash, Redpanda restart,
@@ -53,56 +78,19 @@ classified landed, lost, duplicated or late; the fault is cleared on any exit an
 On the embedded default it runs on the lab: real containers for the feed handlers (the others are
 stand-ins whose restart or failure is the analogue of the real one; the report says which).
 Against a real stack it asks for confirmation, or --yes.`,
-  options: {
-    tests: { type: "string", arg: "list", help: `tests by name or number: ${MATRIX.map((t) => t.name).join(", ")}` },
-    hold: {
-      type: "string",
-      default: "10s",
-      arg: "time",
-      help: "how long each fault holds (the partition: --partition)",
-    },
-    partition: {
-      type: "string",
-      default: "30s",
-      arg: "time",
-      help: "how long the network partition holds (the brief: 30 s)",
-    },
-    rate: { type: "string", default: "2x", arg: "rate", help: "lab: trade rate during the tests" },
-    network: {
-      type: "string",
-      default: LAB_NET,
-      arg: "name",
-      help: "the network the partition test disconnects k2-clickhouse from (stack: e.g. k2-net)",
-    },
-    limit: {
-      type: "string",
-      default: "60s",
-      arg: "time",
-      help:
-        "give up waiting for recovery this long after the fault cleared (offload tests on a stack wait for the " +
-        "next scheduled run: their target + 1 min)",
-    },
-    "dry-run": { type: "boolean", help: "print exactly what would be done to which container, and do nothing" },
-    yes: { type: "boolean", help: "do not ask before injecting faults into a real stack" },
-    "lab-fault": {
-      type: "string",
-      arg: "list",
-      help: "lab: replayer faults too, offsets from the replay's start, e.g. drop:kraken@12s+2s",
-    },
-    "skip-health": { type: "boolean", help: "stack: do not run the health checks first (the report says so)" },
-  },
+  options: OPTIONS,
   parse: (v) => ({
-    tests: selectTests(v.tests as string | undefined),
-    holdMs: opt.duration(v, "hold"),
-    partitionMs: opt.duration(v, "partition"),
-    rate: opt.rate(v, "rate"),
-    dryRun: !!v["dry-run"],
-    yes: !!v.yes,
-    network: String(v.network),
-    limitMs: opt.duration(v, "limit"),
-    explicit: !!v.tests,
-    faults: opt.list(v, "lab-fault", parseFault),
-    skipHealth: !!v["skip-health"],
+    tests: selectTests(v.tests),
+    holdMs: v.hold,
+    partitionMs: v.partition,
+    rate: v.rate,
+    dryRun: v["dry-run"],
+    yes: v.yes,
+    network: v.network,
+    limitMs: v.limit,
+    explicit: v.tests !== undefined,
+    faults: v["lab-fault"],
+    skipHealth: v["skip-health"],
     config: loadConfig(),
   }),
 

@@ -5,7 +5,7 @@
 // and checks the pipeline against the replayer's own ground truth.
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { openLab, runLab } from "../lib/lab/lab.ts";
-import { parseDelay } from "../lib/lab/random.ts";
+import { parseDelay, delayOption } from "../lib/lab/random.ts";
 import { parseFault, faultsHtml, type Fault } from "../lib/lab/traffic.ts";
 import { discoverWithObservation, lagClock, type Mapping, type TimeColumn } from "../lib/k2/discovery.ts";
 import { loadConfig, type K2Config } from "../lib/k2/config.ts";
@@ -47,54 +47,36 @@ type LagRow = {
   coarse_negative: number;
 };
 
-const lab: Notebook<Options, LabFetched> = {
+/** The options, each declared with its normaliser (lib/runtime/options.ts). */
+const OPTIONS = {
+  duration: opt.duration("60s", "how long to replay"),
+  rate: opt.rate("1x", `total message rate: 1x = ${BASE_RATE} msg/s, 5x, 10x, or 120/s`),
+  delay: delayOption(
+    "lognormal:40ms,0.5",
+    "exchange-to-handler delay: fixed:5ms, uniform:5ms-50ms, exp:10ms, lognormal:40ms,0.5",
+  ),
+  flush: opt.duration("100ms", "consumer flush interval (the Kafka engine's kafka_flush_interval_ms)"),
+  fault: opt.list(parseFault, "comma-separated lab faults: silence:binance@10s+3m, drop:kraken@20s+5s, stall@30s+10s"),
+  seed: opt.number("1", "random seed (same seed, same trades)", 0, 2 ** 32 - 1),
+};
+
+const lab: Notebook<Options, LabFetched, typeof OPTIONS> = {
   name: "lab",
   title: "K2 lab: the pipeline against ground truth",
   about: `Builds the K2 schema (bronze, silver, six OHLCV timeframes, their MVs) in the embedded engine,
 replays trades for Binance, Kraken and Coinbase with Poisson arrivals and a modelled
 exchange-to-handler delay, then checks that every trade sent landed in bronze and silver,
 that every OHLCV timeframe counts the silver trades, and shows the lag distribution.`,
-  options: {
-    duration: { type: "string", default: "60s", arg: "time", help: "how long to replay" },
-    rate: {
-      type: "string",
-      default: "1x",
-      arg: "rate",
-      help: `total message rate: 1x = ${BASE_RATE} msg/s, 5x, 10x, or 120/s`,
-    },
-    delay: {
-      type: "string",
-      default: "lognormal:40ms,0.5",
-      arg: "dist",
-      help: "exchange-to-handler delay: fixed:5ms, uniform:5ms-50ms, exp:10ms, lognormal:40ms,0.5",
-    },
-    flush: {
-      type: "string",
-      default: "100ms",
-      arg: "time",
-      help: "consumer flush interval (the Kafka engine's kafka_flush_interval_ms)",
-    },
-    fault: {
-      type: "string",
-      arg: "list",
-      help: "comma-separated lab faults: silence:binance@10s+3m, drop:kraken@20s+5s, stall@30s+10s",
-    },
-    seed: { type: "string", default: "1", arg: "n", help: "random seed (same seed, same trades)" },
-  },
-  parse: (v) => {
-    const durationMs = opt.duration(v, "duration");
-    const delay = String(v.delay);
-    parseDelay(delay);
-    return {
-      durationMs,
-      delay,
-      rate: opt.rate(v, "rate"),
-      seed: opt.number(v, "seed", 0, 2 ** 32 - 1),
-      flushMs: opt.duration(v, "flush"),
-      faults: opt.list(v, "fault", parseFault),
-      config: loadConfig(), // read before the replay, so a bad file fails in a second, not after a minute
-    };
-  },
+  options: OPTIONS,
+  parse: (v) => ({
+    durationMs: v.duration,
+    delay: v.delay,
+    rate: v.rate,
+    seed: v.seed,
+    flushMs: v.flush,
+    faults: v.fault,
+    config: loadConfig(), // read before the replay, so a bad file fails in a second, not after a minute
+  }),
 
   // ## Fetch: replay, discover, store
   async fetch({ options: o, run, log }) {

@@ -2,6 +2,7 @@
 // so tests are deterministic and a report can be reproduced exactly.
 import { usageError } from "../runtime/errors.ts";
 import { parseDuration } from "../runtime/units.ts";
+import { custom, text } from "../runtime/options.ts";
 
 export type Rng = () => number; // uniform in [0, 1)
 
@@ -42,6 +43,13 @@ export type Delay = { spec: string; sample(rng: Rng): number };
  *   lognormal:40ms,0.5            lognormal with median 40 ms and sigma 0.5 (of ln ms)
  *   lognormal:median=40ms,sigma=0.5   the same, spelled out
  */
+/** A delay distribution flag: checked when parsed, kept as the user wrote it (reports show it so). */
+export const delayOption = (dflt: string, help: string) =>
+  custom(text(dflt, help, "dist"), (d) => {
+    parseDelay(d);
+    return d;
+  });
+
 export function parseDelay(spec: string): Delay {
   const bad = (why: string) =>
     usageError(`invalid delay: ${JSON.stringify(spec)} (${why}; e.g. lognormal:40ms,0.5 or fixed:5ms)`);

@@ -12,9 +12,15 @@ import { Report } from "../report/document.ts";
 import { RunWriter, openRun, newRunId, type Fetched, type RunData } from "./store.ts";
 import { progress } from "./progress.ts";
 import pkg from "../../package.json" with { type: "json" };
-import type { Values } from "./options.ts";
-
-export type OptionSpec = { type: "string" | "boolean"; default?: string | boolean; help: string; arg?: string };
+import {
+  flag,
+  optionalText,
+  parseOptions,
+  type OptionSpec,
+  type OptionSpecs,
+  type Parsed,
+  type Values,
+} from "./options.ts";
 
 /** `--compare <runA> <runB>`: a notebook that offers it renders the two stored runs side by side. */
 export type Compare<O, F extends Fetched> = (
@@ -32,33 +38,36 @@ export type FetchContext<O> = {
   /** work to do before exiting on Ctrl-C or SIGTERM (e.g. clear an injected fault) */
   onAbort(cleanup: () => Promise<void>): void;
 };
-/** `error`: something left broken that the user must hear about whatever --gate says (one line, with its exit code). */
 /**
- * What a render returns: its summary lines, whether a check failed, and `files`: artefacts beside the report
+ * What a render returns: its summary lines, whether a check failed, `error`: something left broken that the user
+ * must hear about whatever --gate says (one line, with its exit code), and `files`: artefacts beside the report
  * (out/<notebook>/<name>), written by the runtime like the report itself.
  */
 export type Rendered = { summary: string[]; failed?: boolean; error?: K2Error; files?: Record<string, string> };
 
-/** A notebook: options O parsed from flags, a fetch that stores a typed record F, a render that reads it back. */
-export type Notebook<O, F extends Fetched = Fetched> = {
+/**
+ * A notebook: declared options S (each with its normaliser, lib/runtime/options.ts), assembled into O by parse;
+ * a fetch that stores a typed record F; a render that reads it back.
+ */
+export type Notebook<O, F extends Fetched = Fetched, S extends OptionSpecs = OptionSpecs> = {
   name: string;
   title: string;
   about: string;
-  options: Record<string, OptionSpec>;
+  options: S;
   /** Exit non-zero on a failed check even without --gate (the health notebook gates CI). */
   alwaysGate?: boolean;
-  /** Turn raw flag values into typed options; throw usageError on a bad value. */
-  parse(values: Values): O;
+  /** Assemble the parsed option values (and the environment) into the notebook's options. */
+  parse(values: Parsed<S>): O;
   fetch(ctx: FetchContext<O>): Promise<F>;
   render(report: Report, run: RunData<F>, options: O): Promise<Rendered>;
   compare?: Compare<O, F>;
 };
 
-const COMMON: Record<string, OptionSpec> = {
-  from: { type: "string", arg: "run-id|latest", help: "re-render from stored data (no ClickHouse or Docker needed)" },
-  gate: { type: "boolean", help: "exit non-zero when a check or target fails (for CI)" },
-  watch: { type: "boolean", help: "after the run, re-render on every change under lib/ and notebooks/" },
-  help: { type: "boolean", help: "show this help" },
+const COMMON = {
+  from: optionalText("re-render from stored data (no ClickHouse or Docker needed)", "run-id|latest"),
+  gate: flag("exit non-zero when a check or target fails (for CI)"),
+  watch: flag("after the run, re-render on every change under lib/ and notebooks/"),
+  help: flag("show this help"),
 };
 const COMPARE_HELP =
   "  --compare <runA> <runB>            render the deltas between two stored runs (out/<name>-compare.html)";
@@ -85,19 +94,20 @@ export async function runNotebook<O, F extends Fetched>(
   argv: string[] = Bun.argv.slice(2),
 ): Promise<number> {
   const { compareIds, rest } = takeCompare(nb, argv);
-  const values = parseFlags(nb, rest);
+  const raw = parseFlags(nb, rest);
+  const values = parseOptions(COMMON, raw);
   if (values.help) {
     console.log(helpText(nb));
     return 0;
   }
-  const options = nb.parse(values);
+  const options = nb.parse(parseOptions(nb.options, raw));
   const t0 = performance.now();
   if (compareIds) {
     const rendered = await renderCompare(nb, compareIds, options);
     return values.gate && rendered.failed ? EXIT.gate : 0;
   }
   let run: RunData<F>;
-  if (typeof values.from === "string") {
+  if (values.from !== undefined) {
     run = await openRun<F>(nb.name, values.from);
     console.error(`${nb.name}: re-rendering stored run ${run.manifest.runId}`);
   } else run = await openRun<F>(nb.name, await fetchRun(nb, options));
@@ -132,7 +142,7 @@ function parseFlags<O, F extends Fetched>(nb: Notebook<O, F>, argv: string[]): V
     return parseArgs({
       args: argv,
       options: Object.fromEntries(
-        Object.entries(all).map(([n, o]) => [n, { type: o.type, default: o.default } as any]),
+        Object.entries(all).map(([n, o]) => [n, { type: o.type, default: o.default }] as const),
       ),
       allowPositionals: false,
       strict: true,
