@@ -127,8 +127,8 @@ export async function segmentTable(doc: Report, run: RunData, records: ScenarioR
     ];
   });
   doc.md`## Segment budget`;
-  doc.md`FACTS.md budgets seven segments to ${SEGMENT_BUDGET_MS.total} ms end to end. A segment is filled only where something measured it;
-    the others say what instrumentation would. Cells are p50 / p99.`;
+  doc.md`FACTS.md budgets seven segments to ${SEGMENT_BUDGET_MS.total} ms end to end. A segment is filled only where
+    something measured it; the others say what instrumentation would. Cells are p50 / p99.`;
   doc.table(
     rows,
     [

@@ -145,6 +145,8 @@ function parseFlags<O, F extends Fetched>(nb: Notebook<O, F>, argv: string[]): V
         Object.entries(all).map(([n, o]) => [n, { type: o.type, default: o.default }] as const),
       ),
       allowPositionals: false,
+      // --no-lab-stack turns off a flag that defaults to on
+      allowNegative: true,
       strict: true,
     }).values as Values;
   } catch (e) {
