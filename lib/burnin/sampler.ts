@@ -139,21 +139,9 @@ export function appendRound(path: string, rows: Row[]) {
   const fresh = !existsSync(path);
   const fd = openSync(path, "a");
   try {
-    const marker: Row = {
-      round: rows[0]?.round ?? 0,
-      ts: new Date().toISOString(),
-      container: ROUND_END,
-      service: "",
-      state: "",
-      health: "",
-      restarts: null,
-      oom_killed: false,
-      cpu_cores: null,
-      cpu_total_ns: null,
-      mem_bytes: null,
-      mem_limit_bytes: null,
-      note: `rows=${rows.length}`,
-    };
+    // the round is complete only once its marker is on disk (what --resume reads back)
+    const round = Number(rows[0]?.round ?? 0);
+    const marker = emptyRow(round, new Date().toISOString(), ROUND_END, "", "", `rows=${rows.length}`);
     const text =
       (fresh ? COLUMNS.join(",") + "\n" : "") +
       [...rows, marker].map((r) => COLUMNS.map((c) => csvCell(r[c])).join(",")).join("\n") +
