@@ -6,20 +6,18 @@
 // decide gives UNRESOLVED, never PASS.
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { connectClickHouse, targetFromEnv } from "../lib/io/clickhouse.ts";
-import { lagClock, effectiveResolutionMs } from "../lib/k2/discovery.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { delayOption } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
-import { SCENARIOS, bottleneck, clockOffsetNote, p99Verdict, type Scenario } from "../lib/latency/verdict.ts";
+import { bottleneck, scenarioByName, type Scenario } from "../lib/latency/verdict.ts";
 import { labScenario, stackScenario, type ScenarioOptions } from "../lib/latency/run.ts";
 import { requireHealthy } from "../lib/health/run.ts";
 import { formatDuration } from "../lib/runtime/units.ts";
 import { usageError } from "../lib/runtime/errors.ts";
-import { fmt, type Report } from "../lib/report/document.ts";
-import { latencyFigures, resultsTable, segmentTable, compareRuns } from "../lib/latency/report.ts";
+import { fmt } from "../lib/report/document.ts";
+import { latencyFigures, resultsTable, segmentTable, compareRuns, perTableSection } from "../lib/latency/report.ts";
 import { describePrecondition } from "../lib/health/summary.ts";
 import { scenarioSummaries, type LatencyFetched, type ScenarioRecord } from "../lib/latency/summary.ts";
-import type { RunData } from "../lib/runtime/store.ts";
 import * as opt from "../lib/runtime/options.ts";
 
 type Options = ScenarioOptions & { scenarios: Scenario[]; tuning: string; skipHealth: boolean };
@@ -169,75 +167,6 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
   // ## Compare: the deltas for a "tuning applied" PR, exact from the stored per-trade lags
   compare: (doc, a, b) => compareRuns(doc, a, b),
 };
-
-/** One row of a scenario's stats dataset (statsSql): per table and exchange, lags in ms. */
-type StatsRow = {
-  table: string;
-  exchange: string;
-  trades: number;
-  avg_ms: number;
-  p50_ms: number;
-  p90_ms: number;
-  p99_ms: number;
-  p999_ms: number;
-  max_ms: number;
-  floor_ms: number;
-  negative_share: number;
-};
-
-/** Per table (silver and each bronze) and exchange: the full statistics and what each clock can decide. */
-async function perTableSection(doc: Report, run: RunData<LatencyFetched>, records: ScenarioRecord[]) {
-  doc.md`## Per table and exchange`;
-  doc.md`Every trade table, with the clock its lag is measured by. A second-granular clock truncates ingestion time,
-    so its lags run up to a second short: sub-second targets are UNRESOLVED from it.`;
-  for (const r of records.filter((x) => run.manifest.datasets[`stats_${x.scenario}`])) {
-    const rows = await run.rows<StatsRow>(`stats_${r.scenario}`);
-    const clock = new Map(r.mappings.map((m) => [m.table, m]));
-    const target = SCENARIOS.find((s) => s.name === r.scenario)!.p99TargetMs;
-    doc.table(
-      rows.map((x) => {
-        const m = clock.get(x.table)!;
-        const c = lagClock(m);
-        const v = p99Verdict(x.p99_ms, target, effectiveResolutionMs(c));
-        return {
-          ...x,
-          clock: `${c.column} ` + `(${resolutionLabel(effectiveResolutionMs(c))})`,
-          verdict: v.status,
-          offset: clockOffsetNote(x.floor_ms, x.negative_share),
-        };
-      }),
-      [
-        { key: "table", label: "Table" },
-        { key: "exchange", label: "Exchange" },
-        { key: "clock", label: "Lag clock" },
-        { key: "trades", label: "Trades", align: "right" },
-        { key: "avg_ms", label: "avg", align: "right" },
-        { key: "p50_ms", label: "p50", align: "right" },
-        { key: "p90_ms", label: "p90", align: "right" },
-        { key: "p99_ms", label: "p99", align: "right" },
-        { key: "p999_ms", label: "p99.9", align: "right" },
-        { key: "max_ms", label: "max", align: "right" },
-        { key: "verdict", label: `p99 vs ${target} ms` },
-        { key: "negative_share", label: "negative", format: (v) => `${(v * 100).toFixed(2)}%`, align: "right" },
-        { key: "offset", label: "Clock offset (two clocks)" },
-      ],
-      {
-        caption:
-          `Scenario ${r.scenario}: lag in ms by table and exchange (per-symbol figures are in ` +
-          `stats_symbol_${r.scenario}.parquet)`,
-      },
-    );
-  }
-}
-
-const resolutionLabel = (ms: number) => (ms >= 1000 ? "1 s" : ms >= 1 ? `${ms} ms` : "µs");
-
-/** A scenario by its name, for --scenarios: 1x, 5x or 10x. */
-function scenarioByName(name: string, flag: string): Scenario {
-  const s = SCENARIOS.find((x) => x.name === name);
-  if (!s) throw usageError(`invalid ${flag}: unknown scenario ${JSON.stringify(name)} (expected 1x, 5x or 10x)`);
-  return s;
-}
 
 if (import.meta.main) await main(latency);
 export default latency;

@@ -244,3 +244,13 @@ export function silverOf(mappings: Mapping[]): Mapping {
 export const inWindow = (m: Mapping, w: { fromMs: number; toMs: number }) =>
   `${sqlIdent(m.exchangeTime.column)} >= ${sqlTimeMs(w.fromMs)} AND ${sqlIdent(m.exchangeTime.column)} < ` +
   `${sqlTimeMs(Math.ceil(w.toMs))}`;
+
+/** A clock resolution as the reports write it: "1 s", "1 ms", "1 µs". */
+export const formatResolution = (ms: number) =>
+  ms >= 1000 ? `${ms / 1000} s` : ms >= 1 ? `${ms} ms` : `${ms * 1000} µs`;
+
+/** A time column with its resolution by type and, where sampled, as seen in the data. */
+export const clockLabel = (t: TimeColumn) =>
+  `${t.column} (${formatResolution(t.resolutionMs)} by type` +
+  (t.observedResolutionMs ? `, ${formatResolution(t.observedResolutionMs)} in data` : "") +
+  ")";

@@ -85,19 +85,6 @@ export function queryLogSql(w: Window): string {
         toDateTime(intDiv(${Math.ceil(w.toMs)}, 1000) + 1)`;
 }
 
-/**
- * Log-spaced histogram bins of a positive value, ten per decade, computed by the engine:
- * the figure's size does not grow with rows. `source` is a table expression.
- */
-/** One bin of logBinsSql: [x1, x2) holds n values. */
-export type BinRow = { series: string; bin: number; x1: number; x2: number; n: number };
-
-export function logBinsSql(value: string, source: string, label: string, where = "1"): string {
-  return `SELECT ${sqlString(label)} AS series, floor(log10(${value}) * 10) AS bin,
-      pow(10, bin / 10) AS x1, pow(10, (bin + 1) / 10) AS x2, count() AS n
-    FROM ${source} WHERE ${value} > 0 AND (${where}) GROUP BY bin ORDER BY bin`;
-}
-
 /** An ECDF as 200 quantile points per exchange (plus the tail), flat in size whatever the rows. */
 export function ecdfSql(source: string, where = "1"): string {
   const levels = [...Array.from({ length: 200 }, (_, i) => i / 200), 0.999, 1];
@@ -106,13 +93,13 @@ export function ecdfSql(source: string, where = "1"): string {
       exchange) ORDER BY exchange, q`;
 }
 
+/** One bucket of seriesSql: p50 and p99 lag per exchange. */
+export type SeriesRow = { exchange: string; bucket: string; trades: number; p50_ms: number; p99_ms: number };
+
 /**
  * p50 and p99 per exchange in buckets of exchange time (10 s unless the window needs wider ones to stay a few hundred
  * points).
  */
-/** One bucket of seriesSql: p50 and p99 lag per exchange. */
-export type SeriesRow = { exchange: string; bucket: string; trades: number; p50_ms: number; p99_ms: number };
-
 export function seriesSql(source: string, where = "1", bucketSeconds = 10): string {
   return `SELECT exchange, toStartOfInterval(exchange_ts, INTERVAL ${bucketSeconds} SECOND) AS bucket,
       count() AS trades, quantileExact(0.5)(lag_ms) AS p50_ms, quantileExact(0.99)(lag_ms) AS p99_ms

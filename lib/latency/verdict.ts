@@ -2,6 +2,7 @@
 // ingestion clock may be coarse; these functions decide only what the numbers can decide.
 import type { Status } from "../verdict/status.ts";
 import { LATENCY_P99_TARGET_MS } from "../k2/thresholds.ts";
+import { usageError } from "../runtime/errors.ts";
 
 export type Scenario = { name: string; multiple: number; rate: number; p99TargetMs: number; noLoss: boolean };
 /** Phase 7 step 1: 1x ~50 msg/s p99 < 200 ms; 5x < 500 ms; 10x < 1 s and no data loss. */
@@ -75,4 +76,11 @@ export function clockOffsetNote(floorMs: number, negativeShare: number): string 
     return `${share} of lags are negative: the exchange clock runs ahead of ours by at least ${fmtMs(-floorMs)}`;
   }
   return `no negative lags; lag floor ${floorMs.toFixed(1)} ms bounds delay plus clock offset`;
+}
+
+/** A scenario by its name, for --scenarios: 1x, 5x or 10x. */
+export function scenarioByName(name: string, flag: string): Scenario {
+  const s = SCENARIOS.find((x) => x.name === name);
+  if (!s) throw usageError(`invalid ${flag}: unknown scenario ${JSON.stringify(name)} (expected 1x, 5x or 10x)`);
+  return s;
 }
