@@ -4,7 +4,7 @@
 // evidence for each, and exits non-zero when any fails, so it can gate CI and the step
 // notebooks. On the embedded default it checks the K2 lab: its containers and its engine.
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
-import { connectClickHouse, targetFromEnv } from "../lib/io/clickhouse.ts";
+import { connectClickHouse, isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
 import { probeDocker } from "../lib/io/docker.ts";
 import { gatherHealth, flowSeriesSql } from "../lib/health/run.ts";
 import { type Check } from "../lib/health/verdict.ts";
@@ -85,7 +85,7 @@ Exits 6 when any check fails. On the embedded default it first replays the lab f
       throw e;
     });
     const docker = await probeDocker();
-    const lab = spec.kind === "embedded";
+    const lab = isLab(spec);
     if (lab && !("unreachable" in docker) && o.lab.stack) {
       log("creating any missing lab containers (k2-*, com.k2.lab=true)");
       await ensureLabStack(docker);

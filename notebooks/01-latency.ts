@@ -5,7 +5,7 @@
 // for loss, and judge p99 against the scenario's target, honestly: a clock too coarse to
 // decide gives UNRESOLVED, never PASS.
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
-import { connectClickHouse, targetFromEnv } from "../lib/io/clickhouse.ts";
+import { connectClickHouse, isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { delayOption } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
@@ -79,7 +79,7 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
   async fetch({ options: o, run, log }) {
     const spec = targetFromEnv();
     const target = await connectClickHouse(spec);
-    const lab = spec.kind === "embedded";
+    const lab = isLab(spec);
     const health = lab
       ? { skipped: "the lab makes its own traffic: the health precondition applies to stacks" }
       : await requireHealthy(target, o.skipHealth, o.config);

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { join, basename, relative } from "node:path";
 import { outDir } from "../lib/runtime/paths.ts";
 import { top, renderRun, flagError, watchAndRender, type Notebook } from "../lib/runtime/notebook.ts";
-import { targetFromEnv } from "../lib/io/clickhouse.ts";
+import { isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
 import { connectDocker, probeDocker } from "../lib/io/docker.ts";
 import { runSampler, findRun, importRun, noEngineRun, NOTEBOOK } from "../lib/burnin/run.ts";
 import { startOptions, readyTarget, detachSampler, samplerStatus, stopSampler } from "../lib/burnin/lifecycle.ts";
@@ -174,7 +174,7 @@ async function command(argv: string[]): Promise<number> {
   if (sub && sub !== "start")
     throw usageError(`unknown command ${JSON.stringify(sub)} (expected start, status, stop or import; see --help)`);
 
-  const o = startOptions(values, targetFromEnv().kind === "embedded");
+  const o = startOptions(values, isLab(targetFromEnv()));
   // Without an engine: the main job still gets its report; asked explicitly to sample, it fails.
   const probe = await probeDocker();
   if ("unreachable" in probe) {

@@ -6,7 +6,7 @@
 // is classified landed, lost, duplicated or late. A fault in flight is journalled first and
 // cleared on any exit; the next run restores what a killed one left broken.
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
-import { targetFromEnv, connectClickHouse } from "../lib/io/clickhouse.ts";
+import { targetFromEnv, connectClickHouse, isLab } from "../lib/io/clickhouse.ts";
 import { probeDocker, connectDocker } from "../lib/io/docker.ts";
 import { LAB_NET } from "../lib/lab/stack.ts";
 import { parseFault, type Fault } from "../lib/lab/traffic.ts";
@@ -97,7 +97,7 @@ Against a real stack it asks for confirmation, or --yes.`,
   // ## Fetch: run the tests
   async fetch({ options: o, run, log, onAbort }) {
     const spec = targetFromEnv();
-    const lab = spec.kind === "embedded";
+    const lab = isLab(spec);
     const probe = await probeDocker();
     const docker = "unreachable" in probe ? null : probe;
     // First of all: restore what an interrupted run left broken.

@@ -38,7 +38,7 @@ const peakRssMb = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/st
 // ---- child side: one case, one process, prints one JSON line ----
 if (values.child) {
   const dir = String(values.dir);
-  const t = await connectClickHouse({ kind: "embedded", path: join(dir, "engine"), database: "k2" });
+  const t = await connectClickHouse({ kind: "embedded", path: join(dir, "engine"), database: "k2", lab: true });
   const t0 = performance.now();
   let extra: Record<string, unknown> = {};
   switch (values.child) {

@@ -13,6 +13,7 @@ describe("targetFromEnv", () => {
       kind: "embedded",
       path: "/tmp/x",
       database: "k2",
+      lab: false,
     });
     const s = targetFromEnv({ CLICKHOUSE_URL: "http://localhost:8123", CLICKHOUSE_PASSWORD: "pw-123" });
     expect(s).toMatchObject({ kind: "server", user: "default", password: "pw-123" });
@@ -65,9 +66,9 @@ describe("embedded engine through @clickhouse/client", () => {
   });
   test("one engine per process: a second folder is refused by name", async () => {
     await testEngine();
-    await expect(connectClickHouse({ kind: "embedded", path: "/tmp/elsewhere", database: "k2" })).rejects.toThrow(
-      /already open at .*one engine per process/,
-    );
+    await expect(
+      connectClickHouse({ kind: "embedded", path: "/tmp/elsewhere", database: "k2", lab: true }),
+    ).rejects.toThrow(/already open at .*one engine per process/);
     expect(localEngine()).toBe((await testEngine()).client); // readers reuse the open engine
   });
   test("the embedded engine has no system.query_log", async () => {

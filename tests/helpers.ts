@@ -14,7 +14,7 @@ let engine: Promise<Target> | undefined;
 export const ENGINE_PATH = join(tmpdir(), `k2-test-engine-${process.pid}`);
 /** The process's embedded engine, shared by every test file in this `bun test` run. */
 export function testEngine(): Promise<Target> {
-  return (engine ??= connectClickHouse({ kind: "embedded", path: ENGINE_PATH, database: "k2" }));
+  return (engine ??= connectClickHouse({ kind: "embedded", path: ENGINE_PATH, database: "k2", lab: true }));
 }
 // Open it as soon as any test file loads this module: whichever file runs first, the process's
 // one engine is this folder, and readers of stored runs (localEngine) reuse it.

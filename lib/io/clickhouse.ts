@@ -8,7 +8,8 @@
 // (used to read stored Parquet back) reuses whatever is open.
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
-import { resolve } from "node:path";
+import { resolve, join } from "node:path";
+import { existsSync, statSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { K2Error, EXIT, registerSecret, firstLine } from "../runtime/errors.ts";
 import { produceAtomic } from "../runtime/fsx.ts";
@@ -16,7 +17,11 @@ import { defaultEnginePath, ROOT } from "../runtime/paths.ts";
 
 export type TargetSpec =
   | { kind: "server"; url: string; user: string; password: string; database: string }
-  | { kind: "embedded"; path: string; database: string };
+  // lab: the lab's own engine folder (data/lab-engine), the only embedded folder the lab may reset and fill
+  | { kind: "embedded"; path: string; database: string; lab: boolean };
+
+/** The lab's own engine folder. Any other target, a server or another embedded folder, is a stack: read, not reset. */
+export const isLab = (spec: TargetSpec) => spec.kind === "embedded" && spec.lab;
 
 export type Row = Record<string, any>;
 /** The small interface analysis and discovery code take: notebooks pass a Target, tests pass rows. */
@@ -33,10 +38,11 @@ export function targetFromEnv(env: Record<string, string | undefined> = process.
   const database = env.CLICKHOUSE_DATABASE?.trim() || "k2";
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database))
     throw new K2Error(`invalid CLICKHOUSE_DATABASE: ${JSON.stringify(database)} (a plain identifier such as k2)`);
-  if (!url) return { kind: "embedded", path: defaultEnginePath(), database };
+  if (!url) return { kind: "embedded", path: defaultEnginePath(), database, lab: true };
   if (url.startsWith("chdb://")) {
     const p = url.slice("chdb://".length);
-    return { kind: "embedded", path: p ? resolve(ROOT, p) : defaultEnginePath(), database };
+    const path = p ? resolve(ROOT, p) : defaultEnginePath();
+    return { kind: "embedded", path, database, lab: path === defaultEnginePath() };
   }
   if (!/^https?:\/\/[^\s/]+/.test(url))
     throw new K2Error(
@@ -165,6 +171,7 @@ export class Target implements Db {
 }
 
 export async function connectClickHouse(spec: TargetSpec = targetFromEnv()): Promise<Target> {
+  if (spec.kind === "embedded" && !spec.lab) requireEngineFolder(spec.path);
   const client =
     spec.kind === "embedded"
       ? embeddedClient(spec.path)
@@ -185,6 +192,17 @@ export async function connectClickHouse(spec: TargetSpec = targetFromEnv()): Pro
     if (spec.kind === "server") await client.close().catch(() => {});
     throw clickhouseError(e, spec);
   }
+}
+
+/**
+ * A user's embedded folder is opened only if it already is an engine folder (a directory with the engine's metadata/):
+ * opening anything else would create one there, or fail deep inside the engine (a file such as /etc/passwd).
+ */
+function requireEngineFolder(path: string) {
+  const fix = "point CLICKHOUSE_URL=chdb://<folder> at an existing engine folder, or unset it for the lab";
+  if (!existsSync(path)) throw new K2Error(`no engine folder at ${path}: ${fix}`, EXIT.notFound);
+  if (!statSync(path).isDirectory() || !existsSync(join(path, "metadata")))
+    throw new K2Error(`${path} is not an embedded engine folder (no metadata/ inside): ${fix}`, EXIT.notFound);
 }
 
 /** Translate what the client throws into one line that names the problem and the fix. */

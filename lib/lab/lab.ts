@@ -1,5 +1,5 @@
-// The K2 lab as one call: open the embedded engine (never a server: the lab drops and
-// rebuilds its databases), build the schema, replay trades, return the replayer's summary.
+// The K2 lab as one call: open the lab's own engine folder (never a server or a user's folder:
+// the lab drops and rebuilds its databases), build the schema, replay trades, return the replayer's summary.
 import { connectClickHouse, targetFromEnv, type Target } from "../io/clickhouse.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import { resetLab, type LabSchemaOptions } from "./schema.ts";
@@ -13,6 +13,12 @@ export async function openLab(env = process.env): Promise<Target> {
     throw new K2Error(
       `the lab runs on the embedded engine only, and CLICKHOUSE_URL points at a server: unset it or set ` +
         `CLICKHOUSE_URL=chdb://<folder>`,
+      EXIT.usage,
+    );
+  if (!spec.lab)
+    throw new K2Error(
+      `the lab runs only in its own engine folder (data/lab-engine), not in ${spec.path}: unset CLICKHOUSE_URL ` +
+        "(the other notebooks measure that folder in place)",
       EXIT.usage,
     );
   return connectClickHouse(spec);

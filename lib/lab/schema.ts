@@ -4,6 +4,8 @@
 // pitfalls included: bronze stamps ingestion_timestamp with now() at ONE-SECOND resolution,
 // silver copies it (so it stays second-granular) and calls the exchange time `timestamp`.
 import { EXCHANGES, type Exchange } from "./instruments.ts";
+import { isLab, sqlString, type Target } from "../io/clickhouse.ts";
+import { K2Error } from "../runtime/errors.ts";
 
 export const TIMEFRAMES = [
   ["1m", "1 MINUTE"],
@@ -31,7 +33,7 @@ export type LabSchemaOptions = {
 };
 
 export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}): string[] {
-  const stmts = [`CREATE DATABASE IF NOT EXISTS ${db}`, `CREATE DATABASE IF NOT EXISTS ${truthDb}`];
+  const stmts = [db, truthDb].map((d) => `CREATE DATABASE IF NOT EXISTS ${d} COMMENT ${sqlString(LAB_MARK)}`);
   for (const ex of EXCHANGES) {
     stmts.push(
       `CREATE TABLE ${db}.trades_${ex}_queue (message String) ENGINE = Null`,
@@ -111,14 +113,29 @@ export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}
   return stmts;
 }
 
-/** Drop and rebuild the lab databases. Only ever called on the embedded engine. */
-export async function resetLab(
-  db: { command(sql: string): Promise<void> },
-  database = "k2",
-  truthDb = "k2lab",
-  o: LabSchemaOptions = {},
-) {
-  await db.command(`DROP DATABASE IF EXISTS ${database} SYNC`);
-  await db.command(`DROP DATABASE IF EXISTS ${truthDb} SYNC`);
-  for (const sql of labSchema(database, truthDb, o)) await db.command(sql);
+/** The comment on every database the lab creates: the mark of what it owns, and so may drop. */
+export const LAB_MARK = "k2-lab: created by the K2 lab, which may drop and rebuild it";
+
+/**
+ * Drop and rebuild the lab databases, only on the lab's own engine folder and only databases the lab marked: anything
+ * else is a user's (a copy of production kept for analysis) and is refused with one line, never dropped.
+ */
+export async function resetLab(t: Target, database = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}) {
+  if (!isLab(t.spec))
+    throw new K2Error(
+      `refusing to reset ${t.label}: the lab owns only its own engine folder (data/lab-engine); any other target is ` +
+        "measured in place, never rebuilt",
+    );
+  const found = await t.query<{ name: string; comment: string }>(
+    `SELECT name, comment FROM system.databases WHERE name IN (${sqlString(database)}, ${sqlString(truthDb)})`,
+  );
+  for (const d of found)
+    if (d.comment !== LAB_MARK)
+      throw new K2Error(
+        `refusing to reset database ${d.name} in ${t.label}: the lab did not create it (no lab mark in its comment); ` +
+          "move it out of the lab's folder, or set CLICKHOUSE_DATABASE to another name",
+      );
+  await t.command(`DROP DATABASE IF EXISTS ${database} SYNC`);
+  await t.command(`DROP DATABASE IF EXISTS ${truthDb} SYNC`);
+  for (const sql of labSchema(database, truthDb, o)) await t.command(sql);
 }
