@@ -9,13 +9,22 @@ import { connectClickHouse, isLab, targetFromEnv } from "../lib/io/clickhouse.ts
 import { loadConfig } from "../lib/k2/config.ts";
 import { delayOption } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
-import { bottleneck, scenarioByName, type Scenario } from "../lib/latency/verdict.ts";
+import { scenarioByName, type Scenario } from "../lib/latency/verdict.ts";
 import { labScenario, stackScenario, type ScenarioOptions } from "../lib/latency/run.ts";
 import { requireHealthy } from "../lib/health/run.ts";
 import { formatDuration } from "../lib/runtime/units.ts";
+import { KAFKA_ENGINE } from "../lib/k2/stack.ts";
 import { usageError } from "../lib/runtime/errors.ts";
 import { fmt } from "../lib/report/document.ts";
-import { latencyFigures, resultsTable, segmentTable, compareRuns, perTableSection } from "../lib/latency/report.ts";
+import {
+  latencyFigures,
+  resultsTable,
+  segmentTable,
+  compareRuns,
+  perTableSection,
+  floorSection,
+  bottleneckText,
+} from "../lib/latency/report.ts";
 import { describePrecondition } from "../lib/health/summary.ts";
 import { scenarioSummaries, type LatencyFetched, type ScenarioRecord } from "../lib/latency/summary.ts";
 import * as opt from "../lib/runtime/options.ts";
@@ -30,7 +39,10 @@ const OPTIONS = {
   since: opt.isoTime("stack 1x: absolute window start, e.g. 2026-02-19T09:00:00Z"),
   until: opt.isoTime("stack 1x: absolute window end (default now)"),
   delay: delayOption("lognormal:40ms,0.5", "lab: injected exchange-to-handler delay"),
-  flush: opt.duration("20ms", "lab: consumer flush interval"),
+  flush: opt.duration(
+    `${KAFKA_ENGINE.flushIntervalMs}ms`,
+    "lab: the Kafka engine's flush interval (K2's kafka_flush_interval_ms); e.g. 100ms for a tuned run",
+  ),
   seed: opt.number("1", "lab: random seed", 0, 2 ** 32 - 1),
   "lab-fault": opt.list(parseFault, "lab: faults in every scenario, e.g. drop:kraken@5s+2s"),
   "lab-coarse-silver": opt.flag("lab: build silver without processed_at (its only ingestion clock is second-granular)"),
@@ -133,17 +145,13 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
       );
     const pre = describePrecondition(m.health);
     if (pre) doc.note(pre.status, pre.text);
+    const floors = floorSection(doc, records);
     const summaries = await scenarioSummaries(run, records);
     doc.md`## Results`;
     resultsTable(doc, summaries);
     const segs = await segmentTable(doc, run, records);
-    const b = bottleneck(segs);
-    doc.fact(
-      "Bottleneck identified",
-      b
-        ? `${b.segment}: p99 ${fmt(b.p99Ms)} ms against a budget of ${b.budgetMs} ms (${b.source})`
-        : "none measurable from what is available",
-    );
+    const bottleneckLine = bottleneckText(floors, summaries, segs);
+    doc.fact("Bottleneck identified", bottleneckLine);
     doc.fact("Tuning applied", m.tuning ?? 'none recorded for this run (pass --tuning "...")');
     await latencyFigures(doc, run, records, summaries);
     await perTableSection(doc, run, records);
@@ -159,7 +167,7 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
             `${s.achieved} · ${s.notes.join("; ")}`
           ).slice(0, 240),
         ),
-        `  bottleneck: ${b ? `${b.segment} (p99 ${fmt(b.p99Ms)} ms)` : "none measurable"}`,
+        `  bottleneck: ${bottleneckLine}`.slice(0, 240),
       ],
     };
   },

@@ -267,7 +267,11 @@ describe("notebooks/01-latency.ts on the lab", () => {
     );
     const md = readFileSync(join(env.K2_OUT_DIR, "01-latency.md"), "utf8");
     expect(md).toContain("| Scenario | p50 | p99 | Max | Notes |");
-    expect(md).toMatch(/\*\*Bottleneck identified:\*\* /);
+    // K2's Kafka settings by default: the floor is stated before the results, and named as the bottleneck
+    expect(md).toContain("## The floor the Kafka engine sets");
+    expect(md).toContain("| 10x | 3750 ms | 7425 ms | &#60; 1000 ms | UNATTAINABLE as configured |");
+    expect(md.indexOf("## The floor")).toBeLessThan(md.indexOf("## Results"));
+    expect(md).toMatch(/\*\*Bottleneck identified:\*\* Kafka engine flush interval: p99 7[45]\d\d ms at 10x/);
     const page = readFileSync(join(env.K2_OUT_DIR, "01-latency.html"), "utf8");
     expect((page.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(3);
     expect(page).not.toMatch(/<script|https?:\/\//);
@@ -281,7 +285,10 @@ describe("notebooks/01-latency.ts on the lab", () => {
   test("second-granular silver: UNRESOLVED, never PASS", async () => {
     // 10x: the true p99 (a few hundred ms) is far under the 1 s target, but a clock that truncates to whole seconds
     // cannot show it
-    const r = await latency(["--scenarios", "10x", "--duration", "8s", "--lab-coarse-silver"]);
+    const r = await latency([
+      ...["--scenarios", "10x", "--duration", "8s", "--lab-coarse-silver"],
+      ...["--flush", "100ms", "--tuning", "kafka_flush_interval_ms = 100"],
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^latency: 10x UNRESOLVED/);
     expect(r.stdout).toContain("within the 1 s resolution of the ingestion clock");
@@ -294,9 +301,9 @@ describe("notebooks/01-latency.ts on the lab", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^compare \S+ → \S+: 3 scenario×exchange rows/);
     expect(existsSync(join(env.K2_OUT_DIR, "01-latency-compare.html"))).toBe(true);
-    expect(readFileSync(join(env.K2_OUT_DIR, "01-latency-compare.md"), "utf8")).toContain(
-      "| Scenario | Exchange | Trades | p50 before |",
-    );
+    const md = readFileSync(join(env.K2_OUT_DIR, "01-latency-compare.md"), "utf8");
+    expect(md).toContain("| Scenario | Exchange | Trades | p50 before |");
+    expect(md).toContain("**Tuning applied:** kafka&#95;flush&#95;interval&#95;ms = 100");
   }, 60_000);
   test("bad input: unknown scenario, bad time, compare without two ids", async () => {
     for (const [args, msg] of [

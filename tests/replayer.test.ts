@@ -115,6 +115,34 @@ describe("replay", () => {
   });
 });
 
+describe("the Kafka engine's flush rule", () => {
+  const flushesOf = async (o: { ratePerSec: number; flushMs: number; maxBatch: number }) => {
+    const clock = fakeClock(opts.startMs),
+      { inserts, sink } = arraySink();
+    await replay(sink(clock), { ...o, durationMs: 30_000, seed: 3, delay: parseDelay("fixed:0") }, clock);
+    return inserts.filter((i) => i.table === "k2.trades_binance_queue");
+  };
+  test("below a block per interval (K2 at 1x: 7.5 s, 10000 rows), each table flushes once per interval", async () => {
+    const q = await flushesOf({ ratePerSec: 50, flushMs: 7500, maxBatch: 10_000 });
+    const gaps = q.slice(1).map((x, i) => x.at - q[i]!.at);
+    expect(q.length).toBe(4); // 30 s of trades in four intervals; the rest drains at the fifth
+    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(7500);
+    for (const g of gaps) expect(g).toBeLessThan(7500 + 20 * 2);
+    // a trade waits for the interval: the oldest in each block waited nearly all of it
+    const waits = q.map(
+      (x) => x.at - Math.min(...x.rows.map((r) => JSON.parse(r.message as string).exchange_timestamp)),
+    );
+    for (const w of waits.slice(0, 3)) expect(w).toBeGreaterThan(7000);
+  });
+  test("a block that fills flushes at once, before its interval ends", async () => {
+    const q = await flushesOf({ ratePerSec: 500, flushMs: 7500, maxBatch: 100 }); // binance ~250/s: full in ~0.4 s
+    const full = q.filter((x) => x.rows.length === 100);
+    expect(full.length).toBeGreaterThan(q.length * 0.9);
+    const gaps = full.slice(1).map((x, i) => x.at - full[i]!.at);
+    expect(Math.max(...gaps)).toBeLessThan(1000);
+  });
+});
+
 test("MinHeap pops in order", () => {
   const h = new MinHeap<number>((a, b) => a - b),
     xs = [5, 3, 9, 1, 1, 7, 2];

@@ -7,7 +7,7 @@ import type { Target } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import type { Mapping } from "../k2/discovery.ts";
 import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
-import { EXCHANGE_NAMES } from "../k2/stack.ts";
+import { EXCHANGE_NAMES, KAFKA_ENGINE } from "../k2/stack.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
 import { progress } from "../runtime/progress.ts";
 import { formatDuration } from "../runtime/units.ts";
@@ -54,7 +54,8 @@ export async function startLabEnv(
   log: (m: string) => void,
 ): Promise<LabEnv> {
   const conduits = docker ? await ensureLabStack(docker) : undefined;
-  await resetLab(t, t.database);
+  // the failure lab flushes every 100 ms (stated in its schema), so that recovery times are the pipeline's, not the wait
+  await resetLab(t, t.database, "k2lab", { kafka: { flushIntervalMs: 100, maxBlockSize: KAFKA_ENGINE.maxBlockSize } });
   const control = { paused: false, stop: false };
   const replaying = replay(t, {
     ratePerSec: o.rate,

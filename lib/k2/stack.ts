@@ -126,3 +126,12 @@ export const OFFLOAD_DEPLOYMENT = "iceberg-offload-15min";
 
 /** K2's Prometheus (v3.2.0): scrape and rule evaluation every 15 s; each adds up to one interval to an alert. */
 export const PROMETHEUS = { scrapeMs: 15_000, evalMs: 15_000 };
+
+/**
+ * K2's three Kafka engine tables (trades_<exchange>_queue) are created with these settings: the engine flushes a block
+ * when it holds max_block_size rows or when the interval ends, whichever comes first. A server's own values are read
+ * from its schema (lib/k2/kafka.ts); these are the lab's defaults, so that the lab waits as K2 waits.
+ */
+export const KAFKA_ENGINE = { flushIntervalMs: 7500, maxBlockSize: 10_000, pollMaxBatchSize: 10_000 };
+/** ClickHouse's stream_flush_interval_ms default: a Kafka table without kafka_flush_interval_ms flushes this often. */
+export const CLICKHOUSE_STREAM_FLUSH_MS = 7500;

@@ -5,6 +5,7 @@ import { K2Error, EXIT } from "../runtime/errors.ts";
 import { resetLab, type LabSchemaOptions } from "./schema.ts";
 import { replay, type ReplayOptions, type ReplaySummary } from "./replayer.ts";
 import { progress } from "../runtime/progress.ts";
+import { KAFKA_ENGINE } from "../k2/stack.ts";
 import { formatDuration } from "../runtime/units.ts";
 
 export async function openLab(env = process.env): Promise<Target> {
@@ -30,7 +31,9 @@ export async function runLab(
   label = "lab",
   schema: LabSchemaOptions = {},
 ): Promise<ReplaySummary> {
-  await resetLab(target, target.database, "k2lab", schema);
+  // the Kafka stand-ins state the rule the replayer's consumer flushes by
+  const kafka = { flushIntervalMs: o.flushMs, maxBlockSize: o.maxBatch ?? KAFKA_ENGINE.maxBlockSize };
+  await resetLab(target, target.database, "k2lab", { kafka, ...schema });
   const bar = progress(`${label} replay`, o.durationMs);
   const summary = await replay(target, { ...o, database: target.database }, undefined, (elapsed, s) =>
     bar.update(

@@ -1,12 +1,14 @@
 // The trade replayer: walks the generated market in real time, hands each trade to the
-// consumer when its drawn delay has elapsed, and flushes like a Kafka-engine consumer
-// (every `flushMs`, at most `maxBatch` rows per insert, one queue table per exchange).
-// The engine stamps ingestion time at insert. Ground truth (every trade, its status, the
+// consumer when its drawn delay has elapsed, and flushes by the Kafka engine's rule, one
+// consumer per exchange queue table: a block goes when it holds `maxBatch` rows or when
+// `flushMs` has passed since that table's last flush, whichever comes first (K2: 10000 rows,
+// 7.5 s). The engine stamps ingestion time at insert. Ground truth (every trade, its status, the
 // delay drawn, the batch it went in, each insert's round-trip time) goes to the truth db.
 import { type Fault, type Trade, generateTrades, toMessage, within } from "./traffic.ts";
 import type { Delay } from "./random.ts";
 import { EXCHANGES, type Exchange } from "./instruments.ts";
 import type { Conduits } from "./conduit.ts";
+import { KAFKA_ENGINE } from "../k2/stack.ts";
 
 export type Sink = { insert(table: string, rows: Record<string, unknown>[]): Promise<void> };
 export type Clock = { now(): number; sleep(ms: number): Promise<void> };
@@ -42,6 +44,9 @@ export type ReplaySummary = {
   insertRttMs: { mean: number; max: number };
 };
 
+/** How often the consumer looks at its tables: a flush is late by at most this. */
+const TICK_MS = 20;
+
 export async function replay(
   sink: Sink,
   o: ReplayOptions,
@@ -54,14 +59,15 @@ export async function replay(
     const tickStart = clock.now();
     r.admit(tickStart);
     if (o.conduits) r.toHandlers(tickStart);
-    if (!r.stalled(tickStart)) await r.insert(r.due(tickStart));
+    r.arrive(r.due(tickStart));
+    if (!r.stalled(tickStart)) await r.insert(r.flushable(tickStart));
     if (r.truth.length >= 5000 || clock.now() - r.lastTruthFlush > 5000) await r.flushTruth();
     r.s.endMs = clock.now();
     onTick?.(r.s.endMs - r.s.startMs, r.s);
     // Done when everything generated has been delivered or lost; trades stuck in a handler
     // (a paused one) are given a grace period, then recorded as never delivered.
     if (r.drained() && (r.viaHandler.size === 0 || clock.now() > (drainUntil ??= clock.now() + 5000))) break;
-    await clock.sleep(Math.max(0, o.flushMs - (clock.now() - tickStart)));
+    await clock.sleep(Math.max(0, Math.min(o.flushMs, TICK_MS) - (clock.now() - tickStart)));
   }
   for (const t of r.viaHandler.values()) r.record(t, null, 0); // sent to a handler, never reached the consumer
   await r.flushTruth();
@@ -86,6 +92,9 @@ class Replay {
   private next: IteratorResult<Trade>;
   private readonly inFlight = new MinHeap<Trade>((a, b) => a.receiveTs - b.receiveTs);
   private readonly offsets = new Map<Exchange, number>();
+  /** what each table's consumer holds in its current block, and when it last flushed */
+  private readonly pending = new Map<Exchange, Trade[]>();
+  private readonly lastFlush = new Map<Exchange, number>();
 
   constructor(
     private readonly sink: Sink,
@@ -94,7 +103,7 @@ class Replay {
   ) {
     this.db = o.database ?? "k2";
     this.truthDb = o.truthDb ?? "k2lab";
-    this.maxBatch = o.maxBatch ?? 10_000;
+    this.maxBatch = o.maxBatch ?? KAFKA_ENGINE.maxBlockSize;
     const startMs = clock.now();
     this.lastTruthFlush = startMs;
     this.trades = generateTrades({
@@ -181,6 +190,27 @@ class Replay {
     return due;
   }
 
+  arrive(due: Map<Exchange, Trade[]>) {
+    for (const [e, list] of due) (this.pending.get(e) ?? this.pending.set(e, []).get(e)!).push(...list);
+  }
+
+  /** The blocks due now: full ones at once, the rest when their table's flush interval has ended. */
+  flushable(now: number): Map<Exchange, Trade[]> {
+    const out = new Map<Exchange, Trade[]>();
+    for (const e of EXCHANGES) {
+      const block = this.pending.get(e) ?? [];
+      const intervalOver = now - (this.lastFlush.get(e) ?? this.s.startMs) >= this.o.flushMs;
+      if (intervalOver) this.lastFlush.set(e, now);
+      if (!block.length || !(intervalOver || block.length >= this.maxBatch)) continue;
+      // full blocks go now; a part-filled one waits for the interval
+      const n = intervalOver ? block.length : block.length - (block.length % this.maxBatch);
+      out.set(e, block.slice(0, n));
+      this.pending.set(e, block.slice(n));
+      this.lastFlush.set(e, now);
+    }
+    return out;
+  }
+
   /**
    * One batch per exchange queue table per flush. The inserts go one after another: on the embedded engine
    * concurrent inserts contend for the same cores and each takes longer.
@@ -209,7 +239,7 @@ class Replay {
 
   /** Everything generated has been delivered or lost (handlers aside). */
   drained() {
-    return !!this.next.done && this.inFlight.size === 0;
+    return !!this.next.done && this.inFlight.size === 0 && [...this.pending.values()].every((b) => !b.length);
   }
 
   record(t: Trade, flushed: number | null, batch: number) {

@@ -1,11 +1,12 @@
 // The K2 lab schema: the real table names, columns and types from FACTS.md, built in the
 // embedded engine. The Kafka engine tables become Null tables of the same single
-// `message String` column (no broker here); everything downstream is the real shape,
-// pitfalls included: bronze stamps ingestion_timestamp with now() at ONE-SECOND resolution,
+// `message String` column (no broker here; the replayer's consumer flushes by K2's Kafka
+// settings, stated in their DDL); everything downstream is the real shape, pitfalls included: bronze stamps ingestion_timestamp with now() at ONE-SECOND resolution,
 // silver copies it (so it stays second-granular) and calls the exchange time `timestamp`.
 import { EXCHANGES, type Exchange } from "./instruments.ts";
 import { isLab, sqlString, type Target } from "../io/clickhouse.ts";
 import { K2Error } from "../runtime/errors.ts";
+import { KAFKA_ENGINE } from "../k2/stack.ts";
 
 export const TIMEFRAMES = [
   ["1m", "1 MINUTE"],
@@ -30,13 +31,19 @@ export type LabSchemaOptions = {
    * one)
    */
   silverFineClock?: boolean;
+  /** the Kafka engine stand-ins' flush rule (K2's by default), stated in their DDL as K2 states it in SETTINGS */
+  kafka?: { flushIntervalMs: number; maxBlockSize: number };
 };
 
 export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}): string[] {
   const stmts = [db, truthDb].map((d) => `CREATE DATABASE IF NOT EXISTS ${d} COMMENT ${sqlString(LAB_MARK)}`);
+  const k = o.kafka ?? KAFKA_ENGINE;
+  // A Null table takes no Kafka SETTINGS: the comment carries them in the same words, for discovery to read.
+  const kafka = `kafka_flush_interval_ms = ${k.flushIntervalMs}, kafka_max_block_size = ${k.maxBlockSize}`;
   for (const ex of EXCHANGES) {
     stmts.push(
-      `CREATE TABLE ${db}.trades_${ex}_queue (message String) ENGINE = Null`,
+      `CREATE TABLE ${db}.trades_${ex}_queue (message String) ENGINE = Null ` +
+        `COMMENT ${sqlString(`Kafka engine stand-in (the lab's consumer flushes by this rule): ${kafka}`)}`,
       `CREATE TABLE ${db}.bronze_trades_${ex} (
         exchange_timestamp DateTime64(3), sequence_number UInt64, symbol String,
         price Decimal(18, 8), quantity Decimal(18, 8), quote_volume Decimal(18, 8),

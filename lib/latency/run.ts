@@ -13,6 +13,7 @@ import type { Window } from "../verdict/status.ts";
 import type { LossCheck, Scenario } from "./verdict.ts";
 import type { ScenarioRecord } from "./summary.ts";
 import { stackLoad } from "./load.ts";
+import { discoverKafkaSettings } from "../k2/kafka.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import type { RunWriter } from "../runtime/store.ts";
 
@@ -74,6 +75,7 @@ export async function labScenario(
     lagClock: lagClock(silver).column,
     resolutionMs: effectiveResolutionMs(lagClock(silver)),
     mappings,
+    kafka: await discoverKafkaSettings(target, target.database),
     loss: {
       lost: Number(loss!.lost),
       duplicated: Number(loss!.duplicated),
@@ -161,6 +163,7 @@ export async function stackScenario(
     lagClock: lagClock(silver).column,
     resolutionMs: effectiveResolutionMs(lagClock(silver)),
     mappings,
+    kafka: await discoverKafkaSettings(target, target.database),
     loss,
     mv,
     notRun,

@@ -2,6 +2,7 @@
 // verdicts every reader shares, and the summary other steps read.
 import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
 import type { Mapping } from "../k2/discovery.ts";
+import type { KafkaSettings } from "../k2/kafka.ts";
 import type { Fault } from "../lab/traffic.ts";
 import type { Status, StepSummary, Window } from "../verdict/status.ts";
 import type { Precondition } from "../health/summary.ts";
@@ -34,6 +35,8 @@ export type ScenarioRecord = {
   lagClock: string;
   resolutionMs: number;
   mappings: Mapping[];
+  /** the Kafka engine tables' flush settings as the schema states them (runs before they were read have none) */
+  kafka?: KafkaSettings[];
   loss: LossCheck;
   notRun?: string;
   mv: { unavailable: string } | { inserts: number; avgMs: number; p99Ms: number; maxMs: number };
