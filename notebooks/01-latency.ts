@@ -5,12 +5,23 @@
 // for loss, and judge p99 against the scenario's target, honestly: a clock too coarse to
 // decide gives UNRESOLVED, never PASS.
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
-import { connectClickHouse, isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
+import { connectClickHouse, isLab, targetFromEnv, type Target } from "../lib/io/clickhouse.ts";
 import { loadConfig } from "../lib/k2/config.ts";
+import { discoverTradeTables } from "../lib/k2/discovery.ts";
 import { delayOption } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
 import { scenarioByName, type Scenario } from "../lib/latency/verdict.ts";
-import { labScenario, stackScenario, type ScenarioOptions } from "../lib/latency/run.ts";
+import { runScenario, type Pipeline, type ScenarioOptions } from "../lib/latency/run.ts";
+import { rpkLoad, generatorLoad } from "../lib/latency/load.ts";
+import { startLabTraffic } from "../lib/lab/lab.ts";
+import { LabTopics } from "../lib/lab/topics.ts";
+import { ensureLabStack } from "../lib/lab/stack.ts";
+import { connectDocker } from "../lib/io/docker.ts";
+import { confirm } from "../lib/runtime/confirm.ts";
+import { dataDir } from "../lib/runtime/paths.ts";
+import { BASE_RATE } from "../lib/runtime/units.ts";
+import { parseDelay } from "../lib/lab/random.ts";
+import { join } from "node:path";
 import { requireHealthy } from "../lib/health/run.ts";
 import { formatDuration } from "../lib/runtime/units.ts";
 import { KAFKA_ENGINE } from "../lib/k2/stack.ts";
@@ -24,18 +35,25 @@ import {
   perTableSection,
   floorSection,
   bottleneckText,
+  copiesNote,
 } from "../lib/latency/report.ts";
 import { describePrecondition } from "../lib/health/summary.ts";
 import { scenarioSummaries, type LatencyFetched, type ScenarioRecord } from "../lib/latency/summary.ts";
 import * as opt from "../lib/runtime/options.ts";
 
-type Options = ScenarioOptions & { scenarios: Scenario[]; tuning: string; skipHealth: boolean };
+type Options = ScenarioOptions & {
+  scenarios: Scenario[];
+  tuning: string;
+  skipHealth: boolean;
+  labLoad: "generator" | "rpk";
+  yes: boolean;
+};
 
 /** The options, each declared with its normaliser (lib/runtime/options.ts). */
 const OPTIONS = {
   scenarios: opt.list(scenarioByName, "scenarios to run, any of 1x,5x,10x", "1x,5x,10x"),
-  duration: opt.duration("30s", "load time per scenario (lab replay, or rpk replay on a stack)"),
-  window: opt.duration("5m", "stack 1x: measure the last window"),
+  duration: opt.duration("30s", "load time per scenario (and the lab's 1x window)"),
+  window: opt.duration("5m", "stack 1x: measure the last window (ending one flush interval ago)"),
   since: opt.isoTime("stack 1x: absolute window start, e.g. 2026-02-19T09:00:00Z"),
   until: opt.isoTime("stack 1x: absolute window end (default now)"),
   delay: delayOption("lognormal:40ms,0.5", "lab: injected exchange-to-handler delay"),
@@ -51,6 +69,12 @@ const OPTIONS = {
     "stack: load command run in k2-redpanda; {topic}, {n}, {seconds} are filled in",
     "sh",
   ),
+  "lab-load": opt.keyword(
+    "generator",
+    ["generator", "rpk"],
+    "lab: the 5x/10x load: the lab's generator (fresh trades), or the stack's rpk command in the lab's k2-redpanda",
+  ),
+  yes: opt.flag("stack: run the 5x/10x load without asking (it adds replayed copies of recent trades)"),
   tuning: opt.optionalText('what was tuned for this run (shown under "Tuning applied")', "text"),
   "skip-health": opt.flag("stack: do not run the health checks first (the report says so)"),
 };
@@ -61,9 +85,13 @@ const latency: Notebook<Options, LatencyFetched, typeof OPTIONS> = {
   about: `Measures exchange-time to ingestion-time lag per exchange and symbol, in silver and in each
 bronze table, for the load scenarios 1x (~50 msg/s, p99 < 200 ms), 5x (~250 msg/s, p99 < 500 ms)
 and 10x (~500 msg/s, p99 < 1 s, no data loss). The engine computes every quantile over all rows.
-On the embedded default the lab's replayer drives each scenario and the results are checked against
-its ground truth; on a stack the 1x scenario measures the last --window and 5x/10x replay recent
-topic messages with rpk inside k2-redpanda (--load-cmd). Runs the health checks first on a stack.
+One path for a stack and the lab: 1x measures the last window of the running traffic, 5x and 10x
+run a load and measure its window, one Kafka flush interval (read from the schema) after it ends;
+the achieved rate is what landed per second by landing time, a load's replayed copies counted
+apart. On a stack the load is rpk inside k2-redpanda (--load-cmd; asks first, or --yes) and the
+health checks run first. The lab (the embedded default) runs its traffic with K2's Kafka settings
+(--flush), loads with its generator or, with --lab-load rpk, with the same rpk command in its
+k2-redpanda, and checks loss against its ground truth beside the stack's sequence check.
 With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not pass).`,
   options: OPTIONS,
   parse: (v) => {
@@ -81,6 +109,8 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
       loadCmd: v["load-cmd"],
       tuning: v.tuning ?? "",
       skipHealth: v["skip-health"],
+      labLoad: v["lab-load"],
+      yes: v.yes,
       config: loadConfig(),
     };
     if (o.since && o.until && o.until <= o.since) throw usageError(`invalid --until: it must be after --since`);
@@ -95,11 +125,19 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
     const health = lab
       ? { skipped: "the lab makes its own traffic: the health precondition applies to stacks" }
       : await requireHealthy(target, o.skipHealth, o.config);
+    const loads = o.scenarios.filter((s) => s.multiple > 1);
+    // a stack's database is checked before anything is asked of its user (an unknown one is exit 4)
+    if (!lab) await discoverTradeTables(target, target.database, o.config);
+    if (!lab && loads.length) await confirmLoad(o, loads, target.database);
+    const pipeline = await openPipeline(target, lab, o, log);
     const records: ScenarioRecord[] = [];
-    for (const s of o.scenarios) {
-      log(`scenario ${s.name}: ${lab ? `lab replay ${formatDuration(o.durationMs)} at ${s.rate} msg/s` : "stack"}`);
-      const rec = lab ? await labScenario(target, s, o, run) : await stackScenario(target, s, o, run, log);
-      records.push(rec);
+    try {
+      for (const s of o.scenarios) {
+        log(`scenario ${s.name}: ${s.multiple === 1 ? "the running traffic" : pipeline.load.how}`);
+        records.push(await runScenario(pipeline, s, o, run, log));
+      }
+    } finally {
+      await pipeline.lab?.stop();
     }
     await run.saveJson("scenarios", records);
     return {
@@ -113,6 +151,7 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
               seed: o.seed,
               faults: o.faults,
               coarseSilver: o.coarseSilver,
+              load: pipeline.load.how,
             }
           : { window: formatDuration(o.windowMs), loadCmd: o.loadCmd }),
       },
@@ -149,6 +188,7 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
     const summaries = await scenarioSummaries(run, records);
     doc.md`## Results`;
     resultsTable(doc, summaries);
+    copiesNote(doc, records);
     const segs = await segmentTable(doc, run, records);
     const bottleneckLine = bottleneckText(floors, summaries, segs);
     doc.fact("Bottleneck identified", bottleneckLine);
@@ -175,6 +215,38 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
   // ## Compare: the deltas for a "tuning applied" PR, exact from the stored per-trade lags
   compare: (doc, a, b) => compareRuns(doc, a, b),
 };
+
+/** The pipeline the scenarios run on: a stack as it is, or the lab with its traffic started, and the 5x/10x load. */
+async function openPipeline(target: Target, lab: boolean, o: Options, log: (m: string) => void): Promise<Pipeline> {
+  if (!lab) return { target, load: rpkLoad(o.loadCmd) };
+  let topics: LabTopics | undefined;
+  if (o.labLoad === "rpk") {
+    // the stack's load path on the lab: the same exec into k2-redpanda, whose rpk stand-in reads the lab's topics
+    const docker = await connectDocker();
+    await ensureLabStack(docker);
+    topics = new LabTopics(join(dataDir(), "lab-stack"));
+  }
+  const traffic = await startLabTraffic(
+    target,
+    { ratePerSec: BASE_RATE, seed: o.seed, delay: parseDelay(o.delay), flushMs: o.flushMs, faults: o.faults, topics },
+    { silverFineClock: !o.coarseSilver },
+  );
+  log(`lab traffic running at ${BASE_RATE} msg/s (Kafka flush ${formatDuration(o.flushMs)})`);
+  const load = topics ? rpkLoad(o.loadCmd) : generatorLoad(traffic.control, BASE_RATE);
+  return { target, load, lab: traffic };
+}
+
+/** A stack's load adds replayed copies of recent trades to its tables: only when confirmed. */
+async function confirmLoad(o: Options, loads: Scenario[], database: string) {
+  const copies = loads.reduce((n, s) => n + (s.multiple - 1) * BASE_RATE * (o.durationMs / 1000), 0);
+  await confirm(
+    `replay about ${Math.round(copies)} recent messages into market.crypto.trades.<exchange>.raw with rpk in ` +
+      `k2-redpanda (${loads.map((s) => s.name).join(", ")}, ${formatDuration(o.durationMs)} each): they land as ` +
+      `copies in ${database}'s bronze, silver and gold tables`,
+    o.yes,
+    "load a real stack",
+  );
+}
 
 if (import.meta.main) await main(latency);
 export default latency;

@@ -24,7 +24,8 @@ import { contextNotes, resultsSection, testSection } from "../lib/failure/report
 import { describePrecondition } from "../lib/health/summary.ts";
 import { discoverWithObservation, silverOf } from "../lib/k2/discovery.ts";
 import { formatDuration } from "../lib/runtime/units.ts";
-import { K2Error, EXIT, usageError } from "../lib/runtime/errors.ts";
+import { K2Error, EXIT } from "../lib/runtime/errors.ts";
+import { confirm } from "../lib/runtime/confirm.ts";
 import { requireHealthy } from "../lib/health/run.ts";
 import { loadConfig, type K2Config } from "../lib/k2/config.ts";
 import * as opt from "../lib/runtime/options.ts";
@@ -111,7 +112,11 @@ Against a real stack it asks for confirmation, or --yes.`,
     if (!docker && o.explicit && o.tests.some((t) => !t.consumerHold)) await connectDocker();
     if (!lab) {
       if (!docker) await connectDocker(); // a stack's faults need Docker: the one-line error names DOCKER_HOST
-      if (!o.yes) await confirm(o.tests);
+      await confirm(
+        `${o.tests.map((t) => `${t.action} ${t.container}`).join(", ")} on the real stack`,
+        o.yes,
+        "inject faults into a real stack",
+      );
     }
     const target = await connectClickHouse(spec);
     const health = lab
@@ -192,18 +197,6 @@ Against a real stack it asks for confirmation, or --yes.`,
     };
   },
 };
-
-async function confirm(tests: TestSpec[]) {
-  if (!process.stdin.isTTY)
-    throw usageError("refusing to inject faults into a real stack without --yes (no terminal to ask on)");
-  process.stdout.write(
-    `About to ${tests.map((t) => `${t.action} ${t.container}`).join(", ")} on the real stack. Type yes to go on: `,
-  );
-  for await (const line of console) {
-    if (line.trim() === "yes") return;
-    throw new K2Error("not confirmed: nothing was done", EXIT.usage);
-  }
-}
 
 const mttrText = (r: { mttrFromStartMs: number | null; mttrFromClearMs: number | null }) =>
   r.mttrFromStartMs === null

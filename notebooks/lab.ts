@@ -22,6 +22,7 @@ import {
   type LabFetched,
 } from "../lib/lab/report.ts";
 import * as opt from "../lib/runtime/options.ts";
+import { KAFKA_ENGINE } from "../lib/k2/stack.ts";
 
 type Options = {
   durationMs: number;
@@ -41,7 +42,10 @@ const OPTIONS = {
     "lognormal:40ms,0.5",
     "exchange-to-handler delay: fixed:5ms, uniform:5ms-50ms, exp:10ms, lognormal:40ms,0.5",
   ),
-  flush: opt.duration("100ms", "consumer flush interval (the Kafka engine's kafka_flush_interval_ms)"),
+  flush: opt.duration(
+    `${KAFKA_ENGINE.flushIntervalMs}ms`,
+    "consumer flush interval (the Kafka engine's kafka_flush_interval_ms; K2's by default)",
+  ),
   fault: opt.list(parseFault, "comma-separated lab faults: silence:binance@10s+3m, drop:kraken@20s+5s, stall@30s+10s"),
   seed: opt.number("1", "random seed (same seed, same trades)", 0, 2 ** 32 - 1),
 };

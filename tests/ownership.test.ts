@@ -89,6 +89,14 @@ describe("a user's engine folder, measured in place", () => {
     expect(Math.round((rec.achievedRate * (rec.window.toMs - rec.window.fromMs)) / 1000)).toBe(10_000);
     expect(await counts()).toEqual(before);
   }, 60_000);
+  test("a load on a stack is refused without --yes, naming what it would add", async () => {
+    const r = await runCli("notebooks/01-latency.ts", ["--scenarios", "1x,5x", "--skip-health"], env);
+    expect([r.code, r.stderr]).toEqual([
+      2,
+      "01-latency: error: refusing to load a real stack without --yes (no terminal to ask on)\n",
+    ]);
+    expect(await counts()).toEqual(before);
+  });
   test("an unknown database is exit 4 with its name, and nothing is created", async () => {
     const r = await runCli("notebooks/01-latency.ts", ["--skip-health"], { ...env, CLICKHOUSE_DATABASE: "nope" });
     expect(r.code).toBe(4);

@@ -44,3 +44,52 @@ export async function runLab(
   bar.end(`${summary.sent} trades sent in ${summary.batches} inserts`);
   return summary;
 }
+
+/** The lab's traffic running in the background, as a stack's feed handlers run: measured, and loaded, while it runs. */
+export type LabTraffic = {
+  control: { paused: boolean; stop: boolean; rate: number };
+  baseRate: number;
+  startedMs: number;
+  /** the replayer's summary so far (live: it changes as the traffic runs) */
+  summary(): ReplaySummary;
+  /** a failure of the background replay, thrown at the next look */
+  check(): void;
+  stop(): Promise<ReplaySummary>;
+};
+
+export async function startLabTraffic(
+  target: Target,
+  o: Omit<ReplayOptions, "database" | "durationMs" | "control">,
+  schema: LabSchemaOptions = {},
+): Promise<LabTraffic> {
+  const kafka = { flushIntervalMs: o.flushMs, maxBlockSize: o.maxBatch ?? KAFKA_ENGINE.maxBlockSize };
+  await resetLab(target, target.database, "k2lab", { kafka, ...schema });
+  o.topics?.setup();
+  const control = { paused: false, stop: false, rate: o.ratePerSec };
+  let last: ReplaySummary | undefined, failed: unknown;
+  const done = replay(
+    target,
+    { ...o, database: target.database, durationMs: 24 * 3_600_000, control },
+    undefined,
+    (_, s) => {
+      last = s;
+    },
+  ).catch((e) => {
+    failed = e;
+    throw e;
+  });
+  done.catch(() => {}); // reported by check() or stop()
+  return {
+    control,
+    baseRate: o.ratePerSec,
+    startedMs: Date.now(),
+    summary: () => last!,
+    check: () => {
+      if (failed) throw failed;
+    },
+    async stop() {
+      control.stop = true;
+      return done;
+    },
+  };
+}

@@ -9,6 +9,7 @@ import type { Delay } from "./random.ts";
 import { EXCHANGES, type Exchange } from "./instruments.ts";
 import type { Conduits } from "./conduit.ts";
 import { KAFKA_ENGINE } from "../k2/stack.ts";
+import type { LabTopics } from "./topics.ts";
 
 export type Sink = { insert(table: string, rows: Record<string, unknown>[]): Promise<void> };
 export type Clock = { now(): number; sleep(ms: number): Promise<void> };
@@ -26,8 +27,12 @@ export type ReplayOptions = {
   truthDb?: string;
   /** trades pass through the handler containers (lib/lab/conduit.ts) instead of straight to the consumer */
   conduits?: Conduits;
-  /** live switches for the failure-mode tests: hold the consumer (a broker or ClickHouse outage), or end early */
-  control?: { paused: boolean; stop: boolean };
+  /**
+   * live switches: hold the consumer (a broker or ClickHouse outage), end early, or change the rate (the lab's load)
+   */
+  control?: { paused: boolean; stop: boolean; rate?: number };
+  /** the topics the pipeline carries, shared with k2-redpanda's rpk stand-in: what it produces is consumed too */
+  topics?: LabTopics;
 };
 export type ReplaySummary = {
   startMs: number;
@@ -38,6 +43,8 @@ export type ReplaySummary = {
   dropped: number;
   silenced: number;
   handlerDown: number;
+  /** messages produced into the topics by someone else (a load's replayed copies), consumed and inserted as they are */
+  copies: number;
   batches: number;
   perExchange: Record<Exchange, { generated: number; sent: number }>;
   achievedRate: number; // delivered msg/s over the generation window
@@ -93,7 +100,7 @@ class Replay {
   private readonly inFlight = new MinHeap<Trade>((a, b) => a.receiveTs - b.receiveTs);
   private readonly offsets = new Map<Exchange, number>();
   /** what each table's consumer holds in its current block, and when it last flushed */
-  private readonly pending = new Map<Exchange, Trade[]>();
+  private readonly pending = new Map<Exchange, (Trade | string)[]>();
   private readonly lastFlush = new Map<Exchange, number>();
 
   constructor(
@@ -113,6 +120,7 @@ class Replay {
       seed: o.seed,
       delay: o.delay,
       faults: o.faults,
+      rate: () => o.control?.rate ?? o.ratePerSec,
     });
     this.next = this.trades.next();
     this.stalls = (o.faults ?? []).filter((f) => f.kind === "stall");
@@ -125,6 +133,7 @@ class Replay {
       dropped: 0,
       silenced: 0,
       handlerDown: 0,
+      copies: 0,
       batches: 0,
       perExchange: Object.fromEntries(
         EXCHANGES.map((e) => [e, { generated: 0, sent: 0 }]),
@@ -190,13 +199,17 @@ class Replay {
     return due;
   }
 
+  /** Trades that reached the consumer, and messages others produced into the topics (copies, inserted as they are). */
   arrive(due: Map<Exchange, Trade[]>) {
-    for (const [e, list] of due) (this.pending.get(e) ?? this.pending.set(e, []).get(e)!).push(...list);
+    const add = (e: Exchange, list: (Trade | string)[]) =>
+      (this.pending.get(e) ?? this.pending.set(e, []).get(e)!).push(...list);
+    for (const [e, list] of due) add(e, list);
+    if (this.o.topics) for (const e of EXCHANGES) add(e, this.o.topics.produced(e));
   }
 
   /** The blocks due now: full ones at once, the rest when their table's flush interval has ended. */
-  flushable(now: number): Map<Exchange, Trade[]> {
-    const out = new Map<Exchange, Trade[]>();
+  flushable(now: number): Map<Exchange, (Trade | string)[]> {
+    const out = new Map<Exchange, (Trade | string)[]>();
     for (const e of EXCHANGES) {
       const block = this.pending.get(e) ?? [];
       const intervalOver = now - (this.lastFlush.get(e) ?? this.s.startMs) >= this.o.flushMs;
@@ -215,12 +228,13 @@ class Replay {
    * One batch per exchange queue table per flush. The inserts go one after another: on the embedded engine
    * concurrent inserts contend for the same cores and each takes longer.
    */
-  async insert(due: Map<Exchange, Trade[]>) {
+  async insert(due: Map<Exchange, (Trade | string)[]>) {
     for (const [exchange, list] of due)
       for (let i = 0; i < list.length; i += this.maxBatch) {
         const batch = list.slice(i, i + this.maxBatch),
           id = ++this.s.batches;
         const messages = batch.map((t) => {
+          if (typeof t === "string") return { message: t };
           const off = (this.offsets.get(exchange) ?? 0) + 1;
           this.offsets.set(exchange, off);
           return { message: toMessage(t, off) };
@@ -228,12 +242,18 @@ class Replay {
         const flushed = this.clock.now();
         await this.sink.insert(`${this.db}.trades_${exchange}_queue`, messages);
         const rtt = this.clock.now() - flushed;
+        this.o.topics?.append(
+          exchange,
+          messages.map((m) => m.message),
+        );
         this.rttSum += rtt;
         this.s.insertRttMs.max = Math.max(this.s.insertRttMs.max, rtt);
         this.batchLog.push({ batch_id: id, exchange, rows: batch.length, started: utc(flushed), rtt_ms: rtt });
-        for (const t of batch) this.record(t, flushed, id);
-        this.s.sent += batch.length;
-        this.s.perExchange[exchange].sent += batch.length;
+        const trades = batch.filter((t): t is Trade => typeof t !== "string");
+        for (const t of trades) this.record(t, flushed, id);
+        this.s.sent += trades.length;
+        this.s.copies += batch.length - trades.length;
+        this.s.perExchange[exchange].sent += trades.length;
       }
   }
 

@@ -11,6 +11,7 @@ import { K2Error, EXIT } from "../runtime/errors.ts";
 import { SERVICES, type Service } from "../k2/stack.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import { Conduits, HANDLER_CMD } from "./conduit.ts";
+import { LabTopics } from "./topics.ts";
 import { EXCHANGES } from "./instruments.ts";
 import { dataDir } from "../runtime/paths.ts";
 
@@ -145,6 +146,7 @@ export async function runLabContainer(
  */
 export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: number } = {}): Promise<Conduits> {
   const conduits = new Conduits(join(dataDir(), "lab-stack")).setup();
+  const topics = new LabTopics(join(dataDir(), "lab-stack")).install();
   await ensureLabNetwork(t);
   const period = Math.max(4, Math.round((o.offloadPeriodMs ?? 20_000) / 1000));
   const commands: Partial<Record<string, { cmd: string; binds?: string[] }>> = {
@@ -155,6 +157,8 @@ export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: num
         `$e ]; do :; done; done`,
     },
     ...Object.fromEntries(EXCHANGES.map((e) => [`feed-handler-${e}`, { cmd: HANDLER_CMD, binds: conduits.binds(e) }])),
+    // the topics and the rpk stand-in the latency load execs (lib/lab/topics.ts)
+    redpanda: { cmd: IDLE, binds: topics.binds() },
   };
   // compose limits above the machine's cores are clamped (the engine refuses them)
   const { NCPU } = await t.docker.info();

@@ -73,6 +73,8 @@ export type TrafficOptions = {
   seed: number;
   delay: Delay;
   faults?: Fault[];
+  /** the rate now, read at each arrival (a load raises it for a while); ratePerSec when absent */
+  rate?: () => number;
 };
 
 /** Trades in exchange-time order. Symbols within a venue follow a Zipf-like popularity. */
@@ -88,7 +90,7 @@ export function* generateTrades(o: TrafficOptions): Generator<Trade> {
   const faults = o.faults ?? [];
   let t = 0;
   for (;;) {
-    t += exponential(rng, 1000 / o.ratePerSec);
+    t += exponential(rng, 1000 / (o.rate?.() ?? o.ratePerSec));
     if (t >= o.durationMs) return;
     const exchange = EXCHANGES[weighted(rng, shares)]!;
     const si = weighted(rng, symbolWeights[exchange]);

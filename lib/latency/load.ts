@@ -1,6 +1,9 @@
-// Load on a real stack: replay recent topic messages with rpk inside k2-redpanda, through
-// dockerode exec, one exec per exchange topic, for the scenario's extra rate. The achieved
-// rate is measured afterwards from what landed, never assumed from what was asked.
+// The load behind the 5x and 10x scenarios, one interface for both targets. On a stack: replay
+// recent topic messages with rpk inside k2-redpanda, through dockerode exec, one exec per
+// exchange topic, for the scenario's extra rate (on the lab the same exec reaches its rpk
+// stand-in). On the lab, also: its generator at the scenario's rate, which makes fresh trades
+// where rpk can only replay copies. The achieved rate is measured afterwards from what landed,
+// by landing time, never assumed from what was asked.
 import { probeDocker } from "../io/docker.ts";
 import type { Scenario } from "./verdict.ts";
 import { EXCHANGE_NAMES } from "../k2/stack.ts";
@@ -8,6 +11,34 @@ import { EXCHANGE_SHARE } from "../lab/instruments.ts";
 import { BASE_RATE } from "../runtime/units.ts";
 
 export type LoadResult = { startMs: number; endMs: number } & ({ exitCode: number } | { notRun: string });
+export type Load = {
+  /** how the report names it */
+  how: string;
+  /** whether it adds replayed copies of recent messages (rpk) rather than fresh trades */
+  copies: boolean;
+  run(s: Scenario, durationMs: number, log: (m: string) => void): Promise<LoadResult>;
+};
+
+/** rpk inside k2-redpanda: the stack's load, and on the lab the same exec into the stand-in. */
+export const rpkLoad = (template: string, env = process.env): Load => ({
+  how: "rpk in k2-redpanda, replaying recent messages",
+  copies: true,
+  run: (s, durationMs, log) => stackLoad(template, s, durationMs, log, env),
+});
+
+/** The lab's generator at the scenario's total rate for the load's time, then back to its base rate. */
+export const generatorLoad = (control: { rate?: number }, baseRate: number): Load => ({
+  how: "the lab's generator at the scenario's rate",
+  copies: false,
+  async run(s, durationMs, log) {
+    const startMs = Date.now();
+    log(`load ${s.name}: the lab's generator at ${s.rate} msg/s for ${durationMs / 1000} s`);
+    control.rate = s.rate;
+    await Bun.sleep(durationMs);
+    control.rate = baseRate;
+    return { startMs, endMs: Date.now(), exitCode: 0 };
+  },
+});
 
 /**
  * Fill {topic}, {n} and {seconds} in the command: "rpk topic consume {topic} -o -{n} -n {n} | rpk topic produce

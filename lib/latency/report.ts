@@ -542,3 +542,16 @@ export function bottleneckText(floors: FloorRow[], summaries: ScenarioSummary[],
     ? `${b.segment}: p99 ${fmt(b.p99Ms)} ms against a budget of ${b.budgetMs} ms (${b.source})`
     : "none measurable from what is available";
 }
+
+/** Where a load's replayed copies went, and the query that finds them: they are neither lags nor duplicates. */
+export function copiesNote(doc: Report, records: ScenarioRecord[]) {
+  for (const r of records)
+    if (r.landed?.copies)
+      doc.note(
+        "INFO",
+        `${r.scenario}: the load added ${r.landed.copies} replayed copies of earlier trades to silver (same exchange ` +
+          `time and sequence number as their originals, so they are left out of the lags and of the loss check), ` +
+          `and gold's MVs counted each again in the trade_count of its original window in every OHLCV timeframe. ` +
+          `Find them: ${r.landed.find}`,
+      );
+}

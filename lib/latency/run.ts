@@ -1,19 +1,22 @@
-// Running one latency scenario: drive the load (the lab's replayer, or rpk inside k2-redpanda
-// on a stack), have the engine compute every trade's lag per table, exchange and symbol from
-// the discovered columns and store them, check for loss (ground truth on the lab, sequence
-// continuity in bronze on a stack), and read MV time from system.query_log where it exists.
+// Running one latency scenario, one path for a stack and the lab: 1x measures the last window
+// of the traffic that is running (a stack's feed handlers, or the lab's generator), 5x and 10x
+// run a load (rpk inside k2-redpanda; on the lab, also its generator) and measure the load's
+// window. Then, after one flush interval of the Kafka engine (read from the schema) so that what
+// was sent has landed: the engine computes every trade's lag per table, exchange and symbol from
+// the discovered columns, counts what landed by landing time (live trades and replayed copies),
+// checks loss by sequence continuity in bronze, and reads MV time from system.query_log. The
+// lab adds its ground truth beside these: loss against what it generated, the consumer's wait.
 import type { Target } from "../io/clickhouse.ts";
 import { discoverWithObservation, lagClock, effectiveResolutionMs, silverOf, type Mapping } from "../k2/discovery.ts";
+import { discoverKafkaSettings } from "../k2/kafka.ts";
 import type { K2Config } from "../k2/config.ts";
-import { runLab } from "../lab/lab.ts";
-import { parseDelay } from "../lab/random.ts";
+import type { LabTraffic } from "../lab/lab.ts";
 import type { Fault } from "../lab/traffic.ts";
-import { statsSql, lagExportSql, truthLossSql, continuitySql, queryLogSql } from "./sql.ts";
+import { statsSql, lagExportSql, truthLossSql, continuitySql, queryLogSql, landedSql, copiesFindSql } from "./sql.ts";
 import type { Window } from "../verdict/status.ts";
 import type { LossCheck, Scenario } from "./verdict.ts";
 import type { ScenarioRecord } from "./summary.ts";
-import { stackLoad } from "./load.ts";
-import { discoverKafkaSettings } from "../k2/kafka.ts";
+import type { Load } from "./load.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import type { RunWriter } from "../runtime/store.ts";
 
@@ -31,142 +34,187 @@ export type ScenarioOptions = {
   config: K2Config;
 };
 
-/** The lab: replay the scenario's rate, then measure against the replayer's ground truth. */
-export async function labScenario(
-  target: Target,
-  s: Scenario,
-  o: ScenarioOptions,
-  run: RunWriter,
-): Promise<ScenarioRecord> {
-  const summary = await runLab(
-    target,
-    {
-      ratePerSec: s.rate,
-      durationMs: o.durationMs,
-      seed: o.seed,
-      delay: parseDelay(o.delay),
-      flushMs: o.flushMs,
-      faults: o.faults,
-    },
-    `${s.name} replay`,
-    { silverFineClock: !o.coarseSilver },
-  );
-  const mappings = await discoverWithObservation(target, target.database, o.config);
-  const silver = silverOf(mappings);
-  const w: Window = { fromMs: summary.startMs - 1, toMs: summary.lastExchangeTs + 1 };
-  await saveMeasurements(target, run, s, mappings, w, "k2lab");
-  await run.saveQuery(target, `loss_${s.name}`, truthLossSql(silver, w));
-  await run.saveQuery(
-    target,
-    `inserts_${s.name}`,
-    "SELECT exchange, rows, rtt_ms FROM k2lab.batches ORDER BY batch_id",
-  );
-  const [loss] = await target.query<{ lost: number; duplicated: number }>(
-    `SELECT sum(lost) AS lost, sum(duplicated) AS duplicated FROM (${truthLossSql(silver, w)})`,
-  );
-  return {
-    scenario: s.name,
-    lab: true,
-    window: w,
-    durationMs: o.durationMs,
-    targetRate: s.rate,
-    achievedRate: summary.achievedRate,
-    achievedHow: "trades delivered by the replayer / duration",
-    lagClock: lagClock(silver).column,
-    resolutionMs: effectiveResolutionMs(lagClock(silver)),
-    mappings,
-    kafka: await discoverKafkaSettings(target, target.database),
-    loss: {
-      lost: Number(loss!.lost),
-      duplicated: Number(loss!.duplicated),
-      checkedBy: "against the replayer's ground truth",
-    },
-    mv: {
-      unavailable:
-        "the embedded engine has no system.query_log; the insert round trips measured by the replayer stand in (one " +
-        "insert runs the raw→bronze→silver→gold MVs)",
-    },
-    replay: {
-      sent: summary.sent,
-      generated: summary.generated,
-      dropped: summary.dropped,
-      silenced: summary.silenced,
-      batches: summary.batches,
-      insertRttMs: summary.insertRttMs,
-    },
-  };
-}
+/** What a scenario runs on: the target, the load for 5x and 10x, and on the lab its running traffic. */
+export type Pipeline = { target: Target; load: Load; lab?: LabTraffic };
 
-/**
- * A stack: 1x measures the last window; 5x and 10x replay topic messages with rpk in k2-redpanda and measure the load's
- * window.
- */
-export async function stackScenario(
-  target: Target,
+/** Past the Kafka engine's flush interval, what a load sent has landed; this much more for the inserts to finish. */
+const SETTLE_MARGIN_MS = 1500;
+
+export async function runScenario(
+  p: Pipeline,
   s: Scenario,
   o: ScenarioOptions,
   run: RunWriter,
   log: (m: string) => void,
 ): Promise<ScenarioRecord> {
+  const { target } = p;
+  const kafka = await discoverKafkaSettings(target, target.database);
+  const settleMs = Math.max(0, ...kafka.map((k) => k.flushIntervalMs)) + SETTLE_MARGIN_MS;
+  const copiesBefore = p.lab?.summary().copies ?? 0;
+  const { w, notRun } = await scenarioWindow(p, s, o, settleMs, log);
+  // What was sent in the window lands within one flush interval: measure after it.
+  const wait = w.toMs + settleMs - Date.now();
+  if (!notRun && wait > 0) await Bun.sleep(wait);
+  p.lab?.check();
   const mappings = await discoverWithObservation(target, target.database, o.config);
   const silver = silverOf(mappings);
-  const [{ now }] = (await target.query<{ now: number }>("SELECT toUnixTimestamp64Milli(now64(3)) AS now")) as [
+  const truthDb = p.lab ? "k2lab" : undefined;
+  if (!notRun) await saveMeasurements(target, run, s, mappings, w, truthDb);
+  const seconds = (w.toMs - w.fromMs) / 1000;
+  const landed = notRun ? { live: 0, copies: 0 } : await countLanded(target, silver, w, settleMs, s, o);
+  return {
+    scenario: s.name,
+    lab: !!p.lab,
+    window: w,
+    durationMs: w.toMs - w.fromMs,
+    targetRate: s.rate,
+    achievedRate: (landed.live + landed.copies) / seconds,
+    achievedHow:
+      `landed in silver per second by landing time (${lagClock(silver).column}), through one flush interval ` +
+      `after the window; ${s.multiple === 1 ? "the running traffic" : p.load.how}`,
+    landed: { ...landed, settleMs, find: copiesFindSql(silver, w, settleMs) },
+    lagClock: lagClock(silver).column,
+    resolutionMs: effectiveResolutionMs(lagClock(silver)),
+    mappings,
+    kafka,
+    loss: notRun ? { notChecked: notRun } : await lossCheck(target, run, s, mappings, w, !!p.lab),
+    mv: await mvTime(target, w, !!p.lab),
+    notRun,
+    ...(p.lab && !notRun ? { replay: await labReplayStats(target, w, p.lab.summary().copies - copiesBefore) } : {}),
+  };
+}
+
+/** 1x: the last window of the running traffic. 5x and 10x: the load's window. */
+async function scenarioWindow(
+  p: Pipeline,
+  s: Scenario,
+  o: ScenarioOptions,
+  settleMs: number,
+  log: (m: string) => void,
+): Promise<{ w: Window; notRun?: string }> {
+  if (s.multiple > 1) {
+    if (p.lab && p.load.copies) {
+      // rpk replays the last N messages of each topic: on the lab, let the topics hold them first, as a stack's do
+      const needMs = (s.multiple - 1) * o.durationMs - (Date.now() - p.lab.startedMs);
+      if (needMs > 0) log(`lab: ${Math.ceil(needMs / 1000)} s more traffic, so that the topics hold what rpk replays`);
+      if (needMs > 0) await Bun.sleep(needMs);
+    }
+    const load = await p.load.run(s, o.durationMs, log);
+    return { w: { fromMs: load.startMs, toMs: load.endMs }, notRun: "notRun" in load ? load.notRun : undefined };
+  }
+  if (p.lab) {
+    // the lab's traffic has run since the notebook started it: let it run one more window, then measure that window
+    log(`1x: the lab's traffic at ${p.lab.baseRate} msg/s, measuring the last ${o.durationMs / 1000} s`);
+    await Bun.sleep(o.durationMs);
+    const now = Date.now();
+    return { w: { fromMs: now - o.durationMs, toMs: now } };
+  }
+  const [{ now }] = (await p.target.query<{ now: number }>("SELECT toUnixTimestamp64Milli(now64(3)) AS now")) as [
     { now: number },
   ];
-  let w: Window,
-    notRun: string | undefined,
-    achievedHow = "trades landed in silver / window";
-  if (s.multiple === 1) w = { fromMs: o.since ?? now - o.windowMs, toMs: o.until ?? now };
-  else {
-    const load = await stackLoad(o.loadCmd, s, o.durationMs, log);
-    w = { fromMs: load.startMs, toMs: load.endMs };
-    if ("notRun" in load) notRun = load.notRun;
-    else achievedHow = `trades landed in silver / load time (rpk in k2-redpanda, exit ${load.exitCode})`;
-  }
-  if (!notRun) await saveMeasurements(target, run, s, mappings, w);
-  const [tot] = notRun
-    ? [{ trades: 0 }]
-    : await target.query<{ trades: number }>(`SELECT sum(trades) AS trades FROM (${statsSql([silver], w, false)})`);
-  let loss: LossCheck = { notChecked: "no sequence column in bronze" };
+  // a window ending now would miss what the Kafka engine has not flushed yet: end it one flush interval ago
+  const toMs = o.until ?? now - settleMs;
+  return { w: { fromMs: o.since ?? toMs - o.windowMs, toMs } };
+}
+
+async function countLanded(
+  target: Target,
+  silver: Mapping,
+  w: Window,
+  settleMs: number,
+  s: Scenario,
+  o: ScenarioOptions,
+) {
+  // a load replays at most (multiple - 1) windows of recent traffic: look that far back for the originals
+  const lookbackMs = Math.max(s.multiple, 2) * (w.toMs - w.fromMs) + settleMs + o.durationMs;
+  const [r] = await target.query<{ live: number; copies: number }>(landedSql(silver, w, settleMs, lookbackMs));
+  return { live: Number(r!.live), copies: Number(r!.copies) };
+}
+
+/** The stack's check (sequence continuity in bronze) everywhere; on the lab, ground truth decides and the check is a cross-check. */
+async function lossCheck(
+  target: Target,
+  run: RunWriter,
+  s: Scenario,
+  mappings: Mapping[],
+  w: Window,
+  lab: boolean,
+): Promise<LossCheck> {
+  let continuity: LossCheck = { notChecked: "no sequence column in bronze" };
   const bronze = mappings.filter((x) => x.layer === "bronze" && x.sequence);
-  if (!notRun && bronze.length) {
-    const continuity = bronze.map((x) => continuitySql(x, w)).join(" UNION ALL ");
-    await run.saveQuery(target, `continuity_${s.name}`, continuity);
+  if (bronze.length) {
+    const sql = bronze.map((x) => continuitySql(x, w)).join(" UNION ALL ");
+    await run.saveQuery(target, `continuity_${s.name}`, sql);
     const [r] = await target.query<{ missing: number; duplicated: number }>(
-      `SELECT sum(missing) AS missing, sum(duplicated) AS duplicated FROM (${continuity})`,
+      `SELECT sum(missing) AS missing, sum(duplicated) AS duplicated FROM (${sql})`,
     );
-    loss = {
+    continuity = {
       lost: Number(r!.missing),
       duplicated: Number(r!.duplicated),
       checkedBy: "sequence continuity per symbol in bronze",
     };
   }
-  let mv: ScenarioRecord["mv"];
+  if (!lab) return continuity;
+  const silver = silverOf(mappings);
+  await run.saveQuery(target, `loss_${s.name}`, truthLossSql(silver, w));
+  const [t] = await target.query<{ lost: number; duplicated: number }>(
+    `SELECT sum(lost) AS lost, sum(duplicated) AS duplicated FROM (${truthLossSql(silver, w)})`,
+  );
+  const cross =
+    "lost" in continuity
+      ? `; the stack's check, ${continuity.checkedBy}: ${continuity.lost} missing, ` +
+        `${continuity.duplicated} duplicated`
+      : "";
+  return {
+    lost: Number(t!.lost),
+    duplicated: Number(t!.duplicated),
+    checkedBy: `against the replayer's ground truth${cross}`,
+  };
+}
+
+async function mvTime(target: Target, w: Window, lab: boolean): Promise<ScenarioRecord["mv"]> {
+  if (lab)
+    return {
+      unavailable:
+        "the embedded engine has no system.query_log; the insert round trips measured by the replayer stand in (one " +
+        "insert runs the raw→bronze→silver→gold MVs)",
+    };
   try {
     const [q] = await target.query<{ inserts: number; avg_ms: number; p99_ms: number; max_ms: number }>(queryLogSql(w));
-    mv = { inserts: Number(q!.inserts), avgMs: q!.avg_ms, p99Ms: q!.p99_ms, maxMs: q!.max_ms };
+    return { inserts: Number(q!.inserts), avgMs: q!.avg_ms, p99Ms: q!.p99_ms, maxMs: q!.max_ms };
   } catch (e) {
     if (!(e instanceof K2Error) || e.exitCode !== EXIT.notFound) throw e;
-    mv = {
+    return {
       unavailable: "this server has no system.query_log (query_log disabled): MV processing time cannot be measured",
     };
   }
-  const seconds = (w.toMs - w.fromMs) / 1000;
+}
+
+/** The lab's own account of the window, from its ground truth tables. */
+async function labReplayStats(
+  target: Target,
+  w: Window,
+  copies: number,
+): Promise<NonNullable<ScenarioRecord["replay"]>> {
+  const win =
+    `exchange_ts >= fromUnixTimestamp64Milli(toInt64(${Math.floor(w.fromMs)})) AND exchange_ts < ` +
+    `fromUnixTimestamp64Milli(toInt64(${Math.ceil(w.toMs)}))`;
+  const [t] = await target.query<{ generated: number; sent: number; dropped: number; silenced: number }>(
+    `SELECT count() AS generated, countIf(status = 'sent') AS sent, countIf(status = 'dropped') AS dropped, ` +
+      `countIf(status = 'silenced') AS silenced FROM k2lab.sent WHERE ${win}`,
+  );
+  const [b] = await target.query<{ batches: number; mean: number; max: number }>(
+    `SELECT count() AS batches, avg(rtt_ms) AS mean, max(rtt_ms) AS max FROM k2lab.batches WHERE ` +
+      win.replaceAll("exchange_ts", "started"),
+  );
   return {
-    scenario: s.name,
-    lab: false,
-    window: w,
-    durationMs: w.toMs - w.fromMs,
-    targetRate: s.rate,
-    achievedRate: Number(tot!.trades) / seconds,
-    achievedHow,
-    lagClock: lagClock(silver).column,
-    resolutionMs: effectiveResolutionMs(lagClock(silver)),
-    mappings,
-    kafka: await discoverKafkaSettings(target, target.database),
-    loss,
-    mv,
-    notRun,
+    generated: Number(t!.generated),
+    sent: Number(t!.sent),
+    dropped: Number(t!.dropped),
+    silenced: Number(t!.silenced),
+    batches: Number(b!.batches),
+    insertRttMs: { mean: Number(b!.mean) || 0, max: Number(b!.max) || 0 },
+    copies,
   };
 }
 

@@ -1,7 +1,7 @@
 // SQL for the latency benchmark. The engine computes every lag and quantile over all rows;
 // JS only renders. Columns come from discovery (lib/k2/discovery.ts), never from documents.
 import { lagClock, exchangeExpr, inWindow, type Mapping } from "../k2/discovery.ts";
-import { sqlIdent, sqlString } from "../io/clickhouse.ts";
+import { sqlIdent, sqlString, sqlTimeMs } from "../io/clickhouse.ts";
 
 import type { Window } from "../verdict/status.ts";
 
@@ -61,13 +61,17 @@ export function continuitySql(m: Mapping, w: Window): string {
     FROM (${lagRowsSql(m, w)}) GROUP BY exchange, symbol ORDER BY exchange, symbol`;
 }
 
-/** Loss against the lab's ground truth: every trade the exchanges generated, landed once or not. */
+/**
+ * Loss against the lab's ground truth: every trade the exchanges generated in the window, landed once or not. A copy
+ * a load replays later is not counted here: the window is measured before any later load runs.
+ */
 export function truthLossSql(silver: Mapping, w: Window, truthDb = "k2lab"): string {
   return `SELECT t.exchange AS exchange, t.symbol AS symbol, count() AS generated, countIf(t.status = 'sent') AS
     delivered,
       countIf(ifNull(s.n, 0) = 0) AS lost, sum(greatest(ifNull(s.n, 0), 1) - 1) AS duplicated,
       countIf(t.status = 'dropped') AS dropped_by_fault, countIf(t.status = 'silenced') AS silenced_by_fault
-    FROM (SELECT toString(exchange) AS exchange, symbol, sequence_number, status FROM ${truthDb}.sent) AS t
+    FROM (SELECT toString(exchange) AS exchange, symbol, sequence_number, status FROM ${truthDb}.sent
+      WHERE exchange_ts >= ${sqlTimeMs(w.fromMs)} AND exchange_ts < ${sqlTimeMs(Math.ceil(w.toMs))}) AS t
     LEFT JOIN (SELECT exchange, symbol, seq, count() AS n FROM (${lagRowsSql(silver, { fromMs: 0, toMs: 8.64e15 })})
       GROUP BY exchange, symbol, seq) AS s
       ON s.exchange = t.exchange AND s.symbol = t.symbol AND s.seq = t.sequence_number
@@ -104,4 +108,36 @@ export function seriesSql(source: string, where = "1", bucketSeconds = 10): stri
   return `SELECT exchange, toStartOfInterval(exchange_ts, INTERVAL ${bucketSeconds} SECOND) AS bucket,
       count() AS trades, quantileExact(0.5)(lag_ms) AS p50_ms, quantileExact(0.99)(lag_ms) AS p99_ms
     FROM ${source} WHERE ${where} GROUP BY exchange, bucket ORDER BY exchange, bucket`;
+}
+
+/**
+ * What landed while a load ran and within one flush interval after it, by the table's ingestion clock: live trades
+ * (exchange time inside the window) and replayed copies (a landing of a trade after its first landing). A stack's load
+ * replays recent messages, which keep their exchange time and sequence number: counted by exchange time they would
+ * never show, and in a sequence check they would look like duplicates. `lookbackMs` bounds how far back the originals
+ * are looked for, so the query reads a bounded slice of the table. Without a sequence column a trade is known by
+ * exchange, symbol and exchange time.
+ */
+export function landedSql(m: Mapping, w: Window, settleMs: number, lookbackMs: number): string {
+  const ex = sqlIdent(m.exchangeTime.column),
+    clock = sqlIdent(lagClock(m).column);
+  const from = sqlTimeMs(w.fromMs);
+  const landedIn = (c: string) => `${c} >= ${from} AND ${c} < ${sqlTimeMs(w.toMs + settleMs)}`;
+  const id = m.sequence ? `ifNull(toUInt64(${sqlIdent(m.sequence)}), 0)` : ex;
+  return `SELECT sumIf(in_l, ex >= ${from}) AS live, sumIf(in_l - first_in_l, ex < ${from}) AS copies
+    FROM (SELECT any(${ex}) AS ex, countIf(${landedIn(clock)}) AS in_l, toUInt64(${landedIn(`min(${clock})`)}) AS
+        first_in_l
+      FROM ${m.table} WHERE ${ex} >= ${sqlTimeMs(w.fromMs - lookbackMs)} AND ${ex} < ${sqlTimeMs(w.toMs)}
+      GROUP BY ${exchangeExpr(m)}, ${sqlIdent(m.symbol)}, ${id})`;
+}
+
+/** The rows a load's copies added, for a reader to find them: landed during the load, exchange time before it. */
+export function copiesFindSql(m: Mapping, w: Window, settleMs: number): string {
+  const ex = m.exchangeTime.column,
+    clock = lagClock(m).column;
+  const iso = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+  return (
+    `SELECT * FROM ${m.table} WHERE ${clock} >= '${iso(w.fromMs)}' AND ${clock} < '${iso(w.toMs + settleMs)}' ` +
+    `AND ${ex} < '${iso(w.fromMs)}'`
+  );
 }

@@ -32,6 +32,8 @@ export type ScenarioRecord = {
   targetRate: number;
   achievedRate: number;
   achievedHow: string;
+  /** what landed by landing time: live trades of the window and a load's replayed copies (runs from before: none) */
+  landed?: { live: number; copies: number; settleMs: number; find: string };
   lagClock: string;
   resolutionMs: number;
   mappings: Mapping[];
@@ -47,6 +49,8 @@ export type ScenarioRecord = {
     silenced: number;
     batches: number;
     insertRttMs: { mean: number; max: number };
+    /** messages a load produced into the topics that the lab's consumer inserted (rpk on the lab) */
+    copies?: number;
   };
 };
 export type ScenarioSummary = {
@@ -81,6 +85,7 @@ export async function scenarioSummaries(run: RunData, records: ScenarioRecord[])
         p99Ms: n ? q!.p99 : NaN,
         resolutionMs: r.resolutionMs,
         loss: r.loss,
+        achievedRate: r.landed ? r.achievedRate : undefined, // runs stored before landing time was counted: as they were
       });
       return {
         scenario: r.scenario,
@@ -89,11 +94,18 @@ export async function scenarioSummaries(run: RunData, records: ScenarioRecord[])
         p99: n ? q!.p99 : null,
         max: n ? q!.max : null,
         trades: n,
-        achieved: `${r.achievedRate.toFixed(1)} msg/s achieved (target ~${s.rate})`,
+        achieved: achievedText(r, s.rate),
         notes: v.notes,
       };
     }),
   );
+}
+
+function achievedText(r: ScenarioRecord, rate: number): string {
+  const copies = r.landed?.copies
+    ? `, ${r.landed.copies} of them replayed copies${r.replay?.copies !== undefined ? ` (the load produced ${r.replay.copies})` : ""}`
+    : "";
+  return `${r.achievedRate.toFixed(1)} msg/s achieved (target ~${rate}${copies})`;
 }
 
 export async function latencySummary(run: RunData<LatencyFetched>): Promise<StepSummary> {

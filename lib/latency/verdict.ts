@@ -33,10 +33,13 @@ export function p99Verdict(p99Ms: number, targetMs: number, resolutionMs: number
 
 export type LossCheck = { lost: number; duplicated: number; checkedBy: string } | { notChecked: string };
 
+/** The share of a scenario's rate that must land for its verdict to speak for that rate. */
+export const ACHIEVED_SHARE = 0.8;
+
 /** Scenario verdict: NOT RUN beats everything, loss fails, then the p99 decides. */
 export function scenarioVerdict(
   s: Scenario,
-  r: { notRun?: string; trades: number; p99Ms: number; resolutionMs: number; loss: LossCheck },
+  r: { notRun?: string; trades: number; p99Ms: number; resolutionMs: number; loss: LossCheck; achievedRate?: number },
 ): { status: Status; notes: string[] } {
   if (r.notRun) return { status: "NOT RUN", notes: [r.notRun] };
   if (!r.trades) return { status: "NOT RUN", notes: ["no trades in the window"] };
@@ -51,6 +54,11 @@ export function scenarioVerdict(
     notes.push(`${r.loss.lost} lost, ${r.loss.duplicated} duplicated (${r.loss.checkedBy})`);
     if (s.noLoss) status = "FAIL";
   } else notes.push(`no loss (${r.loss.checkedBy})`);
+  // a load that fell short measured a lower rate than the scenario's: it cannot pass the scenario's target
+  if (r.achievedRate !== undefined && r.achievedRate < ACHIEVED_SHARE * s.rate) {
+    notes.push(`load short: ${r.achievedRate.toFixed(1)} msg/s landed, under ${ACHIEVED_SHARE * 100}% of ~${s.rate}`);
+    if (status === "PASS") status = "UNRESOLVED";
+  }
   return { status, notes };
 }
 

@@ -116,3 +116,17 @@ export const custom = <A, T>(spec: OptionSpec<A>, then: (v: A, flag: string) => 
   ...spec,
   parse: (r, f) => then(spec.parse(r, f), f),
 });
+
+/** One of a few words, as Plot's `keyword`: `keyword("generator", ["generator", "rpk"], ...)`; names a bad value. */
+export const keyword = <K extends string>(dflt: K, choices: readonly K[], help: string): OptionSpec<K> => ({
+  type: "string",
+  default: dflt,
+  arg: choices.join("|"),
+  help,
+  parse: (r, f) => {
+    const v = r === undefined ? dflt : String(r);
+    if (!(choices as readonly string[]).includes(v))
+      throw usageError(`invalid ${f}: ${JSON.stringify(v)} (expected ${choices.join(" or ")})`);
+    return v as K;
+  },
+});

@@ -1,0 +1,86 @@
+// The lab's Redpanda topics, as files shared with the lab's k2-redpanda container (bind-mounted at /lab/topics),
+// where a stand-in for the part of rpk the latency load uses reads and writes them. On a stack the load runs
+// `rpk topic consume <topic> -o -N -n N | rpk topic produce <topic>` inside k2-redpanda; on the lab the same command
+// runs through the same exec path: the stand-in prints the last N messages the lab's pipeline carried, and what it
+// produces is read by the lab's consumer (the replayer) at its next flush, as the Kafka engine reads a topic.
+import { appendFileSync, chmodSync, existsSync, mkdirSync, openSync, readSync, closeSync, statSync } from "node:fs";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { EXCHANGES, type Exchange } from "./instruments.ts";
+
+/**
+ * The stand-in, installed in the container as /usr/local/bin/rpk. Accepted forms (as rpk's):
+ *   rpk topic consume market.crypto.trades.binance.raw -o -500 -n 500 -f '%v\n'   the last 500 messages, one a line
+ *   rpk topic produce market.crypto.trades.binance.raw                            each stdin line becomes a message
+ * <topic> holds what the pipeline carried; <topic>.in what was produced here, for the lab's consumer to read.
+ */
+export const RPK_STANDIN = `#!/bin/sh
+# rpk stand-in (K2 lab): only what the latency load uses. Topics are files in /lab/topics.
+[ "$1" = topic ] || { echo "rpk (K2 lab stand-in): only 'rpk topic consume|produce <topic>'" >&2; exit 1; }
+cmd=$2; topic=$3; f=/lab/topics/$topic; shift 3
+case "$cmd" in
+consume)
+  n=1
+  while [ $# -gt 0 ]; do [ "$1" = -n ] && { n=$2; shift; }; shift; done
+  [ -f "$f" ] || { echo "TOPIC_NOT_FOUND: $topic" >&2; exit 1; }
+  tail -n "$n" "$f" ;;
+produce) cat >> "$f.in" ;;
+*) echo "rpk (K2 lab stand-in): unsupported: rpk topic $cmd" >&2; exit 1 ;;
+esac
+`;
+
+export const topicOf = (e: Exchange) => `market.crypto.trades.${e}.raw`;
+
+export class LabTopics {
+  private readonly offsets = new Map<Exchange, number>();
+  private readonly rest = new Map<Exchange, string>();
+  constructor(readonly dir: string) {}
+
+  /** The folder and the stand-in, for k2-redpanda's mounts; leaves any topic as it is. */
+  install(): this {
+    mkdirSync(join(this.dir, "topics"), { recursive: true });
+    writeFileSync(join(this.dir, "rpk"), RPK_STANDIN);
+    chmodSync(join(this.dir, "rpk"), 0o755);
+    return this;
+  }
+  /** Fresh topics for a fresh pipeline; what was produced before now is not this run's. */
+  setup(): this {
+    this.install();
+    for (const e of EXCHANGES) {
+      writeFileSync(this.file(e), "");
+      this.offsets.set(e, existsSync(`${this.file(e)}.in`) ? statSync(`${this.file(e)}.in`).size : 0);
+    }
+    return this;
+  }
+  file(e: Exchange) {
+    return join(this.dir, "topics", topicOf(e));
+  }
+  /** k2-redpanda's mounts: the topics, and the stand-in on its PATH. */
+  binds(): string[] {
+    return [`${join(this.dir, "topics")}:/lab/topics`, `${join(this.dir, "rpk")}:/usr/local/bin/rpk:ro`];
+  }
+  /** What the pipeline carried, in the order it consumed it. */
+  append(e: Exchange, messages: string[]) {
+    if (messages.length) appendFileSync(this.file(e), messages.map((m) => `${m}\n`).join(""));
+  }
+  /** Whole lines produced into the topic since the last call. */
+  produced(e: Exchange): string[] {
+    const path = `${this.file(e)}.in`;
+    if (!existsSync(path)) return [];
+    const from = this.offsets.get(e) ?? 0,
+      size = statSync(path).size;
+    if (size <= from) return [];
+    const buf = Buffer.alloc(size - from),
+      fd = openSync(path, "r");
+    try {
+      readSync(fd, buf, 0, buf.length, from);
+    } finally {
+      closeSync(fd);
+    }
+    this.offsets.set(e, size);
+    const text = (this.rest.get(e) ?? "") + buf.toString("utf8");
+    const lines = text.split("\n");
+    this.rest.set(e, lines.pop() ?? "");
+    return lines.filter((l) => l.trim());
+  }
+}
