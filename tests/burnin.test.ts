@@ -146,7 +146,51 @@ describe("analyseService and stackTotals", () => {
   });
   test("spikePeriodicity finds a 15-minute period", () => {
     const s = Array.from({ length: 288 }, (_, i) => ({ ts: i * 300_000, cpu: i % 3 === 0 ? 1.5 : 0.2 }));
-    expect(spikePeriodicity(s, 2)).toMatchObject({ spikes: 96, medianIntervalMin: 15, status: "PASS" });
+    expect(spikePeriodicity(s, 2)).toMatchObject({
+      spikes: 96,
+      medianIntervalMin: 15,
+      status: "PASS",
+      confidence: "high",
+    });
+  });
+  const every5min = (n: number, cpu: (i: number) => number) =>
+    Array.from({ length: n }, (_, i) => ({ ts: i * 300_000, cpu: cpu(i) }));
+  test("periodicity is judged from four periods on, with how sure it is", () => {
+    const four = spikePeriodicity(
+      every5min(13, (i) => (i % 3 === 0 ? 1.5 : 0.2)),
+      2,
+    );
+    expect(four).toMatchObject({ spikes: 5, status: "PASS", confidence: "medium" });
+    expect(four.note).toBe(
+      "5 spikes over 4.0 periods, median 15.0 min apart (schedule every 15.0 min); 4 of 4 gaps on schedule: medium " +
+        "confidence",
+    );
+  });
+  test("fewer than four periods: NOT CHECKED, with the samples it needs", () =>
+    expect(
+      spikePeriodicity(
+        every5min(12, (i) => (i % 3 === 0 ? 1.5 : 0.2)),
+        2,
+      ),
+    ).toMatchObject({
+      status: "NOT CHECKED",
+      note: "12 samples over 55.0 min hold fewer than 4 periods of 15.0 min: needs 13 samples at this interval (60.0 min)",
+    }));
+  test("samples too sparse for the schedule: NOT CHECKED; a flat CPU over enough periods: WARN", () => {
+    const sparse = Array.from({ length: 30 }, (_, i) => ({ ts: i * 600_000, cpu: 0.2 }));
+    expect(spikePeriodicity(sparse, 2)).toMatchObject({
+      status: "NOT CHECKED",
+      note: "samples every 10.0 min cannot show a 15.0 min schedule: sample at least every 7.5 min",
+    });
+    expect(
+      spikePeriodicity(
+        every5min(25, () => 0.2),
+        2,
+      ),
+    ).toMatchObject({
+      status: "WARN",
+      note: "0 spikes over 8.0 periods of 15.0 min: no schedule in Spark's CPU",
+    });
   });
 });
 

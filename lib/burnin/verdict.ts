@@ -183,12 +183,18 @@ export type Periodicity = {
   expectedMin: number;
   status: Status;
   note: string;
+  /** how sure the finding is: spikes found against the periods the samples span, and gaps on schedule */
+  confidence?: "high" | "medium" | "low";
 };
+
+/** Periods the samples must span before a period is judged; fewer cannot tell a schedule from chance. */
+export const MIN_PERIODS = 4;
 
 /**
  * Spark offloads every 15 minutes and its CPU spikes then. A spike starts where CPU rises
  * above median + max(3 MAD, 10% of budget); the median gap between starts should match the
- * schedule within 20%.
+ * schedule within 20%. Judged only when the samples span at least four periods and come at least twice a period
+ * (else a spike can fall between samples every time); otherwise NOT CHECKED, saying how many samples it needs.
  */
 export function spikePeriodicity(
   series: { ts: number; cpu: number }[],
@@ -196,9 +202,36 @@ export function spikePeriodicity(
   expectedMin = 15,
 ): Periodicity {
   const sorted = [...series].sort((a, b) => a.ts - b.ts);
+  const notChecked = (note: string): Periodicity => ({
+    spikes: 0,
+    medianIntervalMin: null,
+    expectedMin,
+    status: "NOT CHECKED",
+    note,
+  });
+  const period = formatDuration(expectedMin * 60_000);
+  if (sorted.length < 2) return notChecked(`${sorted.length} samples: needs samples over ${MIN_PERIODS} periods`);
+  const stepMin = quantileExact(
+    sorted
+      .slice(1)
+      .map((x, i) => (x.ts - sorted[i]!.ts) / 60_000)
+      .sort((a, b) => a - b),
+    0.5,
+  );
+  const spanMin = (sorted.at(-1)!.ts - sorted[0]!.ts) / 60_000;
+  if (stepMin > expectedMin / 2)
+    return notChecked(
+      `samples every ${formatDuration(stepMin * 60_000)} cannot show a ${period} schedule: sample at least every ` +
+        `${formatDuration((expectedMin / 2) * 60_000)}`,
+    );
+  if (spanMin < MIN_PERIODS * expectedMin) {
+    const needed = Math.ceil((MIN_PERIODS * expectedMin) / stepMin) + 1;
+    return notChecked(
+      `${sorted.length} samples over ${formatDuration(spanMin * 60_000)} hold fewer than ${MIN_PERIODS} periods of ` +
+        `${period}: needs ${needed} samples at this interval (${formatDuration(MIN_PERIODS * expectedMin * 60_000)})`,
+    );
+  }
   const values = sorted.map((s) => s.cpu).sort((a, b) => a - b);
-  if (values.length < 4)
-    return { spikes: 0, medianIntervalMin: null, expectedMin, status: "NOT CHECKED", note: "too few samples" };
   const med = quantileExact(values, 0.5);
   const mad = quantileExact(
     values.map((v) => Math.abs(v - med)).sort((a, b) => a - b),
@@ -213,24 +246,36 @@ export function spikePeriodicity(
     .slice(1)
     .map((t, i) => (t - starts[i]!) / 60_000)
     .sort((a, b) => a - b);
+  const periods = spanMin / expectedMin;
   if (gaps.length < 2)
     return {
       spikes: starts.length,
       medianIntervalMin: null,
       expectedMin,
-      status: "NOT CHECKED",
-      note: `${starts.length} spikes: too few to measure a period`,
+      status: "WARN",
+      note: `${starts.length} spikes over ${periods.toFixed(1)} periods of ${period}: no schedule in Spark's CPU`,
+      confidence: periods >= 2 * MIN_PERIODS ? "high" : "medium",
     };
   const m = quantileExact(gaps, 0.5);
   const ok = Math.abs(m - expectedMin) <= 0.2 * expectedMin;
+  const onTime = gaps.filter((g) => Math.abs(g - expectedMin) <= 0.2 * expectedMin).length;
+  const found = Math.min(1, starts.length / Math.max(1, Math.floor(periods)));
+  const confidence =
+    periods >= 2 * MIN_PERIODS && found >= 0.8 && onTime >= 0.8 * gaps.length
+      ? "high"
+      : found >= 0.5 && onTime >= 0.5 * gaps.length
+        ? "medium"
+        : "low";
   return {
     spikes: starts.length,
     medianIntervalMin: m,
     expectedMin,
     status: ok ? "PASS" : "WARN",
+    confidence,
     note:
-      `${starts.length} spikes, median ${formatDuration(m * 60_000)} apart (schedule every ` +
-      `${formatDuration(expectedMin * 60_000)}${ok ? "" : "; off by more than 20%"})`,
+      `${starts.length} spikes over ${periods.toFixed(1)} periods, median ${formatDuration(m * 60_000)} apart ` +
+      `(schedule every ${period}${ok ? "" : "; off by more than 20%"}); ${onTime} of ${gaps.length} gaps on ` +
+      `schedule: ${confidence} confidence`,
   };
 }
 
