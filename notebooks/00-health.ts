@@ -162,7 +162,7 @@ Exits 6 when any check fails. On the embedded default it first replays the lab f
     if ("unreachable" in m.docker)
       doc.note(
         "SKIPPED",
-        `${m.docker.unreachable}. The services check was skipped; start Docker or set DOCKER_HOST to run it.`,
+        `${m.docker.unreachable}. The services check was skipped: start Docker or set DOCKER_HOST to run it.`,
       );
     checksTable(doc, checks);
     if (run.manifest.datasets.flow_series) await flowFigure(doc, run);

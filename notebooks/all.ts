@@ -11,6 +11,8 @@ import { Report } from "../lib/report/document.ts";
 import { html } from "../lib/report/html.ts";
 import { writeAtomic } from "../lib/runtime/fsx.ts";
 import { listRuns, openRun } from "../lib/runtime/store.ts";
+import { ensureEngine, ENABLE_DOCKER } from "../lib/io/engine.ts";
+import { isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -21,7 +23,10 @@ if (values.help) {
   console.log(`usage: bun run all [--only name,name]
 
 Runs every notebook in notebooks/ (lab first, then the numbered steps) with its defaults,
-then writes out/index.html linking the reports. Exits non-zero if any notebook failed.`);
+then writes out/index.html linking the reports. Exits non-zero if any notebook failed.
+On the lab, with no Docker engine answering, it first gives the lab one when run as root on
+Debian (installs docker.io and busybox-static, starts a private dockerd: see bun run docker
+--help); otherwise the notebooks run without containers and say so.`);
   process.exit(0);
 }
 
@@ -30,6 +35,18 @@ const names = (await readdir(join(ROOT, "notebooks")))
   .map((f) => f.replace(/\.ts$/, ""))
   .sort((a, b) => (a === "lab" ? -1 : b === "lab" ? 1 : a.localeCompare(b)))
   .filter((n) => !values.only || values.only.split(",").includes(n));
+
+// The lab's containers need a Docker engine: on a fresh Debian machine run as root, install and start a private one
+// (lib/io/engine.ts); where that cannot be done, every notebook still runs and says what ran without containers.
+if (isLab(targetFromEnv())) {
+  const engine = await ensureEngine((m) => console.error(`all: ${m}`));
+  if ("unavailable" in engine)
+    console.error(
+      `all: ${engine.unavailable}. The lab runs without containers: the health services check, the burn-in and the ` +
+        `container failure tests report SKIPPED or NOT RUN. Enable them with: ${ENABLE_DOCKER}`,
+    );
+  else if (engine.started) process.env.DOCKER_HOST = engine.host;
+}
 
 const results: { name: string; code: number; seconds: number; title: string; runId: string }[] = [];
 for (const name of names) {

@@ -476,7 +476,7 @@ describe("notebooks/02-burn-in.ts", () => {
     expect(none.stderr.trim()).toMatch(
       re(
         /^02-burn-in: error: Docker engine not reachable at unix:\/\/\/tmp\/no-docker\.sock/,
-        / \(.*\): start Docker or set DOCKER_HOST$/,
+        / \(.*\): start Docker or set DOCKER_HOST \(`sudo bun run docker` gives the lab one\)$/,
       ),
     );
   });

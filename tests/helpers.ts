@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectClickHouse, type Target } from "../lib/io/clickhouse.ts";
 import { ROOT } from "../lib/runtime/paths.ts";
+import { ensureEngine } from "../lib/io/engine.ts";
 
 export const tempDir = (prefix = "k2-test-") => mkdtempSync(join(tmpdir(), prefix));
 
@@ -107,41 +108,13 @@ export function strayFiles(dir: string): string[] {
 }
 
 /**
- * A Docker engine for the tests: the one at DOCKER_HOST (or the default socket) if it answers,
- * else Debian's dockerd started here as root (vfs storage, no iptables: nothing is routed,
- * lab containers run with --network none). Left running for the next test file.
+ * A Docker engine for the tests: the one at DOCKER_HOST (or the default socket) if it answers, else the lab's private
+ * engine, started as the main job starts it (lib/io/engine.ts). Left running for the next test file.
  */
 export async function ensureDockerEngine(): Promise<string> {
-  const host = process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
-  const ping = () =>
-    fetch("http://localhost/_ping", { unix: host.replace("unix://", "") } as any).then(
-      (r) => r.ok,
-      () => false,
-    );
-  if (await ping()) return host;
-  if (!existsSync("/usr/sbin/dockerd"))
-    throw new Error(
-      "no Docker engine answers and /usr/sbin/dockerd is missing: apt-get install -y docker.io (tests/setup.sh does)",
-    );
-  mkdirSync("/var/lib/k2-test-docker", { recursive: true });
-  const p = Bun.spawn(
-    [
-      "setsid",
-      "/usr/sbin/dockerd",
-      "--storage-driver=vfs",
-      "--iptables=false",
-      "--ip-masq=false",
-      "--data-root=/var/lib/k2-test-docker",
-      `--host=${host}`,
-    ],
-    { stdout: "ignore", stderr: "ignore", stdin: "ignore" },
-  );
-  p.unref();
-  for (let i = 0; i < 150; i++) {
-    if (await ping()) return host;
-    await Bun.sleep(200);
-  }
-  throw new Error("dockerd did not answer within 30 s");
+  const e = await ensureEngine();
+  if ("unavailable" in e) throw new Error(e.unavailable);
+  return e.host;
 }
 
 export type Postgres = { url: string; stop(): Promise<void> };

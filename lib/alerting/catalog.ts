@@ -2,7 +2,7 @@
 // metrics each exposes (FACTS.md, "What the platform exposes to Prometheus today"). Rules,
 // the dashboard and both audits name metrics from here, so an unknown metric is caught once.
 
-export type ComponentId = "exporter" | "redpanda" | "clickhouse" | "prometheus";
+export type ComponentId = "exporter" | "redpanda" | "clickhouse" | "offload" | "prometheus";
 
 export type Component = {
   id: ComponentId;
@@ -23,7 +23,9 @@ export const COMPONENTS: Record<ComponentId, Component> = {
     target: "host.docker.internal:9464",
     path: "/metrics",
     today: "no K2 component exports trade-level facts (newest trade, ingestion delay, offload state, restarts)",
-    fix: "run the k2-hardening pipeline exporter (bun run exporter) and add a k2-pipeline scrape job for it",
+    fix:
+      "export these facts with a pipeline exporter (k2-hardening's, step 4 part 2, or an equivalent) and scrape it " +
+      "as job k2-pipeline",
   },
   redpanda: {
     id: "redpanda",
@@ -45,6 +47,18 @@ export const COMPONENTS: Record<ComponentId, Component> = {
       "add <prometheus><endpoint>/metrics</endpoint><port>9363</port><metrics>true</metrics>" +
       "<events>true</events><asynchronous_metrics>true</asynchronous_metrics></prometheus> to the ClickHouse " +
       "config and scrape clickhouse:9363",
+  },
+  offload: {
+    id: "offload",
+    job: "iceberg-offload",
+    target: "host.docker.internal:8000",
+    path: "/metrics",
+    today:
+      "docker/offload/metrics.py serves only when run as a script, which the Prefect worker never does, and " +
+      "host.docker.internal does not resolve on Linux without extra_hosts",
+    fix:
+      "watch the offload through the k2-pipeline exporter's k2_offload_* metrics (from the watermarks), or start " +
+      "metrics.py's server in the flow and add extra_hosts: [host.docker.internal:host-gateway] to prometheus",
   },
   prometheus: {
     id: "prometheus",
@@ -85,6 +99,11 @@ export const METRICS: Metric[] = [
   m("clickhouse", "counter", "ClickHouseProfileEvents_FailedInsertQuery", [], "INSERT queries that failed"),
   m("clickhouse", "counter", "ClickHouseProfileEvents_InsertedRows", [], "rows inserted"),
   m("clickhouse", "counter", "ClickHouseProfileEvents_KafkaMessagesFailed", [], "Kafka engine messages that failed"),
+  // the platform's own offload metrics (docker/offload/metrics.py): defined, never served today
+  m("offload", "gauge", "offload_lag_minutes", ["table"], "minutes since the last offload (platform)"),
+  m("offload", "counter", "offload_cycles_total", ["status"], "offload cycles by status (platform)"),
+  m("offload", "counter", "offload_errors_total", ["table", "error_type"], "offload errors (platform)"),
+  m("offload", "gauge", "offload_last_success_timestamp", [], "last successful offload (platform)"),
   m("prometheus", "gauge", "up", ["job", "instance"], "1 when the last scrape of a target succeeded"),
 ];
 

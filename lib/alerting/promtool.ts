@@ -5,6 +5,7 @@ import { stringify } from "yaml";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type Docker from "dockerode";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import { durationSpec } from "../runtime/units.ts";
 import { PROMETHEUS } from "../k2/stack.ts";
@@ -48,16 +49,94 @@ export function testYaml(alerts: Alert[] = ALERTS, rulesFile = "k2-alerts.yml"):
   );
 }
 
-export type Promtool = { cmd: string[]; version: string; where: string };
+export type Run = { ok: boolean; output: string };
+/** A promtool: where it is, its version, and a way to run it on files in a scratch folder. */
+export type Promtool = {
+  version: string;
+  where: string;
+  run(files: Record<string, string>, args: string[]): Promise<Run>;
+};
 
-/** Debian's promtool (the `prometheus` package, 2.42). The stack's own 3.x (docker exec) is not used yet. */
-export async function findPromtool(): Promise<Promtool> {
+/**
+ * The stack's own promtool (`docker exec k2-prometheus promtool`, 3.x on K2) when that container runs and has it;
+ * else Debian's (the `prometheus` package, 2.42). PromQL changed in 3.x: the report says which judged.
+ */
+export async function findPromtool(docker?: Docker | null): Promise<Promtool> {
+  const stack = docker ? await stackPromtool(docker).catch(() => null) : null;
+  if (stack) return stack;
   const path = Bun.which("promtool");
   if (!path)
     throw new K2Error("promtool not found: install it with apt-get install prometheus (it ships promtool)", EXIT.usage);
   const out = Bun.spawnSync([path, "--version"]);
   const version = /version (\S+)/.exec(out.stdout.toString() + out.stderr.toString())?.[1] ?? "unknown";
-  return { cmd: [path], version, where: `Debian's promtool ${version} (${path})` };
+  return {
+    version,
+    where: `Debian's promtool ${version} (${path})`,
+    async run(files, args) {
+      const dir = await mkdtemp(join(tmpdir(), "k2-promtool-"));
+      try {
+        for (const [name, text] of Object.entries(files)) await Bun.write(join(dir, name), text);
+        const r = Bun.spawnSync([path, ...args], { cwd: dir });
+        return { ok: r.exitCode === 0, output: (r.stdout.toString() + r.stderr.toString()).trim() };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** promtool inside k2-prometheus: the files go in as a tar into a scratch folder there, removed after. */
+async function stackPromtool(docker: Docker): Promise<Promtool | null> {
+  const c = docker.getContainer("k2-prometheus");
+  if (!(await c.inspect()).State.Running) return null;
+  const v = await execIn(c, ["promtool", "--version"]);
+  if (!v.ok) return null;
+  const version = /version (\S+)/.exec(v.output)?.[1] ?? "unknown";
+  return {
+    version,
+    where: `the stack's promtool ${version} (docker exec k2-prometheus promtool)`,
+    async run(files, args) {
+      const dir = `/tmp/k2-promtool-${process.pid}-${Date.now()}`;
+      await execIn(c, ["mkdir", "-p", dir]);
+      try {
+        await c.putArchive(await tarOf(files), { path: dir });
+        return await execIn(c, ["promtool", ...args], dir);
+      } finally {
+        await execIn(c, ["rm", "-rf", dir]);
+      }
+    },
+  };
+}
+
+async function execIn(c: Docker.Container, cmd: string[], cwd?: string): Promise<Run> {
+  const exec = await c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, WorkingDir: cwd });
+  const stream = await exec.start({});
+  const chunks: Buffer[] = [];
+  stream.on("data", (b: Buffer) => chunks.push(b));
+  await new Promise<void>((ok) => {
+    stream.on("end", ok);
+    stream.on("close", ok);
+  });
+  // the attach stream multiplexes stdout and stderr with 8-byte frame headers: keep the payloads
+  const raw = Buffer.concat(chunks);
+  let text = "";
+  for (let i = 0; i + 8 <= raw.length; ) {
+    const n = raw.readUInt32BE(i + 4);
+    text += raw.subarray(i + 8, i + 8 + n).toString("utf8");
+    i += 8 + n;
+  }
+  return { ok: (await exec.inspect()).ExitCode === 0, output: text.trim() };
+}
+
+async function tarOf(files: Record<string, string>): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), "k2-promtool-tar-"));
+  try {
+    for (const [name, text] of Object.entries(files)) await Bun.write(join(dir, name), text);
+    const p = Bun.spawn(["tar", "-C", dir, "-cf", "-", ...Object.keys(files)], { stdout: "pipe" });
+    return Buffer.from(await new Response(p.stdout).arrayBuffer());
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** The output recorded for a promtool step that did not run. */
@@ -78,21 +157,11 @@ export async function judge(
   tests = testYaml(),
   alerts: Alert[] = ALERTS,
 ): Promise<PromtoolVerdict> {
-  const dir = await mkdtemp(join(tmpdir(), "k2-promtool-"));
-  try {
-    await Bun.write(join(dir, "k2-alerts.yml"), rules);
-    await Bun.write(join(dir, "k2-alerts.test.yml"), tests);
-    const run = (args: string[]) => {
-      const r = Bun.spawnSync([...p.cmd, ...args], { cwd: dir });
-      return { ok: r.exitCode === 0, output: (r.stdout.toString() + r.stderr.toString()).trim() };
-    };
-    const check = run(["check", "rules", "k2-alerts.yml"]);
-    const test = check.ok ? run(["test", "rules", "k2-alerts.test.yml"]) : { ok: false, output: NOT_RUN };
-    const cases = casesFrom(test, alerts);
-    return { promtool: p.where, check, cases, output: test.output, coverage: coverageOf(cases, alerts) };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const files = { "k2-alerts.yml": rules, "k2-alerts.test.yml": tests };
+  const check = await p.run(files, ["check", "rules", "k2-alerts.yml"]);
+  const test = check.ok ? await p.run(files, ["test", "rules", "k2-alerts.test.yml"]) : { ok: false, output: NOT_RUN };
+  const cases = casesFrom(test, alerts);
+  return { promtool: p.where, check, cases, output: test.output, coverage: coverageOf(cases, alerts) };
 }
 
 /**

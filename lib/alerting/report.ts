@@ -5,7 +5,8 @@ import { durationSpec } from "../runtime/units.ts";
 import { ALERTS, expressionOf } from "./rules.ts";
 import { COMPONENTS } from "./catalog.ts";
 import { CASES, NOT_RUN, coverageText } from "./promtool.ts";
-import type { AlertingResult } from "./summary.ts";
+import type { AlertingResult, LiveAudit } from "./summary.ts";
+import { liveChains, stackRuleFindings, type AuditFinding, type ChainRow } from "./audit.ts";
 
 /** Step 4's acceptance criteria. */
 export function checklistSection(doc: Report, r: AlertingResult) {
@@ -86,4 +87,90 @@ export function dashboardSection(doc: Report, r: AlertingResult) {
       : "k2-pipeline.json: panel ids unique, grid without overlaps, datasource uid provisioned by datasource.yml, " +
           "variables declared, every expression parsed and every metric in the catalog",
   );
+}
+
+const chainRows = (rows: ChainRow[]) =>
+  rows.map((c) => ({
+    alert: c.alert,
+    status: c.status,
+    chain: c.chain.join(" → ") || "–",
+    broken: c.broken.map((b) => `${b.link}: ${b.what}`).join("; ") || "–",
+    fix: [...new Set(c.broken.map((b) => b.fix))].join("; ") || "–",
+  }));
+const CHAIN_COLUMNS = [
+  { key: "alert", label: "Alert" },
+  { key: "status", label: "Can fire" },
+  { key: "chain", label: "Links that hold" },
+  { key: "broken", label: "Broken links" },
+  { key: "fix", label: "Fix" },
+] as const;
+
+/** The live audit: each alert's chain on the Prometheus asked, and the stack's own rules. */
+export function liveSection(doc: Report, live: LiveAudit | undefined) {
+  if (!live) return;
+  doc.md`## Can the alerts fire? (live Prometheus)`;
+  if ("skipped" in live) return void doc.note("NOT RUN", live.skipped);
+  if ("unreachable" in live) return void doc.note("FAIL", live.unreachable);
+  doc.md`Asked Prometheus ${live.version} at ${live.url}: ${live.rules.length} rules, ${live.targets.length} active
+    targets. For each alert, the chain alert → metric → scrape job → target, from its rules, its targets and the
+    series present now.`;
+  const chains = liveChains(live);
+  doc.table(chainRows(chains), [...CHAIN_COLUMNS], { caption: "Each alert's chain, live", summary: true });
+  doc.table(
+    live.targets.map((t) => ({ job: t.job, url: t.scrapeUrl, health: t.health, error: t.lastError || "–" })),
+    [
+      { key: "job", label: "Job" },
+      { key: "url", label: "Scrape URL" },
+      { key: "health", label: "Health" },
+      { key: "error", label: "Last error" },
+    ],
+    { caption: "Scrape targets" },
+  );
+  findingsTable(doc, stackRuleFindings(live), "The stack's own rules");
+}
+
+/** The static audit of a platform checkout, and what --write changed there. */
+export function checkoutSection(doc: Report, r: AlertingResult) {
+  const c = r.checkout;
+  if (c) {
+    doc.md`## Can the alerts fire? (platform checkout)`;
+    doc.md`Read ${c.dir} (${c.compose}, prometheus.yml, its rule files, the ClickHouse config, Grafana's provisioning
+      and dashboards): what Prometheus would load and scrape if the stack started from these files.`;
+    doc.table(chainRows(c.chains), [...CHAIN_COLUMNS], {
+      caption: "Each alert's chain, from the files",
+      summary: true,
+    });
+    findingsTable(doc, c.findings, "Findings in the checkout");
+  }
+  const w = r.write;
+  if (!w) return;
+  doc.md`## Written to ${w.dir}`;
+  if (!w.changes.length) doc.note("INFO", "Nothing to change: the checkout already holds these files.");
+  for (const ch of w.changes) doc.md`**${ch.path}** (${ch.why})\n\n\`\`\`diff\n${ch.diff}\n\`\`\``;
+  const fixed = w.after.chains.filter((x) => !x.broken.some((b) => b.link === "rule")).length;
+  doc.note(
+    "INFO",
+    `After writing, ${fixed} of ${w.after.chains.length} alerts are in a rule file Prometheus loads; ` +
+      `${w.after.findings.length} findings remain in the checkout (the exporter, scrape jobs and ClickHouse's ` +
+      "endpoint are changes for the platform, listed above).",
+  );
+}
+
+function findingsTable(doc: Report, findings: AuditFinding[], caption: string) {
+  if (!findings.length) return void doc.note("PASS", `${caption}: no finding.`);
+  doc.table(
+    findings,
+    [
+      { key: "where", label: "Where" },
+      { key: "problem", label: "Problem" },
+      { key: "fix", label: "Fix" },
+    ],
+    { caption },
+  );
+}
+
+/** Every alert that cannot fire, on any audited target: they fail the step under --gate. */
+export function auditFailures(r: AlertingResult): string[] {
+  const live = r.live && !("skipped" in r.live) && !("unreachable" in r.live) ? liveChains(r.live) : [];
+  return [...live, ...(r.checkout?.chains ?? [])].filter((c) => c.status !== "PASS").map((c) => c.alert);
 }

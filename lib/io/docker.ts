@@ -3,6 +3,7 @@
 //   unix:///run/user/1000/docker.sock
 //   tcp://127.0.0.1:2375           (plain HTTP; loopback only in this project's tests)
 import Docker from "dockerode";
+import { ENABLE_DOCKER } from "./engine.ts";
 import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
 
 export type DockerTarget = { docker: Docker; host: string };
@@ -25,7 +26,8 @@ export async function connectDocker(env = process.env): Promise<DockerTarget> {
     await withTimeout(t.docker.ping(), 5000);
   } catch (e) {
     throw new K2Error(
-      `Docker engine not reachable at ${t.host} (${firstLine(e)}): start Docker or set DOCKER_HOST`,
+      `Docker engine not reachable at ${t.host} (${firstLine(e)}): start Docker or set DOCKER_HOST ` +
+        `(\`${ENABLE_DOCKER}\` gives the lab one)`,
       EXIT.unreachable,
     );
   }

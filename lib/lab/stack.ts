@@ -159,6 +159,8 @@ export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: num
     ...Object.fromEntries(EXCHANGES.map((e) => [`feed-handler-${e}`, { cmd: HANDLER_CMD, binds: conduits.binds(e) }])),
     // the topics and the rpk stand-in the latency load execs (lib/lab/topics.ts)
     redpanda: { cmd: IDLE, binds: topics.binds() },
+    // K2's Prometheus image ships promtool: the lab's carries this machine's (Debian's, with the libc it links)
+    prometheus: { cmd: IDLE, binds: promtoolBinds() },
   };
   // compose limits above the machine's cores are clamped (the engine refuses them)
   const { NCPU } = await t.docker.info();
@@ -187,6 +189,14 @@ export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: num
   }
   if (created) await waitHealthy(t);
   return conduits;
+}
+
+/** Debian's promtool and the C library it links, read-only, for `docker exec k2-prometheus promtool`; none without it. */
+function promtoolBinds(): string[] | undefined {
+  const libs = ["/lib/x86_64-linux-gnu", "/lib64"].filter((d) => existsSync(d));
+  return existsSync("/usr/bin/promtool")
+    ? ["/usr/bin/promtool:/usr/local/bin/promtool:ro", ...libs.map((d) => `${d}:${d}:ro`)]
+    : undefined;
 }
 
 /** New containers with a healthcheck report "starting" until their first check: wait for it. */

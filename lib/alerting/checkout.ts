@@ -1,0 +1,251 @@
+// The audit against a platform checkout (--stack-config <dir>), no stack needed: what the files say Prometheus will
+// load and scrape. The compose file's mounts against rule_files globs, scrape targets against services, ports and
+// paths, the ClickHouse config's <prometheus> section, the dashboards' metrics against what the components expose,
+// and their datasource uids against provisioning. The same chains as the live audit, where a file can tell. Pure:
+// files come in through `Files`.
+import { parse } from "yaml";
+import type { Status } from "../verdict/status.ts";
+import { ALERTS, type Alert } from "./rules.ts";
+import { COMPONENTS, metricByName, type Component, type ComponentId } from "./catalog.ts";
+import { metricsOf } from "./dashboard.ts";
+import { alertMetrics, LOAD_FIX, type AuditFinding, type Broken, type ChainRow } from "./audit.ts";
+
+/** Read access to a checkout, by paths relative to its root; null when a file is missing. */
+export type Files = { read(path: string): string | null; list(dir: string): string[] };
+
+type Mount = { src: string; dst: string };
+type Service = {
+  image?: string;
+  container_name?: string;
+  volumes?: string[];
+  extra_hosts?: string[];
+  command?: unknown;
+};
+type ScrapeJob = { job_name: string; metrics_path?: string; static_configs?: { targets?: string[] }[] };
+type PromConfig = {
+  rule_files?: string[];
+  scrape_configs?: ScrapeJob[];
+  alerting?: { alertmanagers?: { static_configs?: { targets?: string[] }[] }[] };
+};
+
+export type CheckoutAudit = { compose: string; findings: AuditFinding[]; chains: ChainRow[]; loadedRules: string[] };
+
+export const COMPOSE_FILES = ["docker-compose.v2.yml", "docker-compose.yml", "compose.yml"];
+const yamlOf = <T>(text: string | null): T | null => (text === null ? null : (parse(text) as T));
+const norm = (p: string) => p.replace(/^\.\//, "").replace(/\/$/, "");
+
+/** Bind mounts of a service, "./docker/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" -> src, dst. */
+function mountsOf(s: Service | undefined): Mount[] {
+  return (s?.volumes ?? [])
+    .map((v) => v.split(":"))
+    .filter(([src]) => src!.startsWith(".") || src!.startsWith("/"))
+    .map(([src, dst]) => ({ src: norm(src!), dst: dst!.replace(/\/$/, "") }));
+}
+/** The host path of a container path through the mounts, or null when nothing is mounted there. */
+function hostPath(mounts: Mount[], path: string): string | null {
+  const m = mounts.find((x) => path === x.dst || path.startsWith(`${x.dst}/`));
+  return m ? m.src + path.slice(m.dst.length) : null;
+}
+
+export function auditCheckout(files: Files, alerts: Alert[] = ALERTS): CheckoutAudit {
+  const compose = COMPOSE_FILES.find((f) => files.read(f) !== null);
+  if (!compose)
+    return {
+      compose: "none",
+      findings: [
+        {
+          where: "checkout",
+          problem: `no ${COMPOSE_FILES.join(" or ")}`,
+          fix: "point --stack-config at the platform's root",
+        },
+      ],
+      chains: [],
+      loadedRules: [],
+    };
+  const services = yamlOf<{ services?: Record<string, Service> }>(files.read(compose))?.services ?? {};
+  const promKey = Object.keys(services).find(
+    (k) => k === "prometheus" || /prom\/prometheus/.test(services[k]!.image ?? ""),
+  );
+  const findings: AuditFinding[] = [];
+  const add = (where: string, problem: string, fix: string) => findings.push({ where, problem, fix });
+  const prom = promKey ? services[promKey] : undefined;
+  const mounts = mountsOf(prom);
+  const configPath = hostPath(mounts, "/etc/prometheus/prometheus.yml");
+  const config = configPath ? yamlOf<PromConfig>(files.read(configPath)) : null;
+  if (!config) {
+    add(compose, `no prometheus.yml mounted at /etc/prometheus in the ${promKey ?? "prometheus"} service`, "mount it");
+    return { compose, findings, chains: [], loadedRules: [] };
+  }
+  const loadedRules = ruleFindings(files, config, mounts, configPath!, add);
+  const components = scrapeFindings(files, config, services, prom!, configPath!, add);
+  dashboardFindings(files, services, add);
+  const chains = alerts.map((a) => chainOf(a, loadedRules, components));
+  return { compose, findings, chains, loadedRules };
+}
+
+/** rule_files globs as the container sees them: a glob under a folder nothing mounts matches nothing. */
+function ruleFindings(
+  files: Files,
+  config: PromConfig,
+  mounts: Mount[],
+  configPath: string,
+  add: (where: string, problem: string, fix: string) => void,
+): string[] {
+  const names: string[] = [];
+  for (const glob of config.rule_files ?? []) {
+    const inContainer = glob.startsWith("/") ? glob : `/etc/prometheus/${glob}`;
+    const dir = inContainer.slice(0, inContainer.lastIndexOf("/"));
+    const host = hostPath(mounts, dir);
+    const pattern = new Bun.Glob(inContainer.slice(dir.length + 1));
+    if (!host || !files.list(host).length) {
+      const beside = configPath.slice(0, configPath.lastIndexOf("/") + 1) + glob.slice(0, glob.lastIndexOf("/"));
+      const unmounted = files.list(beside).filter((f) => pattern.match(f));
+      add(
+        configPath,
+        `rule_files "${glob}" matches nothing inside the container: ${dir} is not mounted` +
+          (unmounted.length ? `, so ${beside}/ (${unmounted.join(", ")}) is never loaded` : ""),
+        LOAD_FIX,
+      );
+      continue;
+    }
+    for (const f of files.list(host).filter((x) => pattern.match(x))) {
+      const doc = yamlOf<{ groups?: { rules?: { alert?: string; expr?: string }[] }[] }>(files.read(`${host}/${f}`));
+      for (const r of (doc?.groups ?? []).flatMap((g) => g.rules ?? [])) if (r.alert) names.push(r.alert);
+    }
+  }
+  return names;
+}
+
+type JobState = { ok: true; text: string } | { ok: false; broken: Broken };
+
+/** Each component's scrape job as the files define it: present, on the right host, port and path. */
+function scrapeFindings(
+  files: Files,
+  config: PromConfig,
+  services: Record<string, Service>,
+  prom: Service,
+  configPath: string,
+  add: (where: string, problem: string, fix: string) => void,
+): Partial<Record<ComponentId, JobState>> {
+  const jobs = config.scrape_configs ?? [];
+  const hosts = new Set([...Object.keys(services), ...Object.values(services).map((s) => s.container_name ?? "")]);
+  const out: Partial<Record<ComponentId, JobState>> = {};
+  for (const c of Object.values(COMPONENTS).filter((x) => x.id !== "prometheus")) {
+    const [host, port] = c.target.split(":");
+    // by job name, else by a compose service's host (host.docker.internal names no particular component)
+    const job =
+      jobs.find((j) => j.job_name === c.job) ??
+      (hosts.has(host!) ? jobs.find((j) => targetsOf(j).some((t) => t.split(":")[0] === host)) : undefined);
+    const state = jobState(c, job, port!, host!, files, services, prom);
+    out[c.id] = state;
+    if (!state.ok) add(configPath, state.broken.what, state.broken.fix);
+  }
+  for (const j of jobs)
+    for (const t of targetsOf(j)) {
+      const h = t.split(":")[0]!;
+      if (!hosts.has(h) && h !== "localhost" && h !== "host.docker.internal")
+        add(configPath, `job ${j.job_name} scrapes ${t}, and no compose service is called ${h}`, "fix the target");
+    }
+  if (!(config.alerting?.alertmanagers ?? []).some((a) => (a.static_configs ?? []).some((s) => s.targets?.length)))
+    add(
+      configPath,
+      "no Alertmanager target (alertmanagers.targets is empty): alerts fire in Prometheus and notify nobody",
+      "add an alertmanager service and list it under alerting.alertmanagers",
+    );
+  return out;
+}
+
+const targetsOf = (j: ScrapeJob) => (j.static_configs ?? []).flatMap((s) => s.targets ?? []);
+
+function jobState(
+  c: Component,
+  job: ScrapeJob | undefined,
+  port: string,
+  host: string,
+  files: Files,
+  services: Record<string, Service>,
+  prom: Service,
+): JobState {
+  const broken = (what: string): JobState => ({ ok: false, broken: { link: "job", what, fix: c.fix } });
+  if (!job) return broken(`no scrape job for ${c.id} (${c.job} at ${c.target}${c.path}): ${c.today}`);
+  const path = job.metrics_path ?? "/metrics";
+  const t = targetsOf(job).find((x) => x.startsWith(`${host}:`)) ?? targetsOf(job)[0] ?? "";
+  const where = `job ${job.job_name} scrapes ${t}${path}`;
+  if (c.id === "offload") return broken(`${where}: ${c.today}`);
+  if (t.split(":")[1] !== port || path !== c.path)
+    return {
+      ok: false,
+      broken: { link: "target", what: `${where}, not ${c.target}${c.path}: ${c.today}`, fix: c.fix },
+    };
+  if (host === "host.docker.internal" && !(prom.extra_hosts ?? []).some((h) => h.startsWith("host.docker.internal")))
+    return broken(`${where}, but host.docker.internal does not resolve on Linux without extra_hosts on prometheus`);
+  if (c.id === "clickhouse" && !clickhouseServesMetrics(files, services))
+    return broken(`${where}, but no ClickHouse config mounted in the compose file has a <prometheus> section`);
+  return { ok: true, text: where };
+}
+
+/** Any ClickHouse config file the compose file mounts declares the <prometheus> endpoint. */
+function clickhouseServesMetrics(files: Files, services: Record<string, Service>): boolean {
+  const ch = Object.entries(services).find(([k, s]) => k === "clickhouse" || /clickhouse-server/.test(s.image ?? ""));
+  return mountsOf(ch?.[1]).some((m) => /<prometheus>/.test(files.read(m.src) ?? ""));
+}
+
+/** Dashboards Grafana provisions: metrics no component exposes, and datasource uids provisioning does not set. */
+function dashboardFindings(
+  files: Files,
+  services: Record<string, Service>,
+  add: (where: string, problem: string, fix: string) => void,
+) {
+  const g = Object.entries(services).find(([k, s]) => k === "grafana" || /grafana\/grafana/.test(s.image ?? ""));
+  const mounts = mountsOf(g?.[1]);
+  const prov = hostPath(mounts, "/etc/grafana/provisioning/datasources");
+  const uids = (prov ? files.list(prov) : [])
+    .filter((f) => /\.ya?ml$/.test(f))
+    .flatMap(
+      (f) => yamlOf<{ datasources?: { name?: string; uid?: string }[] }>(files.read(`${prov}/${f}`))?.datasources ?? [],
+    );
+  const dir = hostPath(mounts, "/var/lib/grafana/dashboards");
+  for (const f of (dir ? files.list(dir) : []).filter((x) => x.endsWith(".json"))) {
+    const d = JSON.parse(files.read(`${dir}/${f}`) ?? "{}") as { panels?: DashPanel[] };
+    const panels = (d.panels ?? []).flatMap((p) => [p, ...(p.panels ?? [])]);
+    for (const p of panels) {
+      const where = `${dir}/${f}: panel ${p.id} "${p.title ?? ""}"`;
+      for (const ref of [p.datasource, ...(p.targets ?? []).map((t) => t.datasource)])
+        if (ref?.uid && !ref.uid.startsWith("$") && !uids.some((u) => u.uid === ref.uid))
+          add(
+            where,
+            `datasource uid "${ref.uid}" is not set by provisioning (${uids.map((u) => `${u.name}: ${u.uid ?? "no uid"}`).join(", ") || "none"})`,
+            `set uid: ${ref.uid} on the datasource in ${prov ?? "docker/grafana/provisioning/datasources"}`,
+          );
+      for (const t of p.targets ?? []) {
+        const { metrics, error } = metricsOf(t.expr ?? "");
+        if (error) add(where, `${t.expr}: ${error}`, "fix the expression");
+        for (const m of metrics.filter((x) => !metricByName.has(x)))
+          add(where, `uses ${m}, which no K2 component exposes`, "use a metric of the catalog (k2-pipeline.json does)");
+      }
+    }
+  }
+}
+type DashPanel = {
+  id?: number;
+  title?: string;
+  panels?: DashPanel[];
+  datasource?: { uid?: string };
+  targets?: { expr?: string; datasource?: { uid?: string } }[];
+};
+
+/** An alert's chain from files: its rule in a loaded file, each metric's component scraped as it must be. */
+function chainOf(a: Alert, loaded: string[], components: Partial<Record<ComponentId, JobState>>): ChainRow {
+  const chain: string[] = [];
+  const broken: Broken[] = [];
+  if (loaded.includes(a.name)) chain.push("rule in a loaded rule file");
+  else broken.push({ link: "rule", what: `${a.name} is in no rule file Prometheus loads`, fix: LOAD_FIX });
+  for (const m of alertMetrics(a)) {
+    const id = metricByName.get(m)?.component;
+    const state = id ? components[id] : undefined;
+    if (state?.ok) chain.push(`${m}: ${state.text}`);
+    else if (state && !broken.some((b) => b.what === state.broken.what)) broken.push(state.broken);
+  }
+  const status: Status = broken.length ? "FAIL" : "PASS";
+  return { alert: a.name, status, chain, broken };
+}

@@ -1,0 +1,98 @@
+// A Docker engine for the lab. The lab's containers need one; a fresh Debian machine has none. As root with apt, this
+// installs Debian's docker.io and busybox-static (the lab image is built offline from it) and starts a private
+// dockerd on the default socket: vfs storage, no iptables and no default bridge, so it routes nothing and changes no
+// firewall (lab containers run with --network none or an internal network). An engine that already answers is used
+// as it is, and only the lab's labelled containers are ever touched on it. Where this cannot run (not root, no apt),
+// the notebooks run without containers and say so, naming the command that enables them: `sudo bun run docker`.
+import { existsSync, mkdirSync } from "node:fs";
+import { EXIT } from "../runtime/errors.ts";
+
+export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
+/** The one command that gives a machine the lab's engine, as the notebooks' messages name it. */
+export const ENABLE_DOCKER = "sudo bun run docker";
+const DOCKERD = "/usr/sbin/dockerd";
+const PACKAGES = { docker: "docker.io", busybox: "busybox-static" };
+
+const ping = (host: string) =>
+  fetch("http://localhost/_ping", { unix: host.replace(/^unix:\/\//, "") } as RequestInit & { unix: string }).then(
+    (r) => r.ok,
+    () => false,
+  );
+
+export type Engine = { host: string; started: boolean; installed: string[] } | { unavailable: string };
+
+/**
+ * The engine at DOCKER_HOST (or the default socket) if it answers; else, on the default socket only, install what is
+ * missing and start the private one. A DOCKER_HOST set to an engine that does not answer is left alone: that is a
+ * user's engine, down.
+ */
+export async function ensureEngine(
+  log: (m: string) => void = () => {},
+  env: Record<string, string | undefined> = process.env,
+  dataRoot = "/var/lib/k2-lab-docker",
+): Promise<Engine> {
+  const host = env.DOCKER_HOST?.trim() || DEFAULT_DOCKER_HOST;
+  if (await ping(host)) return { host, started: false, installed: [] };
+  if (host !== DEFAULT_DOCKER_HOST) return { unavailable: `the Docker engine at DOCKER_HOST=${host} does not answer` };
+  if (process.getuid?.() !== 0)
+    return { unavailable: `no Docker engine answers, and starting the lab's needs root: ${ENABLE_DOCKER}` };
+  const missing = [
+    ...(existsSync(DOCKERD) ? [] : [PACKAGES.docker]),
+    ...(existsSync("/bin/busybox") ? [] : [PACKAGES.busybox]),
+  ];
+  if (missing.length) {
+    if (!existsSync("/usr/bin/apt-get"))
+      return { unavailable: `no Docker engine, and no apt-get to install ${missing.join(" ")}: install Docker` };
+    log(`installing ${missing.join(" ")} from Debian's packages (apt-get)`);
+    const apt = Bun.spawn(["apt-get", "install", "-y", "--no-install-recommends", ...missing], {
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    if ((await apt.exited) !== 0) {
+      const why = (await new Response(apt.stderr).text()).trim().split("\n").at(-1);
+      return {
+        unavailable: `apt-get install ${missing.join(" ")} failed (${why}): install them, then ${ENABLE_DOCKER}`,
+      };
+    }
+  }
+  log(`starting a private Docker engine on ${host} (vfs storage, no iptables, data in ${dataRoot})`);
+  mkdirSync(dataRoot, { recursive: true });
+  const p = Bun.spawn(
+    [
+      "setsid",
+      DOCKERD,
+      "--storage-driver=vfs",
+      "--iptables=false",
+      "--ip-masq=false",
+      "--bridge=none",
+      `--data-root=${dataRoot}`,
+      `--host=${host}`,
+    ],
+    { stdout: "ignore", stderr: "ignore", stdin: "ignore" },
+  );
+  p.unref(); // it outlives this process: the next notebook, and the next run, find it answering
+  for (let i = 0; i < 150; i++) {
+    if (await ping(host)) return { host, started: true, installed: missing };
+    await Bun.sleep(200);
+  }
+  return { unavailable: `dockerd did not answer on ${host} within 30 s (its log: journal, or run ${DOCKERD} by hand)` };
+}
+
+if (import.meta.main) {
+  if (Bun.argv.includes("--help")) {
+    console.log(`usage: sudo bun run docker
+
+Gives the lab a Docker engine: uses the one at DOCKER_HOST (or ${DEFAULT_DOCKER_HOST}) if it answers; else, as
+root on Debian, installs ${Object.values(PACKAGES).join(" and ")} with apt-get and starts a private dockerd
+on ${DEFAULT_DOCKER_HOST} (vfs storage, no iptables, no default bridge). The lab only ever touches
+containers it labelled com.k2.lab=true. Exits 3 when no engine can be had, saying why.`);
+    process.exit(0);
+  }
+  const e = await ensureEngine((m) => console.error(`docker: ${m}`));
+  if ("unavailable" in e) {
+    console.error(`docker: error: ${e.unavailable}`);
+    process.exit(EXIT.unreachable);
+  }
+  console.log(`docker: ${e.started ? "started" : "found"} the engine at ${e.host}`);
+}

@@ -1,0 +1,144 @@
+// Prometheus over its HTTP API (rules, targets, instant queries), and Debian's prometheus started on loopback in a
+// temporary folder for the code and tests that need a real one. Every call is bounded in time; an unreachable
+// Prometheus is one line with exit 3.
+import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
+
+export const DEFAULT_PROMETHEUS_URL = "http://localhost:9090";
+
+export type PromRule = {
+  name: string;
+  type: "alerting" | "recording";
+  query: string;
+  health: string;
+  lastError?: string;
+  state?: string;
+  file: string;
+};
+export type PromTarget = {
+  job: string;
+  instance: string;
+  scrapeUrl: string;
+  health: "up" | "down" | "unknown";
+  lastError: string;
+};
+export type PromSeries = Record<string, string>;
+
+/** The small interface the audit takes: tests and notebooks pass a live Prometheus. */
+export type PromApi = {
+  url: string;
+  version: string;
+  rules(): Promise<PromRule[]>;
+  targets(): Promise<PromTarget[]>;
+  /** the series of one metric at this instant (a stale target's are gone) */
+  series(metric: string): Promise<PromSeries[]>;
+  query(promql: string): Promise<{ metric: PromSeries; value: [number, string] }[]>;
+};
+
+export function prometheusUrlFromEnv(env: Record<string, string | undefined> = process.env) {
+  const url = env.PROMETHEUS_URL?.trim();
+  if (url && !/^https?:\/\/[^\s/]+/.test(url))
+    throw new K2Error(`invalid PROMETHEUS_URL: ${JSON.stringify(url)} (expected http://host:9090)`, EXIT.usage);
+  return { url: (url || DEFAULT_PROMETHEUS_URL).replace(/\/$/, ""), explicit: !!url };
+}
+
+export async function connectPrometheus(url: string, timeoutMs = 5000): Promise<PromApi> {
+  const get = async <T>(path: string): Promise<T> => {
+    let res: Response;
+    try {
+      res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      throw new K2Error(
+        `Prometheus not reachable at ${url} (${firstLine(e)}): start it or set PROMETHEUS_URL`,
+        EXIT.unreachable,
+      );
+    }
+    const body = (await res.json().catch(() => null)) as { status?: string; data?: T; error?: string } | null;
+    if (!res.ok || body?.status !== "success")
+      throw new K2Error(
+        `Prometheus at ${url} answered ${res.status} to ${path}: ${body?.error ?? "not its API"}`,
+        EXIT.data,
+      );
+    return body.data as T;
+  };
+  const build = await get<{ version: string }>("/api/v1/status/buildinfo");
+  return {
+    url,
+    version: build.version,
+    async rules() {
+      const d = await get<{ groups: { file: string; rules: Omit<PromRule, "file">[] }[] }>("/api/v1/rules");
+      return d.groups.flatMap((g) => g.rules.map((r) => ({ ...r, file: g.file })));
+    },
+    async targets() {
+      const d = await get<{
+        activeTargets: { labels: PromSeries; scrapeUrl: string; health: string; lastError: string }[];
+      }>("/api/v1/targets?state=active");
+      return d.activeTargets.map((t) => ({
+        job: t.labels.job ?? "",
+        instance: t.labels.instance ?? "",
+        scrapeUrl: t.scrapeUrl,
+        health: t.health as PromTarget["health"],
+        lastError: t.lastError,
+      }));
+    },
+    async series(metric) {
+      const d = await get<{ result: { metric: PromSeries }[] }>(
+        `/api/v1/query?query=${encodeURIComponent(`{__name__=${JSON.stringify(metric)}}`)}`,
+      );
+      return d.result.map((r) => r.metric);
+    },
+    async query(promql) {
+      const d = await get<{ result: { metric: PromSeries; value: [number, string] }[] }>(
+        `/api/v1/query?query=${encodeURIComponent(promql)}`,
+      );
+      return d.result;
+    },
+  };
+}
+
+export type RunningPrometheus = { url: string; dir: string; stop(): Promise<void> };
+const PROMETHEUS_BIN = "/usr/bin/prometheus";
+
+/**
+ * Debian's prometheus on 127.0.0.1 with `config` (YAML text) and any files beside it (rule files), in a temporary
+ * folder removed at stop. Waits until it is ready.
+ */
+export async function startPrometheus(config: string, files: Record<string, string> = {}): Promise<RunningPrometheus> {
+  if (!existsSync(PROMETHEUS_BIN))
+    throw new K2Error(`${PROMETHEUS_BIN} missing: apt-get install -y prometheus`, EXIT.notFound);
+  const dir = await mkdtemp(join(tmpdir(), "k2-prometheus-"));
+  await Bun.write(join(dir, "prometheus.yml"), config);
+  for (const [name, text] of Object.entries(files)) await Bun.write(join(dir, name), text);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const proc = Bun.spawn(
+    [
+      PROMETHEUS_BIN,
+      `--config.file=${join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--web.enable-lifecycle",
+    ],
+    { cwd: dir, stdout: "ignore", stderr: "pipe" },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    proc.kill();
+    await proc.exited;
+    await rm(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 100; i++) {
+    if (proc.exitCode !== null) break;
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) return { url, dir, stop };
+    await Bun.sleep(100);
+  }
+  const err = proc.exitCode !== null ? (await new Response(proc.stderr).text()).trim().split("\n").at(-1) : "";
+  await stop();
+  throw new K2Error(`Debian's prometheus did not start on ${url}${err ? `: ${err}` : ""}`, EXIT.unreachable);
+}
