@@ -64,8 +64,7 @@ export function checklist(cases: CaseResult[], dashboard: Finding[], written: st
     {
       criterion: "Dashboard committed as docker/grafana/dashboards/k2-pipeline.json",
       status: written ? "PASS" : "UNRESOLVED",
-      evidence:
-        written ?? "written to out/04-alerting/k2-pipeline.json only: --write <checkout> commits it",
+      evidence: written ?? "written to out/04-alerting/k2-pipeline.json only: --write <checkout> commits it",
     },
   ];
 }
