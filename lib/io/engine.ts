@@ -4,7 +4,8 @@
 // firewall (lab containers run with --network none or an internal network). An engine that already answers is used
 // as it is, and only the lab's labelled containers are ever touched on it. Where this cannot run (not root, no apt),
 // the notebooks run without containers and say so, naming the command that enables them: `sudo bun run docker`.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { EXIT } from "../runtime/errors.ts";
 
 export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
@@ -56,7 +57,7 @@ export async function ensureEngine(
       };
     }
   }
-  log(`starting a private Docker engine on ${host} (vfs storage, no iptables, data in ${dataRoot})`);
+  log(`starting a private Docker engine on ${host} (vfs storage, no iptables, data and log in ${dataRoot})`);
   mkdirSync(dataRoot, { recursive: true });
   const p = Bun.spawn(
     [
@@ -69,14 +70,16 @@ export async function ensureEngine(
       `--data-root=${dataRoot}`,
       `--host=${host}`,
     ],
-    { stdout: "ignore", stderr: "ignore", stdin: "ignore" },
+    { stdout: "ignore", stderr: Bun.file(join(dataRoot, "dockerd.log")), stdin: "ignore" },
   );
   p.unref(); // it outlives this process: the next notebook, and the next run, find it answering
   for (let i = 0; i < 150; i++) {
     if (await ping(host)) return { host, started: true, installed: missing };
     await Bun.sleep(200);
   }
-  return { unavailable: `dockerd did not answer on ${host} within 30 s (its log: journal, or run ${DOCKERD} by hand)` };
+  const logFile = join(dataRoot, "dockerd.log");
+  const last = existsSync(logFile) ? readFileSync(logFile, "utf8").trim().split("\n").at(-1) : "";
+  return { unavailable: `dockerd did not answer on ${host} within 30 s (${logFile}: ${last || "empty"})` };
 }
 
 if (import.meta.main) {
