@@ -76,6 +76,23 @@ function embeddedClient(path: string): ClickHouseClient {
   return client;
 }
 
+/** The engine refuses a folder another process holds ("Cannot lock file .../status"): one line saying so. */
+function openEmbedded(path: string): ClickHouseClient {
+  try {
+    return embeddedClient(path);
+  } catch (e) {
+    if (e instanceof K2Error) throw e;
+    const cause = String((e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message);
+    if (/Cannot lock file|already running/.test(cause))
+      throw new K2Error(
+        `the embedded engine at ${path} is in use by another process (a notebook or the exporter): wait for it or ` +
+          "stop it",
+        EXIT.unreachable,
+      );
+    throw new K2Error(`cannot open the embedded engine at ${path}: ${firstLine(cause)}`, EXIT.unreachable);
+  }
+}
+
 /** An embedded engine for reading stored files: the one already open, else a scratch one. */
 export function localEngine(): ClickHouseClient {
   return embedded?.client ?? embeddedClient(":memory:");
@@ -174,7 +191,7 @@ export async function connectClickHouse(spec: TargetSpec = targetFromEnv()): Pro
   if (spec.kind === "embedded" && !spec.lab) requireEngineFolder(spec.path);
   const client =
     spec.kind === "embedded"
-      ? embeddedClient(spec.path)
+      ? openEmbedded(spec.path)
       : createClient({
           url: spec.url,
           username: spec.user,

@@ -1,0 +1,251 @@
+// The pipeline exporter: the facts of the K2 pipeline no component exports today, as Prometheus metrics (prom-client),
+// read at each scrape from their sources: ClickHouse silver (newest trade, trades landed, ingestion delay), the Kafka
+// engine consumers and insert failures (ClickHouse system tables), the offload watermarks (ClickHouse or the Prefect
+// DB), and the K2 containers (Docker inspect). Each source is read with a time bound; a source that fails or is slow
+// makes its metrics absent and k2_exporter_source_up{source} 0, and the exporter keeps serving. No secret is read
+// into a metric or a log line: errors are redacted.
+import client from "prom-client";
+import type { Db } from "../io/clickhouse.ts";
+import type { DockerTarget } from "../io/docker.ts";
+import { k2Containers, withTimeout } from "../io/docker.ts";
+import { clickhouseWatermarks, postgresWatermarks } from "../io/watermarks.ts";
+import { discoverWithObservation, silverOf, type Mapping } from "../k2/discovery.ts";
+import type { K2Config } from "../k2/config.ts";
+import { EXCHANGE_NAMES } from "../k2/stack.ts";
+import { firstLine, redact } from "../runtime/errors.ts";
+import {
+  INSERT_EVENTS_SQL,
+  KAFKA_CONSUMERS_SQL,
+  NEWEST_LOOKBACK_MS,
+  delaySql,
+  landedSql,
+  newestSql,
+} from "./exporter-sql.ts";
+
+export const SOURCES = ["silver", "kafka", "offload", "docker"] as const;
+export type Source = (typeof SOURCES)[number];
+
+export type ExporterDeps = {
+  db: Db | null;
+  database: string;
+  config: K2Config;
+  docker: DockerTarget | null;
+  prefectDbUrl?: string;
+  now?: () => number;
+  /** each source's time bound per scrape */
+  timeoutMs?: number;
+};
+
+type Labels = Record<string, string>;
+type Set = { name: string; labels: Labels; value: number }[];
+
+/** The metrics, each with HELP naming its source. */
+function define(registry: client.Registry) {
+  const g = (name: string, help: string, labelNames: string[]) =>
+    new client.Gauge({ name, help, labelNames, registers: [registry] });
+  return {
+    silver: [
+      g(
+        "k2_trades_newest_timestamp_seconds",
+        "Newest trade's landing time per exchange: max of silver's ingestion clock (ClickHouse, discovered columns), over the last 6 h of exchange time",
+        ["exchange"],
+      ),
+      g(
+        "k2_ingestion_delay_avg_seconds",
+        "Average ingestion minus exchange time per exchange, over trades landed in the last minute (ClickHouse silver)",
+        ["exchange"],
+      ),
+      g(
+        "k2_ingestion_delay_p99_seconds",
+        "p99 of ingestion minus exchange time per exchange, over trades landed in the last minute (ClickHouse silver)",
+        ["exchange"],
+      ),
+    ],
+    landed: new client.Counter({
+      name: "k2_trades_landed_total",
+      help: "Trades landed in silver per exchange since the exporter started, counted by landing time (ClickHouse silver)",
+      labelNames: ["exchange"],
+      registers: [registry],
+    }),
+    kafka: [
+      g(
+        "k2_kafka_consumer_messages_read",
+        "Messages the Kafka engine consumers of a table have read, cumulative (ClickHouse system.kafka_consumers)",
+        ["table"],
+      ),
+      g(
+        "k2_kafka_consumer_last_poll_timestamp_seconds",
+        "Last poll of a Kafka engine table's consumers (ClickHouse system.kafka_consumers)",
+        ["table"],
+      ),
+      g(
+        "k2_kafka_consumer_exceptions",
+        "Exceptions the Kafka engine consumers of a table hold (ClickHouse system.kafka_consumers)",
+        ["table"],
+      ),
+      g(
+        "k2_clickhouse_failed_insert_queries",
+        "INSERT queries that failed since the server started (ClickHouse system.events FailedInsertQuery)",
+        [],
+      ),
+      g(
+        "k2_clickhouse_kafka_messages_failed",
+        "Kafka engine messages that failed to parse since the server started (ClickHouse system.events KafkaMessagesFailed)",
+        [],
+      ),
+    ],
+    offload: [
+      g(
+        "k2_offload_lag_minutes",
+        "Minutes since a table's newest offload watermark (ClickHouse offload_watermarks, else the Prefect DB's)",
+        ["table"],
+      ),
+      g(
+        "k2_offload_consecutive_failures",
+        "Failed offload runs of a table since its last success (offload_watermarks failure_count)",
+        ["table"],
+      ),
+    ],
+    docker: [
+      g("k2_container_restart_count", "Docker's RestartCount per K2 container (docker inspect)", ["container"]),
+      g("k2_container_oom_killed", "1 when Docker's State.OOMKilled is set for a K2 container (docker inspect)", [
+        "container",
+      ]),
+    ],
+    up: g("k2_exporter_source_up", "1 when the exporter read the source within its time bound at the last scrape", [
+      "source",
+    ]),
+    took: g("k2_exporter_source_duration_seconds", "Time the exporter spent reading the source at the last scrape", [
+      "source",
+    ]),
+  };
+}
+
+export class PipelineExporter {
+  readonly registry = new client.Registry();
+  private readonly m = define(this.registry);
+  private silver: Mapping | undefined;
+  private lastLandedMs: number;
+  private readonly now: () => number;
+  /** the last error per source, for the log (redacted) */
+  readonly errors = new Map<Source, string>();
+
+  constructor(private readonly d: ExporterDeps) {
+    this.now = d.now ?? Date.now;
+    this.lastLandedMs = this.now();
+  }
+
+  /** Read every source (concurrently, each bounded), update the metrics, and return the exposition text. */
+  async scrape(): Promise<string> {
+    const readers: Record<Source, () => Promise<Set>> = {
+      silver: () => this.readSilver(),
+      kafka: () => this.readKafka(),
+      offload: () => this.readOffload(),
+      docker: () => this.readDocker(),
+    };
+    await Promise.all(
+      SOURCES.map(async (s) => {
+        const t0 = performance.now();
+        const set = await withTimeout(readers[s](), this.d.timeoutMs ?? 3000).then(
+          (v) => v,
+          (e: unknown) => e as Error,
+        );
+        this.m.took.set({ source: s }, (performance.now() - t0) / 1000);
+        this.m.up.set({ source: s }, set instanceof Error ? 0 : 1);
+        if (set instanceof Error) this.errors.set(s, redact(firstLine(set)));
+        else this.errors.delete(s);
+        this.apply(s, set instanceof Error ? null : set);
+      }),
+    );
+    return this.registry.metrics();
+  }
+
+  /** A source's gauges replaced by what it read; a failed source's gauges removed (absent, not stale values). */
+  private apply(s: Source, set: Set | null) {
+    const gauges = s === "silver" ? this.m.silver : this.m[s];
+    for (const g of gauges) g.reset();
+    for (const x of set ?? []) {
+      if (x.name === "k2_trades_landed_total") this.m.landed.inc(x.labels, x.value);
+      else gauges.find((g) => (g as unknown as { name: string }).name === x.name)?.set(x.labels, x.value);
+    }
+  }
+
+  private async mapping(): Promise<Mapping> {
+    return (this.silver ??= silverOf(await discoverWithObservation(this.need(), this.d.database, this.d.config)));
+  }
+  private need(): Db {
+    if (!this.d.db) throw new Error("no ClickHouse target");
+    return this.d.db;
+  }
+
+  private async readSilver(): Promise<Set> {
+    const m = await this.mapping(),
+      db = this.need(),
+      now = this.now();
+    const [newest, landed, delay] = await Promise.all([
+      db.query<{ exchange: string; newest_s: number }>(newestSql(m, now)),
+      db.query<{ exchange: string; n: number }>(landedSql(m, this.lastLandedMs, now)),
+      db.query<{ exchange: string; avg_s: number; p99_s: number }>(delaySql(m, now)),
+    ]);
+    this.lastLandedMs = now;
+    // an exchange with no trade in the lookback is reported at the lookback's start: at least that old, never absent
+    const floor = (now - NEWEST_LOOKBACK_MS) / 1000;
+    return [
+      ...EXCHANGE_NAMES.map((e) => ({
+        name: "k2_trades_newest_timestamp_seconds",
+        labels: { exchange: e },
+        value: Number(newest.find((r) => r.exchange === e)?.newest_s ?? floor),
+      })),
+      ...landed.map((r) => ({ name: "k2_trades_landed_total", labels: { exchange: r.exchange }, value: Number(r.n) })),
+      ...delay.flatMap((r) => [
+        { name: "k2_ingestion_delay_avg_seconds", labels: { exchange: r.exchange }, value: Number(r.avg_s) },
+        { name: "k2_ingestion_delay_p99_seconds", labels: { exchange: r.exchange }, value: Number(r.p99_s) },
+      ]),
+    ];
+  }
+
+  private async readKafka(): Promise<Set> {
+    const db = this.need();
+    const [consumers, events] = await Promise.all([
+      db.query<{ table: string; messages: number; last_poll_s: number; exceptions: number }>(KAFKA_CONSUMERS_SQL),
+      db.query<{ event: string; value: number }>(INSERT_EVENTS_SQL),
+    ]);
+    const ev = (e: string) => Number(events.find((x) => x.event === e)?.value ?? 0);
+    return [
+      ...consumers.flatMap((c) => [
+        { name: "k2_kafka_consumer_messages_read", labels: { table: c.table }, value: Number(c.messages) },
+        {
+          name: "k2_kafka_consumer_last_poll_timestamp_seconds",
+          labels: { table: c.table },
+          value: Number(c.last_poll_s),
+        },
+        { name: "k2_kafka_consumer_exceptions", labels: { table: c.table }, value: Number(c.exceptions) },
+      ]),
+      { name: "k2_clickhouse_failed_insert_queries", labels: {}, value: ev("FailedInsertQuery") },
+      { name: "k2_clickhouse_kafka_messages_failed", labels: {}, value: ev("KafkaMessagesFailed") },
+    ];
+  }
+
+  private async readOffload(): Promise<Set> {
+    const src =
+      (await clickhouseWatermarks(this.need(), this.d.database)) ??
+      (this.d.prefectDbUrl ? await postgresWatermarks(this.d.prefectDbUrl) : null);
+    if (!src) throw new Error("no offload_watermarks table in ClickHouse and PREFECT_DB_URL is not set");
+    const now = this.now();
+    return src.rows.flatMap((r) => [
+      { name: "k2_offload_lag_minutes", labels: { table: r.table }, value: (now - r.watermarkMs) / 60_000 },
+      ...(r.failures === null || r.failures === undefined
+        ? []
+        : [{ name: "k2_offload_consecutive_failures", labels: { table: r.table }, value: Number(r.failures) }]),
+    ]);
+  }
+
+  private async readDocker(): Promise<Set> {
+    if (!this.d.docker) throw new Error("no Docker engine");
+    const list = await k2Containers(this.d.docker);
+    return list.flatMap((c) => [
+      { name: "k2_container_restart_count", labels: { container: c.name }, value: c.restartCount },
+      { name: "k2_container_oom_killed", labels: { container: c.name }, value: c.oomKilled ? 1 : 0 },
+    ]);
+  }
+}
