@@ -19,6 +19,7 @@ const { values } = parseArgs({
     limit: { type: "string" },
     child: { type: "string" },
     dir: { type: "string" },
+    only: { type: "string" },
     help: { type: "boolean" },
   },
   strict: true,
@@ -27,7 +28,8 @@ if (values.help) {
   console.log(
     "usage: bun run bench [--rows N]\n\nOn N lab trades (default 10M) in the embedded engine, prints: Parquet export " +
       "rows/s and peak RSS through the\nclient and by the engine's INTO OUTFILE; the per-exchange quantile query on " +
-      "the table and on the exported Parquet;\nthe latency figures' render time and size for 10k and N stored rows. " +
+      "the table and on the exported Parquet;\nthe latency figures' render time and size for 10k and N stored rows; the exporter's scrape at 10k, 1M and N " +
+      "silver rows (--only exporter: just that). " +
       "Each figure is a ratio against a reference in the same run.",
   );
   process.exit(0);
@@ -42,6 +44,38 @@ if (values.child) {
   const t0 = performance.now();
   let extra: Record<string, unknown> = {};
   switch (values.child) {
+    case "exporter": {
+      // `limit` silver trades at K2's 50 msg/s ending now (K2's silver, partitioned by day: 10M rows are 2.3 days),
+      // then the exporter's scrape of silver, best of 3 after a warm-up. Its queries are bounded by exchange time,
+      // so the time should stay flat as the history grows.
+      const { PipelineExporter } = await import("../lib/alerting/exporter.ts");
+      const limit = Number(values.limit);
+      await resetLab(t);
+      const step = 20_000; // µs between trades: 50 msg/s
+      await t.command(`INSERT INTO k2.silver_trades (message_id, trade_id, exchange, symbol, canonical_symbol,
+          asset_class, currency, price, quantity, quote_volume, side, timestamp, ingestion_timestamp, processed_at,
+          source_sequence, vendor_data, is_valid)
+        SELECT generateUUIDv4(), toString(number), ['binance','kraken','coinbase'][number % 3 + 1],
+          concat('SYM', toString(number % 12)), concat('SYM', toString(number % 12), '/USD'), 'crypto', 'USD',
+          toDecimal128(100, 8), toDecimal128(0.01, 8), toDecimal128(1, 8), 'UNKNOWN',
+          now64(6) - toIntervalMicrosecond((${limit} - number) * ${step}),
+          toDateTime64(toDateTime(now64(6) - toIntervalMicrosecond((${limit} - number) * ${step})), 6),
+          now64(6) - toIntervalMicrosecond((${limit} - number) * ${step}) + toIntervalMillisecond(40),
+          number, map(), true
+        FROM numbers(${limit})`);
+      const { loadConfig } = await import("../lib/k2/config.ts");
+      const ex = new PipelineExporter({ db: t, database: "k2", config: loadConfig(), docker: null, timeoutMs: 60_000 });
+      await ex.scrape();
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t1 = performance.now();
+        const text = await ex.scrape();
+        times.push(performance.now() - t1);
+        if (!/k2_exporter_source_up\{source="silver"\} 1/.test(text)) throw new Error("silver source down in bench");
+      }
+      extra = { scrapeMs: Math.min(...times) };
+      break;
+    }
     case "fill": {
       // Lab-shaped silver trades made by the engine: 3 exchanges, their symbols, µs clocks.
       await resetLab(t);
@@ -176,6 +210,22 @@ try {
     `bench: ${n} lab trades (silver shape), embedded ClickHouse, Bun ${Bun.version}, ` +
       `${navigator.hardwareConcurrency} cores`,
   );
+  // The pipeline exporter's scrape against silver at 10k, 1M and N rows, each in a fresh engine.
+  const sizes = [...new Set([10_000, 1_000_000, rows].filter((x) => x <= rows))];
+  const scrapes = [];
+  for (const size of sizes) {
+    const r = await child("exporter", size);
+    scrapes.push({ rows: r.rows, scrapeMs: Number(r.scrapeMs) });
+  }
+  console.log(
+    "Pipeline exporter, one scrape of silver (newest trade, landed, delay) at 50 msg/s of history, best of 3:",
+  );
+  for (const r of scrapes)
+    console.log(
+      `  ${r.rows.toLocaleString("en-US").padStart(11)} silver rows  ${r.scrapeMs.toFixed(1).padStart(7)} ms` +
+        (r === scrapes[0] ? "  (reference)" : `  ratio ${(r.scrapeMs / scrapes[0]!.scrapeMs).toFixed(2)}x`),
+    );
+  if (values.only === "exporter") process.exit(0);
   const fill = await child("fill");
   console.log(`  fill by the engine (INSERT ... SELECT FROM numbers): ${fill.seconds.toFixed(1)} s`);
   const idle = await child("export-engine", 1);

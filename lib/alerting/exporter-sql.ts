@@ -5,7 +5,11 @@
 import { exchangeExpr, lagClock, type Mapping } from "../k2/discovery.ts";
 import { sqlIdent, sqlTimeMs } from "../io/clickhouse.ts";
 
-/** How far back in exchange time a scrape looks: the newest trade is sought within it. */
+/**
+ * How far back in exchange time a scrape looks for the newest trade: first the last 10 minutes (a flowing exchange has
+ * one there, and that slice is small at any table size), then, for an exchange with none, six hours.
+ */
+export const NEWEST_RECENT_MS = 10 * 60_000;
 export const NEWEST_LOOKBACK_MS = 6 * 3_600_000;
 /** The delay metrics cover what landed in the last minute. */
 export const DELAY_WINDOW_MS = 60_000;
@@ -16,11 +20,11 @@ const cols = (m: Mapping) => ({ ex: sqlIdent(m.exchangeTime.column), clock: sqlI
 // seconds since the epoch of a DateTime or DateTime64 column, with its fraction
 const seconds = (c: string) => `toFloat64(toUnixTimestamp64Micro(toDateTime64(${c}, 6))) / 1e6`;
 
-/** Per exchange: the newest trade's landing time (seconds), within the lookback. */
-export function newestSql(m: Mapping, nowMs: number): string {
+/** Per exchange: the newest trade's landing time (seconds), within `lookbackMs` of exchange time. */
+export function newestSql(m: Mapping, nowMs: number, lookbackMs: number): string {
   const { ex, clock } = cols(m);
   return `SELECT ${exchangeExpr(m)} AS exchange, ${seconds(`max(${clock})`)} AS newest_s FROM ${m.table}
-    WHERE ${ex} >= ${sqlTimeMs(nowMs - NEWEST_LOOKBACK_MS)} GROUP BY exchange`;
+    WHERE ${ex} >= ${sqlTimeMs(nowMs - lookbackMs)} GROUP BY exchange`;
 }
 
 /** Per exchange: trades that landed in (fromMs, toMs], for the landed counter. */

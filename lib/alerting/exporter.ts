@@ -17,6 +17,7 @@ import {
   INSERT_EVENTS_SQL,
   KAFKA_CONSUMERS_SQL,
   NEWEST_LOOKBACK_MS,
+  NEWEST_RECENT_MS,
   delaySql,
   landedSql,
   newestSql,
@@ -182,12 +183,15 @@ export class PipelineExporter {
     const m = await this.mapping(),
       db = this.need(),
       now = this.now();
-    const [newest, landed, delay] = await Promise.all([
-      db.query<{ exchange: string; newest_s: number }>(newestSql(m, now)),
+    const newestIn = (ms: number) => db.query<{ exchange: string; newest_s: number }>(newestSql(m, now, ms));
+    const [recent, landed, delay] = await Promise.all([
+      newestIn(NEWEST_RECENT_MS),
       db.query<{ exchange: string; n: number }>(landedSql(m, this.lastLandedMs, now)),
       db.query<{ exchange: string; avg_s: number; p99_s: number }>(delaySql(m, now)),
     ]);
     this.lastLandedMs = now;
+    // only an exchange with nothing in the last minutes costs the longer look back
+    const newest = recent.length < EXCHANGE_NAMES.length ? await newestIn(NEWEST_LOOKBACK_MS) : recent;
     // an exchange with no trade in the lookback is reported at the lookback's start: at least that old, never absent
     const floor = (now - NEWEST_LOOKBACK_MS) / 1000;
     return [
