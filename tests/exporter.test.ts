@@ -1,0 +1,136 @@
+// The pipeline exporter on real engines: known silver rows in the embedded engine give the metrics they must; a
+// source that is down or slower than its bound is absent with k2_exporter_source_up 0; over HTTP it serves, names
+// each metric's source, never shows a secret, and refuses a port in use in one line.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { PipelineExporter } from "../lib/alerting/exporter.ts";
+import { loadConfig } from "../lib/k2/config.ts";
+import { resetLab } from "../lib/lab/schema.ts";
+import { utc } from "../lib/lab/replayer.ts";
+import { testEngine, runCli, tempDir } from "./helpers.ts";
+import type { Target } from "../lib/io/clickhouse.ts";
+
+const T = Date.UTC(2026, 10, 30, 12, 0, 0);
+const value = (text: string, metric: string) =>
+  Object.fromEntries(
+    [...text.matchAll(new RegExp(`^${metric}\\{(\\w+)="([^"]+)"\\} (\\S+)$`, "gm"))].map((m) => [m[2], Number(m[3])]),
+  );
+
+describe("metrics from known silver rows", () => {
+  let t: Target, text: string, ex: PipelineExporter;
+  beforeAll(async () => {
+    t = await testEngine();
+    await resetLab(t, "k2_exp", "k2_exp_truth");
+    let clock = T - 120_000;
+    ex = new PipelineExporter({ db: t, database: "k2_exp", config: loadConfig(), docker: null, now: () => clock });
+    // per exchange, trades 50 s to 20 s before T, each landing 250 ms (binance), 500 ms (kraken) or 2 s (coinbase) after
+    const delayMs = { binance: 250, kraken: 500, coinbase: 2000 };
+    const rows = Object.entries(delayMs).flatMap(([e, d]) =>
+      Array.from({ length: 31 }, (_, i) => {
+        const exMs = T - 50_000 + i * 1000;
+        return (
+          `('${e}', 'S', 'S', 'crypto', 'USD', 1, 1, 1, 'UNKNOWN', '${utc(exMs)}', '${utc(exMs + d)}', ` +
+          `'${utc(exMs + d)}', ${i}, map(), true)`
+        );
+      }),
+    );
+    await t.command(
+      "INSERT INTO k2_exp.silver_trades (exchange, symbol, canonical_symbol, asset_class, currency, price, quantity, " +
+        "quote_volume, side, timestamp, ingestion_timestamp, processed_at, source_sequence, vendor_data, is_valid) " +
+        `VALUES ${rows.join(", ")}`,
+    );
+    clock = T;
+    text = await ex.scrape();
+  });
+
+  test("newest trade per exchange: its landing time", () =>
+    expect(value(text, "k2_trades_newest_timestamp_seconds")).toEqual({
+      binance: (T - 20_000 + 250) / 1000,
+      kraken: (T - 20_000 + 500) / 1000,
+      coinbase: (T - 20_000 + 2000) / 1000,
+    }));
+  test("ingestion delay over what landed in the last minute: average and p99", () => {
+    expect(value(text, "k2_ingestion_delay_avg_seconds")).toEqual({ binance: 0.25, kraken: 0.5, coinbase: 2 });
+    expect(value(text, "k2_ingestion_delay_p99_seconds")).toEqual({ binance: 0.25, kraken: 0.5, coinbase: 2 });
+  });
+  test("trades landed since the exporter started, by landing time", () =>
+    expect(value(text, "k2_trades_landed_total")).toEqual({ binance: 31, kraken: 31, coinbase: 31 }));
+  test("sources down are absent with source_up 0: no Docker, no watermarks table", () => {
+    expect(value(text, "k2_exporter_source_up")).toEqual({ silver: 1, kafka: 1, offload: 0, docker: 0 });
+    expect(text).not.toMatch(/^k2_container_restart_count\{/m);
+    expect(text).not.toMatch(/^k2_offload_lag_minutes\{/m);
+    expect(ex.errors.get("offload")).toBe("no offload_watermarks table in ClickHouse and PREFECT_DB_URL is not set");
+  });
+  test("every metric's HELP names its source", () => {
+    for (const help of text.match(/^# HELP .*$/gm) ?? [])
+      expect(help).toMatch(
+        /\((ClickHouse|docker inspect|offload_watermarks|ClickHouse offload_watermarks)|at the last scrape/,
+      );
+  });
+  test("a source slower than its bound is absent, and the exporter keeps serving", async () => {
+    const slow = new PipelineExporter({ db: t, database: "k2_exp", config: loadConfig(), docker: null, timeoutMs: 1 });
+    const out = await slow.scrape();
+    expect(value(out, "k2_exporter_source_up").silver).toBe(0);
+    expect(slow.errors.get("silver")).toBe("no answer within 1 ms");
+    expect(out).not.toMatch(/^k2_trades_newest_timestamp_seconds\{/m);
+  });
+});
+
+describe("bun run exporter", () => {
+  const dir = tempDir("k2-exporter-");
+  const SECRET = "Exp0rter-Secret-99";
+  const env = {
+    K2_DATA_DIR: `${dir}/data`,
+    CLICKHOUSE_URL: "http://127.0.0.1:1",
+    CLICKHOUSE_PASSWORD: SECRET,
+    DOCKER_HOST: "unix:///nonexistent.sock",
+  };
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  let proc: ReturnType<typeof Bun.spawn>;
+  beforeAll(async () => {
+    proc = Bun.spawn([process.execPath, "lib/alerting/exporter-cli.ts", "--port", String(port)], {
+      env: { ...process.env, ...env },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    for (let i = 0; i < 50; i++) {
+      if (
+        await fetch(`http://127.0.0.1:${port}/metrics`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
+      await Bun.sleep(100);
+    }
+  });
+  afterAll(() => proc?.kill());
+
+  test("serves with every source down, all absent, and no secret anywhere", async () => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(value(text, "k2_exporter_source_up")).toEqual({ silver: 0, kafka: 0, offload: 0, docker: 0 });
+    proc.kill();
+    const log =
+      (await new Response(proc.stdout as ReadableStream).text()) +
+      (await new Response(proc.stderr as ReadableStream).text());
+    expect(log).toContain("exporter: ClickHouse unavailable (ClickHouse not reachable at http://127.0.0.1:1");
+    expect(text + log).not.toContain(SECRET);
+  });
+  test("a port in use: one line, exit 2", async () => {
+    const busy = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
+    const taken = busy.port;
+    const r = await runCli("lib/alerting/exporter-cli.ts", ["--port", String(taken)], env);
+    busy.stop(true);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n").at(-1)).toMatch(
+      new RegExp(`^exporter: error: cannot listen on 127\\.0\\.0\\.1:${taken} \\(.*\\): choose another --port$`),
+    );
+  });
+  test("--help, and a bad port named", async () => {
+    expect((await runCli("lib/alerting/exporter-cli.ts", ["--help"])).stdout).toStartWith("usage: bun run exporter");
+    const bad = await runCli("lib/alerting/exporter-cli.ts", ["--port", "99x"], env);
+    expect([bad.code, bad.stderr.trim()]).toEqual([
+      2,
+      'exporter: error: invalid --port: "99x" (a port number such as 9464)',
+    ]);
+  });
+});
