@@ -68,7 +68,9 @@ describe("a user's engine folder, measured in place", () => {
     for (const [nb, args] of [
       ["notebooks/00-health.ts", []],
       ["notebooks/01-latency.ts", ["--scenarios", "1x", "--since", new Date(startMs - 1000).toISOString()]],
+      ["notebooks/02-burn-in.ts", []],
       ["notebooks/03-failure-modes.ts", ["--tests", "feed-handler-crash"]],
+      ["notebooks/04-alerting.ts", []],
     ] as const) {
       const r = await runCli(nb, [...args], noDocker);
       expect(r.stderr).not.toContain("    at "); // one line, never a stack
