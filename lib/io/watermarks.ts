@@ -15,7 +15,7 @@ const WATERMARK = ["last_offload_timestamp", "last_watermark", "watermark", "las
 const STATUS = ["status", "last_status"];
 const FAILURES = ["failure_count", "failures", "consecutive_failures"];
 
-export type WatermarkColumns = { name: string; watermark: string; status?: string; failures?: string };
+export type WatermarkColumns = { name: string; watermark: string; status?: string; failures?: string; updated?: string };
 
 /** Choose the columns by role from what exists; the error names the table and its columns. */
 export function mapWatermarkColumns(where: string, columns: string[]): WatermarkColumns {
@@ -29,7 +29,9 @@ export function mapWatermarkColumns(where: string, columns: string[]): Watermark
         `${columns.join(", ")}`,
       EXIT.notFound,
     );
-  return { name, watermark, status: pick(STATUS), failures: pick(FAILURES) };
+  // a failed run rewrites the row with the same watermark: the newest write is the one its update time says
+  const updated = pick(["updated_at"]);
+  return { name, watermark, status: pick(STATUS), failures: pick(FAILURES), updated: updated === watermark ? undefined : updated };
 }
 
 export type WatermarkSource = { source: string; rows: Watermark[]; columns: WatermarkColumns };
@@ -50,12 +52,13 @@ export async function clickhouseWatermarks(db: Db, database: string): Promise<Wa
     )
   ).map((c) => c.name);
   const m = mapWatermarkColumns(`ClickHouse ${where}`, cols);
-  // ReplacingMergeTree keeps old versions until merges: take the newest per table.
+  // ReplacingMergeTree keeps old versions until merges: take the newest per table, by its update time when there is one.
+  const by = sqlIdent(m.updated ?? m.watermark);
   const rows = await db.query<{ table: string; ms: number; status: string | null; failures: number | null }>(
     `SELECT toString(${sqlIdent(m.name)}) AS table, ` +
       `toUnixTimestamp64Milli(toDateTime64(max(${sqlIdent(m.watermark)}), 3)) AS ms,
-      ${m.status ? `toString(argMax(${sqlIdent(m.status)}, ${sqlIdent(m.watermark)}))` : "NULL"} AS status,
-      ${m.failures ? `toUInt64(argMax(${sqlIdent(m.failures)}, ${sqlIdent(m.watermark)}))` : "NULL"} AS failures
+      ${m.status ? `toString(argMax(${sqlIdent(m.status)}, ${by}))` : "NULL"} AS status,
+      ${m.failures ? `toUInt64(argMax(${sqlIdent(m.failures)}, ${by}))` : "NULL"} AS failures
      FROM ${where} GROUP BY table ORDER BY table`,
   );
   return {

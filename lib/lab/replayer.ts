@@ -30,7 +30,7 @@ export type ReplayOptions = {
   /**
    * live switches: hold the consumer (a broker or ClickHouse outage), end early, or change the rate (the lab's load)
    */
-  control?: { paused: boolean; stop: boolean; rate?: number };
+  control?: { paused: boolean; stop: boolean; rate?: number; silenced?: Set<Exchange> };
   /** the topics the pipeline carries, shared with k2-redpanda's rpk stand-in: what it produces is consumed too */
   topics?: LabTopics;
 };
@@ -45,6 +45,10 @@ export type ReplaySummary = {
   handlerDown: number;
   /** messages produced into the topics by someone else (a load's replayed copies), consumed and inserted as they are */
   copies: number;
+  /** inserts the engine refused: the block stays with the consumer and is tried again at the next flush */
+  failedInserts: number;
+  /** per exchange, messages that reached the topic and the consumer has not inserted yet: its consumer lag */
+  backlog: Record<Exchange, number>;
   batches: number;
   perExchange: Record<Exchange, { generated: number; sent: number }>;
   achievedRate: number; // delivered msg/s over the generation window
@@ -70,6 +74,7 @@ export async function replay(
     if (!r.stalled(tickStart)) await r.insert(r.flushable(tickStart));
     if (r.truth.length >= 5000 || clock.now() - r.lastTruthFlush > 5000) await r.flushTruth();
     r.s.endMs = clock.now();
+    r.measureBacklog();
     onTick?.(r.s.endMs - r.s.startMs, r.s);
     // Done when everything generated has been delivered or lost; trades stuck in a handler
     // (a paused one) are given a grace period, then recorded as never delivered.
@@ -134,6 +139,8 @@ class Replay {
       silenced: 0,
       handlerDown: 0,
       copies: 0,
+      failedInserts: 0,
+      backlog: Object.fromEntries(EXCHANGES.map((e) => [e, 0])) as Record<Exchange, number>,
       batches: 0,
       perExchange: Object.fromEntries(
         EXCHANGES.map((e) => [e, { generated: 0, sent: 0 }]),
@@ -151,6 +158,8 @@ class Replay {
       this.s.generated++;
       this.s.perExchange[t.exchange].generated++;
       this.s.lastExchangeTs = t.exchangeTs;
+      // an exchange silenced live (a handler down in a test) delivers nothing until it is released
+      if (t.status === "sent" && this.o.control?.silenced?.has(t.exchange)) t.status = "silenced";
       if (t.status === "sent") this.inFlight.push(t);
       else {
         this.s[t.status as "dropped" | "silenced"]++;
@@ -199,6 +208,11 @@ class Replay {
     return due;
   }
 
+  /** Arrived at the consumer and not inserted: what a Kafka consumer group's lag counts. */
+  measureBacklog() {
+    for (const e of EXCHANGES) this.s.backlog[e] = this.pending.get(e)?.length ?? 0;
+  }
+
   /** Trades that reached the consumer, and messages others produced into the topics (copies, inserted as they are). */
   arrive(due: Map<Exchange, Trade[]>) {
     const add = (e: Exchange, list: (Trade | string)[]) =>
@@ -230,7 +244,7 @@ class Replay {
    */
   async insert(due: Map<Exchange, (Trade | string)[]>) {
     for (const [exchange, list] of due)
-      for (let i = 0; i < list.length; i += this.maxBatch) {
+      batches: for (let i = 0; i < list.length; i += this.maxBatch) {
         const batch = list.slice(i, i + this.maxBatch),
           id = ++this.s.batches;
         const messages = batch.map((t) => {
@@ -240,7 +254,7 @@ class Replay {
           return { message: toMessage(t, off) };
         });
         const flushed = this.clock.now();
-        await this.sink.insert(`${this.db}.trades_${exchange}_queue`, messages);
+        if (!(await this.tryInsert(exchange, messages, list.slice(i)))) break batches;
         const rtt = this.clock.now() - flushed;
         this.o.topics?.append(
           exchange,
@@ -255,6 +269,22 @@ class Replay {
         this.s.copies += batch.length - trades.length;
         this.s.perExchange[exchange].sent += trades.length;
       }
+  }
+
+  /**
+   * The engine refusing an insert (a table detached, the server down) fails the batch as a Kafka engine's would: the
+   * offsets are not committed and the same block is read again. The rest of this exchange's due list goes back.
+   */
+  private async tryInsert(e: Exchange, messages: { message: string }[], rest: (Trade | string)[]): Promise<boolean> {
+    try {
+      await this.sink.insert(`${this.db}.trades_${e}_queue`, messages);
+      return true;
+    } catch {
+      this.s.failedInserts++;
+      this.s.batches--;
+      this.pending.set(e, [...rest, ...(this.pending.get(e) ?? [])]);
+      return false;
+    }
   }
 
   /** Everything generated has been delivered or lost (handlers aside). */
