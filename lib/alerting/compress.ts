@@ -16,7 +16,10 @@ export function compress(a: Alert, factor: number, scrapeMs: number): Alert {
   });
   // the last "> N" is the threshold; a time threshold is divided, e.g. "> 120" -> "> 4"
   if (a.timeThreshold)
-    condition = condition.replace(/> (\d+(?:\.\d+)?)(?![\s\S]*> \d)/, (_, n: string) => `> ${round(Number(n) / factor)}`);
+    condition = condition.replace(
+      /> (\d+(?:\.\d+)?)(?![\s\S]*> \d)/,
+      (_, n: string) => `> ${round(Number(n) / factor)}`,
+    );
   return { ...a, condition, forMs: Math.round(a.forMs / factor) };
 }
 

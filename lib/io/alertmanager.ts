@@ -42,7 +42,13 @@ export async function startAlertmanager(webhookUrl: string): Promise<RunningAler
   };
   for (let i = 0; i < 100; i++) {
     if (proc.exitCode !== null) break;
-    if (await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)) return { url, stop };
+    if (
+      await fetch(`${url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, stop };
     await Bun.sleep(100);
   }
   const err = proc.exitCode !== null ? (await new Response(proc.stderr).text()).trim().split("\n").at(-1) : "";

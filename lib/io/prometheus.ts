@@ -36,6 +36,13 @@ export type PromApi = {
   /** the series of one metric at this instant (a stale target's are gone) */
   series(metric: string): Promise<PromSeries[]>;
   query(promql: string): Promise<{ metric: PromSeries; value: [number, string] }[]>;
+  /** a range query: each series' [seconds, value] points */
+  range(
+    promql: string,
+    fromMs: number,
+    toMs: number,
+    stepMs: number,
+  ): Promise<{ metric: PromSeries; values: [number, string][] }[]>;
 };
 
 export function prometheusUrlFromEnv(env: Record<string, string | undefined> = process.env) {
@@ -89,6 +96,16 @@ export async function connectPrometheus(url: string, timeoutMs = 5000): Promise<
         `/api/v1/query?query=${encodeURIComponent(`{__name__=${JSON.stringify(metric)}}`)}`,
       );
       return d.result.map((r) => r.metric);
+    },
+    async range(promql, fromMs, toMs, stepMs) {
+      const q = new URLSearchParams({
+        query: promql,
+        start: String(fromMs / 1000),
+        end: String(toMs / 1000),
+        step: `${Math.max(1, Math.round(stepMs / 1000))}s`,
+      });
+      return (await get<{ result: { metric: PromSeries; values: [number, string][] }[] }>(`/api/v1/query_range?${q}`))
+        .result;
     },
     async query(promql) {
       const d = await get<{ result: { metric: PromSeries; value: [number, string] }[] }>(

@@ -15,7 +15,13 @@ const WATERMARK = ["last_offload_timestamp", "last_watermark", "watermark", "las
 const STATUS = ["status", "last_status"];
 const FAILURES = ["failure_count", "failures", "consecutive_failures"];
 
-export type WatermarkColumns = { name: string; watermark: string; status?: string; failures?: string; updated?: string };
+export type WatermarkColumns = {
+  name: string;
+  watermark: string;
+  status?: string;
+  failures?: string;
+  updated?: string;
+};
 
 /** Choose the columns by role from what exists; the error names the table and its columns. */
 export function mapWatermarkColumns(where: string, columns: string[]): WatermarkColumns {
@@ -31,7 +37,13 @@ export function mapWatermarkColumns(where: string, columns: string[]): Watermark
     );
   // a failed run rewrites the row with the same watermark: the newest write is the one its update time says
   const updated = pick(["updated_at"]);
-  return { name, watermark, status: pick(STATUS), failures: pick(FAILURES), updated: updated === watermark ? undefined : updated };
+  return {
+    name,
+    watermark,
+    status: pick(STATUS),
+    failures: pick(FAILURES),
+    updated: updated === watermark ? undefined : updated,
+  };
 }
 
 export type WatermarkSource = { source: string; rows: Watermark[]; columns: WatermarkColumns };

@@ -14,7 +14,9 @@ export function redpandaMetrics(s: ReplaySummary): string {
   return [
     "# HELP redpanda_kafka_consumer_group_lag_max Max partition lag of a consumer group (K2 lab: the replayer's backlog)",
     "# TYPE redpanda_kafka_consumer_group_lag_max gauge",
-    ...EXCHANGES.map((e) => `redpanda_kafka_consumer_group_lag_max{redpanda_group="${consumerGroup(e)}"} ${s.backlog[e]}`),
+    ...EXCHANGES.map(
+      (e) => `redpanda_kafka_consumer_group_lag_max{redpanda_group="${consumerGroup(e)}"} ${s.backlog[e]}`,
+    ),
     "# HELP redpanda_kafka_records_produced_total Records produced to a topic (K2 lab: trades the handlers published)",
     "# TYPE redpanda_kafka_records_produced_total counter",
     ...EXCHANGES.map(

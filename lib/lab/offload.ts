@@ -9,6 +9,8 @@ export type OffloadRun = { at: number; ok: boolean; reason?: string; rows?: numb
 
 export class LabOffload {
   readonly runs: OffloadRun[] = [];
+  /** a live fault: every run fails with this reason, the watermark unmoved, until it is cleared */
+  fault?: string;
   private timer?: Timer;
   private busy = false;
   constructor(
@@ -51,14 +53,14 @@ export class LabOffload {
       );
       const from =
         wm?.ts && wm.ts !== "1970-01-01 00:00:00.000000" ? `toDateTime64('${wm.ts}', 6)` : "toDateTime64(0, 6)";
-      const down = await this.downDependencies();
+      const down = this.fault ? [this.fault] : await this.downDependencies();
       if (down.length) {
         await this.t.command(
           `INSERT INTO ${db}.offload_watermarks (table_name, last_offload_timestamp, ` +
             `last_offload_max_sequence, last_offload_row_count, status, failure_count, last_successful_run)
           SELECT 'silver_trades', ${from}, 0, 0, 'failed', ${Number(wm?.failures ?? 0) + 1}, ${from}`,
         );
-        return this.note({ at: Date.now(), ok: false, reason: `${down.join(", ")} not running` });
+        return this.note({ at: Date.now(), ok: false, reason: this.fault ?? `${down.join(", ")} not running` });
       }
       // Up to two seconds ago: inserts still in flight have stamped processed_at already but are not visible yet.
       const [{ upto }] = (await this.t.query<{ upto: string }>(

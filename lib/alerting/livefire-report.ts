@@ -1,0 +1,80 @@
+// The live-fire report's parts, from a stored run: the table the issue asks for (alert, fault, bound, pending,
+// firing, notified, resolved, verdict), the baseline, and a static preview of the dashboard's panels over the run
+// with each fault's interval shaded, since Grafana itself cannot run here.
+import type { Report } from "../report/document.ts";
+import { Plot } from "../report/plot.ts";
+import type { LiveFireRecord } from "./livefire.ts";
+
+const s = (ms: number | null) => (ms === null ? "–" : `${(ms / 1000).toFixed(1)} s`);
+
+export function liveFireTable(doc: Report, r: LiveFireRecord) {
+  doc.md`## Every alert, fired in the lab`;
+  doc.md`Prometheus (${r.prometheus}) scraped the lab every ${r.scrapeMs / 1000} s and evaluated the rules every
+    ${r.evalMs / 1000} s, routing to Alertmanager (${r.alertmanager}) and its webhook here. ${
+      r.factor === 1
+        ? "Full scale: the rules as written."
+        : `Time-compressed ${r.factor}x: the same expressions with for, windows and time thresholds divided by ${r.factor}; counts unchanged.`
+    } Times are from the fault's start; resolved is from its clearing. The bound is the time the fault needs to make
+    the condition true, plus for, one scrape and one evaluation.`;
+  doc.note(
+    r.baseline.fired.length ? "FAIL" : "PASS",
+    r.baseline.fired.length
+      ? `During the ${r.baseline.ms / 1000} s healthy baseline these fired or pended: ${r.baseline.fired.join(", ")}.`
+      : `No alert pended or fired during the ${r.baseline.ms / 1000} s healthy baseline.`,
+  );
+  doc.table(
+    r.results.map((x) => ({
+      alert: x.alert,
+      fault: x.fault,
+      bound: s(x.boundMs),
+      pending: s(x.pendingMs),
+      firing: s(x.firingMs),
+      notified: s(x.notifiedMs),
+      resolved: s(x.resolvedMs),
+      status: x.status,
+      note: x.note,
+    })),
+    [
+      { key: "alert", label: "Alert" },
+      { key: "fault", label: "Fault" },
+      { key: "bound", label: "Bound", align: "right" },
+      { key: "pending", label: "Pending", align: "right" },
+      { key: "firing", label: "Firing", align: "right" },
+      { key: "notified", label: "Notified", align: "right" },
+      { key: "resolved", label: "Resolved", align: "right" },
+      { key: "status", label: "Status" },
+      { key: "note", label: "Note" },
+    ],
+    { caption: "Live fire: each alert against its bound", summary: true },
+  );
+}
+
+/** What the k2-pipeline dashboard would have shown: each panel's series over the run, faults shaded. */
+export function dashboardPreview(doc: Report, r: LiveFireRecord) {
+  const shown = r.preview.filter((p) => p.series.some((x) => x.points.length));
+  if (!shown.length) return;
+  doc.md`## What the dashboard showed`;
+  doc.md`Each k2-pipeline panel's query as Prometheus answered it over the run (a static preview: Grafana cannot run
+    here). The shaded bands are the faults, in order: ${r.faults.map((f) => f.alert).join(", ")}.`;
+  for (const p of shown) {
+    const rows = p.series.flatMap((x) => x.points.map(([t, v]) => ({ t: new Date(t), v, series: x.label })));
+    doc.figure(
+      {
+        height: 160,
+        x: { type: "utc", label: null },
+        y: { label: null, grid: true },
+        color: { legend: p.series.length <= 12 },
+        marks: [
+          Plot.rectX(r.faults, {
+            x1: (f) => new Date(f.fromMs),
+            x2: (f) => new Date(f.toMs),
+            fill: "#f4a",
+            fillOpacity: 0.12,
+          }),
+          Plot.lineY(rows, { x: "t", y: "v", stroke: "series", z: "series" }),
+        ],
+      },
+      `${p.panel}: ${p.expr}`,
+    );
+  }
+}
