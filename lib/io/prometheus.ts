@@ -1,10 +1,8 @@
 // Prometheus over its HTTP API (rules, targets, instant queries), and Debian's prometheus started on loopback in a
 // temporary folder for the code and tests that need a real one. Every call is bounded in time; an unreachable
 // Prometheus is one line with exit 3.
-import { mkdtemp, rm } from "node:fs/promises";
-import { existsSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startDaemon, type RunningDaemon } from "./daemon.ts";
 import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
 
 export const DEFAULT_PROMETHEUS_URL = "http://localhost:9090";
@@ -116,46 +114,23 @@ export async function connectPrometheus(url: string, timeoutMs = 5000): Promise<
   };
 }
 
-export type RunningPrometheus = { url: string; dir: string; stop(): Promise<void> };
-const PROMETHEUS_BIN = "/usr/bin/prometheus";
+export type RunningPrometheus = RunningDaemon;
 
 /**
  * Debian's prometheus on 127.0.0.1 with `config` (YAML text) and any files beside it (rule files), in a temporary
  * folder removed at stop. Waits until it is ready.
  */
-export async function startPrometheus(config: string, files: Record<string, string> = {}): Promise<RunningPrometheus> {
-  if (!existsSync(PROMETHEUS_BIN))
-    throw new K2Error(`${PROMETHEUS_BIN} missing: apt-get install -y prometheus`, EXIT.notFound);
-  const dir = await mkdtemp(join(tmpdir(), "k2-prometheus-"));
-  await Bun.write(join(dir, "prometheus.yml"), config);
-  for (const [name, text] of Object.entries(files)) await Bun.write(join(dir, name), text);
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const proc = Bun.spawn(
-    [
-      PROMETHEUS_BIN,
+export function startPrometheus(config: string, files: Record<string, string> = {}): Promise<RunningPrometheus> {
+  return startDaemon({
+    name: "prometheus",
+    bin: "/usr/bin/prometheus",
+    pkg: "prometheus",
+    files: { "prometheus.yml": config, ...files },
+    args: (dir, port) => [
       `--config.file=${join(dir, "prometheus.yml")}`,
       `--storage.tsdb.path=${join(dir, "data")}`,
       `--web.listen-address=127.0.0.1:${port}`,
       "--web.enable-lifecycle",
     ],
-    { cwd: dir, stdout: "ignore", stderr: "pipe" },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    proc.kill();
-    await proc.exited;
-    await rm(dir, { recursive: true, force: true });
-  };
-  for (let i = 0; i < 100; i++) {
-    if (proc.exitCode !== null) break;
-    const ready = await fetch(`${url}/-/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) return { url, dir, stop };
-    await Bun.sleep(100);
-  }
-  const err = proc.exitCode !== null ? (await new Response(proc.stderr).text()).trim().split("\n").at(-1) : "";
-  await stop();
-  throw new K2Error(`Debian's prometheus did not start on ${url}${err ? `: ${err}` : ""}`, EXIT.unreachable);
+  });
 }

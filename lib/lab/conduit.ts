@@ -4,9 +4,10 @@
 // stopped handler has no reader on the FIFO, so the write fails and the trade is lost, as
 // a crashed handler misses its websocket's trades; a paused one stops copying, the pipe
 // fills and further trades are lost. No traffic crosses any network.
-import { openSync, writeSync, closeSync, readSync, existsSync, mkdirSync, statSync, constants } from "node:fs";
+import { openSync, writeSync, closeSync, existsSync, mkdirSync, constants } from "node:fs";
 import { join } from "node:path";
 import { EXCHANGES, type Exchange } from "./instruments.ts";
+import { LineTails } from "../runtime/fsx.ts";
 
 /**
  * The handler container's command: copy the FIFO to the out file, forever. cat runs in the
@@ -18,8 +19,7 @@ export const HANDLER_CMD =
 
 export class Conduits {
   private fds = new Map<Exchange, number>();
-  private offsets = new Map<Exchange, number>();
-  private rest = new Map<Exchange, string>();
+  private tails = new LineTails<Exchange>();
   constructor(readonly dir: string) {}
 
   folder(e: Exchange) {
@@ -36,7 +36,7 @@ export class Conduits {
       const fifo = join(this.folder(e), "in");
       if (!existsSync(fifo) && Bun.spawnSync(["mkfifo", fifo]).exitCode !== 0) throw new Error(`mkfifo ${fifo} failed`);
       const out = join(this.folder(e), "out.jsonl");
-      this.offsets.set(e, existsSync(out) ? statSync(out).size : 0);
+      this.tails.skipTo(e, out);
     }
     return this;
   }
@@ -64,23 +64,7 @@ export class Conduits {
 
   /** Whole lines the handler has written since the last call. */
   collect(e: Exchange): string[] {
-    const out = join(this.folder(e), "out.jsonl");
-    if (!existsSync(out)) return [];
-    const size = statSync(out).size,
-      from = this.offsets.get(e) ?? 0;
-    if (size <= from) return [];
-    const buf = Buffer.alloc(size - from);
-    const fd = openSync(out, "r");
-    try {
-      readSync(fd, buf, 0, buf.length, from);
-    } finally {
-      closeSync(fd);
-    }
-    this.offsets.set(e, size);
-    const text = (this.rest.get(e) ?? "") + buf.toString("utf8");
-    const lines = text.split("\n");
-    this.rest.set(e, lines.pop()!);
-    return lines.filter(Boolean);
+    return this.tails.read(e, join(this.folder(e), "out.jsonl"));
   }
 
   close() {

@@ -3,10 +3,10 @@
 // `rpk topic consume <topic> -o -N -n N | rpk topic produce <topic>` inside k2-redpanda; on the lab the same command
 // runs through the same exec path: the stand-in prints the last N messages the lab's pipeline carried, and what it
 // produces is read by the lab's consumer (the replayer) at its next flush, as the Kafka engine reads a topic.
-import { appendFileSync, chmodSync, existsSync, mkdirSync, openSync, readSync, closeSync, statSync } from "node:fs";
-import { writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EXCHANGES, type Exchange } from "./instruments.ts";
+import { LineTails } from "../runtime/fsx.ts";
 
 /**
  * The stand-in, installed in the container as /usr/local/bin/rpk. Accepted forms (as rpk's):
@@ -32,8 +32,7 @@ esac
 export const topicOf = (e: Exchange) => `market.crypto.trades.${e}.raw`;
 
 export class LabTopics {
-  private readonly offsets = new Map<Exchange, number>();
-  private readonly rest = new Map<Exchange, string>();
+  private readonly tails = new LineTails<Exchange>();
   constructor(readonly dir: string) {}
 
   /** The folder and the stand-in, for k2-redpanda's mounts; leaves any topic as it is. */
@@ -48,7 +47,7 @@ export class LabTopics {
     this.install();
     for (const e of EXCHANGES) {
       writeFileSync(this.file(e), "");
-      this.offsets.set(e, existsSync(`${this.file(e)}.in`) ? statSync(`${this.file(e)}.in`).size : 0);
+      this.tails.skipTo(e, `${this.file(e)}.in`);
     }
     return this;
   }
@@ -65,22 +64,6 @@ export class LabTopics {
   }
   /** Whole lines produced into the topic since the last call. */
   produced(e: Exchange): string[] {
-    const path = `${this.file(e)}.in`;
-    if (!existsSync(path)) return [];
-    const from = this.offsets.get(e) ?? 0,
-      size = statSync(path).size;
-    if (size <= from) return [];
-    const buf = Buffer.alloc(size - from),
-      fd = openSync(path, "r");
-    try {
-      readSync(fd, buf, 0, buf.length, from);
-    } finally {
-      closeSync(fd);
-    }
-    this.offsets.set(e, size);
-    const text = (this.rest.get(e) ?? "") + buf.toString("utf8");
-    const lines = text.split("\n");
-    this.rest.set(e, lines.pop() ?? "");
-    return lines.filter((l) => l.trim());
+    return this.tails.read(e, `${this.file(e)}.in`);
   }
 }

@@ -2,6 +2,7 @@
 // to a temporary name beside its target and renamed into place, so a crash or a bad input
 // never leaves a half-written file where a reader would find it.
 import { mkdir, rename, rm } from "node:fs/promises";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { dirname, join, basename } from "node:path";
 
 export function tempPath(path: string): string {
@@ -35,3 +36,35 @@ export async function produceAtomic(path: string, produce: (tmp: string) => Prom
 
 export type FileWriter = { writeFile(path: string, data: string | Uint8Array): Promise<void> };
 export const diskWriter: FileWriter = { writeFile: writeAtomic };
+
+/**
+ * Whole lines appended to files since the last read, one position per key: a file another process appends to (a
+ * handler container's output, a topic produced into) read like `tail -f`. A line still being written waits.
+ */
+export class LineTails<K> {
+  private readonly offsets = new Map<K, number>();
+  private readonly rest = new Map<K, string>();
+
+  /** Start reading `path` from its current end. */
+  skipTo(key: K, path: string) {
+    this.offsets.set(key, existsSync(path) ? statSync(path).size : 0);
+    this.rest.delete(key);
+  }
+  read(key: K, path: string): string[] {
+    if (!existsSync(path)) return [];
+    const from = this.offsets.get(key) ?? 0,
+      size = statSync(path).size;
+    if (size <= from) return [];
+    const buf = Buffer.alloc(size - from),
+      fd = openSync(path, "r");
+    try {
+      readSync(fd, buf, 0, buf.length, from);
+    } finally {
+      closeSync(fd);
+    }
+    this.offsets.set(key, size);
+    const lines = ((this.rest.get(key) ?? "") + buf.toString("utf8")).split("\n");
+    this.rest.set(key, lines.pop() ?? "");
+    return lines.filter((l) => l.trim());
+  }
+}
