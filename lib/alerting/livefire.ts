@@ -276,12 +276,13 @@ export async function runLiveFire(rig: LabRig, o: LiveFireOptions): Promise<Live
 
 const fmtS = (ms: number | null) => (ms === null ? "never" : `${(ms / 1000).toFixed(1)} s`);
 
-type ActiveAlert = { labels: { alertname: string }; state: "pending" | "firing" };
-const activeAlerts = async (api: PromApi) =>
-  (await api.query("ALERTS")).map((r) => ({
-    alert: r.metric.alertname!,
-    state: r.metric.alertstate as ActiveAlert["state"],
-  }));
+/** Alert name -> its state now; several series of one alert (per exchange) count as firing if any fires. */
+async function activeAlerts(api: PromApi): Promise<Map<string, "pending" | "firing">> {
+  const now = new Map<string, "pending" | "firing">();
+  for (const a of await api.alerts())
+    if (now.get(a.labels.alertname!) !== "firing") now.set(a.labels.alertname!, a.state);
+  return now;
+}
 
 /** Every target scraped and every rule evaluated once, so that the absent() guards see the metrics. */
 async function untilScraped(api: PromApi, rules: number) {
@@ -303,10 +304,9 @@ class Timeline {
   start(api: PromApi) {
     this.done = (async () => {
       while (!this.stopped) {
-        const active = await activeAlerts(api).catch(() => null);
-        if (active) {
+        const states = await activeAlerts(api).catch(() => null);
+        if (states) {
           const at = Date.now();
-          const states = new Map(active.map((a) => [a.alert, a.state]));
           for (const name of new Set([...states.keys(), ...this.now.keys()])) {
             const state = states.get(name) ?? "inactive";
             if (this.now.get(name) !== state) this.changes.push({ alert: name, state, at });

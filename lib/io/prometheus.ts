@@ -34,6 +34,8 @@ export type PromApi = {
   /** the series of one metric at this instant (a stale target's are gone) */
   series(metric: string): Promise<PromSeries[]>;
   query(promql: string): Promise<{ metric: PromSeries; value: [number, string] }[]>;
+  /** the alerts pending or firing now, as the rule manager holds them */
+  alerts(): Promise<{ labels: PromSeries; state: "pending" | "firing"; activeAt: string }[]>;
   /** a range query: each series' [seconds, value] points */
   range(
     promql: string,
@@ -94,6 +96,11 @@ export async function connectPrometheus(url: string, timeoutMs = 5000): Promise<
         `/api/v1/query?query=${encodeURIComponent(`{__name__=${JSON.stringify(metric)}}`)}`,
       );
       return d.result.map((r) => r.metric);
+    },
+    async alerts() {
+      return (
+        await get<{ alerts: { labels: PromSeries; state: "pending" | "firing"; activeAt: string }[] }>("/api/v1/alerts")
+      ).alerts;
     },
     async range(promql, fromMs, toMs, stepMs) {
       const q = new URLSearchParams({
