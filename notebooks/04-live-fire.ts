@@ -88,12 +88,25 @@ and resolved after the fault clears, against the bound the rule implies. With --
       offload.stop();
       await traffic.stop();
     };
-    onAbort(stopLab);
+    // on Ctrl-C the live fire's own cleanups (the fault in place, Prometheus, Alertmanager) go before the lab's
+    const aborts: (() => Promise<void>)[] = [];
+    onAbort(async () => {
+      for (const a of aborts) await a();
+      await stopLab();
+    });
     let record: LiveFireRecord;
     try {
       record = await runLiveFire(
         { target, traffic, offload, docker, flushMs, exporter },
-        { factor: o.factor, scrapeMs, evalMs: scrapeMs, baselineMs: o.baselineMs, alerts: o.alerts, log, onAbort },
+        {
+          factor: o.factor,
+          scrapeMs,
+          evalMs: scrapeMs,
+          baselineMs: o.baselineMs,
+          alerts: o.alerts,
+          log,
+          onAbort: (f) => void aborts.push(f),
+        },
       );
     } finally {
       await stopLab();

@@ -15,7 +15,8 @@ export function liveFireTable(doc: Report, r: LiveFireRecord) {
         ? "Full scale: the rules as written."
         : `Time-compressed ${r.factor}x: the same expressions with for, windows and time thresholds divided by ${r.factor}; counts unchanged.`
     } Times are from the fault's start; resolved is from its clearing. The bound is the time the fault needs to make
-    the condition true, plus for, one scrape and one evaluation.`;
+    the condition true, plus for, one scrape and one evaluation. Pending and firing are when a 100 ms poll of
+    /api/v1/alerts first saw the state, so the webhook can come up to that much before them.`;
   doc.note(
     r.baseline.fired.length ? "FAIL" : "PASS",
     r.baseline.fired.length

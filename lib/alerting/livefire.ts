@@ -223,7 +223,16 @@ export async function runLiveFire(rig: LabRig, o: LiveFireOptions): Promise<Live
     lab.stop(true);
     hook.stop(true);
   };
-  o.onAbort(stopAll);
+  // Ctrl-C: the fault in place is cleared first (a detached table, a silenced exchange), then everything stopped
+  let current: FaultSpec | undefined;
+  const clearCurrent = async () => {
+    await current?.clear().catch(() => {});
+    current = undefined;
+  };
+  o.onAbort(async () => {
+    await clearCurrent();
+    await stopAll();
+  });
   try {
     am = await startAlertmanager(`http://127.0.0.1:${hook.port}/`);
     const specs = faultsFor(rig, o.factor, o.scrapeMs).filter(
@@ -250,7 +259,9 @@ export async function runLiveFire(rig: LabRig, o: LiveFireOptions): Promise<Live
     for (const f of specs) {
       const a = alerts.find((x) => x.name === f.alert)!;
       o.log(`${f.alert}: ${f.fault}`);
+      current = f;
       const r = await fire(api, a, f, tl, notified, released, o);
+      current = undefined;
       results.push(r.result);
       faults.push({ alert: f.alert, fromMs: r.fromMs, toMs: r.toMs });
       o.log(`${f.alert}: ${r.result.status} (firing ${fmtS(r.result.firingMs)} of a ${fmtS(r.result.boundMs)} bound)`);
@@ -270,6 +281,7 @@ export async function runLiveFire(rig: LabRig, o: LiveFireOptions): Promise<Live
       faults,
     };
   } finally {
+    await clearCurrent();
     await stopAll();
   }
 }

@@ -65,7 +65,7 @@ export async function replay(
   onTick?: (elapsedMs: number, s: ReplaySummary) => void,
 ): Promise<ReplaySummary> {
   const r = new Replay(sink, o, clock);
-  let drainUntil: number | undefined;
+  let drainUntil: number | undefined, stopUntil: number | undefined;
   for (;;) {
     const tickStart = clock.now();
     r.admit(tickStart);
@@ -79,6 +79,8 @@ export async function replay(
     // Done when everything generated has been delivered or lost; trades stuck in a handler
     // (a paused one) are given a grace period, then recorded as never delivered.
     if (r.drained() && (r.viaHandler.size === 0 || clock.now() > (drainUntil ??= clock.now() + 5000))) break;
+    // told to stop while the engine refuses inserts: give it 10 s, then leave the block undelivered
+    if (o.control?.stop && r.refusing && clock.now() > (stopUntil ??= clock.now() + 10_000)) break;
     await clock.sleep(Math.max(0, Math.min(o.flushMs, TICK_MS) - (clock.now() - tickStart)));
   }
   for (const t of r.viaHandler.values()) r.record(t, null, 0); // sent to a handler, never reached the consumer
@@ -96,6 +98,8 @@ class Replay {
   batchLog: Record<string, unknown>[] = [];
   lastTruthFlush: number;
   rttSum = 0;
+  /** the engine refused the last insert tried */
+  refusing = false;
   private readonly db: string;
   private readonly truthDb: string;
   private readonly maxBatch: number;
@@ -278,8 +282,10 @@ class Replay {
   private async tryInsert(e: Exchange, messages: { message: string }[], rest: (Trade | string)[]): Promise<boolean> {
     try {
       await this.sink.insert(`${this.db}.trades_${e}_queue`, messages);
+      this.refusing = false;
       return true;
     } catch {
+      this.refusing = true;
       this.s.failedInserts++;
       this.s.batches--;
       this.pending.set(e, [...rest, ...(this.pending.get(e) ?? [])]);
