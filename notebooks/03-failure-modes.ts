@@ -16,11 +16,13 @@ import { startLabEnv, runTests, type LabEnv } from "../lib/failure/run.ts";
 import {
   failureVerdict,
   type FailureFetched,
+  type AlertsSeen,
   type FailureMeta,
   type Result,
   type Skipped,
 } from "../lib/failure/summary.ts";
-import { contextNotes, resultsSection, testSection } from "../lib/failure/report.ts";
+import { alertsSection, contextNotes, resultsSection, testSection } from "../lib/failure/report.ts";
+import { alertsFired, connectPrometheus, prometheusUrlFromEnv } from "../lib/io/prometheus.ts";
 import { describePrecondition } from "../lib/health/summary.ts";
 import { discoverWithObservation, silverOf } from "../lib/k2/discovery.ts";
 import { formatDuration } from "../lib/runtime/units.ts";
@@ -145,6 +147,7 @@ Against a real stack it asks for confirmation, or --yes.`,
       restored,
       skipped,
       docker: docker ? docker.host : "unreachable" in probe ? probe.unreachable : null,
+      alerts: await alertsSeen(results),
     });
     return {
       parameters: {
@@ -170,6 +173,7 @@ Against a real stack it asks for confirmation, or --yes.`,
     contextNotes(doc, meta);
     resultsSection(doc, results, lab);
     const { gate, failed } = failureVerdict(results);
+    alertsSection(doc, results, meta.alerts);
     for (const r of results) testSection(doc, r, lab);
     const stuck = results.find((r) => !r.restore.ok);
     return {
@@ -203,6 +207,20 @@ const mttrText = (r: { mttrFromStartMs: number | null; mttrFromClearMs: number |
     ? "–"
     : `${seconds(r.mttrFromClearMs!)} s after clearing (${seconds(r.mttrFromStartMs)} s from start)`;
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
+
+/** From the Prometheus at PROMETHEUS_URL (or the default when it answers): the alerts each test's fault set off. */
+async function alertsSeen(results: Result[]): Promise<AlertsSeen> {
+  const prom = prometheusUrlFromEnv();
+  const api = await connectPrometheus(prom.url).catch((e: Error) => e);
+  if (api instanceof Error) return { unavailable: `${api.message}; the alerts each test set off are not recorded` };
+  const byTest: Record<string, { alert: string; afterMs: number }[]> = {};
+  for (const r of results) {
+    const fired = await alertsFired(api, r.faultStart, Date.now());
+    // an alert already firing when the fault began shows at 0 s
+    byTest[r.test] = fired.map((a) => ({ alert: a.alert, afterMs: Math.max(0, a.firstMs - r.faultStart) }));
+  }
+  return { prometheus: `Prometheus ${api.version} at ${prom.url}`, byTest };
+}
 
 if (import.meta.main) await main(failureModes);
 export default failureModes;

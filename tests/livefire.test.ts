@@ -63,3 +63,31 @@ test("bad input: an unknown alert named, a stack refused", async () => {
   expect(stack.code).toBe(2);
   expect(stack.stderr).toContain("04-live-fire: error: live fire runs on the lab");
 });
+
+test("step 3 records the alerts a reachable Prometheus fired during each test; none reachable says so", async () => {
+  const { startPrometheus } = await import("../lib/io/prometheus.ts");
+  const rules = "groups:\n  - name: t\n    rules:\n      - alert: AlwaysOn\n        expr: vector(1)\n";
+  const prom = await startPrometheus(JSON.stringify({ global: { evaluation_interval: "1s" }, rule_files: ["r.yml"] }), {
+    "r.yml": rules,
+  });
+  try {
+    const dir = tempDir("k2-fm-alerts-");
+    const env = {
+      K2_DATA_DIR: join(dir, "data"),
+      K2_OUT_DIR: join(dir, "out"),
+      DOCKER_HOST: "unix:///nonexistent.sock",
+    };
+    const args = ["--tests", "redpanda-restart", "--hold", "2s"];
+    const r = await runCli("notebooks/03-failure-modes.ts", args, { ...env, PROMETHEUS_URL: prom.url });
+    expect(r.stderr).not.toContain("    at ");
+    const md = await Bun.file(join(env.K2_OUT_DIR, "03-failure-modes.md")).text();
+    expect(md).toContain("## Alerts during the tests");
+    expect(md).toMatch(/\| 2\. [^|]+ \| AlwaysOn after \d+ s \|/);
+    await runCli("notebooks/03-failure-modes.ts", args, { ...env, PROMETHEUS_URL: "http://127.0.0.1:1" });
+    expect(await Bun.file(join(env.K2_OUT_DIR, "03-failure-modes.md")).text()).toMatch(
+      /\*\*NOT RUN\*\* Prometheus not reachable at .*; the alerts each test set off are not recorded/,
+    );
+  } finally {
+    await prom.stop();
+  }
+}, 180_000);

@@ -4,7 +4,7 @@ import type { Report } from "../report/document.ts";
 import { Plot } from "../report/plot.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
 import { formatDuration } from "../runtime/units.ts";
-import { failureVerdict, type FailureMeta, type Result } from "./summary.ts";
+import { failureVerdict, type AlertsSeen, type FailureMeta, type Result } from "./summary.ts";
 
 /** Before the results: what an interrupted run left and this one restored, and what was skipped. */
 export function contextNotes(doc: Report, meta: FailureMeta) {
@@ -142,4 +142,24 @@ export function testSection(doc: Report, r: Result, lab: boolean) {
       `The fault could not be cleared after ${r.restore.attempts} attempts (${r.restore.error}): check ` +
         `${r.container} by hand.`,
     );
+}
+
+/** Step 4 meets step 3: for each test, the alerts that fired from its fault's start, and how long after. */
+export function alertsSection(doc: Report, results: Result[], seen: AlertsSeen | undefined) {
+  if (!seen) return;
+  doc.md`## Alerts during the tests`;
+  if ("unavailable" in seen) return void doc.note("NOT RUN", seen.unavailable);
+  doc.table(
+    results.map((r) => ({
+      test: `${r.id}. ${r.title}`,
+      alerts:
+        (seen.byTest[r.test] ?? []).map((a) => `${a.alert} after ${(a.afterMs / 1000).toFixed(0)} s`).join(", ") ||
+        "none",
+    })),
+    [
+      { key: "test", label: "Test" },
+      { key: "alerts", label: "Alerts that fired (from the fault's start)" },
+    ],
+    { caption: `Alerts that fired during each test (${seen.prometheus})`, summary: true },
+  );
 }

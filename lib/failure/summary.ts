@@ -22,7 +22,11 @@ export type FailureFetched = Fetched & {
 export type Restored = { entry: JournalEntry; ok: boolean; before: string; after: string; error?: string };
 /** A test that did not run, and why. */
 export type Skipped = { test: string; reason: string };
-export type FailureMeta = { restored: Restored[]; skipped: Skipped[]; docker: string | null };
+/** Which alerts fired during each test, from the Prometheus the run could reach (runs from before: none). */
+export type AlertsSeen =
+  | { prometheus: string; byTest: Record<string, { alert: string; afterMs: number }[]> }
+  | { unavailable: string };
+export type FailureMeta = { restored: Restored[]; skipped: Skipped[]; docker: string | null; alerts?: AlertsSeen };
 
 export type Loss = { landed: number; lost: number; duplicated: number; late: number };
 export type Result = {

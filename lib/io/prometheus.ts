@@ -141,3 +141,20 @@ export function startPrometheus(config: string, files: Record<string, string> = 
     ],
   });
 }
+
+/** The alerts that fired between two times, each with when it first fired: from the ALERTS series, at most 1000 steps. */
+export async function alertsFired(
+  api: PromApi,
+  fromMs: number,
+  toMs: number,
+): Promise<{ alert: string; firstMs: number }[]> {
+  const stepMs = Math.max(1000, (toMs - fromMs) / 1000);
+  const series = await api.range('ALERTS{alertstate="firing"}', fromMs, toMs, stepMs);
+  const first = new Map<string, number>();
+  for (const s of series) {
+    const t = s.values.length ? s.values[0]![0] * 1000 : null;
+    const name = s.metric.alertname ?? "";
+    if (t !== null && (!first.has(name) || t < first.get(name)!)) first.set(name, t);
+  }
+  return [...first].map(([alert, firstMs]) => ({ alert, firstMs })).sort((a, b) => a.firstMs - b.firstMs);
+}
