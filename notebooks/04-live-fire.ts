@@ -137,20 +137,23 @@ and resolved after the fault clears, against the bound the rule implies. With --
     liveFireTable(doc, r);
     dashboardPreview(doc, r);
     const pass = r.results.filter((x) => x.status === "PASS").length;
+    const scale = r.factor === 1 ? "full scale" : `${r.factor}x compressed`;
+    const baseline = r.baseline.fired.length ? `FAIL (${r.baseline.fired.join(", ")})` : "quiet";
     return {
       failed: r.baseline.fired.length > 0 || r.results.some((x) => x.status !== "PASS"),
       summary: [
-        `live fire (${r.factor === 1 ? "full scale" : `${r.factor}x compressed`}): ${pass}/${r.results.length} alerts ` +
-          `fired within their bound; baseline ${r.baseline.fired.length ? `FAIL (${r.baseline.fired.join(", ")})` : "quiet"}`,
+        `live fire (${scale}): ${pass}/${r.results.length} alerts fired within their bound; baseline ${baseline}`,
         ...r.results.map(
           (x) =>
-            `  ${x.status.padEnd(8)} ${x.alert.padEnd(30)} firing ${x.firingMs === null ? "never" : `${(x.firingMs / 1000).toFixed(1)} s`}` +
-            ` (bound ${(x.boundMs / 1000).toFixed(1)} s)`,
+            `  ${x.status.padEnd(8)} ${x.alert.padEnd(30)} ` +
+            `firing ${x.firingMs === null ? "never" : seconds(x.firingMs)} (bound ${seconds(x.boundMs)})`,
         ),
       ],
     };
   },
 };
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 if (import.meta.main) await main(liveFire);
 export default liveFire;

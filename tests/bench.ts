@@ -28,7 +28,8 @@ if (values.help) {
   console.log(
     "usage: bun run bench [--rows N]\n\nOn N lab trades (default 10M) in the embedded engine, prints: Parquet export " +
       "rows/s and peak RSS through the\nclient and by the engine's INTO OUTFILE; the per-exchange quantile query on " +
-      "the table and on the exported Parquet;\nthe latency figures' render time and size for 10k and N stored rows; the exporter's scrape at 10k, 1M and N " +
+      "the table and on the exported Parquet;\nthe latency figures' render time and size for 10k and N stored rows; " +
+      "the exporter's scrape at 10k, 1M and N " +
       "silver rows (--only exporter: just that). " +
       "Each figure is a ratio against a reference in the same run.",
   );

@@ -174,7 +174,9 @@ describe("analyseService and stackTotals", () => {
       ),
     ).toMatchObject({
       status: "NOT CHECKED",
-      note: "12 samples over 55.0 min hold fewer than 4 periods of 15.0 min: needs 13 samples at this interval (60.0 min)",
+      note:
+        "12 samples over 55.0 min hold fewer than 4 periods of 15.0 min: needs 13 samples at this interval " +
+        "(60.0 min)",
     }));
   test("samples too sparse for the schedule: NOT CHECKED; a flat CPU over enough periods: WARN", () => {
     const sparse = Array.from({ length: 30 }, (_, i) => ({ ts: i * 600_000, cpu: 0.2 }));

@@ -22,7 +22,8 @@ describe("metrics from known silver rows", () => {
     await resetLab(t, "k2_exp", "k2_exp_truth");
     let clock = T - 120_000;
     ex = new PipelineExporter({ db: t, database: "k2_exp", config: loadConfig(), docker: null, now: () => clock });
-    // per exchange, trades 50 s to 20 s before T, each landing 250 ms (binance), 500 ms (kraken) or 2 s (coinbase) after
+    // per exchange, trades 50 s to 20 s before T, each landing 250 ms (binance), 500 ms (kraken) or 2 s (coinbase)
+    // after
     const delayMs = { binance: 250, kraken: 500, coinbase: 2000 };
     const rows = Object.entries(delayMs).flatMap(([e, d]) =>
       Array.from({ length: 31 }, (_, i) => {

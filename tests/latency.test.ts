@@ -328,7 +328,7 @@ describe("notebooks/01-latency.ts on the lab", () => {
       /10x: the load added \d+ replayed copies of earlier trades to silver.*Find them: SELECT/,
     );
   }, 180_000);
-  test("the rpk stand-in: consume the last N lines of a topic, produce lines to it, unknown topic refused", async () => {
+  test("the rpk stand-in: consume a topic's last N lines, produce lines to it, unknown topic refused", async () => {
     const host = await ensureDockerEngine();
     const { connectDocker } = await import("../lib/io/docker.ts");
     const c = (await connectDocker({ DOCKER_HOST: host })).docker.getContainer("k2-redpanda");

@@ -12,7 +12,8 @@ const byName = (n: string) => ALERTS.find((a) => a.name === n)!;
 test("compression divides for, windows and time thresholds; counts stay", () => {
   const feed = compress(byName("FeedHandlerDown"), 30, 1000);
   expect([expressionOf(feed), feed.forMs]).toEqual([
-    "(time() - max by (exchange) (k2_trades_newest_timestamp_seconds) > 4) or on() absent(k2_trades_newest_timestamp_seconds)",
+    "(time() - max by (exchange) (k2_trades_newest_timestamp_seconds) > 4) " +
+      "or on() absent(k2_trades_newest_timestamp_seconds)",
     500,
   ]);
   const lag = compress(byName("RedpandaConsumerLagHigh"), 30, 1000);
@@ -26,7 +27,7 @@ test("compression divides for, windows and time thresholds; counts stay", () => 
   expect(compress(byName("FeedHandlerDown"), 1, 15_000)).toBe(byName("FeedHandlerDown"));
 });
 
-test("live fire in the lab: fired within the bound, notified, resolved; a quiet baseline; the dashboard previewed", async () => {
+test("live fire in the lab: in bound, notified, resolved; a quiet baseline; the dashboard previewed", async () => {
   const host = await ensureDockerEngine();
   const dir = tempDir("k2-livefire-");
   const env = { K2_DATA_DIR: join(dir, "data"), K2_OUT_DIR: join(dir, "out"), DOCKER_HOST: host };

@@ -214,7 +214,8 @@ function dashboardFindings(
         if (ref?.uid && !ref.uid.startsWith("$") && !uids.some((u) => u.uid === ref.uid))
           add(
             where,
-            `datasource uid "${ref.uid}" is not set by provisioning (${uids.map((u) => `${u.name}: ${u.uid ?? "no uid"}`).join(", ") || "none"})`,
+            `datasource uid "${ref.uid}" is not set by provisioning (` +
+              `${uids.map((u) => `${u.name}: ${u.uid ?? "no uid"}`).join(", ") || "none"})`,
             `set uid: ${ref.uid} on the datasource in ${prov ?? "docker/grafana/provisioning/datasources"}`,
           );
       for (const t of p.targets ?? []) {

@@ -2,14 +2,15 @@
 //   bun run exporter [--port 9464] [--host 127.0.0.1] [--detach]   serve /metrics (in the background with --detach)
 //   bun run exporter stop                                          stop the detached one
 import { parseArgs } from "node:util";
-import { mkdirSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connectClickHouse, targetFromEnv } from "../io/clickhouse.ts";
 import { probeDocker } from "../io/docker.ts";
 import { loadConfig } from "../k2/config.ts";
 import { K2Error, EXIT, redact, usageError } from "../runtime/errors.ts";
-import { dataDir, ROOT } from "../runtime/paths.ts";
+import { dataDir } from "../runtime/paths.ts";
 import { PipelineExporter, SOURCES } from "./exporter.ts";
+import { alive, spawnDetached } from "../runtime/process.ts";
 
 const HELP = `usage: bun run exporter [--port 9464] [--host 127.0.0.1] [--detach] | stop
 
@@ -21,14 +22,6 @@ ClickHouse (CLICKHOUSE_URL, the lab's engine when unset), the Prefect DB (PREFEC
   --detach    run in the background (pid and log in data/exporter/); bun run exporter stop ends it`;
 
 const stateFile = () => join(dataDir(), "exporter", "state.json");
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function serve(host: string, port: number) {
   const spec = targetFromEnv();
@@ -78,17 +71,10 @@ async function serve(host: string, port: number) {
 }
 
 function detach(args: string[]) {
-  mkdirSync(join(dataDir(), "exporter"), { recursive: true });
   const log = join(dataDir(), "exporter", "exporter.log");
-  const proc = Bun.spawn(["setsid", process.execPath, join(ROOT, "lib/alerting/exporter-cli.ts"), ...args], {
-    cwd: ROOT,
-    stdin: "ignore",
-    stdout: Bun.file(log),
-    stderr: Bun.file(log),
-  });
-  proc.unref();
-  writeFileSync(stateFile(), JSON.stringify({ pid: proc.pid, args, log }));
-  return { pid: proc.pid, log };
+  const pid = spawnDetached("lib/alerting/exporter-cli.ts", args, log);
+  writeFileSync(stateFile(), JSON.stringify({ pid, args, log }));
+  return { pid, log };
 }
 
 async function main(argv: string[]) {

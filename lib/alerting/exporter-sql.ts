@@ -40,7 +40,8 @@ export function delaySql(m: Mapping, nowMs: number): string {
   const { ex, clock } = cols(m);
   const lag = `dateDiff('microsecond', ${ex}, ${clock}) / 1e6`;
   return `SELECT ${exchangeExpr(m)} AS exchange, avg(${lag}) AS avg_s, quantile(0.99)(${lag}) AS p99_s FROM ${m.table}
-    WHERE ${ex} >= ${sqlTimeMs(nowMs - DELAY_WINDOW_MS - LANDING_SLACK_MS)} AND ${clock} > ${sqlTimeMs(nowMs - DELAY_WINDOW_MS)}
+    WHERE ${ex} >= ${sqlTimeMs(nowMs - DELAY_WINDOW_MS - LANDING_SLACK_MS)}
+      AND ${clock} > ${sqlTimeMs(nowMs - DELAY_WINDOW_MS)}
     GROUP BY exchange`;
 }
 

@@ -8,7 +8,7 @@ import client from "prom-client";
 import type { Db } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import { k2Containers, withTimeout } from "../io/docker.ts";
-import { clickhouseWatermarks, postgresWatermarks } from "../io/watermarks.ts";
+import { watermarkSource } from "../io/watermarks.ts";
 import { discoverWithObservation, silverOf, type Mapping } from "../k2/discovery.ts";
 import type { K2Config } from "../k2/config.ts";
 import { EXCHANGE_NAMES } from "../k2/stack.ts";
@@ -38,81 +38,90 @@ export type ExporterDeps = {
 };
 
 type Labels = Record<string, string>;
-type Set = { name: string; labels: Labels; value: number }[];
+type Samples = { name: string; labels: Labels; value: number }[];
 
-/** The metrics, each with HELP naming its source. */
+const SILVER = "(ClickHouse silver, its discovered columns)";
+const KAFKA = "(ClickHouse system.kafka_consumers)";
+/** Each source's gauges: name, HELP naming where the value comes from, and labels. */
+const GAUGES: Record<Source, [string, string, string[]][]> = {
+  silver: [
+    [
+      "k2_trades_newest_timestamp_seconds",
+      `Newest trade's landing time per exchange, within 6 h ${SILVER}`,
+      ["exchange"],
+    ],
+    [
+      "k2_ingestion_delay_avg_seconds",
+      `Average ingestion minus exchange time, last minute's trades ${SILVER}`,
+      ["exchange"],
+    ],
+    [
+      "k2_ingestion_delay_p99_seconds",
+      `p99 of ingestion minus exchange time, last minute's trades ${SILVER}`,
+      ["exchange"],
+    ],
+  ],
+  kafka: [
+    [
+      "k2_kafka_consumer_messages_read",
+      `Messages a Kafka engine table's consumers have read, cumulative ${KAFKA}`,
+      ["table"],
+    ],
+    [
+      "k2_kafka_consumer_last_poll_timestamp_seconds",
+      `Last poll of a Kafka engine table's consumers ${KAFKA}`,
+      ["table"],
+    ],
+    ["k2_kafka_consumer_exceptions", `Exceptions a Kafka engine table's consumers hold ${KAFKA}`, ["table"]],
+    [
+      "k2_clickhouse_failed_insert_queries",
+      "INSERT queries that failed since the server started (ClickHouse system.events FailedInsertQuery)",
+      [],
+    ],
+    [
+      "k2_clickhouse_kafka_messages_failed",
+      "Kafka engine messages that failed to parse since the server started " +
+        "(ClickHouse system.events KafkaMessagesFailed)",
+      [],
+    ],
+  ],
+  offload: [
+    [
+      "k2_offload_lag_minutes",
+      "Minutes since a table's newest offload watermark (ClickHouse offload_watermarks, else the Prefect DB's)",
+      ["table"],
+    ],
+    [
+      "k2_offload_consecutive_failures",
+      "Failed offload runs of a table since its last success (offload_watermarks failure_count)",
+      ["table"],
+    ],
+  ],
+  docker: [
+    ["k2_container_restart_count", "Docker's RestartCount per K2 container (docker inspect)", ["container"]],
+    [
+      "k2_container_oom_killed",
+      "1 when Docker's State.OOMKilled is set for a K2 container (docker inspect)",
+      ["container"],
+    ],
+  ],
+};
+
+/** The metrics in one registry: each source's gauges by name, the landed counter, and the exporter's own two. */
 function define(registry: client.Registry) {
   const g = (name: string, help: string, labelNames: string[]) =>
     new client.Gauge({ name, help, labelNames, registers: [registry] });
+  const bySource = Object.fromEntries(
+    SOURCES.map((s) => [s, new Map(GAUGES[s].map(([name, help, labels]) => [name, g(name, help, labels)]))]),
+  ) as Record<Source, Map<string, client.Gauge>>;
   return {
-    silver: [
-      g(
-        "k2_trades_newest_timestamp_seconds",
-        "Newest trade's landing time per exchange: max of silver's ingestion clock (ClickHouse, discovered columns), over the last 6 h of exchange time",
-        ["exchange"],
-      ),
-      g(
-        "k2_ingestion_delay_avg_seconds",
-        "Average ingestion minus exchange time per exchange, over trades landed in the last minute (ClickHouse silver)",
-        ["exchange"],
-      ),
-      g(
-        "k2_ingestion_delay_p99_seconds",
-        "p99 of ingestion minus exchange time per exchange, over trades landed in the last minute (ClickHouse silver)",
-        ["exchange"],
-      ),
-    ],
+    bySource,
     landed: new client.Counter({
       name: "k2_trades_landed_total",
-      help: "Trades landed in silver per exchange since the exporter started, counted by landing time (ClickHouse silver)",
+      help: `Trades landed in silver per exchange since the exporter started, counted by landing time ${SILVER}`,
       labelNames: ["exchange"],
       registers: [registry],
     }),
-    kafka: [
-      g(
-        "k2_kafka_consumer_messages_read",
-        "Messages the Kafka engine consumers of a table have read, cumulative (ClickHouse system.kafka_consumers)",
-        ["table"],
-      ),
-      g(
-        "k2_kafka_consumer_last_poll_timestamp_seconds",
-        "Last poll of a Kafka engine table's consumers (ClickHouse system.kafka_consumers)",
-        ["table"],
-      ),
-      g(
-        "k2_kafka_consumer_exceptions",
-        "Exceptions the Kafka engine consumers of a table hold (ClickHouse system.kafka_consumers)",
-        ["table"],
-      ),
-      g(
-        "k2_clickhouse_failed_insert_queries",
-        "INSERT queries that failed since the server started (ClickHouse system.events FailedInsertQuery)",
-        [],
-      ),
-      g(
-        "k2_clickhouse_kafka_messages_failed",
-        "Kafka engine messages that failed to parse since the server started (ClickHouse system.events KafkaMessagesFailed)",
-        [],
-      ),
-    ],
-    offload: [
-      g(
-        "k2_offload_lag_minutes",
-        "Minutes since a table's newest offload watermark (ClickHouse offload_watermarks, else the Prefect DB's)",
-        ["table"],
-      ),
-      g(
-        "k2_offload_consecutive_failures",
-        "Failed offload runs of a table since its last success (offload_watermarks failure_count)",
-        ["table"],
-      ),
-    ],
-    docker: [
-      g("k2_container_restart_count", "Docker's RestartCount per K2 container (docker inspect)", ["container"]),
-      g("k2_container_oom_killed", "1 when Docker's State.OOMKilled is set for a K2 container (docker inspect)", [
-        "container",
-      ]),
-    ],
     up: g("k2_exporter_source_up", "1 when the exporter read the source within its time bound at the last scrape", [
       "source",
     ]),
@@ -138,7 +147,7 @@ export class PipelineExporter {
 
   /** Read every source (concurrently, each bounded), update the metrics, and return the exposition text. */
   async scrape(): Promise<string> {
-    const readers: Record<Source, () => Promise<Set>> = {
+    const readers: Record<Source, () => Promise<Samples>> = {
       silver: () => this.readSilver(),
       kafka: () => this.readKafka(),
       offload: () => this.readOffload(),
@@ -147,27 +156,27 @@ export class PipelineExporter {
     await Promise.all(
       SOURCES.map(async (s) => {
         const t0 = performance.now();
-        const set = await withTimeout(readers[s](), this.d.timeoutMs ?? 3000).then(
+        const got = await withTimeout(readers[s](), this.d.timeoutMs ?? 3000).then(
           (v) => v,
           (e: unknown) => e as Error,
         );
         this.m.took.set({ source: s }, (performance.now() - t0) / 1000);
-        this.m.up.set({ source: s }, set instanceof Error ? 0 : 1);
-        if (set instanceof Error) this.errors.set(s, redact(firstLine(set)));
+        this.m.up.set({ source: s }, got instanceof Error ? 0 : 1);
+        if (got instanceof Error) this.errors.set(s, redact(firstLine(got)));
         else this.errors.delete(s);
-        this.apply(s, set instanceof Error ? null : set);
+        this.apply(s, got instanceof Error ? null : got);
       }),
     );
     return this.registry.metrics();
   }
 
   /** A source's gauges replaced by what it read; a failed source's gauges removed (absent, not stale values). */
-  private apply(s: Source, set: Set | null) {
-    const gauges = s === "silver" ? this.m.silver : this.m[s];
-    for (const g of gauges) g.reset();
-    for (const x of set ?? []) {
+  private apply(s: Source, samples: Samples | null) {
+    const gauges = this.m.bySource[s];
+    for (const g of gauges.values()) g.reset();
+    for (const x of samples ?? []) {
       if (x.name === "k2_trades_landed_total") this.m.landed.inc(x.labels, x.value);
-      else gauges.find((g) => (g as unknown as { name: string }).name === x.name)?.set(x.labels, x.value);
+      else gauges.get(x.name)!.set(x.labels, x.value);
     }
   }
 
@@ -179,7 +188,7 @@ export class PipelineExporter {
     return this.d.db;
   }
 
-  private async readSilver(): Promise<Set> {
+  private async readSilver(): Promise<Samples> {
     const m = await this.mapping(),
       db = this.need(),
       now = this.now();
@@ -208,7 +217,7 @@ export class PipelineExporter {
     ];
   }
 
-  private async readKafka(): Promise<Set> {
+  private async readKafka(): Promise<Samples> {
     const db = this.need();
     const [consumers, events] = await Promise.all([
       db.query<{ table: string; messages: number; last_poll_s: number; exceptions: number }>(KAFKA_CONSUMERS_SQL),
@@ -230,10 +239,8 @@ export class PipelineExporter {
     ];
   }
 
-  private async readOffload(): Promise<Set> {
-    const src =
-      (await clickhouseWatermarks(this.need(), this.d.database)) ??
-      (this.d.prefectDbUrl ? await postgresWatermarks(this.d.prefectDbUrl) : null);
+  private async readOffload(): Promise<Samples> {
+    const src = await watermarkSource(this.need(), this.d.database, this.d.prefectDbUrl);
     if (!src) throw new Error("no offload_watermarks table in ClickHouse and PREFECT_DB_URL is not set");
     const now = this.now();
     return src.rows.flatMap((r) => [
@@ -244,7 +251,7 @@ export class PipelineExporter {
     ]);
   }
 
-  private async readDocker(): Promise<Set> {
+  private async readDocker(): Promise<Samples> {
     if (!this.d.docker) throw new Error("no Docker engine");
     const list = await k2Containers(this.d.docker);
     return list.flatMap((c) => [

@@ -13,7 +13,8 @@ export function liveFireTable(doc: Report, r: LiveFireRecord) {
     ${r.evalMs / 1000} s, routing to Alertmanager (${r.alertmanager}) and its webhook here. ${
       r.factor === 1
         ? "Full scale: the rules as written."
-        : `Time-compressed ${r.factor}x: the same expressions with for, windows and time thresholds divided by ${r.factor}; counts unchanged.`
+        : `Time-compressed ${r.factor}x: the same expressions with for, windows and time thresholds divided by ` +
+          `${r.factor}; counts unchanged.`
     } Times are from the fault's start; resolved is from its clearing. The bound is the time the fault needs to make
     the condition true, plus for, one scrape and one evaluation. Pending and firing are when a 100 ms poll of
     /api/v1/alerts first saw the state, so the webhook can come up to that much before them.`;

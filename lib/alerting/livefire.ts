@@ -79,16 +79,14 @@ const BUSIEST = Math.max(...Object.values(EXCHANGE_SHARE));
 /** The faults of step 3's kinds, one per alert, each with the time its condition needs. */
 export function faultsFor(rig: LabRig, factor: number, scrapeMs: number): FaultSpec[] {
   const c = rig.traffic.control;
-  const silenced = (c as { silenced?: Set<string> }).silenced ?? new Set<string>();
-  (c as { silenced?: Set<string> }).silenced = silenced;
   const offloadPeriodMs = rig.offload.everyMs;
   return [
     {
       alert: "FeedHandlerDown",
       fault: "binance's handler delivers nothing",
       conditionAfterMs: THRESHOLDS.feedStaleMs / factor + rig.flushMs,
-      apply: async () => void silenced.add("binance"),
-      clear: async () => void silenced.delete("binance"),
+      apply: async () => void c.silenced.add("binance"),
+      clear: async () => void c.silenced.delete("binance"),
     },
     {
       alert: "RedpandaConsumerLagHigh",

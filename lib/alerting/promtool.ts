@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
+import { execIn } from "../io/docker.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import { durationSpec } from "../runtime/units.ts";
 import { PROMETHEUS } from "../k2/stack.ts";
@@ -90,7 +91,7 @@ async function stackPromtool(docker: Docker): Promise<Promtool | null> {
   const c = docker.getContainer("k2-prometheus");
   if (!(await c.inspect()).State.Running) return null;
   const v = await execIn(c, ["promtool", "--version"]);
-  if (!v.ok) return null;
+  if (v.exitCode !== 0) return null;
   const version = /version (\S+)/.exec(v.output)?.[1] ?? "unknown";
   return {
     version,
@@ -100,32 +101,13 @@ async function stackPromtool(docker: Docker): Promise<Promtool | null> {
       await execIn(c, ["mkdir", "-p", dir]);
       try {
         await c.putArchive(await tarOf(files), { path: dir });
-        return await execIn(c, ["promtool", ...args], dir);
+        const r = await execIn(c, ["promtool", ...args], dir);
+        return { ok: r.exitCode === 0, output: r.output };
       } finally {
         await execIn(c, ["rm", "-rf", dir]);
       }
     },
   };
-}
-
-async function execIn(c: Docker.Container, cmd: string[], cwd?: string): Promise<Run> {
-  const exec = await c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, WorkingDir: cwd });
-  const stream = await exec.start({});
-  const chunks: Buffer[] = [];
-  stream.on("data", (b: Buffer) => chunks.push(b));
-  await new Promise<void>((ok) => {
-    stream.on("end", ok);
-    stream.on("close", ok);
-  });
-  // the attach stream multiplexes stdout and stderr with 8-byte frame headers: keep the payloads
-  const raw = Buffer.concat(chunks);
-  let text = "";
-  for (let i = 0; i + 8 <= raw.length; ) {
-    const n = raw.readUInt32BE(i + 4);
-    text += raw.subarray(i + 8, i + 8 + n).toString("utf8");
-    i += 8 + n;
-  }
-  return { ok: (await exec.inspect()).ExitCode === 0, output: text.trim() };
 }
 
 async function tarOf(files: Record<string, string>): Promise<Buffer> {

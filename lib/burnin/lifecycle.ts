@@ -13,7 +13,8 @@ import { THRESHOLDS } from "../k2/thresholds.ts";
 import { loadConfig } from "../k2/config.ts";
 import { ensureLabStack } from "../lab/stack.ts";
 import { requireHealthy } from "../health/run.ts";
-import { findRun, alive, countRounds, detach, NOTEBOOK, type StartOptions } from "./run.ts";
+import { findRun, countRounds, detach, NOTEBOOK, type StartOptions } from "./run.ts";
+import { alive } from "../runtime/process.ts";
 import type { BurnInFetched, SampleRow } from "./summary.ts";
 
 export type StartFlags = { duration?: string; interval?: string; prefix?: string; "offload-period"?: string };

@@ -2,9 +2,10 @@
 // detached with its pid in state.json), status, stop, and --resume after a crash or SIGKILL.
 // The run lives in data/02-burn-in/<run-id>/: state.json, samples.csv (appended and synced
 // round by round), manifest.json, sampler.log when detached.
-import { existsSync, readFileSync, mkdirSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { alive, spawnDetached } from "../runtime/process.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import { writeAtomic } from "../runtime/fsx.ts";
 import type { DockerTarget } from "../io/docker.ts";
@@ -12,7 +13,7 @@ import { sampleRound, appendRound, lastCompleteRound, emptyRow, serviceOf, ROUND
 import { parseStatsExport, ImportError } from "./import.ts";
 import { openLiveRun, writeManifest, newRunId, listRuns, type Manifest } from "../runtime/store.ts";
 import type { BurnInFetched } from "./summary.ts";
-import { dataDir, ROOT } from "../runtime/paths.ts";
+import { dataDir } from "../runtime/paths.ts";
 import { progress } from "../runtime/progress.ts";
 import { formatDuration } from "../runtime/units.ts";
 import pkg from "../../package.json" with { type: "json" };
@@ -88,15 +89,6 @@ export async function findRun(id?: string): Promise<{ dir: string; state: BurnIn
     EXIT.notFound,
   );
 }
-
-export const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Sample in the foreground until the duration is over or SIGINT/SIGTERM; returns the run's folder. */
 export async function runSampler(
@@ -178,17 +170,8 @@ export function countRounds(samples: string): number {
 
 /** Detach: the same command in a new session, its output in the run's sampler.log. */
 export function detach(args: string[]): number {
-  mkdirSync(join(dataDir(), NOTEBOOK), { recursive: true });
   const log = join(dataDir(), NOTEBOOK, `sampler-${Date.now()}.log`);
-  const proc = Bun.spawn(["setsid", process.execPath, join(ROOT, "notebooks", `${NOTEBOOK}.ts`), ...args], {
-    cwd: ROOT,
-    stdin: "ignore",
-    stdout: Bun.file(log),
-    stderr: Bun.file(log),
-    env: { ...process.env, CI: "1" },
-  });
-  proc.unref();
-  return proc.pid;
+  return spawnDetached(`notebooks/${NOTEBOOK}.ts`, args, log, { CI: "1" });
 }
 
 /** The state of a run that was never sampled live: imported from a file, or recorded without an engine. */

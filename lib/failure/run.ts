@@ -54,7 +54,8 @@ export async function startLabEnv(
   log: (m: string) => void,
 ): Promise<LabEnv> {
   const conduits = docker ? await ensureLabStack(docker) : undefined;
-  // the failure lab flushes every 100 ms (stated in its schema), so that recovery times are the pipeline's, not the wait
+  // the failure lab flushes every 100 ms (stated in its schema), so that recovery times are the pipeline's, not the
+  // flush interval's
   await resetLab(t, t.database, "k2lab", { kafka: { flushIntervalMs: 100, maxBlockSize: KAFKA_ENGINE.maxBlockSize } });
   const control = { paused: false, stop: false };
   const replaying = replay(t, {

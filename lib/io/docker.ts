@@ -88,3 +88,24 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)),
   ]);
 }
+
+/** Run a command in a container (docker exec) to its end: its exit code, and stdout and stderr as one text. */
+export async function execIn(
+  c: Docker.Container,
+  cmd: string[],
+  cwd?: string,
+): Promise<{ exitCode: number; output: string }> {
+  const exec = await c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, WorkingDir: cwd });
+  const stream = await exec.start({});
+  const { PassThrough } = await import("node:stream");
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on("data", (b: Buffer) => chunks.push(b));
+  // the attach stream multiplexes stdout and stderr in frames: the modem takes them apart
+  c.modem.demuxStream(stream, out, out);
+  await new Promise<void>((resolve) => {
+    stream.on("end", resolve);
+    stream.on("close", resolve);
+  });
+  return { exitCode: (await exec.inspect()).ExitCode ?? -1, output: Buffer.concat(chunks).toString("utf8").trim() };
+}

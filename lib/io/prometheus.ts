@@ -142,7 +142,7 @@ export function startPrometheus(config: string, files: Record<string, string> = 
   });
 }
 
-/** The alerts that fired between two times, each with when it first fired: from the ALERTS series, at most 1000 steps. */
+/** The alerts that fired between two times, each with when it first fired: the ALERTS series, at most 1000 steps. */
 export async function alertsFired(
   api: PromApi,
   fromMs: number,

@@ -64,7 +64,7 @@ export async function clickhouseWatermarks(db: Db, database: string): Promise<Wa
     )
   ).map((c) => c.name);
   const m = mapWatermarkColumns(`ClickHouse ${where}`, cols);
-  // ReplacingMergeTree keeps old versions until merges: take the newest per table, by its update time when there is one.
+  // ReplacingMergeTree keeps old versions until merges: take the newest per table, by its update time if it has one.
   const by = sqlIdent(m.updated ?? m.watermark);
   const rows = await db.query<{ table: string; ms: number; status: string | null; failures: number | null }>(
     `SELECT toString(${sqlIdent(m.name)}) AS table, ` +
@@ -142,10 +142,18 @@ export async function newestWatermark(
   database: string,
   prefectDbUrl?: string,
 ): Promise<WatermarkReading | null> {
-  const src =
-    (await clickhouseWatermarks(db, database)) ?? (prefectDbUrl ? await postgresWatermarks(prefectDbUrl) : null);
+  const src = await watermarkSource(db, database, prefectDbUrl);
   if (!src?.rows.length) return null;
   const top = src.rows.reduce((a, r) => (r.watermarkMs > a.watermarkMs ? r : a));
   const failures = src.columns.failures ? src.rows.reduce((a, r) => a + Number(r.failures ?? 0), 0) : null;
   return { ms: top.watermarkMs, status: top.status ?? null, failures, source: src.source };
+}
+
+/** The watermarks from ClickHouse, else from the Prefect DB when its URL is known; null when neither has them. */
+export async function watermarkSource(
+  db: Db,
+  database: string,
+  prefectDbUrl?: string,
+): Promise<WatermarkSource | null> {
+  return (await clickhouseWatermarks(db, database)) ?? (prefectDbUrl ? await postgresWatermarks(prefectDbUrl) : null);
 }

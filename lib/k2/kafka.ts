@@ -39,7 +39,8 @@ export function parseKafkaSettings(table: string, createQuery: string): KafkaSet
 /** Every Kafka engine table of a database (and the lab's stand-ins, which state the same settings in their DDL). */
 export async function discoverKafkaSettings(db: Db, database: string): Promise<KafkaSettings[]> {
   const rows = await db.query<{ name: string; create_table_query: string }>(
-    `SELECT name, create_table_query FROM system.tables WHERE database = ${sqlString(database)} AND (engine = 'Kafka' ` +
+    `SELECT name, create_table_query FROM system.tables WHERE database = ${sqlString(database)} ` +
+      "AND (engine = 'Kafka' " +
       `OR create_table_query LIKE '%kafka\\_flush\\_interval\\_ms%') ORDER BY name`,
   );
   return rows.flatMap((r) => parseKafkaSettings(`${database}.${r.name}`, r.create_table_query) ?? []);

@@ -12,7 +12,8 @@ export const consumerGroup = (e: string) => `clickhouse_${e}`;
 
 export function redpandaMetrics(s: ReplaySummary): string {
   return [
-    "# HELP redpanda_kafka_consumer_group_lag_max Max partition lag of a consumer group (K2 lab: the replayer's backlog)",
+    "# HELP redpanda_kafka_consumer_group_lag_max Max partition lag of a consumer group " +
+      "(K2 lab: the replayer's backlog)",
     "# TYPE redpanda_kafka_consumer_group_lag_max gauge",
     ...EXCHANGES.map(
       (e) => `redpanda_kafka_consumer_group_lag_max{redpanda_group="${consumerGroup(e)}"} ${s.backlog[e]}`,

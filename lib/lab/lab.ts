@@ -6,6 +6,7 @@ import { resetLab, type LabSchemaOptions } from "./schema.ts";
 import { replay, type ReplayOptions, type ReplaySummary } from "./replayer.ts";
 import { progress } from "../runtime/progress.ts";
 import { KAFKA_ENGINE } from "../k2/stack.ts";
+import type { Exchange } from "./instruments.ts";
 import { formatDuration } from "../runtime/units.ts";
 
 export async function openLab(env = process.env): Promise<Target> {
@@ -31,9 +32,7 @@ export async function runLab(
   label = "lab",
   schema: LabSchemaOptions = {},
 ): Promise<ReplaySummary> {
-  // the Kafka stand-ins state the rule the replayer's consumer flushes by
-  const kafka = { flushIntervalMs: o.flushMs, maxBlockSize: o.maxBatch ?? KAFKA_ENGINE.maxBlockSize };
-  await resetLab(target, target.database, "k2lab", { kafka, ...schema });
+  await resetFor(target, o, schema);
   const bar = progress(`${label} replay`, o.durationMs);
   const summary = await replay(target, { ...o, database: target.database }, undefined, (elapsed, s) =>
     bar.update(
@@ -45,9 +44,15 @@ export async function runLab(
   return summary;
 }
 
+/** A fresh lab pipeline whose Kafka stand-ins state the rule the replayer's consumer will flush by. */
+function resetFor(target: Target, o: Pick<ReplayOptions, "flushMs" | "maxBatch">, schema: LabSchemaOptions) {
+  const kafka = { flushIntervalMs: o.flushMs, maxBlockSize: o.maxBatch ?? KAFKA_ENGINE.maxBlockSize };
+  return resetLab(target, target.database, "k2lab", { kafka, ...schema });
+}
+
 /** The lab's traffic running in the background, as a stack's feed handlers run: measured, and loaded, while it runs. */
 export type LabTraffic = {
-  control: { paused: boolean; stop: boolean; rate: number };
+  control: { paused: boolean; stop: boolean; rate: number; silenced: Set<Exchange> };
   baseRate: number;
   startedMs: number;
   /** the replayer's summary so far (live: it changes as the traffic runs) */
@@ -62,10 +67,9 @@ export async function startLabTraffic(
   o: Omit<ReplayOptions, "database" | "durationMs" | "control">,
   schema: LabSchemaOptions = {},
 ): Promise<LabTraffic> {
-  const kafka = { flushIntervalMs: o.flushMs, maxBlockSize: o.maxBatch ?? KAFKA_ENGINE.maxBlockSize };
-  await resetLab(target, target.database, "k2lab", { kafka, ...schema });
+  await resetFor(target, o, schema);
   o.topics?.setup();
-  const control = { paused: false, stop: false, rate: o.ratePerSec };
+  const control = { paused: false, stop: false, rate: o.ratePerSec, silenced: new Set<Exchange>() };
   let last: ReplaySummary | undefined, failed: unknown;
   const done = replay(
     target,

@@ -1,8 +1,9 @@
 // The K2 lab schema: the real table names, columns and types from FACTS.md, built in the
 // embedded engine. The Kafka engine tables become Null tables of the same single
 // `message String` column (no broker here; the replayer's consumer flushes by K2's Kafka
-// settings, stated in their DDL); everything downstream is the real shape, pitfalls included: bronze stamps ingestion_timestamp with now() at ONE-SECOND resolution,
-// silver copies it (so it stays second-granular) and calls the exchange time `timestamp`.
+// settings, stated in their DDL); everything downstream is the real shape, pitfalls
+// included: bronze stamps ingestion_timestamp with now() at ONE-SECOND resolution, silver
+// copies it (so it stays second-granular) and calls the exchange time `timestamp`.
 import { EXCHANGES, type Exchange } from "./instruments.ts";
 import { isLab, sqlString, type Target } from "../io/clickhouse.ts";
 import { K2Error } from "../runtime/errors.ts";

@@ -191,7 +191,7 @@ export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: num
   return conduits;
 }
 
-/** Debian's promtool and the C library it links, read-only, for `docker exec k2-prometheus promtool`; none without it. */
+/** Debian's promtool and the C library it links, read-only, for `docker exec k2-prometheus promtool` (if installed). */
 function promtoolBinds(): string[] | undefined {
   const libs = ["/lib/x86_64-linux-gnu", "/lib64"].filter((d) => existsSync(d));
   return existsSync("/usr/bin/promtool")

@@ -4,7 +4,8 @@
 // stand-in). On the lab, also: its generator at the scenario's rate, which makes fresh trades
 // where rpk can only replay copies. The achieved rate is measured afterwards from what landed,
 // by landing time, never assumed from what was asked.
-import { probeDocker } from "../io/docker.ts";
+import { execIn, probeDocker } from "../io/docker.ts";
+import { topicOf } from "../lab/topics.ts";
 import type { Scenario } from "./verdict.ts";
 import { EXCHANGE_NAMES } from "../k2/stack.ts";
 import { EXCHANGE_SHARE } from "../lab/instruments.ts";
@@ -75,16 +76,9 @@ export async function stackLoad(
   const codes = await Promise.all(
     EXCHANGE_NAMES.map(async (e) => {
       const n = Math.max(1, Math.round(extra * EXCHANGE_SHARE[e] * seconds));
-      const cmd = loadCommand(template, `market.crypto.trades.${e}.raw`, n, seconds);
+      const cmd = loadCommand(template, topicOf(e), n, seconds);
       log(`load ${s.name}: ${e}: ${cmd}`);
-      const exec = await c.exec({ Cmd: ["sh", "-c", cmd], AttachStdout: true, AttachStderr: true });
-      const stream = await exec.start({});
-      await new Promise<void>((resolve) => {
-        stream.on("end", resolve);
-        stream.on("close", resolve);
-        stream.resume();
-      });
-      return (await exec.inspect()).ExitCode ?? -1;
+      return (await execIn(c, ["sh", "-c", cmd])).exitCode;
     }),
   );
   // Keep measuring until the scenario's time is up even if rpk finished early.

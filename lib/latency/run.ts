@@ -131,7 +131,10 @@ async function countLanded(
   return { live: Number(r!.live), copies: Number(r!.copies) };
 }
 
-/** The stack's check (sequence continuity in bronze) everywhere; on the lab, ground truth decides and the check is a cross-check. */
+/**
+ * The stack's check (sequence continuity in bronze) everywhere; on the lab, ground truth decides and the check is a
+ * cross-check.
+ */
 async function lossCheck(
   target: Target,
   run: RunWriter,

@@ -85,7 +85,8 @@ export async function scenarioSummaries(run: RunData, records: ScenarioRecord[])
         p99Ms: n ? q!.p99 : NaN,
         resolutionMs: r.resolutionMs,
         loss: r.loss,
-        achievedRate: r.landed ? r.achievedRate : undefined, // runs stored before landing time was counted: as they were
+        // runs stored before landing time was counted are judged as they were
+        achievedRate: r.landed ? r.achievedRate : undefined,
       });
       return {
         scenario: r.scenario,
@@ -102,9 +103,8 @@ export async function scenarioSummaries(run: RunData, records: ScenarioRecord[])
 }
 
 function achievedText(r: ScenarioRecord, rate: number): string {
-  const copies = r.landed?.copies
-    ? `, ${r.landed.copies} of them replayed copies${r.replay?.copies !== undefined ? ` (the load produced ${r.replay.copies})` : ""}`
-    : "";
+  const produced = r.replay?.copies !== undefined ? ` (the load produced ${r.replay.copies})` : "";
+  const copies = r.landed?.copies ? `, ${r.landed.copies} of them replayed copies${produced}` : "";
   return `${r.achievedRate.toFixed(1)} msg/s achieved (target ~${rate}${copies})`;
 }
 
