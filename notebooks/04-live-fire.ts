@@ -6,25 +6,39 @@
 // measured time to pending, firing, notified and resolved against each rule's bound. Everything started is stopped,
 // on Ctrl-C too.
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
-import { connectClickHouse, isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
-import { probeDocker } from "../lib/io/docker.ts";
+import { connectClickHouse, isLab, targetFromEnv, type Target, type TargetSpec } from "../lib/io/clickhouse.ts";
+import { connectDocker, probeDocker } from "../lib/io/docker.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { KAFKA_ENGINE, PROMETHEUS } from "../lib/k2/stack.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
 import { startLabTraffic } from "../lib/lab/lab.ts";
 import { LabOffload } from "../lib/lab/offload.ts";
-import { ensureLabStack } from "../lib/lab/stack.ts";
+import { ensureLabStack, LAB_NET } from "../lib/lab/stack.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { PipelineExporter } from "../lib/alerting/exporter.ts";
-import { runLiveFire, type LiveFireRecord } from "../lib/alerting/livefire.ts";
+import { runLiveFire, runLiveOnStack, serveLab, type LiveFireRecord } from "../lib/alerting/livefire.ts";
+import { stackFaults } from "../lib/alerting/stack-faults.ts";
+import { connectPrometheus, prometheusUrlFromEnv, type PromApi } from "../lib/io/prometheus.ts";
+import { restoreJournal } from "../lib/failure/matrix.ts";
+import { confirm } from "../lib/runtime/confirm.ts";
+import { EXCHANGE_SHARE } from "../lib/lab/instruments.ts";
 import { liveFireTable, dashboardPreview } from "../lib/alerting/livefire-report.ts";
 import { ALERTS } from "../lib/alerting/rules.ts";
 import { K2Error, EXIT, usageError } from "../lib/runtime/errors.ts";
 import type { Fetched } from "../lib/runtime/store.ts";
 import * as opt from "../lib/runtime/options.ts";
 
-type Options = { factor: number; baselineMs: number; alerts: string[]; rate: number };
-type LiveFireFetched = Fetched & { parameters: { factor: number; rate: number; docker: string } };
+type Options = {
+  factor: number;
+  baselineMs: number;
+  alerts: string[];
+  rate: number;
+  live: boolean;
+  labPort: number;
+  network: string | undefined;
+  yes: boolean;
+};
+type LiveFireFetched = Fetched & { parameters: { factor: number; rate: number; docker: string; mode: string } };
 
 const alertName = (s: string, flag: string) => {
   if (!ALERTS.some((a) => a.name === s))
@@ -33,11 +47,20 @@ const alertName = (s: string, flag: string) => {
 };
 
 const OPTIONS = {
-  factor: opt.number("30", "time compression: for, windows and time thresholds divided by this", 1, 600),
+  factor: opt.number("30", "time compression: for, windows and time thresholds divided by this (--live: 1)", 1, 600),
   "full-scale": opt.flag("the real timings (factor 1, 15 s scrapes): long, about an hour"),
   baseline: opt.duration("10s", "the healthy baseline during which no alert may fire"),
   alerts: opt.list(alertName, "alerts to fire (default all seven)", ALERTS.map((a) => a.name).join(",")),
   rate: opt.rate("100", "the lab's traffic, msg/s (a consumer stall reaches the lag threshold sooner)"),
+  live: opt.flag("fire through PROMETHEUS_URL (a stack's Prometheus and rules) with step 3's faults"),
+  "lab-port": opt.number(
+    "9464",
+    "--live on the lab: the loopback port its endpoints are served on to be scraped",
+    1,
+    65535,
+  ),
+  network: opt.optionalText("--live: the network the partition leaves (lab: k2-lab-net, stack: k2-net)", "name"),
+  yes: opt.flag("--live on a stack: do not ask before injecting faults"),
 };
 
 const liveFire: Notebook<Options, LiveFireFetched, typeof OPTIONS> = {
@@ -50,83 +73,40 @@ one fault per alert creates its condition: binance's handler silent (FeedHandler
 (RedpandaConsumerLagHigh; stalled then released: MVProcessingDelay), inserts failing (ClickHouseBronzeInsertFailure),
 the offload job stopped (IcebergOffloadLag) or failing run after run (IcebergOffloadFailure), a container out of
 memory and restarting (ServiceOOMKill, needs Docker). Measured per alert: time to pending, firing, the webhook,
-and resolved after the fault clears, against the bound the rule implies. With --gate, exits 6 unless all PASS.`,
+and resolved after the fault clears, against the bound the rule implies. With --gate, exits 6 unless all PASS.
+
+--live fires through the Prometheus at PROMETHEUS_URL instead, with its own rules and intervals (--factor says what
+its rules are compressed by; a stack's are not: 1), reading /api/v1/alerts, and step 3's faults through Docker (its
+journal and guard): a handler stopped, k2-clickhouse partitioned, k2-spark-iceberg or k2-minio stopped, and a
+container of ours out of memory. On a stack it asks first, or --yes; on the lab, the lab's endpoints are served on
+127.0.0.1:--lab-port for that Prometheus to scrape (jobs k2-pipeline /metrics, redpanda /redpanda/public_metrics,
+clickhouse /clickhouse/metrics).`,
   options: OPTIONS,
   parse: (v) => ({
     factor: v["full-scale"] ? 1 : v.factor,
     baselineMs: v.baseline,
     alerts: v.alerts,
     rate: v.rate,
+    live: v.live,
+    labPort: v["lab-port"],
+    network: v.network,
+    yes: v.yes,
   }),
 
   // ## Fetch: the lab, the monitoring, the faults
   async fetch({ options: o, run, log, onAbort }) {
     const spec = targetFromEnv();
-    if (!isLab(spec))
+    if (!o.live && !isLab(spec))
       throw new K2Error(
-        "live fire runs on the lab (it injects faults into the pipeline): unset CLICKHOUSE_URL; on a stack, step 3's " +
-          "fault tests with the stack's Prometheus are the way",
+        "live fire without --live runs on the lab (it injects faults into the pipeline): unset CLICKHOUSE_URL, or " +
+          "fire through the stack's Prometheus with --live (PROMETHEUS_URL)",
         EXIT.usage,
       );
-    const target = await connectClickHouse(spec);
-    const probe = await probeDocker();
-    const docker = "unreachable" in probe ? null : probe;
-    if (docker) await ensureLabStack(docker);
-    const scrapeMs = o.factor === 1 ? PROMETHEUS.scrapeMs : 1000;
-    const flushMs = Math.max(50, Math.round(KAFKA_ENGINE.flushIntervalMs / o.factor));
-    const traffic = await startLabTraffic(target, {
-      ratePerSec: o.rate,
-      seed: 11,
-      delay: parseDelay("lognormal:40ms,0.5"),
-      flushMs,
-    });
-    const offload = await new LabOffload(target, null, Math.round(THRESHOLDS.offloadIntervalMs / o.factor)).setup();
-    offload.start();
-    await offload.runOnce();
-    const exporter = new PipelineExporter({ db: target, database: target.database, config: loadConfig(), docker });
-    const stopLab = async () => {
-      offload.stop();
-      await traffic.stop();
-    };
-    // on Ctrl-C the live fire's own cleanups (the fault in place, Prometheus, Alertmanager) go before the lab's
-    const aborts: (() => Promise<void>)[] = [];
-    onAbort(async () => {
-      for (const a of aborts) await a();
-      await stopLab();
-    });
-    let record: LiveFireRecord;
-    try {
-      record = await runLiveFire(
-        { target, traffic, offload, docker, flushMs, exporter },
-        {
-          factor: o.factor,
-          scrapeMs,
-          evalMs: scrapeMs,
-          baselineMs: o.baselineMs,
-          alerts: o.alerts,
-          log,
-          onAbort: (f) => void aborts.push(f),
-        },
-      );
-    } finally {
-      await stopLab();
-    }
-    if (!docker && o.alerts.includes("ServiceOOMKill"))
-      record.results.push({
-        alert: "ServiceOOMKill",
-        fault: "a container out of memory",
-        boundMs: 0,
-        pendingMs: null,
-        firingMs: null,
-        notifiedMs: null,
-        resolvedMs: null,
-        status: "NOT RUN",
-        note: `no Docker engine (${"unreachable" in probe ? probe.unreachable : ""})`,
-      });
+    const record = o.live ? await fetchLive(o, spec, log, onAbort) : await fetchLab(o, spec, log, onAbort);
     await run.saveJson("livefire", record);
     return {
-      parameters: { factor: o.factor, rate: o.rate, docker: docker ? docker.host : "none" },
-      target: { kind: target.kind, label: target.label, version: target.version },
+      parameters: { factor: record.factor, rate: o.rate, docker: record.docker, mode: record.mode },
+      target: record.target,
       window: { from: new Date(record.window.fromMs).toISOString(), to: new Date(record.window.toMs).toISOString() },
     };
   },
@@ -146,7 +126,9 @@ and resolved after the fault clears, against the bound the rule implies. With --
         ...r.results.map(
           (x) =>
             `  ${x.status.padEnd(8)} ${x.alert.padEnd(30)} ` +
-            `firing ${x.firingMs === null ? "never" : seconds(x.firingMs)} (bound ${seconds(x.boundMs)})`,
+            (x.status === "NOT RUN"
+              ? x.note
+              : `firing ${x.firingMs === null ? "never" : seconds(x.firingMs)} (bound ${seconds(x.boundMs)})`),
         ),
       ],
     };
@@ -154,6 +136,115 @@ and resolved after the fault clears, against the bound the rule implies. With --
 };
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+type Log = (m: string) => void;
+type OnAbort = (f: () => Promise<void>) => void;
+type Fired = LiveFireRecord & { docker: string; target: Fetched["target"] };
+const described = (t: Target) => ({ kind: t.kind, label: t.label, version: t.version });
+
+/** The lab's traffic, offload job and exporter, with our own Prometheus and Alertmanager. */
+async function fetchLab(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbort): Promise<Fired> {
+  const target = await connectClickHouse(spec);
+  const probe = await probeDocker();
+  const docker = "unreachable" in probe ? null : probe;
+  if (docker) await ensureLabStack(docker);
+  const scrapeMs = o.factor === 1 ? PROMETHEUS.scrapeMs : 1000;
+  const flushMs = Math.max(50, Math.round(KAFKA_ENGINE.flushIntervalMs / o.factor));
+  const traffic = await startLabTraffic(target, {
+    ratePerSec: o.rate,
+    seed: 11,
+    delay: parseDelay("lognormal:40ms,0.5"),
+    flushMs,
+  });
+  const offload = await new LabOffload(target, null, Math.round(THRESHOLDS.offloadIntervalMs / o.factor)).setup();
+  offload.start();
+  await offload.runOnce();
+  const exporter = new PipelineExporter({ db: target, database: target.database, config: loadConfig(), docker });
+  const cleanups = lifo(onAbort, async () => {
+    offload.stop();
+    await traffic.stop();
+  });
+  try {
+    const rig = { target, traffic, offload, docker, flushMs, exporter };
+    const r = await runLiveFire(rig, { ...o, scrapeMs, evalMs: scrapeMs, log, onAbort: cleanups.add });
+    return { ...r, docker: docker?.host ?? "none", target: described(target) };
+  } finally {
+    await cleanups.last();
+  }
+}
+
+/** Through PROMETHEUS_URL with step 3's faults: on a stack (asked first), or on the lab served as a stack's would be. */
+async function fetchLive(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbort): Promise<Fired> {
+  const lab = isLab(spec);
+  const api = await connectPrometheus(prometheusUrlFromEnv().url);
+  const docker = await connectDocker();
+  await restoreJournal(docker, log);
+  const target = await connectClickHouse(spec);
+  const network = o.network ?? (lab ? LAB_NET : "k2-net");
+  if (!lab)
+    await confirm(
+      `stop k2-feed-handler-binance, k2-spark-iceberg and k2-minio and disconnect k2-clickhouse from ${network}, one ` +
+        `at a time, on the real stack (watched through ${api.url})`,
+      o.yes,
+      "inject faults into a real stack",
+    );
+  const flushMs = Math.max(50, Math.round(KAFKA_ENGINE.flushIntervalMs / o.factor));
+  const offloadEveryMs = Math.round(THRESHOLDS.offloadIntervalMs / o.factor);
+  let stopLab = async () => {};
+  let hold: { paused: boolean } | undefined;
+  if (lab) {
+    const conduits = await ensureLabStack(docker);
+    const traffic = await startLabTraffic(target, {
+      ratePerSec: o.rate,
+      seed: 11,
+      delay: parseDelay("lognormal:40ms,0.5"),
+      flushMs,
+      conduits,
+    });
+    const offload = await new LabOffload(target, docker, offloadEveryMs).setup();
+    offload.start();
+    await offload.runOnce();
+    const exporter = new PipelineExporter({ db: target, database: target.database, config: loadConfig(), docker });
+    const served = serveLab({ target, traffic, exporter }, o.labPort);
+    log(`the lab's endpoints: http://127.0.0.1:${served.port}/metrics, /redpanda/public_metrics, /clickhouse/metrics`);
+    hold = traffic.control;
+    stopLab = async () => {
+      served.stop(true);
+      offload.stop();
+      await traffic.stop();
+      conduits.close();
+    };
+  }
+  const cleanups = lifo(onAbort, stopLab);
+  try {
+    const busiestPerSec = await busiestRate(api, o.rate);
+    const faults = (scrapeMs: number) =>
+      stackFaults({ docker, lab, network, busiestPerSec, flushMs, offloadEveryMs, hold }, o.factor, scrapeMs);
+    const r = await runLiveOnStack(api, faults, { ...o, log, onAbort: cleanups.add });
+    return { ...r, docker: docker.host, target: described(target) };
+  } finally {
+    await cleanups.last();
+  }
+}
+
+/**
+ * Ctrl-C runs the live fire's own cleanups (the fault in place, Prometheus) before the lab's, newest first; `last`
+ * runs the lab's on a normal end.
+ */
+function lifo(onAbort: OnAbort, last: () => Promise<void>) {
+  const later: (() => Promise<void>)[] = [];
+  onAbort(async () => {
+    for (const f of later.reverse()) await f();
+    await last();
+  });
+  return { add: (f: () => Promise<void>) => void later.push(f), last };
+}
+
+/** The busiest exchange's landed rate as the exporter counts it (how soon a stalled consumer's lag passes 1000). */
+async function busiestRate(api: PromApi, fallback: number): Promise<number> {
+  const r = await api.query("max(sum by (exchange) (rate(k2_trades_landed_total[1m])))").catch(() => []);
+  const v = Number(r[0]?.value[1]);
+  return v > 0 ? v : fallback * Math.max(...Object.values(EXCHANGE_SHARE));
+}
 
 if (import.meta.main) await main(liveFire);
 export default liveFire;

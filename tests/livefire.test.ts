@@ -3,8 +3,11 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { compress } from "../lib/alerting/compress.ts";
-import { ALERTS, expressionOf } from "../lib/alerting/rules.ts";
-import type { LiveFireRecord } from "../lib/alerting/livefire.ts";
+import { ALERTS, expressionOf, ruleYaml } from "../lib/alerting/rules.ts";
+import { prometheusConfig, type LiveFireRecord } from "../lib/alerting/livefire.ts";
+
+import { startPrometheus } from "../lib/io/prometheus.ts";
+import Docker from "dockerode";
 import { runCli, tempDir, ensureDockerEngine } from "./helpers.ts";
 
 const byName = (n: string) => ALERTS.find((a) => a.name === n)!;
@@ -54,6 +57,50 @@ test("live fire in the lab: in bound, notified, resolved; a quiet baseline; the 
   expect(ps).toBe("");
 }, 240_000);
 
+test("--live: a stack's Prometheus and rules, step 3's faults through Docker, on the lab served as a stack", async () => {
+  const host = await ensureDockerEngine();
+  const dir = tempDir("k2-live-");
+  const env = { K2_DATA_DIR: join(dir, "data"), K2_OUT_DIR: join(dir, "out"), DOCKER_HOST: host };
+  const free = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = free.port!;
+  free.stop(true);
+  // the "stack's" Prometheus: all seven rules loaded, 30x compressed, scraping where the notebook serves the lab
+  const rules = ruleYaml(ALERTS.map((a) => compress(a, 30, 1000)));
+  const prom = await startPrometheus(prometheusConfig(port, null, 1000, 1000), { "k2-alerts.yml": rules });
+  try {
+    const alerts = "FeedHandlerDown,RedpandaConsumerLagHigh,ClickHouseBronzeInsertFailure,ServiceOOMKill";
+    const args = ["--live", "--factor", "30", "--lab-port", String(port), "--alerts", alerts, "--baseline", "5s"];
+    const r = await runCli("notebooks/04-live-fire.ts", args, { ...env, PROMETHEUS_URL: prom.url });
+    expect(r.stderr).not.toContain("    at ");
+    const [run] = [...new Bun.Glob("04-live-fire/*/livefire.json").scanSync({ cwd: env.K2_DATA_DIR })];
+    const rec: LiveFireRecord = await Bun.file(join(env.K2_DATA_DIR, run!)).json();
+    expect(rec.mode).toBe("live");
+    expect([rec.scrapeMs, rec.evalMs, rec.alertmanager, rec.baseline.fired]).toEqual([1000, 1000, null, []]);
+    const by = Object.fromEntries(rec.results.map((x) => [x.alert, x]));
+    expect(by.FeedHandlerDown!.fault).toBe("step 3's feed-handler-crash: docker stop k2-feed-handler-binance");
+    expect(by.RedpandaConsumerLagHigh!.fault).toBe(
+      "step 3's network-partition: docker network disconnect k2-lab-net k2-clickhouse",
+    );
+    for (const a of ["FeedHandlerDown", "RedpandaConsumerLagHigh", "ServiceOOMKill"]) {
+      expect(by[a]!.status).toBe("PASS");
+      expect(by[a]!.firingMs!).toBeLessThanOrEqual(by[a]!.boundMs);
+      expect(by[a]!.resolvedMs).not.toBeNull();
+    }
+    expect(by.ClickHouseBronzeInsertFailure!.status).toBe("NOT RUN");
+    const md = await Bun.file(join(env.K2_OUT_DIR, "04-live-fire.md")).text();
+    expect(md).toContain("fired through the stack's Prometheus");
+    // every fault cleared: the journal empty, the handler running, k2-clickhouse back on the lab's network
+    const journal = await Bun.file(join(env.K2_DATA_DIR, "03-failure-modes", "journal.json")).json();
+    expect(journal).toEqual([]);
+    const docker = new Docker({ socketPath: host.replace(/^unix:\/\//, "") });
+    const handler = await docker.getContainer("k2-feed-handler-binance").inspect();
+    const ch = await docker.getContainer("k2-clickhouse").inspect();
+    expect([handler.State.Running, Object.keys(ch.NetworkSettings.Networks)]).toEqual([true, ["k2-lab-net"]]);
+  } finally {
+    await prom.stop();
+  }
+}, 240_000);
+
 test("bad input: an unknown alert named, a stack refused", async () => {
   const bad = await runCli("notebooks/04-live-fire.ts", ["--alerts", "NoSuchAlert"]);
   expect([bad.code, bad.stderr.trim()]).toEqual([
@@ -62,7 +109,14 @@ test("bad input: an unknown alert named, a stack refused", async () => {
   ]);
   const stack = await runCli("notebooks/04-live-fire.ts", [], { CLICKHOUSE_URL: "http://127.0.0.1:1" });
   expect(stack.code).toBe(2);
-  expect(stack.stderr).toContain("04-live-fire: error: live fire runs on the lab");
+  expect(stack.stderr).toContain("04-live-fire: error: live fire without --live runs on the lab");
+  // --live on a stack: no Prometheus answering is one line, exit 3, before any fault
+  const down = await runCli("notebooks/04-live-fire.ts", ["--live"], {
+    CLICKHOUSE_URL: "http://127.0.0.1:1",
+    PROMETHEUS_URL: "http://127.0.0.1:1",
+  });
+  expect([down.code, down.stderr.trim().split("\n").length]).toEqual([3, 1]);
+  expect(down.stderr).toContain("Prometheus not reachable at http://127.0.0.1:1");
 });
 
 test("step 3 records the alerts a reachable Prometheus fired during each test; none reachable says so", async () => {

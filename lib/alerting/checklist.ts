@@ -3,12 +3,12 @@
 import { THRESHOLDS } from "../k2/thresholds.ts";
 import { PROMETHEUS } from "../k2/stack.ts";
 import { formatDuration } from "../runtime/units.ts";
-import type { Status } from "../verdict/status.ts";
+import type { Criterion, Status } from "../verdict/status.ts";
 import { ALERTS } from "./rules.ts";
 import type { CaseResult } from "./promtool.ts";
 import type { Finding } from "./dashboard.ts";
 
-export type Criterion = { criterion: string; status: Status; evidence: string };
+export type { Criterion };
 
 /** The pipeline's critical paths, each needing at least one rule that watches it. */
 export const CRITICAL_PATHS: { path: string; alert: string }[] = [

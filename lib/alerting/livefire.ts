@@ -15,6 +15,7 @@ import { EXCHANGE_SHARE } from "../lab/instruments.ts";
 import { runLabContainer } from "../lab/stack.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
 import type { Status } from "../verdict/status.ts";
+import { K2Error, EXIT } from "../runtime/errors.ts";
 import { ALERTS, ruleYaml, type Alert } from "./rules.ts";
 import { compress } from "./compress.ts";
 import { PipelineExporter } from "./exporter.ts";
@@ -34,11 +35,14 @@ export type FireResult = {
   note: string;
 };
 export type LiveFireRecord = {
+  /** lab: our Prometheus and Alertmanager on the lab; live: a stack's Prometheus, step 3's faults */
+  mode: "lab" | "live";
   factor: number;
   scrapeMs: number;
   evalMs: number;
   prometheus: string;
-  alertmanager: string;
+  /** null when no Alertmanager of ours routes to a webhook (live: notification is the stack's own) */
+  alertmanager: string | null;
   baseline: { ms: number; fired: string[] };
   results: FireResult[];
   window: { fromMs: number; toMs: number };
@@ -58,7 +62,7 @@ export type LabRig = {
   exporter: PipelineExporter;
 };
 
-type FaultSpec = {
+export type FaultSpec = {
   alert: string;
   fault: string;
   /** how long after the fault starts its condition holds, by construction */
@@ -66,11 +70,12 @@ type FaultSpec = {
   /** apply the fault; resolves when it is in place (a stall-and-release returns at the release, timed from there) */
   apply(): Promise<void>;
   clear(): Promise<void>;
-  needsDocker?: boolean;
   /** measured from another fault's clearing (its effect outlives it), with nothing of its own to apply */
   after?: string;
   /** how long after clearing the alert may take to resolve (default 30 s + for) */
   resolveWithinMs?: number;
+  /** why this fault cannot run here (reported NOT RUN) */
+  notRun?: string;
 };
 
 const OOM_CONTAINER = "k2-lab-oom";
@@ -95,17 +100,7 @@ export function faultsFor(rig: LabRig, factor: number, scrapeMs: number): FaultS
       apply: async () => void (c.paused = true),
       clear: async () => void (c.paused = false),
     },
-    {
-      // the stalled consumer's backlog lands at the release with the delay it waited: the exporter averages delay
-      // over one minute (a real minute: it is the component, not the rule), so this resolves a minute later
-      alert: "MVProcessingDelay",
-      fault: "the consumer stalled, then released (timed from the release)",
-      conditionAfterMs: rig.flushMs + scrapeMs,
-      after: "RedpandaConsumerLagHigh",
-      resolveWithinMs: DELAY_WINDOW_MS + 30_000,
-      apply: async () => {},
-      clear: async () => {},
-    },
+    delayAfterStall("the consumer stalled, then released", rig.flushMs, scrapeMs),
     {
       alert: "ClickHouseBronzeInsertFailure",
       fault: "inserts failing (bronze_trades_binance detached under its MV)",
@@ -133,29 +128,46 @@ export function faultsFor(rig: LabRig, factor: number, scrapeMs: number): FaultS
         await rig.offload.runOnce();
       },
     },
-    {
-      alert: "ServiceOOMKill",
-      fault: `${OOM_CONTAINER} (16 MB) runs out of memory and restarts`,
-      conditionAfterMs: 3000,
-      needsDocker: true,
-      apply: async () =>
-        void (await runLabContainer(rig.docker!, {
-          name: OOM_CONTAINER,
-          cmd: 'x=a; while :; do x="$x$x"; done',
-          memoryMb: 16,
-          restart: { Name: "on-failure", MaximumRetryCount: 5 },
-        })),
-      clear: async () => {
-        await rig.docker!.docker.getContainer(OOM_CONTAINER).remove({ force: true });
-      },
-    },
+    oomFault(rig.docker),
   ];
 }
 
+/**
+ * MVProcessingDelay from a consumer stall's release: the backlog lands with the delay it waited, and the exporter
+ * averages delay over one minute (a real minute: it is the component, not the rule), so it resolves a minute later.
+ */
+export const delayAfterStall = (stall: string, flushMs: number, scrapeMs: number): FaultSpec => ({
+  alert: "MVProcessingDelay",
+  fault: `${stall} (timed from the release)`,
+  conditionAfterMs: flushMs + scrapeMs,
+  after: "RedpandaConsumerLagHigh",
+  resolveWithinMs: DELAY_WINDOW_MS + 30_000,
+  apply: async () => {},
+  clear: async () => {},
+});
+
+/** ServiceOOMKill: a container of ours (no network, 16 MB) that outgrows its memory and is restarted by Docker. */
+export const oomFault = (docker: DockerTarget | null): FaultSpec => ({
+  alert: "ServiceOOMKill",
+  fault: `${OOM_CONTAINER} (16 MB, no network) runs out of memory and restarts`,
+  conditionAfterMs: 3000,
+  notRun: docker ? undefined : "no Docker engine answers (sudo bun run docker)",
+  apply: async () =>
+    void (await runLabContainer(docker!, {
+      name: OOM_CONTAINER,
+      cmd: 'x=a; while :; do x="$x$x"; done',
+      memoryMb: 16,
+      restart: { Name: "on-failure", MaximumRetryCount: 5 },
+    })),
+  clear: async () => {
+    await docker!.docker.getContainer(OOM_CONTAINER).remove({ force: true });
+  },
+});
+
 /** The lab's scrape endpoints on one loopback port: the exporter, Redpanda's and ClickHouse's. */
-export function serveLab(rig: LabRig) {
+export function serveLab(rig: Omit<LabRig, "offload" | "docker" | "flushMs">, port = 0) {
   return Bun.serve({
-    port: 0,
+    port,
     hostname: "127.0.0.1",
     fetch: async (req) => {
       const path = new URL(req.url).pathname;
@@ -167,7 +179,7 @@ export function serveLab(rig: LabRig) {
   });
 }
 
-export function prometheusConfig(labPort: number, amUrl: string, scrapeMs: number, evalMs: number): string {
+export function prometheusConfig(labPort: number, amUrl: string | null, scrapeMs: number, evalMs: number): string {
   const job = (name: string, path: string) => ({
     job_name: name,
     metrics_path: path,
@@ -176,7 +188,7 @@ export function prometheusConfig(labPort: number, amUrl: string, scrapeMs: numbe
   return JSON.stringify({
     global: { scrape_interval: `${scrapeMs}ms`, evaluation_interval: `${evalMs}ms` },
     rule_files: ["k2-alerts.yml"],
-    alerting: { alertmanagers: [{ static_configs: [{ targets: [amUrl.replace(/^http:\/\//, "")] }] }] },
+    alerting: { alertmanagers: amUrl ? [{ static_configs: [{ targets: [amUrl.replace(/^http:\/\//, "")] }] }] : [] },
     scrape_configs: [
       job("k2-pipeline", "/metrics"),
       job("redpanda", "/redpanda/public_metrics"),
@@ -187,8 +199,6 @@ export function prometheusConfig(labPort: number, amUrl: string, scrapeMs: numbe
 
 export type LiveFireOptions = {
   factor: number;
-  scrapeMs: number;
-  evalMs: number;
   baselineMs: number;
   alerts: string[];
   log: (m: string) => void;
@@ -198,8 +208,22 @@ export type LiveFireOptions = {
 
 type Notified = { alert: string; status: string; at: number }[];
 
-/** Start the webhook, Alertmanager and Prometheus on loopback; run the baseline and each fault; stop them all. */
-export async function runLiveFire(rig: LabRig, o: LiveFireOptions): Promise<LiveFireRecord> {
+/** What the faults are watched through: a Prometheus, its rules as loaded, and our webhook's log when there is one. */
+type Monitor = {
+  api: PromApi;
+  alerts: Alert[];
+  scrapeMs: number;
+  evalMs: number;
+  notified: Notified | null;
+  prometheus: string;
+  alertmanager: string | null;
+};
+
+/** The lab: start the webhook, Alertmanager and Prometheus on loopback; run the baseline and each fault; stop all. */
+export async function runLiveFire(
+  rig: LabRig,
+  o: LiveFireOptions & { scrapeMs: number; evalMs: number },
+): Promise<LiveFireRecord> {
   const notified: Notified = [];
   const hook = Bun.serve({
     port: 0,
@@ -221,22 +245,11 @@ export async function runLiveFire(rig: LabRig, o: LiveFireOptions): Promise<Live
     lab.stop(true);
     hook.stop(true);
   };
-  // Ctrl-C: the fault in place is cleared first (a detached table, a silenced exchange), then everything stopped
-  let current: FaultSpec | undefined;
-  const clearCurrent = async () => {
-    await current?.clear().catch(() => {});
-    current = undefined;
-  };
-  o.onAbort(async () => {
-    await clearCurrent();
-    await stopAll();
-  });
+  o.onAbort(stopAll);
   try {
     am = await startAlertmanager(`http://127.0.0.1:${hook.port}/`);
-    const specs = faultsFor(rig, o.factor, o.scrapeMs).filter(
-      (f) => o.alerts.includes(f.alert) && (!f.needsDocker || rig.docker),
-    );
-    const alerts = ALERTS.filter((a) => specs.some((f) => f.alert === a.name)).map((a) =>
+    const specs = faultsFor(rig, o.factor, o.scrapeMs).filter((f) => o.alerts.includes(f.alert));
+    const alerts = ALERTS.filter((a) => specs.some((f) => f.alert === a.name && !f.notRun)).map((a) =>
       compress(a, o.factor, o.scrapeMs),
     );
     prom = await startPrometheus(prometheusConfig(lab.port!, am.url, o.scrapeMs, o.evalMs), {
@@ -244,10 +257,62 @@ export async function runLiveFire(rig: LabRig, o: LiveFireOptions): Promise<Live
     });
     const api = await connectPrometheus(prom.url);
     o.log(`Prometheus ${api.version} at ${prom.url}, Alertmanager at ${am.url}, rules ${o.factor}x compressed`);
-    await untilScraped(api, alerts.length);
-    const fromMs = Date.now();
-    const tl = new Timeline().start(api);
-    o.onAbort(() => tl.stop());
+    await untilScraped(api, alerts, 3, o.log);
+    const m = { api, alerts, scrapeMs: o.scrapeMs, evalMs: o.evalMs, notified, alertmanager: am.url };
+    return await runFaults({ ...m, prometheus: `Debian's prometheus ${api.version} (${prom.url})` }, specs, o, "lab");
+  } finally {
+    await stopAll();
+  }
+}
+
+/**
+ * A stack's Prometheus (or one scraping the lab as a stack's would): its own rules, intervals and alerts, read from its
+ * API; `factor` is what its rules are compressed by (1 for a real stack). No webhook of ours: notification is the
+ * stack's own Alertmanager's, so the verdict rests on firing within the bound and resolving.
+ */
+export async function runLiveOnStack(
+  api: PromApi,
+  faults: (scrapeMs: number) => FaultSpec[],
+  o: LiveFireOptions,
+): Promise<LiveFireRecord> {
+  const { scrapeMs, evalMs } = await api.intervals();
+  const specs = faults(scrapeMs);
+  const loaded = await api.rules();
+  const alerts: Alert[] = [];
+  for (const f of specs.filter((x) => o.alerts.includes(x.alert) && !x.notRun)) {
+    const rule = loaded.find((r) => r.type === "alerting" && r.name === f.alert);
+    if (!rule) {
+      f.notRun = `no alerting rule ${f.alert} is loaded in ${api.url}: 04-alerting --write <checkout> adds it`;
+      continue;
+    }
+    const a = compress(ALERTS.find((x) => x.name === f.alert)!, o.factor, scrapeMs);
+    alerts.push({ ...a, forMs: (rule.duration ?? a.forMs / 1000) * 1000 });
+  }
+  o.log(`Prometheus ${api.version} at ${api.url}: scrape ${scrapeMs / 1000} s, evaluation ${evalMs / 1000} s`);
+  await untilScraped(api, alerts, null, o.log);
+  await untilQuiet(api, 30_000 + 2 * (scrapeMs + evalMs), o.log);
+  const m = { api, alerts, scrapeMs, evalMs, notified: null, alertmanager: null };
+  return runFaults({ ...m, prometheus: `${api.url} (Prometheus ${api.version})` }, specs, o, "live");
+}
+
+/** The baseline, then each fault in turn; a fault in place is cleared on Ctrl-C or any failure. */
+async function runFaults(
+  m: Monitor,
+  all: FaultSpec[],
+  o: LiveFireOptions,
+  mode: LiveFireRecord["mode"],
+): Promise<LiveFireRecord> {
+  const specs = all.filter((f) => o.alerts.includes(f.alert));
+  let current: FaultSpec | undefined;
+  const clearCurrent = async () => {
+    await current?.clear().catch(() => {});
+    current = undefined;
+  };
+  o.onAbort(clearCurrent);
+  const fromMs = Date.now();
+  const tl = new Timeline().start(m.api);
+  o.onAbort(() => tl.stop());
+  try {
     await Bun.sleep(o.baselineMs);
     const baseline = [...new Set(tl.changes.filter((c) => c.state !== "inactive").map((c) => c.alert))];
     o.log(`baseline ${o.baselineMs / 1000} s: ${baseline.length ? `fired ${baseline.join(", ")}` : "no alert"}`);
@@ -255,10 +320,14 @@ export async function runLiveFire(rig: LabRig, o: LiveFireOptions): Promise<Live
       faults: LiveFireRecord["faults"] = [],
       released = new Map<string, number>();
     for (const f of specs) {
-      const a = alerts.find((x) => x.name === f.alert)!;
+      const a = m.alerts.find((x) => x.name === f.alert);
+      if (f.notRun || !a) {
+        results.push(notRunResult(f.alert, f.fault, f.notRun ?? "its rule is not loaded"));
+        continue;
+      }
       o.log(`${f.alert}: ${f.fault}`);
       current = f;
-      const r = await fire(api, a, f, tl, notified, released, o);
+      const r = await fire(m, a, f, tl, released);
       current = undefined;
       results.push(r.result);
       faults.push({ alert: f.alert, fromMs: r.fromMs, toMs: r.toMs });
@@ -267,22 +336,35 @@ export async function runLiveFire(rig: LabRig, o: LiveFireOptions): Promise<Live
     const toMs = Date.now();
     await tl.stop();
     return {
-      preview: await previewPanels(api, fromMs, toMs),
+      mode,
       factor: o.factor,
-      scrapeMs: o.scrapeMs,
-      evalMs: o.evalMs,
-      prometheus: `Debian's prometheus ${api.version} (${prom.url})`,
-      alertmanager: am.url,
+      scrapeMs: m.scrapeMs,
+      evalMs: m.evalMs,
+      prometheus: m.prometheus,
+      alertmanager: m.alertmanager,
       baseline: { ms: o.baselineMs, fired: baseline },
       results,
       window: { fromMs, toMs },
       faults,
+      preview: await previewPanels(m.api, fromMs, toMs),
     };
   } finally {
     await clearCurrent();
-    await stopAll();
+    await tl.stop();
   }
 }
+
+export const notRunResult = (alert: string, fault: string, note: string): FireResult => ({
+  alert,
+  fault,
+  boundMs: 0,
+  pendingMs: null,
+  firingMs: null,
+  notifiedMs: null,
+  resolvedMs: null,
+  status: "NOT RUN",
+  note,
+});
 
 const fmtS = (ms: number | null) => (ms === null ? "never" : `${(ms / 1000).toFixed(1)} s`);
 
@@ -294,15 +376,38 @@ async function activeAlerts(api: PromApi): Promise<Map<string, "pending" | "firi
   return now;
 }
 
-/** Every target scraped and every rule evaluated once, so that the absent() guards see the metrics. */
-async function untilScraped(api: PromApi, rules: number) {
+/**
+ * Every rule to be fired evaluated once without error, and its targets scraped, so that the absent() guards see the
+ * metrics before the baseline starts: the lab's own Prometheus must have `targets` up; a stack's may have a target
+ * down for good (the baseline then says what that sets off), so after 30 s it goes on, naming them.
+ */
+async function untilScraped(api: PromApi, alerts: Alert[], targets: number | null, log: (m: string) => void) {
+  let down: string[] = [];
   for (let i = 0; i < 150; i++) {
-    const [targets, loaded] = await Promise.all([api.targets(), api.rules()]);
-    if (targets.length === 3 && targets.every((t) => t.health === "up") && loaded.length === rules)
-      if (loaded.every((r) => r.health === "ok")) return void (await Bun.sleep(2000));
+    const [up, loaded] = await Promise.all([api.targets(), api.rules()]);
+    down = up.filter((t) => t.health !== "up").map((t) => t.scrapeUrl);
+    const ok = alerts.every((a) => loaded.some((r) => r.name === a.name && r.health === "ok"));
+    if (ok && !down.length && (targets === null || up.length === targets)) return void (await Bun.sleep(2000));
     await Bun.sleep(200);
   }
-  throw new Error("Prometheus did not scrape the lab's three targets within 30 s");
+  if (targets === null && down.length) return log(`targets still down after 30 s: ${down.join(", ")}`);
+  if (targets === null && !alerts.length) return;
+  throw new K2Error(
+    `Prometheus at ${api.url} did not ${targets === null ? "evaluate the rules" : `scrape ${targets} targets`} ` +
+      "within 30 s: its /targets and /rules pages say why",
+    EXIT.unreachable,
+  );
+}
+
+/**
+ * A stack's alerts settled before the baseline (a target just scraped for the first time, a condition left from before
+ * clearing): up to `ms`, then the baseline reports whatever is still active.
+ */
+async function untilQuiet(api: PromApi, ms: number, log: (m: string) => void) {
+  let active: string[] = [];
+  for (const until = Date.now() + ms; Date.now() < until; await Bun.sleep(500))
+    if (!(active = [...(await activeAlerts(api)).keys()]).length) return;
+  log(`active before the baseline, after ${ms / 1000} s: ${active.join(", ")}`);
 }
 
 /** Every alert's state changes over the run, polled every 100 ms: each fault reads its alert's from here. */
@@ -344,16 +449,8 @@ class Timeline {
 }
 
 /** One fault: apply, watch the alert pend, fire and reach the webhook; clear, watch it resolve. */
-async function fire(
-  api: PromApi,
-  a: Alert,
-  f: FaultSpec,
-  tl: Timeline,
-  notified: Notified,
-  released: Map<string, number>,
-  o: LiveFireOptions,
-) {
-  const boundMs = f.conditionAfterMs + a.forMs + o.scrapeMs + o.evalMs;
+async function fire(m: Monitor, a: Alert, f: FaultSpec, tl: Timeline, released: Map<string, number>) {
+  const boundMs = f.conditionAfterMs + a.forMs + m.scrapeMs + m.evalMs;
   const fromMs = Date.now();
   if (!f.after) await f.apply();
   const t0 = f.after ? (released.get(f.after) ?? Date.now()) : Date.now();
@@ -361,17 +458,18 @@ async function fire(
   const deadline = t0 + 2 * boundMs + 15_000;
   let firing: number | null = null,
     note: number | null = null;
-  while (Date.now() < deadline && (firing === null || note === null)) {
+  while (Date.now() < deadline && (firing === null || (m.notified && note === null))) {
     firing = tl.first(a.name, ["firing"], t0);
-    note = notified.find((x) => x.alert === a.name && x.status === "firing" && x.at >= t0)?.at ?? null;
+    note = m.notified?.find((x) => x.alert === a.name && x.status === "firing" && x.at >= t0)?.at ?? null;
     await Bun.sleep(100);
   }
-  const last = firing === null ? await lastValue(api, a) : "";
+  const last = firing === null ? await lastValue(m.api, a) : "";
   if (!f.after) await f.clear();
   const t1 = f.after ? t0 : Date.now();
   released.set(a.name, t1);
   let resolved: number | null = null;
-  for (const until = t1 + (f.resolveWithinMs ?? 30_000 + a.forMs); Date.now() < until; await Bun.sleep(100))
+  const resolveWithin = f.resolveWithinMs ?? 30_000 + a.forMs + 2 * (m.scrapeMs + m.evalMs);
+  for (const until = t1 + resolveWithin; Date.now() < until; await Bun.sleep(100))
     if ((resolved = tl.first(a.name, ["inactive"], Math.max(t1, firing ?? t1))) !== null) break;
   const r = {
     pendingMs: since(tl.first(a.name, ["pending", "firing"], t0)),
@@ -379,13 +477,14 @@ async function fire(
     notifiedMs: since(note),
     resolvedMs: resolved === null ? null : resolved - t1,
   };
-  const ok = r.firingMs !== null && r.firingMs <= boundMs && r.notifiedMs !== null && r.resolvedMs !== null;
+  const heard = !m.notified || r.notifiedMs !== null;
+  const ok = r.firingMs !== null && r.firingMs <= boundMs && heard && r.resolvedMs !== null;
   const why =
     r.firingMs === null
       ? `never fired within ${fmtS(deadline - t0)}; its expression's last value: ${last}`
       : r.firingMs > boundMs
         ? "fired after its bound"
-        : r.notifiedMs === null
+        : !heard
           ? "fired, but no webhook arrived"
           : r.resolvedMs === null
             ? "did not resolve after clearing"

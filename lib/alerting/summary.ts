@@ -1,10 +1,11 @@
 // Step 4's stored run, typed: the generated files, promtool's verdict, the dashboard's findings
 // and the checklist; the summary other steps read.
 import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
-import { worst, type StepSummary } from "../verdict/status.ts";
+import { worst, type Criterion, type StepSummary } from "../verdict/status.ts";
+import type { LiveFireRecord } from "./livefire.ts";
+import { ALERTS } from "./rules.ts";
 import { coverageText, type PromtoolVerdict } from "./promtool.ts";
 import type { Finding } from "./dashboard.ts";
-import type { Criterion } from "./checklist.ts";
 import type { LiveFacts } from "./audit.ts";
 import type { CheckoutAudit } from "./checkout.ts";
 import type { Change } from "./write.ts";
@@ -36,5 +37,39 @@ export async function alertingSummary(run: RunData<AlertingFetched>): Promise<St
     headline:
       `promtool: ${coverageText(r.verdict)} alerts covered; ` +
       `checklist ${r.checklist.filter((c) => c.status === "PASS").length}/${r.checklist.length} PASS`,
+    criteria: r.checklist,
+  };
+}
+
+/** Step 4 part 2: the live fire's proof, as criteria: every alert fired within its bound; a quiet baseline. */
+export async function liveFireSummary(run: RunData<Fetched>): Promise<StepSummary> {
+  const r = await run.json<LiveFireRecord>("livefire");
+  const pass = r.results.filter((x) => x.status === "PASS");
+  const where = r.mode === "live" ? `through ${r.prometheus}` : "in the lab";
+  const scale = r.factor === 1 ? "full scale" : `${r.factor}x compressed`;
+  const criteria: Criterion[] = [
+    {
+      criterion: `Every alert fires when its condition is created (live fire, ${ALERTS.length} alerts)`,
+      status:
+        pass.length === ALERTS.length ? "PASS" : r.results.some((x) => x.status === "FAIL") ? "FAIL" : "UNRESOLVED",
+      evidence:
+        `${pass.length}/${r.results.length} fired within their bound ${where} (${scale}): ` +
+        r.results
+          .map((x) => `${x.alert} ${x.firingMs === null ? x.status : `${(x.firingMs / 1000).toFixed(1)} s`}`)
+          .join(", "),
+    },
+    {
+      criterion: "No alert fires during a healthy baseline",
+      status: r.baseline.fired.length ? "FAIL" : "PASS",
+      evidence: r.baseline.fired.length
+        ? `fired: ${r.baseline.fired.join(", ")}`
+        : `${r.baseline.ms / 1000} s baseline, nothing pending or firing`,
+    },
+  ];
+  return {
+    ...runIdentity(run.manifest),
+    status: worst(criteria),
+    headline: `live fire ${where}: ${pass.length}/${r.results.length} PASS`,
+    criteria,
   };
 }

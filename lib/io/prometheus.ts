@@ -4,6 +4,10 @@
 import { join } from "node:path";
 import { startDaemon, type RunningDaemon } from "./daemon.ts";
 import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
+import { parseDuration } from "../runtime/units.ts";
+import { parse } from "yaml";
+
+type ConfigYaml = { global?: { scrape_interval?: string; evaluation_interval?: string } } | null;
 
 export const DEFAULT_PROMETHEUS_URL = "http://localhost:9090";
 
@@ -14,6 +18,8 @@ export type PromRule = {
   health: string;
   lastError?: string;
   state?: string;
+  /** the rule's `for`, in seconds */
+  duration?: number;
   file: string;
 };
 export type PromTarget = {
@@ -36,6 +42,8 @@ export type PromApi = {
   query(promql: string): Promise<{ metric: PromSeries; value: [number, string] }[]>;
   /** the alerts pending or firing now, as the rule manager holds them */
   alerts(): Promise<{ labels: PromSeries; state: "pending" | "firing"; activeAt: string }[]>;
+  /** the global scrape and evaluation intervals of its loaded configuration */
+  intervals(): Promise<{ scrapeMs: number; evalMs: number }>;
   /** a range query: each series' [seconds, value] points */
   range(
     promql: string,
@@ -101,6 +109,12 @@ export async function connectPrometheus(url: string, timeoutMs = 5000): Promise<
       return (
         await get<{ alerts: { labels: PromSeries; state: "pending" | "firing"; activeAt: string }[] }>("/api/v1/alerts")
       ).alerts;
+    },
+    async intervals() {
+      // "global:\n  scrape_interval: 15s\n  evaluation_interval: 1m\n" (Prometheus writes its defaults in, 1m each)
+      const g = (parse((await get<{ yaml: string }>("/api/v1/status/config")).yaml) as ConfigYaml)?.global ?? {};
+      const ms = (v: string | undefined) => parseDuration(v ?? "1m", "Prometheus interval");
+      return { scrapeMs: ms(g.scrape_interval), evalMs: ms(g.evaluation_interval) };
     },
     async range(promql, fromMs, toMs, stepMs) {
       const q = new URLSearchParams({
