@@ -3,7 +3,8 @@
 import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
 import { SERVICES, STACK_BUDGET } from "../k2/stack.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
-import type { StepSummary } from "../verdict/status.ts";
+import { formatDuration } from "../runtime/units.ts";
+import type { Criterion, StepSummary } from "../verdict/status.ts";
 import {
   analyseService,
   stackTotals,
@@ -116,6 +117,7 @@ export async function burnInSummary(run: RunData<BurnInFetched>): Promise<StepSu
   const a = await analyseBurnIn(run);
   const over = a.results.filter((r) => r.status !== "PASS").map((r) => `${r.container} ${r.status}`);
   return {
+    criteria: burnInCriteria(a, m.parameters),
     ...base,
     status: a.failed ? "FAIL" : m.parameters.status === "running" ? "UNRESOLVED" : "PASS",
     headline:
@@ -125,4 +127,52 @@ export async function burnInSummary(run: RunData<BurnInFetched>): Promise<StepSu
         : "") +
       (over.length ? `; ${over.join(", ")}` : ""),
   };
+}
+
+/** Step 2's acceptance (FACTS.md): budgets per service and for the stack, Spark's spikes, no OOM or restart, 24 h. */
+export function burnInCriteria(a: BurnInAnalysis, p: BurnInParameters): Criterion[] {
+  const svc = a.results.filter((r) => r.budgetCpu !== null);
+  const list = (rs: ServiceResult[]) => rs.map((r) => r.container).join(", ");
+  const cpuOver = svc.filter((r) => r.overBudget.sustained > 0);
+  const memOver = svc.filter((r) => r.budgetMemMb !== null && (r.memMaxMb ?? 0) > r.budgetMemMb);
+  const broke = a.results.filter((r) => r.restarts > 0 || r.oom);
+  const spanMs = a.rows.length ? a.rows.at(-1)!.ts - a.rows[0]!.ts : 0;
+  const full = spanMs >= 24 * 3_600_000 * 0.99 && a.rounds >= 288;
+  const t = a.totals;
+  return [
+    {
+      criterion: "24 h burn-in, a sample every 5 min (288 samples)",
+      status: full ? "PASS" : p.status === "running" ? "UNRESOLVED" : "FAIL",
+      evidence: `${a.rounds} rounds over ${formatDuration(spanMs)} (${p.lab ? "the lab" : "the stack"}, every ${p.interval})`,
+    },
+    {
+      criterion: "No service over its CPU budget sustained (spikes under 2x accepted)",
+      status: cpuOver.length ? "FAIL" : svc.length ? "PASS" : "NOT RUN",
+      evidence: cpuOver.length ? `sustained over: ${list(cpuOver)}` : `${svc.length} budgeted services within`,
+    },
+    {
+      criterion: "No service over its RAM budget",
+      status: memOver.length ? "FAIL" : svc.length ? "PASS" : "NOT RUN",
+      evidence: memOver.length
+        ? memOver.map((r) => `${r.container} ${Math.round(r.memMaxMb!)} MB > ${r.budgetMemMb} MB`).join("; ")
+        : `max RAM within budget for ${svc.length} services`,
+    },
+    {
+      criterion: "Stack total within budget",
+      status: t ? (t.cpuStatus === "FAIL" || t.memStatusPlan === "FAIL" ? "FAIL" : "PASS") : "NOT RUN",
+      evidence: t ? `CPU p99 ${t.cpuP99.toFixed(2)} cores, RAM max ${t.memMaxGb.toFixed(2)} GB` : "no totals",
+    },
+    {
+      criterion: "Spark's 15-minute offload spikes within tolerance",
+      status: a.period.status,
+      evidence: a.period.note,
+    },
+    {
+      criterion: "No OOM kill and no restart during the window",
+      status: broke.length ? "FAIL" : a.results.length ? "PASS" : "NOT RUN",
+      evidence: broke.length
+        ? broke.map((r) => `${r.container}: ${r.restarts} restarts${r.oom ? ", OOM" : ""}`).join("; ")
+        : `${a.results.length} containers, none restarted or OOM-killed`,
+    },
+  ];
 }

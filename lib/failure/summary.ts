@@ -1,7 +1,10 @@
 // Step 3's stored run, typed: what its fetch stores (one result per test, and what was
 // restored or skipped), the milestone gate, and the summary other steps read.
 import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
-import type { Status, StepSummary } from "../verdict/status.ts";
+import type { Criterion, Status, StepSummary } from "../verdict/status.ts";
+import { MATRIX } from "./matrix.ts";
+import { THRESHOLDS } from "../k2/thresholds.ts";
+import { formatDuration } from "../runtime/units.ts";
 import type { Precondition } from "../health/summary.ts";
 import { milestoneGate, type Check, type Tick } from "./verdict.ts";
 import type { JournalEntry } from "./matrix.ts";
@@ -67,5 +70,31 @@ export async function failureSummary(run: RunData<FailureFetched>): Promise<Step
     ...runIdentity(run.manifest),
     status,
     headline: results.map((r) => `${r.id} ${r.status}`).join(", ") + `; milestone gate ${gate.status}`,
+    criteria: failureCriteria(results),
   };
+}
+
+/** Step 3's acceptance: each test of the matrix passes within its MTTR target, and the milestone gate (< 30 s). */
+export function failureCriteria(results: Result[]): Criterion[] {
+  const secs = (ms: number | null) => (ms === null ? "never" : `${(ms / 1000).toFixed(1)} s`);
+  const { gate } = failureVerdict(results);
+  return [
+    ...MATRIX.map((t): Criterion => {
+      const r = results.find((x) => x.test === t.name);
+      return {
+        criterion: `${t.id}. ${t.title}: ${t.pass}; MTTR < ${formatDuration(t.targetMs)}`,
+        status: r ? r.status : "NOT RUN",
+        evidence: r
+          ? `recovered ${secs(r.mttrFromClearMs)} after clearing (${secs(r.mttrFromStartMs)} from the fault)`
+          : "not in this run",
+      };
+    }),
+    {
+      criterion: `Milestone gate: every MTTR < ${formatDuration(THRESHOLDS.milestoneMttrMs)}`,
+      status: results.length < MATRIX.length && gate.status === "PASS" ? "UNRESOLVED" : gate.status,
+      evidence: gate.over.length
+        ? `over: ${gate.over.join(", ")}`
+        : `${results.length} of ${MATRIX.length} tests ran, all within`,
+    },
+  ];
 }

@@ -33,6 +33,15 @@ export const THRESHOLDS = {
   runbookRecoveryMs: 15 * MIN,
 } as const;
 
+/** Step 5: each runbook's recovery target (the platform's step file). */
+export const RUNBOOK_MTTR_MS = {
+  "feed-handler-crash": 5 * MIN,
+  "clickhouse-unavailable": 5 * MIN,
+  "redpanda-restart": 5 * MIN,
+  "silver-mv-stall": 10 * MIN,
+  "minio-unavailable": 5 * MIN,
+} as const;
+
 /** Step 1: p99 end-to-end lag targets per load scenario (1x ~50 msg/s, 5x ~250, 10x ~500). */
 export const LATENCY_P99_TARGET_MS = { "1x": 200, "5x": 500, "10x": 1000 } as const;
 

@@ -18,9 +18,16 @@ export type Fetched = {
   notes?: string[];
 };
 
+/**
+ * The stored-run format this version writes and reads. Bump it when a notebook's stored record changes in a way older
+ * readers would mis-read; runs without it are format 1 (read: every reader accepts their missing fields).
+ */
+export const STORE_FORMAT = 2;
+
 /** What the store adds around a fetched record. */
 export type Stored = {
   notebook: string;
+  format?: number;
   runId: string;
   title: string;
   createdAt: string;
@@ -74,7 +81,11 @@ export class RunWriter {
   async commit(manifest: Omit<Manifest, "datasets" | "runId" | "notebook">): Promise<string> {
     await writeAtomic(
       join(this.dir, "manifest.json"),
-      JSON.stringify({ notebook: this.notebook, runId: this.runId, ...manifest, datasets: this.datasets }, null, 2),
+      JSON.stringify(
+        { notebook: this.notebook, format: STORE_FORMAT, runId: this.runId, ...manifest, datasets: this.datasets },
+        null,
+        2,
+      ),
     );
     const final = join(dataDir(), this.notebook, this.runId);
     await rename(this.dir, final);
@@ -96,7 +107,7 @@ export async function openLiveRun(notebook: string, runId: string): Promise<stri
   return dir;
 }
 export async function writeManifest<F extends Fetched>(dir: string, manifest: Manifest<F>) {
-  await writeAtomic(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2));
+  await writeAtomic(join(dir, "manifest.json"), JSON.stringify({ format: STORE_FORMAT, ...manifest }, null, 2));
 }
 
 /** Runs of a notebook, oldest first (ids sort by time). */

@@ -31,4 +31,9 @@ export type StepSummary = {
   target: string;
   status: Status;
   headline: string;
+  /** the step's acceptance criteria (the step file's, FACTS.md) as this run meets them: the sign-off's checklist */
+  criteria?: Criterion[];
 };
+
+/** One acceptance criterion, its verdict, and the measured evidence for it. */
+export type Criterion = { criterion: string; status: Status; evidence: string };

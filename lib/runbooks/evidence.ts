@@ -1,0 +1,107 @@
+// What the sign-off reads: each step's newest stored run, through the step's own summary (its verdict, headline and
+// acceptance criteria). A step with no run is NOT RUN with the command that makes one; a run from a newer format, or
+// one its reader cannot read, is refused by name (UNRESOLVED), never mis-read; evidence older than the stated limit,
+// or from another target, never passes.
+import { healthSummary } from "../health/summary.ts";
+import { latencySummary } from "../latency/summary.ts";
+import { burnInSummary } from "../burnin/summary.ts";
+import { failureSummary } from "../failure/summary.ts";
+import { alertingSummary, liveFireSummary } from "../alerting/summary.ts";
+import { listRuns, openRun, STORE_FORMAT, type Fetched, type RunData } from "../runtime/store.ts";
+import { firstLine } from "../runtime/errors.ts";
+import type { Criterion, Status, StepSummary } from "../verdict/status.ts";
+
+type Step = { notebook: string; step: number; title: string; summarise(runId: string): Promise<StepSummary> };
+
+/** A step whose runs its own summary reads; a run in a newer store format is refused before it is read. */
+function step<F extends Fetched>(
+  notebook: string,
+  n: number,
+  title: string,
+  read: (run: RunData<F>) => Promise<StepSummary>,
+): Step {
+  return {
+    notebook,
+    step: n,
+    title,
+    async summarise(runId) {
+      const run = await openRun<F>(notebook, runId);
+      const format = run.manifest.format ?? 1;
+      if (format > STORE_FORMAT)
+        throw new Error(`store format ${format}, from a newer k2-hardening (this one reads up to ${STORE_FORMAT})`);
+      return read(run);
+    },
+  };
+}
+
+/** The steps the sign-off reads, in the Phase 7 order; `step` is the step file's number. */
+export const STEPS: Step[] = [
+  step("00-health", 0, "Health", healthSummary),
+  step("01-latency", 1, "Latency benchmark", latencySummary),
+  step("02-burn-in", 2, "Resource burn-in", burnInSummary),
+  step("03-failure-modes", 3, "Failure modes", failureSummary),
+  step("04-alerting", 4, "Alert rules and dashboard", alertingSummary),
+  step("04-live-fire", 4, "Alerts fired live", liveFireSummary),
+];
+
+export type StepEvidence = {
+  notebook: string;
+  step: number;
+  title: string;
+  status: Status;
+  headline: string;
+  criteria: Criterion[];
+  /** null: no run read */
+  run: { runId: string; createdAt: string; target: string } | null;
+  /** why the run does not count (missing, unreadable, stale, another target) */
+  problem?: string;
+};
+
+export type Freshness = { nowMs: number; maxAgeMs: number; target: string };
+
+/** The newest run of one step, judged for freshness against `f`. */
+export async function stepEvidence(s: Step, f: Freshness): Promise<StepEvidence> {
+  const base = { notebook: s.notebook, step: s.step, title: s.title, criteria: [], run: null };
+  const runs = await listRuns(s.notebook);
+  if (!runs.length) {
+    const problem = `no stored run: bun notebooks/${s.notebook}.ts makes one`;
+    return { ...base, status: "NOT RUN", headline: problem, problem };
+  }
+  let summary: StepSummary;
+  try {
+    summary = await s.summarise(runs.at(-1)!);
+  } catch (e) {
+    const problem = `run ${runs.at(-1)} of ${s.notebook} cannot be read (${firstLine(e)}): re-run bun notebooks/${s.notebook}.ts`;
+    return { ...base, status: "UNRESOLVED", headline: problem, problem };
+  }
+  const run = { runId: summary.runId, createdAt: summary.createdAt, target: summary.target };
+  const problem = staleness(run, f);
+  const demote = (c: Criterion): Criterion =>
+    problem && c.status === "PASS" ? { ...c, status: "UNRESOLVED", evidence: `${c.evidence} (${problem})` } : c;
+  return {
+    ...base,
+    run,
+    status: problem && summary.status === "PASS" ? "UNRESOLVED" : summary.status,
+    headline: summary.headline,
+    criteria: (summary.criteria ?? []).map(demote),
+    problem,
+  };
+}
+
+/** Why a run's evidence is not current: older than the limit, or measured on another target. */
+export function staleness(run: { createdAt: string; target: string }, f: Freshness): string | undefined {
+  const ageMs = f.nowMs - Date.parse(run.createdAt);
+  if (ageMs > f.maxAgeMs)
+    return `stale: ${Math.floor(ageMs / 86_400_000)} days old, over the ${Math.round(f.maxAgeMs / 86_400_000)}-day limit`;
+  if (run.target !== f.target) return `from another target (${run.target}, not ${f.target})`;
+  return undefined;
+}
+
+export const readEvidence = (f: Freshness) => Promise.all(STEPS.map((s) => stepEvidence(s, f)));
+
+/** The newest run of a notebook, or null when there is none or it cannot be opened (its step's evidence says why). */
+export async function openLatest<F extends Fetched>(notebook: string): Promise<RunData<F> | null> {
+  const runs = await listRuns(notebook);
+  if (!runs.length) return null;
+  return openRun<F>(notebook, runs.at(-1)!).catch(() => null);
+}

@@ -1,0 +1,133 @@
+// A runbook as markdown, from the catalog and what was measured: the alerts with their measured time to fire, the
+// ordered commands, prevention from measured budgets and bottlenecks, related monitoring, the measured MTTR and a
+// "last verified" line; a runbook whose evidence is missing, stale or failed says so at its top. Pure: returns text.
+import { ALERTS } from "../alerting/rules.ts";
+import { formatDuration } from "../runtime/units.ts";
+import type { Status } from "../verdict/status.ts";
+import { shellOf, type Command, type Runbook } from "./catalog.ts";
+
+export const SECTIONS = ["Symptoms", "Diagnosis", "Resolution", "Prevention", "Related monitoring"] as const;
+
+export type Fired = { alert: string; firingMs: number | null; status: Status; factor: number; where: string };
+export type Budget = {
+  container: string;
+  cpuP99: number | null;
+  budgetCpu: number | null;
+  memMaxMb: number | null;
+  budgetMemMb: number | null;
+  restarts: number;
+};
+export type DrillResult = {
+  runbook: string;
+  status: Status;
+  /** fault applied -> the runbook's verify check passes */
+  recoveredMs: number | null;
+  /** fault applied -> the verify check sees the failure (a stand-in for the alert: the check's own window) */
+  detectedMs?: number | null;
+  /** how long the resolution's commands took to run */
+  resolutionMs: number;
+  steps: { what: string; command: string; ran: boolean; ms: number; output: string; ok: boolean }[];
+  note: string;
+};
+export type RunbookEvidence = {
+  fired: Fired[];
+  /** step 3's measurement of the same fault */
+  stepThree: { status: Status; mttrFromStartMs: number | null; runId: string } | null;
+  drill: DrillResult | null;
+  budgets: Budget[];
+  bottleneck: string | null;
+  verified: { runId: string; date: string; target: string };
+  /** evidence missing, stale or failed: said at the top */
+  warnings: string[];
+};
+
+const secs = (ms: number | null) =>
+  ms === null ? "never" : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : formatDuration(ms);
+const code = (c: Command) => ["```sh", shellOf(c), "```"].join("\n");
+const steps = (cs: Command[]) =>
+  cs.map((c, i) => `${i + 1}. ${c.what}${c.when ? ` (only if ${c.when})` : ""}:\n\n${indent(code(c))}`).join("\n\n");
+const indent = (s: string) =>
+  s
+    .split("\n")
+    .map((l) => `   ${l}`)
+    .join("\n");
+
+export function renderRunbook(r: Runbook, e: RunbookEvidence): string {
+  const top = e.warnings.length
+    ? [`> **Evidence incomplete:** ${e.warnings.join("; ")}.`, ""]
+    : [`> Verified by drill: recovered in ${secs(e.drill?.recoveredMs ?? null)}.`, ""];
+  const mttr = [
+    `**MTTR target:** under ${formatDuration(r.mttrTargetMs)} (and under 15 min for an engineer new to the system).`,
+    `**Measured:** drill ${secs(e.drill?.recoveredMs ?? null)} from fault to recovered` +
+      (e.stepThree
+        ? `; step 3 (${e.stepThree.runId}) ${secs(e.stepThree.mttrFromStartMs)} (${e.stepThree.status})`
+        : "") +
+      ".",
+    `**Last verified:** run ${e.verified.runId}, ${e.verified.date.slice(0, 10)}, on ${e.verified.target}.`,
+  ];
+  return [
+    `# ${r.title} runbook`,
+    "",
+    ...top,
+    ...mttr.map((l) => `${l}  `),
+    "",
+    "## Symptoms",
+    "",
+    ...symptoms(r, e),
+    "",
+    "## Diagnosis",
+    "",
+    steps(r.diagnosis),
+    "",
+    "## Resolution",
+    "",
+    steps(r.resolution),
+    "",
+    ...(r.gotchas.length ? ["Known gotchas:", "", ...r.gotchas.map((g) => `- ${g}`), ""] : []),
+    "## Prevention",
+    "",
+    ...prevention(r, e).map((p) => `- ${p}`),
+    "",
+    "## Related monitoring",
+    "",
+    `- Dashboard: k2-pipeline (docker/grafana/dashboards/k2-pipeline.json), rows ${r.rows.join(", ")}`,
+    `- Alerts: ${r.alerts.join(", ")}`,
+    `- Metrics: ${r.metrics.map((m) => `\`${m}\``).join(", ")}`,
+    "",
+  ].join("\n");
+}
+
+function symptoms(r: Runbook, e: RunbookEvidence): string[] {
+  const lines = r.alerts.map((name) => {
+    const a = ALERTS.find((x) => x.name === name);
+    const f = e.fired.find((x) => x.alert === name);
+    const measured = f
+      ? f.firingMs === null
+        ? `did not fire in the live fire (${f.status}, ${f.where})`
+        : `fired ${secs(f.firingMs)} after its fault in the live fire (${f.where}` +
+          `${f.factor === 1 ? "" : `, ${f.factor}x time-compressed`})`
+      : "not measured live yet (bun notebooks/04-live-fire.ts)";
+    return `- **${name}** (${a?.severity ?? "unknown severity"}): ${a?.summary ?? ""}; ${measured}.`;
+  });
+  return [
+    ...lines,
+    `- The dashboard's ${r.rows.join(" and ")} row${r.rows.length > 1 ? "s show" : " shows"} it first.`,
+  ];
+}
+
+function prevention(r: Runbook, e: RunbookEvidence): string[] {
+  const out = e.budgets.map(
+    (b) =>
+      `${b.container} in the burn-in: CPU p99 ${b.cpuP99?.toFixed(2) ?? "–"} of ${b.budgetCpu ?? "–"} cores, RAM max ` +
+      `${b.memMaxMb === null ? "–" : Math.round(b.memMaxMb)} of ${b.budgetMemMb ?? "–"} MB, ${b.restarts} restarts: ` +
+      (b.budgetMemMb !== null && b.memMaxMb !== null && b.memMaxMb > 0.8 * b.budgetMemMb
+        ? "within 20% of its RAM budget, raise the limit before it is OOM-killed"
+        : "headroom to spare"),
+  );
+  if (e.bottleneck && ["clickhouse-unavailable", "silver-mv-stall"].includes(r.name))
+    out.push(`Step 1's bottleneck: ${e.bottleneck}.`);
+  out.push(
+    `Keep ${r.alerts[0]} routed to someone who can run this runbook; test it with bun notebooks/04-live-fire.ts.`,
+  );
+  return out;
+}

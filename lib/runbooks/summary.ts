@@ -1,0 +1,162 @@
+// Step 5's stored run, typed: the sign-off's record (each step's evidence, the drill, the command checks, the measured
+// values the runbooks and docs quote), the runbooks as rendered from it, step 5's criteria, the Phase 7 checklist, and
+// the summary other readers take. Pure except the summary's read of the stored run.
+import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
+import { worst, type Criterion, type Status, type StepSummary } from "../verdict/status.ts";
+import { runbooks, type Names, type Runbook } from "./catalog.ts";
+import { checkTexts, type RunbookCheck } from "./checks.ts";
+import type { StepEvidence } from "./evidence.ts";
+import { renderRunbook, type Budget, type DrillResult, type Fired, type RunbookEvidence } from "./render.ts";
+import type { ResourceRow, SegmentRow } from "./docs.ts";
+import type { Change } from "../alerting/write.ts";
+
+export type SignoffFetched = Fetched & { parameters: { maxAge: string; write: string | null; drill: boolean } };
+
+export type SignoffRecord = {
+  target: string;
+  maxAgeMs: number;
+  names: Names;
+  steps: StepEvidence[];
+  /** null: not drilled, and why */
+  drills: DrillResult[];
+  drillSkipped: string | null;
+  commands: RunbookCheck[];
+  fired: Fired[];
+  stepThree: { test: string; status: Status; mttrFromStartMs: number | null; runId: string }[];
+  budgets: Budget[];
+  bottleneck: string | null;
+  resources: { runId: string; rows: ResourceRow[] } | null;
+  segments: { runId: string; rows: SegmentRow[] } | null;
+  written: { dir: string; changes: Omit<Change, "before" | "after">[]; skipped: { doc: string; why: string }[] } | null;
+};
+
+const CONTAINERS_OF: Record<string, string[]> = {
+  "feed-handler-crash": ["k2-feed-handler-binance", "k2-feed-handler-kraken", "k2-feed-handler-coinbase"],
+  "clickhouse-unavailable": ["k2-clickhouse"],
+  "redpanda-restart": ["k2-redpanda"],
+  "silver-mv-stall": ["k2-clickhouse"],
+  "minio-unavailable": ["k2-minio", "k2-spark-iceberg"],
+};
+/** The steps whose evidence a runbook quotes: live fire (symptoms), step 3 (MTTR), step 2 and step 1 (prevention). */
+const QUOTES = ["04-live-fire", "03-failure-modes", "02-burn-in", "01-latency"];
+
+export function runbookEvidence(
+  r: Runbook,
+  rec: SignoffRecord,
+  verified: RunbookEvidence["verified"],
+): RunbookEvidence {
+  const drill = rec.drills.find((d) => d.runbook === r.name) ?? null;
+  const warnings = rec.steps
+    .filter((s) => QUOTES.includes(s.notebook) && s.problem)
+    .map((s) => `${s.notebook}: ${s.problem}`);
+  if (!drill) warnings.push(`not drilled (${rec.drillSkipped ?? "no drill result"})`);
+  else if (drill.status !== "PASS") warnings.push(`the drill ${drill.status}: ${drill.note}`);
+  const three = rec.stepThree.find((t) => t.test === r.test) ?? null;
+  if (three && three.status !== "PASS") warnings.push(`step 3's ${r.test} test ${three.status}`);
+  return {
+    fired: rec.fired.filter((f) => r.alerts.includes(f.alert)),
+    stepThree: three,
+    drill,
+    budgets: rec.budgets.filter((b) => (CONTAINERS_OF[r.name] ?? []).includes(b.container)),
+    bottleneck: rec.bottleneck,
+    verified,
+    warnings,
+  };
+}
+
+/** Every runbook's markdown by file name, from the record. */
+export function runbookTexts(rec: SignoffRecord, verified: RunbookEvidence["verified"]): Record<string, string> {
+  const books = runbooks(rec.names);
+  return Object.fromEntries(books.map((r) => [r.file, renderRunbook(r, runbookEvidence(r, rec, verified))]));
+}
+
+/** Step 5's acceptance: five complete runbooks, their links and names right, drilled within target, docs carried. */
+export function signoffCriteria(rec: SignoffRecord, texts: RunbookCheck[]): Criterion[] {
+  const of = (pred: (c: RunbookCheck) => boolean) => texts.filter(pred).concat(rec.commands.filter(pred));
+  const crit = (criterion: string, checks: RunbookCheck[]): Criterion => ({
+    criterion,
+    status: checks.length ? worst(checks) : "NOT RUN",
+    evidence: checks.some((c) => c.status !== "PASS")
+      ? checks
+          .filter((c) => c.status !== "PASS")
+          .map((c) => `${c.runbook}: ${c.detail}`)
+          .join("; ")
+      : `${checks.length} checks PASS`,
+  });
+  const drills = rec.drills;
+  const slow = drills.filter((d) => d.status !== "PASS");
+  return [
+    crit(
+      "Five runbooks, each with Symptoms, Diagnosis, Resolution, Prevention, Related monitoring",
+      of((c) => c.check === "five sections"),
+    ),
+    crit(
+      "Every critical alert's runbook_url leads to a runbook with all five sections",
+      of((c) => c.check.startsWith("runbook_url")),
+    ),
+    crit(
+      "Every alert a runbook names exists in the rules",
+      of((c) => c.check === "alerts named exist"),
+    ),
+    crit(
+      "Every command refers to containers, services, tables and columns that exist",
+      of((c) => c.check === "commands refer to what exists"),
+    ),
+    {
+      criterion: `Each runbook recovers in a drill within its MTTR target (and under ${15} min)`,
+      status: !drills.length ? "NOT RUN" : slow.length ? worst(slow) : drills.length < 5 ? "UNRESOLVED" : "PASS",
+      evidence: drills.length
+        ? drills
+            .map((d) => `${d.runbook} ${d.recoveredMs === null ? d.status : `${(d.recoveredMs / 1000).toFixed(1)} s`}`)
+            .join(", ")
+        : (rec.drillSkipped ?? "not drilled"),
+    },
+    {
+      criterion: "Platform docs updated with measured values from named runs",
+      status: rec.written ? (rec.written.skipped.length ? "UNRESOLVED" : "PASS") : "UNRESOLVED",
+      evidence: rec.written
+        ? `${rec.written.changes.length} files changed in ${rec.written.dir}` +
+          (rec.written.skipped.length
+            ? `; not written: ${rec.written.skipped.map((s) => `${s.doc} (${s.why})`).join("; ")}`
+            : "")
+        : "blocks generated in out/05-runbooks/docs/; put them in place with --write <platform docs folder>",
+    },
+  ];
+}
+
+export type ChecklistRow = Criterion & { step: number; notebook: string; run: string; date: string };
+
+/** The Phase 7 checklist: every step's criteria (steps 1 to 5) with the run and date each comes from. */
+export function phase7Checklist(rec: SignoffRecord, step5: Criterion[], self: { runId: string; date: string }) {
+  const rows: ChecklistRow[] = [];
+  for (const s of rec.steps.filter((x) => x.step >= 1)) {
+    const at = {
+      step: s.step,
+      notebook: s.notebook,
+      run: s.run?.runId ?? "–",
+      date: s.run?.createdAt.slice(0, 10) ?? "–",
+    };
+    if (!s.criteria.length)
+      rows.push({ ...at, criterion: `${s.title}: a stored run`, status: s.status, evidence: s.problem ?? s.headline });
+    for (const c of s.criteria) rows.push({ ...at, ...c });
+  }
+  for (const c of step5)
+    rows.push({ step: 5, notebook: "05-runbooks", run: self.runId, date: self.date.slice(0, 10), ...c });
+  return rows;
+}
+
+export async function signoffSummary(run: RunData<SignoffFetched>): Promise<StepSummary> {
+  const rec = await run.json<SignoffRecord>("signoff");
+  const m = run.manifest;
+  const verified = { runId: m.runId, date: m.createdAt, target: rec.target };
+  const texts = runbookTexts(rec, verified);
+  const criteria = signoffCriteria(rec, checkTexts(runbooks(rec.names), texts));
+  const rows = phase7Checklist(rec, criteria, verified);
+  const pass = rows.filter((r) => r.status === "PASS").length;
+  return {
+    ...runIdentity(m),
+    status: worst(criteria),
+    headline: `Phase 7 checklist ${pass}/${rows.length} PASS; drill ${rec.drills.filter((d) => d.status === "PASS").length}/5 within target`,
+    criteria,
+  };
+}

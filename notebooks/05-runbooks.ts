@@ -1,0 +1,236 @@
+// # Step 5 and the sign-off: runbooks and docs from measured results, and the Phase 7 checklist
+//
+// Reads every step's newest stored run; on the lab, drills each of the five runbooks (its fault applied, its
+// resolution followed for real, recovery timed); checks every command against the target; renders the runbooks, the
+// measured blocks for the platform's documents, and the checklist of every acceptance criterion of steps 1 to 5.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createTwoFilesPatch } from "diff";
+import { main, type Notebook } from "../lib/runtime/notebook.ts";
+import { connectClickHouse, isLab, targetFromEnv, type Target } from "../lib/io/clickhouse.ts";
+import { k2Containers, probeDocker, type DockerTarget } from "../lib/io/docker.ts";
+import { loadConfig } from "../lib/k2/config.ts";
+import { LAB_NET } from "../lib/lab/stack.ts";
+import { startLabEnv } from "../lib/failure/run.ts";
+import { restoreJournal } from "../lib/failure/matrix.ts";
+import { runbooks, type Names } from "../lib/runbooks/catalog.ts";
+import { checkCommands, checkTexts, discoverNames, type Present } from "../lib/runbooks/checks.ts";
+import { drill } from "../lib/runbooks/drill.ts";
+import { readEvidence } from "../lib/runbooks/evidence.ts";
+import { readMeasured } from "../lib/runbooks/measured.ts";
+import { docBlocks, planDocs } from "../lib/runbooks/docs.ts";
+import {
+  phase7Checklist,
+  runbookTexts,
+  signoffCriteria,
+  type SignoffFetched,
+  type SignoffRecord,
+} from "../lib/runbooks/summary.ts";
+import { checklistSection, checksSection, docsSection, drillSection, runbooksSection } from "../lib/runbooks/report.ts";
+import type { DrillResult } from "../lib/runbooks/render.ts";
+import { writeAtomic } from "../lib/runtime/fsx.ts";
+import { usageError } from "../lib/runtime/errors.ts";
+import { formatDuration } from "../lib/runtime/units.ts";
+import * as opt from "../lib/runtime/options.ts";
+
+type Options = { maxAgeMs: number; write: string | null; append: boolean; drill: boolean; network: string | undefined };
+
+const docsDir = opt.custom(
+  opt.optionalText("write the runbooks and the measured blocks into the platform's docs folder", "dir"),
+  (v, flag) => {
+    if (v === undefined) return null;
+    const dir = resolve(v);
+    if (!existsSync(dir) || !statSync(dir).isDirectory())
+      throw usageError(`invalid ${flag}: ${JSON.stringify(v)} is not a folder (give the platform's docs folder)`);
+    return dir;
+  },
+);
+
+const OPTIONS = {
+  "max-age": opt.duration("7d", "evidence older than this never passes the checklist"),
+  write: docsDir,
+  append: opt.flag("--write: add the marker comments and block at the end of a file that has none"),
+  "no-drill": opt.flag("skip the drill (it resets the lab's pipeline and applies each runbook's fault)"),
+  network: opt.optionalText("the compose network the runbooks name (lab: k2-lab-net; stack: k2-net)", "name"),
+};
+
+const signoff: Notebook<Options, SignoffFetched, typeof OPTIONS> = {
+  name: "05-runbooks",
+  title: "Step 5: runbooks, docs and the Phase 7 sign-off",
+  about: `Reads every step's newest stored run and renders the five runbooks (feed-handler-crash,
+clickhouse-unavailable, redpanda-restart, silver-mv-stall, minio-unavailable) from what was measured: the alerts
+with their measured time to fire, diagnosis and resolution commands with the target's names, prevention from
+measured budgets and bottlenecks, related monitoring, the measured MTTR and a "last verified" line. Checks them:
+sections, every critical alert's runbook_url, alert names, and every command against the target (containers,
+services, networks; SQL by EXPLAIN). On the lab it drills each runbook: the fault applied, the resolution followed
+for real, recovery timed against the runbook's target and 15 minutes. Renders the measured blocks for
+ARCHITECTURE-V2.md, PROGRESS.md, v2/README.md and CURRENT-STATE.md (--write <docs folder> puts them between
+marker comments, showing the change first), and the Phase 7 checklist: every acceptance criterion of steps 1 to 5
+with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless all pass.`,
+  options: OPTIONS,
+  parse: (v) => ({
+    maxAgeMs: v["max-age"],
+    write: v.write,
+    append: v.append,
+    drill: !v["no-drill"],
+    network: v.network,
+  }),
+
+  // ## Fetch: the evidence, the drill, the checks
+  async fetch({ options: o, run, log, onAbort }) {
+    const spec = targetFromEnv();
+    const lab = isLab(spec);
+    const target = await connectClickHouse(spec);
+    const probe = await probeDocker();
+    const docker = "unreachable" in probe ? null : probe;
+    const network = o.network ?? (lab ? LAB_NET : "k2-net");
+    const steps = await readEvidence({ nowMs: Date.now(), maxAgeMs: o.maxAgeMs, target: target.label });
+    const config = loadConfig();
+    let drills: DrillResult[] = [];
+    let names: Names;
+    const drillSkipped = !lab
+      ? "the drill applies faults: it runs on the lab (unset CLICKHOUSE_URL)"
+      : !o.drill
+        ? "--no-drill"
+        : null;
+    if (drillSkipped === null) {
+      if (docker) await restoreJournal(docker, log);
+      const env = await startLabEnv(target, docker, { rate: 100, faults: [] }, log);
+      onAbort(env.stop);
+      try {
+        names = await discoverNames(target, target.database, config, network);
+        drills = await drillAll(names, { target, docker, network, hold: env.control }, log);
+      } finally {
+        await env.stop();
+      }
+    } else names = await discoverNames(target, target.database, config, network);
+    const present = await presentOn(docker);
+    const rec: SignoffRecord = {
+      target: target.label,
+      maxAgeMs: o.maxAgeMs,
+      names,
+      steps,
+      drills,
+      drillSkipped,
+      commands: await checkCommands(runbooks(names), target, present, names),
+      ...(await readMeasured()),
+      written: null,
+    };
+    if (o.write) rec.written = await writeDocs(o.write, rec, { runId: run.runId, target }, o.append, log);
+    await run.saveJson("signoff", rec);
+    return {
+      parameters: { maxAge: formatDuration(o.maxAgeMs), write: o.write, drill: drillSkipped === null },
+      target: { kind: target.kind, label: target.label, version: target.version },
+    };
+  },
+
+  // ## Render: the checklist, the drill, the checks, the runbooks, the docs blocks
+  async render(doc, run) {
+    const rec = await run.json<SignoffRecord>("signoff");
+    const verified = { runId: run.manifest.runId, date: run.manifest.createdAt, target: rec.target };
+    const texts = runbookTexts(rec, verified);
+    const textChecks = checkTexts(runbooks(rec.names), texts);
+    const step5 = signoffCriteria(rec, textChecks);
+    const rows = phase7Checklist(rec, step5, verified);
+    const blocks = blocksOf(rec, step5, verified);
+    checklistSection(doc, rows, rec);
+    drillSection(doc, rec);
+    checksSection(doc, [...textChecks, ...rec.commands]);
+    runbooksSection(doc, texts);
+    docsSection(doc, blocks, rec);
+    const pass = rows.filter((r) => r.status === "PASS").length;
+    return {
+      failed: pass < rows.length,
+      summary: [
+        `sign-off: Phase 7 checklist ${pass}/${rows.length} PASS; drill ` +
+          (rec.drills.length
+            ? rec.drills
+                .map(
+                  (d) => `${d.runbook} ${d.recoveredMs === null ? d.status : `${(d.recoveredMs / 1000).toFixed(1)} s`}`,
+                )
+                .join(", ")
+            : (rec.drillSkipped ?? "not run")),
+        ...rows
+          .filter((r) => r.status !== "PASS")
+          .map((r) => `  ${r.status.padEnd(10)} step ${r.step}: ${r.criterion}`.slice(0, 200)),
+      ],
+      files: {
+        ...texts,
+        ...Object.fromEntries(blocks.map((b) => [`docs/${b.doc.replace("/", "-")}.${b.name}.md`, `${b.body}\n`])),
+      },
+    };
+  },
+};
+
+/** Each runbook drilled in turn on the running lab. */
+async function drillAll(names: Names, rig: Parameters<typeof drill>[1], log: (m: string) => void) {
+  const out: DrillResult[] = [];
+  for (const r of runbooks(names)) {
+    const d = await drill(r, rig, { detectWithinMs: 30_000, recoverWithinMs: 120_000, log });
+    log(
+      `${r.name}: ${d.status}, recovered ${d.recoveredMs === null ? "never" : `${(d.recoveredMs / 1000).toFixed(1)} s`}`,
+    );
+    out.push(d);
+  }
+  return out;
+}
+
+async function presentOn(docker: DockerTarget | null): Promise<Present> {
+  if (!docker) return null;
+  const containers = (await k2Containers(docker)).map((c) => c.name);
+  const networks = (await docker.docker.listNetworks()).map((n) => n.Name);
+  return { containers, networks };
+}
+
+function blocksOf(
+  rec: SignoffRecord,
+  step5: ReturnType<typeof signoffCriteria>,
+  self: { runId: string; date: string },
+) {
+  const checklist = phase7Checklist(rec, step5, self);
+  return docBlocks({
+    steps: rec.steps,
+    signoff: { runId: self.runId, date: self.date, criteria: step5 },
+    resources: rec.resources,
+    segments: rec.segments,
+    complete: checklist.every((r) => r.status === "PASS"),
+  });
+}
+
+/** --write: the runbooks into <docs>/operations/runbooks/ and the blocks between their markers; diffs first. */
+async function writeDocs(
+  dir: string,
+  rec: SignoffRecord,
+  self: { runId: string; target: Target },
+  append: boolean,
+  log: (m: string) => void,
+): Promise<NonNullable<SignoffRecord["written"]>> {
+  const verified = { runId: self.runId, date: new Date().toISOString(), target: rec.target };
+  const texts = runbookTexts(rec, verified);
+  const step5 = signoffCriteria(rec, checkTexts(runbooks(rec.names), texts));
+  const paths = [...new Bun.Glob("**/*.md").scanSync({ cwd: dir })].sort();
+  const read = (p: string) => readFileSync(join(dir, p), "utf8");
+  const plan = planDocs(paths, read, blocksOf(rec, step5, verified), append);
+  const books = Object.entries(texts).map(([file, after]) => {
+    const path = `operations/runbooks/${file}`;
+    return { path, after, before: existsSync(join(dir, path)) ? read(path) : null };
+  });
+  const changes = [
+    ...books
+      .filter((b) => b.before !== b.after)
+      .map((b) => ({
+        ...b,
+        why: "the runbook",
+        diff: createTwoFilesPatch(`a/${b.path}`, `b/${b.path}`, b.before ?? "", b.after),
+      })),
+    ...plan.changes,
+  ];
+  for (const c of changes) console.log(c.diff);
+  for (const c of changes) await writeAtomic(join(dir, c.path), c.after);
+  for (const s of plan.skipped) log(`not written: ${s.doc}: ${s.why}`);
+  log(`wrote ${changes.length} files into ${dir}`);
+  return { dir, changes: changes.map(({ path, why, diff }) => ({ path, why, diff })), skipped: plan.skipped };
+}
+
+if (import.meta.main) await main(signoff);
+export default signoff;
