@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { connectClickHouse, isLab, targetFromEnv, type Target } from "../lib/io/clickhouse.ts";
-import { k2Containers, probeDocker, type DockerTarget } from "../lib/io/docker.ts";
+import { dockerLabel, k2Containers, probeDocker, type DockerTarget } from "../lib/io/docker.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { LAB_NET } from "../lib/lab/stack.ts";
 import { startLabEnv } from "../lib/failure/run.ts";
@@ -84,7 +84,12 @@ with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless 
     const probe = await probeDocker();
     const docker = "unreachable" in probe ? null : probe;
     const network = o.network ?? (lab ? LAB_NET : "k2-net");
-    const steps = await readEvidence({ nowMs: Date.now(), maxAgeMs: o.maxAgeMs, target: target.label });
+    const steps = await readEvidence({
+      nowMs: Date.now(),
+      maxAgeMs: o.maxAgeMs,
+      clickhouse: target.label,
+      docker: docker ? dockerLabel(docker.host) : null,
+    });
     const config = loadConfig();
     let drills: DrillResult[] = [];
     let names: Names;
@@ -190,7 +195,7 @@ function blocksOf(
   const checklist = phase7Checklist(rec, step5, self);
   return docBlocks({
     steps: rec.steps,
-    signoff: { runId: self.runId, date: self.date, criteria: step5 },
+    signoff: { date: self.date, criteria: step5 },
     resources: rec.resources,
     segments: rec.segments,
     complete: checklist.every((r) => r.status === "PASS"),

@@ -1,14 +1,13 @@
-// # The main job: every notebook, then an index
+// # The main job: every notebook, then the PR bundle
 //
 // Runs each notebook in notebooks/ in order, each in its own process (one embedded engine
-// per process), on whatever target the environment names (the lab by default), and writes
-// out/index.html linking the reports with each one's outcome.
+// per process), on whatever target the environment names (the lab by default), then writes
+// out/index.html, out/pr.md and out/png/ from the runs, and the wall time of each step.
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT, outDir } from "../lib/runtime/paths.ts";
-import { Report } from "../lib/report/document.ts";
-import { html } from "../lib/report/html.ts";
+import { ROOT, dataDir } from "../lib/runtime/paths.ts";
+import { bundle } from "../lib/runbooks/bundle-cli.ts";
 import { writeAtomic } from "../lib/runtime/fsx.ts";
 import { listRuns, openRun } from "../lib/runtime/store.ts";
 import { ensureEngine, ENABLE_DOCKER } from "../lib/io/engine.ts";
@@ -22,8 +21,9 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`usage: bun run all [--only name,name]
 
-Runs every notebook in notebooks/ (lab first, then the numbered steps) with its defaults,
-then writes out/index.html linking the reports. Exits non-zero if any notebook failed.
+Runs every notebook in notebooks/ (lab first, then the numbered steps, the sign-off last) with its
+defaults, then writes the PR bundle: out/index.html (every step's verdict and key figure, linked to its
+report), out/pr.md and out/png/ (as bun run bundle does). Exits non-zero if any notebook failed.
 On the lab, with no Docker engine answering, it first gives the lab one when run as root on
 Debian (installs docker.io and busybox-static, starts a private dockerd: see bun run docker
 --help); otherwise the notebooks run without containers and say so.`);
@@ -68,30 +68,15 @@ for (const name of names) {
   });
 }
 
-const doc = new Report("K2 Phase 7 hardening reports");
-doc.md`Each report is one self-contained HTML file (attach it to the pull request) with a markdown summary beside it.`;
-const outcome = (code: number) =>
-  html`<span class="badge ${code === 0 ? "pass" : "fail"}">${code === 0 ? "OK" : `exit ${code}`}</span>`;
-const rowHtml = (r: (typeof results)[number]) => {
-  const links = html`<td><a href="${r.name}.html">${r.title}</a></td><td><a href="${r.name}.md">${r.name}.md</a></td>`;
-  const time = html`<td class="right">${r.seconds.toFixed(1)} s</td>`;
-  return html`<tr><td>${r.name}</td>${links}<td><code>${r.runId}</code></td><td>${outcome(r.code)}</td>${time}</tr>`;
-};
-const header = ["Notebook", "Report", "Summary", "Run", "Outcome"].map((h) => html`<th>${h}</th>`);
-doc.html(
-  html`<div class="table"><table><thead><tr>${header}<th class="right">Time</th></tr></thead><tbody>${results.map(
-    rowHtml,
-  )}</tbody></table></div>`,
-);
-await writeAtomic(
-  join(outDir(), "index.html"),
-  doc.renderHtml({
-    subtitle: `generated ${new Date().toISOString().slice(0, 19)}Z`,
-    footer: "k2-hardening · bun run all",
-  }),
-);
+// the PR bundle: out/index.html with every step's verdict and key figure, out/pr.md, out/png/
+const outcomes = new Map(results.map((r) => [r.name, { code: r.code, seconds: r.seconds }]));
+const made = await bundle(outcomes);
+const total = results.reduce((a, r) => a + r.seconds, 0);
 console.log(
-  `\nall: ${results.map((r) => `${r.name} ${r.code === 0 ? "ok" : `exit ${r.code}`}`).join(", ")}; index: ` +
-    `out/index.html`,
+  `\nall: ${results.map((r) => `${r.name} ${r.code === 0 ? "ok" : `exit ${r.code}`} ${r.seconds.toFixed(0)} s`).join(", ")}` +
+    `; ${total.toFixed(0)} s in all\nbundle: out/index.html, out/pr.md (${made.prChars} characters` +
+    `${made.cut.length ? `; cut ${made.cut.join(", ")}` : ""}), ${made.pngs.length} PNGs in out/png/`,
 );
+// bun run bench prints these: the main job's wall time per step
+await writeAtomic(join(dataDir(), "main-job.json"), JSON.stringify({ at: new Date().toISOString(), results, total }));
 process.exit(results.some((r) => r.code !== 0) ? 1 : 0);

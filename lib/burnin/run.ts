@@ -8,7 +8,7 @@ import { basename, join } from "node:path";
 import { alive, spawnDetached } from "../runtime/process.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import { writeAtomic } from "../runtime/fsx.ts";
-import type { DockerTarget } from "../io/docker.ts";
+import { dockerLabel, type DockerTarget } from "../io/docker.ts";
 import { sampleRound, appendRound, lastCompleteRound, emptyRow, serviceOf, ROUND_END, type Row } from "./sampler.ts";
 import { parseStatsExport, ImportError } from "./import.ts";
 import { openLiveRun, writeManifest, newRunId, listRuns, type Manifest } from "../runtime/store.ts";
@@ -64,7 +64,7 @@ export function manifestFor(s: BurnInState, extra: Partial<Manifest<BurnInFetche
       offloadPeriodMs: s.offloadPeriodMs,
       status: s.status,
     },
-    target: { kind: "docker", label: `Docker engine at ${s.host}` },
+    target: { kind: "docker", label: dockerLabel(s.host) },
     window: {
       from: new Date(s.startedAt).toISOString(),
       to: new Date(Math.min(Date.now(), s.startedAt + s.durationMs)).toISOString(),

@@ -109,3 +109,6 @@ export async function execIn(
   });
   return { exitCode: (await exec.inspect()).ExitCode ?? -1, output: Buffer.concat(chunks).toString("utf8").trim() };
 }
+
+/** How a run names the Docker engine it measured (stored in its manifest, compared by the sign-off). */
+export const dockerLabel = (host: string) => `Docker engine at ${host}`;

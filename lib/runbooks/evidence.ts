@@ -9,12 +9,13 @@ import { failureSummary } from "../failure/summary.ts";
 import { alertingSummary, liveFireSummary } from "../alerting/summary.ts";
 import { listRuns, openRun, STORE_FORMAT, type Fetched, type RunData } from "../runtime/store.ts";
 import { firstLine } from "../runtime/errors.ts";
+import { formatDuration } from "../runtime/units.ts";
 import type { Criterion, Status, StepSummary } from "../verdict/status.ts";
 
-type Step = { notebook: string; step: number; title: string; summarise(runId: string): Promise<StepSummary> };
+export type Step = { notebook: string; step: number; title: string; summarise(runId: string): Promise<StepSummary> };
 
 /** A step whose runs its own summary reads; a run in a newer store format is refused before it is read. */
-function step<F extends Fetched>(
+export function step<F extends Fetched>(
   notebook: string,
   n: number,
   title: string,
@@ -52,12 +53,13 @@ export type StepEvidence = {
   headline: string;
   criteria: Criterion[];
   /** null: no run read */
-  run: { runId: string; createdAt: string; target: string } | null;
+  run: { runId: string; createdAt: string; target: string; targetKind?: string } | null;
   /** why the run does not count (missing, unreadable, stale, another target) */
   problem?: string;
 };
 
-export type Freshness = { nowMs: number; maxAgeMs: number; target: string };
+/** Now, the age limit, and the targets a run must have been measured on (by kind: ClickHouse, Docker). */
+export type Freshness = { nowMs: number; maxAgeMs: number; clickhouse: string; docker: string | null };
 
 /** The newest run of one step, judged for freshness against `f`. */
 export async function stepEvidence(s: Step, f: Freshness): Promise<StepEvidence> {
@@ -74,7 +76,12 @@ export async function stepEvidence(s: Step, f: Freshness): Promise<StepEvidence>
     const problem = `run ${runs.at(-1)} of ${s.notebook} cannot be read (${firstLine(e)}): re-run bun notebooks/${s.notebook}.ts`;
     return { ...base, status: "UNRESOLVED", headline: problem, problem };
   }
-  const run = { runId: summary.runId, createdAt: summary.createdAt, target: summary.target };
+  const run = {
+    runId: summary.runId,
+    createdAt: summary.createdAt,
+    target: summary.target,
+    targetKind: summary.targetKind,
+  };
   const problem = staleness(run, f);
   const demote = (c: Criterion): Criterion =>
     problem && c.status === "PASS" ? { ...c, status: "UNRESOLVED", evidence: `${c.evidence} (${problem})` } : c;
@@ -88,16 +95,30 @@ export async function stepEvidence(s: Step, f: Freshness): Promise<StepEvidence>
   };
 }
 
-/** Why a run's evidence is not current: older than the limit, or measured on another target. */
-export function staleness(run: { createdAt: string; target: string }, f: Freshness): string | undefined {
+const age = (ms: number) => (ms >= 86_400_000 ? `${(ms / 86_400_000).toFixed(1)} days` : formatDuration(ms));
+
+/**
+ * Why a run's evidence is not current: older than the limit, or measured on another target of its kind (a ClickHouse
+ * run against the sign-off's ClickHouse, a Docker run against its Docker engine; generated files against nothing).
+ */
+export function staleness(
+  run: { createdAt: string; target: string; targetKind?: string },
+  f: Freshness,
+): string | undefined {
   const ageMs = f.nowMs - Date.parse(run.createdAt);
-  if (ageMs > f.maxAgeMs)
-    return `stale: ${Math.floor(ageMs / 86_400_000)} days old, over the ${Math.round(f.maxAgeMs / 86_400_000)}-day limit`;
-  if (run.target !== f.target) return `from another target (${run.target}, not ${f.target})`;
+  if (ageMs > f.maxAgeMs) return `stale: ${age(ageMs)} old, over the ${age(f.maxAgeMs)} limit`;
+  const expected =
+    run.targetKind === "embedded" || run.targetKind === "server"
+      ? f.clickhouse
+      : run.targetKind === "docker"
+        ? f.docker
+        : undefined;
+  if (expected !== undefined && run.target !== expected)
+    return `from another target (${run.target}, not ${expected ?? "no Docker engine"})`;
   return undefined;
 }
 
-export const readEvidence = (f: Freshness) => Promise.all(STEPS.map((s) => stepEvidence(s, f)));
+export const readEvidence = (f: Freshness, steps = STEPS) => Promise.all(steps.map((s) => stepEvidence(s, f)));
 
 /** The newest run of a notebook, or null when there is none or it cannot be opened (its step's evidence says why). */
 export async function openLatest<F extends Fetched>(notebook: string): Promise<RunData<F> | null> {

@@ -44,6 +44,7 @@ export const runIdentity = (m: Manifest) => ({
   runId: m.runId,
   createdAt: m.createdAt,
   target: m.target?.label ?? "none",
+  targetKind: m.target?.kind ?? "none",
 });
 
 export const newRunId = (d = new Date()) =>

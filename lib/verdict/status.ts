@@ -29,6 +29,8 @@ export type StepSummary = {
   runId: string;
   createdAt: string;
   target: string;
+  /** embedded, server (ClickHouse), docker, files: which of the sign-off's targets the run is compared with */
+  targetKind?: string;
   status: Status;
   headline: string;
   /** the step's acceptance criteria (the step file's, FACTS.md) as this run meets them: the sign-off's checklist */

@@ -1,0 +1,147 @@
+// One PR bundle from what is in out/ and the stored runs: out/index.html (every step's verdict and key figure on one
+// screen, each linked to its report), out/pr.md (one pull-request description with every step's tables and verdict,
+// under GitHub's 65,536-character limit, saying what was cut if it must be), and out/png/ (each report's figures as
+// PNG, for PR comments where HTML is not shown, rendered by resvg: no browser). Renderers return text or bytes; the
+// writer is passed in.
+import { Resvg } from "@resvg/resvg-js";
+import { html } from "../report/html.ts";
+import { Report } from "../report/document.ts";
+import type { Status } from "../verdict/status.ts";
+import type { StepEvidence } from "./evidence.ts";
+
+export const PR_BODY_LIMIT = 65_536;
+
+export type BundleStep = Pick<StepEvidence, "notebook" | "title" | "status" | "headline" | "run" | "problem"> & {
+  step: number;
+  /** the report's markdown summary, when out/ has it */
+  markdown: string | null;
+  /** the main job's outcome for this notebook, when it ran it */
+  outcome?: { code: number; seconds: number };
+};
+
+export function indexHtml(steps: BundleStep[], generated: string): string {
+  const doc = new Report("K2 Phase 7 hardening");
+  const signoff = steps.find((s) => s.notebook === "05-runbooks");
+  doc.md`Every step's verdict and key figure, each linked to its report (one self-contained HTML file, with a markdown
+    summary beside it). The pull-request description is pr.md; the figures as PNG are in png/.`;
+  if (signoff) doc.note(signoff.status, `Phase 7 sign-off: ${signoff.headline}`);
+  const badge = (s: Status) => html`<span class="badge ${s.toLowerCase().replace(/\s+/g, "-")}">${s}</span>`;
+  const row = (s: BundleStep) => {
+    const when = s.run ? html`<code>${s.run.runId}</code>` : html`–`;
+    const time = s.outcome
+      ? html`${s.outcome.code === 0 ? "" : `exit ${s.outcome.code}, `}${s.outcome.seconds.toFixed(1)} s`
+      : html`–`;
+    return html`<tr><td>${s.step}</td><td><a href="${s.notebook}.html">${s.title}</a></td><td>${badge(s.status)}</td>
+      <td>${s.problem ?? s.headline}</td><td>${when}</td><td><a href="${s.notebook}.md">md</a></td>
+      <td class="right">${time}</td></tr>`;
+  };
+  const head = ["Step", "Report", "Verdict", "Key figure", "Run", "Summary", "Main job"].map(
+    (h) => html`<th>${h}</th>`,
+  );
+  doc.html(
+    html`<div class="table"><table><thead><tr>${head}</tr></thead><tbody>${steps.map(row)}</tbody></table></div>`,
+  );
+  return doc.renderHtml({ subtitle: `generated ${generated}`, footer: "k2-hardening · bun run bundle" });
+}
+
+/**
+ * The PR description: a verdict table, then each step's markdown summary in a collapsed section. Over the limit, the
+ * largest sections are replaced by a pointer to their report, largest first, until it fits; `cut` names them.
+ */
+export function prBody(steps: BundleStep[], limit = PR_BODY_LIMIT): { text: string; cut: string[] } {
+  const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  const head = [
+    "# K2 Phase 7 hardening",
+    "",
+    "| Step | Report | Verdict | Key figure | Run |",
+    "|---|---|---|---|---|",
+    ...steps.map(
+      (s) =>
+        `| ${s.step} | ${s.notebook} | **${s.status}** | ${cell(s.problem ?? s.headline)} | ${s.run?.runId ?? "–"} |`,
+    ),
+    "",
+    "Each report is attached as one self-contained HTML file; figures as PNG.",
+    "",
+  ].join("\n");
+  const sections = new Map(
+    steps
+      .filter((s) => s.markdown)
+      .map((s) => [
+        s.notebook,
+        `<details><summary>${s.notebook}: ${s.status}</summary>\n\n${s.markdown}\n</details>\n`,
+      ]),
+  );
+  const cut: string[] = [];
+  const assemble = () => {
+    const note = cut.length
+      ? `\n> Cut to fit GitHub's ${limit.toLocaleString("en-US")}-character limit: ${cut.join(", ")} (see the attached ` +
+        "reports).\n"
+      : "";
+    return head + [...sections.values()].join("\n") + note;
+  };
+  let text = assemble();
+  while (text.length > limit) {
+    const largest = [...sections].filter(([n]) => !cut.includes(n)).sort((a, b) => b[1].length - a[1].length)[0];
+    if (!largest) break;
+    cut.push(largest[0]);
+    sections.set(largest[0], `_${largest[0]}: cut (${largest[1].length} characters); see ${largest[0]}.html_\n`);
+    text = assemble();
+  }
+  return { text, cut };
+}
+
+/** The figures of a report: in each <figure>, its largest SVG (Plot's chart, not a legend's swatches); at most `max`. */
+export function figuresOf(reportHtml: string, max = 3): string[] {
+  const area = (svg: string) => {
+    const w = /\bwidth="(\d+(?:\.\d+)?)"/.exec(svg)?.[1];
+    const h = /\bheight="(\d+(?:\.\d+)?)"/.exec(svg)?.[1];
+    return Number(w ?? 0) * Number(h ?? 0);
+  };
+  return [...reportHtml.matchAll(/<figure>([\s\S]*?)<\/figure>/g)]
+    .map((f) => [...f[1]!.matchAll(/<svg[\s\S]*?<\/svg>/g)].map((m) => m[0]).sort((a, b) => area(b) - area(a))[0])
+    .filter((svg): svg is string => !!svg)
+    .slice(0, max);
+}
+
+/** One SVG as PNG on white, with the system's fonts (DejaVu on Debian). */
+export function pngOf(svg: string): Uint8Array {
+  const withNs = svg.includes("xmlns=") ? svg : svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"');
+  return new Resvg(withNs, {
+    background: "white",
+    fitTo: { mode: "zoom", value: 2 },
+    font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" },
+  })
+    .render()
+    .asPng();
+}
+
+export type BundleIo = {
+  read(name: string): string | null;
+  write(name: string, data: string | Uint8Array): Promise<void>;
+};
+
+/** Everything in one go: index.html, pr.md and the PNGs, from the steps' evidence and the reports in out/. */
+export async function writeBundle(
+  evidence: (StepEvidence & { step: number })[],
+  io: BundleIo,
+  outcomes = new Map<string, { code: number; seconds: number }>(),
+) {
+  const steps: BundleStep[] = evidence.map((e) => ({
+    ...e,
+    markdown: io.read(`${e.notebook}.md`),
+    outcome: outcomes.get(e.notebook),
+  }));
+  await io.write("index.html", indexHtml(steps, `${new Date().toISOString().slice(0, 19)}Z`));
+  const pr = prBody(steps);
+  await io.write("pr.md", pr.text);
+  const pngs: string[] = [];
+  for (const s of steps) {
+    const report = io.read(`${s.notebook}.html`);
+    for (const [i, svg] of (report ? figuresOf(report) : []).entries()) {
+      const name = `png/${s.notebook}-${i + 1}.png`;
+      await io.write(name, pngOf(svg));
+      pngs.push(name);
+    }
+  }
+  return { prChars: pr.text.length, cut: pr.cut, pngs };
+}
