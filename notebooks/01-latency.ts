@@ -52,7 +52,7 @@ type Options = ScenarioOptions & {
 /** The options, each declared with its normaliser (lib/runtime/options.ts). */
 const OPTIONS = {
   scenarios: opt.list(scenarioByName, "scenarios to run, any of 1x,5x,10x", "1x,5x,10x"),
-  duration: opt.duration("30s", "load time per scenario (and the lab's 1x window)"),
+  duration: opt.duration("20s", "load time per scenario (and the lab's 1x window)"),
   window: opt.duration("5m", "stack 1x: measure the last window (ending one flush interval ago)"),
   since: opt.isoTime("stack 1x: absolute window start, e.g. 2026-02-19T09:00:00Z"),
   until: opt.isoTime("stack 1x: absolute window end (default now)"),

@@ -49,7 +49,7 @@ type Options = {
 /** The options, each declared with its normaliser (lib/runtime/options.ts). */
 const OPTIONS = {
   tests: opt.optionalText(`tests by name or number: ${MATRIX.map((t) => t.name).join(", ")}`, "list"),
-  hold: opt.duration("10s", "how long each fault holds (the partition: --partition)"),
+  hold: opt.duration("5s", "how long each fault holds (the partition: --partition)"),
   partition: opt.duration("30s", "how long the network partition holds (the brief: 30 s)"),
   rate: opt.rate("2x", "lab: trade rate during the tests"),
   network: opt.text(

@@ -7,7 +7,8 @@
 // on Ctrl-C too.
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { connectClickHouse, isLab, targetFromEnv, type Target, type TargetSpec } from "../lib/io/clickhouse.ts";
-import { connectDocker, probeDocker } from "../lib/io/docker.ts";
+import { connectDocker, probeDocker, type DockerTarget } from "../lib/io/docker.ts";
+import { DELAY_WINDOW_MS } from "../lib/alerting/exporter-sql.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { KAFKA_ENGINE, PROMETHEUS } from "../lib/k2/stack.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
@@ -47,9 +48,9 @@ const alertName = (s: string, flag: string) => {
 };
 
 const OPTIONS = {
-  factor: opt.number("30", "time compression: for, windows and time thresholds divided by this (--live: 1)", 1, 600),
+  factor: opt.number("60", "time compression: for, windows and time thresholds divided by this (--live: 1)", 1, 600),
   "full-scale": opt.flag("the real timings (factor 1, 15 s scrapes): long, about an hour"),
-  baseline: opt.duration("10s", "the healthy baseline during which no alert may fire"),
+  baseline: opt.duration("5s", "the healthy baseline during which no alert may fire"),
   alerts: opt.list(alertName, "alerts to fire (default all seven)", ALERTS.map((a) => a.name).join(",")),
   rate: opt.rate("100", "the lab's traffic, msg/s (a consumer stall reaches the lag threshold sooner)"),
   live: opt.flag("fire through PROMETHEUS_URL (a stack's Prometheus and rules) with step 3's faults"),
@@ -141,13 +142,26 @@ type OnAbort = (f: () => Promise<void>) => void;
 type Fired = LiveFireRecord & { docker: string; target: Fetched["target"] };
 const described = (t: Target) => ({ kind: t.kind, label: t.label, version: t.version });
 
+/** The exporter on the lab; its delay window (a minute) compressed with the rules, to no less than 5 s. */
+const labExporter = (target: Target, docker: DockerTarget | null, factor: number) =>
+  new PipelineExporter({
+    db: target,
+    database: target.database,
+    config: loadConfig(),
+    docker,
+    delayWindowMs: Math.max(5000, DELAY_WINDOW_MS / factor),
+  });
+
 /** The lab's traffic, offload job and exporter, with our own Prometheus and Alertmanager. */
 async function fetchLab(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbort): Promise<Fired> {
   const target = await connectClickHouse(spec);
   const probe = await probeDocker();
   const docker = "unreachable" in probe ? null : probe;
   if (docker) await ensureLabStack(docker);
-  const scrapeMs = o.factor === 1 ? PROMETHEUS.scrapeMs : 1000;
+  // compressed: a 2 s scrape leaves a loaded 2-core machine room to answer (a scrape that times out makes every
+  // metric absent, and the absent() guards fire); rules evaluated every second
+  const scrapeMs = o.factor === 1 ? PROMETHEUS.scrapeMs : 2000;
+  const evalMs = o.factor === 1 ? PROMETHEUS.evalMs : 1000;
   const flushMs = Math.max(50, Math.round(KAFKA_ENGINE.flushIntervalMs / o.factor));
   const traffic = await startLabTraffic(target, {
     ratePerSec: o.rate,
@@ -158,14 +172,14 @@ async function fetchLab(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbort
   const offload = await new LabOffload(target, null, Math.round(THRESHOLDS.offloadIntervalMs / o.factor)).setup();
   offload.start();
   await offload.runOnce();
-  const exporter = new PipelineExporter({ db: target, database: target.database, config: loadConfig(), docker });
+  const exporter = labExporter(target, docker, o.factor);
   const cleanups = lifo(onAbort, async () => {
     offload.stop();
     await traffic.stop();
   });
   try {
     const rig = { target, traffic, offload, docker, flushMs, exporter };
-    const r = await runLiveFire(rig, { ...o, scrapeMs, evalMs: scrapeMs, log, onAbort: cleanups.add });
+    const r = await runLiveFire(rig, { ...o, scrapeMs, evalMs, log, onAbort: cleanups.add });
     return { ...r, docker: docker?.host ?? "none", target: described(target) };
   } finally {
     await cleanups.last();
@@ -191,6 +205,7 @@ async function fetchLive(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbor
   const offloadEveryMs = Math.round(THRESHOLDS.offloadIntervalMs / o.factor);
   let stopLab = async () => {};
   let hold: { paused: boolean } | undefined;
+  let delayWindow: number | undefined; // a stack's exporter averages over its own minute
   if (lab) {
     const conduits = await ensureLabStack(docker);
     const traffic = await startLabTraffic(target, {
@@ -203,10 +218,11 @@ async function fetchLive(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbor
     const offload = await new LabOffload(target, docker, offloadEveryMs).setup();
     offload.start();
     await offload.runOnce();
-    const exporter = new PipelineExporter({ db: target, database: target.database, config: loadConfig(), docker });
+    const exporter = labExporter(target, docker, o.factor);
     const served = serveLab({ target, traffic, exporter }, o.labPort);
     log(`the lab's endpoints: http://127.0.0.1:${served.port}/metrics, /redpanda/public_metrics, /clickhouse/metrics`);
     hold = traffic.control;
+    delayWindow = exporter.delayWindowMs;
     stopLab = async () => {
       served.stop(true);
       offload.stop();
@@ -218,7 +234,11 @@ async function fetchLive(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbor
   try {
     const busiestPerSec = await busiestRate(api, o.rate);
     const faults = (scrapeMs: number) =>
-      stackFaults({ docker, lab, network, busiestPerSec, flushMs, offloadEveryMs, hold }, o.factor, scrapeMs);
+      stackFaults(
+        { docker, lab, network, busiestPerSec, flushMs, offloadEveryMs, hold, delayWindowMs: delayWindow },
+        o.factor,
+        scrapeMs,
+      );
     const r = await runLiveOnStack(api, faults, { ...o, log, onAbort: cleanups.add });
     return { ...r, docker: docker.host, target: described(target) };
   } finally {

@@ -7,7 +7,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
-import { connectClickHouse, isLab, targetFromEnv, type Target } from "../lib/io/clickhouse.ts";
+import { connectClickHouse, isLab, sqlString, targetFromEnv, type Target } from "../lib/io/clickhouse.ts";
+import { resetLab } from "../lib/lab/schema.ts";
 import { dockerLabel, k2Containers, probeDocker, type DockerTarget } from "../lib/io/docker.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { LAB_NET } from "../lib/lab/stack.ts";
@@ -108,7 +109,11 @@ with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless 
       } finally {
         await env.stop();
       }
-    } else names = await discoverNames(target, target.database, config, network);
+    } else {
+      // the lab's own folder may not hold its pipeline yet (no lab run): the lab builds it, as it owns it
+      if (lab && !(await hasDatabase(target, target.database))) await resetLab(target, target.database);
+      names = await discoverNames(target, target.database, config, network);
+    }
     const present = await presentOn(docker);
     const rec: SignoffRecord = {
       target: target.label,
@@ -178,6 +183,11 @@ async function drillAll(names: Names, rig: Parameters<typeof drill>[1], log: (m:
     out.push(d);
   }
   return out;
+}
+
+async function hasDatabase(t: Target, name: string) {
+  const [r] = await t.query<{ n: number }>(`SELECT count() AS n FROM system.databases WHERE name = ${sqlString(name)}`);
+  return Number(r?.n) > 0;
 }
 
 async function presentOn(docker: DockerTarget | null): Promise<Present> {

@@ -36,7 +36,7 @@ type Options = {
 
 /** The options, each declared with its normaliser (lib/runtime/options.ts). */
 const OPTIONS = {
-  duration: opt.duration("60s", "how long to replay"),
+  duration: opt.duration("30s", "how long to replay"),
   rate: opt.rate("1x", `total message rate: 1x = ${BASE_RATE} msg/s, 5x, 10x, or 120/s`),
   delay: delayOption(
     "lognormal:40ms,0.5",

@@ -8,7 +8,15 @@ import { theilSen, leakVerdict } from "../lib/verdict/trend.ts";
 import { analyseService, stackTotals, spikePeriodicity, intervalCpu, type Tidy } from "../lib/burnin/verdict.ts";
 import { seeded, normal } from "../lib/lab/random.ts";
 import { SERVICES } from "../lib/k2/stack.ts";
-import { appendRound, lastCompleteRound, cpuCores, memoryUsed, sampleRound, type Row } from "../lib/burnin/sampler.ts";
+import {
+  appendRound,
+  lastCompleteRound,
+  cpuBetween,
+  memoryUsed,
+  sampleRound,
+  type Counters,
+  type Row,
+} from "../lib/burnin/sampler.ts";
 import { tempDir, ensureDockerEngine, runCli, engineRelay, re } from "./helpers.ts";
 
 test("parseBytes: every unit docker prints", () => {
@@ -239,14 +247,14 @@ describe("samples.csv: durable rounds and resume", () => {
       { ts: Date.parse(at(15)), cpu: 0 },
     ]);
   });
-  test("cpuCores and memoryUsed as the docker CLI computes them", () => {
-    const s = (total: number, system: number, usage = 100, inactive = 30) =>
-      ({
-        cpu_stats: { cpu_usage: { total_usage: total }, system_cpu_usage: system, online_cpus: 2 },
-        memory_stats: { usage, limit: 1000, stats: { inactive_file: inactive } },
-      }) as any;
-    expect(cpuCores(s(1e9, 10e9), s(1.5e9, 11e9))).toBeCloseTo(1.0, 10); // 0.5 s of CPU per 1 s of 2-CPU system time
-    expect(memoryUsed(s(0, 0, 100, 30))).toBe(70);
+  test("CPU between two rounds' counters and memory as the docker CLI computes them", () => {
+    const s = (usage = 100, inactive = 30) =>
+      ({ memory_stats: { usage, limit: 1000, stats: { inactive_file: inactive } } }) as any;
+    // 0.5 s of CPU per 1 s of 2-CPU system time
+    expect(cpuBetween({ cpuNs: 1e9, systemNs: 10e9 }, { cpuNs: 1.5e9, systemNs: 11e9, cpus: 2 })).toBeCloseTo(1.0, 10);
+    // a counter that went back (a restart) gives nothing rather than a negative
+    expect(cpuBetween({ cpuNs: 2e9, systemNs: 10e9 }, { cpuNs: 1e9, systemNs: 11e9, cpus: 2 })).toBeNull();
+    expect(memoryUsed(s(100, 30))).toBe(70);
   });
 });
 
@@ -303,9 +311,12 @@ describe("the sampler on a real Docker engine: known behaviours", () => {
       ],
       { stdout: "pipe", env: { ...process.env, DOCKER_HOST: host } },
     );
+    // the sampler's CPU is from the counters between two rounds: a round before, then one alongside the loop
+    const counters: Counters = new Map();
+    await sampleRound(t, 1, { prefix: "k2t-still", expected: [] }, counters);
     const [text, direct] = await Promise.all([
       new Response(loop.stdout).text(),
-      sampleRound(t, 1, { prefix: "k2t-still", expected: [] }),
+      sampleRound(t, 2, { prefix: "k2t-still", expected: [] }, counters),
     ]);
     const imported = parseStatsExport(text, "loop.csv");
     const a = imported.find((s) => s.container === "k2t-still")!,
@@ -325,8 +336,9 @@ describe("the sampler on a real Docker engine: known behaviours", () => {
     const t = await connectDocker({ DOCKER_HOST: host });
     const f = join(tempDir(), "samples.csv");
     const t0 = Date.now();
+    const counters: Counters = new Map();
     for (let round = 1; round <= 12; round++) {
-      appendRound(f, await sampleRound(t, round, { prefix: "k2t-", expected: names }));
+      appendRound(f, await sampleRound(t, round, { prefix: "k2t-", expected: names }, counters));
       await Bun.sleep(Math.max(0, t0 + round * 2000 - Date.now()));
     }
     const { localEngine } = await import("../lib/io/clickhouse.ts");

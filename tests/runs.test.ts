@@ -12,7 +12,8 @@ import { healthSummary, type HealthFetched } from "../lib/health/summary.ts";
 import { latencySummary, type LatencyFetched } from "../lib/latency/summary.ts";
 import { burnInSummary, type BurnInFetched } from "../lib/burnin/summary.ts";
 import { failureSummary, type FailureFetched } from "../lib/failure/summary.ts";
-import { alertingSummary, type AlertingFetched } from "../lib/alerting/summary.ts";
+import { alertingSummary, liveFireSummary, type AlertingFetched } from "../lib/alerting/summary.ts";
+import { signoffSummary, type SignoffFetched } from "../lib/runbooks/summary.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures", "runs");
 const notebooks = readdirSync(FIXTURES).sort();
@@ -27,11 +28,22 @@ const SUMMARIES: Record<string, (id: string) => Promise<StepSummary>> = {
   "02-burn-in": async (id) => burnInSummary(await openRun<BurnInFetched>("02-burn-in", id)),
   "03-failure-modes": async (id) => failureSummary(await openRun<FailureFetched>("03-failure-modes", id)),
   "04-alerting": async (id) => alertingSummary(await openRun<AlertingFetched>("04-alerting", id)),
+  "04-live-fire": async (id) => liveFireSummary(await openRun("04-live-fire", id)),
+  "05-runbooks": async (id) => signoffSummary(await openRun<SignoffFetched>("05-runbooks", id)),
 };
 
 describe("reports re-rendered from stored fixture runs", () => {
   test("there is a fixture run for every step notebook", () => {
-    expect(notebooks).toEqual(["00-health", "01-latency", "02-burn-in", "03-failure-modes", "04-alerting", "lab"]);
+    expect(notebooks).toEqual([
+      "00-health",
+      "01-latency",
+      "02-burn-in",
+      "03-failure-modes",
+      "04-alerting",
+      "04-live-fire",
+      "05-runbooks",
+      "lab",
+    ]);
   });
   for (const nb of notebooks)
     test(`${nb} --from its fixture: the same report`, async () => {

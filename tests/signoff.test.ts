@@ -2,6 +2,9 @@
 // figures picked for PNG, the runbook checks; then the notebook on stored fixture runs (NOT RUN, stale, failed, a newer
 // format refused, --gate, --write twice) and the drill on the lab.
 import { describe, expect, test } from "bun:test";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runCli, tempDir, ensureDockerEngine } from "./helpers.ts";
 import { staleness } from "../lib/runbooks/evidence.ts";
 import { spliceBlock, planDocs, locate, type DocBlock } from "../lib/runbooks/docs.ts";
 import { prBody, figuresOf, type BundleStep } from "../lib/runbooks/bundle.ts";
@@ -159,3 +162,147 @@ describe("runbooks checked", () => {
     ]);
   });
 });
+
+// ---- the notebook on stored runs ----
+const FIXTURES = join(import.meta.dir, "fixtures", "runs");
+const NO_DOCKER = "unix:///nonexistent.sock";
+
+/** A data folder holding the fixture runs of `steps`, as if measured an hour ago on this folder's lab. */
+function dataWith(steps: string[]) {
+  const dir = tempDir("k2-signoff-");
+  const data = join(dir, "data");
+  for (const nb of steps) {
+    cpSync(join(FIXTURES, nb), join(data, nb), { recursive: true });
+    for (const id of readdirSync(join(data, nb))) {
+      const path = join(data, nb, id, "manifest.json");
+      const m = JSON.parse(readFileSync(path, "utf8"));
+      m.createdAt = new Date(Date.now() - 3_600_000).toISOString();
+      if (m.target?.kind === "embedded") m.target.label = `embedded chdb at ${join(data, "lab-engine")}`;
+      if (m.target?.kind === "docker") m.target.label = "Docker engine at unix:///var/run/docker.sock";
+      writeFileSync(path, JSON.stringify(m, null, 2));
+    }
+  }
+  return { K2_DATA_DIR: data, K2_OUT_DIR: join(dir, "out"), DOCKER_HOST: NO_DOCKER };
+}
+const runOf = (env: { K2_DATA_DIR: string }, nb: string) =>
+  join(env.K2_DATA_DIR, nb, readdirSync(join(env.K2_DATA_DIR, nb))[0]!);
+const checklistRow = (md: string, criterion: string) => md.split("\n").find((l) => l.includes(`| ${criterion}`)) ?? "";
+
+describe("the sign-off on stored runs", () => {
+  test("NOT RUN with the command, PASS from current runs, a failed step FAIL, --gate 6, a newer format refused", async () => {
+    const env = dataWith(["00-health", "01-latency", "02-burn-in", "03-failure-modes", "04-alerting"]);
+    const r = await runCli("notebooks/05-runbooks.ts", ["--no-drill"], env);
+    expect(r.stderr).not.toContain("    at ");
+    const md = readFileSync(join(env.K2_OUT_DIR, "05-runbooks.md"), "utf8");
+    expect(checklistRow(md, "Alerts fired live: a stored run")).toContain(
+      "NOT RUN | no stored run: bun notebooks/04-live-fire.ts makes one",
+    );
+    expect(checklistRow(md, "4. MinIO unavailable")).toMatch(/\| 3 \| 4\. MinIO unavailable.* \| PASS \|/);
+    expect(checklistRow(md, "Each runbook recovers in a drill")).toContain("NOT RUN | --no-drill");
+    // the five runbooks, each saying its evidence is incomplete (no live fire, no drill)
+    for (const f of [
+      "feed-handler-crash",
+      "clickhouse-unavailable",
+      "redpanda-restart",
+      "silver-mv-stall",
+      "minio-unavailable",
+    ])
+      expect(readFileSync(join(env.K2_OUT_DIR, "05-runbooks", `${f}-runbook.md`), "utf8")).toContain(
+        "**Evidence incomplete:**",
+      );
+    // one deliberately failed step: a failure test that did not recover
+    const results = join(runOf(env, "03-failure-modes"), "results.json");
+    const failed = JSON.parse(readFileSync(results, "utf8"));
+    failed[0].status = "FAIL";
+    writeFileSync(results, JSON.stringify(failed));
+    const gate = await runCli("notebooks/05-runbooks.ts", ["--no-drill", "--gate"], env);
+    expect(gate.code).toBe(6);
+    const md2 = readFileSync(join(env.K2_OUT_DIR, "05-runbooks.md"), "utf8");
+    expect(checklistRow(md2, "1. Feed handler crash")).toMatch(/\| FAIL \|/);
+    // a run written by a newer version: refused by name, never mis-read
+    const manifest = join(runOf(env, "01-latency"), "manifest.json");
+    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, "utf8")), format: 99 }));
+    await runCli("notebooks/05-runbooks.ts", ["--no-drill"], env);
+    const md3 = readFileSync(join(env.K2_OUT_DIR, "05-runbooks.md"), "utf8");
+    expect(checklistRow(md3, "Latency benchmark: a stored run")).toContain(
+      "UNRESOLVED | run " +
+        readdirSync(join(env.K2_DATA_DIR, "01-latency"))[0] +
+        " of 01-latency cannot be read (store format 99, from a newer k2-hardening",
+    );
+  }, 180_000);
+
+  test("evidence from another target, or too old, never passes", async () => {
+    const env = dataWith(["03-failure-modes"]);
+    const r = await runCli("notebooks/05-runbooks.ts", ["--no-drill", "--max-age", "30m"], env);
+    expect(r.code).toBe(0);
+    const md = readFileSync(join(env.K2_OUT_DIR, "05-runbooks.md"), "utf8");
+    expect(checklistRow(md, "4. MinIO unavailable")).toMatch(
+      /UNRESOLVED \| .*stale: 1\.0 h old, over the 30\.0 min limit/,
+    );
+  }, 120_000);
+
+  test("--write: the runbooks and the blocks between markers, a file without markers named, a second run unchanged", async () => {
+    const env = dataWith(["01-latency", "02-burn-in", "03-failure-modes"]);
+    const docs = tempDir("k2-docs-");
+    mkdirSync(join(docs, "architecture"), { recursive: true });
+    mkdirSync(join(docs, "phases", "phase-7"), { recursive: true });
+    const arch =
+      "# Architecture\n\nprose\n\n<!-- k2-hardening:begin phase7-resources -->\n<!-- k2-hardening:end phase7-resources -->\n\nmore prose\n";
+    writeFileSync(join(docs, "architecture", "ARCHITECTURE-V2.md"), arch);
+    writeFileSync(join(docs, "phases", "phase-7", "PROGRESS.md"), "# Phase 7\n\nno markers here\n");
+    const r = await runCli("notebooks/05-runbooks.ts", ["--no-drill", "--write", docs], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("+++ b/architecture/ARCHITECTURE-V2.md");
+    expect(r.stderr).toContain("not written: phases/phase-7/PROGRESS.md: no markers for phase7-progress");
+    const after = readFileSync(join(docs, "architecture", "ARCHITECTURE-V2.md"), "utf8");
+    expect(
+      after.startsWith(
+        "# Architecture\n\nprose\n\n<!-- k2-hardening:begin phase7-resources -->\nResource use in the burn-in (02-burn-in run ",
+      ),
+    ).toBe(true);
+    expect(after).toContain("| k2-clickhouse |");
+    expect(after.endsWith("<!-- k2-hardening:end phase7-resources -->\n\nmore prose\n")).toBe(true);
+    expect(readFileSync(join(docs, "phases", "phase-7", "PROGRESS.md"), "utf8")).toBe("# Phase 7\n\nno markers here\n");
+    expect(existsSync(join(docs, "operations", "runbooks", "silver-mv-stall-runbook.md"))).toBe(true);
+    const again = await runCli("notebooks/05-runbooks.ts", ["--no-drill", "--write", docs], env);
+    expect(again.stdout).not.toContain("ARCHITECTURE-V2.md");
+    expect(readFileSync(join(docs, "architecture", "ARCHITECTURE-V2.md"), "utf8")).toBe(after);
+    // --append adds the markers where there were none, leaving the rest
+    await runCli("notebooks/05-runbooks.ts", ["--no-drill", "--write", docs, "--append"], env);
+    const progress = readFileSync(join(docs, "phases", "phase-7", "PROGRESS.md"), "utf8");
+    expect(progress.startsWith("# Phase 7\n\nno markers here\n\n<!-- k2-hardening:begin phase7-progress -->\n")).toBe(
+      true,
+    );
+    const bad = await runCli("notebooks/05-runbooks.ts", ["--no-drill", "--write", join(docs, "nope")], env);
+    expect([bad.code, bad.stderr.trim()]).toEqual([
+      2,
+      `05-runbooks: error: invalid --write: "${join(docs, "nope")}" is not a folder (give the platform's docs folder)`,
+    ]);
+  }, 180_000);
+});
+
+test("the drill on the lab: each runbook's fault applied, its resolution followed for real, recovered in time", async () => {
+  const host = await ensureDockerEngine();
+  const dir = tempDir("k2-drill-");
+  const env = { K2_DATA_DIR: join(dir, "data"), K2_OUT_DIR: join(dir, "out"), DOCKER_HOST: host };
+  const r = await runCli("notebooks/05-runbooks.ts", [], env);
+  expect(r.stderr).not.toContain("    at ");
+  const [run] = readdirSync(join(env.K2_DATA_DIR, "05-runbooks"));
+  const rec = JSON.parse(readFileSync(join(env.K2_DATA_DIR, "05-runbooks", run!, "signoff.json"), "utf8"));
+  expect(rec.drills.map((d: { runbook: string; status: string }) => `${d.runbook} ${d.status}`)).toEqual([
+    "feed-handler-crash PASS",
+    "clickhouse-unavailable PASS",
+    "redpanda-restart PASS",
+    "silver-mv-stall PASS",
+    "minio-unavailable PASS",
+  ]);
+  for (const d of rec.drills) {
+    // seen failing before recovered, within the runbook's target; every unconditional step ran and succeeded
+    expect(d.detectedMs).toBeLessThan(d.recoveredMs);
+    expect(d.recoveredMs).toBeLessThan(5 * 60_000);
+    expect(d.steps.filter((s: { ran: boolean; ok: boolean }) => s.ran && !s.ok)).toEqual([]);
+  }
+  expect(rec.commands.every((c: { status: string }) => c.status === "PASS")).toBe(true);
+  // every fault cleared: the journal empty, the lab's containers running and connected
+  expect(JSON.parse(readFileSync(join(env.K2_DATA_DIR, "03-failure-modes", "journal.json"), "utf8"))).toEqual([]);
+}, 300_000);

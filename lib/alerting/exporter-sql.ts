@@ -35,13 +35,16 @@ export function landedSql(m: Mapping, fromMs: number, toMs: number): string {
       AND ${clock} <= ${sqlTimeMs(toMs)} GROUP BY exchange`;
 }
 
-/** Per exchange: ingestion minus exchange time over what landed in the last minute, average and p99, in seconds. */
-export function delaySql(m: Mapping, nowMs: number): string {
+/**
+ * Per exchange: ingestion minus exchange time over what landed in the last minute (a time-compressed live fire
+ * shortens the window with its rules), average and p99, in seconds.
+ */
+export function delaySql(m: Mapping, nowMs: number, windowMs = DELAY_WINDOW_MS): string {
   const { ex, clock } = cols(m);
   const lag = `dateDiff('microsecond', ${ex}, ${clock}) / 1e6`;
   return `SELECT ${exchangeExpr(m)} AS exchange, avg(${lag}) AS avg_s, quantile(0.99)(${lag}) AS p99_s FROM ${m.table}
-    WHERE ${ex} >= ${sqlTimeMs(nowMs - DELAY_WINDOW_MS - LANDING_SLACK_MS)}
-      AND ${clock} > ${sqlTimeMs(nowMs - DELAY_WINDOW_MS)}
+    WHERE ${ex} >= ${sqlTimeMs(nowMs - windowMs - LANDING_SLACK_MS)}
+      AND ${clock} > ${sqlTimeMs(nowMs - windowMs)}
     GROUP BY exchange`;
 }
 

@@ -19,6 +19,7 @@ import {
   NEWEST_LOOKBACK_MS,
   NEWEST_RECENT_MS,
   delaySql,
+  DELAY_WINDOW_MS,
   landedSql,
   newestSql,
 } from "./exporter-sql.ts";
@@ -35,6 +36,8 @@ export type ExporterDeps = {
   now?: () => number;
   /** each source's time bound per scrape */
   timeoutMs?: number;
+  /** the window ingestion delay is averaged over (default a minute; a time-compressed live fire divides it) */
+  delayWindowMs?: number;
 };
 
 type Labels = Record<string, string>;
@@ -137,6 +140,9 @@ export class PipelineExporter {
   private silver: Mapping | undefined;
   private lastLandedMs: number;
   private readonly now: () => number;
+  get delayWindowMs() {
+    return this.d.delayWindowMs ?? DELAY_WINDOW_MS;
+  }
   /** the last error per source, for the log (redacted) */
   readonly errors = new Map<Source, string>();
 
@@ -196,7 +202,7 @@ export class PipelineExporter {
     const [recent, landed, delay] = await Promise.all([
       newestIn(NEWEST_RECENT_MS),
       db.query<{ exchange: string; n: number }>(landedSql(m, this.lastLandedMs, now)),
-      db.query<{ exchange: string; avg_s: number; p99_s: number }>(delaySql(m, now)),
+      db.query<{ exchange: string; avg_s: number; p99_s: number }>(delaySql(m, now, this.d.delayWindowMs)),
     ]);
     this.lastLandedMs = now;
     // only an exchange with nothing in the last minutes costs the longer look back

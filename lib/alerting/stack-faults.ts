@@ -23,6 +23,8 @@ export type StackRig = FaultRig & {
   busiestPerSec: number;
   flushMs: number;
   offloadEveryMs: number;
+  /** the exporter's delay window, when it is the lab's (compressed); a stack's is a minute */
+  delayWindowMs?: number;
 };
 
 /**
@@ -66,7 +68,7 @@ export function stackFaults(r: StackRig, factor: number, scrapeMs: number): Faul
       conditionAfterMs: (THRESHOLDS.consumerLagMessages / r.busiestPerSec) * 1000,
       ...stepThree(r, "network-partition", "live-fire RedpandaConsumerLagHigh"),
     },
-    delayAfterStall("k2-clickhouse partitioned, then reconnected", r.flushMs, scrapeMs),
+    delayAfterStall("k2-clickhouse partitioned, then reconnected", r.flushMs, scrapeMs, r.delayWindowMs),
     {
       alert: "ClickHouseBronzeInsertFailure",
       fault: "inserts failing",

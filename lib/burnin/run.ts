@@ -9,7 +9,16 @@ import { alive, spawnDetached } from "../runtime/process.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import { writeAtomic } from "../runtime/fsx.ts";
 import { dockerLabel, type DockerTarget } from "../io/docker.ts";
-import { sampleRound, appendRound, lastCompleteRound, emptyRow, serviceOf, ROUND_END, type Row } from "./sampler.ts";
+import {
+  sampleRound,
+  appendRound,
+  lastCompleteRound,
+  emptyRow,
+  serviceOf,
+  ROUND_END,
+  type Counters,
+  type Row,
+} from "./sampler.ts";
 import { parseStatsExport, ImportError } from "./import.ts";
 import { openLiveRun, writeManifest, newRunId, listRuns, type Manifest } from "../runtime/store.ts";
 import type { BurnInFetched } from "./summary.ts";
@@ -139,12 +148,14 @@ export async function runSampler(
   // Rounds whose time passed while no sampler ran are gaps, not made up later.
   let round = Math.max(done + 1, Math.floor((Date.now() - state.startedAt) / state.intervalMs) + 1);
   let taken = done;
+  const counters: Counters = new Map(); // each round's CPU is from the previous round's counters
   try {
     for (; round <= state.expectedRounds && !stop; round++) {
       const due = state.startedAt + (round - 1) * state.intervalMs;
       while (!stop && Date.now() < due) await Bun.sleep(Math.min(250, due - Date.now()));
       if (stop) break;
-      appendRound(samples, await sampleRound(docker, round, { prefix: state.prefix, expected: state.expected }));
+      const rows = await sampleRound(docker, round, { prefix: state.prefix, expected: state.expected }, counters);
+      appendRound(samples, rows);
       taken = round;
       bar.update(
         round,

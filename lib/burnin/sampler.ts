@@ -1,11 +1,10 @@
-// The burn-in sampler. One round reads every K2 container at once: one-shot stats (no 2 s
-// wait per container, moby#40437) twice about a second apart. A one-shot read still waits
-// for the daemon's next stats collection (every second), so a round costs 1-2 s whatever
-// the container count, where a loop of plain reads costs 2 s per container. CPU is the docker CLI's figure (CPU delta
-// over system
-// delta times online CPUs) in cores; the cumulative CPU counter is kept too, so the average
-// over the interval between rounds is known as well. Memory is the CLI's: usage less
-// inactive file cache. Each round is appended to samples.csv and synced before the next.
+// The burn-in sampler. One round reads every K2 container at once, one one-shot stats read each (no 2 s wait per
+// container, moby#40437; a one-shot read waits at most for the daemon's next 1 s collection), so a round costs about
+// half of `docker stats --no-stream`, which reads twice. CPU comes from the cumulative counters between this round's
+// read and the previous round's (the docker CLI's formula: Δ container CPU / Δ system CPU × online CPUs, in cores):
+// over a 5-minute interval that is the average the budget speaks of, where the CLI's is one second's. The first round,
+// and the first after a container restarted, has none. Memory is the CLI's: usage less inactive file cache. Each round
+// is appended to samples.csv and synced before the next.
 import { openSync, writeSync, fsyncSync, closeSync, existsSync, readFileSync, truncateSync } from "node:fs";
 import type Docker from "dockerode";
 import type { DockerTarget } from "../io/docker.ts";
@@ -33,11 +32,14 @@ const ROUND_END = "*round-end*";
 
 type Stats = Docker.ContainerStats & { memory_stats: { stats?: Record<string, number> } };
 
-/** The CLI's CPU: (Δ container CPU / Δ system CPU) × online CPUs, in cores. */
-export function cpuCores(a: Stats, b: Stats): number | null {
-  const dc = b.cpu_stats.cpu_usage.total_usage - a.cpu_stats.cpu_usage.total_usage;
-  const ds = (b.cpu_stats.system_cpu_usage ?? 0) - (a.cpu_stats.system_cpu_usage ?? 0);
-  const cpus = b.cpu_stats.online_cpus || b.cpu_stats.cpu_usage.percpu_usage?.length || 1;
+/** The CLI's CPU between two readings: (Δ container CPU / Δ system CPU) × online CPUs, in cores. */
+export function cpuBetween(
+  a: { cpuNs: number; systemNs: number },
+  b: { cpuNs: number; systemNs: number; cpus: number },
+): number | null {
+  const dc = b.cpuNs - a.cpuNs;
+  const ds = b.systemNs - a.systemNs;
+  const cpus = b.cpus;
   return ds > 0 && dc >= 0 ? (dc / ds) * cpus : null;
 }
 /** The CLI's memory: usage less inactive file cache (cgroup v2 `inactive_file`, v1 `total_inactive_file`). */
@@ -47,7 +49,9 @@ export function memoryUsed(s: Stats): number {
   return Math.max(0, (s.memory_stats.usage ?? 0) - (cache < (s.memory_stats.usage ?? 0) ? cache : 0));
 }
 
-export type RoundOptions = { prefix: string; expected: string[]; gapMs?: number };
+export type RoundOptions = { prefix: string; expected: string[] };
+/** Each running container's cumulative counters at the last round, keyed by name: the CPU of the next is from them. */
+export type Counters = Map<string, { cpuNs: number; systemNs: number; cpus: number; startedAt: string | null }>;
 
 /** The compose service of a K2 container, "" for one not in the stack. */
 export const serviceOf = (container: string) => SERVICES.find((s) => s.container === container)?.service ?? "";
@@ -76,7 +80,12 @@ export const emptyRow = (
   note,
 });
 
-export async function sampleRound(t: DockerTarget, round: number, o: RoundOptions): Promise<Row[]> {
+export async function sampleRound(
+  t: DockerTarget,
+  round: number,
+  o: RoundOptions,
+  counters: Counters = new Map(),
+): Promise<Row[]> {
   const ts = new Date().toISOString();
   let states: ContainerState[];
   try {
@@ -94,14 +103,10 @@ export async function sampleRound(t: DockerTarget, round: number, o: RoundOption
         ).catch(() => null),
       ),
     );
-  const t0 = Date.now();
-  const first = await read();
-  await Bun.sleep(Math.max(0, (o.gapMs ?? 1000) - (Date.now() - t0)));
-  const second = await read();
+  const reads = await read();
   const rows: Row[] = states.map((s) => {
     const i = running.indexOf(s),
-      a = first[i],
-      b = second[i];
+      b = reads[i];
     const base = {
       round,
       ts,
@@ -113,10 +118,18 @@ export async function sampleRound(t: DockerTarget, round: number, o: RoundOption
       oom_killed: s.oomKilled,
       note: s.exitCode !== null ? `exit ${s.exitCode}` : "",
     };
-    if (!a || !b) return { ...base, cpu_cores: null, cpu_total_ns: null, mem_bytes: null, mem_limit_bytes: null };
+    if (!b) return { ...base, cpu_cores: null, cpu_total_ns: null, mem_bytes: null, mem_limit_bytes: null };
+    const now = {
+      cpuNs: b.cpu_stats.cpu_usage.total_usage,
+      systemNs: b.cpu_stats.system_cpu_usage ?? 0,
+      cpus: b.cpu_stats.online_cpus || b.cpu_stats.cpu_usage.percpu_usage?.length || 1,
+      startedAt: s.startedAt,
+    };
+    const before = counters.get(s.name);
+    counters.set(s.name, now);
     return {
       ...base,
-      cpu_cores: cpuCores(a, b),
+      cpu_cores: before && before.startedAt === now.startedAt ? cpuBetween(before, now) : null,
       cpu_total_ns: b.cpu_stats.cpu_usage.total_usage,
       mem_bytes: memoryUsed(b),
       mem_limit_bytes: b.memory_stats.limit ?? null,

@@ -16,6 +16,8 @@ export type Names = {
   network: string;
   /** the materialized view that carries binance's bronze into silver */
   silverMv: string;
+  /** how far back "trades are landing" looks: twice the Kafka engine's flush interval, at least 5 s */
+  windowS: number;
 };
 export const K2_NAMES: Names = {
   database: "k2",
@@ -25,6 +27,7 @@ export const K2_NAMES: Names = {
   exchange: "exchange",
   network: "k2-net",
   silverMv: "bronze_binance_to_silver_mv",
+  windowS: 16, // K2's 7.5 s flush
 };
 
 /** A step: a shell command (docker), or SQL run through the ClickHouse container; `when` makes it conditional. */
@@ -64,9 +67,9 @@ const flowSql = (n: Names) =>
   `SELECT ${n.exchange} AS exchange, max(${n.exchangeTime}) AS newest, countIf(${n.processed} > now() - 60) AS last_min ` +
   `FROM ${n.database}.${n.silver} WHERE ${n.exchangeTime} > now() - INTERVAL 10 MINUTE GROUP BY exchange`;
 
-/** One exchange landed a trade in the last `s` seconds. */
-const flowingSql = (n: Names, exchange: string | null, s = 10) =>
-  `SELECT toUInt8(count() > 0) AS ok FROM ${n.database}.${n.silver} WHERE ${n.processed} > now() - ${s}` +
+/** One exchange (or any) landed a trade within the window (two flush intervals: a block lands every interval). */
+const flowingSql = (n: Names, exchange: string | null) =>
+  `SELECT toUInt8(count() > 0) AS ok FROM ${n.database}.${n.silver} WHERE ${n.processed} > now() - ${n.windowS}` +
   (exchange ? ` AND ${n.exchange} = '${exchange}'` : "");
 
 export function runbooks(n: Names): Runbook[] {

@@ -6,6 +6,7 @@ import type { Db } from "../io/clickhouse.ts";
 import { ALERTS } from "../alerting/rules.ts";
 import { SERVICES } from "../k2/stack.ts";
 import { discoverTradeTables, silverOf } from "../k2/discovery.ts";
+import { discoverKafkaSettings } from "../k2/kafka.ts";
 import type { K2Config } from "../k2/config.ts";
 import { firstLine } from "../runtime/errors.ts";
 import type { Status } from "../verdict/status.ts";
@@ -19,6 +20,7 @@ export type Present = { containers: string[]; networks: string[] } | null;
 /** The target's names: silver's columns as discovery maps them, and the view that fills silver from binance. */
 export async function discoverNames(db: Db, database: string, config: K2Config, network: string): Promise<Names> {
   const silver = silverOf(await discoverTradeTables(db, database, config));
+  const flush = await discoverKafkaSettings(db, database);
   const [mv] = await db.query<{ name: string }>(
     `SELECT name FROM system.tables WHERE database = '${database}' AND engine = 'MaterializedView' ` +
       `AND create_table_query LIKE '%${silver.table}%' AND create_table_query LIKE '%bronze_trades_binance%'`,
@@ -31,6 +33,7 @@ export async function discoverNames(db: Db, database: string, config: K2Config, 
     exchange: "column" in silver.exchange ? silver.exchange.column : K2_NAMES.exchange,
     network,
     silverMv: mv?.name ?? K2_NAMES.silverMv,
+    windowS: Math.max(5, Math.ceil((2 * Math.max(0, ...flush.map((k) => k.flushIntervalMs))) / 1000) + 1),
   };
 }
 

@@ -1,0 +1,99 @@
+// The PR bundle and the reports in a real browser: every step's report re-rendered from its fixture run, then the
+// bundle (index.html, pr.md, PNGs by resvg); every page opened in Debian's headless Chromium (no console message,
+// and it prints); bun run preview serving out/ with the reload script added only as served, and a re-render pushed.
+import { describe, expect, test } from "bun:test";
+import { cpSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runCli, tempDir } from "./helpers.ts";
+import { startPreview, RELOAD_SCRIPT } from "../lib/runtime/preview.ts";
+
+const FIXTURES = join(import.meta.dir, "fixtures", "runs");
+const CHROMIUM = "/usr/bin/chromium";
+
+/** Headless Chromium: the page's console messages (any is a defect: reports carry no script of their own) and a PDF. */
+async function openInChromium(url: string, pdf: string) {
+  const p = Bun.spawn(
+    [
+      CHROMIUM,
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--enable-logging=stderr",
+      "--v=0",
+      `--print-to-pdf=${pdf}`,
+      url,
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const timer = setTimeout(() => p.kill(), 60_000);
+  const [err] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+  clearTimeout(timer);
+  const console = err.split("\n").filter((l) => /:CONSOLE[:(]/.test(l));
+  const head = new Uint8Array(await Bun.file(pdf).arrayBuffer()).slice(0, 5);
+  return { console, pdf: new TextDecoder().decode(head), bytes: Bun.file(pdf).size };
+}
+
+describe("the bundle and the reports in a browser", () => {
+  const dir = tempDir("k2-bundle-");
+  const env = { K2_DATA_DIR: join(dir, "data"), K2_OUT_DIR: join(dir, "out"), DOCKER_HOST: "unix:///nonexistent.sock" };
+  const notebooks = readdirSync(FIXTURES).filter((n) => n !== "lab");
+
+  test("every report re-rendered, then index.html, pr.md and the figures as PNG", async () => {
+    for (const nb of notebooks) {
+      cpSync(join(FIXTURES, nb), join(env.K2_DATA_DIR, nb), { recursive: true });
+      const r = await runCli(`notebooks/${nb}.ts`, ["--from", "latest"], env);
+      expect(r.stdout).toContain("report:");
+    }
+    const b = await runCli("lib/runbooks/bundle-cli.ts", [], env);
+    expect(b.code).toBe(0);
+    expect(b.stdout).toMatch(/^bundle: out\/index\.html, out\/pr\.md \(\d+ characters\), \d+ PNGs in out\/png\/$/m);
+    const index = readFileSync(join(env.K2_OUT_DIR, "index.html"), "utf8");
+    for (const nb of notebooks) expect(index).toContain(`<a href="${nb}.html">`);
+    const pr = readFileSync(join(env.K2_OUT_DIR, "pr.md"), "utf8");
+    expect(pr.length).toBeLessThanOrEqual(65_536);
+    expect(pr).toContain("| 3 | 03-failure-modes | **");
+    const pngs = readdirSync(join(env.K2_OUT_DIR, "png"));
+    expect(pngs).toContain("01-latency-1.png");
+    for (const f of pngs) {
+      const bytes = new Uint8Array(await Bun.file(join(env.K2_OUT_DIR, "png", f)).arrayBuffer());
+      expect([...bytes.slice(1, 4)].map((c) => String.fromCharCode(c)).join("")).toBe("PNG");
+      const width = new DataView(bytes.buffer).getUint32(16);
+      expect(width).toBeGreaterThan(300); // a chart, not a legend swatch
+    }
+  }, 300_000);
+
+  test("every page opens in headless Chromium with no console message, and prints", async () => {
+    const pages = readdirSync(env.K2_OUT_DIR).filter((f) => f.endsWith(".html"));
+    expect(pages.length).toBe(notebooks.length + 1);
+    for (const page of pages) {
+      const r = await openInChromium(`file://${join(env.K2_OUT_DIR, page)}`, join(dir, `${page}.pdf`));
+      expect({ page, console: r.console, pdf: r.pdf }).toEqual({ page, console: [], pdf: "%PDF-" });
+      expect(r.bytes).toBeGreaterThan(10_000);
+    }
+  }, 300_000);
+
+  test("preview: the reload script only as served, a re-render pushed, the served page clean in Chromium", async () => {
+    const p = startPreview(join(env.K2_OUT_DIR), 0);
+    try {
+      const page = "03-failure-modes.html";
+      const served = await (await fetch(`${p.url}${page}`)).text();
+      const onDisk = readFileSync(join(env.K2_OUT_DIR, page), "utf8");
+      expect(onDisk).not.toContain("__reload");
+      expect(served).toBe(onDisk.replace("</body>", `${RELOAD_SCRIPT}</body>`));
+      expect((await fetch(`${p.url}../../etc/passwd`)).status).toBe(404);
+      // a re-render (written atomically: a rename) reaches an open page
+      const events = await fetch(`${p.url}__reload`);
+      const reader = events.body!.getReader();
+      await Bun.sleep(200);
+      writeFileSync(join(env.K2_OUT_DIR, `.${page}.tmp`), onDisk);
+      renameSync(join(env.K2_OUT_DIR, `.${page}.tmp`), join(env.K2_OUT_DIR, page));
+      const { value } = await Promise.race([reader.read(), Bun.sleep(5000).then(() => ({ value: undefined }))]);
+      expect(new TextDecoder().decode(value)).toBe(`data: ${page}\n\n`);
+      await reader.cancel();
+      const r = await openInChromium(`${p.url}${page}`, join(dir, "served.pdf"));
+      expect([r.console, r.pdf]).toEqual([[], "%PDF-"]);
+    } finally {
+      p.stop();
+    }
+  }, 120_000);
+});
