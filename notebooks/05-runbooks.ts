@@ -9,6 +9,8 @@ import { createTwoFilesPatch } from "diff";
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { connectClickHouse, isLab, sqlString, targetFromEnv, type Target } from "../lib/io/clickhouse.ts";
 import { resetLab } from "../lib/lab/schema.ts";
+import { LabOffload } from "../lib/lab/offload.ts";
+import { THRESHOLDS } from "../lib/k2/thresholds.ts";
 import { dockerLabel, k2Containers, probeDocker, type DockerTarget } from "../lib/io/docker.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { LAB_NET } from "../lib/lab/stack.ts";
@@ -51,7 +53,7 @@ const OPTIONS = {
   "max-age": opt.duration("7d", "evidence older than this never passes the checklist"),
   write: docsDir,
   append: opt.flag("--write: add the marker comments and block at the end of a file that has none"),
-  "no-drill": opt.flag("skip the drill (it resets the lab's pipeline and applies each runbook's fault)"),
+  "skip-drill": opt.flag("skip the drill (it resets the lab's pipeline and applies each runbook's fault)"),
   network: opt.optionalText("the compose network the runbooks name (lab: k2-lab-net; stack: k2-net)", "name"),
 };
 
@@ -73,7 +75,7 @@ with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless 
     maxAgeMs: v["max-age"],
     write: v.write,
     append: v.append,
-    drill: !v["no-drill"],
+    drill: !v["skip-drill"],
     network: v.network,
   }),
 
@@ -97,7 +99,7 @@ with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless 
     const drillSkipped = !lab
       ? "the drill applies faults: it runs on the lab (unset CLICKHOUSE_URL)"
       : !o.drill
-        ? "--no-drill"
+        ? "--skip-drill"
         : null;
     if (drillSkipped === null) {
       if (docker) await restoreJournal(docker, log);
@@ -111,7 +113,10 @@ with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless 
       }
     } else {
       // the lab's own folder may not hold its pipeline yet (no lab run): the lab builds it, as it owns it
-      if (lab && !(await hasDatabase(target, target.database))) await resetLab(target, target.database);
+      if (lab && !(await hasDatabase(target, target.database))) {
+        await resetLab(target, target.database);
+        await new LabOffload(target, null, THRESHOLDS.offloadIntervalMs).setup();
+      }
       names = await discoverNames(target, target.database, config, network);
     }
     const present = await presentOn(docker);

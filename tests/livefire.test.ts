@@ -28,6 +28,10 @@ test("compression divides for, windows and time thresholds; counts stay", () => 
   expect(compress(byName("IcebergOffloadLag"), 30, 1000).condition).toContain("> 1");
   expect(compress(byName("IcebergOffloadFailure"), 30, 1000).condition).toContain("> 2");
   expect(compress(byName("FeedHandlerDown"), 1, 15_000)).toBe(byName("FeedHandlerDown"));
+  // a time threshold never under four scrapes: at 60x with 2 s scrapes, 120 s is 8 s, not 2; minutes stay minutes
+  expect(compress(byName("FeedHandlerDown"), 60, 2000).condition).toEndWith("> 8");
+  expect(compress(byName("MVProcessingDelay"), 60, 2000).condition).toEndWith("> 8");
+  expect(compress(byName("IcebergOffloadLag"), 60, 2000).condition).toEndWith("> 0.5");
 });
 
 test("live fire in the lab: in bound, notified, resolved; a quiet baseline; the dashboard previewed", async () => {
@@ -39,7 +43,7 @@ test("live fire in the lab: in bound, notified, resolved; a quiet baseline; the 
     ["--alerts", "FeedHandlerDown,ClickHouseBronzeInsertFailure,ServiceOOMKill", "--baseline", "5s", "--gate"],
     env,
   );
-  expect(r.stdout).toMatch(/^live fire \(30x compressed\): 3\/3 alerts fired within their bound; baseline quiet$/m);
+  expect(r.stdout).toMatch(/^live fire \(60x compressed\): 3\/3 alerts fired within their bound; baseline quiet$/m);
   expect(r.code).toBe(0);
   const [run] = [...new Bun.Glob("04-live-fire/*/livefire.json").scanSync({ cwd: env.K2_DATA_DIR })];
   const rec: LiveFireRecord = await Bun.file(join(env.K2_DATA_DIR, run!)).json();

@@ -191,14 +191,15 @@ const checklistRow = (md: string, criterion: string) => md.split("\n").find((l) 
 describe("the sign-off on stored runs", () => {
   test("NOT RUN with the command, PASS from current runs, a failed step FAIL, --gate 6, a newer format refused", async () => {
     const env = dataWith(["00-health", "01-latency", "02-burn-in", "03-failure-modes", "04-alerting"]);
-    const r = await runCli("notebooks/05-runbooks.ts", ["--no-drill"], env);
+    const r = await runCli("notebooks/05-runbooks.ts", ["--skip-drill"], env);
     expect(r.stderr).not.toContain("    at ");
     const md = readFileSync(join(env.K2_OUT_DIR, "05-runbooks.md"), "utf8");
     expect(checklistRow(md, "Alerts fired live: a stored run")).toContain(
       "NOT RUN | no stored run: bun notebooks/04-live-fire.ts makes one",
     );
-    expect(checklistRow(md, "4. MinIO unavailable")).toMatch(/\| 3 \| 4\. MinIO unavailable.* \| PASS \|/);
-    expect(checklistRow(md, "Each runbook recovers in a drill")).toContain("NOT RUN | --no-drill");
+    expect(checklistRow(md, "3. ClickHouse restart")).toMatch(/\| 3 \| 3\. ClickHouse restart.* \| PASS \|/);
+    expect(checklistRow(md, "5. MinIO unavailable")).toContain("| NOT RUN | not in this run |");
+    expect(checklistRow(md, "Each runbook recovers in a drill")).toContain("NOT RUN | --skip-drill");
     // the five runbooks, each saying its evidence is incomplete (no live fire, no drill)
     for (const f of [
       "feed-handler-crash",
@@ -215,14 +216,14 @@ describe("the sign-off on stored runs", () => {
     const failed = JSON.parse(readFileSync(results, "utf8"));
     failed[0].status = "FAIL";
     writeFileSync(results, JSON.stringify(failed));
-    const gate = await runCli("notebooks/05-runbooks.ts", ["--no-drill", "--gate"], env);
+    const gate = await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--gate"], env);
     expect(gate.code).toBe(6);
     const md2 = readFileSync(join(env.K2_OUT_DIR, "05-runbooks.md"), "utf8");
     expect(checklistRow(md2, "1. Feed handler crash")).toMatch(/\| FAIL \|/);
     // a run written by a newer version: refused by name, never mis-read
     const manifest = join(runOf(env, "01-latency"), "manifest.json");
     writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, "utf8")), format: 99 }));
-    await runCli("notebooks/05-runbooks.ts", ["--no-drill"], env);
+    await runCli("notebooks/05-runbooks.ts", ["--skip-drill"], env);
     const md3 = readFileSync(join(env.K2_OUT_DIR, "05-runbooks.md"), "utf8");
     expect(checklistRow(md3, "Latency benchmark: a stored run")).toContain(
       "UNRESOLVED | run " +
@@ -233,11 +234,24 @@ describe("the sign-off on stored runs", () => {
 
   test("evidence from another target, or too old, never passes", async () => {
     const env = dataWith(["03-failure-modes"]);
-    const r = await runCli("notebooks/05-runbooks.ts", ["--no-drill", "--max-age", "30m"], env);
+    const r = await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--max-age", "30m"], env);
     expect(r.code).toBe(0);
     const md = readFileSync(join(env.K2_OUT_DIR, "05-runbooks.md"), "utf8");
-    expect(checklistRow(md, "4. MinIO unavailable")).toMatch(
-      /UNRESOLVED \| .*stale: 1\.0 h old, over the 30\.0 min limit/,
+    expect(checklistRow(md, "3. ClickHouse restart")).toMatch(
+      /UNRESOLVED \| .*\(stale: 60\.0 min old, over the 30\.0 min limit\)/,
+    );
+    // measured on another lab folder: never current either
+    const other = dataWith(["03-failure-modes"]);
+    const m = join(runOf(other, "03-failure-modes"), "manifest.json");
+    const manifest = JSON.parse(readFileSync(m, "utf8"));
+    writeFileSync(
+      m,
+      JSON.stringify({ ...manifest, target: { ...manifest.target, label: "embedded chdb at /elsewhere" } }),
+    );
+    await runCli("notebooks/05-runbooks.ts", ["--skip-drill"], other);
+    const md2 = readFileSync(join(other.K2_OUT_DIR, "05-runbooks.md"), "utf8");
+    expect(checklistRow(md2, "3. ClickHouse restart")).toContain(
+      `(from another target (embedded chdb at /elsewhere, not embedded chdb at ${join(other.K2_DATA_DIR, "lab-engine")}))`,
     );
   }, 120_000);
 
@@ -250,7 +264,7 @@ describe("the sign-off on stored runs", () => {
       "# Architecture\n\nprose\n\n<!-- k2-hardening:begin phase7-resources -->\n<!-- k2-hardening:end phase7-resources -->\n\nmore prose\n";
     writeFileSync(join(docs, "architecture", "ARCHITECTURE-V2.md"), arch);
     writeFileSync(join(docs, "phases", "phase-7", "PROGRESS.md"), "# Phase 7\n\nno markers here\n");
-    const r = await runCli("notebooks/05-runbooks.ts", ["--no-drill", "--write", docs], env);
+    const r = await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--write", docs], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("+++ b/architecture/ARCHITECTURE-V2.md");
     expect(r.stderr).toContain("not written: phases/phase-7/PROGRESS.md: no markers for phase7-progress");
@@ -264,16 +278,16 @@ describe("the sign-off on stored runs", () => {
     expect(after.endsWith("<!-- k2-hardening:end phase7-resources -->\n\nmore prose\n")).toBe(true);
     expect(readFileSync(join(docs, "phases", "phase-7", "PROGRESS.md"), "utf8")).toBe("# Phase 7\n\nno markers here\n");
     expect(existsSync(join(docs, "operations", "runbooks", "silver-mv-stall-runbook.md"))).toBe(true);
-    const again = await runCli("notebooks/05-runbooks.ts", ["--no-drill", "--write", docs], env);
+    const again = await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--write", docs], env);
     expect(again.stdout).not.toContain("ARCHITECTURE-V2.md");
     expect(readFileSync(join(docs, "architecture", "ARCHITECTURE-V2.md"), "utf8")).toBe(after);
     // --append adds the markers where there were none, leaving the rest
-    await runCli("notebooks/05-runbooks.ts", ["--no-drill", "--write", docs, "--append"], env);
+    await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--write", docs, "--append"], env);
     const progress = readFileSync(join(docs, "phases", "phase-7", "PROGRESS.md"), "utf8");
     expect(progress.startsWith("# Phase 7\n\nno markers here\n\n<!-- k2-hardening:begin phase7-progress -->\n")).toBe(
       true,
     );
-    const bad = await runCli("notebooks/05-runbooks.ts", ["--no-drill", "--write", join(docs, "nope")], env);
+    const bad = await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--write", join(docs, "nope")], env);
     expect([bad.code, bad.stderr.trim()]).toEqual([
       2,
       `05-runbooks: error: invalid --write: "${join(docs, "nope")}" is not a folder (give the platform's docs folder)`,

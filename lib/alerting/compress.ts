@@ -1,24 +1,31 @@
 // Time compression for live fire: the same expressions, with every time in them divided by a stated factor: `for`,
 // range windows, and thresholds that are times (FeedHandlerDown's stale seconds, MVProcessingDelay's seconds,
-// IcebergOffloadLag's minutes). Counts (consumer lag, failed runs) stay as they are. Pure.
+// IcebergOffloadLag's minutes). Counts (consumer lag, failed runs) stay as they are. A window or a time threshold is
+// never shorter than four scrapes: at 60x, FeedHandlerDown's 120 s would be 2 s, which one 2 s scrape and one
+// evaluation already exceed on a healthy pipeline. Pure.
 import type { Alert } from "./rules.ts";
 
-/** A range window is never shorter than this many scrapes: rate() and delta() need two samples in it. */
+/** A range window or time threshold is never shorter than this many scrapes: rate() needs two samples in it. */
 const MIN_WINDOW_SCRAPES = 4;
+
+/** A time compressed: divided by the factor, but never under four scrapes. */
+export const compressedMs = (ms: number, factor: number, scrapeMs: number) =>
+  factor === 1 ? ms : Math.max(ms / factor, MIN_WINDOW_SCRAPES * scrapeMs);
 
 export function compress(a: Alert, factor: number, scrapeMs: number): Alert {
   if (factor === 1) return a;
   const secs = (n: number, unit: string) => n * ({ s: 1, m: 60, h: 3600 } as Record<string, number>)[unit]!;
   // "[2m]" -> "[4s]" at 30x: windows shrink, but keep room for a few scrapes
-  let condition = a.condition.replace(/\[(\d+)([smh])\]/g, (_, n: string, u: string) => {
-    const s = Math.max(secs(Number(n), u) / factor, (MIN_WINDOW_SCRAPES * scrapeMs) / 1000);
-    return `[${Math.round(s * 1000)}ms]`;
-  });
-  // the last "> N" is the threshold; a time threshold is divided, e.g. "> 120" -> "> 4"
+  let condition = a.condition.replace(
+    /\[(\d+)([smh])\]/g,
+    (_, n: string, u: string) => `[${Math.round(compressedMs(secs(Number(n), u) * 1000, factor, scrapeMs))}ms]`,
+  );
+  // the last "> N" is the threshold; a time threshold is divided, e.g. "> 120" (s) -> "> 4" at 30x
+  const unitMs = a.timeThreshold === "min" ? 60_000 : 1000;
   if (a.timeThreshold)
     condition = condition.replace(
       /> (\d+(?:\.\d+)?)(?![\s\S]*> \d)/,
-      (_, n: string) => `> ${round(Number(n) / factor)}`,
+      (_, n: string) => `> ${round(compressedMs(Number(n) * unitMs, factor, scrapeMs) / unitMs)}`,
     );
   return { ...a, condition, forMs: Math.round(a.forMs / factor) };
 }

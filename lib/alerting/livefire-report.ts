@@ -21,7 +21,7 @@ export function liveFireTable(doc: Report, r: LiveFireRecord) {
         r.factor === 1
           ? "Full scale: the rules as written."
           : `Time-compressed ${r.factor}x: the same expressions with for, windows and time thresholds divided by ` +
-            `${r.factor}; counts unchanged.`
+            `${r.factor}, a window or time threshold never under four scrapes; counts unchanged.`
       }`;
   }
   doc.md`Times are from the fault's start; resolved is from its clearing. The bound is the time the fault needs to

@@ -17,7 +17,7 @@ import { THRESHOLDS } from "../k2/thresholds.ts";
 import type { Status } from "../verdict/status.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import { ALERTS, ruleLabels, ruleYaml, type Alert } from "./rules.ts";
-import { compress } from "./compress.ts";
+import { compress, compressedMs } from "./compress.ts";
 import { PipelineExporter } from "./exporter.ts";
 import { buildDashboard } from "./dashboard.ts";
 import { DELAY_WINDOW_MS } from "./exporter-sql.ts";
@@ -91,7 +91,7 @@ export function faultsFor(rig: LabRig, factor: number, scrapeMs: number): FaultS
     {
       alert: "FeedHandlerDown",
       fault: "binance's handler delivers nothing",
-      conditionAfterMs: THRESHOLDS.feedStaleMs / factor + rig.flushMs,
+      conditionAfterMs: compressedMs(THRESHOLDS.feedStaleMs, factor, scrapeMs) + rig.flushMs,
       apply: async () => void c.silenced.add("binance"),
       clear: async () => void c.silenced.delete("binance"),
     },
@@ -115,7 +115,7 @@ export function faultsFor(rig: LabRig, factor: number, scrapeMs: number): FaultS
     {
       alert: "IcebergOffloadLag",
       fault: "the offload job stopped",
-      conditionAfterMs: (THRESHOLDS.offloadLagMinutes * 60_000) / factor,
+      conditionAfterMs: compressedMs(THRESHOLDS.offloadLagMinutes * 60_000, factor, scrapeMs),
       apply: async () => rig.offload.stop(),
       clear: async () => {
         rig.offload.start();
@@ -393,6 +393,7 @@ async function activeAlerts(api: PromApi): Promise<Map<string, "pending" | "firi
   return now;
 }
 const GUARD = "(metric absent)";
+const POLL_MS = 100;
 /** The labels a rule sets itself (ours: severity and component; a stack's commonly a team too). */
 const RULE_LABELS = new Set([...Object.keys(ruleLabels(ALERTS[0]!)), "team"]);
 
@@ -448,7 +449,7 @@ class Timeline {
           }
           this.now = new Map(states);
         }
-        await Bun.sleep(100);
+        await Bun.sleep(POLL_MS);
       }
     })();
     return this;
@@ -470,8 +471,9 @@ class Timeline {
 
 /** One fault: apply, watch the alert pend, fire and reach the webhook; clear, watch it resolve. */
 async function fire(m: Monitor, a: Alert, f: FaultSpec, tl: Timeline, released: Map<string, number>) {
-  // a rule fires at the first evaluation at least `for` after it went pending: `for` rounded up to evaluations
-  const after = m.scrapeMs + m.evalMs + Math.ceil(a.forMs / m.evalMs) * m.evalMs;
+  // a rule fires at the first evaluation at least `for` after it went pending: `for` rounded up to evaluations; and
+  // the state is seen by a poll every POLL_MS
+  const after = m.scrapeMs + m.evalMs + Math.ceil(a.forMs / m.evalMs) * m.evalMs + POLL_MS;
   let boundMs = f.conditionAfterMs + after;
   const fromMs = Date.now();
   if (!f.after) await f.apply();

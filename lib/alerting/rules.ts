@@ -22,8 +22,8 @@ export type Alert = {
   condition: string;
   /** the metric whose absence also fires the alert */
   guard: string;
-  /** the threshold is a time (seconds or minutes), so a time-compressed run divides it too */
-  timeThreshold?: true;
+  /** the threshold is a time, in seconds or minutes, so a time-compressed run divides it too */
+  timeThreshold?: "s" | "min";
   forMs: number;
   summary: string;
   description: string;
@@ -54,7 +54,7 @@ export const ALERTS: Alert[] = [
     component: "exporter",
     condition: `time() - max by (exchange) (k2_trades_newest_timestamp_seconds) > ${S(THRESHOLDS.feedStaleMs)}`,
     guard: "k2_trades_newest_timestamp_seconds",
-    timeThreshold: true,
+    timeThreshold: "s",
     forMs: 15_000,
     summary: `An exchange has landed no trade for more than ${durationSpec(THRESHOLDS.feedStaleMs)}`,
     description:
@@ -120,7 +120,7 @@ export const ALERTS: Alert[] = [
     component: "exporter",
     condition: `max by (exchange) (k2_ingestion_delay_avg_seconds) > ${S(THRESHOLDS.mvDelayMs)}`,
     guard: "k2_ingestion_delay_avg_seconds",
-    timeThreshold: true,
+    timeThreshold: "s",
     forMs: 2 * 60_000,
     summary: `Average ingestion minus exchange time is above ${durationSpec(THRESHOLDS.mvDelayMs)}`,
     description:
@@ -142,7 +142,7 @@ export const ALERTS: Alert[] = [
     component: "exporter",
     condition: `max by (table) (k2_offload_lag_minutes) > ${THRESHOLDS.offloadLagMinutes}`,
     guard: "k2_offload_lag_minutes",
-    timeThreshold: true,
+    timeThreshold: "min",
     forMs: 5 * 60_000,
     summary: `The cold tier is more than ${THRESHOLDS.offloadLagMinutes} minutes behind`,
     description:

@@ -5,6 +5,7 @@
 import type { DockerTarget } from "../io/docker.ts";
 import { MATRIX, applyFault, clearWithRetry, guard, journalAdd, type JournalEntry } from "../failure/matrix.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
+import { compressedMs } from "./compress.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import { delayAfterStall, oomFault, type FaultSpec } from "./livefire.ts";
 
@@ -60,7 +61,7 @@ export function stackFaults(r: StackRig, factor: number, scrapeMs: number): Faul
   return [
     {
       alert: "FeedHandlerDown",
-      conditionAfterMs: THRESHOLDS.feedStaleMs / factor + r.flushMs,
+      conditionAfterMs: compressedMs(THRESHOLDS.feedStaleMs, factor, scrapeMs) + r.flushMs,
       ...stepThree(r, "feed-handler-crash", "live-fire FeedHandlerDown"),
     },
     {
@@ -79,7 +80,7 @@ export function stackFaults(r: StackRig, factor: number, scrapeMs: number): Faul
     },
     {
       alert: "IcebergOffloadLag",
-      conditionAfterMs: (THRESHOLDS.offloadLagMinutes * 60_000) / factor,
+      conditionAfterMs: compressedMs(THRESHOLDS.offloadLagMinutes * 60_000, factor, scrapeMs),
       ...stepThree(r, "offload-failure", "live-fire IcebergOffloadLag"),
     },
     {
