@@ -143,6 +143,11 @@ describe("analyseService and stackTotals", () => {
     const down = rows([0.1, 0.1]);
     down[1] = { ...down[1]!, state: "exited", cpuCores: null, memBytes: null };
     expect(analyseService(down, fh, fh.container).notes).toContain("not running in 1 of 2 samples");
+    // the first round of a running container has no CPU yet (it comes from two rounds' counters): still running
+    const first = rows([0.1, 0.1, 0.1]);
+    first[0] = { ...first[0]!, cpuCores: null };
+    const a = analyseService(first, fh, fh.container);
+    expect([a.status, a.running, a.notes]).toEqual(["PASS", 3, []]);
   });
   test("stack totals: p99 of per-round sums, RAM against both totals", () => {
     const t = stackTotals([...rows([1, 2]), ...rows([3, 4]).map((r) => ({ ...r, container: "k2-other" }))], {

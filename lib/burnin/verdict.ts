@@ -76,9 +76,12 @@ export function analyseService(
   rules: Rules = DEFAULT_RULES,
 ): ServiceResult {
   rows = [...rows].sort((a, b) => a.ts - b.ts);
-  const run = rows.filter((r) => r.state === "running" && r.cpuCores !== null);
+  // a running container's first sample has no CPU (it comes from the counters between two rounds): it counts as running
+  const running = rows.filter((r) => r.state === "running");
+  const run = running.filter((r) => r.cpuCores !== null);
+  const withMem = running.filter((r) => r.memBytes !== null);
   const cpu = run.map((r) => r.cpuCores!).sort((a, b) => a - b);
-  const mem = run.map((r) => r.memBytes! / MB);
+  const mem = withMem.map((r) => r.memBytes! / MB);
   const budgetCpu = svc?.budget?.cpu ?? null,
     budgetMemMb = svc?.budget?.memMb ?? null;
   const notes: string[] = [];
@@ -102,11 +105,11 @@ export function analyseService(
   if (restarts > 0) fail(`${restarts} restarts during the window`);
   const oom = rows.some((r) => r.oomKilled);
   if (oom) fail("OOM killed during the window");
-  const down = rows.length - run.length;
+  const down = rows.length - running.length;
   if (down && !svc?.oneShot) fail(`not running in ${down} of ${rows.length} samples`);
 
   const t0 = rows[0]?.ts ?? 0;
-  const trend = theilSen(run.map((r) => ({ t: (r.ts - t0) / 3_600_000, y: r.memBytes! / MB })));
+  const trend = theilSen(withMem.map((r) => ({ t: (r.ts - t0) / 3_600_000, y: r.memBytes! / MB })));
   const leak = leakVerdict(trend, rules.leakMinMbPerHour);
   if (leak === "LEAK")
     fail(
@@ -121,7 +124,7 @@ export function analyseService(
     budgetCpu,
     budgetMemMb,
     samples: rows.length,
-    running: run.length,
+    running: running.length,
     cpuP99: cpu.length ? quantileExact(cpu, 0.99) : null,
     cpuMax: cpu.length ? cpu.at(-1)! : null,
     memMaxMb,

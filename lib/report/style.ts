@@ -16,7 +16,7 @@ code{font:.9em ui-monospace,SFMono-Regular,Menlo,monospace;background:#f6f8fa;pa
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;min-width:50%}
 th,td{padding:.3rem .6rem;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
 th{font-weight:600;border-bottom:2px solid var(--line)}
-.right{text-align:right}.empty{color:var(--muted);font-style:italic}
+.right{text-align:right}.empty{color:var(--muted);font-style:italic}.wrap{white-space:normal;min-width:18rem}
 figure{margin:1.25rem 0}figure svg{max-width:100%;height:auto}
 .badge{display:inline-block;padding:0 .45em;border-radius:.8em;
   font-size:.8em;font-weight:600;color:#fff;background:var(--skip)}
