@@ -31,7 +31,7 @@ if (values.help) {
       "the table and on the exported Parquet;\nthe latency figures' render time and size for 10k and N stored rows; " +
       "the exporter's scrape at 10k, 1M and N " +
       "silver rows (--only exporter: just that); the main job's wall time per step (--only main: run it now); " +
-      "one burn-in sampling round against docker stats --no-stream. " +
+      "one burn-in sampling round against docker stats --no-stream (--only sampling: just that). " +
       "Each figure is a ratio against a reference in the same run.",
   );
   process.exit(0);
@@ -238,7 +238,75 @@ async function mainJob() {
   );
 }
 
+/** One burn-in sampling round of the running K2 containers against `docker stats --no-stream` on the same ones. */
+async function sampling() {
+  // Sampling: one round of the sampler over the K2 containers against `docker stats --no-stream` on the same ones.
+  const { probeDocker } = await import("../lib/io/docker.ts");
+  const docker = await probeDocker();
+  if ("unreachable" in docker) console.log(`Burn-in sampling: skipped (${docker.unreachable})`);
+  else {
+    const { sampleRound } = await import("../lib/burnin/sampler.ts");
+    const { ensureLabStack } = await import("../lib/lab/stack.ts");
+    if (!(await docker.docker.listContainers({ filters: { name: ["^/k2-"] } })).length) await ensureLabStack(docker);
+    const names = (await docker.docker.listContainers({ filters: { name: ["^/k2-"] } })).map((c) =>
+      c.Names[0]!.slice(1),
+    );
+    const times: number[] = [],
+      cpu: number[] = [];
+    const counters = new Map();
+    // rounds spaced as a sampler's are (not back to back), each at a random point of the daemon's 1 s collection
+    for (let i = 0; i < 5; i++) {
+      await Bun.sleep(300 + Math.random() * 1000);
+      const c0 = process.cpuUsage(),
+        t0 = performance.now();
+      await sampleRound(docker, i + 1, { prefix: "k2-", expected: [] }, counters);
+      times.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1e6);
+    }
+    const cli: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      const p = Bun.spawn(
+        ["docker", "stats", "--no-stream", "--format", "{{.Name}},{{.CPUPerc}},{{.MemUsage}}", ...names],
+        { stdout: "ignore", stderr: "ignore", env: { ...process.env, DOCKER_HOST: docker.host } },
+      );
+      await p.exited;
+      cli.push(performance.now() - t0);
+    }
+    // A plain (streaming-off) stats call per container, one after another, as a naive loop does (moby#40437).
+    const t0 = performance.now();
+    for (const n of names) await docker.docker.getContainer(n).stats({ stream: false } as any);
+    const naive = performance.now() - t0;
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b) / xs.length;
+    const worst = (xs: number[]) => Math.max(...xs);
+    console.log(`Burn-in sampling of ${names.length} running containers (mean of 5, worst in brackets):`);
+    console.log(
+      `  docker stats --no-stream                          ${(mean(cli) / 1000).toFixed(2).padStart(6)} s ` +
+        `(${(worst(cli) / 1000).toFixed(2)} s)  (reference)`,
+    );
+    console.log(
+      `  sampler round (inspect, one one-shot read each)   ${(mean(times) / 1000).toFixed(2).padStart(6)} s ` +
+        `(${(worst(times) / 1000).toFixed(2)} s)  ratio ${(mean(times) / mean(cli)).toFixed(2)}x ` +
+        `(worst/mean ${(worst(times) / mean(cli)).toFixed(2)}x); sampler CPU ${mean(cpu).toFixed(3)} s per round`,
+    );
+    console.log(
+      `  plain stats per container, one after another      ${(naive / 1000).toFixed(2).padStart(6)} s  ratio ` +
+        `${(naive / mean(cli)).toFixed(2)}x (once)`,
+    );
+    console.log(
+      "  (a one-shot read waits at most for the daemon's next 1 s stats collection; CPU comes from the counters " +
+        "between rounds, so a round needs no second read; the target is at most 0.5x)",
+    );
+  }
+}
+
 try {
+  if (values.only === "sampling") {
+    await sampling();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }
   if (values.only === "main") {
     await mainJob();
     rmSync(dir, { recursive: true, force: true });
@@ -317,65 +385,7 @@ try {
       `${(r2.htmlBytes / r1.htmlBytes).toFixed(2)}x size for ${(rows / few).toFixed(0)}x rows`,
   );
 
-  // Sampling: one round of the sampler over the K2 containers against `docker stats --no-stream` on the same ones.
-  const { probeDocker } = await import("../lib/io/docker.ts");
-  const docker = await probeDocker();
-  if ("unreachable" in docker) console.log(`Burn-in sampling: skipped (${docker.unreachable})`);
-  else {
-    const { sampleRound } = await import("../lib/burnin/sampler.ts");
-    const { ensureLabStack } = await import("../lib/lab/stack.ts");
-    if (!(await docker.docker.listContainers({ filters: { name: ["^/k2-"] } })).length) await ensureLabStack(docker);
-    const names = (await docker.docker.listContainers({ filters: { name: ["^/k2-"] } })).map((c) =>
-      c.Names[0]!.slice(1),
-    );
-    const times: number[] = [],
-      cpu: number[] = [];
-    const counters = new Map();
-    // rounds spaced as a sampler's are (not back to back), each at a random point of the daemon's 1 s collection
-    for (let i = 0; i < 5; i++) {
-      await Bun.sleep(300 + Math.random() * 1000);
-      const c0 = process.cpuUsage(),
-        t0 = performance.now();
-      await sampleRound(docker, i + 1, { prefix: "k2-", expected: [] }, counters);
-      times.push(performance.now() - t0);
-      const c = process.cpuUsage(c0);
-      cpu.push((c.user + c.system) / 1e6);
-    }
-    const cli: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
-      const p = Bun.spawn(
-        ["docker", "stats", "--no-stream", "--format", "{{.Name}},{{.CPUPerc}},{{.MemUsage}}", ...names],
-        { stdout: "ignore", stderr: "ignore", env: { ...process.env, DOCKER_HOST: docker.host } },
-      );
-      await p.exited;
-      cli.push(performance.now() - t0);
-    }
-    // A plain (streaming-off) stats call per container, one after another, as a naive loop does (moby#40437).
-    const t0 = performance.now();
-    for (const n of names) await docker.docker.getContainer(n).stats({ stream: false } as any);
-    const naive = performance.now() - t0;
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b) / xs.length;
-    const worst = (xs: number[]) => Math.max(...xs);
-    console.log(`Burn-in sampling of ${names.length} running containers (mean of 5, worst in brackets):`);
-    console.log(
-      `  docker stats --no-stream                          ${(mean(cli) / 1000).toFixed(2).padStart(6)} s ` +
-        `(${(worst(cli) / 1000).toFixed(2)} s)  (reference)`,
-    );
-    console.log(
-      `  sampler round (inspect, one one-shot read each)   ${(mean(times) / 1000).toFixed(2).padStart(6)} s ` +
-        `(${(worst(times) / 1000).toFixed(2)} s)  ratio ${(mean(times) / mean(cli)).toFixed(2)}x ` +
-        `(worst/mean ${(worst(times) / mean(cli)).toFixed(2)}x); sampler CPU ${mean(cpu).toFixed(3)} s per round`,
-    );
-    console.log(
-      `  plain stats per container, one after another      ${(naive / 1000).toFixed(2).padStart(6)} s  ratio ` +
-        `${(naive / mean(cli)).toFixed(2)}x (once)`,
-    );
-    console.log(
-      "  (a one-shot read waits at most for the daemon's next 1 s stats collection; CPU comes from the counters " +
-        "between rounds, so a round needs no second read; the target is at most 0.5x)",
-    );
-  }
+  await sampling();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

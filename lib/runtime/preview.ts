@@ -47,7 +47,8 @@ export function startPreview(dir: string, port: number) {
       if (path === "/__reload") {
         let self: ReadableStreamDefaultController<string>;
         const stream = new ReadableStream<string>({
-          start: (c) => void clients.add((self = c)),
+          // a first comment line sends the headers: an EventSource counts as open only then
+          start: (c) => void (clients.add((self = c)), c.enqueue(": open\n\n")),
           cancel: () => void clients.delete(self),
         });
         return new Response(stream, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
