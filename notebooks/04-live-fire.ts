@@ -186,7 +186,7 @@ async function fetchLab(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbort
   }
 }
 
-/** Through PROMETHEUS_URL with step 3's faults: on a stack (asked first), or on the lab served as a stack's would be. */
+/** Through PROMETHEUS_URL with step 3's faults: on a stack (asked first), or on the lab served as a stack is. */
 async function fetchLive(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbort): Promise<Fired> {
   const lab = isLab(spec);
   const api = await connectPrometheus(prometheusUrlFromEnv().url);

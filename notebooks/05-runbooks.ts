@@ -183,7 +183,8 @@ async function drillAll(names: Names, rig: Parameters<typeof drill>[1], log: (m:
   for (const r of runbooks(names)) {
     const d = await drill(r, rig, { detectWithinMs: 30_000, recoverWithinMs: 120_000, log });
     log(
-      `${r.name}: ${d.status}, recovered ${d.recoveredMs === null ? "never" : `${(d.recoveredMs / 1000).toFixed(1)} s`}`,
+      `${r.name}: ${d.status}, recovered ` +
+        (d.recoveredMs === null ? "never" : `${(d.recoveredMs / 1000).toFixed(1)} s`),
     );
     out.push(d);
   }

@@ -72,8 +72,10 @@ for (const name of names) {
 const outcomes = new Map(results.map((r) => [r.name, { code: r.code, seconds: r.seconds }]));
 const made = await bundle(outcomes);
 const total = results.reduce((a, r) => a + r.seconds, 0);
+const outcomeText = (r: (typeof results)[number]) =>
+  `${r.name} ${r.code === 0 ? "ok" : `exit ${r.code}`} ${r.seconds.toFixed(0)} s`;
 console.log(
-  `\nall: ${results.map((r) => `${r.name} ${r.code === 0 ? "ok" : `exit ${r.code}`} ${r.seconds.toFixed(0)} s`).join(", ")}` +
+  `\nall: ${results.map(outcomeText).join(", ")}` +
     `; ${total.toFixed(0)} s in all\nbundle: out/index.html, out/pr.md (${made.prChars} characters` +
     `${made.cut.length ? `; cut ${made.cut.join(", ")}` : ""}), ${made.pngs.length} PNGs in out/png/`,
 );

@@ -38,7 +38,7 @@ describe("the bundle and the reports in a browser", () => {
   const env = { K2_DATA_DIR: join(dir, "data"), K2_OUT_DIR: join(dir, "out"), DOCKER_HOST: "unix:///nonexistent.sock" };
   const notebooks = readdirSync(FIXTURES).filter((n) => n !== "lab");
 
-  test("every report re-rendered, then index.html, pr.md, the figures as PNG; each page clean in Chromium", async () => {
+  test("every report re-rendered, then index.html, pr.md, PNG figures; each page clean in Chromium", async () => {
     for (const nb of notebooks) {
       cpSync(join(FIXTURES, nb), join(env.K2_DATA_DIR, nb), { recursive: true });
       const r = await runCli(`notebooks/${nb}.ts`, ["--from", "latest"], env);

@@ -61,7 +61,7 @@ test("live fire in the lab: in bound, notified, resolved; a quiet baseline; the 
   expect(ps).toBe("");
 }, 240_000);
 
-test("--live: a stack's Prometheus and rules, step 3's faults through Docker, on the lab served as a stack", async () => {
+test("--live: a stack's Prometheus and rules, step 3's faults through Docker, the lab served as a stack", async () => {
   const host = await ensureDockerEngine();
   const dir = tempDir("k2-live-");
   const env = { K2_DATA_DIR: join(dir, "data"), K2_OUT_DIR: join(dir, "out"), DOCKER_HOST: host };

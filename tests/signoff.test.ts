@@ -45,7 +45,8 @@ describe("evidence freshness", () => {
 describe("docs blocks between markers", () => {
   const block: DocBlock = { doc: "ARCHITECTURE-V2.md", name: "phase7-resources", body: "| a |\n|---|\n| 1 |" };
   const marked =
-    "# Arch\n\nintro\n\n<!-- k2-hardening:begin phase7-resources -->\nold\n<!-- k2-hardening:end phase7-resources -->\n\ntail\n";
+    "# Arch\n\nintro\n\n<!-- k2-hardening:begin phase7-resources -->\nold\n" +
+    "<!-- k2-hardening:end phase7-resources -->\n\ntail\n";
   test("replaced between its markers, the rest untouched, idempotently", () => {
     const once = spliceBlock(marked, block, false)!;
     expect(once).toBe(marked.replace("old", block.body));
@@ -158,7 +159,8 @@ describe("runbooks checked", () => {
     const bad = checkTexts(books, texts).filter((c) => c.status === "FAIL");
     expect(bad.map((c) => `${c.runbook}: ${c.check}: ${c.detail}`)).toEqual([
       "minio-unavailable: five sections: missing: Prevention",
-      "minio-unavailable: runbook_url of IcebergOffloadFailure: docs/operations/runbooks/minio-unavailable-runbook.md is not a complete runbook",
+      "minio-unavailable: runbook_url of IcebergOffloadFailure: " +
+        "docs/operations/runbooks/minio-unavailable-runbook.md is not a complete runbook",
     ]);
   });
 });
@@ -189,7 +191,7 @@ const runOf = (env: { K2_DATA_DIR: string }, nb: string) =>
 const checklistRow = (md: string, criterion: string) => md.split("\n").find((l) => l.includes(`| ${criterion}`)) ?? "";
 
 describe("the sign-off on stored runs", () => {
-  test("NOT RUN with the command, PASS from current runs, a failed step FAIL, --gate 6, a newer format refused", async () => {
+  test("NOT RUN with its command, PASS when current, a failed step FAIL, --gate 6, newer formats refused", async () => {
     const env = dataWith(["00-health", "01-latency", "02-burn-in", "03-failure-modes", "04-alerting"]);
     const r = await runCli("notebooks/05-runbooks.ts", ["--skip-drill"], env);
     expect(r.stderr).not.toContain("    at ");
@@ -251,17 +253,19 @@ describe("the sign-off on stored runs", () => {
     await runCli("notebooks/05-runbooks.ts", ["--skip-drill"], other);
     const md2 = readFileSync(join(other.K2_OUT_DIR, "05-runbooks.md"), "utf8");
     expect(checklistRow(md2, "3. ClickHouse restart")).toContain(
-      `(from another target (embedded chdb at /elsewhere, not embedded chdb at ${join(other.K2_DATA_DIR, "lab-engine")}))`,
+      "(from another target (embedded chdb at /elsewhere, not embedded chdb at " +
+        `${join(other.K2_DATA_DIR, "lab-engine")}))`,
     );
   }, 120_000);
 
-  test("--write: the runbooks and the blocks between markers, a file without markers named, a second run unchanged", async () => {
+  test("--write: runbooks, blocks between markers, a file without markers named, a second run unchanged", async () => {
     const env = dataWith(["01-latency", "02-burn-in", "03-failure-modes"]);
     const docs = tempDir("k2-docs-");
     mkdirSync(join(docs, "architecture"), { recursive: true });
     mkdirSync(join(docs, "phases", "phase-7"), { recursive: true });
     const arch =
-      "# Architecture\n\nprose\n\n<!-- k2-hardening:begin phase7-resources -->\n<!-- k2-hardening:end phase7-resources -->\n\nmore prose\n";
+      "# Architecture\n\nprose\n\n<!-- k2-hardening:begin phase7-resources -->\n" +
+      "<!-- k2-hardening:end phase7-resources -->\n\nmore prose\n";
     writeFileSync(join(docs, "architecture", "ARCHITECTURE-V2.md"), arch);
     writeFileSync(join(docs, "phases", "phase-7", "PROGRESS.md"), "# Phase 7\n\nno markers here\n");
     const r = await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--write", docs], env);
@@ -271,7 +275,8 @@ describe("the sign-off on stored runs", () => {
     const after = readFileSync(join(docs, "architecture", "ARCHITECTURE-V2.md"), "utf8");
     expect(
       after.startsWith(
-        "# Architecture\n\nprose\n\n<!-- k2-hardening:begin phase7-resources -->\nResource use in the burn-in (02-burn-in run ",
+        "# Architecture\n\nprose\n\n<!-- k2-hardening:begin phase7-resources -->\n" +
+          "Resource use in the burn-in (02-burn-in run ",
       ),
     ).toBe(true);
     expect(after).toContain("| k2-clickhouse |");
@@ -295,7 +300,7 @@ describe("the sign-off on stored runs", () => {
   }, 180_000);
 });
 
-test("the drill on the lab: each runbook's fault applied, its resolution followed for real, recovered in time", async () => {
+test("the drill on the lab: each runbook's fault applied, its resolution followed for real, in time", async () => {
   const host = await ensureDockerEngine();
   const dir = tempDir("k2-drill-");
   const env = { K2_DATA_DIR: join(dir, "data"), K2_OUT_DIR: join(dir, "out"), DOCKER_HOST: host };

@@ -1,7 +1,8 @@
 // The live fire's faults on a stack: step 3's fault actions (its matrix, its journal written before each fault, its
 // guard that touches only K2 containers), one per alert where one makes the alert's condition true. On the lab the same
 // actions hit the lab's containers, and a fault step 3 pairs with a consumer hold holds the lab's consumer too.
-// No step 3 fault makes bronze inserts fail without altering the stack's tables, so that alert is fired in the lab only.
+// No step 3 fault makes bronze inserts fail without altering the stack's tables, so that alert is fired in the lab
+// only.
 import type { DockerTarget } from "../io/docker.ts";
 import { MATRIX, applyFault, clearWithRetry, guard, journalAdd, type JournalEntry } from "../failure/matrix.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";

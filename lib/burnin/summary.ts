@@ -143,7 +143,9 @@ export function burnInCriteria(a: BurnInAnalysis, p: BurnInParameters): Criterio
     {
       criterion: "24 h burn-in, a sample every 5 min (288 samples)",
       status: full ? "PASS" : p.status === "running" ? "UNRESOLVED" : "FAIL",
-      evidence: `${a.rounds} rounds over ${formatDuration(spanMs)} (${p.lab ? "the lab" : "the stack"}, every ${p.interval})`,
+      evidence:
+        `${a.rounds} rounds over ${formatDuration(spanMs)} ` +
+        `(${p.lab ? "the lab" : "the stack"}, every ${p.interval})`,
     },
     {
       criterion: "No service over its CPU budget sustained (spikes under 2x accepted)",

@@ -131,7 +131,9 @@ export function latencyCriteria(s: ScenarioSummary[], tuning: string | null, bot
   const scenario = (sc: (typeof SCENARIOS)[number]): Criterion => {
     const x = s.find((y) => y.scenario === sc.name);
     return {
-      criterion: `${sc.name} (~${sc.rate} msg/s): p99 < ${sc.p99TargetMs} ms${sc.multiple === 10 ? ", no data loss or MV stall" : ""}`,
+      criterion:
+        `${sc.name} (~${sc.rate} msg/s): p99 < ${sc.p99TargetMs} ms` +
+        (sc.multiple === 10 ? ", no data loss or MV stall" : ""),
       status: x ? x.status : "NOT RUN",
       evidence: x
         ? `p99 ${x.p99 === null ? "–" : `${Math.round(x.p99)} ms`} over ${x.trades} trades; ${x.achieved}` +

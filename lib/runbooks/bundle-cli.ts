@@ -47,7 +47,8 @@ figures as PNG) from the stored runs in data/ and the reports in out/. bun run a
   try {
     const r = await bundle();
     console.log(
-      `bundle: out/index.html, out/pr.md (${r.prChars} characters${r.cut.length ? `; cut ${r.cut.join(", ")}` : ""}), ` +
+      `bundle: out/index.html, out/pr.md (${r.prChars} characters` +
+        `${r.cut.length ? `; cut ${r.cut.join(", ")}` : ""}), ` +
         `${r.pngs.length} PNGs in out/png/`,
     );
   } catch (e) {

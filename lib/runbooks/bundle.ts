@@ -74,7 +74,8 @@ export function prBody(steps: BundleStep[], limit = PR_BODY_LIMIT): { text: stri
   const cut: string[] = [];
   const assemble = () => {
     const note = cut.length
-      ? `\n> Cut to fit GitHub's ${limit.toLocaleString("en-US")}-character limit: ${cut.join(", ")} (see the attached ` +
+      ? `\n> Cut to fit GitHub's ${limit.toLocaleString("en-US")}-character limit: ${cut.join(", ")} ` +
+        "(see the attached " +
         "reports).\n"
       : "";
     return head + [...sections.values()].join("\n") + note;
@@ -90,7 +91,7 @@ export function prBody(steps: BundleStep[], limit = PR_BODY_LIMIT): { text: stri
   return { text, cut };
 }
 
-/** The figures of a report: in each <figure>, its largest SVG (Plot's chart, not a legend's swatches); at most `max`. */
+/** A report's figures: in each <figure>, its largest SVG (Plot's chart, not a legend's swatches); `max` of them. */
 export function figuresOf(reportHtml: string, max = 3): string[] {
   const area = (svg: string) => {
     const w = /\bwidth="(\d+(?:\.\d+)?)"/.exec(svg)?.[1];

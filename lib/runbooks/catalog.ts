@@ -64,7 +64,8 @@ export const shellOf = (c: Command) =>
 
 /** Newest trade per exchange and trades in the last minute, from silver. */
 const flowSql = (n: Names) =>
-  `SELECT ${n.exchange} AS exchange, max(${n.exchangeTime}) AS newest, countIf(${n.processed} > now() - 60) AS last_min ` +
+  `SELECT ${n.exchange} AS exchange, max(${n.exchangeTime}) AS newest, ` +
+  `countIf(${n.processed} > now() - 60) AS last_min ` +
   `FROM ${n.database}.${n.silver} WHERE ${n.exchangeTime} > now() - INTERVAL 10 MINUTE GROUP BY exchange`;
 
 /** One exchange (or any) landed a trade within the window (two flush intervals: a block lands every interval). */

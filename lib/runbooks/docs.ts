@@ -36,7 +36,8 @@ const table = (head: string[], rows: string[][]) =>
     "\n",
   );
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
-const from = (e: StepEvidence) => (e.run ? `${e.notebook} run ${e.run.runId} (${e.run.createdAt.slice(0, 10)})` : "–");
+const runName = (r: NonNullable<StepEvidence["run"]>) => `${r.runId} (${r.createdAt.slice(0, 10)})`;
+const from = (e: StepEvidence) => (e.run ? `${e.notebook} run ${runName(e.run)}` : "–");
 
 export function docBlocks(x: DocInput): DocBlock[] {
   const phase = x.complete ? "Phase 7 complete" : "Phase 7 in progress";
@@ -88,7 +89,8 @@ export function docBlocks(x: DocInput): DocBlock[] {
       doc: "PROGRESS.md",
       name: "phase7-progress",
       body: [
-        `${phase}: ${x.steps.filter((s) => s.step > 0 && s.status === "PASS").length}/${stepRows.length} step runs pass.`,
+        `${phase}: ${x.steps.filter((s) => s.step > 0 && s.status === "PASS").length}/${stepRows.length} ` +
+          "step runs pass.",
         ...progress,
         `### Step 5: Runbooks and docs (05-runbooks, ${x.signoff.date.slice(0, 10)})\n\n${signoff}`,
       ].join("\n\n"),

@@ -73,7 +73,9 @@ export async function stepEvidence(s: Step, f: Freshness): Promise<StepEvidence>
   try {
     summary = await s.summarise(runs.at(-1)!);
   } catch (e) {
-    const problem = `run ${runs.at(-1)} of ${s.notebook} cannot be read (${firstLine(e)}): re-run bun notebooks/${s.notebook}.ts`;
+    const problem =
+      `run ${runs.at(-1)} of ${s.notebook} cannot be read (${firstLine(e)}): ` +
+      `re-run bun notebooks/${s.notebook}.ts`;
     return { ...base, status: "UNRESOLVED", headline: problem, problem };
   }
   const run = {

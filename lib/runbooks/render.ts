@@ -118,8 +118,9 @@ function symptoms(r: Runbook, e: RunbookEvidence): string[] {
 function prevention(r: Runbook, e: RunbookEvidence): string[] {
   const out = e.budgets.map(
     (b) =>
-      `${b.container} in the burn-in: CPU p99 ${b.cpuP99?.toFixed(2) ?? "–"} of ${b.budgetCpu ?? "–"} cores, RAM max ` +
-      `${b.memMaxMb === null ? "–" : Math.round(b.memMaxMb)} of ${b.budgetMemMb ?? "–"} MB, ${b.restarts} restarts: ` +
+      `${b.container} in the burn-in: CPU p99 ${b.cpuP99?.toFixed(2) ?? "–"} of ${b.budgetCpu ?? "–"} ` +
+      `cores, RAM max ${b.memMaxMb === null ? "–" : Math.round(b.memMaxMb)} of ${b.budgetMemMb ?? "–"} MB, ` +
+      `${b.restarts} restarts: ` +
       (b.budgetMemMb !== null && b.memMaxMb !== null && b.memMaxMb > 0.8 * b.budgetMemMb
         ? "within 20% of its RAM budget, raise the limit before it is OOM-killed"
         : "headroom to spare"),

@@ -41,7 +41,8 @@ export function drillSection(doc: Report, rec: SignoffRecord) {
   doc.md`On the lab, each runbook's fault was applied; once its own verify check saw the failure, its resolution
     steps ran in order, for real (docker commands through the docker CLI; SQL on the lab's engine, since the lab's
     k2-clickhouse container is a stand-in). Seen failing is when the runbook's verify check (over the last
-    ${rec.names.windowS} s of silver, twice the flush interval, or the newest offload run) first saw the fault; recovered is from the fault to that check passing again.
+    ${rec.names.windowS} s of silver, twice the flush interval, or the newest offload run) first saw the fault;
+    recovered is from the fault to that check passing again.
     The target is the runbook's MTTR and at most 15 minutes.`;
   const target = new Map(runbooks(rec.names).map((r) => [r.name, r.mttrTargetMs]));
   doc.table(

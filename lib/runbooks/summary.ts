@@ -156,7 +156,9 @@ export async function signoffSummary(run: RunData<SignoffFetched>): Promise<Step
   return {
     ...runIdentity(m),
     status: worst(criteria),
-    headline: `Phase 7 checklist ${pass}/${rows.length} PASS; drill ${rec.drills.filter((d) => d.status === "PASS").length}/5 within target`,
+    headline:
+      `Phase 7 checklist ${pass}/${rows.length} PASS; ` +
+      `drill ${rec.drills.filter((d) => d.status === "PASS").length}/5 within target`,
     criteria,
   };
 }
