@@ -4,7 +4,7 @@
 // in process; Debian's prometheus scrapes it on loopback with the generated rules, time-compressed by --factor, and
 // routes to Debian's alertmanager, whose webhook is this notebook. A healthy baseline, then one fault per alert:
 // measured time to pending, firing, notified and resolved against each rule's bound. Everything started is stopped,
-// on Ctrl-C too.
+// on Ctrl-C too. --live fires through a stack's Prometheus (PROMETHEUS_URL) instead, with step 3's faults.
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { connectClickHouse, isLab, targetFromEnv, type Target, type TargetSpec } from "../lib/io/clickhouse.ts";
 import { connectDocker, probeDocker, type DockerTarget } from "../lib/io/docker.ts";
