@@ -17,23 +17,17 @@ import { LAB_NET } from "../lib/lab/stack.ts";
 import { startLabEnv } from "../lib/failure/run.ts";
 import { restoreJournal } from "../lib/failure/matrix.ts";
 import { runbooks, type Names } from "../lib/runbooks/catalog.ts";
-import { checkCommands, checkTexts, discoverNames, type Present } from "../lib/runbooks/checks.ts";
+import { checkCommands, discoverNames, type Present } from "../lib/runbooks/checks.ts";
 import { drill } from "../lib/runbooks/drill.ts";
 import { readEvidence } from "../lib/runbooks/evidence.ts";
 import { readMeasured } from "../lib/runbooks/measured.ts";
-import { docBlocks, planDocs } from "../lib/runbooks/docs.ts";
-import {
-  phase7Checklist,
-  runbookTexts,
-  signoffCriteria,
-  type SignoffFetched,
-  type SignoffRecord,
-} from "../lib/runbooks/summary.ts";
+import { planDocs } from "../lib/runbooks/docs.ts";
+import { signoffView, type SignoffFetched, type SignoffRecord } from "../lib/runbooks/summary.ts";
 import { checklistSection, checksSection, docsSection, drillSection, runbooksSection } from "../lib/runbooks/report.ts";
 import type { DrillResult } from "../lib/runbooks/render.ts";
 import { writeAtomic } from "../lib/runtime/fsx.ts";
 import { usageError } from "../lib/runtime/errors.ts";
-import { formatDuration } from "../lib/runtime/units.ts";
+import { durationSpec, formatDuration } from "../lib/runtime/units.ts";
 import * as opt from "../lib/runtime/options.ts";
 
 type Options = { maxAgeMs: number; write: string | null; append: boolean; drill: boolean; network: string | undefined };
@@ -50,7 +44,10 @@ const docsDir = opt.custom(
 );
 
 const OPTIONS = {
-  "max-age": opt.duration("7d", "evidence older than this never passes the checklist"),
+  "max-age": opt.duration(
+    durationSpec(THRESHOLDS.evidenceMaxAgeMs),
+    "evidence older than this never passes the checklist",
+  ),
   write: docsDir,
   append: opt.flag("--write: add the marker comments and block at the end of a file that has none"),
   "skip-drill": opt.flag("skip the drill (it resets the lab's pipeline and applies each runbook's fault)"),
@@ -143,17 +140,12 @@ with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless 
   async render(doc, run) {
     const rec = await run.json<SignoffRecord>("signoff");
     const verified = { runId: run.manifest.runId, date: run.manifest.createdAt, target: rec.target };
-    const texts = runbookTexts(rec, verified);
-    const textChecks = checkTexts(runbooks(rec.names), texts);
-    const step5 = signoffCriteria(rec, textChecks);
-    const rows = phase7Checklist(rec, step5, verified);
-    const blocks = blocksOf(rec, step5, verified);
+    const { texts, textChecks, rows, blocks, pass } = signoffView(rec, verified);
     checklistSection(doc, rows, rec);
     drillSection(doc, rec);
     checksSection(doc, [...textChecks, ...rec.commands]);
     runbooksSection(doc, texts);
     docsSection(doc, blocks, rec);
-    const pass = rows.filter((r) => r.status === "PASS").length;
     return {
       failed: pass < rows.length,
       summary: [
@@ -203,21 +195,6 @@ async function presentOn(docker: DockerTarget | null): Promise<Present> {
   return { containers, networks };
 }
 
-function blocksOf(
-  rec: SignoffRecord,
-  step5: ReturnType<typeof signoffCriteria>,
-  self: { runId: string; date: string },
-) {
-  const checklist = phase7Checklist(rec, step5, self);
-  return docBlocks({
-    steps: rec.steps,
-    signoff: { date: self.date, criteria: step5 },
-    resources: rec.resources,
-    segments: rec.segments,
-    complete: checklist.every((r) => r.status === "PASS"),
-  });
-}
-
 /** --write: the runbooks into <docs>/operations/runbooks/ and the blocks between their markers; diffs first. */
 async function writeDocs(
   dir: string,
@@ -226,12 +203,10 @@ async function writeDocs(
   append: boolean,
   log: (m: string) => void,
 ): Promise<NonNullable<SignoffRecord["written"]>> {
-  const verified = { runId: self.runId, date: new Date().toISOString(), target: rec.target };
-  const texts = runbookTexts(rec, verified);
-  const step5 = signoffCriteria(rec, checkTexts(runbooks(rec.names), texts));
+  const { texts, blocks } = signoffView(rec, { runId: self.runId, date: new Date().toISOString(), target: rec.target });
   const paths = [...new Bun.Glob("**/*.md").scanSync({ cwd: dir })].sort();
   const read = (p: string) => readFileSync(join(dir, p), "utf8");
-  const plan = planDocs(paths, read, blocksOf(rec, step5, verified), append);
+  const plan = planDocs(paths, read, blocks, append);
   const books = Object.entries(texts).map(([file, after]) => {
     const path = `operations/runbooks/${file}`;
     return { path, after, before: existsSync(join(dir, path)) ? read(path) : null };

@@ -31,6 +31,8 @@ export const THRESHOLDS = {
   cpuSpikeFactor: 2,
   /** Runbooks: an engineer new to the system recovers within this. */
   runbookRecoveryMs: 15 * MIN,
+  /** The sign-off: evidence older than this never passes (a week: a stack changes, a run must be re-made). */
+  evidenceMaxAgeMs: 7 * 24 * 60 * MIN,
 } as const;
 
 /** Step 5: each runbook's recovery target (the platform's step file). */

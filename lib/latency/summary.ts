@@ -154,7 +154,15 @@ export function latencyCriteria(s: ScenarioSummary[], tuning: string | null, bot
 }
 
 /** The report's per-segment latency and bottleneck line, computed as the report computes them (into a scratch one). */
-export async function latencyFacts(run: RunData<LatencyFetched>): Promise<{ segments: Segment[]; bottleneck: string }> {
+export function latencyFacts(run: RunData<LatencyFetched>): Promise<{ segments: Segment[]; bottleneck: string }> {
+  // a stored run never changes: the sign-off asks twice (the step's criteria, the docs' segments), the engine works once
+  let facts = FACTS.get(run.dir);
+  if (!facts) FACTS.set(run.dir, (facts = computeFacts(run)));
+  return facts;
+}
+const FACTS = new Map<string, Promise<{ segments: Segment[]; bottleneck: string }>>();
+
+async function computeFacts(run: RunData<LatencyFetched>) {
   const records = await run.json<ScenarioRecord[]>("scenarios");
   const scratch = new Report("");
   const floors = floorSection(scratch, records);

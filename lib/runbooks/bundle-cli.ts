@@ -11,6 +11,7 @@ import { readEvidence, step, STEPS } from "./evidence.ts";
 import { signoffSummary, type SignoffFetched } from "./summary.ts";
 import { writeBundle, type BundleIo } from "./bundle.ts";
 import { K2Error, firstLine } from "../runtime/errors.ts";
+import { THRESHOLDS } from "../k2/thresholds.ts";
 
 export const BUNDLE_STEPS = [...STEPS, step<SignoffFetched>("05-runbooks", 5, "Runbooks and sign-off", signoffSummary)];
 
@@ -19,13 +20,13 @@ export const outIo = (dir = outDir()): BundleIo => ({
   write: (name, data) => writeAtomic(join(dir, name), data),
 });
 
-/** The bundle for the environment's targets; evidence older than a week is flagged as the sign-off flags it. */
+/** The bundle for the environment's targets; old evidence is flagged as the sign-off flags it. */
 export async function bundle(outcomes?: Map<string, { code: number; seconds: number }>) {
   const probe = await probeDocker();
   const evidence = await readEvidence(
     {
       nowMs: Date.now(),
-      maxAgeMs: 7 * 86_400_000,
+      maxAgeMs: THRESHOLDS.evidenceMaxAgeMs,
       clickhouse: describeTarget(targetFromEnv()),
       docker: "unreachable" in probe ? null : dockerLabel(probe.host),
     },

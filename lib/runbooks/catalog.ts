@@ -42,6 +42,10 @@ export type Runbook = {
   test: string | null;
   /** what the drill does to create the failure */
   fault: string;
+  /** a fault that is SQL rather than a step 3 test: the statement that makes it and the one that undoes it */
+  sqlFault?: { apply: string; clear: string };
+  /** the containers it concerns: their burn-in figures go under Prevention */
+  containers: string[];
   alerts: string[];
   /** the k2-pipeline dashboard rows to look at */
   rows: string[];
@@ -83,6 +87,7 @@ export function runbooks(n: Names): Runbook[] {
       mttrTargetMs: RUNBOOK_MTTR_MS["feed-handler-crash"],
       test: "feed-handler-crash",
       fault: "docker stop k2-feed-handler-binance",
+      containers: ["k2-feed-handler-binance", "k2-feed-handler-kraken", "k2-feed-handler-coinbase"],
       alerts: ["FeedHandlerDown"],
       rows: ["Feed handlers"],
       metrics: [
@@ -122,6 +127,7 @@ export function runbooks(n: Names): Runbook[] {
       mttrTargetMs: RUNBOOK_MTTR_MS["clickhouse-unavailable"],
       test: "network-partition",
       fault: `docker network disconnect ${n.network} k2-clickhouse`,
+      containers: ["k2-clickhouse"],
       alerts: ["ClickHouseBronzeInsertFailure", "RedpandaConsumerLagHigh", "ServiceOOMKill"],
       rows: ["ClickHouse pipeline", "Redpanda lag"],
       metrics: ["ClickHouseProfileEvents_FailedInsertQuery", "redpanda_kafka_consumer_group_lag_max"],
@@ -157,6 +163,7 @@ export function runbooks(n: Names): Runbook[] {
       mttrTargetMs: RUNBOOK_MTTR_MS["redpanda-restart"],
       test: "redpanda-restart",
       fault: "docker restart k2-redpanda",
+      containers: ["k2-redpanda"],
       alerts: ["RedpandaConsumerLagHigh", "FeedHandlerDown"],
       rows: ["Redpanda lag", "Feed handlers"],
       metrics: ["redpanda_kafka_consumer_group_lag_max", "redpanda_kafka_records_produced_total"],
@@ -186,6 +193,8 @@ export function runbooks(n: Names): Runbook[] {
       mttrTargetMs: RUNBOOK_MTTR_MS["silver-mv-stall"],
       test: null,
       fault: `DETACH TABLE ${db}.${n.silverMv} (the view stops; bronze keeps filling)`,
+      sqlFault: { apply: `DETACH TABLE ${db}.${n.silverMv}`, clear: `ATTACH TABLE IF NOT EXISTS ${db}.${n.silverMv}` },
+      containers: ["k2-clickhouse"],
       alerts: ["MVProcessingDelay", "FeedHandlerDown"],
       rows: ["ClickHouse pipeline"],
       metrics: ["k2_ingestion_delay_avg_seconds", "k2_ingestion_delay_p99_seconds"],
@@ -220,6 +229,7 @@ export function runbooks(n: Names): Runbook[] {
       mttrTargetMs: RUNBOOK_MTTR_MS["minio-unavailable"],
       test: "minio-unavailable",
       fault: "docker stop k2-minio",
+      containers: ["k2-minio", "k2-spark-iceberg"],
       alerts: ["IcebergOffloadFailure", "IcebergOffloadLag"],
       rows: ["Iceberg offload"],
       metrics: ["k2_offload_consecutive_failures", "k2_offload_lag_minutes"],

@@ -16,13 +16,12 @@ export type DrillOptions = { detectWithinMs: number; recoverWithinMs: number; lo
 
 /** The runbook's fault as apply/clear (clear is the safety net on failure or Ctrl-C; the drill clears by the book). */
 function faultOf(r: Runbook, rig: DrillRig) {
-  if (r.test === null)
-    return {
-      apply: () => rig.target.command(r.fault.replace(/ \(.*$/, "")),
-      clear: () => rig.target.command(`ATTACH TABLE IF NOT EXISTS ${r.fault.replace(/^DETACH TABLE (\S+).*$/, "$1")}`),
-    };
+  if (r.sqlFault) {
+    const { apply, clear } = r.sqlFault;
+    return { apply: () => rig.target.command(apply), clear: () => rig.target.command(clear) };
+  }
   const faultRig: FaultRig = { docker: rig.docker!, lab: true, network: rig.network, hold: rig.hold };
-  return stepThree(faultRig, r.test, `drill ${r.name}`);
+  return stepThree(faultRig, r.test!, `drill ${r.name}`);
 }
 
 async function ok(t: Target, sql: string): Promise<boolean> {

@@ -7,7 +7,7 @@ import { runbooks, type Names, type Runbook } from "./catalog.ts";
 import { checkTexts, type RunbookCheck } from "./checks.ts";
 import type { StepEvidence } from "./evidence.ts";
 import { renderRunbook, type Budget, type DrillResult, type Fired, type RunbookEvidence } from "./render.ts";
-import type { ResourceRow, SegmentRow } from "./docs.ts";
+import { docBlocks, type ResourceRow, type SegmentRow } from "./docs.ts";
 import type { Change } from "../alerting/write.ts";
 
 export type SignoffFetched = Fetched & { parameters: { maxAge: string; write: string | null; drill: boolean } };
@@ -30,13 +30,6 @@ export type SignoffRecord = {
   written: { dir: string; changes: Omit<Change, "before" | "after">[]; skipped: { doc: string; why: string }[] } | null;
 };
 
-const CONTAINERS_OF: Record<string, string[]> = {
-  "feed-handler-crash": ["k2-feed-handler-binance", "k2-feed-handler-kraken", "k2-feed-handler-coinbase"],
-  "clickhouse-unavailable": ["k2-clickhouse"],
-  "redpanda-restart": ["k2-redpanda"],
-  "silver-mv-stall": ["k2-clickhouse"],
-  "minio-unavailable": ["k2-minio", "k2-spark-iceberg"],
-};
 /** The steps whose evidence a runbook quotes: live fire (symptoms), step 3 (MTTR), step 2 and step 1 (prevention). */
 const QUOTES = ["04-live-fire", "03-failure-modes", "02-burn-in", "01-latency"];
 
@@ -57,7 +50,7 @@ export function runbookEvidence(
     fired: rec.fired.filter((f) => r.alerts.includes(f.alert)),
     stepThree: three,
     drill,
-    budgets: rec.budgets.filter((b) => (CONTAINERS_OF[r.name] ?? []).includes(b.container)),
+    budgets: rec.budgets.filter((b) => r.containers.includes(b.container)),
     bottleneck: rec.bottleneck,
     verified,
     warnings,
@@ -145,14 +138,29 @@ export function phase7Checklist(rec: SignoffRecord, step5: Criterion[], self: { 
   return rows;
 }
 
+/**
+ * Everything a sign-off record renders to, for one verification (run id, date, target): the runbooks' texts and their
+ * checks, step 5's criteria, the Phase 7 checklist, and the docs blocks.
+ */
+export function signoffView(rec: SignoffRecord, verified: RunbookEvidence["verified"]) {
+  const texts = runbookTexts(rec, verified);
+  const textChecks = checkTexts(runbooks(rec.names), texts);
+  const step5 = signoffCriteria(rec, textChecks);
+  const rows = phase7Checklist(rec, step5, verified);
+  const blocks = docBlocks({
+    steps: rec.steps,
+    signoff: { date: verified.date, criteria: step5 },
+    resources: rec.resources,
+    segments: rec.segments,
+    complete: rows.every((r) => r.status === "PASS"),
+  });
+  return { texts, textChecks, step5, rows, blocks, pass: rows.filter((r) => r.status === "PASS").length };
+}
+
 export async function signoffSummary(run: RunData<SignoffFetched>): Promise<StepSummary> {
   const rec = await run.json<SignoffRecord>("signoff");
   const m = run.manifest;
-  const verified = { runId: m.runId, date: m.createdAt, target: rec.target };
-  const texts = runbookTexts(rec, verified);
-  const criteria = signoffCriteria(rec, checkTexts(runbooks(rec.names), texts));
-  const rows = phase7Checklist(rec, criteria, verified);
-  const pass = rows.filter((r) => r.status === "PASS").length;
+  const { step5: criteria, rows, pass } = signoffView(rec, { runId: m.runId, date: m.createdAt, target: rec.target });
   return {
     ...runIdentity(m),
     status: worst(criteria),
