@@ -65,8 +65,9 @@ const OPTIONS = {
   "lab-fault": opt.list(parseFault, "lab: faults in every scenario, e.g. drop:kraken@5s+2s"),
   "lab-coarse-silver": opt.flag("lab: build silver without processed_at (its only ingestion clock is second-granular)"),
   "load-cmd": opt.text(
-    "rpk topic consume {topic} -o -{n} -n {n} -f '%v\\n' | rpk topic produce {topic}",
-    "stack: load command run in k2-redpanda; {topic}, {n}, {seconds} are filled in",
+    "rpk topic consume {topic} -o @{since}:{until} -n {n} -f '%v\\n' | rpk topic produce {topic}",
+    "stack: load command run in k2-redpanda; {topic}, {n}, {seconds}, {since} and {until} (unix ms; {until} is the " +
+      "load's start, so no trade of the measured window is replayed) are filled in",
     "sh",
   ),
   "lab-load": opt.keyword(

@@ -12,7 +12,7 @@ import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
 import { discoverWithObservation, type Mapping } from "../lib/k2/discovery.ts";
 import { lagExportSql, statsSql, truthLossSql, continuitySql } from "../lib/latency/sql.ts";
-import { stackLoad, loadCommand } from "../lib/latency/load.ts";
+import { stackLoad, loadCommand, replayCount, replaySpanMs } from "../lib/latency/load.ts";
 import type { ScenarioRecord } from "../lib/latency/summary.ts";
 import type { Target } from "../lib/io/clickhouse.ts";
 import type { ReplaySummary } from "../lib/lab/replayer.ts";
@@ -217,18 +217,23 @@ test("a dropped sequence range is loss, by ground truth and by sequence continui
 }, 60_000);
 
 describe("stack load through dockerode exec in k2-redpanda", () => {
-  test("loadCommand fills the template", () => {
+  test("loadCommand fills the template; the replay span ends where the load starts", () => {
+    const fill = { topic: "market.crypto.trades.binance.raw", n: 1200, seconds: 30 };
     expect(
-      loadCommand(
-        "rpk topic consume {topic} -o -{n} -n {n} | rpk topic produce {topic}",
-        "market.crypto.trades.binance.raw",
-        1200,
-        30,
-      ),
+      loadCommand("rpk topic consume {topic} -o @{since}:{until} -n {n} | rpk topic produce {topic} # {seconds}", {
+        ...fill,
+        sinceMs: 1771491600000.4,
+        untilMs: 1771491840000,
+      }),
     ).toBe(
-      "rpk topic consume market.crypto.trades.binance.raw -o -1200 -n 1200 | rpk topic produce " +
-        "market.crypto.trades.binance.raw",
+      "rpk topic consume market.crypto.trades.binance.raw -o @1771491600000:1771491840000 -n 1200 | rpk topic " +
+        "produce market.crypto.trades.binance.raw # 30",
     );
+    expect(loadCommand("-o -{n} {x}", { ...fill, sinceMs: 0, untilMs: 0 })).toBe("-o -1200 {x}");
+    // 5x for 30 s: 200 msg/s more, binance's half of it; from 8 windows back (twice the 4 windows it copies)
+    expect([replayCount(SCENARIOS[1]!, "binance", 30_000), replaySpanMs(SCENARIOS[1]!, 30_000)]).toEqual([
+      3000, 240_000,
+    ]);
   });
   test("no Docker engine: NOT RUN with the reason", async () => {
     const r = await stackLoad("true", SCENARIOS[1]!, 1000, () => {}, { DOCKER_HOST: "unix:///tmp/none.sock" });
@@ -307,13 +312,19 @@ describe("notebooks/01-latency.ts on the lab", () => {
     );
     expect(r.code).toBe(0);
     // the same load command a stack runs, through the same exec, into the lab's rpk stand-in
-    expect(r.stderr).toContain("load 10x: binance: rpk topic consume market.crypto.trades.binance.raw -o -900 -n 900");
+    // only what was produced before the load started is replayed: no trade of the window is copied
+    expect(r.stderr).toMatch(
+      /load 10x: binance: rpk topic consume market\.crypto\.trades\.binance\.raw -o @(\d{13}):(\d{13}) -n 900 /,
+    );
+    const [, since, until] = r.stderr.match(/load 10x: binance: .* -o @(\d+):(\d+) /)!;
+    expect(Number(until) - Number(since)).toBe(2 * 9 * 4000);
     const [run] = [...new Bun.Glob("01-latency/*/scenarios.json").scanSync({ cwd: join(dir, "data-rpk") })];
     const records: ScenarioRecord[] = await Bun.file(join(dir, "data-rpk", run!)).json();
     for (const rec of records) {
       const produced = rec.replay!.copies!;
-      // what the load produced (counted by the lab's consumer) is what landed as copies, by landing time
-      expect(produced).toBeGreaterThan(0.9 * (rec.targetRate - 50) * 4);
+      // the lab's topics held what rpk replays before the load (counted by the lab's consumer), and what it produced
+      // is what landed as copies, by landing time
+      expect(produced).toBe((rec.targetRate - 50) * 4);
       expect(rec.landed!.copies).toBe(produced);
       // live trades plus copies, per second of the load: near the scenario's rate, not ~1x as by exchange time
       expect(rec.achievedRate).toBeGreaterThan(0.85 * rec.targetRate);
@@ -341,9 +352,19 @@ describe("notebooks/01-latency.ts on the lab", () => {
       return { code: (await exec.inspect()).ExitCode, out: Buffer.concat(chunks).toString("latin1") };
     };
     const t = "market.crypto.trades.kraken.raw";
-    expect(
-      (await sh(`printf 'a\\nb\\nc\\n' > /lab/topics/${t} && rpk topic consume ${t} -o -2 -n 2 -f '%v\\n'`)).out,
-    ).toMatch(/b\n.*c\n$/s);
+    // one `timestamp<TAB>message` a line, as the lab's pipeline writes them
+    await sh(`printf '1000\\ta\\n2000\\tb\\n3000\\tc d\\n4000\\te\\n' > /lab/topics/${t}`);
+    expect((await sh(`rpk topic consume ${t} -o -2 -n 2 -f '%v\\n'`)).out).toMatch(/c d\n.*e\n$/s);
+    // a timestamp range [t1, t2), capped by -n, as rpk reads `-o @t1:t2`
+    // (the exec's output is multiplexed: a frame header may stand between lines)
+    const range = (await sh(`rpk topic consume ${t} -o @2000:4000 -n 5 -f '%v\\n'`)).out;
+    expect([range, /a|e/.test(range)]).toEqual([expect.stringMatching(/b\n.*c d\n$/s), false]);
+    const capped = (await sh(`rpk topic consume ${t} -o @1000:end -n 2`)).out;
+    expect([capped, /c d/.test(capped)]).toEqual([expect.stringMatching(/a\n.*b\n$/s), false]);
+    const until = (await sh(`rpk topic consume ${t} -o @:2000`)).out;
+    expect([until, /b/.test(until)]).toEqual([expect.stringMatching(/a\n$/), false]);
+    const bad = await sh(`rpk topic consume ${t} -o sideways`);
+    expect([bad.code, bad.out]).toEqual([1, expect.stringContaining("unsupported offset: sideways")]);
     expect((await sh(`echo x | rpk topic produce ${t} && tail -n 1 /lab/topics/${t}.in`)).out).toMatch(/x\n$/);
     const none = await sh("rpk topic consume no.such.topic -n 1");
     expect([none.code, none.out]).toEqual([1, expect.stringContaining("TOPIC_NOT_FOUND: no.such.topic")]);

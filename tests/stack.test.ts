@@ -1,8 +1,10 @@
 // The lab's containers on a real Docker engine: what ensureLabStack leaves behind for the
 // notebooks, whatever state an earlier session or a daemon restart left.
 import { beforeAll, expect, test } from "bun:test";
-import { ensureDockerEngine } from "./helpers.ts";
-import { connectDocker, type DockerTarget } from "../lib/io/docker.ts";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ensureDockerEngine, tempDir } from "./helpers.ts";
+import { connectDocker, execIn, type DockerTarget } from "../lib/io/docker.ts";
 import { ensureLabStack, runLabContainer, labLabels, IDLE } from "../lib/lab/stack.ts";
 import { SERVICES } from "../lib/k2/stack.ts";
 
@@ -34,4 +36,26 @@ test("ensureLabStack: services restart unless-stopped (back after a daemon resta
   expect(policies["k2-redpanda-init"]).toBe("no");
   for (const s of SERVICES.filter((x) => !x.oneShot))
     expect(`${s.container}: ${policies[s.container]}`).toBe(`${s.container}: unless-stopped, running`);
+}, 120_000);
+
+test("a lab folder removed and made again (rm -rf data): the containers that mount it are rebuilt and see the new " +
+  "one", async () => {
+  const before = process.env.K2_DATA_DIR;
+  process.env.K2_DATA_DIR = join(tempDir(), "data");
+  try {
+    (await ensureLabStack(t)).close();
+    const redpanda = t.docker.getContainer("k2-redpanda");
+    const id = (await redpanda.inspect()).Id;
+    rmSync(process.env.K2_DATA_DIR, { recursive: true });
+    (await ensureLabStack(t)).close();
+    const now = await redpanda.inspect();
+    expect(now.Id).not.toBe(id);
+    writeFileSync(join(process.env.K2_DATA_DIR, "lab-stack", "topics", "seen"), "new folder\n");
+    expect(await execIn(redpanda, ["cat", "/lab/topics/seen"])).toEqual({ exitCode: 0, output: "new folder" });
+    // the same folder again: nothing rebuilt
+    (await ensureLabStack(t)).close();
+    expect((await redpanda.inspect()).Id).toBe(now.Id);
+  } finally {
+    process.env.K2_DATA_DIR = before;
+  }
 }, 120_000);

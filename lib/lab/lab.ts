@@ -7,6 +7,7 @@ import { replay, type ReplayOptions, type ReplaySummary } from "./replayer.ts";
 import { progress } from "../runtime/progress.ts";
 import { KAFKA_ENGINE } from "../k2/stack.ts";
 import type { Exchange } from "./instruments.ts";
+import type { LabTopics } from "./topics.ts";
 import { formatDuration } from "../runtime/units.ts";
 
 export async function openLab(env = process.env): Promise<Target> {
@@ -55,6 +56,8 @@ export type LabTraffic = {
   control: { paused: boolean; stop: boolean; rate: number; silenced: Set<Exchange> };
   baseRate: number;
   startedMs: number;
+  /** the topics it carries, when it shares them with k2-redpanda's rpk stand-in */
+  topics?: LabTopics;
   /** the replayer's summary so far (live: it changes as the traffic runs) */
   summary(): ReplaySummary;
   /** a failure of the background replay, thrown at the next look */
@@ -87,6 +90,7 @@ export async function startLabTraffic(
     control,
     baseRate: o.ratePerSec,
     startedMs: Date.now(),
+    topics: o.topics,
     summary: () => last!,
     check: () => {
       if (failed) throw failed;

@@ -260,9 +260,11 @@ class Replay {
         const flushed = this.clock.now();
         if (!(await this.tryInsert(exchange, messages, list.slice(i)))) break batches;
         const rtt = this.clock.now() - flushed;
+        // a record's timestamp is when it was produced: a trade's when its handler had it, a copy's by its read
+        const produced = batch.map((t) => (typeof t === "string" ? flushed : t.receiveTs));
         this.o.topics?.append(
           exchange,
-          messages.map((m) => m.message),
+          messages.map((m, j) => ({ ts: produced[j]!, message: m.message })),
         );
         this.rttSum += rtt;
         this.s.insertRttMs.max = Math.max(this.s.insertRttMs.max, rtt);

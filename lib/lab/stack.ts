@@ -3,7 +3,7 @@
 // The image is made offline by `docker import` of a busybox-static root filesystem; every
 // container runs with --network none. The lab only ever touches containers it labelled.
 import { mkdtemp, mkdir, copyFile, symlink, rm } from "node:fs/promises";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
@@ -86,6 +86,16 @@ export const labLabels = (s: Service): Record<string, string> => ({
 });
 
 /**
+ * What each bind source is on the host (device and inode): a folder removed and made again (`rm -rf data`) has the
+ * same path but is another folder, and a container made before still sees the old one.
+ */
+const BIND_IDS = "com.k2.lab.binds";
+function bindIds(binds: string[] = []): string {
+  const id = (src: string) => (existsSync(src) ? `${statSync(src).dev}.${statSync(src).ino}` : "missing");
+  return binds.map((b) => id(b.split(":")[0]!)).join(",");
+}
+
+/**
  * Create and start one lab container, or find it as it is: a lab container someone stopped
  * stays stopped (that is what a health check or a fault test is looking at). Refuses a
  * same-named container that is not the lab's.
@@ -107,6 +117,7 @@ export async function runLabContainer(
     const same =
       JSON.stringify(info.Config.Cmd) === JSON.stringify(["sh", "-c", spec.cmd]) &&
       JSON.stringify(info.HostConfig.Binds ?? []) === JSON.stringify(spec.binds ?? []) &&
+      info.Config.Labels?.[BIND_IDS] === bindIds(spec.binds) &&
       info.HostConfig.NetworkMode === (spec.network ?? "none") &&
       (info.HostConfig.RestartPolicy?.Name || "no") === (spec.restart?.Name ?? "no");
     if (same) return existing;
@@ -118,7 +129,7 @@ export async function runLabContainer(
     name: spec.name,
     Image: LAB_IMAGE,
     Cmd: ["sh", "-c", spec.cmd],
-    Labels: { "com.k2.lab": "true", ...spec.labels },
+    Labels: { "com.k2.lab": "true", ...spec.labels, [BIND_IDS]: bindIds(spec.binds) },
     // Every check is an exec in the container: at 1 s five of them cost the engine a visible share of two cores.
     Healthcheck: spec.healthcheck
       ? { Test: ["CMD", "true"], Interval: 5e9, Timeout: 2e9, Retries: 1, StartPeriod: 0 }

@@ -3,16 +3,21 @@
 // `rpk topic consume <topic> -o -N -n N | rpk topic produce <topic>` inside k2-redpanda; on the lab the same command
 // runs through the same exec path: the stand-in prints the last N messages the lab's pipeline carried, and what it
 // produces is read by the lab's consumer (the replayer) at its next flush, as the Kafka engine reads a topic.
-import { appendFileSync, chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EXCHANGES, type Exchange } from "./instruments.ts";
 import { LineTails } from "../runtime/fsx.ts";
 
 /**
- * The stand-in, installed in the container as /usr/local/bin/rpk. Accepted forms (as rpk's):
- *   rpk topic consume market.crypto.trades.binance.raw -o -500 -n 500 -f '%v\n'   the last 500 messages, one a line
+ * The stand-in, installed in the container as /usr/local/bin/rpk. Accepted forms (as rpk's; -f is accepted and each
+ * value printed on a line):
+ *   rpk topic consume market.crypto.trades.binance.raw -o -500 -n 500 -f '%v\n'   the last 500 messages
+ *   rpk topic consume market.crypto.trades.binance.raw -o @1771491600000:@1771491660000 -n 500
+ *     the first 500 messages whose timestamp (unix ms) is in [t1, t2): the load's form, which replays only what was
+ *     produced before the load started (`end` for t2, or a missing t1, as rpk reads them)
  *   rpk topic produce market.crypto.trades.binance.raw                            each stdin line becomes a message
- * <topic> holds what the pipeline carried; <topic>.in what was produced here, for the lab's consumer to read.
+ * <topic> holds what the pipeline carried, one `timestamp<TAB>message` a line; <topic>.in what was produced here, for
+ * the lab's consumer to read.
  */
 export const RPK_STANDIN = `#!/bin/sh
 # rpk stand-in (K2 lab): only what the latency load uses. Topics are files in /lab/topics.
@@ -20,10 +25,18 @@ export const RPK_STANDIN = `#!/bin/sh
 cmd=$2; topic=$3; f=/lab/topics/$topic; shift 3
 case "$cmd" in
 consume)
-  n=1
-  while [ $# -gt 0 ]; do [ "$1" = -n ] && { n=$2; shift; }; shift; done
+  n=-1; o=start
+  while [ $# -gt 0 ]; do case "$1" in -n) n=$2; shift ;; -o) o=$2; shift ;; esac; shift; done
   [ -f "$f" ] || { echo "TOPIC_NOT_FOUND: $topic" >&2; exit 1; }
-  tail -n "$n" "$f" ;;
+  case "$o" in start | -[0-9]* | @*) ;; *) echo "rpk (K2 lab stand-in): unsupported offset: $o" >&2; exit 1 ;; esac
+  case "$o" in
+  start) cat "$f" ;;
+  -[0-9]*) tail -n "\${o#-}" "$f" ;;
+  @*)
+    r=\${o#@}; t1=\${r%%:*}; t2=end
+    case "$r" in *:*) t2=\${r#*:}; t2=\${t2#@} ;; esac
+    awk -F '\\t' -v a="\${t1:-0}" -v b="\${t2:-end}" '$1 >= a + 0 && (b == "end" || $1 < b + 0)' "$f" ;;
+  esac | cut -f 2- | if [ "$n" -ge 0 ]; then head -n "$n"; else cat; fi ;;
 produce) cat >> "$f.in" ;;
 *) echo "rpk (K2 lab stand-in): unsupported: rpk topic $cmd" >&2; exit 1 ;;
 esac
@@ -58,9 +71,18 @@ export class LabTopics {
   binds(): string[] {
     return [`${join(this.dir, "topics")}:/lab/topics`, `${join(this.dir, "rpk")}:/usr/local/bin/rpk:ro`];
   }
-  /** What the pipeline carried, in the order it consumed it. */
-  append(e: Exchange, messages: string[]) {
-    if (messages.length) appendFileSync(this.file(e), messages.map((m) => `${m}\n`).join(""));
+  /** What the pipeline carried, in the order it consumed it, each with its record timestamp (when it was produced). */
+  append(e: Exchange, records: { ts: number; message: string }[]) {
+    if (records.length)
+      appendFileSync(this.file(e), records.map((r) => `${Math.floor(r.ts)}\t${r.message}\n`).join(""));
+  }
+  /** How many messages the topic holds with a timestamp at `sinceMs` or later. */
+  held(e: Exchange, sinceMs: number): number {
+    if (!existsSync(this.file(e))) return 0;
+    let n = 0;
+    for (const line of readFileSync(this.file(e), "utf8").split("\n"))
+      if (line && Number(line.split("\t", 1)[0]) >= sinceMs) n++;
+    return n;
   }
   /** Whole lines produced into the topic since the last call. */
   produced(e: Exchange): string[] {

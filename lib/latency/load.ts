@@ -8,6 +8,7 @@ import { execIn, probeDocker } from "../io/docker.ts";
 import { topicOf } from "../lab/topics.ts";
 import type { Scenario } from "./verdict.ts";
 import { EXCHANGE_NAMES } from "../k2/stack.ts";
+import type { Exchange } from "../lab/instruments.ts";
 import { EXCHANGE_SHARE } from "../lab/instruments.ts";
 import { BASE_RATE } from "../runtime/units.ts";
 
@@ -42,11 +43,33 @@ export const generatorLoad = (control: { rate?: number }, baseRate: number): Loa
 });
 
 /**
- * Fill {topic}, {n} and {seconds} in the command: "rpk topic consume {topic} -o -{n} -n {n} | rpk topic produce
- * {topic}".
+ * How far back a load replays from: twice the (multiple - 1) windows of traffic it copies at the nominal rate, so the
+ * span holds what it copies. It ends where the load starts: a message produced after that (a trade of the measured
+ * window) is never copied, and so is never counted twice in the window.
  */
-export function loadCommand(template: string, topic: string, n: number, seconds: number): string {
-  return template.replaceAll("{topic}", topic).replaceAll("{n}", String(n)).replaceAll("{seconds}", String(seconds));
+export const replaySpanMs = (s: Scenario, durationMs: number) => 2 * (s.multiple - 1) * durationMs;
+
+/** The messages a load replays into one exchange's topic: its share of the scenario's extra rate, for its time. */
+export function replayCount(s: Scenario, e: Exchange, durationMs: number): number {
+  const extra = (s.multiple - 1) * BASE_RATE; // the stack already carries ~1x
+  return Math.max(1, Math.round(extra * EXCHANGE_SHARE[e] * Math.round(durationMs / 1000)));
+}
+
+export type LoadFill = { topic: string; n: number; seconds: number; sinceMs: number; untilMs: number };
+
+/**
+ * Fill {topic}, {n}, {seconds}, {since} and {until} (unix ms) in the command, e.g.
+ * "rpk topic consume {topic} -o @{since}:{until} -n {n} | rpk topic produce {topic}".
+ */
+export function loadCommand(template: string, f: LoadFill): string {
+  const values: Record<string, string> = {
+    topic: f.topic,
+    n: String(f.n),
+    seconds: String(f.seconds),
+    since: String(Math.floor(f.sinceMs)),
+    until: String(Math.floor(f.untilMs)),
+  };
+  return template.replace(/\{(topic|n|seconds|since|until)\}/g, (_, k: string) => values[k]!);
 }
 
 export async function stackLoad(
@@ -72,11 +95,10 @@ export async function stackLoad(
   if (!info.State.Running)
     return { startMs, endMs: startMs, notRun: `k2-redpanda is ${info.State.Status}: load cannot be generated` };
   const seconds = Math.round(durationMs / 1000);
-  const extra = (s.multiple - 1) * BASE_RATE; // the stack already carries ~1x
   const codes = await Promise.all(
     EXCHANGE_NAMES.map(async (e) => {
-      const n = Math.max(1, Math.round(extra * EXCHANGE_SHARE[e] * seconds));
-      const cmd = loadCommand(template, topicOf(e), n, seconds);
+      const fill = { topic: topicOf(e), n: replayCount(s, e, durationMs), seconds, untilMs: startMs };
+      const cmd = loadCommand(template, { ...fill, sinceMs: startMs - replaySpanMs(s, durationMs) });
       log(`load ${s.name}: ${e}: ${cmd}`);
       return (await execIn(c, ["sh", "-c", cmd])).exitCode;
     }),

@@ -14,9 +14,11 @@ import type { LabTraffic } from "../lab/lab.ts";
 import type { Fault } from "../lab/traffic.ts";
 import { statsSql, lagExportSql, truthLossSql, continuitySql, queryLogSql, landedSql, copiesFindSql } from "./sql.ts";
 import type { Window } from "../verdict/status.ts";
-import type { LossCheck, Scenario } from "./verdict.ts";
+import { SCENARIOS, type LossCheck, type Scenario } from "./verdict.ts";
 import type { ScenarioRecord } from "./summary.ts";
-import type { Load } from "./load.ts";
+import { replayCount, replaySpanMs, type Load } from "./load.ts";
+import type { LabTopics } from "../lab/topics.ts";
+import { EXCHANGE_NAMES } from "../k2/stack.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import type { RunWriter } from "../runtime/store.ts";
 
@@ -93,12 +95,7 @@ async function scenarioWindow(
   log: (m: string) => void,
 ): Promise<{ w: Window; notRun?: string }> {
   if (s.multiple > 1) {
-    if (p.lab && p.load.copies) {
-      // rpk replays the last N messages of each topic: on the lab, let the topics hold them first, as a stack's do
-      const needMs = (s.multiple - 1) * o.durationMs - (Date.now() - p.lab.startedMs);
-      if (needMs > 0) log(`lab: ${Math.ceil(needMs / 1000)} s more traffic, so that the topics hold what rpk replays`);
-      if (needMs > 0) await Bun.sleep(needMs);
-    }
+    if (p.lab?.topics && p.load.copies) await topicsHold(p.lab.topics, s, o.durationMs, log);
     const load = await p.load.run(s, o.durationMs, log);
     return { w: { fromMs: load.startMs, toMs: load.endMs }, notRun: "notRun" in load ? load.notRun : undefined };
   }
@@ -117,6 +114,24 @@ async function scenarioWindow(
   return { w: { fromMs: o.since ?? toMs - o.windowMs, toMs } };
 }
 
+/**
+ * rpk replays messages produced before the load, from a span before it: on the lab, let the topics hold them first,
+ * as a stack's do (5 s short of the span, for the time the load takes to start).
+ */
+async function topicsHold(topics: LabTopics, s: Scenario, durationMs: number, log: (m: string) => void) {
+  const short = () =>
+    EXCHANGE_NAMES.filter(
+      (e) => topics.held(e, Date.now() - replaySpanMs(s, durationMs) + 5000) < replayCount(s, e, durationMs),
+    );
+  const deadline = Date.now() + replaySpanMs(s, durationMs) + 60_000;
+  if (short().length) log(`lab: more traffic first, so that the topics hold what rpk replays (${short().join(", ")})`);
+  while (short().length) {
+    if (Date.now() > deadline)
+      throw new K2Error(`lab: the topics of ${short().join(", ")} did not fill for the ${s.name} load`, EXIT.data);
+    await Bun.sleep(250);
+  }
+}
+
 async function countLanded(
   target: Target,
   silver: Mapping,
@@ -125,8 +140,9 @@ async function countLanded(
   s: Scenario,
   o: ScenarioOptions,
 ) {
-  // a load replays at most (multiple - 1) windows of recent traffic: look that far back for the originals
-  const lookbackMs = Math.max(s.multiple, 2) * (w.toMs - w.fromMs) + settleMs + o.durationMs;
+  // a load copies messages from its replay span; a copy of an earlier load's copy has an original from that load's
+  // span: look back twice the largest span for the originals
+  const lookbackMs = 2 * Math.max(...SCENARIOS.map((x) => replaySpanMs(x, o.durationMs))) + settleMs + o.durationMs;
   const [r] = await target.query<{ live: number; copies: number }>(landedSql(silver, w, settleMs, lookbackMs));
   return { live: Number(r!.live), copies: Number(r!.copies) };
 }
