@@ -1,8 +1,9 @@
 // The lab's Redpanda topics, as files shared with the lab's k2-redpanda container (bind-mounted at /lab/topics),
 // where a stand-in for the part of rpk the latency load uses reads and writes them. On a stack the load runs
-// `rpk topic consume <topic> -o -N -n N | rpk topic produce <topic>` inside k2-redpanda; on the lab the same command
-// runs through the same exec path: the stand-in prints the last N messages the lab's pipeline carried, and what it
-// produces is read by the lab's consumer (the replayer) at its next flush, as the Kafka engine reads a topic.
+// `rpk topic consume <topic> -o @<since>:<until> -n N | rpk topic produce <topic>` inside k2-redpanda; on the lab the
+// same command runs through the same exec path: the stand-in prints the first N messages the lab's pipeline carried
+// with a record timestamp in that span, and what it produces is read by the lab's consumer (the replayer) at its next
+// flush, as the Kafka engine reads a topic.
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EXCHANGES, type Exchange } from "./instruments.ts";
