@@ -91,7 +91,10 @@ export const labLabels = (s: Service): Record<string, string> => ({
  */
 const BIND_IDS = "com.k2.lab.binds";
 function bindIds(binds: string[] = []): string {
-  const id = (src: string) => (existsSync(src) ? `${statSync(src).dev}.${statSync(src).ino}` : "missing");
+  const id = (src: string) => {
+    const st = statSync(src, { throwIfNoEntry: false });
+    return st ? `${st.dev}.${st.ino}` : "missing";
+  };
   return binds.map((b) => id(b.split(":")[0]!)).join(",");
 }
 

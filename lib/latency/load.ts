@@ -8,8 +8,7 @@ import { execIn, probeDocker } from "../io/docker.ts";
 import { topicOf } from "../lab/topics.ts";
 import type { Scenario } from "./verdict.ts";
 import { EXCHANGE_NAMES } from "../k2/stack.ts";
-import type { Exchange } from "../lab/instruments.ts";
-import { EXCHANGE_SHARE } from "../lab/instruments.ts";
+import { EXCHANGE_SHARE, type Exchange } from "../lab/instruments.ts";
 import { BASE_RATE } from "../runtime/units.ts";
 
 export type LoadResult = { startMs: number; endMs: number } & ({ exitCode: number } | { notRun: string });

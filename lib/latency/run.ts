@@ -119,15 +119,15 @@ async function scenarioWindow(
  * as a stack's do (5 s short of the span, for the time the load takes to start).
  */
 async function topicsHold(topics: LabTopics, s: Scenario, durationMs: number, log: (m: string) => void) {
+  const spanMs = replaySpanMs(s, durationMs),
+    deadline = Date.now() + spanMs + 60_000;
   const short = () =>
-    EXCHANGE_NAMES.filter(
-      (e) => topics.held(e, Date.now() - replaySpanMs(s, durationMs) + 5000) < replayCount(s, e, durationMs),
-    );
-  const deadline = Date.now() + replaySpanMs(s, durationMs) + 60_000;
-  if (short().length) log(`lab: more traffic first, so that the topics hold what rpk replays (${short().join(", ")})`);
-  while (short().length) {
+    EXCHANGE_NAMES.filter((e) => topics.held(e, Date.now() - spanMs + 5000) < replayCount(s, e, durationMs));
+  for (let waiting = short(), said = false; waiting.length; waiting = short()) {
     if (Date.now() > deadline)
-      throw new K2Error(`lab: the topics of ${short().join(", ")} did not fill for the ${s.name} load`, EXIT.data);
+      throw new K2Error(`lab: the topics of ${waiting.join(", ")} did not fill for the ${s.name} load`, EXIT.data);
+    if (!said) log(`lab: more traffic first, so that the topics hold what rpk replays (${waiting.join(", ")})`);
+    said = true;
     await Bun.sleep(250);
   }
 }
