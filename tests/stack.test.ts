@@ -56,6 +56,8 @@ test("a lab folder removed and made again (rm -rf data): the containers that mou
     (await ensureLabStack(t)).close();
     expect((await redpanda.inspect()).Id).toBe(now.Id);
   } finally {
-    process.env.K2_DATA_DIR = before;
+    // an unset variable must stay unset (assigning undefined would store the string "undefined")
+    if (before === undefined) delete process.env.K2_DATA_DIR;
+    else process.env.K2_DATA_DIR = before;
   }
 }, 120_000);
