@@ -17,7 +17,8 @@ import { LabOffload } from "../lib/lab/offload.ts";
 import { ensureLabStack, LAB_NET } from "../lib/lab/stack.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { PipelineExporter } from "../lib/alerting/exporter.ts";
-import { runLiveFire, runLiveOnStack, serveLab, type LiveFireRecord } from "../lib/alerting/livefire.ts";
+import { notRunResult, runLiveFire, runLiveOnStack, serveLab, type LiveFireRecord } from "../lib/alerting/livefire.ts";
+import { isInstalled, missingLine } from "../lib/io/packages.ts";
 import { stackFaults } from "../lib/alerting/stack-faults.ts";
 import { connectPrometheus, prometheusUrlFromEnv, type PromApi } from "../lib/io/prometheus.ts";
 import { restoreJournal } from "../lib/failure/matrix.ts";
@@ -155,6 +156,12 @@ const labExporter = (target: Target, docker: DockerTarget | null, factor: number
 /** The lab's traffic, offload job and exporter, with our own Prometheus and Alertmanager. */
 async function fetchLab(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbort): Promise<Fired> {
   const target = await connectClickHouse(spec);
+  const missing = (["prometheus", "alertmanager"] as const).filter((n) => !isInstalled(n));
+  if (missing.length) {
+    // runs what it can (nothing without a Prometheus) and says what enables it, as the main job's other steps do
+    log(`NOT RUN: ${missingLine([...missing])}`);
+    return notRunRecord(o, missingLine([...missing]), target);
+  }
   const probe = await probeDocker();
   const docker = "unreachable" in probe ? null : probe;
   if (docker) await ensureLabStack(docker);
@@ -184,6 +191,26 @@ async function fetchLab(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbort
   } finally {
     await cleanups.last();
   }
+}
+
+/** Every alert NOT RUN with the reason: the record a run without Debian's prometheus or alertmanager stores. */
+function notRunRecord(o: Options, why: string, target: Target): Fired {
+  const now = Date.now();
+  return {
+    mode: "lab",
+    factor: o.factor,
+    scrapeMs: 0,
+    evalMs: 0,
+    prometheus: "none",
+    alertmanager: null,
+    baseline: { ms: 0, fired: [] },
+    results: ALERTS.filter((a) => o.alerts.includes(a.name)).map((a) => notRunResult(a.name, "none", why)),
+    window: { fromMs: now, toMs: now },
+    faults: [],
+    preview: [],
+    docker: "none",
+    target: described(target),
+  };
 }
 
 /** Through PROMETHEUS_URL with step 3's faults: on a stack (asked first), or on the lab served as a stack is. */

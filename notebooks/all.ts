@@ -12,6 +12,7 @@ import { writeAtomic } from "../lib/runtime/fsx.ts";
 import { listRuns, openRun } from "../lib/runtime/store.ts";
 import { ensureEngine, ENABLE_DOCKER } from "../lib/io/engine.ts";
 import { isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
+import { installPackages, missingLine, needsOf } from "../lib/io/packages.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -24,9 +25,10 @@ if (values.help) {
 Runs every notebook in notebooks/ (lab first, then the numbered steps, the sign-off last) with its
 defaults, then writes the PR bundle: out/index.html (every step's verdict and key figure, linked to its
 report), out/pr.md and out/png/ (as bun run bundle does). Exits non-zero if any notebook failed.
-On the lab, with no Docker engine answering, it first gives the lab one when run as root on
-Debian (installs docker.io and busybox-static, starts a private dockerd: see bun run docker
---help); otherwise the notebooks run without containers and say so.`);
+Run as root on Debian, it first installs what the steps need from Debian's packages and is missing
+(bun run setup --check lists them) and, on the lab with no Docker engine answering, starts a private
+dockerd (see bun run docker --help); otherwise each step runs what it can and its report says what it
+skipped and the command that enables it (sudo bun run setup).`);
   process.exit(0);
 }
 
@@ -35,6 +37,12 @@ const names = (await readdir(join(ROOT, "notebooks")))
   .map((f) => f.replace(/\.ts$/, ""))
   .sort((a, b) => (a === "lab" ? -1 : b === "lab" ? 1 : a.localeCompare(b)))
   .filter((n) => !values.only || values.only.split(",").includes(n));
+
+// What the steps start from Debian (lib/io/packages.ts: promtool, prometheus, alertmanager, the font; the Docker engine
+// below) is installed before the first step when run as root with apt-get; otherwise each step that needs a missing
+// one runs what it can and its report names the command that enables the rest.
+const install = await installPackages(needsOf("main"), (m) => console.error(`all: ${m}`));
+if (install.missing.length) console.error(`all: ${install.reason}: ${missingLine(install.missing)}`);
 
 // The lab's containers need a Docker engine: on a fresh Debian machine run as root, install and start a private one
 // (lib/io/engine.ts); where that cannot be done, every notebook still runs and says what ran without containers.
@@ -48,37 +56,60 @@ if (isLab(targetFromEnv())) {
   else if (engine.started) process.env.DOCKER_HOST = engine.host;
 }
 
-const results: { name: string; code: number; seconds: number; title: string; runId: string }[] = [];
-for (const name of names) {
-  console.error(`\n== ${name} ==`);
+/**
+ * The steps in stages: a stage's steps run at once, stages one after another. 01 (the lab's engine, no containers), 02
+ * (the containers, no engine) and 04-alerting (neither) share nothing, so they run together; the steps that break
+ * the lab's containers or its engine (03, the live fire, the drill) run alone, and the sign-off reads them all last.
+ */
+const STAGES = [
+  ["lab"],
+  ["00-health"],
+  ["01-latency", "02-burn-in", "04-alerting"],
+  ["03-failure-modes"],
+  ["04-live-fire"],
+];
+const stages = [
+  ...STAGES.map((st) => st.filter((n) => names.includes(n))),
+  names.filter((n) => !STAGES.flat().includes(n)),
+];
+
+type Result = { name: string; code: number; seconds: number; title: string; runId: string };
+const results: Result[] = [];
+async function step(name: string): Promise<Result> {
+  // The lab step has just replayed the lab's traffic: health checks those trades instead of replaying again.
+  const reuse = name === "00-health" && results.some((r) => r.name === "lab" && r.code === 0);
   const t0 = performance.now();
-  const code = await Bun.spawn([process.execPath, join(ROOT, "notebooks", `${name}.ts`)], {
-    stdout: "inherit",
-    stderr: "inherit",
-    cwd: ROOT,
-  }).exited;
+  const code = await Bun.spawn(
+    [process.execPath, join(ROOT, "notebooks", `${name}.ts`), ...(reuse ? ["--lab-replay", "0s"] : [])],
+    { stdout: "inherit", stderr: "inherit", cwd: ROOT },
+  ).exited;
   const runs = await listRuns(name);
   const run = runs.length ? await openRun(name, runs.at(-1)!).catch(() => undefined) : undefined;
-  results.push({
-    name,
-    code,
-    seconds: (performance.now() - t0) / 1000,
-    title: run?.manifest.title ?? name,
-    runId: run?.manifest.runId ?? "–",
-  });
+  const title = run?.manifest.title ?? name;
+  return { name, code, seconds: (performance.now() - t0) / 1000, title, runId: run?.manifest.runId ?? "–" };
+}
+const stepsT0 = performance.now();
+for (const stage of stages.filter((st) => st.length)) {
+  console.error(`\n== ${stage.join(" + ")} ==`);
+  results.push(...(await Promise.all(stage.map(step))));
 }
 
 // the PR bundle: out/index.html with every step's verdict and key figure, out/pr.md, out/png/
 const outcomes = new Map(results.map((r) => [r.name, { code: r.code, seconds: r.seconds }]));
 const made = await bundle(outcomes);
-const total = results.reduce((a, r) => a + r.seconds, 0);
+// wall time of the steps (stages overlap steps), and what they would take one after another
+const total = (performance.now() - stepsT0) / 1000;
+const serial = results.reduce((a, r) => a + r.seconds, 0);
 const outcomeText = (r: (typeof results)[number]) =>
   `${r.name} ${r.code === 0 ? "ok" : `exit ${r.code}`} ${r.seconds.toFixed(0)} s`;
 console.log(
   `\nall: ${results.map(outcomeText).join(", ")}` +
-    `; ${total.toFixed(0)} s in all\nbundle: out/index.html, out/pr.md (${made.prChars} characters` +
+    `; ${total.toFixed(0)} s of steps (${serial.toFixed(0)} s one after another)\nbundle: out/index.html, out/pr.md (${made.prChars} characters` +
     `${made.cut.length ? `; cut ${made.cut.join(", ")}` : ""}), ${made.pngs.length} PNGs in out/png/`,
 );
 // bun run bench prints these: the main job's wall time per step
-await writeAtomic(join(dataDir(), "main-job.json"), JSON.stringify({ at: new Date().toISOString(), results, total }));
+await writeAtomic(
+  join(dataDir(), "main-job.json"),
+  JSON.stringify({ at: new Date().toISOString(), results, total, serial }),
+);
 process.exit(results.some((r) => r.code !== 0) ? 1 : 0);

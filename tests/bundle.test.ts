@@ -5,16 +5,16 @@ import { describe, expect, test } from "bun:test";
 import { cpSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, tempDir } from "./helpers.ts";
+import { bin } from "../lib/io/packages.ts";
 import { startPreview, RELOAD_SCRIPT } from "../lib/runtime/preview.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures", "runs");
-const CHROMIUM = "/usr/bin/chromium";
 
 /** Headless Chromium: the page's console messages (any is a defect: reports carry no script of their own) and a PDF. */
 async function openInChromium(url: string, pdf: string) {
   const p = Bun.spawn(
     [
-      CHROMIUM,
+      bin("chromium"),
       "--headless",
       "--no-sandbox",
       "--disable-gpu",

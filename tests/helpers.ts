@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { connectClickHouse, type Target } from "../lib/io/clickhouse.ts";
 import { ROOT } from "../lib/runtime/paths.ts";
 import { ensureEngine } from "../lib/io/engine.ts";
+import { bin, isInstalled, missingLine } from "../lib/io/packages.ts";
 
 export const tempDir = (prefix = "k2-test-") => mkdtempSync(join(tmpdir(), prefix));
 
@@ -44,7 +45,6 @@ export async function runCli(file: string, args: string[], env: Record<string, s
 }
 
 export type ClickHouseServer = { url: string; password: string; stop(): Promise<void> };
-const SERVER = "/usr/sbin/clickhouse-server";
 
 /**
  * Debian's clickhouse-server (18.16: HTTP, users, system tables; no DateTime64 or Parquet)
@@ -52,7 +52,7 @@ const SERVER = "/usr/sbin/clickhouse-server";
  * ClickHouse where the test is about the HTTP path: login, databases, tables, discovery.
  */
 export async function startClickHouseServer(password = "k2-Test-Secret-42"): Promise<ClickHouseServer> {
-  if (!existsSync(SERVER)) throw new Error(`${SERVER} missing: apt-get install -y clickhouse-server (.ci/run does)`);
+  if (!isInstalled("clickhouseServer")) throw new Error(missingLine(["clickhouseServer"]));
   const dir = tempDir("k2-chs-");
   const port = 20000 + Math.floor(Math.random() * 20000);
   for (const d of ["data", "tmp", "user_files"]) mkdirSync(join(dir, d));
@@ -73,7 +73,7 @@ export async function startClickHouseServer(password = "k2-Test-Secret-42"): Pro
   <profile>default</profile><quota>default</quota></default></users>
   <quotas><default></default></quotas></yandex>`,
   );
-  const proc = Bun.spawn([SERVER, `--config-file=${join(dir, "config.xml")}`], {
+  const proc = Bun.spawn([bin("clickhouseServer"), `--config-file=${join(dir, "config.xml")}`], {
     cwd: dir,
     stdout: "ignore",
     stderr: "pipe",
@@ -118,33 +118,22 @@ export async function ensureDockerEngine(): Promise<string> {
 }
 
 export type Postgres = { url: string; stop(): Promise<void> };
-const PGBIN = "/usr/lib/postgresql/15/bin";
 /** Debian's PostgreSQL 15 on a loopback port, password login, in a temporary folder (run as the postgres user). */
 export async function startPostgres(password = "pg-Secret-Test-77"): Promise<Postgres> {
-  if (!existsSync(`${PGBIN}/initdb`))
-    throw new Error(`${PGBIN}/initdb missing: apt-get install -y postgresql (tests/setup.sh does)`);
+  if (!isInstalled("postgres")) throw new Error(missingLine(["postgres"]));
   const dir = tempDir("k2-pg-");
   const port = 40000 + Math.floor(Math.random() * 10000);
   writeFileSync(join(dir, "pw"), password);
   const as = (cmd: string[]) => (process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd);
   Bun.spawnSync(["chown", "-R", "postgres", dir]);
   const init = Bun.spawnSync(
-    as([
-      `${PGBIN}/initdb`,
-      "-D",
-      join(dir, "data"),
-      "-U",
-      "prefect",
-      "-A",
-      "scram-sha-256",
-      `--pwfile=${join(dir, "pw")}`,
-    ]),
+    as([bin("initdb"), "-D", join(dir, "data"), "-U", "prefect", "-A", "scram-sha-256", `--pwfile=${join(dir, "pw")}`]),
     { stderr: "pipe" },
   );
   if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`);
   const start = Bun.spawnSync(
     as([
-      `${PGBIN}/pg_ctl`,
+      bin("pg_ctl"),
       "-D",
       join(dir, "data"),
       "-w",
@@ -159,7 +148,7 @@ export async function startPostgres(password = "pg-Secret-Test-77"): Promise<Pos
   if (start.exitCode !== 0) throw new Error(`pg_ctl start failed: ${start.stderr.toString()}`);
   return {
     url: `postgres://prefect:${password}@127.0.0.1:${port}/postgres`,
-    stop: async () => void Bun.spawnSync(as([`${PGBIN}/pg_ctl`, "-D", join(dir, "data"), "-m", "immediate", "stop"])),
+    stop: async () => void Bun.spawnSync(as([bin("pg_ctl"), "-D", join(dir, "data"), "-m", "immediate", "stop"])),
   };
 }
 

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { execIn } from "../io/docker.ts";
+import { bin, isInstalled, missingLine } from "../io/packages.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import { durationSpec } from "../runtime/units.ts";
 import { PROMETHEUS } from "../k2/stack.ts";
@@ -65,10 +66,9 @@ export type Promtool = {
 export async function findPromtool(docker?: Docker | null): Promise<Promtool> {
   const stack = docker ? await stackPromtool(docker).catch(() => null) : null;
   if (stack) return stack;
-  const path = Bun.which("promtool");
-  if (!path)
-    throw new K2Error("promtool not found: install it with apt-get install prometheus (it ships promtool)", EXIT.usage);
-  const out = Bun.spawnSync([path, "--version"]);
+  if (!isInstalled("prometheus")) throw new K2Error(`promtool not found: ${missingLine(["prometheus"])}`, EXIT.usage);
+  const path = bin("promtool");
+  const out = Bun.spawnSync([bin("promtool"), "--version"]);
   const version = /version (\S+)/.exec(out.stdout.toString() + out.stderr.toString())?.[1] ?? "unknown";
   return {
     version,
@@ -77,7 +77,7 @@ export async function findPromtool(docker?: Docker | null): Promise<Promtool> {
       const dir = await mkdtemp(join(tmpdir(), "k2-promtool-"));
       try {
         for (const [name, text] of Object.entries(files)) await Bun.write(join(dir, name), text);
-        const r = Bun.spawnSync([path, ...args], { cwd: dir });
+        const r = Bun.spawnSync([bin("promtool"), ...args], { cwd: dir });
         return { ok: r.exitCode === 0, output: (r.stdout.toString() + r.stderr.toString()).trim() };
       } finally {
         await rm(dir, { recursive: true, force: true });

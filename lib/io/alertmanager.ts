@@ -17,8 +17,7 @@ export function alertmanagerConfig(webhookUrl: string): string {
 export function startAlertmanager(webhookUrl: string): Promise<RunningAlertmanager> {
   return startDaemon({
     name: "alertmanager",
-    bin: "/usr/bin/prometheus-alertmanager",
-    pkg: "prometheus-alertmanager",
+    need: "alertmanager",
     files: { "alertmanager.yml": alertmanagerConfig(webhookUrl) },
     args: (dir, port) => [
       `--config.file=${join(dir, "alertmanager.yml")}`,

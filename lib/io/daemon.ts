@@ -2,27 +2,26 @@
 // free-looking port in a temporary folder holding its files, ready when its /-/ready answers, and stopped (the folder
 // removed) by the caller. One clear line when it is missing or does not start.
 import { mkdtemp, rm } from "node:fs/promises";
-import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { K2Error, EXIT } from "../runtime/errors.ts";
+import { bin, isInstalled, missingLine, type NeedName } from "./packages.ts";
 
 export type RunningDaemon = { url: string; dir: string; stop(): Promise<void> };
 export type DaemonSpec = {
   name: string;
-  bin: string;
-  /** the Debian package that ships it */
-  pkg: string;
+  /** the binary, from the one list of Debian packages */
+  need: NeedName;
   files: Record<string, string>;
   args(dir: string, port: number): string[];
 };
 
 export async function startDaemon(d: DaemonSpec): Promise<RunningDaemon> {
-  if (!existsSync(d.bin)) throw new K2Error(`${d.bin} missing: apt-get install -y ${d.pkg}`, EXIT.notFound);
+  if (!isInstalled(d.need)) throw new K2Error(missingLine([d.need]), EXIT.notFound);
   const dir = await mkdtemp(join(tmpdir(), `k2-${d.name}-`));
   for (const [name, text] of Object.entries(d.files)) await Bun.write(join(dir, name), text);
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const proc = Bun.spawn([d.bin, ...d.args(dir, port)], { cwd: dir, stdout: "ignore", stderr: "pipe" });
+  const proc = Bun.spawn([bin(d.need), ...d.args(dir, port)], { cwd: dir, stdout: "ignore", stderr: "pipe" });
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     proc.kill();

@@ -7,12 +7,13 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT } from "../runtime/errors.ts";
+import { bin, installPackages, missingLine, NEEDS } from "./packages.ts";
 
 export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 /** The one command that gives a machine the lab's engine, as the notebooks' messages name it. */
 export const ENABLE_DOCKER = "sudo bun run docker";
-const DOCKERD = "/usr/sbin/dockerd";
-const PACKAGES = { docker: "docker.io", busybox: "busybox-static" };
+/** The private engine's data and log folder. */
+export const LAB_DOCKER_ROOT = "/var/lib/k2-lab-docker";
 
 const ping = (host: string) =>
   fetch("http://localhost/_ping", { unix: host.replace(/^unix:\/\//, "") } as RequestInit & { unix: string }).then(
@@ -30,39 +31,21 @@ export type Engine = { host: string; started: boolean; installed: string[] } | {
 export async function ensureEngine(
   log: (m: string) => void = () => {},
   env: Record<string, string | undefined> = process.env,
-  dataRoot = "/var/lib/k2-lab-docker",
+  dataRoot = LAB_DOCKER_ROOT,
 ): Promise<Engine> {
   const host = env.DOCKER_HOST?.trim() || DEFAULT_DOCKER_HOST;
   if (await ping(host)) return { host, started: false, installed: [] };
   if (host !== DEFAULT_DOCKER_HOST) return { unavailable: `the Docker engine at DOCKER_HOST=${host} does not answer` };
   if (process.getuid?.() !== 0)
     return { unavailable: `no Docker engine answers, and starting the lab's needs root: ${ENABLE_DOCKER}` };
-  const missing = [
-    ...(existsSync(DOCKERD) ? [] : [PACKAGES.docker]),
-    ...(existsSync("/bin/busybox") ? [] : [PACKAGES.busybox]),
-  ];
-  if (missing.length) {
-    if (!existsSync("/usr/bin/apt-get"))
-      return { unavailable: `no Docker engine, and no apt-get to install ${missing.join(" ")}: install Docker` };
-    log(`installing ${missing.join(" ")} from Debian's packages (apt-get)`);
-    const apt = Bun.spawn(["apt-get", "install", "-y", "--no-install-recommends", ...missing], {
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-      stdout: "ignore",
-      stderr: "pipe",
-    });
-    if ((await apt.exited) !== 0) {
-      const why = (await new Response(apt.stderr).text()).trim().split("\n").at(-1);
-      return {
-        unavailable: `apt-get install ${missing.join(" ")} failed (${why}): install them, then ${ENABLE_DOCKER}`,
-      };
-    }
-  }
+  const install = await installPackages(["dockerd", "busybox"], log);
+  if (install.missing.length) return { unavailable: `${install.reason}: ${missingLine(install.missing)}` };
   log(`starting a private Docker engine on ${host} (vfs storage, no iptables, data and log in ${dataRoot})`);
   mkdirSync(dataRoot, { recursive: true });
   const p = Bun.spawn(
     [
       "setsid",
-      DOCKERD,
+      bin("dockerd"),
       "--storage-driver=vfs",
       "--iptables=false",
       "--ip-masq=false",
@@ -74,7 +57,7 @@ export async function ensureEngine(
   );
   p.unref(); // it outlives this process: the next notebook, and the next run, find it answering
   for (let i = 0; i < 150; i++) {
-    if (await ping(host)) return { host, started: true, installed: missing };
+    if (await ping(host)) return { host, started: true, installed: install.installed.map((n) => NEEDS[n].pkg) };
     await Bun.sleep(200);
   }
   const logFile = join(dataRoot, "dockerd.log");
@@ -87,7 +70,7 @@ if (import.meta.main) {
     console.log(`usage: sudo bun run docker
 
 Gives the lab a Docker engine: uses the one at DOCKER_HOST (or ${DEFAULT_DOCKER_HOST}) if it answers; else, as
-root on Debian, installs ${Object.values(PACKAGES).join(" and ")} with apt-get and starts a private dockerd
+root on Debian, installs ${NEEDS.dockerd.pkg} and ${NEEDS.busybox.pkg} with apt-get and starts a private dockerd
 on ${DEFAULT_DOCKER_HOST} (vfs storage, no iptables, no default bridge). The lab only ever touches
 containers it labelled com.k2.lab=true. Exits 3 when no engine can be had, saying why.`);
     process.exit(0);

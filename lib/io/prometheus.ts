@@ -144,8 +144,7 @@ export type RunningPrometheus = RunningDaemon;
 export function startPrometheus(config: string, files: Record<string, string> = {}): Promise<RunningPrometheus> {
   return startDaemon({
     name: "prometheus",
-    bin: "/usr/bin/prometheus",
-    pkg: "prometheus",
+    need: "prometheus",
     files: { "prometheus.yml": config, ...files },
     args: (dir, port) => [
       `--config.file=${join(dir, "prometheus.yml")}`,

@@ -10,13 +10,13 @@ import type Docker from "dockerode";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import { SERVICES, type Service } from "../k2/stack.ts";
 import type { DockerTarget } from "../io/docker.ts";
+import { bin, isInstalled, missingLine } from "../io/packages.ts";
 import { Conduits, HANDLER_CMD } from "./conduit.ts";
 import { LabTopics } from "./topics.ts";
 import { EXCHANGES } from "./instruments.ts";
 import { dataDir } from "../runtime/paths.ts";
 
 export const LAB_IMAGE = "k2-lab/busybox:1";
-const BUSYBOX = "/bin/busybox"; // Debian's busybox-static
 
 /** Idle until stopped; the trap makes `docker stop` quick. */
 export const IDLE = "trap 'exit 0' TERM INT; while :; do sleep 1; done";
@@ -30,17 +30,13 @@ export async function ensureLabImage(t: DockerTarget): Promise<void> {
       () => false,
     );
   if (have) return;
-  if (!existsSync(BUSYBOX))
-    throw new K2Error(
-      `${BUSYBOX} missing: apt-get install -y busybox-static (needed to build the lab image offline)`,
-      EXIT.notFound,
-    );
+  if (!isInstalled("busybox")) throw new K2Error(missingLine(["busybox"]), EXIT.notFound);
   const root = await mkdtemp(join(tmpdir(), "k2-rootfs-"));
   try {
     await mkdir(join(root, "bin"));
     await mkdir(join(root, "tmp"));
-    await copyFile(BUSYBOX, join(root, "bin", "busybox"));
-    const applets = (await new Response(Bun.spawn([BUSYBOX, "--list"]).stdout).text())
+    await copyFile(bin("busybox"), join(root, "bin", "busybox"));
+    const applets = (await new Response(Bun.spawn([bin("busybox"), "--list"]).stdout).text())
       .split("\n")
       .filter((a) => /^[\w.[-]+$/.test(a) && a !== "busybox");
     for (const a of applets) await symlink("busybox", join(root, "bin", a));
@@ -208,8 +204,8 @@ export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: num
 /** Debian's promtool and the C library it links, read-only, for `docker exec k2-prometheus promtool` (if installed). */
 function promtoolBinds(): string[] | undefined {
   const libs = ["/lib/x86_64-linux-gnu", "/lib64"].filter((d) => existsSync(d));
-  return existsSync("/usr/bin/promtool")
-    ? ["/usr/bin/promtool:/usr/local/bin/promtool:ro", ...libs.map((d) => `${d}:${d}:ro`)]
+  return isInstalled("prometheus")
+    ? [`${bin("promtool")}:/usr/local/bin/promtool:ro`, ...libs.map((d) => `${d}:${d}:ro`)]
     : undefined;
 }
 
