@@ -58,16 +58,19 @@ if (isLab(targetFromEnv())) {
 
 /**
  * The steps in stages: a stage's steps run at once, stages one after another. 01 (the lab's engine, no containers), 02
- * (the containers, no engine) and 04-alerting (neither) share nothing, so they run together; the steps that break
- * the lab's containers or its engine (03, the live fire, the drill) run alone, and the sign-off reads them all last.
+ * (the containers, untouched) and 04-alerting (neither) share nothing. 03 breaks the lab's containers one at a time and
+ * the live fire fires its alerts beside it: its faults are the lab's traffic, offload job and a container of its own,
+ * and a `docker stop` or `restart` moves no restart count, so neither sees the other's. The drill and the sign-off
+ * last, alone. One embedded engine per process: in a stage, each step after the first that opens the lab's engine gets
+ * a folder of the lab's own (K2_LAB_ENGINE); every step rebuilds the lab's schema in it first.
  */
 const STAGES = [
   ["lab"],
   ["00-health"],
   ["01-latency", "02-burn-in", "04-alerting"],
-  ["03-failure-modes"],
-  ["04-live-fire"],
+  ["03-failure-modes", "04-live-fire"],
 ];
+const ENGINE = new Set(["lab", "00-health", "01-latency", "03-failure-modes", "04-live-fire", "05-runbooks"]);
 const stages = [
   ...STAGES.map((st) => st.filter((n) => names.includes(n))),
   names.filter((n) => !STAGES.flat().includes(n)),
@@ -75,13 +78,18 @@ const stages = [
 
 type Result = { name: string; code: number; seconds: number; title: string; runId: string };
 const results: Result[] = [];
-async function step(name: string): Promise<Result> {
+async function step(name: string, engine?: string): Promise<Result> {
   // The lab step has just replayed the lab's traffic: health checks those trades instead of replaying again.
   const reuse = name === "00-health" && results.some((r) => r.name === "lab" && r.code === 0);
   const t0 = performance.now();
   const code = await Bun.spawn(
     [process.execPath, join(ROOT, "notebooks", `${name}.ts`), ...(reuse ? ["--lab-replay", "0s"] : [])],
-    { stdout: "inherit", stderr: "inherit", cwd: ROOT },
+    {
+      stdout: "inherit",
+      stderr: "inherit",
+      cwd: ROOT,
+      env: engine ? { ...process.env, K2_LAB_ENGINE: engine } : process.env,
+    },
   ).exited;
   const runs = await listRuns(name);
   const run = runs.length ? await openRun(name, runs.at(-1)!).catch(() => undefined) : undefined;
@@ -91,7 +99,9 @@ async function step(name: string): Promise<Result> {
 const stepsT0 = performance.now();
 for (const stage of stages.filter((st) => st.length)) {
   console.error(`\n== ${stage.join(" + ")} ==`);
-  results.push(...(await Promise.all(stage.map(step))));
+  const engines = stage.filter((n) => ENGINE.has(n) && isLab(targetFromEnv()));
+  const own = (n: string) => (engines.indexOf(n) > 0 ? `lab-engine-${n}` : undefined);
+  results.push(...(await Promise.all(stage.map((n) => step(n, own(n))))));
 }
 
 // the PR bundle: out/index.html with every step's verdict and key figure, out/pr.md, out/png/

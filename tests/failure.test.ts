@@ -284,7 +284,7 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
     );
     expect(t.clearedAt).toBeGreaterThanOrEqual(6000);
     expect(t.mttrFromStartMs).toBeGreaterThanOrEqual(t.clearedAt);
-    expect(t.mttrFromClearMs).toBeLessThan(10_000);
+    expect(t.mttrFromClearMs).toBeLessThan(t.targetMs); // the spec's own bound (1 min), not this machine's speed
     expect(t.status).toBe("PASS");
     expect(t.checks.find((c: any) => c.name === "other exchanges keep flowing").status).toBe("PASS");
     expect(t.loss.binance.lost).toBeGreaterThan(0); // trades missed while the handler was down

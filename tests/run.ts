@@ -1,33 +1,33 @@
-// `bun run test`: the suite in two `bun test` processes at once, each with its own embedded engine. The files that
-// use the lab's Docker containers run in one process, one after another (the containers are one set, named as K2's
-// are); every other file runs in the other process with DOCKER_HOST pointing at no engine, so that none of them can
-// touch those containers (one that needs Docker fails there, naming it, and belongs in DOCKER_FILES). At the end: the
-// ten slowest tests, each process's time, and one closing line of passes and failures.
+// `bun run test`: the suite in two lanes at once, each lane one `bun test` process after another, each process with
+// its own embedded engine. The files that use the lab's Docker containers are split between the lanes, and each lane
+// has a Docker engine of its own (the lab's containers are one set per engine, named as K2's are): lane one the lab's
+// engine on the default socket, lane two a second private engine that this starts. Every other file runs first in lane
+// two with DOCKER_HOST pointing at no engine, so that none of them can touch containers (one that needs Docker fails
+// there, naming it, and belongs in a Docker lane). At the end: the ten slowest tests, each file's and process's time,
+// and one closing line of passes and failures.
 import { readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureEngine, LAB_DOCKER_ROOT } from "../lib/io/engine.ts";
 import { ROOT } from "../lib/runtime/paths.ts";
 
-/** The files whose tests start, stop or read the lab's containers (or run notebooks that do). */
-export const DOCKER_FILES = [
-  "alerting-audit",
-  "burnin",
-  "failure",
-  "health-notebook",
-  "latency",
-  "livefire",
-  "signoff",
-  "stack",
+/** The files whose tests start, stop or read the lab's containers (or run notebooks that do), by lane: about even. */
+export const DOCKER_LANES = [
+  ["failure", "burnin", "signoff", "alerting-audit", "health-notebook"],
+  ["livefire", "latency", "stack"],
 ];
 const NO_ENGINE = "unix:///nonexistent/k2-tests-without-docker.sock";
+/** Lane two's engine: a second private dockerd beside the lab's (its own socket, data, containerd). */
+const SECOND = { host: "unix:///var/run/k2-lab-docker-2.sock", root: `${LAB_DOCKER_ROOT}-2` };
 
 if (Bun.argv.includes("--help")) {
   console.log(`usage: bun run test [file filter ...]
 
-Installs the engines the tests need (tests/setup.sh), then runs the suite in two processes at once: the files that use
-the lab's Docker containers (${DOCKER_FILES.join(", ")}) in one, all others in the other with no Docker engine.
-Filters (as bun test takes them) narrow both. Prints the ten slowest tests and exits 1 if any test failed.`);
+Installs the engines the tests need (tests/setup.sh), then runs the suite in two lanes at once: the files that use the
+lab's Docker containers split between two Docker engines (${DOCKER_LANES.map((l) => l.join(", ")).join("; and ")}),
+every other file first in the second lane with no Docker engine in reach. Filters (as bun test takes them) narrow
+them. Prints the ten slowest tests and each file's time, and exits 1 if any test failed.`);
   process.exit(0);
 }
 
@@ -36,31 +36,58 @@ const all = readdirSync(join(ROOT, "tests"))
   .filter((f) => f.endsWith(".test.ts"))
   .map((f) => `tests/${f}`)
   .filter((f) => !filters.length || filters.some((x) => f.includes(x)));
-const usesDocker = (f: string) => DOCKER_FILES.some((d) => f === `tests/${d}.test.ts`);
-const groups = [
-  { name: "docker", files: all.filter(usesDocker), env: {} },
-  { name: "other", files: all.filter((f) => !usesDocker(f)), env: { DOCKER_HOST: NO_ENGINE } },
-].filter((g) => g.files.length);
+const inLane = (lane: string[]) => (f: string) => lane.some((d) => f === `tests/${d}.test.ts`);
+const inDocker = (f: string) => DOCKER_LANES.some((l) => inLane(l)(f));
+
+type Group = { name: string; files: string[]; env: Record<string, string> };
+const lanes: Group[][] = [
+  [{ name: "docker 1", files: all.filter(inLane(DOCKER_LANES[0]!)), env: {} }],
+  [
+    { name: "no docker", files: all.filter((f) => !inDocker(f)), env: { DOCKER_HOST: NO_ENGINE } },
+    { name: "docker 2", files: all.filter(inLane(DOCKER_LANES[1]!)), env: { DOCKER_HOST: SECOND.host } },
+  ],
+].map((lane) => lane.filter((g) => g.files.length));
+if (lanes[1]!.some((g) => g.name === "docker 2")) {
+  const log = (m: string) => console.error(`tests: ${m}`);
+  const e = await ensureEngine(log, { DOCKER_HOST: SECOND.host }, SECOND.root, SECOND.host);
+  if ("unavailable" in e) log(`the second Docker engine: ${e.unavailable} (its tests will say so)`);
+}
 
 type Case = { name: string; file: string; seconds: number; failed: boolean };
 const dir = await mkdtemp(join(tmpdir(), "k2-tests-run-"));
 const t0 = performance.now();
-const done = await Promise.all(
-  groups.map(async (g) => {
-    const report = join(dir, `${g.name}.xml`);
-    const start = performance.now();
-    const p = Bun.spawn(
-      [process.execPath, "test", "--reporter=junit", `--reporter-outfile=${report}`, ...g.files.map((f) => `./${f}`)],
-      { cwd: ROOT, env: { ...process.env, ...g.env }, stdout: "inherit", stderr: "inherit" },
-    );
-    const code = await p.exited;
-    const xml = await Bun.file(report)
-      .text()
-      .catch(() => ""); // a process that died before writing its report: its exit code says so below
-    return { ...g, code, seconds: (performance.now() - start) / 1000, cases: parseCases(xml) };
-  }),
-);
+async function run(g: Group) {
+  const report = join(dir, `${g.name.replace(/\W/g, "-")}.xml`);
+  const start = performance.now();
+  const p = Bun.spawn(
+    [process.execPath, "test", "--reporter=junit", `--reporter-outfile=${report}`, ...g.files.map((f) => `./${f}`)],
+    { cwd: ROOT, env: { ...process.env, ...g.env }, stdout: "inherit", stderr: "inherit" },
+  );
+  const code = await p.exited;
+  const xml = await Bun.file(report)
+    .text()
+    .catch(() => ""); // a process that died before writing its report: its exit code says so below
+  return { ...g, code, seconds: (performance.now() - start) / 1000, cases: parseCases(xml), times: parseFiles(xml) };
+}
+const done = (
+  await Promise.all(
+    lanes.map(async (lane) => {
+      const out: Awaited<ReturnType<typeof run>>[] = [];
+      for (const g of lane) out.push(await run(g));
+      return out;
+    }),
+  )
+).flat();
 await rm(dir, { recursive: true, force: true });
+
+/** junit escapes names: printed as written. */
+const unescape = (s: string) =>
+  s
+    .replace(/&apos;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
 
 /** The test cases of a junit report: name, file, time, whether it failed. */
 function parseCases(xml: string): Case[] {
@@ -68,7 +95,7 @@ function parseCases(xml: string): Case[] {
   for (const m of xml.matchAll(/<testcase ([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)) {
     const attr = (k: string) => new RegExp(`${k}="([^"]*)"`).exec(m[1]!)?.[1] ?? "";
     out.push({
-      name: attr("name").replace(/&quot;/g, '"').replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">"),
+      name: unescape(attr("name")),
       file: attr("file"),
       seconds: Number(attr("time")),
       failed: /<failure/.test(m[3] ?? ""),
@@ -77,11 +104,24 @@ function parseCases(xml: string): Case[] {
   return out;
 }
 
+/** Each file's time in a junit report. */
+function parseFiles(xml: string): { file: string; seconds: number }[] {
+  return [...xml.matchAll(/<testsuite name="([^"]+\.test\.ts)" [^>]*?time="([\d.]+)"/g)].map((m) => ({
+    file: m[1]!,
+    seconds: Number(m[2]),
+  }));
+}
+
 const cases = done.flatMap((g) => g.cases);
 console.log("\nthe ten slowest tests:");
 for (const c of [...cases].sort((a, b) => b.seconds - a.seconds).slice(0, 10))
   console.log(`  ${c.seconds.toFixed(1).padStart(6)} s  ${c.file}  ${c.name}`);
-for (const g of done) console.log(`${g.name}: ${g.files.length} files in ${g.seconds.toFixed(0)} s, exit ${g.code}`);
+const short = (f: string) => f.replace(/^tests\/|\.test\.ts$/g, "");
+for (const g of done)
+  console.log(
+    `${g.name}: ${g.files.length} files in ${g.seconds.toFixed(0)} s, exit ${g.code} ` +
+      `(${g.times.map((t) => `${short(t.file)} ${t.seconds.toFixed(0)} s`).join(", ")})`,
+  );
 const failed = cases.filter((c) => c.failed).length;
 const crashed = done.filter((g) => g.code !== 0 && !g.cases.some((c) => c.failed));
 for (const g of crashed) console.log(`${g.name}: exited ${g.code} with no failed test recorded`);

@@ -1,6 +1,7 @@
 // Step 5 and the sign-off, pure parts: evidence freshness, the docs blocks between markers, the PR body's limit, the
 // figures picked for PNG, the runbook checks; then the notebook on stored fixture runs (NOT RUN, stale, failed, a newer
 // format refused, --gate, --write twice) and the drill on the lab.
+import { labEngineName } from "../lib/runtime/paths.ts";
 import { describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -33,6 +34,11 @@ describe("evidence freshness", () => {
     expect(staleness(run(1, "embedded chdb at /y", "embedded"), fresh)).toBe(
       "from another target (embedded chdb at /y, not embedded chdb at /x/lab-engine)",
     );
+    // another of the lab's folders (a step the main job ran beside another) is the lab; another data folder's is not
+    expect(staleness(run(1, "embedded chdb at /x/lab-engine-04-live-fire", "embedded"), fresh)).toBeUndefined();
+    expect(staleness(run(1, "embedded chdb at /y/lab-engine-04-live-fire", "embedded"), fresh)).toContain("another");
+    expect(labEngineName(undefined)).toBe("lab-engine");
+    expect(() => labEngineName("../elsewhere")).toThrow('invalid K2_LAB_ENGINE: "../elsewhere"');
     // a burn-in is compared with the Docker engine, generated files with nothing
     expect(staleness(run(1, fresh.docker, "docker"), fresh)).toBeUndefined();
     expect(staleness(run(1, "Docker engine at tcp://other", "docker"), { ...fresh, docker: null })).toContain(

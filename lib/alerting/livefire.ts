@@ -76,10 +76,24 @@ export type FaultSpec = {
   resolveWithinMs?: number;
   /** why this fault cannot run here (reported NOT RUN) */
   notRun?: string;
+  /**
+   * Which faults may run at the same time: a lane's faults run one after another, the lanes of one phase side by side
+   * (phases in LANE_PHASES order). Unset: every fault alone, in order (a stack's faults).
+   */
+  lane?: Lane;
   /** the condition holds now, by the lab's ground truth: the bound then starts from when it first did */
   holds?: () => boolean;
+  /** after `holds`, how long until the condition shows in the metrics (an increase needs two scrapes around it) */
+  showsAfterHoldMs?: number;
 };
 
+/**
+ * A consumer stall holds every exchange's trades, so it sets off FeedHandlerDown and raises the offload's lag: it runs
+ * alone. The offload faults touch only the watermark, and the exchange faults (one exchange silent or refused, a
+ * container of ours out of memory) only their own exchange or container: those two lanes run side by side.
+ */
+export type Lane = "stall" | "offload" | "exchange";
+export const LANE_PHASES: Lane[][] = [["stall"], ["offload", "exchange"]];
 const OOM_CONTAINER = "k2-lab-oom";
 const BUSIEST = Math.max(...Object.values(EXCHANGE_SHARE));
 
@@ -91,6 +105,7 @@ export function faultsFor(rig: LabRig, factor: number, scrapeMs: number): FaultS
     {
       alert: "FeedHandlerDown",
       fault: "binance's handler delivers nothing",
+      lane: "exchange",
       conditionAfterMs: compressedMs(THRESHOLDS.feedStaleMs, factor, scrapeMs) + rig.flushMs,
       apply: async () => void c.silenced.add("binance"),
       clear: async () => void c.silenced.delete("binance"),
@@ -98,23 +113,22 @@ export function faultsFor(rig: LabRig, factor: number, scrapeMs: number): FaultS
     {
       alert: "RedpandaConsumerLagHigh",
       fault: "the consumer stalled",
+      lane: "stall",
       conditionAfterMs: (THRESHOLDS.consumerLagMessages / (c.rate * BUSIEST)) * 1000,
       // the lag Redpanda's endpoint reports is the lab's backlog: the arrivals are Poisson, so it crosses when it does
       holds: () => Math.max(...Object.values(rig.traffic.summary().backlog)) > THRESHOLDS.consumerLagMessages,
       apply: async () => void (c.paused = true),
       clear: async () => void (c.paused = false),
     },
-    delayAfterStall("the consumer stalled, then released", rig.flushMs, scrapeMs, rig.exporter.delayWindowMs),
     {
-      alert: "ClickHouseBronzeInsertFailure",
-      fault: "inserts failing (bronze_trades_binance detached under its MV)",
-      conditionAfterMs: rig.flushMs + 2 * scrapeMs,
-      apply: () => rig.target.command(`DETACH TABLE ${rig.target.database}.bronze_trades_binance`),
-      clear: () => rig.target.command(`ATTACH TABLE ${rig.target.database}.bronze_trades_binance`),
+      ...delayAfterStall("the consumer stalled, then released", rig.flushMs, scrapeMs, rig.exporter.delayWindowMs),
+      lane: "stall",
     },
+    insertFailure(rig, scrapeMs),
     {
       alert: "IcebergOffloadLag",
       fault: "the offload job stopped",
+      lane: "offload",
       conditionAfterMs: compressedMs(THRESHOLDS.offloadLagMinutes * 60_000, factor, scrapeMs),
       apply: async () => rig.offload.stop(),
       clear: async () => {
@@ -125,6 +139,7 @@ export function faultsFor(rig: LabRig, factor: number, scrapeMs: number): FaultS
     {
       alert: "IcebergOffloadFailure",
       fault: "the offload job failing run after run",
+      lane: "offload",
       conditionAfterMs: (THRESHOLDS.offloadFailedRunsAbove + 1) * offloadPeriodMs,
       apply: async () => void (rig.offload.fault = "the cold store refused the write (injected)"),
       clear: async () => {
@@ -132,8 +147,30 @@ export function faultsFor(rig: LabRig, factor: number, scrapeMs: number): FaultS
         await rig.offload.runOnce();
       },
     },
-    oomFault(rig.docker),
+    { ...oomFault(rig.docker), lane: "exchange" },
   ];
+}
+
+/**
+ * ClickHouseBronzeInsertFailure: bronze detached under its MV, so the consumer's next insert fails. When that insert
+ * comes is the consumer's business on a loaded machine: the bound starts from the first refused insert, by the lab's
+ * count, when that is later than a flush.
+ */
+function insertFailure(rig: LabRig, scrapeMs: number): FaultSpec {
+  let failedBefore = Number.POSITIVE_INFINITY;
+  return {
+    alert: "ClickHouseBronzeInsertFailure",
+    fault: "inserts failing (bronze_trades_binance detached under its MV)",
+    lane: "exchange",
+    conditionAfterMs: rig.flushMs + 2 * scrapeMs,
+    holds: () => rig.traffic.summary().failedInserts > failedBefore,
+    showsAfterHoldMs: 2 * scrapeMs,
+    apply: async () => {
+      failedBefore = rig.traffic.summary().failedInserts;
+      await rig.target.command(`DETACH TABLE ${rig.target.database}.bronze_trades_binance`);
+    },
+    clear: () => rig.target.command(`ATTACH TABLE ${rig.target.database}.bronze_trades_binance`),
+  };
 }
 
 /**
@@ -333,10 +370,10 @@ async function runFaults(
   mode: LiveFireRecord["mode"],
 ): Promise<LiveFireRecord> {
   const specs = all.filter((f) => o.alerts.includes(f.alert));
-  let current: FaultSpec | undefined;
+  const current = new Set<FaultSpec>();
   const clearCurrent = async () => {
-    await current?.clear().catch(() => {});
-    current = undefined;
+    for (const f of current) await f.clear().catch(() => {}); // best effort on the way out: the next is still cleared
+    current.clear();
   };
   o.onAbort(clearCurrent);
   const fromMs = Date.now();
@@ -346,23 +383,31 @@ async function runFaults(
     await Bun.sleep(o.baselineMs);
     const baseline = [...new Set(tl.changes.filter((c) => c.state !== "inactive").map((c) => c.alert))];
     o.log(`baseline ${o.baselineMs / 1000} s: ${baseline.length ? `fired ${baseline.join(", ")}` : "no alert"}`);
-    const results: FireResult[] = [],
-      faults: LiveFireRecord["faults"] = [],
-      released = new Map<string, number>();
-    for (const f of specs) {
-      const a = m.alerts.find((x) => x.name === f.alert);
-      if (f.notRun || !a) {
-        results.push(notRunResult(f.alert, f.fault, f.notRun ?? "its rule is not loaded"));
-        continue;
+    const byAlert = new Map<string, { result: FireResult; fromMs?: number; toMs?: number }>();
+    const released = new Map<string, number>();
+    const lane = async (fs: FaultSpec[]) => {
+      for (const f of fs) {
+        const a = m.alerts.find((x) => x.name === f.alert);
+        if (f.notRun || !a) {
+          byAlert.set(f.alert, { result: notRunResult(f.alert, f.fault, f.notRun ?? "its rule is not loaded") });
+          continue;
+        }
+        o.log(`${f.alert}: ${f.fault}`);
+        current.add(f);
+        const r = await fire(m, a, f, tl, released);
+        current.delete(f);
+        byAlert.set(f.alert, r);
+        o.log(
+          `${f.alert}: ${r.result.status} (firing ${fmtS(r.result.firingMs)} of a ${fmtS(r.result.boundMs)} bound)`,
+        );
       }
-      o.log(`${f.alert}: ${f.fault}`);
-      current = f;
-      const r = await fire(m, a, f, tl, released);
-      current = undefined;
-      results.push(r.result);
-      faults.push({ alert: f.alert, fromMs: r.fromMs, toMs: r.toMs });
-      o.log(`${f.alert}: ${r.result.status} (firing ${fmtS(r.result.firingMs)} of a ${fmtS(r.result.boundMs)} bound)`);
-    }
+    };
+    for (const phase of lanePhases(specs)) await Promise.all(phase.map(lane));
+    const done = specs.map((f) => ({ f, ...byAlert.get(f.alert)! }));
+    const results = done.map((d) => d.result);
+    const faults = done.flatMap((d) =>
+      d.fromMs === undefined || d.toMs === undefined ? [] : [{ alert: d.f.alert, fromMs: d.fromMs, toMs: d.toMs }],
+    );
     const toMs = Date.now();
     await tl.stop();
     return {
@@ -395,6 +440,14 @@ export const notRunResult = (alert: string, fault: string, note: string): FireRe
   status: "NOT RUN",
   note,
 });
+
+/** The faults in phases of lanes (LANE_PHASES); faults with no lane each alone, in their order, after the rest. */
+export function lanePhases(specs: FaultSpec[]): FaultSpec[][][] {
+  const phases = LANE_PHASES.map((phase) =>
+    phase.map((l) => specs.filter((f) => f.lane === l)).filter((fs) => fs.length),
+  );
+  return [...phases, ...specs.filter((f) => !f.lane).map((f) => [[f]])].filter((p) => p.length);
+}
 
 const fmtS = (ms: number | null) => (ms === null ? "never" : `${(ms / 1000).toFixed(1)} s`);
 
@@ -505,7 +558,7 @@ async function fire(m: Monitor, a: Alert, f: FaultSpec, tl: Timeline, released: 
     note: number | null = null,
     held: number | null = null;
   while (Date.now() < deadline && (firing === null || (m.notified && note === null))) {
-    if (held === null && f.holds?.()) boundMs = (held = Date.now()) - t0 + after;
+    if (held === null && f.holds?.()) boundMs = (held = Date.now()) - t0 + (f.showsAfterHoldMs ?? 0) + after;
     firing = tl.first(a.name, ["firing"], t0);
     note = m.notified?.find((x) => x.alert === a.name && x.status === "firing" && x.at >= t0)?.at ?? null;
     await Bun.sleep(100);

@@ -24,18 +24,19 @@ const ping = (host: string) =>
 export type Engine = { host: string; started: boolean; installed: string[] } | { unavailable: string };
 
 /**
- * The engine at DOCKER_HOST (or the default socket) if it answers; else, on the default socket only, install what is
- * missing and start the private one. A DOCKER_HOST set to an engine that does not answer is left alone: that is a
- * user's engine, down.
+ * The engine at DOCKER_HOST (or the default socket) if it answers; else, on the default socket only (or on `startOn`,
+ * a socket of the caller's: the tests' second engine), install what is missing and start the private one. A
+ * DOCKER_HOST set to an engine that does not answer is otherwise left alone: that is a user's engine, down.
  */
 export async function ensureEngine(
   log: (m: string) => void = () => {},
   env: Record<string, string | undefined> = process.env,
   dataRoot = LAB_DOCKER_ROOT,
+  startOn = DEFAULT_DOCKER_HOST,
 ): Promise<Engine> {
   const host = env.DOCKER_HOST?.trim() || DEFAULT_DOCKER_HOST;
   if (await ping(host)) return { host, started: false, installed: [] };
-  if (host !== DEFAULT_DOCKER_HOST) return { unavailable: `the Docker engine at DOCKER_HOST=${host} does not answer` };
+  if (host !== startOn) return { unavailable: `the Docker engine at DOCKER_HOST=${host} does not answer` };
   if (process.getuid?.() !== 0)
     return { unavailable: `no Docker engine answers, and starting the lab's needs root: ${ENABLE_DOCKER}` };
   const install = await installPackages(["dockerd", "busybox"], log);
@@ -52,6 +53,10 @@ export async function ensureEngine(
       "--bridge=none",
       `--data-root=${dataRoot}`,
       `--host=${host}`,
+      // a second engine beside the default one keeps its own state, containerd and pid file
+      ...(host === DEFAULT_DOCKER_HOST
+        ? []
+        : [`--exec-root=${join(dataRoot, "exec")}`, `--pidfile=${join(dataRoot, "pid")}`]),
     ],
     { stdout: "ignore", stderr: Bun.file(join(dataRoot, "dockerd.log")), stdin: "ignore" },
   );

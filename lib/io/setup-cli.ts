@@ -4,7 +4,7 @@
 // shows: the engines the project started are stopped, the lab's containers and image removed, every listed package
 // the machine image does not ship purged (with what only it pulled in), and the checkout's data/ and out/ removed.
 import { existsSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { tmpdir } from "node:os";
 import { parseArgs } from "node:util";
 import { DEFAULT_DOCKER_HOST, ensureEngine, LAB_DOCKER_ROOT } from "./engine.ts";
@@ -12,7 +12,17 @@ import { installPackages, missingFor, missingLine, NEEDS, needsOf, purgeable, ty
 import { EXIT } from "../runtime/errors.ts";
 import { ROOT } from "../runtime/paths.ts";
 
-const USERS: User[] = ["main", "tests", "00-health", "02-burn-in", "03-failure-modes", "04-alerting", "04-live-fire"];
+const USERS: User[] = [
+  "main",
+  "tests",
+  "00-health",
+  "02-burn-in",
+  "03-failure-modes",
+  "04-alerting",
+  "04-live-fire",
+  "05-runbooks",
+  "docker",
+];
 const HELP = `usage: sudo bun run setup [--for main|tests|<notebook>] [--check] | --fresh
 
 Installs, from Debian's packages, what --for needs (default main: the main job, bun run all) and is missing,
@@ -132,5 +142,7 @@ async function stopProjectEngines() {
   for (let i = 0; i < 100 && patterns.some((p) => Bun.spawnSync(["pgrep", "-f", p]).exitCode === 0); i++)
     await Bun.sleep(200);
   for (const p of patterns) Bun.spawnSync(["pkill", "-9", "-f", p]);
-  rmSync(LAB_DOCKER_ROOT, { recursive: true, force: true });
+  // the lab's engine, and the tests' second one beside it (tests/run.ts)
+  for (const d of readdirSync(dirname(LAB_DOCKER_ROOT)).filter((d) => d.startsWith(basename(LAB_DOCKER_ROOT))))
+    rmSync(join(dirname(LAB_DOCKER_ROOT), d), { recursive: true, force: true });
 }

@@ -10,6 +10,7 @@ import { alertingSummary, liveFireSummary } from "../alerting/summary.ts";
 import { listRuns, openRun, STORE_FORMAT, type Fetched, type RunData } from "../runtime/store.ts";
 import { firstLine } from "../runtime/errors.ts";
 import { formatDuration } from "../runtime/units.ts";
+import { labTargetKey } from "../runtime/paths.ts";
 import type { Criterion, Status, StepSummary } from "../verdict/status.ts";
 
 export type Step = { notebook: string; step: number; title: string; summarise(runId: string): Promise<StepSummary> };
@@ -115,7 +116,7 @@ export function staleness(
       : run.targetKind === "docker"
         ? f.docker
         : undefined;
-  if (expected !== undefined && run.target !== expected)
+  if (expected !== undefined && (expected === null || labTargetKey(run.target) !== labTargetKey(expected)))
     return `from another target (${run.target}, not ${expected ?? "no Docker engine"})`;
   return undefined;
 }
