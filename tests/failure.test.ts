@@ -14,11 +14,18 @@ import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
 import { discoverWithObservation } from "../lib/k2/discovery.ts";
 import { ROOT } from "../lib/runtime/paths.ts";
+import { STOP_GRACE_S, stopGraceSeconds } from "../lib/k2/stack.ts";
 
 const tick = (t: number, b: number, k: number, c: number, ok = true): Tick => ({
   t,
   flow: { binance: b, kraken: k, coinbase: c },
   containersOk: ok,
+});
+
+test("stop and restart wait the container's own grace (compose's stop_grace_period), else Docker's 10 s", () => {
+  expect(stopGraceSeconds({ StopTimeout: 2, Image: "k2-lab/busybox:1" })).toBe(2);
+  expect(stopGraceSeconds({ Image: "clickhouse/clickhouse-server" })).toBe(STOP_GRACE_S);
+  expect(STOP_GRACE_S).toBe(10);
 });
 
 describe("verdicts", () => {

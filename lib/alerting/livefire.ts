@@ -100,7 +100,6 @@ const BUSIEST = Math.max(...Object.values(EXCHANGE_SHARE));
 /** The faults of step 3's kinds, one per alert, each with the time its condition needs. */
 export function faultsFor(rig: LabRig, factor: number, scrapeMs: number): FaultSpec[] {
   const c = rig.traffic.control;
-  const offloadPeriodMs = rig.offload.everyMs;
   return [
     {
       alert: "FeedHandlerDown",
@@ -136,19 +135,33 @@ export function faultsFor(rig: LabRig, factor: number, scrapeMs: number): FaultS
         await rig.offload.runOnce();
       },
     },
-    {
-      alert: "IcebergOffloadFailure",
-      fault: "the offload job failing run after run",
-      lane: "offload",
-      conditionAfterMs: (THRESHOLDS.offloadFailedRunsAbove + 1) * offloadPeriodMs,
-      apply: async () => void (rig.offload.fault = "the cold store refused the write (injected)"),
-      clear: async () => {
-        rig.offload.fault = undefined;
-        await rig.offload.runOnce();
-      },
-    },
+    offloadFailure(rig.offload),
     { ...oomFault(rig.docker), lane: "exchange" },
   ];
+}
+
+/**
+ * IcebergOffloadFailure: every run fails until cleared. The runs come on the job's schedule, each as long as a loaded
+ * machine makes it: the bound starts from the run that makes the failures consecutive beyond the threshold, by the
+ * job's own record, when that is later than the schedule alone implies.
+ */
+function offloadFailure(offload: LabOffload): FaultSpec {
+  let since = Number.POSITIVE_INFINITY;
+  return {
+    alert: "IcebergOffloadFailure",
+    fault: "the offload job failing run after run",
+    lane: "offload",
+    conditionAfterMs: (THRESHOLDS.offloadFailedRunsAbove + 1) * offload.everyMs,
+    holds: () => offload.runs.filter((r) => r.at >= since && !r.ok).length > THRESHOLDS.offloadFailedRunsAbove,
+    apply: async () => {
+      since = Date.now();
+      offload.fault = "the cold store refused the write (injected)";
+    },
+    clear: async () => {
+      offload.fault = undefined;
+      await offload.runOnce();
+    },
+  };
 }
 
 /**

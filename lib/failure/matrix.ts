@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeAtomic } from "../runtime/fsx.ts";
 import { dataDir } from "../runtime/paths.ts";
-import { SERVICES } from "../k2/stack.ts";
+import { SERVICES, stopGraceSeconds } from "../k2/stack.ts";
 import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import { LAB_NET } from "../lab/stack.ts";
@@ -198,8 +198,10 @@ export async function guard(d: DockerTarget, name: string, lab: boolean) {
 
 export async function applyFault(d: DockerTarget, e: JournalEntry) {
   const c = d.docker.getContainer(e.container);
-  if (e.action === "stop") await c.stop({ t: 2 });
-  else if (e.action === "restart") await c.restart({ t: 2 });
+  // the stack's own grace before SIGKILL, as `docker compose stop|restart` gives it (the lab's containers: 2 s)
+  const t = e.action === "disconnect" ? 0 : stopGraceSeconds((await c.inspect()).Config);
+  if (e.action === "stop") await c.stop({ t });
+  else if (e.action === "restart") await c.restart({ t });
   else {
     const i = await c.inspect();
     if (!i.NetworkSettings.Networks[e.network!])

@@ -3,14 +3,15 @@
 // before the step notebooks, and put any correction in k2.config.json.
 import { parseArgs } from "node:util";
 import { connectClickHouse } from "../io/clickhouse.ts";
-import { discoverWithObservation, lagClock } from "./discovery.ts";
+import { discoverTables, lagClock, observeClocks } from "./discovery.ts";
 import { loadConfig } from "./config.ts";
 import { K2Error, EXIT, redact } from "../runtime/errors.ts";
 
 const HELP = `usage: bun run discover [--json]
 
-Maps, for each trade table (bronze_trades_*, silver_trades, or discovery.tables in
-k2.config.json), its exchange-time, ingestion-time, exchange, symbol and sequence columns,
+Maps, for each trade table (the MergeTree tables among bronze_trades_* and silver_trades, or
+discovery.tables in k2.config.json; views and Kafka engine tables named so are listed as not
+measured), its exchange-time, ingestion-time, exchange, symbol and sequence columns,
 with each time column's resolution by type and as observed in the data.
 Target: CLICKHOUSE_URL (+ CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE) from
 the environment or .env; unset means the embedded lab engine under data/lab-engine.`;
@@ -27,8 +28,9 @@ try {
   }
   const config = loadConfig();
   const target = await connectClickHouse();
-  const mappings = await discoverWithObservation(target, target.database, config);
-  if (values.json) console.log(JSON.stringify(mappings, null, 2));
+  const found = await discoverTables(target, target.database, config);
+  const mappings = await observeClocks(target, found.mappings);
+  if (values.json) console.log(JSON.stringify({ ...found, mappings }, null, 2));
   else {
     console.log(`${target.label}, ClickHouse ${target.version}, database ${target.database}`);
     for (const m of mappings) {
@@ -42,6 +44,7 @@ try {
       );
       for (const n of m.notes) console.log(`  note: ${n}`);
     }
+    for (const n of found.notMeasured) console.log(`${n.table}: not measured (${n.engine}: holds no rows of its own)`);
   }
   await target.close();
   process.exit(0);

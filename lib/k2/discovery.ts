@@ -124,10 +124,30 @@ export function mapTradeTable(
   };
 }
 
+/** A table named like a trade table that holds no rows of its own (a view, a Kafka engine table): never measured. */
+export type NotMeasured = { table: string; engine: string };
+export type Discovery = { mappings: Mapping[]; notMeasured: NotMeasured[] };
+
 /** The trade tables of a database: configured, else bronze_trades_* and silver_trades. */
 export async function discoverTradeTables(db: Db, database: string, config: K2Config): Promise<Mapping[]> {
+  return (await discoverTables(db, database, config)).mappings;
+}
+
+/**
+ * The trade tables, and the tables named like them that hold no rows. A deployed K2 schema keeps, beside
+ * `bronze_trades_binance`, its materialized view `bronze_trades_binance_mv` (engine MaterializedView) and its Kafka
+ * engine table `bronze_trades_binance_queue` (engine Kafka): only a MergeTree-family table holds trades to measure.
+ */
+export async function discoverTables(db: Db, database: string, config: K2Config): Promise<Discovery> {
   const cols = await db.query<ColumnInfo>(
     `SELECT table, name, type FROM system.columns WHERE database = ${sqlString(database)}`, // in definition order
+  );
+  const engines = new Map(
+    (
+      await db.query<{ name: string; engine: string }>(
+        `SELECT name, engine FROM system.tables WHERE database = ${sqlString(database)}`,
+      )
+    ).map((t) => [t.name, t.engine]),
   );
   const tables = new Map<string, ColumnInfo[]>();
   for (const c of cols) (tables.get(c.table) ?? tables.set(c.table, []).get(c.table)!).push(c);
@@ -140,14 +160,19 @@ export async function discoverTradeTables(db: Db, database: string, config: K2Co
       EXIT.notFound,
     );
   }
-  const wanted = config.discovery.tables ?? [...tables.keys()].filter((t) => /^bronze_trades_|^silver_trades$/.test(t));
+  const named = [...tables.keys()].filter((t) => /^bronze_trades_|^silver_trades$/.test(t));
+  const holdsRows = (t: string) => /MergeTree$/.test(engines.get(t) ?? "MergeTree");
+  const notMeasured = named
+    .filter((t) => !holdsRows(t))
+    .map((t) => ({ table: `${database}.${t}`, engine: engines.get(t)! }));
+  const wanted = config.discovery.tables ?? named.filter(holdsRows);
   if (wanted.length === 0)
     throw new K2Error(
       `no trade tables in ${database} (found: ${[...tables.keys()].join(", ")}); list them in discovery.tables in ` +
         `k2.config.json`,
       EXIT.notFound,
     );
-  return wanted.map((t) => {
+  const mappings = wanted.map((t) => {
     const c = tables.get(short(t));
     if (!c)
       throw new K2Error(
@@ -161,11 +186,16 @@ export async function discoverTradeTables(db: Db, database: string, config: K2Co
       config.discovery.columns[short(t)] ?? config.discovery.columns[`${database}.${short(t)}`],
     );
   });
+  return { mappings, notMeasured };
 }
 
 /** Discovery plus what the data says about each ingestion clock's resolution (see below). */
 export async function discoverWithObservation(db: Db, database: string, config: K2Config): Promise<Mapping[]> {
-  const mappings = await discoverTradeTables(db, database, config);
+  return observeClocks(db, await discoverTradeTables(db, database, config));
+}
+
+/** Each mapping's ingestion clocks sampled for the resolution their values show. */
+export async function observeClocks(db: Db, mappings: Mapping[]): Promise<Mapping[]> {
   for (const m of mappings) {
     for (const t of [m.ingestionTime, m.finerIngestion])
       if (t)

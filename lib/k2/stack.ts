@@ -135,3 +135,11 @@ export const PROMETHEUS = { scrapeMs: 15_000, evalMs: 15_000 };
 export const KAFKA_ENGINE = { flushIntervalMs: 7500, maxBlockSize: 10_000, pollMaxBatchSize: 10_000 };
 /** ClickHouse's stream_flush_interval_ms default: a Kafka table without kafka_flush_interval_ms flushes this often. */
 export const CLICKHOUSE_STREAM_FLUSH_MS = 7500;
+
+/**
+ * How long `docker stop` and `restart` wait before SIGKILL: a container's own StopTimeout, which compose sets from
+ * stop_grace_period; K2's compose sets none, so Docker's default, 10 s, as `docker compose restart` waits.
+ */
+export const STOP_GRACE_S = 10;
+export const stopGraceSeconds = (config: object): number =>
+  "StopTimeout" in config && typeof config.StopTimeout === "number" ? config.StopTimeout : STOP_GRACE_S;
