@@ -8,6 +8,7 @@
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { targetFromEnv, connectClickHouse, isLab } from "../lib/io/clickhouse.ts";
 import { probeDocker, connectDocker } from "../lib/io/docker.ts";
+import { clickhouseNetwork } from "../lib/k2/network.ts";
 import { LAB_NET } from "../lib/lab/stack.ts";
 import { parseFault, type Fault } from "../lib/lab/traffic.ts";
 import { MATRIX, selectTests, plan, restoreJournal, journalPath, type TestSpec } from "../lib/failure/matrix.ts";
@@ -41,7 +42,8 @@ type Options = {
   rate: number;
   dryRun: boolean;
   yes: boolean;
-  network: string;
+  /** --network: else the lab's, or on a stack the one k2-clickhouse is attached to */
+  network: string | undefined;
   limitMs: number;
   faults: Fault[];
   config: K2Config;
@@ -52,9 +54,9 @@ const OPTIONS = {
   hold: opt.duration("5s", "how long each fault holds (the partition: --partition)"),
   partition: opt.duration("30s", "how long the network partition holds (the brief: 30 s)"),
   rate: opt.rate("2x", "lab: trade rate during the tests"),
-  network: opt.text(
-    LAB_NET,
-    "the network the partition test disconnects k2-clickhouse from (stack: e.g. k2-net)",
+  network: opt.optionalText(
+    `the network the partition test disconnects k2-clickhouse from (lab: ${LAB_NET}; stack: the one k2-clickhouse ` +
+      "is on, e.g. k2-market-data-platform_k2-net)",
     "name",
   ),
   limit: opt.duration(
@@ -105,9 +107,10 @@ Against a real stack it asks for confirmation, or --yes.`,
     const docker = "unreachable" in probe ? null : probe;
     // First of all: restore what an interrupted run left broken.
     const restored = docker ? await restoreJournal(docker, log) : [];
+    const network = lab || !docker ? (o.network ?? LAB_NET) : await clickhouseNetwork(docker, o.network);
     if (o.dryRun) {
       for (const t of o.tests)
-        console.log(plan(t, t.action === "disconnect" ? o.partitionMs : o.holdMs, o.network).join("\n"));
+        console.log(plan(t, t.action === "disconnect" ? o.partitionMs : o.holdMs, network).join("\n"));
       throw new K2Error("dry run: nothing was done", 0);
     }
     // Asked by name for tests that need containers, with no engine: fail, naming DOCKER_HOST.
@@ -131,7 +134,7 @@ Against a real stack it asks for confirmation, or --yes.`,
       env = lab ? await startLabEnv(target, docker, o, log) : null;
       // Silver's columns by discovery, as every notebook reads them (on the lab, once its schema exists).
       const silver = silverOf(await discoverWithObservation(target, target.database, o.config));
-      const runOptions = { ...o, prefectDbUrl: process.env.PREFECT_DB_URL?.trim() || undefined };
+      const runOptions = { ...o, network, prefectDbUrl: process.env.PREFECT_DB_URL?.trim() || undefined };
       const noDocker = "unreachable" in probe ? probe.unreachable : null;
       ({ results, skipped } = await runTests(
         o.tests,
@@ -155,7 +158,7 @@ Against a real stack it asks for confirmation, or --yes.`,
         hold: formatDuration(o.holdMs),
         partition: formatDuration(o.partitionMs),
         rate: o.rate,
-        network: o.network,
+        network,
         lab,
       },
       target: { kind: target.kind, label: target.label, version: target.version },

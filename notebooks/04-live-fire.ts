@@ -8,6 +8,7 @@
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { connectClickHouse, isLab, targetFromEnv, type Target, type TargetSpec } from "../lib/io/clickhouse.ts";
 import { connectDocker, probeDocker, type DockerTarget } from "../lib/io/docker.ts";
+import { clickhouseNetwork } from "../lib/k2/network.ts";
 import { DELAY_WINDOW_MS } from "../lib/alerting/exporter-sql.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { KAFKA_ENGINE, PROMETHEUS } from "../lib/k2/stack.ts";
@@ -61,7 +62,10 @@ const OPTIONS = {
     1,
     65535,
   ),
-  network: opt.optionalText("--live: the network the partition leaves (lab: k2-lab-net, stack: k2-net)", "name"),
+  network: opt.optionalText(
+    "--live: the network the partition leaves (lab: k2-lab-net; stack: the one k2-clickhouse is on)",
+    "name",
+  ),
   yes: opt.flag("--live on a stack: do not ask before injecting faults"),
 };
 
@@ -220,7 +224,7 @@ async function fetchLive(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbor
   const docker = await connectDocker();
   await restoreJournal(docker, log);
   const target = await connectClickHouse(spec);
-  const network = o.network ?? (lab ? LAB_NET : "k2-net");
+  const network = lab ? (o.network ?? LAB_NET) : await clickhouseNetwork(docker, o.network);
   if (!lab)
     await confirm(
       `stop k2-feed-handler-binance, k2-spark-iceberg and k2-minio and disconnect k2-clickhouse from ${network}, one ` +

@@ -12,6 +12,7 @@ import { resetLab } from "../lib/lab/schema.ts";
 import { LabOffload } from "../lib/lab/offload.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
 import { dockerLabel, k2Containers, probeDocker, type DockerTarget } from "../lib/io/docker.ts";
+import { clickhouseNetwork, COMPOSE_NETWORK } from "../lib/k2/network.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { LAB_NET } from "../lib/lab/stack.ts";
 import { startLabEnv } from "../lib/failure/run.ts";
@@ -51,7 +52,10 @@ const OPTIONS = {
   write: docsDir,
   append: opt.flag("--write: add the marker comments and block at the end of a file that has none"),
   "skip-drill": opt.flag("skip the drill (it resets the lab's pipeline and applies each runbook's fault)"),
-  network: opt.optionalText("the compose network the runbooks name (lab: k2-lab-net; stack: k2-net)", "name"),
+  network: opt.optionalText(
+    "the network the runbooks name (lab: k2-lab-net; stack: the one k2-clickhouse is on, as the engine names it)",
+    "name",
+  ),
 };
 
 const signoff: Notebook<Options, SignoffFetched, typeof OPTIONS> = {
@@ -83,7 +87,9 @@ with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless 
     const target = await connectClickHouse(spec);
     const probe = await probeDocker();
     const docker = "unreachable" in probe ? null : probe;
-    const network = o.network ?? (lab ? LAB_NET : "k2-net");
+    // the runbooks print the engine's name for the network (compose's <project>_k2-net on a stack)
+    const network =
+      lab || !docker ? (o.network ?? (lab ? LAB_NET : COMPOSE_NETWORK)) : await clickhouseNetwork(docker, o.network);
     const steps = await readEvidence({
       nowMs: Date.now(),
       maxAgeMs: o.maxAgeMs,

@@ -81,13 +81,14 @@ const done = (
 await rm(dir, { recursive: true, force: true });
 
 /** junit escapes names: printed as written. */
-const unescape = (s: string) =>
-  s
+function unxml(s: string) {
+  return s
     .replace(/&apos;/g, "'")
     .replace(/&quot;/g, '"')
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">")
     .replace(/&amp;/g, "&");
+}
 
 /** The test cases of a junit report: name, file, time, whether it failed. */
 function parseCases(xml: string): Case[] {
@@ -95,7 +96,7 @@ function parseCases(xml: string): Case[] {
   for (const m of xml.matchAll(/<testcase ([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)) {
     const attr = (k: string) => new RegExp(`${k}="([^"]*)"`).exec(m[1]!)?.[1] ?? "";
     out.push({
-      name: unescape(attr("name")),
+      name: unxml(attr("name")),
       file: attr("file"),
       seconds: Number(attr("time")),
       failed: /<failure/.test(m[3] ?? ""),

@@ -5,8 +5,17 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDockerEngine, tempDir } from "./helpers.ts";
 import { connectDocker, execIn, type DockerTarget } from "../lib/io/docker.ts";
-import { ensureLabStack, runLabContainer, labLabels, IDLE } from "../lib/lab/stack.ts";
+import { ensureLabStack, runLabContainer, labLabels, IDLE, LAB_NET } from "../lib/lab/stack.ts";
+import { clickhouseNetwork } from "../lib/k2/network.ts";
 import { SERVICES } from "../lib/k2/stack.ts";
+import {
+  applyFault,
+  clearFault,
+  endpointMissing,
+  endpointOf,
+  readJournal,
+  type JournalEntry,
+} from "../lib/failure/matrix.ts";
 
 let t: DockerTarget;
 beforeAll(async () => {
@@ -59,5 +68,83 @@ test("a lab folder removed and made again (rm -rf data): the containers that mou
     // an unset variable must stay unset (assigning undefined would store the string "undefined")
     if (before === undefined) delete process.env.K2_DATA_DIR;
     else process.env.K2_DATA_DIR = before;
+  }
+}, 120_000);
+
+test("a partition cleared restores the container's static address and aliases exactly; a plain connect loses both", async () => {
+  // As compose gives k2-clickhouse on k2-net: a fixed IPv4 address and its service name as alias. An internal network
+  // of the test's own (nothing is sent over it), with a subnet so that an address can be fixed.
+  const net = "k2t-endpoint-net";
+  const name = "k2t-endpoint";
+  const data = tempDir("k2-endpoint-");
+  const saved = process.env.K2_DATA_DIR;
+  process.env.K2_DATA_DIR = data; // the journal is written under it
+  await t.docker
+    .getContainer(name)
+    .remove({ force: true })
+    .catch(() => {}); // none left from an earlier run: fine
+  for (const n of await t.docker.listNetworks({ filters: { name: [net] } })) await t.docker.getNetwork(n.Id).remove();
+  await t.docker.createNetwork({
+    Name: net,
+    Internal: true,
+    Labels: { "com.k2.lab": "true" },
+    IPAM: { Config: [{ Subnet: "10.213.7.0/24" }] },
+  });
+  const c = await runLabContainer(t, { name, labels: { "com.k2.lab": "true" }, cmd: IDLE, network: net });
+  await t.docker.getNetwork(net).disconnect({ Container: name });
+  await t.docker.getNetwork(net).connect({
+    Container: name,
+    EndpointConfig: { IPAMConfig: { IPv4Address: "10.213.7.20" }, Aliases: ["clickhouse"] },
+  });
+  try {
+    const entry: JournalEntry = { test: "t", container: name, action: "disconnect", network: net, at: "", pid: 0 };
+    await applyFault(t, entry);
+    expect(readJournal()[0]!.endpoint).toEqual({ ipv4: "10.213.7.20", aliases: ["clickhouse"] });
+    expect(endpointOf(await c.inspect(), net)).toBeNull();
+    await clearFault(t, readJournal()[0]!); // as a run after a SIGKILL would: from the journal on disk
+    expect(endpointOf(await c.inspect(), net)).toEqual({ ipv4: "10.213.7.20", aliases: ["clickhouse"] });
+    // what the fix is for: docker network connect with no address and no alias
+    await t.docker.getNetwork(net).disconnect({ Container: name });
+    await t.docker.getNetwork(net).connect({ Container: name });
+    const plain = endpointOf(await c.inspect(), net);
+    expect(endpointMissing({ ipv4: "10.213.7.20", aliases: ["clickhouse"] }, plain)).toEqual([
+      "address 10.213.7.20",
+      "alias clickhouse",
+    ]);
+    // and clearing from such a state says so rather than "restored"
+    await expect(
+      clearFault(t, { ...entry, endpoint: { ipv4: "10.213.7.20", aliases: ["clickhouse"] } }),
+    ).rejects.toThrow(`${name} is back on ${net} without its address 10.213.7.20, alias clickhouse`);
+  } finally {
+    await c.remove({ force: true });
+    await t.docker.getNetwork(net).remove();
+    if (saved === undefined) delete process.env.K2_DATA_DIR;
+    else process.env.K2_DATA_DIR = saved;
+    rmSync(data, { recursive: true, force: true });
+  }
+}, 60_000);
+
+test("the partition's network is read from what k2-clickhouse is on; compose's k2-net among several; --network wins", async () => {
+  (await ensureLabStack(t)).close();
+  expect(await clickhouseNetwork(t)).toBe(LAB_NET);
+  expect(await clickhouseNetwork(t, "given-net")).toBe("given-net");
+  // a compose project's network beside it, labelled as compose labels k2-net (nothing is sent over either)
+  const name = "k2t-project_k2-net";
+  for (const n of await t.docker.listNetworks({ filters: { name: [name] } })) await t.docker.getNetwork(n.Id).remove();
+  const net = await t.docker.createNetwork({
+    Name: name,
+    Internal: true,
+    Labels: {
+      "com.k2.lab": "true",
+      "com.docker.compose.network": "k2-net",
+      "com.docker.compose.project": "k2t-project",
+    },
+  });
+  await net.connect({ Container: "k2-clickhouse" });
+  try {
+    expect(await clickhouseNetwork(t)).toBe(name);
+  } finally {
+    await net.disconnect({ Container: "k2-clickhouse" });
+    await net.remove();
   }
 }, 120_000);

@@ -8,6 +8,7 @@ import { dataDir } from "../runtime/paths.ts";
 import { SERVICES, stopGraceSeconds } from "../k2/stack.ts";
 import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
 import type { DockerTarget } from "../io/docker.ts";
+import type Docker from "dockerode";
 import { LAB_NET } from "../lab/stack.ts";
 import { MTTR_TARGET_MS } from "../k2/thresholds.ts";
 
@@ -164,9 +165,17 @@ export type JournalEntry = {
   container: string;
   action: Action;
   network?: string;
+  /** a disconnect: the container's endpoint on the network before it, restored exactly at clearing */
+  endpoint?: Endpoint;
   at: string;
   pid: number;
 };
+/**
+ * A container's endpoint on a network: its static address (compose's ipv4_address, e.g. clickhouse 172.28.0.20 on
+ * k2-net) and its aliases (the service name, `clickhouse`, by which the offload and Prometheus reach it). A plain
+ * `docker network connect` brings the container back with neither.
+ */
+export type Endpoint = { ipv4: string | null; aliases: string[] };
 export const journalPath = () => join(dataDir(), "03-failure-modes", "journal.json");
 export const readJournal = (): JournalEntry[] =>
   existsSync(journalPath()) ? JSON.parse(readFileSync(journalPath(), "utf8")) : [];
@@ -176,6 +185,27 @@ export async function journalAdd(e: JournalEntry) {
 }
 export async function journalRemove(test: string) {
   await writeJournal(readJournal().filter((e) => e.test !== test));
+}
+async function journalSet(e: JournalEntry) {
+  await writeJournal([...readJournal().filter((x) => x.test !== e.test), e]);
+}
+
+/** The endpoint as Docker reports it, less the alias Docker adds itself (the container's short id). */
+export function endpointOf(i: Docker.ContainerInspectInfo, network: string): Endpoint | null {
+  const n = i.NetworkSettings.Networks[network];
+  if (!n) return null;
+  const aliases: string[] = Array.isArray(n.Aliases) ? n.Aliases : [];
+  const ipv4: unknown = n.IPAMConfig?.IPv4Address;
+  return { ipv4: typeof ipv4 === "string" && ipv4 ? ipv4 : null, aliases: aliases.filter((a) => !i.Id.startsWith(a)) };
+}
+
+/** What of the endpoint recorded before the fault is missing now: empty when restored exactly. */
+export function endpointMissing(before: Endpoint, now: Endpoint | null): string[] {
+  if (!now) return ["the network"];
+  return [
+    ...(before.ipv4 && now.ipv4 !== before.ipv4 ? [`address ${before.ipv4}`] : []),
+    ...before.aliases.filter((a) => !now.aliases.includes(a)).map((a) => `alias ${a}`),
+  ];
 }
 
 const K2_NAMES = new Set(SERVICES.map((s) => s.container));
@@ -204,12 +234,15 @@ export async function applyFault(d: DockerTarget, e: JournalEntry) {
   else if (e.action === "restart") await c.restart({ t });
   else {
     const i = await c.inspect();
-    if (!i.NetworkSettings.Networks[e.network!])
+    const endpoint = endpointOf(i, e.network!);
+    if (!endpoint)
       throw new K2Error(
         `${e.container} is not on network ${e.network} (it is on ` +
           `${Object.keys(i.NetworkSettings.Networks).join(", ") || "none"}): fix --network`,
         EXIT.notFound,
       );
+    e.endpoint = endpoint; // on disk before the disconnect, so that a run after a SIGKILL restores it too
+    await journalSet(e);
     await d.docker.getNetwork(e.network!).disconnect({ Container: e.container });
   }
 }
@@ -219,8 +252,15 @@ export async function clearFault(d: DockerTarget, e: JournalEntry) {
   const c = d.docker.getContainer(e.container);
   const i = await c.inspect();
   if (e.action === "disconnect") {
+    const before = e.endpoint ?? { ipv4: null, aliases: [] };
     if (!i.NetworkSettings.Networks[e.network!])
-      await d.docker.getNetwork(e.network!).connect({ Container: e.container });
+      await d.docker.getNetwork(e.network!).connect({
+        Container: e.container,
+        EndpointConfig: { IPAMConfig: before.ipv4 ? { IPv4Address: before.ipv4 } : undefined, Aliases: before.aliases },
+      });
+    const missing = endpointMissing(before, endpointOf(await c.inspect(), e.network!));
+    if (missing.length)
+      throw new K2Error(`${e.container} is back on ${e.network} without its ${missing.join(", ")}`, EXIT.unreachable);
   } else if (i.State.Paused) await c.unpause();
   else if (!i.State.Running) await c.start();
 }
