@@ -5,7 +5,12 @@ import { evaluateServices, evaluateFlow, evaluateWatermarks, evaluatePrefect } f
 import { worst } from "../lib/verdict/status.ts";
 import { SERVICES } from "../lib/k2/stack.ts";
 import type { ContainerState } from "../lib/io/docker.ts";
-import { postgresWatermarks, clickhouseWatermarks, mapWatermarkColumns } from "../lib/io/watermarks.ts";
+import {
+  postgresWatermarks,
+  clickhouseWatermarks,
+  mapWatermarkColumns,
+  watermarkSource,
+} from "../lib/io/watermarks.ts";
 import { recentRuns } from "../lib/io/prefect.ts";
 import { startPostgres, startPrefectFixture, testEngine, type Postgres } from "./helpers.ts";
 import { SQL } from "bun";
@@ -80,6 +85,24 @@ test("evaluateFlow: stale beyond the limit and missing exchanges fail", () => {
     ["kraken", "FAIL", "40 trades in 5.0 min, newest 3.0 min ago (stale beyond 2.0 min)"],
     ["coinbase", "FAIL", "no trades in the last 5.0 min"],
   ]);
+});
+
+test("evaluateWatermarks: a gold table's watermark is a window start; freshness is the last successful run", () => {
+  const m = (min: number) => NOW - min * 60_000;
+  const [day, stalled] = evaluateWatermarks(
+    [
+      { table: "ohlcv_1d", watermarkMs: m(20 * 60), lastSuccessMs: m(4), status: "success" },
+      { table: "silver_trades", watermarkMs: m(40), lastSuccessMs: m(40), status: "failed", failures: 2 },
+    ],
+    "src",
+    NOW,
+    15 * 60_000,
+  );
+  expect([day!.status, day!.evidence]).toEqual([
+    "PASS",
+    "src: last successful run 4.0 min ago, data up to 20.0 h ago, status success",
+  ]);
+  expect(stalled!.status).toBe("FAIL");
 });
 
 test("evaluateWatermarks: against the 15-minute schedule with 5 minutes grace", () => {
@@ -169,6 +192,7 @@ describe("watermarks in the Prefect DB (PostgreSQL 15 on loopback)", () => {
       status: "status",
       failures: "failure_count",
       updated: "updated_at", // a failed run's row keeps the watermark: its update time says which is newest
+      lastSuccess: "last_successful_run", // the offload's freshness
     });
     expect(w.source).toMatch(/^PostgreSQL 127\.0\.0\.1:\d+\/postgres offload_watermarks$/);
     const ages = w.rows.map((r) => [r.table, Math.round((Date.now() - r.watermarkMs) / 60_000), r.status, r.failures]);
@@ -180,6 +204,34 @@ describe("watermarks in the Prefect DB (PostgreSQL 15 on loopback)", () => {
       "PASS",
       "FAIL",
     ]);
+  });
+  test("both stores: the one being written is used, and the stale copy named (ClickHouse's, seeded at 1970)", async () => {
+    const t = await testEngine();
+    await t.command("CREATE DATABASE IF NOT EXISTS wm_stale");
+    await t.command(
+      "CREATE OR REPLACE TABLE wm_stale.offload_watermarks (table_name String, last_offload_timestamp DateTime64(6), " +
+        "status String, failure_count UInt32, last_successful_run Nullable(DateTime64(6)), updated_at DateTime64(6)) " +
+        "ENGINE = ReplacingMergeTree(updated_at) ORDER BY table_name",
+    );
+    // as the init scripts leave it: one row per table at 1970, initialized, never updated
+    await t.command(
+      "INSERT INTO wm_stale.offload_watermarks VALUES ('silver_trades', toDateTime64(0, 6), 'initialized', 0, NULL, " +
+        "toDateTime64(0, 6))",
+    );
+    try {
+      const w = (await watermarkSource(t, "wm_stale", pg.url))!;
+      expect(w.source).toMatch(/^PostgreSQL 127\.0\.0\.1:\d+\/postgres offload_watermarks$/);
+      expect(w.why).toMatch(
+        /^used PostgreSQL .* \(last written 20\d\d-.*Z\); not ClickHouse wm_stale\.offload_watermarks \(last written never: a stale copy\)$/,
+      );
+      expect(w.rows.map((r) => r.table)).toEqual(["bronze_trades_binance", "silver_trades"]);
+      // ClickHouse alone is read as it is: its 1970 row fails, saying so
+      const only = (await watermarkSource(t, "wm_stale"))!;
+      expect([only.source, only.why]).toEqual(["ClickHouse wm_stale.offload_watermarks", undefined]);
+      expect(evaluateWatermarks(only.rows, only.source, Date.now(), 15 * 60_000)[0]!.status).toBe("FAIL");
+    } finally {
+      await t.command("DROP DATABASE wm_stale SYNC");
+    }
   });
   test("a wrong password is reported without the password", async () => {
     const url = pg.url.replace(/:[^:@]+@/, ":Wrong-Pw-123@");

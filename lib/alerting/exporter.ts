@@ -8,7 +8,7 @@ import client from "prom-client";
 import type { Db } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import { k2Containers, withTimeout } from "../io/docker.ts";
-import { watermarkSource } from "../io/watermarks.ts";
+import { freshnessMs, watermarkSource } from "../io/watermarks.ts";
 import { discoverWithObservation, silverOf, type Mapping } from "../k2/discovery.ts";
 import type { K2Config } from "../k2/config.ts";
 import { EXCHANGE_NAMES } from "../k2/stack.ts";
@@ -250,7 +250,8 @@ export class PipelineExporter {
     if (!src) throw new Error("no offload_watermarks table in ClickHouse and PREFECT_DB_URL is not set");
     const now = this.now();
     return src.rows.flatMap((r) => [
-      { name: "k2_offload_lag_minutes", labels: { table: r.table }, value: (now - r.watermarkMs) / 60_000 },
+      // since the last successful run (a gold table's watermark is a window start: ohlcv_1d's lags a day by design)
+      { name: "k2_offload_lag_minutes", labels: { table: r.table }, value: (now - freshnessMs(r)) / 60_000 },
       ...(r.failures === null || r.failures === undefined
         ? []
         : [{ name: "k2_offload_consecutive_failures", labels: { table: r.table }, value: Number(r.failures) }]),

@@ -15,7 +15,7 @@ import {
   type Check,
   type FlowRow,
 } from "./verdict.ts";
-import { clickhouseWatermarks, postgresWatermarks, type WatermarkSource } from "../io/watermarks.ts";
+import { postgresWatermarks, watermarkSource, type WatermarkSource } from "../io/watermarks.ts";
 import { recentRuns, type FlowRun } from "../io/prefect.ts";
 import { K2Error, EXIT } from "../runtime/errors.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
@@ -73,16 +73,19 @@ export async function gatherHealth(
     data.checks.push(...evaluateFlow(data.flow, o.exchanges ?? EXCHANGE_NAMES, o.staleMs, o.windowMs));
   }
 
-  // 3. Offload watermarks: ClickHouse first, else the Prefect DB
+  // 3. Offload watermarks: from the store being written (ClickHouse's and the Prefect DB's both read when both exist)
   try {
     data.watermarks =
-      ("unreachable" in target ? null : await clickhouseWatermarks(target, target.database)) ??
-      (o.prefectDbUrl ? await postgresWatermarks(o.prefectDbUrl) : null);
-    if (data.watermarks)
-      data.checks.push(
-        ...evaluateWatermarks(data.watermarks.rows, data.watermarks.source, now, THRESHOLDS.offloadIntervalMs),
-      );
-    else
+      "unreachable" in target
+        ? o.prefectDbUrl
+          ? await postgresWatermarks(o.prefectDbUrl)
+          : null
+        : await watermarkSource(target, target.database, o.prefectDbUrl);
+    if (data.watermarks) {
+      const w = data.watermarks;
+      const source = w.why ? `${w.source} (${w.why})` : w.source;
+      data.checks.push(...evaluateWatermarks(w.rows, source, now, THRESHOLDS.offloadIntervalMs));
+    } else
       data.checks.push(
         skipped(
           "offload watermarks",

@@ -95,11 +95,18 @@ export function evaluateWatermarks(
   if (!rows.length)
     return [{ check: "offload watermarks", subject: source, status: "FAIL", evidence: "table holds no watermark" }];
   return rows.map((w) => {
-    const age = now - w.watermarkMs;
-    const extra = [w.status ? `status ${w.status}` : "", w.failures ? `${w.failures} failures` : ""]
+    // freshness is the last successful run; the watermark (the newest data time offloaded, for gold a window start)
+    // is shown beside it, as information
+    const age = now - (w.lastSuccessMs ?? w.watermarkMs);
+    const extra = [
+      w.lastSuccessMs ? `data up to ${formatDuration(Math.max(0, now - w.watermarkMs))} ago` : "",
+      w.status ? `status ${w.status}` : "",
+      w.failures ? `${w.failures} failures` : "",
+    ]
       .filter(Boolean)
       .join(", ");
-    const evidence = `${source}: newest ${formatDuration(Math.max(0, age))} ago${extra ? `, ${extra}` : ""}`;
+    const what = w.lastSuccessMs ? "last successful run" : "newest";
+    const evidence = `${source}: ${what} ${formatDuration(Math.max(0, age))} ago${extra ? `, ${extra}` : ""}`;
     const status: Status = age <= intervalMs + graceMs ? "PASS" : age <= 2 * intervalMs + graceMs ? "WARN" : "FAIL";
     return {
       check: "offload watermarks",

@@ -2,13 +2,32 @@
 // `offload_watermarks` (ReplacingMergeTree: table_name, last_offload_timestamp, status,
 // failure_count, ...) and PostgreSQL `offload_watermarks` in the Prefect DB (TIMESTAMPTZ).
 // The brief asks for `source_table, last_watermark`, which neither has: discover, not assume.
+// On a deployed stack the offload writes only PostgreSQL; ClickHouse's copy (database default, seeded at 1970 by the
+// init scripts, status initialized) is never updated. Both are read when both exist, and the one being written is
+// used, saying why the other was not. `last_offload_timestamp` is the newest value of the table's own time column in
+// the window offloaded (for gold, a window start: ohlcv_1d lags up to a day by design), so freshness is the last
+// successful run against the schedule; the watermark is shown as information.
 import { SQL } from "bun";
 import type { Db } from "./clickhouse.ts";
 import { sqlIdent, sqlString } from "./clickhouse.ts";
 import { K2Error, EXIT, firstLine, registerSecret, redact } from "../runtime/errors.ts";
 
 /** One offload watermark, whichever store it came from. */
-export type Watermark = { table: string; watermarkMs: number; status?: string | null; failures?: number | null };
+export type Watermark = {
+  table: string;
+  watermarkMs: number;
+  status?: string | null;
+  failures?: number | null;
+  /** last_successful_run: the freshness of the offload (null when the store has no such column, or no run yet) */
+  lastSuccessMs?: number | null;
+  /** updated_at: when the row was last written, by a run that succeeded or failed */
+  updatedMs?: number | null;
+};
+
+/** When the offload last succeeded, where the store says; else its watermark (the older stores' only clock). */
+export const freshnessMs = (w: Watermark) => w.lastSuccessMs ?? w.watermarkMs;
+/** The newest write a store shows: how alive it is. */
+const activityMs = (w: Watermark) => Math.max(w.updatedMs ?? 0, w.lastSuccessMs ?? 0, w.watermarkMs);
 
 const NAME = ["table_name", "source_table", "table", "name"];
 const WATERMARK = ["last_offload_timestamp", "last_watermark", "watermark", "last_successful_run", "updated_at"];
@@ -21,6 +40,7 @@ export type WatermarkColumns = {
   status?: string;
   failures?: string;
   updated?: string;
+  lastSuccess?: string;
 };
 
 /** Choose the columns by role from what exists; the error names the table and its columns. */
@@ -37,16 +57,24 @@ export function mapWatermarkColumns(where: string, columns: string[]): Watermark
     );
   // a failed run rewrites the row with the same watermark: the newest write is the one its update time says
   const updated = pick(["updated_at"]);
+  const lastSuccess = pick(["last_successful_run"]);
   return {
     name,
     watermark,
     status: pick(STATUS),
     failures: pick(FAILURES),
     updated: updated === watermark ? undefined : updated,
+    ...(lastSuccess && lastSuccess !== watermark ? { lastSuccess } : {}),
   };
 }
 
-export type WatermarkSource = { source: string; rows: Watermark[]; columns: WatermarkColumns };
+export type WatermarkSource = {
+  source: string;
+  rows: Watermark[];
+  columns: WatermarkColumns;
+  /** with both stores read: why this one was used and the other not */
+  why?: string;
+};
 /** One reading for the offload failure tests: the newest watermark across tables and the total failure count. */
 export type WatermarkReading = { ms: number; status: string | null; failures: number | null; source: string };
 
@@ -66,11 +94,19 @@ export async function clickhouseWatermarks(db: Db, database: string): Promise<Wa
   const m = mapWatermarkColumns(`ClickHouse ${where}`, cols);
   // ReplacingMergeTree keeps old versions until merges: take the newest per table, by its update time if it has one.
   const by = sqlIdent(m.updated ?? m.watermark);
-  const rows = await db.query<{ table: string; ms: number; status: string | null; failures: number | null }>(
-    `SELECT toString(${sqlIdent(m.name)}) AS table, ` +
-      `toUnixTimestamp64Milli(toDateTime64(max(${sqlIdent(m.watermark)}), 3)) AS ms,
+  const ms = (c?: string) => (c ? `toUnixTimestamp64Milli(toDateTime64(max(${sqlIdent(c)}), 3))` : "NULL");
+  const rows = await db.query<{
+    table: string;
+    ms: number;
+    status: string | null;
+    failures: number | null;
+    success_ms: number | null;
+    updated_ms: number | null;
+  }>(
+    `SELECT toString(${sqlIdent(m.name)}) AS table, ${ms(m.watermark)} AS ms,
       ${m.status ? `toString(argMax(${sqlIdent(m.status)}, ${by}))` : "NULL"} AS status,
-      ${m.failures ? `toUInt64(argMax(${sqlIdent(m.failures)}, ${by}))` : "NULL"} AS failures
+      ${m.failures ? `toUInt64(argMax(${sqlIdent(m.failures)}, ${by}))` : "NULL"} AS failures,
+      ${ms(m.lastSuccess)} AS success_ms, ${ms(m.updated)} AS updated_ms
      FROM ${where} GROUP BY table ORDER BY table`,
   );
   return {
@@ -81,9 +117,15 @@ export async function clickhouseWatermarks(db: Db, database: string): Promise<Wa
       watermarkMs: Number(r.ms),
       status: r.status,
       failures: r.failures === null ? null : Number(r.failures),
+      lastSuccessMs: epochOrNull(r.success_ms),
+      updatedMs: epochOrNull(r.updated_ms),
     })),
   };
 }
+
+/** A time in ms, or null for none (NULL, or the 1970 a seeded row holds before its first run). */
+const epochOrNull = (v: number | null | undefined) =>
+  v === null || v === undefined || Number(v) <= 0 ? null : Number(v);
 
 /**
  * PostgreSQL (the Prefect DB) through Bun's built-in client. PREFECT_DB_URL forms:
@@ -107,9 +149,10 @@ export async function postgresWatermarks(url: string): Promise<WatermarkSource |
     if (!cols.length) return null;
     const m = mapWatermarkColumns(`${where} offload_watermarks`, cols);
     const q = (c?: string) => (c ? sql(c) : sql`NULL`);
-    const rows =
-      await sql`SELECT ${sql(m.name)}::text AS table, (extract(epoch FROM ${sql(m.watermark)}) * 1000)::float8 AS ms,
-        ${q(m.status)}::text AS status, ${q(m.failures)}::int AS failures
+    const epoch = (c?: string) => (c ? sql`(extract(epoch FROM ${sql(c)}) * 1000)::float8` : sql`NULL::float8`);
+    const rows = await sql`SELECT ${sql(m.name)}::text AS table, ${epoch(m.watermark)} AS ms,
+        ${q(m.status)}::text AS status, ${q(m.failures)}::int AS failures,
+        ${epoch(m.lastSuccess)} AS success_ms, ${epoch(m.updated)} AS updated_ms
       FROM offload_watermarks ORDER BY 1`;
     return {
       source: `${where} offload_watermarks`,
@@ -119,6 +162,8 @@ export async function postgresWatermarks(url: string): Promise<WatermarkSource |
         watermarkMs: Number(r.ms),
         status: r.status,
         failures: r.failures,
+        lastSuccessMs: epochOrNull(r.success_ms),
+        updatedMs: epochOrNull(r.updated_ms),
       })),
     };
   } catch (e) {
@@ -149,11 +194,30 @@ export async function newestWatermark(
   return { ms: top.watermarkMs, status: top.status ?? null, failures, source: src.source };
 }
 
-/** The watermarks from ClickHouse, else from the Prefect DB when its URL is known; null when neither has them. */
+/**
+ * The watermarks from the store being written: ClickHouse's and, when its URL is known, the Prefect DB's are both read,
+ * and the one with the newest write is used (`why` says why the other was not). Null when neither has them.
+ */
 export async function watermarkSource(
   db: Db,
   database: string,
   prefectDbUrl?: string,
 ): Promise<WatermarkSource | null> {
-  return (await clickhouseWatermarks(db, database)) ?? (prefectDbUrl ? await postgresWatermarks(prefectDbUrl) : null);
+  const found = [
+    await clickhouseWatermarks(db, database),
+    prefectDbUrl ? await postgresWatermarks(prefectDbUrl) : null,
+  ];
+  return liveSource(found.filter((s): s is WatermarkSource => s !== null));
+}
+
+/** Of the stores read, the one being written (its newest write the latest), saying why the others were not. */
+export function liveSource(stores: WatermarkSource[]): WatermarkSource | null {
+  const newest = (s: WatermarkSource) => Math.max(0, ...s.rows.map(activityMs));
+  const [used, ...others] = [...stores].sort((a, b) => newest(b) - newest(a));
+  if (!used || !others.length) return used ?? null;
+  const when = (ms: number) => (ms > 0 ? new Date(ms).toISOString().replace(/\.\d+Z$/, "Z") : "never");
+  const why =
+    `used ${used.source} (last written ${when(newest(used))}); not ` +
+    others.map((o) => `${o.source} (last written ${when(newest(o))}: a stale copy)`).join(", ");
+  return { ...used, why };
 }

@@ -47,18 +47,21 @@ export class LabOffload {
     this.busy = true;
     const db = this.t.database;
     try {
-      const [wm] = await this.t.query<{ ts: string; failures: number }>(
+      const [wm] = await this.t.query<{ ts: string; failures: number; success: string }>(
         `SELECT toString(argMax(last_offload_timestamp, updated_at)) AS ts, argMax(failure_count, updated_at) AS ` +
-          `failures FROM ${db}.offload_watermarks WHERE table_name = 'silver_trades'`,
+          `failures, toString(argMax(last_successful_run, updated_at)) AS success FROM ${db}.offload_watermarks ` +
+          "WHERE table_name = 'silver_trades'",
       );
       const from =
         wm?.ts && wm.ts !== "1970-01-01 00:00:00.000000" ? `toDateTime64('${wm.ts}', 6)` : "toDateTime64(0, 6)";
+      // a failed run keeps the last successful run's time, as the offload's own store does
+      const lastSuccess = wm?.success ? `toDateTime64('${wm.success}', 6)` : "toDateTime64(0, 6)";
       const down = this.fault ? [this.fault] : await this.downDependencies();
       if (down.length) {
         await this.t.command(
           `INSERT INTO ${db}.offload_watermarks (table_name, last_offload_timestamp, ` +
             `last_offload_max_sequence, last_offload_row_count, status, failure_count, last_successful_run)
-          SELECT 'silver_trades', ${from}, 0, 0, 'failed', ${Number(wm?.failures ?? 0) + 1}, ${from}`,
+          SELECT 'silver_trades', ${from}, 0, 0, 'failed', ${Number(wm?.failures ?? 0) + 1}, ${lastSuccess}`,
         );
         return this.note({ at: Date.now(), ok: false, reason: this.fault ?? `${down.join(", ")} not running` });
       }
