@@ -473,6 +473,27 @@ describe("notebooks/02-burn-in.ts", () => {
     expect(md).toContain("| Service | CPU Budget | CPU Actual (p99) | RAM Budget | RAM Actual (max) | Status |");
     expect(md).toContain("| clickhouse | 4 cores | 0.145 cores | 8.00 GB | 1.25 GB | PASS |");
   });
+  test("the brief's own loop file judged whole: Spark's 15-minute spikes found from its point readings", async () => {
+    // 24 samples 5 minutes apart (2 h, 8 offload periods), Spark busy at every third one, as the offload runs then
+    const f = join(dir, "k2-burn-in-2h.csv");
+    const t0 = Date.parse("2026-02-19T09:00:00Z");
+    writeFileSync(
+      f,
+      Array.from({ length: 24 }, (_, i) => {
+        const cpu = i % 3 === 1 ? 140 + (i % 2) * 7 : 3 + (i % 4);
+        return (
+          `${new Date(t0 + i * 300_000).toISOString().replace(".000Z", "+00:00")}\n` +
+          `k2-spark-iceberg,${cpu}.2%,1.4${i % 5}GiB / 4GiB\nk2-clickhouse,9.5%,1.25GiB / 7.648GiB\n`
+        );
+      }).join(""),
+    );
+    const r = await runCli("notebooks/02-burn-in.ts", ["import", f], env);
+    expect(r.code).toBe(0);
+    const md = readFileSync(join(env.K2_OUT_DIR, "02-burn-in.html"), "utf8");
+    expect(md).toContain("CPU read once per sample, as docker stats gives it");
+    expect(md).toMatch(/8 spikes over 7\.7 periods, median 15(\.0)? min apart/);
+    expect(md).not.toContain("NOT CHECKED");
+  });
   test("bad input: a malformed import, an interval longer than the duration, sampling with no engine", async () => {
     const f = join(dir, "bad.csv");
     writeFileSync(f, "2026-02-19T09:00:00Z\nk2-clickhouse;9%;1GiB\n");

@@ -72,7 +72,7 @@ export function totalsSection(doc: Report, totals: StackTotals) {
 }
 
 /** A robust memory slope per service, and Spark's offload spikes against the schedule. */
-export function trendsSection(doc: Report, results: ServiceResult[], period: Periodicity) {
+export function trendsSection(doc: Report, results: ServiceResult[], period: Periodicity & { basis?: string }) {
   doc.md`## Memory trends`;
   doc.md`A robust slope per service (Theil–Sen: the median of pairwise slopes) with a 95% interval; LEAK only when the
     whole interval is above ${DEFAULT_RULES.leakMinMbPerHour} MB/h, so noise and sawtooth garbage collection do not
@@ -101,7 +101,8 @@ export function trendsSection(doc: Report, results: ServiceResult[], period: Per
     { caption: "Memory trend per service" },
   );
 
-  doc.note(period.status, `Spark offload spikes (k2-spark-iceberg, CPU averaged over each interval): ${period.note}.`);
+  const basis = period.basis ?? "CPU averaged over each interval";
+  doc.note(period.status, `Spark offload spikes (k2-spark-iceberg, ${basis}): ${period.note}.`);
 }
 
 /** Memory and CPU per service as a share of budget, and stacked memory against the plan budget. */

@@ -49,7 +49,7 @@ export type BurnInAnalysis = {
   containers: string[];
   results: ServiceResult[];
   totals: ReturnType<typeof stackTotals>;
-  period: ReturnType<typeof spikePeriodicity>;
+  period: ReturnType<typeof spikePeriodicity> & { basis: string };
   failed: boolean;
 };
 
@@ -69,6 +69,16 @@ const tidy = (r: SampleRow): Tidy => ({
   memBytes: r.mem_bytes === null ? null : Number(r.mem_bytes),
 });
 
+/** Spark's CPU per sample: interval averages from the counters where the sampler kept them, else point readings. */
+export function sparkCpu(raw: SampleRow[], rows: Tidy[]): { series: { ts: number; cpu: number }[]; basis: string } {
+  const counters = intervalCpu(raw.filter((r) => r.container === "k2-spark-iceberg"));
+  if (counters.length) return { series: counters, basis: "CPU averaged over each interval" };
+  const series = rows
+    .filter((r) => r.container === "k2-spark-iceberg" && r.cpuCores !== null)
+    .map((r) => ({ ts: r.ts, cpu: r.cpuCores! }));
+  return { series, basis: "CPU read once per sample, as docker stats gives it: a spike between samples is missed" };
+}
+
 /** Every verdict of a burn-in run: per service, stack totals and Spark's offload periodicity. */
 export async function analyseBurnIn(run: RunData<BurnInFetched>): Promise<BurnInAnalysis> {
   const raw = await run.query<SampleRow>(
@@ -87,13 +97,15 @@ export async function analyseBurnIn(run: RunData<BurnInFetched>): Promise<BurnIn
   );
   const totals = stackTotals(rows, STACK_BUDGET);
   // Spark's offload spikes, from the interval-average CPU (cumulative counters), which catches spikes a 1 s
-  // reading misses.
-  const spark = intervalCpu(raw.filter((r) => r.container === "k2-spark-iceberg"));
-  const period = spikePeriodicity(
-    spark,
+  // reading misses; an imported file (the brief's loop, docker stats) has only point readings: CPU per sample all the
+  // same, one reading each, judged alike (its confidence says how sure).
+  const spark = sparkCpu(raw, rows);
+  const periodicity = spikePeriodicity(
+    spark.series,
     SERVICES.find((s) => s.service === "spark-iceberg")!.budget!.cpu,
     (run.manifest.parameters.offloadPeriodMs || THRESHOLDS.offloadIntervalMs) / 60_000,
   );
+  const period = { ...periodicity, basis: spark.basis };
   const failed =
     results.some((r) => r.status === "FAIL") ||
     (totals ? [totals.cpuStatus, totals.memStatusPlan].includes("FAIL") : false);
