@@ -14,7 +14,9 @@ import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
 import { discoverWithObservation } from "../lib/k2/discovery.ts";
 import { ROOT } from "../lib/runtime/paths.ts";
-import { STOP_GRACE_S, stopGraceSeconds } from "../lib/k2/stack.ts";
+import { CONNECTION, STOP_GRACE_S, stopGraceSeconds } from "../lib/k2/stack.ts";
+import { mapTradeTable, type ColumnInfo } from "../lib/k2/discovery.ts";
+import { continuitySql } from "../lib/latency/sql.ts";
 
 const tick = (t: number, b: number, k: number, c: number, ok = true): Tick => ({
   t,
@@ -27,6 +29,51 @@ test("stop and restart wait the container's own grace (compose's stop_grace_peri
   expect(stopGraceSeconds({ Image: "clickhouse/clickhouse-server" })).toBe(STOP_GRACE_S);
   expect(STOP_GRACE_S).toBe(10);
 });
+
+test(
+  "Coinbase by its own sequence rule: a message's trades share a number across products; a lost message and a " +
+    "trade landed twice are found, a healthy feed shows neither",
+  async () => {
+    const t = await testEngine();
+    const db = "k2_coinbase_seq";
+    await t.command(`CREATE DATABASE IF NOT EXISTS ${db}`);
+    await t.command(
+      `CREATE OR REPLACE TABLE ${db}.bronze_trades_coinbase (exchange_timestamp DateTime64(3), sequence_number UInt64, ` +
+        "symbol String, ingestion_timestamp DateTime64(3)) ENGINE = MergeTree ORDER BY exchange_timestamp",
+    );
+    // messages 101..108 on one connection: 103 carries two BTC-USD trades and an ETH-USD one, 106 never landed, and
+    // the trade of 107 landed twice
+    const base = Date.parse("2026-02-19T09:00:00Z");
+    const rows = [
+      [101, "BTC-USD", 0],
+      [102, "ETH-USD", 1],
+      [103, "BTC-USD", 2],
+      [103, "BTC-USD", 3],
+      [103, "ETH-USD", 2],
+      [104, "SOL-USD", 4],
+      [105, "BTC-USD", 5],
+      [107, "ETH-USD", 7],
+      [107, "ETH-USD", 7],
+      [108, "BTC-USD", 8],
+    ] as const;
+    const values = rows.map(
+      ([seq, sym, s]) => `(fromUnixTimestamp64Milli(${base + s * 1000}), ${seq}, '${sym}', now64(3))`,
+    );
+    await t.command(`INSERT INTO ${db}.bronze_trades_coinbase VALUES ${values.join(", ")}`);
+    const cols = await t.query<ColumnInfo>(
+      `SELECT table, name, type FROM system.columns WHERE database = '${db}' AND table = 'bronze_trades_coinbase'`,
+    );
+    const m = mapTradeTable(`${db}.bronze_trades_coinbase`, cols);
+    const w = { fromMs: base - 1000, toMs: base + 60_000 };
+    const loss = await t.query<LossRow>(continuityLossSql(m, w, { startMs: base, clearMs: base, endMs: base }));
+    expect(loss.map((r) => [r.exchange, r.symbol, Number(r.landed), Number(r.lost), Number(r.duplicated)])).toEqual([
+      ["coinbase", CONNECTION, 9, 1, 1],
+    ]);
+    const cont = await t.query<{ symbol: string; missing: number; duplicated: number }>(continuitySql(m, w));
+    expect(cont.map((r) => [r.symbol, Number(r.missing), Number(r.duplicated)])).toEqual([[CONNECTION, 1, 1]]);
+    await t.command(`DROP DATABASE ${db}`);
+  },
+);
 
 describe("verdicts", () => {
   const base = [tick(-3000, 10, 4, 6), tick(-2000, 10, 4, 6), tick(-1000, 10, 4, 6)];

@@ -6,6 +6,7 @@
 import { sqlIdent, sqlTimeMs } from "../io/clickhouse.ts";
 import { exchangeExpr, inWindow, lagClock, type Mapping } from "../k2/discovery.ts";
 import type { Window } from "../verdict/status.ts";
+import { sequenceRunSql, tradeKeySql } from "../k2/stack.ts";
 import type { Check } from "./verdict.ts";
 import type { WatermarkReading } from "../io/watermarks.ts";
 
@@ -74,13 +75,16 @@ export function continuityLossSql(m: Mapping, w: Window, f: FaultTimes): string 
   const c = cols(m);
   if (!c.seq) throw new Error(`${m.table} has no sequence column`);
   const late = `countIf(xt < ${sqlTimeMs(f.clearMs)} AND clock > ${sqlTimeMs(f.endMs)})`;
-  return `SELECT exchange, symbol, toInt64(uniqExact(seq)) - toInt64(${late}) AS landed, sum(gap) AS lost,
-    toInt64(count()) - toInt64(uniqExact(seq)) AS duplicated,
+  // per symbol, or per connection where the exchange numbers so (SEQUENCE_SCOPE): a message's trades share a number
+  return `SELECT exchange, symbol, toInt64(uniqExact(trade)) - toInt64(${late}) AS landed, sum(gap) AS lost,
+    toInt64(count()) - toInt64(uniqExact(trade)) AS duplicated,
       ${late} AS late, sumIf(gap, prev_xt <= ${sqlTimeMs(f.endMs)} AND xt >= ${sqlTimeMs(f.startMs)}) AS lost_in_fault
-    FROM (SELECT exchange, symbol, seq, xt, clock, lagInFrame(xt) OVER s AS prev_xt,
+    FROM (SELECT exchange, symbol, seq, trade, xt, clock, lagInFrame(xt) OVER s AS prev_xt,
             if(row_number() OVER s > 1, greatest(toInt64(seq) - toInt64(lagInFrame(seq) OVER s) - 1, 0), 0) AS gap
-          FROM (SELECT ${c.ex} AS exchange, ${c.sym} AS symbol, ${c.seq} AS seq, ${c.xt} AS xt, ${c.clock} AS clock
-            FROM ${m.table} WHERE ${inWindow(m, w)})
+          FROM (SELECT exchange, ${sequenceRunSql("exchange", "sym")} AS symbol, seq,
+              ${tradeKeySql("exchange", "seq", "sym", "xt")} AS trade, xt, clock
+            FROM (SELECT ${c.ex} AS exchange, ${c.sym} AS sym, ${c.seq} AS seq, ${c.xt} AS xt, ${c.clock} AS clock
+              FROM ${m.table} WHERE ${inWindow(m, w)}))
           WINDOW s AS (PARTITION BY exchange, symbol ORDER BY seq ROWS BETWEEN 1 PRECEDING AND CURRENT ROW))
     GROUP BY exchange, symbol ORDER BY exchange, symbol`;
 }

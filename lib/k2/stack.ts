@@ -143,3 +143,28 @@ export const CLICKHOUSE_STREAM_FLUSH_MS = 7500;
 export const STOP_GRACE_S = 10;
 export const stopGraceSeconds = (config: object): number =>
   "StopTimeout" in config && typeof config.StopTimeout === "number" ? config.StopTimeout : STOP_GRACE_S;
+
+/**
+ * How each exchange numbers its trades (bronze `sequence_number`). Binance's trade id and Kraken's numbers count per
+ * symbol. Coinbase's handler stores the message-level `sequence_num` for every trade of a message, counted across all
+ * products on the connection: per symbol it shows gaps and repeats on a healthy feed, so its continuity is judged over
+ * the whole connection, and a repeat is a trade of the same message, not a duplicate (a reconnect starts it again).
+ */
+export const SEQUENCE_SCOPE: Record<(typeof EXCHANGE_NAMES)[number], "symbol" | "connection"> = {
+  binance: "symbol",
+  kraken: "symbol",
+  coinbase: "connection",
+};
+const perConnection = Object.entries(SEQUENCE_SCOPE)
+  .filter(([, s]) => s === "connection")
+  .map(([e]) => `'${e}'`)
+  .join(", ");
+/** The symbol a continuity row reports: the symbol, or for a per-connection exchange the whole connection. */
+export const CONNECTION = "(connection)";
+/** SQL over columns `exchange` and `symbol`: the run a row's sequence number belongs to. */
+export const sequenceRunSql = (exchange: string, symbol: string) =>
+  `if(${exchange} IN (${perConnection}), '${CONNECTION}', ${symbol})`;
+/** SQL: what one trade is, so that a trade landed twice repeats it (per connection, a message's trades share seq). */
+export const tradeKeySql = (exchange: string, seq: string, symbol: string, exchangeTime: string) =>
+  `if(${exchange} IN (${perConnection}), concat(toString(${seq}), '|', ${symbol}, '|', toString(${exchangeTime})), ` +
+  `toString(${seq}))`;

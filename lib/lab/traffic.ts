@@ -6,6 +6,7 @@ import { html, type SafeHtml } from "../report/html.ts";
 import { parseDuration, durationSpec } from "../runtime/units.ts";
 import { EXCHANGES, EXCHANGE_SHARE, INSTRUMENTS, BASE_PRICE, baseAsset, type Exchange } from "./instruments.ts";
 import { exponential, normal, seeded, weighted, type Delay } from "./random.ts";
+import { SEQUENCE_SCOPE } from "../k2/stack.ts";
 
 export type Trade = {
   exchange: Exchange;
@@ -86,6 +87,7 @@ export function* generateTrades(o: TrafficOptions): Generator<Trade> {
     EXCHANGES.map((e) => [e, INSTRUMENTS[e].map((_, i) => 1 / (i + 1))]),
   ) as Record<Exchange, number[]>;
   const seq = new Map<string, number>();
+  const seen = new Set<string>();
   const price = new Map<string, number>();
   const faults = o.faults ?? [];
   let t = 0;
@@ -96,9 +98,14 @@ export function* generateTrades(o: TrafficOptions): Generator<Trade> {
     const si = weighted(rng, symbolWeights[exchange]);
     const symbol = INSTRUMENTS[exchange][si]!;
     const key = `${exchange}/${symbol}`;
-    // Sequence numbers start at a seed-derived, venue-like large number and increase by one.
-    const sequence = (seq.get(key) ?? 1_000_000 + Math.floor(rng() * 1_000_000)) + 1;
-    seq.set(key, sequence);
+    // Sequence numbers start at a seed-derived, venue-like large number and increase by one: per symbol, or across
+    // the venue's products where it numbers per connection (Coinbase: SEQUENCE_SCOPE; one trade per message here).
+    // A symbol's first trade draws its start either way, so that the seeded stream is the same for every rule.
+    const start = seen.has(key) ? 0 : 1_000_000 + Math.floor(rng() * 1_000_000);
+    seen.add(key);
+    const run = SEQUENCE_SCOPE[exchange] === "connection" ? exchange : key;
+    const sequence = (seq.get(run) ?? start) + 1;
+    seq.set(run, sequence);
     const p = (price.get(key) ?? BASE_PRICE[baseAsset(exchange, symbol)]!) * Math.exp(0.0005 * normal(rng));
     price.set(key, p);
     const quantity = Math.max(1e-8, (500 / p) * Math.exp(normal(rng)));

@@ -4,6 +4,7 @@ import { lagClock, exchangeExpr, inWindow, type Mapping } from "../k2/discovery.
 import { sqlIdent, sqlString, sqlTimeMs } from "../io/clickhouse.ts";
 
 import type { Window } from "../verdict/status.ts";
+import { sequenceRunSql, tradeKeySql } from "../k2/stack.ts";
 
 /** Bucket width for a window: 10 s, widened in 10 s steps so that a series has at most ~300 points. */
 export const bucketSeconds = (w: Window) => Math.max(10, Math.ceil((w.toMs - w.fromMs) / 1000 / 300 / 10) * 10);
@@ -50,15 +51,18 @@ export function lagExportSql(silver: Mapping, w: Window, truthDb?: string): stri
 }
 
 /**
- * Loss by sequence continuity, per exchange and symbol, in one table over the window: the
- * stack's method (no ground truth there). A gap inside [min, max] of a symbol's sequence
- * numbers is a lost trade; a repeated number is a duplicate.
+ * Loss by sequence continuity, per exchange and symbol (per connection where the exchange numbers so: SEQUENCE_SCOPE),
+ * in one table over the window: the stack's method (no ground truth there). A gap inside [min, max] of a run's
+ * sequence numbers is a lost trade (per connection: a lost message); a trade landed twice is a duplicate.
  */
 export function continuitySql(m: Mapping, w: Window): string {
   if (!m.sequence) throw new Error(`${m.table} has no sequence column`);
   return `SELECT exchange, symbol, count() AS rows, uniqExact(seq) AS distinct_seqs, max(seq) - min(seq) + 1 AS span,
-      toInt64(span) - toInt64(distinct_seqs) AS missing, toInt64(rows) - toInt64(distinct_seqs) AS duplicated
-    FROM (${lagRowsSql(m, w)}) GROUP BY exchange, symbol ORDER BY exchange, symbol`;
+      toInt64(span) - toInt64(distinct_seqs) AS missing, toInt64(rows) - toInt64(uniqExact(trade)) AS duplicated
+    FROM (SELECT exchange, ${sequenceRunSql("exchange", "sym")} AS symbol, seq,
+        ${tradeKeySql("exchange", "seq", "sym", "exchange_ts")} AS trade
+      FROM (SELECT exchange, symbol AS sym, seq, exchange_ts FROM (${lagRowsSql(m, w)})))
+    GROUP BY exchange, symbol ORDER BY exchange, symbol`;
 }
 
 /**
