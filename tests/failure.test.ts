@@ -31,8 +31,8 @@ test("stop and restart wait the container's own grace (compose's stop_grace_peri
 });
 
 test(
-  "Coinbase by its own sequence rule: a message's trades share a number across products; a lost message and a " +
-    "trade landed twice are found, a healthy feed shows neither",
+  "Coinbase by its own sequence rule: the trades of one message share a number across products (neither loss nor " +
+    "duplicate); a lost message and a trade landed twice are found",
   async () => {
     const t = await testEngine();
     const db = "k2_coinbase_seq";
