@@ -577,6 +577,9 @@ async function fire(m: Monitor, a: Alert, f: FaultSpec, tl: Timeline, released: 
     await Bun.sleep(100);
   }
   const last = firing === null ? await lastValue(m.api, a) : "";
+  // a sample counts from when its scrape ends, not when it starts: the slowest scrape of the fault is part of the bound
+  const scrapeMs = await slowestScrapeMs(m.api, t0);
+  boundMs += scrapeMs;
   if (!f.after) await f.clear();
   const t1 = f.after ? t0 : Date.now();
   released.set(a.name, t1);
@@ -602,7 +605,9 @@ async function fire(m: Monitor, a: Alert, f: FaultSpec, tl: Timeline, released: 
           : r.resolvedMs === null
             ? "did not resolve after clearing"
             : "fired within its bound, notified, resolved";
-  const truth = held === null ? "" : ` (its condition held ${fmtS(held - t0)} after the fault, by the lab's count)`;
+  const truth =
+    (held === null ? "" : ` (its condition held ${fmtS(held - t0)} after the fault, by the lab's count)`) +
+    (scrapeMs ? `; the bound includes the slowest scrape, ${fmtS(scrapeMs)}` : "");
   const result: FireResult = {
     alert: a.name,
     fault: f.fault,
@@ -612,6 +617,17 @@ async function fire(m: Monitor, a: Alert, f: FaultSpec, tl: Timeline, released: 
     note: why + truth,
   };
   return { result, fromMs, toMs: Date.now() };
+}
+
+/**
+ * The slowest scrape Prometheus recorded from `fromMs` to now (its own scrape_duration_seconds), in ms; 0 when it has
+ * none (the bound is then the rule's alone, as the note says by omission).
+ */
+async function slowestScrapeMs(api: PromApi, fromMs: number): Promise<number> {
+  const s = Math.max(1, Math.ceil((Date.now() - fromMs) / 1000));
+  const r = await api.query(`max(max_over_time(scrape_duration_seconds[${s}s]))`).catch(() => []); // see above
+  const v = Number(r[0]?.value[1]);
+  return Number.isFinite(v) && v > 0 ? Math.round(v * 1000) : 0;
 }
 
 /** The condition's left side now (the threshold comparison dropped), e.g. the seconds since binance's newest trade. */
