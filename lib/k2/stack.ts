@@ -4,7 +4,10 @@
 export type Service = {
   service: string;
   container: string;
-  tier: string;
+  /** compose's `com.k2.service` label: the service's role (feed-handler, streaming, storage, ...) */
+  role: string;
+  /** compose's `com.k2.tier` label (hot, warm, cold, control-plane, observability, management); handlers carry none */
+  tier?: string;
   exchange?: string;
   limit: { cpu: number; memMb: number }; // docker-compose.v2.yml deploy limits
   budget?: { cpu: number; memMb: number }; // Phase 7 budget (absent: not in budget)
@@ -17,7 +20,7 @@ export const SERVICES: Service[] = [
   {
     service: "feed-handler-binance",
     container: "k2-feed-handler-binance",
-    tier: "feed-handler",
+    role: "feed-handler",
     exchange: "binance",
     limit: { cpu: 0.5, memMb: 512 },
     budget: { cpu: 0.5, memMb: 256 },
@@ -25,7 +28,7 @@ export const SERVICES: Service[] = [
   {
     service: "feed-handler-kraken",
     container: "k2-feed-handler-kraken",
-    tier: "feed-handler",
+    role: "feed-handler",
     exchange: "kraken",
     limit: { cpu: 0.5, memMb: 512 },
     budget: { cpu: 0.5, memMb: 256 },
@@ -33,7 +36,7 @@ export const SERVICES: Service[] = [
   {
     service: "feed-handler-coinbase",
     container: "k2-feed-handler-coinbase",
-    tier: "feed-handler",
+    role: "feed-handler",
     exchange: "coinbase",
     limit: { cpu: 0.5, memMb: 512 },
     budget: { cpu: 0.5, memMb: 256 },
@@ -41,7 +44,8 @@ export const SERVICES: Service[] = [
   {
     service: "redpanda",
     container: "k2-redpanda",
-    tier: "streaming",
+    role: "streaming",
+    tier: "hot",
     limit: { cpu: 2, memMb: 2 * G },
     budget: { cpu: 2, memMb: 4 * G },
     healthcheck: true,
@@ -49,14 +53,16 @@ export const SERVICES: Service[] = [
   {
     service: "redpanda-init",
     container: "k2-redpanda-init",
-    tier: "streaming",
+    role: "streaming",
+    tier: "hot",
     limit: { cpu: 0.5, memMb: 256 },
     oneShot: true,
   },
   {
     service: "clickhouse",
     container: "k2-clickhouse",
-    tier: "storage",
+    role: "storage",
+    tier: "warm",
     limit: { cpu: 4, memMb: 8 * G },
     budget: { cpu: 4, memMb: 8 * G },
     healthcheck: true,
@@ -64,14 +70,16 @@ export const SERVICES: Service[] = [
   {
     service: "spark-iceberg",
     container: "k2-spark-iceberg",
-    tier: "etl",
+    role: "etl",
+    tier: "cold",
     limit: { cpu: 2, memMb: 4 * G },
     budget: { cpu: 2, memMb: 4 * G },
   },
   {
     service: "prefect-server",
     container: "k2-prefect-server",
-    tier: "orchestration",
+    role: "orchestration",
+    tier: "control-plane",
     limit: { cpu: 1, memMb: G },
     budget: { cpu: 0.5, memMb: 512 },
     healthcheck: true,
@@ -79,14 +87,16 @@ export const SERVICES: Service[] = [
   {
     service: "prefect-worker",
     container: "k2-prefect-worker",
-    tier: "orchestration",
+    role: "orchestration",
+    tier: "control-plane",
     limit: { cpu: 0.5, memMb: 512 },
     budget: { cpu: 0.5, memMb: 512 },
   },
   {
     service: "prefect-db",
     container: "k2-prefect-db",
-    tier: "orchestration",
+    role: "orchestration",
+    tier: "control-plane",
     limit: { cpu: 1, memMb: G },
     budget: { cpu: 0.5, memMb: 512 },
     healthcheck: true,
@@ -94,7 +104,8 @@ export const SERVICES: Service[] = [
   {
     service: "minio",
     container: "k2-minio",
-    tier: "storage",
+    role: "storage",
+    tier: "cold",
     limit: { cpu: 1, memMb: G },
     budget: { cpu: 0.5, memMb: G },
     healthcheck: true,
@@ -102,18 +113,26 @@ export const SERVICES: Service[] = [
   {
     service: "prometheus",
     container: "k2-prometheus",
-    tier: "monitoring",
+    role: "monitoring",
+    tier: "observability",
     limit: { cpu: 1, memMb: 2 * G },
     budget: { cpu: 0.5, memMb: 512 },
   },
   {
     service: "grafana",
     container: "k2-grafana",
-    tier: "monitoring",
+    role: "monitoring",
+    tier: "observability",
     limit: { cpu: 0.5, memMb: 512 },
     budget: { cpu: 0.5, memMb: 256 },
   },
-  { service: "redpanda-console", container: "k2-redpanda-console", tier: "ui", limit: { cpu: 0.5, memMb: 256 } },
+  {
+    service: "redpanda-console",
+    container: "k2-redpanda-console",
+    role: "ui",
+    tier: "management",
+    limit: { cpu: 0.5, memMb: 256 },
+  },
 ];
 
 /** iceberg-rest is budgeted (0.5 CPU / 512MB) but has no k2-* container in FACTS.md. */

@@ -73,9 +73,10 @@ export async function ensureLabNetwork(t: DockerTarget) {
     await t.docker.createNetwork({ Name: LAB_NET, Internal: true, Labels: { "com.k2.lab": "true" } });
 }
 
+/** As compose labels K2's containers: the role as com.k2.service, the tier where compose gives one. */
 export const labLabels = (s: Service): Record<string, string> => ({
-  "com.k2.service": s.service,
-  "com.k2.tier": s.tier,
+  "com.k2.service": s.role,
+  ...(s.tier ? { "com.k2.tier": s.tier } : {}),
   "com.k2.version": "v2",
   "com.k2.lab": "true",
   ...(s.exchange ? { "com.k2.exchange": s.exchange } : {}),
