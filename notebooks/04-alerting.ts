@@ -5,11 +5,19 @@
 // a live Prometheus (PROMETHEUS_URL) and a platform checkout (--stack-config), each alert's chain alert -> metric ->
 // scrape job -> target with the broken link named; --write puts the files into a checkout; the step's acceptance
 // criteria as a checklist. Files go to out/04-alerting/.
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { ruleYaml } from "../lib/alerting/rules.ts";
-import { findPromtool, judge, notJudged, testYaml, coverageText, checkWord } from "../lib/alerting/promtool.ts";
+import {
+  findPromtool,
+  judge,
+  notJudged,
+  testYaml,
+  coverageText,
+  checkWord,
+  type Promtool,
+} from "../lib/alerting/promtool.ts";
 import {
   buildDashboard,
   validateDashboard,
@@ -27,7 +35,7 @@ import {
   checkoutSection,
   auditFailures,
 } from "../lib/alerting/report.ts";
-import type { AlertingFetched, AlertingResult, LiveAudit } from "../lib/alerting/summary.ts";
+import type { AlertingFetched, AlertingResult, LiveAudit, WriteLoads } from "../lib/alerting/summary.ts";
 import { gatherLive } from "../lib/alerting/live.ts";
 import { liveChains } from "../lib/alerting/audit.ts";
 import { auditCheckout, COMPOSE_FILES, type Files } from "../lib/alerting/checkout.ts";
@@ -93,7 +101,7 @@ criterion passes and every audited alert can fire.`,
     const prom = prometheusUrlFromEnv();
     const live = await liveAudit(prom, log);
     const checkout = o.stackConfig ? { dir: o.stackConfig, ...auditCheckout(checkoutFiles(o.stackConfig)) } : null;
-    const write = o.write ? await writeCheckout(o.write, files, log) : null;
+    const write = o.write ? await writeCheckout(o.write, files, promtool, log) : null;
     const result: AlertingResult = {
       files,
       verdict,
@@ -176,8 +184,16 @@ function checkoutFiles(root: string): Files {
   };
 }
 
-/** --write: plan, print every diff, write each file atomically, and audit the checkout again. */
-async function writeCheckout(dir: string, files: Record<string, string>, log: (m: string) => void) {
+/**
+ * --write: plan, print every diff, write each file atomically, check that Prometheus still loads the checkout (else
+ * put every file back and stop, naming why), and audit it again.
+ */
+async function writeCheckout(
+  dir: string,
+  files: Record<string, string>,
+  promtool: Promtool | string,
+  log: (m: string) => void,
+) {
   const fs = checkoutFiles(dir);
   const compose = auditCheckout(fs).compose;
   if (compose === "none")
@@ -189,8 +205,46 @@ async function writeCheckout(dir: string, files: Record<string, string>, log: (m
   );
   for (const c of changes) console.log(c.diff);
   for (const c of changes) await writeAtomic(join(dir, c.path), c.after);
-  log(`wrote ${changes.length} files into ${dir}`);
-  return { dir, changes, after: auditCheckout(checkoutFiles(dir)) };
+  const loads = changes.length ? await checkLoads(dir, promtool) : undefined;
+  if (loads && "ok" in loads && !loads.ok) {
+    for (const c of changes)
+      if (c.before === null) rmSync(join(dir, c.path), { force: true });
+      else await writeAtomic(join(dir, c.path), c.before);
+    throw new K2Error(
+      `--write: Prometheus would not load ${dir} after the change (${loads.promtool}: ` +
+        `${loads.output.split("\n").find((l) => /FAILED|error/i.test(l)) ?? loads.output.split("\n")[0]}); ` +
+        "every file was put back",
+      EXIT.gate,
+    );
+  }
+  log(`wrote ${changes.length} files into ${dir}${loads && "ok" in loads ? ", and Prometheus loads it" : ""}`);
+  return { dir, changes, after: auditCheckout(checkoutFiles(dir)), loads };
+}
+
+/**
+ * promtool over the checkout as the container sees it: check config on docker/prometheus/prometheus.yml with every
+ * file of the rules folder it loads (a file there that is not a rule file stops Prometheus), then the rule tests from
+ * their own folder.
+ */
+async function checkLoads(dir: string, promtool: Promtool | string): Promise<WriteLoads> {
+  if (typeof promtool === "string") return { notChecked: promtool };
+  const prom = join(dir, "docker/prometheus");
+  const read = (sub: string) =>
+    Object.fromEntries(
+      (existsSync(join(prom, sub)) ? readdirSync(join(prom, sub)) : [])
+        .filter((f) => /\.ya?ml$/.test(f))
+        .map((f) => [`${sub}/${f}`, readFileSync(join(prom, sub, f), "utf8")]),
+    );
+  const files = {
+    "prometheus.yml": readFileSync(join(prom, "prometheus.yml"), "utf8"),
+    ...read("rules"),
+    ...read("tests"),
+  };
+  const config = await promtool.run(files, ["check", "config", "prometheus.yml"]);
+  if (!config.ok) return { ok: false, promtool: promtool.where, output: config.output };
+  const tests = Object.keys(files).filter((f) => f.startsWith("tests/"));
+  const t = tests.length ? await promtool.run(files, ["test", "rules", ...tests]) : { ok: true, output: "" };
+  return { ok: t.ok, promtool: promtool.where, output: `${config.output}\n${t.output}`.trim() };
 }
 
 if (import.meta.main) await main(alerting);

@@ -2,7 +2,7 @@
 // into a copy of it, and the live audit against Debian's prometheus on loopback scraping a mix of present and absent
 // metrics: every absent one found, no present one flagged. And the stack's promtool through docker exec.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir, runCli, ensureDockerEngine, re } from "./helpers.ts";
 import { ALERTS, ruleYaml } from "../lib/alerting/rules.ts";
@@ -66,7 +66,7 @@ describe("the static audit of a platform checkout", () => {
     expect(r.code).toBe(0);
     for (const f of [
       "docker/prometheus/rules/k2-alerts.yml",
-      "docker/prometheus/rules/k2-alerts.test.yml",
+      "docker/prometheus/tests/k2-alerts.test.yml",
       "docker/grafana/dashboards/k2-pipeline.json",
       "docker-compose.v2.yml",
       "docker/grafana/provisioning/datasources/prometheus.yml",
@@ -75,9 +75,22 @@ describe("the static audit of a platform checkout", () => {
     expect(r.stdout.indexOf("+++ b/docker-compose.v2.yml")).toBeLessThan(r.stdout.indexOf("alerting: promtool"));
     expect(r.stdout).toContain("+      - ./docker/prometheus/rules:/etc/prometheus/rules:ro");
     expect(readFileSync(join(co, "docker/prometheus/rules/k2-alerts.yml"), "utf8")).toBe(ruleYaml());
-    // comments kept
-    expect(readFileSync(join(co, "docker-compose.v2.yml"), "utf8")).toContain("# K2 v2 stack (excerpt");
+    // the test file outside the folder Prometheus loads (it would refuse it there), naming the rules from there
+    expect(existsSync(join(co, "docker/prometheus/rules/k2-alerts.test.yml"))).toBe(false);
+    expect(readFileSync(join(co, "docker/prometheus/tests/k2-alerts.test.yml"), "utf8")).toContain(
+      "- ../rules/k2-alerts.yml",
+    );
+    // the platform's own files change by the lines needed and no others: one line each
+    for (const f of ["docker-compose.v2.yml", "docker/grafana/provisioning/datasources/prometheus.yml"]) {
+      const before = readFileSync(join(PLATFORM, f), "utf8").split("\n");
+      const after = readFileSync(join(co, f), "utf8").split("\n");
+      expect(after.length).toBe(before.length + 1);
+      expect(after.filter((l) => !before.includes(l)).length).toBe(1);
+      expect(before.every((l) => after.includes(l))).toBe(true);
+    }
     const { write, checklist } = await storedResult(env.K2_DATA_DIR);
+    // and Prometheus still loads the checkout: promtool check config with the rules folder, the tests from theirs
+    expect(write!.loads).toMatchObject({ ok: true });
     for (const c of write!.after.chains) expect(c.broken.some((b) => b.link === "rule")).toBe(false);
     expect(write!.after.findings.some((f) => /datasource uid/.test(f.problem) && /k2-pipeline/.test(f.where))).toBe(
       false,
@@ -86,6 +99,18 @@ describe("the static audit of a platform checkout", () => {
     const again = await runCli("notebooks/04-alerting.ts", ["--write", co], env);
     expect(again.stdout).not.toContain("+++ b/");
     expect((await storedResult(env.K2_DATA_DIR)).write!.changes).toEqual([]);
+  }, 60_000);
+  test("--write that would leave Prometheus unable to start is refused, and every file put back", async () => {
+    // what the old --write did: a promtool test file in the folder rule_files loads
+    const co = join(dir, "checkout-broken");
+    cpSync(PLATFORM, co, { recursive: true });
+    writeFileSync(join(co, "docker/prometheus/rules/k2-alerts.test.yml"), "rule_files: [k2-alerts.yml]\ntests: []\n");
+    const r = await runCli("notebooks/04-alerting.ts", ["--write", co], env);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/^04-alerting: error: --write: Prometheus would not load .* every file was put back$/m);
+    for (const f of ["docker-compose.v2.yml", "docker/grafana/provisioning/datasources/prometheus.yml"])
+      expect(readFileSync(join(co, f), "utf8")).toBe(readFileSync(join(PLATFORM, f), "utf8"));
+    expect(existsSync(join(co, "docker/prometheus/rules/k2-alerts.yml"))).toBe(false);
   }, 60_000);
   test("bad input: --write at a folder that is not a checkout, --stack-config at a file", async () => {
     const notCo = await runCli("notebooks/04-alerting.ts", ["--write", dir], env);

@@ -147,6 +147,15 @@ export function checkoutSection(doc: Report, r: AlertingResult) {
   doc.md`## Written to ${w.dir}`;
   if (!w.changes.length) doc.note("INFO", "Nothing to change: the checkout already holds these files.");
   for (const ch of w.changes) doc.md`**${ch.path}** (${ch.why})\n\n\`\`\`diff\n${ch.diff}\n\`\`\``;
+  if (w.loads)
+    doc.note(
+      "notChecked" in w.loads ? "NOT CHECKED" : w.loads.ok ? "PASS" : "FAIL",
+      "notChecked" in w.loads
+        ? `Whether Prometheus loads the checkout after writing was not checked: ${w.loads.notChecked}.`
+        : `After writing, ${w.loads.promtool} checks the checkout as the container sees it (check config over ` +
+            `prometheus.yml with the rules folder it loads, then the rule tests from their own folder): ` +
+            `${w.loads.ok ? "it loads" : "it does not load"}.`,
+    );
   const fixed = w.after.chains.filter((x) => !x.broken.some((b) => b.link === "rule")).length;
   doc.note(
     "INFO",

@@ -25,8 +25,10 @@ export type AlertingResult = {
   /** runs stored before the audits existed have none of these */
   live?: LiveAudit;
   checkout?: (CheckoutAudit & { dir: string }) | null;
-  write?: { dir: string; changes: Change[]; after: CheckoutAudit } | null;
+  write?: { dir: string; changes: Change[]; after: CheckoutAudit; loads?: WriteLoads } | null;
 };
+/** After --write: does Prometheus still load the checkout (promtool check config, and the tests from their folder)? */
+export type WriteLoads = { ok: boolean; promtool: string; output: string } | { notChecked: string };
 
 export async function alertingSummary(run: RunData<AlertingFetched>): Promise<StepSummary> {
   const m = run.manifest;

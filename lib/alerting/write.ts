@@ -1,8 +1,10 @@
 // --write <platform checkout>: the rules, their tests and the dashboard into the platform's folders, plus what
 // makes them load: the compose mount of the rules folder, and the datasource uid the dashboard names in Grafana's
 // provisioning. Planned as changes with a unified diff each (shown before anything is written), then written
-// atomically. Pure planning; the writer is passed in.
-import { parseDocument, isMap, isSeq, YAMLSeq } from "yaml";
+// atomically. Pure planning; the writer is passed in. The promtool test file goes beside the rules folder, not in it:
+// Prometheus loads every file `rule_files: rules/*.yml` matches and refuses one that is not a rule file. Edits to the
+// platform's own files (compose, provisioning) insert the lines they need and touch no other byte.
+import { parseDocument, isMap, isSeq, isScalar, parse, stringify, type Node } from "yaml";
 import { createTwoFilesPatch } from "diff";
 import type { Files } from "./checkout.ts";
 import { RULES_MOUNT } from "./audit.ts";
@@ -12,6 +14,8 @@ export type Change = { path: string; before: string | null; after: string; diff:
 export type Generated = { rules: string; tests: string; dashboard: string };
 
 export const RULES_DIR = "docker/prometheus/rules";
+/** promtool's test file: outside the folder Prometheus loads, naming the rules by a path relative to itself. */
+export const RULE_TESTS_DIR = "docker/prometheus/tests";
 export const DASHBOARDS_DIR = "docker/grafana/dashboards";
 
 export function planWrite(files: Files, g: Generated, compose: string): Change[] {
@@ -23,10 +27,10 @@ export function planWrite(files: Files, g: Generated, compose: string): Change[]
       why: "the rules",
     },
     {
-      path: `${RULES_DIR}/k2-alerts.test.yml`,
-      before: files.read(`${RULES_DIR}/k2-alerts.test.yml`),
-      after: g.tests,
-      why: "their promtool tests",
+      path: `${RULE_TESTS_DIR}/k2-alerts.test.yml`,
+      before: files.read(`${RULE_TESTS_DIR}/k2-alerts.test.yml`),
+      after: testsBesideRules(g.tests),
+      why: "their promtool tests (outside the loaded rules folder: Prometheus would refuse a test file there)",
     },
     {
       path: `${DASHBOARDS_DIR}/k2-pipeline.json`,
@@ -47,37 +51,55 @@ export function planWrite(files: Files, g: Generated, compose: string): Change[]
     .map((p) => ({ ...p, diff: createTwoFilesPatch(`a/${p.path}`, `b/${p.path}`, p.before ?? "", p.after, "", "") }));
 }
 
+/** The promtool test file with its rule_files pointing from the tests folder at the rules: ../rules/k2-alerts.yml. */
+export function testsBesideRules(tests: string): string {
+  const t = parse(tests) as { rule_files?: string[] };
+  return stringify({ ...t, rule_files: (t.rule_files ?? []).map((f) => `../rules/${f}`) }, { lineWidth: 0 });
+}
+
+/** The text with `line` inserted after the line that holds offset `at` (no other byte changes). */
+function insertLineAfter(text: string, at: number, line: string): string {
+  const end = text.indexOf("\n", at);
+  return end < 0 ? `${text}\n${line}` : `${text.slice(0, end + 1)}${line}\n${text.slice(end + 1)}`;
+}
+/** Spaces up to the column of offset `at` (a key or a dash: the new line lines up under it). */
+const indentAt = (text: string, at: number) => " ".repeat(at - (text.lastIndexOf("\n", at - 1) + 1));
+
 /**
- * The compose file with the rules folder mounted in the prometheus service, comments kept:
- *   volumes: [./docker/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro]
- * gains ./docker/prometheus/rules:/etc/prometheus/rules:ro. Unchanged when something is already mounted there.
+ * The compose file with the rules folder mounted in the prometheus service: one line added under its volumes, after
+ * the last mount and indented as it is; every other byte as it was.
+ *   volumes:
+ *     - ./docker/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro
+ *     - ./docker/prometheus/rules:/etc/prometheus/rules:ro      <- added
+ * Unchanged when something is already mounted there, or when the service has no block-style volumes list to extend.
  */
 export function withRulesMount(compose: string): string {
   const doc = parseDocument(compose);
   const services = doc.get("services");
   if (!isMap(services)) return compose;
-  const key = services.items.find((i) => String(i.key) === "prometheus")?.key;
-  const prom = key ? services.get(key) : undefined;
+  const prom = services.get("prometheus");
   if (!isMap(prom)) return compose;
-  let volumes = prom.get("volumes");
-  if (!isSeq(volumes)) prom.set("volumes", (volumes = new YAMLSeq()));
-  const seq = volumes as YAMLSeq;
-  if (seq.items.some((v) => String((v as { value?: unknown }).value ?? v).includes(":/etc/prometheus/rules")))
-    return compose;
-  seq.add(RULES_MOUNT);
-  return doc.toString({ lineWidth: 0 });
+  const volumes = prom.get("volumes");
+  if (!isSeq(volumes) || volumes.flow || !volumes.items.length) return compose;
+  if (volumes.items.some((v) => String(isScalar(v) ? v.value : v).includes(":/etc/prometheus/rules"))) return compose;
+  const last = volumes.items.at(-1) as Node;
+  const itemStart = (volumes.items[0] as Node).range![0];
+  const dash = compose.lastIndexOf("-", itemStart);
+  return insertLineAfter(compose, last.range![1] - 1, `${indentAt(compose, dash)}- ${RULES_MOUNT}`);
 }
 
-/** Grafana's prometheus datasource given the uid the dashboards name, when the file sets none. */
+/** Grafana's prometheus datasource given the uid the dashboards name, when the file sets none: one line added. */
 export function withDatasourceUid(text: string): string {
   const doc = parseDocument(text);
   const list = doc.get("datasources");
   if (!isSeq(list)) return text;
-  let changed = false;
-  for (const d of list.items)
-    if (isMap(d) && d.get("type") === "prometheus" && !d.get("uid")) {
-      d.set("uid", DATASOURCE.uid);
-      changed = true;
+  let out = text;
+  // from the last datasource up, so that the offsets of those above stay right
+  for (const d of [...list.items].reverse())
+    if (isMap(d) && !d.flow && d.get("type") === "prometheus" && !d.get("uid")) {
+      const type = d.items.find((i) => isScalar(i.key) && i.key.value === "type")!;
+      const keyAt = (type.key as Node).range![0];
+      out = insertLineAfter(out, (type.value as Node).range![1] - 1, `${indentAt(out, keyAt)}uid: ${DATASOURCE.uid}`);
     }
-  return changed ? doc.toString({ lineWidth: 0 }) : text;
+  return out;
 }
