@@ -32,8 +32,13 @@ describe("the static audit of a platform checkout", () => {
       /: no scrape job for exporter \(k2-pipeline at host.docker.internal:9464\/metrics\)/,
       /: job redpanda scrapes redpanda:9644\/metrics, not redpanda:9644\/public_metrics/,
       /: job clickhouse scrapes clickhouse:8123\/metrics, not clickhouse:9363\/metrics/,
-      /: job iceberg-offload scrapes host.docker.internal:8000\/metrics: docker\/offload\/metrics.py serves only/,
+      /: job iceberg-scheduler scrapes host.docker.internal:8000\/metrics: docker\/offload\/metrics.py serves only/,
       /: no Alertmanager target \(alertmanagers.targets is empty\)/,
+      re(
+        /rules\/iceberg-offload-alerts.yml: IcebergOffloadSchedulerDown \(up\{job="iceberg-scheduler"\} == 0\) fires for /,
+        /good once the rules folder is mounted: job iceberg-scheduler scrapes host.docker.internal:8000, which nothing /,
+        /answers on$/,
+      ),
       /k2-overview.json: panel 1 "Trades produced per handler": datasource uid "prometheus" is not set by provisioning/,
       /k2-overview.json: panel 1 "Trades produced per handler": uses feed_handler_trades_produced_total, which no K2/,
       re(
@@ -91,6 +96,10 @@ describe("the static audit of a platform checkout", () => {
     const { write, checklist } = await storedResult(env.K2_DATA_DIR);
     // and Prometheus still loads the checkout: promtool check config with the rules folder, the tests from theirs
     expect(write!.loads).toMatchObject({ ok: true });
+    // what the mount loads for the first time is audited: the platform's rule that would fire for good is named
+    expect(write!.after.findings.map((f) => f.problem)).toContainEqual(
+      expect.stringMatching(/^IcebergOffloadSchedulerDown \(up\{job="iceberg-scheduler"\} == 0\) fires for good: job/),
+    );
     for (const c of write!.after.chains) expect(c.broken.some((b) => b.link === "rule")).toBe(false);
     expect(write!.after.findings.some((f) => /datasource uid/.test(f.problem) && /k2-pipeline/.test(f.where))).toBe(
       false,
@@ -224,7 +233,7 @@ describe("the live audit against a real Prometheus", () => {
     ]);
     // the stack's own rule, over a metric no target exposes
     expect(stackRuleFindings(facts).map((f) => f.problem)).toEqual([
-      expect.stringMatching(/^uses offload_lag_minutes, which no target exposes now \(no scrape job iceberg-offload/),
+      expect.stringMatching(/^uses offload_lag_minutes, which no target exposes now \(no scrape job iceberg-scheduler/),
     ]);
   });
   test("the notebook against it: the chains in the report, --gate exits 6 on an alert that cannot fire", async () => {

@@ -50,7 +50,7 @@ export const COMPONENTS: Record<ComponentId, Component> = {
   },
   offload: {
     id: "offload",
-    job: "iceberg-offload",
+    job: "iceberg-scheduler",
     target: "host.docker.internal:8000",
     path: "/metrics",
     today:

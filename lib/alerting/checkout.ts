@@ -76,22 +76,34 @@ export function auditCheckout(files: Files, alerts: Alert[] = ALERTS): CheckoutA
     add(compose, `no prometheus.yml mounted at /etc/prometheus in the ${promKey ?? "prometheus"} service`, "mount it");
     return { compose, findings, chains: [], loadedRules: [] };
   }
-  const loadedRules = ruleFindings(files, config, mounts, configPath!, add);
+  const rules = ruleFindings(files, config, mounts, configPath!, add);
+  const loadedRules = rules.filter((r) => r.loaded).map((r) => r.alert);
   const components = scrapeFindings(files, config, services, prom!, configPath!, add);
+  foreverFindings(rules, config, services, prom!, add);
   dashboardFindings(files, services, add);
   const chains = alerts.map((a) => chainOf(a, loadedRules, components));
   return { compose, findings, chains, loadedRules };
 }
 
-/** rule_files globs as the container sees them: a glob under a folder nothing mounts matches nothing. */
+type RuleSeen = { alert: string; expr: string; file: string; loaded: boolean };
+const rulesIn = (files: Files, path: string, loaded: boolean): RuleSeen[] =>
+  (yamlOf<{ groups?: { rules?: { alert?: string; expr?: string }[] }[] }>(files.read(path))?.groups ?? [])
+    .flatMap((g) => g.rules ?? [])
+    .filter((r) => r.alert)
+    .map((r) => ({ alert: r.alert!, expr: String(r.expr ?? ""), file: path, loaded }));
+
+/**
+ * rule_files globs as the container sees them: a glob under a folder nothing mounts matches nothing. The alerting
+ * rules of the files matched, and of those a mount of the folder would load (not loaded yet).
+ */
 function ruleFindings(
   files: Files,
   config: PromConfig,
   mounts: Mount[],
   configPath: string,
   add: (where: string, problem: string, fix: string) => void,
-): string[] {
-  const names: string[] = [];
+): RuleSeen[] {
+  const names: RuleSeen[] = [];
   for (const glob of config.rule_files ?? []) {
     const inContainer = glob.startsWith("/") ? glob : `/etc/prometheus/${glob}`;
     const dir = inContainer.slice(0, inContainer.lastIndexOf("/"));
@@ -100,6 +112,7 @@ function ruleFindings(
     if (!host || !files.list(host).length) {
       const beside = configPath.slice(0, configPath.lastIndexOf("/") + 1) + glob.slice(0, glob.lastIndexOf("/"));
       const unmounted = files.list(beside).filter((f) => pattern.match(f));
+      for (const f of unmounted) names.push(...rulesIn(files, `${beside}/${f}`, false));
       add(
         configPath,
         `rule_files "${glob}" matches nothing inside the container: ${dir} is not mounted` +
@@ -108,12 +121,43 @@ function ruleFindings(
       );
       continue;
     }
-    for (const f of files.list(host).filter((x) => pattern.match(x))) {
-      const doc = yamlOf<{ groups?: { rules?: { alert?: string; expr?: string }[] }[] }>(files.read(`${host}/${f}`));
-      for (const r of (doc?.groups ?? []).flatMap((g) => g.rules ?? [])) if (r.alert) names.push(r.alert);
-    }
+    for (const f of files.list(host).filter((x) => pattern.match(x)))
+      names.push(...rulesIn(files, `${host}/${f}`, true));
   }
   return names;
+}
+
+/**
+ * Rules that fire for good once loaded: `up{job="J"} == 0` where J scrapes a host nothing answers on (a name no compose
+ * service has, or host.docker.internal without extra_hosts, which does not resolve on Linux). The platform's
+ * IcebergOffloadSchedulerDown is one: its job scrapes the offload metrics no process serves.
+ */
+function foreverFindings(
+  rules: RuleSeen[],
+  config: PromConfig,
+  services: Record<string, Service>,
+  prom: Service,
+  add: (where: string, problem: string, fix: string) => void,
+) {
+  const hosts = new Set([...Object.keys(services), ...Object.values(services).map((s) => s.container_name ?? "")]);
+  const resolves = (prom.extra_hosts ?? []).some((h) => h.startsWith("host.docker.internal"));
+  for (const r of rules) {
+    const job = /\bup\{job="([^"]+)"\}\s*==\s*0/.exec(r.expr)?.[1];
+    const j = job ? (config.scrape_configs ?? []).find((x) => x.job_name === job) : undefined;
+    const dead = j
+      ? targetsOf(j).find((t) => {
+          const h = t.split(":")[0]!;
+          return h === "host.docker.internal" ? !resolves : h !== "localhost" && !hosts.has(h);
+        })
+      : undefined;
+    if (dead)
+      add(
+        r.file,
+        `${r.alert} (${r.expr}) fires for good${r.loaded ? "" : " once the rules folder is mounted"}: job ${job} ` +
+          `scrapes ${dead}, which nothing answers on`,
+        `serve that target (the offload's metrics as a compose service) or drop the job and ${r.alert}`,
+      );
+  }
 }
 
 type JobState = { ok: true; text: string } | { ok: false; broken: Broken };
