@@ -74,6 +74,7 @@ describe("the static audit of a platform checkout", () => {
       "docker/prometheus/tests/k2-alerts.test.yml",
       "docker/grafana/dashboards/k2-pipeline.json",
       "docker-compose.v2.yml",
+      "docker/prometheus/prometheus.yml",
       "docker/grafana/provisioning/datasources/prometheus.yml",
     ])
       expect(r.stdout).toContain(`+++ b/${f}`);
@@ -85,14 +86,19 @@ describe("the static audit of a platform checkout", () => {
     expect(readFileSync(join(co, "docker/prometheus/tests/k2-alerts.test.yml"), "utf8")).toContain(
       "- ../rules/k2-alerts.yml",
     );
-    // the platform's own files change by the lines needed and no others: one line each
-    for (const f of ["docker-compose.v2.yml", "docker/grafana/provisioning/datasources/prometheus.yml"]) {
+    // the platform's own files change by the lines needed and no others: every line kept, in order, and only these
+    // added (the mount and extra_hosts; the datasource uid; the exporter's job)
+    const added = { "docker-compose.v2.yml": 3, "docker/grafana/provisioning/datasources/prometheus.yml": 1 };
+    for (const [f, n] of Object.entries({ ...added, "docker/prometheus/prometheus.yml": 4 })) {
       const before = readFileSync(join(PLATFORM, f), "utf8").split("\n");
       const after = readFileSync(join(co, f), "utf8").split("\n");
-      expect(after.length).toBe(before.length + 1);
-      expect(after.filter((l) => !before.includes(l)).length).toBe(1);
-      expect(before.every((l) => after.includes(l))).toBe(true);
+      let k = 0;
+      for (const l of after) if (l === before[k]) k++;
+      expect([f, k, after.length - before.length]).toEqual([f, before.length, n]);
     }
+    expect(readFileSync(join(co, "docker-compose.v2.yml"), "utf8")).toContain(
+      '    extra_hosts:\n      - "host.docker.internal:host-gateway"',
+    );
     const { write, checklist } = await storedResult(env.K2_DATA_DIR);
     // and Prometheus still loads the checkout: promtool check config with the rules folder, the tests from theirs
     expect(write!.loads).toMatchObject({ ok: true });

@@ -79,7 +79,7 @@ export function auditCheckout(files: Files, alerts: Alert[] = ALERTS): CheckoutA
   const rules = ruleFindings(files, config, mounts, configPath!, add);
   const loadedRules = rules.filter((r) => r.loaded).map((r) => r.alert);
   const components = scrapeFindings(files, config, services, prom!, configPath!, add);
-  foreverFindings(rules, config, services, prom!, add);
+  foreverFindings(rules, config, services, prom!, components, add);
   dashboardFindings(files, services, add);
   const chains = alerts.map((a) => chainOf(a, loadedRules, components));
   return { compose, findings, chains, loadedRules };
@@ -129,7 +129,8 @@ function ruleFindings(
 
 /**
  * Rules that fire for good once loaded: `up{job="J"} == 0` where J scrapes a host nothing answers on (a name no compose
- * service has, or host.docker.internal without extra_hosts, which does not resolve on Linux). The platform's
+ * service has, host.docker.internal without extra_hosts, which does not resolve on Linux, or a component's endpoint
+ * the audit found unserved). The platform's
  * IcebergOffloadSchedulerDown is one: its job scrapes the offload metrics no process serves.
  */
 function foreverFindings(
@@ -137,8 +138,15 @@ function foreverFindings(
   config: PromConfig,
   services: Record<string, Service>,
   prom: Service,
+  components: Partial<Record<ComponentId, JobState>>,
   add: (where: string, problem: string, fix: string) => void,
 ) {
+  // a component's endpoint the audit found unserved (the offload's metrics: no process serves them)
+  const unserved = new Set(
+    Object.values(COMPONENTS)
+      .filter((c) => components[c.id]?.ok === false)
+      .map((c) => c.job),
+  );
   const hosts = new Set([...Object.keys(services), ...Object.values(services).map((s) => s.container_name ?? "")]);
   const resolves = (prom.extra_hosts ?? []).some((h) => h.startsWith("host.docker.internal"));
   for (const r of rules) {
@@ -147,6 +155,7 @@ function foreverFindings(
     const dead = j
       ? targetsOf(j).find((t) => {
           const h = t.split(":")[0]!;
+          if (unserved.has(j.job_name)) return true;
           return h === "host.docker.internal" ? !resolves : h !== "localhost" && !hosts.has(h);
         })
       : undefined;

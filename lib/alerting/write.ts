@@ -9,11 +9,14 @@ import { createTwoFilesPatch } from "diff";
 import type { Files } from "./checkout.ts";
 import { RULES_MOUNT } from "./audit.ts";
 import { DATASOURCE } from "./dashboard.ts";
+import { COMPONENTS } from "./catalog.ts";
 
 export type Change = { path: string; before: string | null; after: string; diff: string; why: string };
 export type Generated = { rules: string; tests: string; dashboard: string };
 
 export const RULES_DIR = "docker/prometheus/rules";
+export const PROMETHEUS_YML = "docker/prometheus/prometheus.yml";
+const EXPORTER = COMPONENTS.exporter;
 /** promtool's test file: outside the folder Prometheus loads, naming the rules by a path relative to itself. */
 export const RULE_TESTS_DIR = "docker/prometheus/tests";
 export const DASHBOARDS_DIR = "docker/grafana/dashboards";
@@ -40,7 +43,25 @@ export function planWrite(files: Files, g: Generated, compose: string): Change[]
     },
   ];
   const c = files.read(compose);
-  if (c !== null) planned.push({ path: compose, before: c, after: withRulesMount(c), why: "the rules folder mount" });
+  if (c !== null)
+    planned.push({
+      path: compose,
+      before: c,
+      after: withHostGateway(withRulesMount(c)),
+      why:
+        "the rules folder mount, and host.docker.internal for the prometheus container (extra_hosts host-gateway: " +
+        "on Linux the name resolves only so), where the exporter runs on the host",
+    });
+  const promYml = files.read(PROMETHEUS_YML);
+  if (promYml !== null)
+    planned.push({
+      path: PROMETHEUS_YML,
+      before: promYml,
+      after: withExporterJob(promYml),
+      why:
+        `the exporter's scrape job ${EXPORTER.job} at ${EXPORTER.target}: run it where the container reaches the ` +
+        "host's gateway (bun run exporter --host 0.0.0.0, or the k2-net gateway address), not on 127.0.0.1",
+    });
   for (const f of files.list("docker/grafana/provisioning/datasources").filter((x) => /\.ya?ml$/.test(x))) {
     const path = `docker/grafana/provisioning/datasources/${f}`;
     const before = files.read(path)!;
@@ -102,4 +123,45 @@ export function withDatasourceUid(text: string): string {
       out = insertLineAfter(out, (type.value as Node).range![1] - 1, `${indentAt(out, keyAt)}uid: ${DATASOURCE.uid}`);
     }
   return out;
+}
+
+/** The last line of a block node: insertion goes after it. */
+const endOf = (n: Node) => n.range![1] - 1;
+
+/**
+ * The compose file with `extra_hosts: ["host.docker.internal:host-gateway"]` on the prometheus service (added after
+ * its last key, lined up with its keys), so that the exporter on the host resolves from the container on Linux.
+ * Unchanged when the service already maps the name.
+ */
+export function withHostGateway(compose: string): string {
+  const doc = parseDocument(compose);
+  const services = doc.get("services");
+  const prom = isMap(services) ? services.get("prometheus") : undefined;
+  if (!isMap(prom) || prom.flow || !prom.items.length) return compose;
+  const extra = prom.get("extra_hosts");
+  if (isSeq(extra) && extra.items.some((v) => String(isScalar(v) ? v.value : v).startsWith("host.docker.internal")))
+    return compose;
+  if (extra !== undefined) return compose; // a form of its own: left to the user, as the audit says
+  const lastKey = prom.items.at(-1)!;
+  const indent = indentAt(compose, (prom.items[0]!.key as Node).range![0]);
+  const at = endOf((lastKey.value ?? lastKey.key) as Node);
+  return insertLineAfter(compose, at, `${indent}extra_hosts:\n${indent}  - "host.docker.internal:host-gateway"`);
+}
+
+/** prometheus.yml with the exporter's scrape job appended to scrape_configs, lined up with the jobs there. */
+export function withExporterJob(text: string): string {
+  const doc = parseDocument(text);
+  const jobs = doc.get("scrape_configs");
+  if (!isSeq(jobs) || jobs.flow || !jobs.items.length) return text;
+  if (jobs.items.some((j) => isMap(j) && j.get("job_name") === EXPORTER.job)) return text;
+  const first = jobs.items[0] as Node;
+  const dash = text.lastIndexOf("-", first.range![0]);
+  const i = indentAt(text, dash);
+  const job = [
+    `${i}- job_name: ${EXPORTER.job}`,
+    `${i}  metrics_path: ${EXPORTER.path}`,
+    `${i}  static_configs:`,
+    `${i}    - targets: ["${EXPORTER.target}"]`,
+  ].join("\n");
+  return insertLineAfter(text, endOf(jobs.items.at(-1) as Node), job);
 }
