@@ -109,7 +109,7 @@ with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless 
       const env = await startLabEnv(target, docker, { rate: 100, faults: [] }, log);
       onAbort(env.stop);
       try {
-        names = await discoverNames(target, target.database, config, network);
+        names = await discoverNames(target, target.database, config, network, lab ? "clickhouse" : "postgres");
         drills = await drillAll(names, { target, docker, network, hold: env.control }, log);
       } finally {
         await env.stop();
@@ -120,7 +120,7 @@ with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless 
         await resetLab(target, target.database);
         await new LabOffload(target, null, THRESHOLDS.offloadIntervalMs).setup();
       }
-      names = await discoverNames(target, target.database, config, network);
+      names = await discoverNames(target, target.database, config, network, lab ? "clickhouse" : "postgres");
     }
     const present = await presentOn(docker);
     const rec: SignoffRecord = {

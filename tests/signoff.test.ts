@@ -139,6 +139,16 @@ describe("runbooks checked", () => {
     warnings: ["x"],
     verified: { runId: "r", date: "2026-11-30", target: "t" },
   };
+  test("the watermarks where the offload writes them: the Prefect DB's on a stack, ClickHouse's on the lab", () => {
+    const diagnosis = (n: typeof K2_NAMES) =>
+      runbooks(n)
+        .find((b) => b.name === "minio-unavailable")!
+        .diagnosis.map((c) => ("shell" in c ? c.shell : c.sql))
+        .join("\n");
+    expect(diagnosis(K2_NAMES)).toContain('docker exec k2-prefect-db psql -U prefect -d prefect -c "SELECT table_name');
+    expect(diagnosis(K2_NAMES)).not.toContain("k2.offload_watermarks");
+    expect(diagnosis({ ...K2_NAMES, watermarks: "clickhouse" })).toContain("FROM k2.offload_watermarks FINAL");
+  });
   test("five runbooks with the platform's names and five sections; every critical alert links to one", () => {
     expect(books.map((b) => b.file)).toEqual([
       "feed-handler-crash-runbook.md",

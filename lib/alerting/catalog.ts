@@ -87,7 +87,7 @@ export const METRICS: Metric[] = [
   m("exporter", "counter", "k2_trades_landed_total", ["exchange"], "trades landed in silver"),
   m("exporter", "gauge", "k2_ingestion_delay_avg_seconds", ["exchange"], "avg ingestion minus exchange time, 1 min"),
   m("exporter", "gauge", "k2_ingestion_delay_p99_seconds", ["exchange"], "p99 ingestion minus exchange time, 1 min"),
-  m("exporter", "gauge", "k2_offload_lag_minutes", ["table"], "age of the newest offload watermark"),
+  m("exporter", "gauge", "k2_offload_lag_minutes", ["table"], "minutes since the last successful offload run"),
   m("exporter", "gauge", "k2_offload_consecutive_failures", ["table"], "failed offload runs since the last success"),
   m("exporter", "gauge", "k2_container_restart_count", ["container"], "Docker's RestartCount per K2 container"),
   m("exporter", "gauge", "k2_container_oom_killed", ["container"], "1 when Docker's State.OOMKilled is set"),

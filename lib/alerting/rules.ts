@@ -146,8 +146,8 @@ export const ALERTS: Alert[] = [
     forMs: 5 * 60_000,
     summary: `The cold tier is more than ${THRESHOLDS.offloadLagMinutes} minutes behind`,
     description:
-      "Offload has not advanced its watermark. First: docker ps --filter name=k2-spark-iceberg and the Prefect UI " +
-      "(http://localhost:4200, deployment iceberg-offload-15min).",
+      "No offload run has succeeded for that long (the lag counts from the last successful run). First: docker ps " +
+      "--filter name=k2-spark-iceberg and the Prefect UI (http://localhost:4200, deployment iceberg-offload-15min).",
     runbook: `${RUNBOOKS}/minio-unavailable-runbook.md`,
     groupLabels: ["table"],
     tests: {
@@ -167,8 +167,9 @@ export const ALERTS: Alert[] = [
     forMs: 60_000,
     summary: `More than ${THRESHOLDS.offloadFailedRunsAbove} offload runs in a row failed`,
     description:
-      "The offload job fails run after run. First: docker logs --tail 100 k2-prefect-worker, then the watermark: " +
-      "SELECT * FROM offload_watermarks FINAL.",
+      "The offload job fails run after run. First: docker logs --tail 100 k2-prefect-worker, then the watermarks " +
+      "where the offload writes them, the Prefect DB: docker exec k2-prefect-db psql -U prefect -d prefect -c " +
+      "'SELECT * FROM offload_watermarks'.",
     runbook: `${RUNBOOKS}/minio-unavailable-runbook.md`,
     groupLabels: ["table"],
     tests: {

@@ -18,6 +18,11 @@ export type Names = {
   silverMv: string;
   /** how far back "trades are landing" looks: twice the Kafka engine's flush interval, at least 5 s */
   windowS: number;
+  /**
+   * where the offload's watermarks are written: a stack's offload writes only the Prefect DB (ClickHouse's copy is
+   * seeded at 1970 and never updated); the lab's offload job writes ClickHouse's
+   */
+  watermarks: "postgres" | "clickhouse";
 };
 export const K2_NAMES: Names = {
   database: "k2",
@@ -28,6 +33,7 @@ export const K2_NAMES: Names = {
   network: "k2-net",
   silverMv: "bronze_binance_to_silver_mv",
   windowS: 16, // K2's 7.5 s flush
+  watermarks: "postgres",
 };
 
 /** A step: a shell command (docker), or SQL run through the ClickHouse container; `when` makes it conditional. */
@@ -235,15 +241,18 @@ export function runbooks(n: Names): Runbook[] {
       metrics: ["k2_offload_consecutive_failures", "k2_offload_lag_minutes"],
       diagnosis: [
         sh("Is MinIO up", "docker inspect -f '{{.State.Status}} {{.State.Health.Status}}' k2-minio"),
-        sql(
-          "The offload watermarks",
-          `SELECT table_name, last_offload_timestamp, status, failure_count FROM ${db}.offload_watermarks FINAL`,
-        ),
+        watermarksStep(n),
         sh("The offload worker's log", "docker logs --tail 100 k2-prefect-worker"),
       ],
       resolution: [
         sh("Start MinIO", "docker start k2-minio"),
-        sql("Confirm the next offload run succeeds (the hot tier was never affected)", offloadOkSql(db)),
+        n.watermarks === "postgres"
+          ? sh(
+              "Confirm the next offload run succeeds (the hot tier was never affected; runs come every 15 min)",
+              `docker exec k2-prefect-db psql -U prefect -d prefect -tAc "SELECT count(*) > 0 FROM ` +
+                `offload_watermarks WHERE status = 'success' AND last_successful_run > now() - interval '20 minutes'"`,
+            )
+          : sql("Confirm the next offload run succeeds (the hot tier was never affected)", offloadOkSql(db)),
       ],
       verify: { what: "an offload run succeeded after the restore", sql: offloadOkSql(db) },
       drillWhen: [],
@@ -251,6 +260,19 @@ export function runbooks(n: Names): Runbook[] {
     },
   ];
 }
+
+/** The watermarks where the offload writes them: the Prefect DB's on a stack, ClickHouse's on the lab. */
+const watermarksStep = (n: Names): Command =>
+  n.watermarks === "postgres"
+    ? sh(
+        "The offload watermarks (the Prefect DB's: the offload writes only there)",
+        `docker exec k2-prefect-db psql -U prefect -d prefect -c "SELECT table_name, last_offload_timestamp, ` +
+          `last_successful_run, status, failure_count FROM offload_watermarks ORDER BY table_name"`,
+      )
+    : sql(
+        "The offload watermarks",
+        `SELECT table_name, last_offload_timestamp, status, failure_count FROM ${n.database}.offload_watermarks FINAL`,
+      );
 
 const offloadOkSql = (db: string) =>
   `SELECT toUInt8(countIf(status = 'success' AND last_successful_run > now() - 60) > 0) AS ok ` +

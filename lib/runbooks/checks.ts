@@ -18,7 +18,13 @@ export type RunbookCheck = { runbook: string; check: string; status: Status; det
 export type Present = { containers: string[]; networks: string[] } | null;
 
 /** The target's names: silver's columns as discovery maps them, and the view that fills silver from binance. */
-export async function discoverNames(db: Db, database: string, config: K2Config, network: string): Promise<Names> {
+export async function discoverNames(
+  db: Db,
+  database: string,
+  config: K2Config,
+  network: string,
+  watermarks: Names["watermarks"] = K2_NAMES.watermarks,
+): Promise<Names> {
   const silver = silverOf(await discoverTradeTables(db, database, config));
   const flush = await discoverKafkaSettings(db, database);
   const [mv] = await db.query<{ name: string }>(
@@ -34,6 +40,7 @@ export async function discoverNames(db: Db, database: string, config: K2Config, 
     network,
     silverMv: mv?.name ?? K2_NAMES.silverMv,
     windowS: Math.max(5, Math.ceil((2 * Math.max(0, ...flush.map((k) => k.flushIntervalMs))) / 1000) + 1),
+    watermarks,
   };
 }
 
