@@ -94,8 +94,9 @@ describe("discoverKafkaSettings reads the schema", () => {
     for (const sql of labSchema("k2_kafka", "k2_kafka_truth", { kafka: { flushIntervalMs: 250, maxBlockSize: 64 } }))
       await t.command(sql);
     const found = await discoverKafkaSettings(t, "k2_kafka");
+    // named as a deployed schema names them: Binance's queue bronze_trades_binance_queue, the others trades_<ex>_queue
     expect(found.map((k) => [k.table, k.flushIntervalMs, k.maxBlockSize])).toEqual([
-      ["k2_kafka.trades_binance_queue", 250, 64],
+      ["k2_kafka.bronze_trades_binance_queue", 250, 64],
       ["k2_kafka.trades_coinbase_queue", 250, 64],
       ["k2_kafka.trades_kraken_queue", 250, 64],
     ]);

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { kafkaTableOf, SEQUENCE_SCOPE } from "../lib/k2/stack.ts";
 import { generateTrades, parseFault } from "../lib/lab/traffic.ts";
 import { replay, MinHeap, utc, type Clock, type Sink } from "../lib/lab/replayer.ts";
 import { parseDelay } from "../lib/lab/random.ts";
@@ -22,11 +23,11 @@ describe("generateTrades", () => {
     expect(share("coinbase")).toBeCloseTo(0.3, 1);
     expect(share("kraken")).toBeCloseTo(0.2, 1);
   });
-  test("sequence numbers increase by one per symbol; symbols are the venue's own", () => {
+  test("sequence numbers increase by one per symbol (Coinbase: per connection); symbols are the venue's own", () => {
     const last = new Map<string, number>();
     for (const t of generateTrades(opts)) {
       expect(INSTRUMENTS[t.exchange]).toContain(t.symbol);
-      const k = `${t.exchange}/${t.symbol}`;
+      const k = SEQUENCE_SCOPE[t.exchange] === "connection" ? t.exchange : `${t.exchange}/${t.symbol}`;
       if (last.has(k)) expect(t.sequence).toBe(last.get(k)! + 1);
       last.set(k, t.sequence);
       expect(t.receiveTs).toBe(t.exchangeTs + 20);
@@ -120,7 +121,7 @@ describe("the Kafka engine's flush rule", () => {
     const clock = fakeClock(opts.startMs),
       { inserts, sink } = arraySink();
     await replay(sink(clock), { ...o, durationMs: 30_000, seed: 3, delay: parseDelay("fixed:0") }, clock);
-    return inserts.filter((i) => i.table === "k2.trades_binance_queue");
+    return inserts.filter((i) => i.table === `k2.${kafkaTableOf("binance")}`);
   };
   test("below a block per interval (K2 at 1x: 7.5 s, 10000 rows), each table flushes once per interval", async () => {
     const q = await flushesOf({ ratePerSec: 50, flushMs: 7500, maxBatch: 10_000 });

@@ -91,8 +91,8 @@ const GAUGES: Record<Source, [string, string, string[]][]> = {
   offload: [
     [
       "k2_offload_lag_minutes",
-      "Minutes since a table's last successful offload run (else its watermark), from the offload_watermarks " +
-        "being written (the Prefect DB's on a stack; ClickHouse's copy is stale there)",
+      "Minutes since a table's last successful offload run, else its watermark (offload_watermarks being written: " +
+        "the Prefect DB's on a stack, where ClickHouse's copy is stale)",
       ["table"],
     ],
     [

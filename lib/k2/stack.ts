@@ -147,7 +147,16 @@ export const OFFLOAD_DEPLOYMENT = "iceberg-offload-15min";
 export const PROMETHEUS = { scrapeMs: 15_000, evalMs: 15_000 };
 
 /**
- * K2's three Kafka engine tables (trades_<exchange>_queue) are created with these settings: the engine flushes a block
+ * The deployed schema's names for each exchange's Kafka engine table and the view that carries it into bronze
+ * (Binance's queue is bronze_trades_binance_queue, the others' trades_<exchange>_queue; every view
+ * bronze_trades_<exchange>_mv), so that a view or a Kafka table named like a trade table is met in the lab too.
+ */
+export const kafkaTableOf = (exchange: string) =>
+  exchange === "binance" ? "bronze_trades_binance_queue" : `trades_${exchange}_queue`;
+export const bronzeViewOf = (exchange: string) => `bronze_trades_${exchange}_mv`;
+
+/**
+ * K2's three Kafka engine tables (kafkaTableOf) are created with these settings: the engine flushes a block
  * when it holds max_block_size rows or when the interval ends, whichever comes first. A server's own values are read
  * from its schema (lib/k2/kafka.ts); these are the lab's defaults, so that the lab waits as K2 waits.
  */

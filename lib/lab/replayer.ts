@@ -8,7 +8,7 @@ import { type Fault, type Trade, generateTrades, toMessage, within } from "./tra
 import type { Delay } from "./random.ts";
 import { EXCHANGES, type Exchange } from "./instruments.ts";
 import type { Conduits } from "./conduit.ts";
-import { KAFKA_ENGINE } from "../k2/stack.ts";
+import { KAFKA_ENGINE, kafkaTableOf } from "../k2/stack.ts";
 import type { LabTopics } from "./topics.ts";
 
 export type Sink = { insert(table: string, rows: Record<string, unknown>[]): Promise<void> };
@@ -283,7 +283,7 @@ class Replay {
    */
   private async tryInsert(e: Exchange, messages: { message: string }[], rest: (Trade | string)[]): Promise<boolean> {
     try {
-      await this.sink.insert(`${this.db}.trades_${e}_queue`, messages);
+      await this.sink.insert(`${this.db}.${kafkaTableOf(e)}`, messages);
       this.refusing = false;
       return true;
     } catch {

@@ -7,7 +7,7 @@
 import { EXCHANGES, type Exchange } from "./instruments.ts";
 import { isLab, sqlString, type Target } from "../io/clickhouse.ts";
 import { K2Error } from "../runtime/errors.ts";
-import { KAFKA_ENGINE } from "../k2/stack.ts";
+import { bronzeViewOf, KAFKA_ENGINE, kafkaTableOf } from "../k2/stack.ts";
 
 export const TIMEFRAMES = [
   ["1m", "1 MINUTE"],
@@ -43,7 +43,7 @@ export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}
   const kafka = `kafka_flush_interval_ms = ${k.flushIntervalMs}, kafka_max_block_size = ${k.maxBlockSize}`;
   for (const ex of EXCHANGES) {
     stmts.push(
-      `CREATE TABLE ${db}.trades_${ex}_queue (message String) ENGINE = Null ` +
+      `CREATE TABLE ${db}.${kafkaTableOf(ex)} (message String) ENGINE = Null ` +
         `COMMENT ${sqlString(`Kafka engine stand-in (the lab's consumer flushes by this rule): ${kafka}`)}`,
       `CREATE TABLE ${db}.bronze_trades_${ex} (
         exchange_timestamp DateTime64(3), sequence_number UInt64, symbol String,
@@ -51,7 +51,7 @@ export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}
         event_time DateTime64(3), kafka_offset UInt64, kafka_partition UInt16,
         ingestion_timestamp DateTime DEFAULT now()
       ) ENGINE = MergeTree ORDER BY (symbol, exchange_timestamp, sequence_number)`,
-      `CREATE MATERIALIZED VIEW ${db}.trades_${ex}_mv TO ${db}.bronze_trades_${ex} AS SELECT
+      `CREATE MATERIALIZED VIEW ${db}.${bronzeViewOf(ex)} TO ${db}.bronze_trades_${ex} AS SELECT
         fromUnixTimestamp64Milli(JSONExtractInt(message, 'exchange_timestamp')) AS exchange_timestamp,
         JSONExtractUInt(message, 'sequence_number') AS sequence_number,
         JSONExtractString(message, 'symbol') AS symbol,
@@ -61,7 +61,7 @@ export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}
         fromUnixTimestamp64Milli(JSONExtractInt(message, 'event_time')) AS event_time,
         JSONExtractUInt(message, 'kafka_offset') AS kafka_offset,
         toUInt16(JSONExtractUInt(message, 'kafka_partition')) AS kafka_partition
-      FROM ${db}.trades_${ex}_queue`,
+      FROM ${db}.${kafkaTableOf(ex)}`,
     );
   }
   stmts.push(`CREATE TABLE ${db}.silver_trades (
