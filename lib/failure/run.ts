@@ -495,7 +495,9 @@ async function labOffloadChecks(
   inEffect: number,
   clearedAt: number,
 ): Promise<Check[]> {
-  const during = env.offload.runs.filter((r) => r.at >= faultStart + inEffect && r.at < faultStart + clearedAt);
+  // a run counts when it began with the fault in effect (it checks its dependencies as it starts): on a loaded machine
+  // a run begun just before the fault can end inside it, and rightly succeeds
+  const during = env.offload.runs.filter((r) => r.startedAt >= faultStart + inEffect && r.at < faultStart + clearedAt);
   const failed = during.filter((r) => !r.ok);
   const checks: Check[] = [
     {

@@ -5,7 +5,15 @@
 import type { Target } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
 
-export type OffloadRun = { at: number; ok: boolean; reason?: string; rows?: number; watermark?: string };
+/** One run: when it began (and read whether its dependencies were up) and when it ended. */
+export type OffloadRun = {
+  at: number;
+  startedAt: number;
+  ok: boolean;
+  reason?: string;
+  rows?: number;
+  watermark?: string;
+};
 
 export class LabOffload {
   readonly runs: OffloadRun[] = [];
@@ -43,7 +51,8 @@ export class LabOffload {
   }
 
   async runOnce(): Promise<OffloadRun> {
-    if (this.busy) return { at: Date.now(), ok: false, reason: "previous run still going" };
+    const startedAt = Date.now();
+    if (this.busy) return { at: startedAt, startedAt, ok: false, reason: "previous run still going" };
     this.busy = true;
     const db = this.t.database;
     try {
@@ -63,7 +72,8 @@ export class LabOffload {
             `last_offload_max_sequence, last_offload_row_count, status, failure_count, last_successful_run)
           SELECT 'silver_trades', ${from}, 0, 0, 'failed', ${Number(wm?.failures ?? 0) + 1}, ${lastSuccess}`,
         );
-        return this.note({ at: Date.now(), ok: false, reason: this.fault ?? `${down.join(", ")} not running` });
+        const reason = this.fault ?? `${down.join(", ")} not running`;
+        return this.note({ at: Date.now(), startedAt, ok: false, reason });
       }
       // Up to two seconds ago: inserts still in flight have stamped processed_at already but are not visible yet.
       const [{ upto }] = (await this.t.query<{ upto: string }>(
@@ -83,7 +93,7 @@ export class LabOffload {
           `last_offload_max_sequence, last_offload_row_count, status, failure_count, last_successful_run)
         VALUES ('silver_trades', toDateTime64('${upto}', 6), 0, ${Number(n)}, 'success', 0, now64(6))`,
       );
-      return this.note({ at: Date.now(), ok: true, rows: Number(n), watermark: upto });
+      return this.note({ at: Date.now(), startedAt, ok: true, rows: Number(n), watermark: upto });
     } finally {
       this.busy = false;
     }
