@@ -121,7 +121,8 @@ const outcomeText = (r: (typeof results)[number]) =>
   `${r.name} ${r.code === 0 ? "ok" : `exit ${r.code}`} ${r.seconds.toFixed(0)} s`;
 console.log(
   `\nall: ${results.map(outcomeText).join(", ")}` +
-    `; ${total.toFixed(0)} s of steps (${serial.toFixed(0)} s one after another)\nbundle: out/index.html, out/pr.md (${made.prChars} characters` +
+    `; ${total.toFixed(0)} s of steps (${serial.toFixed(0)} s one after another)\n` +
+    `bundle: out/index.html, out/pr.md (${made.prChars} characters` +
     `${made.cut.length ? `; cut ${made.cut.join(", ")}` : ""}), ${made.pngs.length} PNGs in out/png/`,
 );
 // bun run bench prints these: the main job's wall time per step

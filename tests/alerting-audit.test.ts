@@ -35,8 +35,9 @@ describe("the static audit of a platform checkout", () => {
       /: job iceberg-scheduler scrapes host.docker.internal:8000\/metrics: docker\/offload\/metrics.py serves only/,
       /: no Alertmanager target \(alertmanagers.targets is empty\)/,
       re(
-        /rules\/iceberg-offload-alerts.yml: IcebergOffloadSchedulerDown \(up\{job="iceberg-scheduler"\} == 0\) fires for /,
-        /good once the rules folder is mounted: job iceberg-scheduler scrapes host.docker.internal:8000, which nothing /,
+        /rules\/iceberg-offload-alerts.yml: IcebergOffloadSchedulerDown /,
+        /\(up\{job="iceberg-scheduler"\} == 0\) fires for good once the rules folder is mounted: /,
+        /job iceberg-scheduler scrapes host.docker.internal:8000, which nothing /,
         /answers on$/,
       ),
       /k2-overview.json: panel 1 "Trades produced per handler": datasource uid "prometheus" is not set by provisioning/,

@@ -38,7 +38,8 @@ test(
     const db = "k2_coinbase_seq";
     await t.command(`CREATE DATABASE IF NOT EXISTS ${db}`);
     await t.command(
-      `CREATE OR REPLACE TABLE ${db}.bronze_trades_coinbase (exchange_timestamp DateTime64(3), sequence_number UInt64, ` +
+      `CREATE OR REPLACE TABLE ${db}.bronze_trades_coinbase (exchange_timestamp DateTime64(3), ` +
+        "sequence_number UInt64, " +
         "symbol String, ingestion_timestamp DateTime64(3)) ENGINE = MergeTree ORDER BY exchange_timestamp",
     );
     // messages 101..108 on one connection: 103 carries two BTC-USD trades and an ETH-USD one, 106 never landed, and

@@ -34,7 +34,7 @@ test("compression divides for, windows and time thresholds; counts stay", () => 
   expect(compress(byName("IcebergOffloadLag"), 60, 2000).condition).toEndWith("> 0.5");
 });
 
-test("lanes: the stall alone first, then the offload and exchange lanes side by side; faults with no lane alone", () => {
+test("lanes: the stall alone first, then the offload and exchange lanes side by side; no lane, alone", () => {
   const f = (alert: string, lane?: FaultSpec["lane"]): FaultSpec => ({
     alert,
     fault: alert,

@@ -71,7 +71,7 @@ test("a lab folder removed and made again (rm -rf data): the containers that mou
   }
 }, 120_000);
 
-test("a partition cleared restores the container's static address and aliases exactly; a plain connect loses both", async () => {
+test("a cleared partition restores the static address and aliases exactly; a plain connect loses both", async () => {
   // As compose gives k2-clickhouse on k2-net: a fixed IPv4 address and its service name as alias. An internal network
   // of the test's own (nothing is sent over it), with a subnet so that an address can be fixed.
   const net = "k2t-endpoint-net";
@@ -124,7 +124,7 @@ test("a partition cleared restores the container's static address and aliases ex
   }
 }, 60_000);
 
-test("the partition's network is read from what k2-clickhouse is on; compose's k2-net among several; --network wins", async () => {
+test("the partition network: what k2-clickhouse is on; compose's k2-net among several; --network wins", async () => {
   (await ensureLabStack(t)).close();
   expect(await clickhouseNetwork(t)).toBe(LAB_NET);
   expect(await clickhouseNetwork(t, "given-net")).toBe("given-net");

@@ -134,7 +134,8 @@ export const isInstalled = (name: NeedName): boolean => installed(NEEDS[name]);
 /** One line for a report or an error: what is missing, for what, and the command that installs it. */
 export function missingLine(names: NeedName[]): string {
   const pkgs = names.map((n) => NEEDS[n].pkg).join(" ");
-  return `Debian's ${pkgs} missing (${names.map((n) => NEEDS[n].why).join("; ")}): ${SETUP_COMMAND} (or apt-get install -y ${pkgs})`;
+  const why = names.map((n) => NEEDS[n].why).join("; ");
+  return `Debian's ${pkgs} missing (${why}): ${SETUP_COMMAND} (or apt-get install -y ${pkgs})`;
 }
 
 export type Install = { installed: NeedName[]; missing: NeedName[]; reason?: string };

@@ -73,7 +73,8 @@ else if (values.check) {
     }
   }
   console.log(
-    `setup: ${user} has everything it needs${r.installed.length ? ` (installed ${r.installed.map((n) => NEEDS[n].pkg).join(" ")})` : ""}`,
+    `setup: ${user} has everything it needs` +
+      (r.installed.length ? ` (installed ${r.installed.map((n) => NEEDS[n].pkg).join(" ")})` : ""),
   );
 }
 
