@@ -29,6 +29,16 @@ export function flowSql(m: Mapping, fromMs: number, toMs: number, lookbackMs: nu
       ${sqlTimeMs(fromMs - lookbackMs)} GROUP BY exchange`;
 }
 
+/**
+ * Trades per exchange whose exchange time lies in [fromMs, toMs), landed by now: what an exchange sent in a window,
+ * free of when the consumer happened to flush it (a busy machine delays a flush, then lands two at once).
+ */
+export function tradedSql(m: Mapping, fromMs: number, toMs: number): string {
+  const c = cols(m);
+  return `SELECT ${c.ex} AS exchange, count() AS n FROM ${m.table}
+    WHERE ${c.xt} >= ${sqlTimeMs(fromMs)} AND ${c.xt} < ${sqlTimeMs(toMs)} GROUP BY exchange`;
+}
+
 /** Per exchange and symbol; `lost_in_fault` is the part of `lost` that the fault itself explains. */
 export type LossRow = {
   exchange: string;
