@@ -20,7 +20,7 @@ export class LabOffload {
   /** a live fault: every run fails with this reason, the watermark unmoved, until it is cleared */
   fault?: string;
   private timer?: Timer;
-  private busy = false;
+  private current?: Promise<OffloadRun>;
   constructor(
     private t: Target,
     private docker: DockerTarget | null,
@@ -43,17 +43,30 @@ export class LabOffload {
     return this;
   }
   start() {
-    this.timer = setInterval(() => void this.runOnce(), this.everyMs);
+    // the timer skips a tick while a run is going; a caller's runOnce() waits for it and then runs
+    this.timer = setInterval(() => void (this.current ?? this.run()), this.everyMs);
     return this;
   }
   stop() {
     clearInterval(this.timer);
   }
 
+  /** One run after any run in flight has finished: what a settle before a check needs. */
   async runOnce(): Promise<OffloadRun> {
+    while (this.current) await this.current;
+    return this.run();
+  }
+
+  private run(): Promise<OffloadRun> {
+    const p = this.attempt().finally(() => {
+      if (this.current === p) this.current = undefined;
+    });
+    this.current = p;
+    return p;
+  }
+
+  private async attempt(): Promise<OffloadRun> {
     const startedAt = Date.now();
-    if (this.busy) return { at: startedAt, startedAt, ok: false, reason: "previous run still going" };
-    this.busy = true;
     const db = this.t.database;
     try {
       const [wm] = await this.t.query<{ ts: string; failures: number; success: string }>(
@@ -94,8 +107,8 @@ export class LabOffload {
         VALUES ('silver_trades', toDateTime64('${upto}', 6), 0, ${Number(n)}, 'success', 0, now64(6))`,
       );
       return this.note({ at: Date.now(), startedAt, ok: true, rows: Number(n), watermark: upto });
-    } finally {
-      this.busy = false;
+    } catch (e) {
+      return this.note({ at: Date.now(), startedAt, ok: false, reason: e instanceof Error ? e.message : String(e) });
     }
   }
 
@@ -117,10 +130,13 @@ export class LabOffload {
   }
 }
 
-/** Exactly once: every silver row up to the final watermark is in the cold table, once. */
+/**
+ * Exactly once: every silver row up to the final watermark is in the cold table, once. The latest row's watermark,
+ * whatever its status: a failed run keeps the last success's, and merges may already have replaced older rows.
+ */
 export function exactlyOnceSql(database: string): string {
   return `SELECT (SELECT count() FROM k2lab.cold_trades) AS cold, (SELECT uniqExact(message_id) FROM
     k2lab.cold_trades) AS distinct_cold,
     (SELECT count() FROM ${database}.silver_trades WHERE processed_at <= (SELECT argMax(last_offload_timestamp,
-      updated_at) FROM ${database}.offload_watermarks WHERE status = 'success')) AS expected`;
+      updated_at) FROM ${database}.offload_watermarks WHERE table_name = 'silver_trades')) AS expected`;
 }
