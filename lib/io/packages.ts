@@ -111,6 +111,7 @@ export const BASE_COMMANDS = [
   "runuser",
   "pgrep",
   "pkill",
+  "umount",
   "apt-get",
   "dpkg",
 ];

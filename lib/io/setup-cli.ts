@@ -3,7 +3,7 @@
 // missing. `--fresh` is CI's first step (.ci/run): it makes a used machine look new, so that a missing install step
 // shows: the engines the project started are stopped, the lab's containers and image removed, every listed package
 // the machine image does not ship purged (with what only it pulled in), and the checkout's data/ and out/ removed.
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { tmpdir } from "node:os";
 import { parseArgs } from "node:util";
@@ -144,6 +144,22 @@ async function stopProjectEngines() {
     await Bun.sleep(200);
   for (const p of patterns) Bun.spawnSync(["pkill", "-9", "-f", p]);
   // the lab's engine, and the tests' second one beside it (tests/run.ts)
-  for (const d of readdirSync(dirname(LAB_DOCKER_ROOT)).filter((d) => d.startsWith(basename(LAB_DOCKER_ROOT))))
-    rmSync(join(dirname(LAB_DOCKER_ROOT), d), { recursive: true, force: true });
+  for (const d of readdirSync(dirname(LAB_DOCKER_ROOT)).filter((d) => d.startsWith(basename(LAB_DOCKER_ROOT)))) {
+    const dir = join(dirname(LAB_DOCKER_ROOT), d);
+    unmountUnder(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A dockerd that was killed leaves its mounts behind (its data root bind-mounted private, each container's network
+ * namespace under exec/netns): they are unmounted, deepest first, so that the folder can go (rm: EBUSY otherwise).
+ */
+function unmountUnder(dir: string) {
+  const points = readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[1] ?? "")
+    .filter((p) => p === dir || p.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) Bun.spawnSync(["umount", "-l", p]);
 }
