@@ -5,7 +5,6 @@
 // measured blocks for the platform's documents, and the checklist of every acceptance criterion of steps 1 to 5.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createTwoFilesPatch } from "diff";
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import { connectClickHouse, isLab, sqlString, targetFromEnv, type Target } from "../lib/io/clickhouse.ts";
 import { resetLab } from "../lib/lab/schema.ts";
@@ -22,7 +21,8 @@ import { checkCommands, discoverNames, type Present } from "../lib/runbooks/chec
 import { drill } from "../lib/runbooks/drill.ts";
 import { readEvidence } from "../lib/runbooks/evidence.ts";
 import { readMeasured } from "../lib/runbooks/measured.ts";
-import { planDocs } from "../lib/runbooks/docs.ts";
+import { planPlatform } from "../lib/runbooks/platform.ts";
+import { ALERTS } from "../lib/alerting/rules.ts";
 import { signoffView, type SignoffFetched, type SignoffRecord } from "../lib/runbooks/summary.ts";
 import { checklistSection, checksSection, docsSection, drillSection, runbooksSection } from "../lib/runbooks/report.ts";
 import type { DrillResult } from "../lib/runbooks/render.ts";
@@ -31,15 +31,25 @@ import { usageError } from "../lib/runtime/errors.ts";
 import { durationSpec, formatDuration } from "../lib/runtime/units.ts";
 import * as opt from "../lib/runtime/options.ts";
 
-type Options = { maxAgeMs: number; write: string | null; append: boolean; drill: boolean; network: string | undefined };
+type Options = {
+  maxAgeMs: number;
+  write: string | null;
+  includeLab: boolean;
+  drill: boolean;
+  network: string | undefined;
+};
 
-const docsDir = opt.custom(
-  opt.optionalText("write the runbooks and the measured blocks into the platform's docs folder", "dir"),
+const checkoutDir = opt.custom(
+  opt.optionalText("fill the platform's own docs tables and add the runbooks, in a platform checkout", "checkout"),
   (v, flag) => {
     if (v === undefined) return null;
     const dir = resolve(v);
     if (!existsSync(dir) || !statSync(dir).isDirectory())
-      throw usageError(`invalid ${flag}: ${JSON.stringify(v)} is not a folder (give the platform's docs folder)`);
+      throw usageError(`invalid ${flag}: ${JSON.stringify(v)} is not a folder (give the platform checkout's root)`);
+    if (!existsSync(join(dir, "docs")))
+      throw usageError(
+        `invalid ${flag}: ${JSON.stringify(v)} has no docs/ folder (give the platform checkout's root, not its docs)`,
+      );
     return dir;
   },
 );
@@ -49,8 +59,8 @@ const OPTIONS = {
     durationSpec(THRESHOLDS.evidenceMaxAgeMs),
     "evidence older than this never passes the checklist",
   ),
-  write: docsDir,
-  append: opt.flag("--write: add the marker comments and block at the end of a file that has none"),
+  write: checkoutDir,
+  "include-lab": opt.flag('--write: write the lab\'s evidence too, every filled cell saying "(lab)"'),
   "skip-drill": opt.flag("skip the drill (it resets the lab's pipeline and applies each runbook's fault)"),
   network: opt.optionalText(
     "the network the runbooks name (lab: k2-lab-net; stack: the one k2-clickhouse is on, as the engine names it)",
@@ -68,14 +78,16 @@ measured budgets and bottlenecks, related monitoring, the measured MTTR and a "l
 sections, every critical alert's runbook_url, alert names, and every command against the target (containers,
 services, networks; SQL by EXPLAIN). On the lab it drills each runbook: the fault applied, the resolution followed
 for real, recovery timed against the runbook's target and 15 minutes. Renders the measured blocks for
-ARCHITECTURE-V2.md, PROGRESS.md, v2/README.md and CURRENT-STATE.md (--write <docs folder> puts them between
-marker comments, showing the change first), and the Phase 7 checklist: every acceptance criterion of steps 1 to 5
+ARCHITECTURE-V2.md, PROGRESS.md, v2/README.md and CURRENT-STATE.md; --write <checkout> fills the platform's own
+"to fill in" tables in place (the step files, PROGRESS.md, the phase's status rows, ARCHITECTURE-V2.md's figures) and
+adds the runbooks to docs/operations/runbooks/ and its index, showing each change first (lab evidence only with
+--include-lab, marked "(lab)"). And the Phase 7 checklist: every acceptance criterion of steps 1 to 5
 with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless all pass.`,
   options: OPTIONS,
   parse: (v) => ({
     maxAgeMs: v["max-age"],
     write: v.write,
-    append: v.append,
+    includeLab: v["include-lab"],
     drill: !v["skip-drill"],
     network: v.network,
   }),
@@ -84,6 +96,11 @@ with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless 
   async fetch({ options: o, run, log, onAbort }) {
     const spec = targetFromEnv();
     const lab = isLab(spec);
+    if (o.write && lab && !o.includeLab)
+      throw usageError(
+        `--write ${o.write}: this sign-off reads the lab's evidence, not a stack's; a checkout records stack results ` +
+          '(run it against the stack, or pass --include-lab to write the lab\'s marked "(lab)")',
+      );
     const target = await connectClickHouse(spec);
     const probe = await probeDocker();
     const docker = "unreachable" in probe ? null : probe;
@@ -134,7 +151,7 @@ with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless 
       ...(await readMeasured()),
       written: null,
     };
-    if (o.write) rec.written = await writeDocs(o.write, rec, { runId: run.runId, target }, o.append, log);
+    if (o.write) rec.written = await writeCheckout(o.write, rec, { runId: run.runId, lab }, log);
     await run.saveJson("signoff", rec);
     return {
       parameters: { maxAge: formatDuration(o.maxAgeMs), write: o.write, drill: drillSkipped === null },
@@ -201,37 +218,54 @@ async function presentOn(docker: DockerTarget | null): Promise<Present> {
   return { containers, networks };
 }
 
-/** --write: the runbooks into <docs>/operations/runbooks/ and the blocks between their markers; diffs first. */
-async function writeDocs(
-  dir: string,
+/** --write: the platform's own tables filled, the runbooks added and indexed; each diff shown first. */
+async function writeCheckout(
+  root: string,
   rec: SignoffRecord,
-  self: { runId: string; target: Target },
-  append: boolean,
+  self: { runId: string; lab: boolean },
   log: (m: string) => void,
 ): Promise<NonNullable<SignoffRecord["written"]>> {
-  const { texts, blocks } = signoffView(rec, { runId: self.runId, date: new Date().toISOString(), target: rec.target });
-  const paths = [...new Bun.Glob("**/*.md").scanSync({ cwd: dir })].sort();
-  const read = (p: string) => readFileSync(join(dir, p), "utf8");
-  const plan = planDocs(paths, read, blocks, append);
-  const books = Object.entries(texts).map(([file, after]) => {
-    const path = `operations/runbooks/${file}`;
-    return { path, after, before: existsSync(join(dir, path)) ? read(path) : null };
+  const date = newestEvidence(rec);
+  const { texts, step5 } = signoffView(rec, { runId: self.runId, date, target: rec.target });
+  const paths = [...new Bun.Glob("docs/**/*.md").scanSync({ cwd: root })];
+  const read = (p: string) => readFileSync(join(root, p), "utf8");
+  const books = runbooks(rec.names).map((r) => ({
+    file: r.file,
+    text: texts[r.file]!,
+    title: r.title,
+    severity: ALERTS.find((a) => a.name === r.alerts[0])?.severity ?? "warning",
+    mttr: `< ${formatDuration(r.mttrTargetMs)}`,
+    alerts: r.alerts,
+  }));
+  const plan = planPlatform(paths, read, {
+    rec,
+    signoff: { criteria: step5, date: date.slice(0, 10) },
+    lab: self.lab,
+    runbooks: books,
   });
-  const changes = [
-    ...books
-      .filter((b) => b.before !== b.after)
-      .map((b) => ({
-        ...b,
-        why: "the runbook",
-        diff: createTwoFilesPatch(`a/${b.path}`, `b/${b.path}`, b.before ?? "", b.after),
-      })),
-    ...plan.changes,
-  ];
-  for (const c of changes) console.log(c.diff);
-  for (const c of changes) await writeAtomic(join(dir, c.path), c.after);
-  for (const s of plan.skipped) log(`not written: ${s.doc}: ${s.why}`);
-  log(`wrote ${changes.length} files into ${dir}`);
-  return { dir, changes: changes.map(({ path, why, diff }) => ({ path, why, diff })), skipped: plan.skipped };
+  for (const c of plan.changes) console.log(c.diff);
+  for (const c of plan.changes) await writeAtomic(join(root, c.path), c.after);
+  for (const u of plan.unfilled) log(`not filled: ${u.doc}: ${u.why}`);
+  log(`wrote ${plan.changes.length} files into ${root}`);
+  const missing = plan.unfilled.filter(
+    (u) => u.why === "not in the checkout" || u.why.startsWith("not in the checkout"),
+  );
+  return {
+    dir: root,
+    changes: plan.changes.map(({ path, why, diff }) => ({ path, why, diff })),
+    skipped: missing,
+    unfilled: plan.unfilled.filter((u) => !missing.includes(u)),
+  };
+}
+
+/** The newest evidence run's time: what the documents are dated by, so that a second write changes nothing. */
+function newestEvidence(rec: SignoffRecord): string {
+  return (
+    rec.steps
+      .flatMap((s) => (s.run ? [s.run.createdAt] : []))
+      .sort()
+      .at(-1) ?? new Date().toISOString()
+  );
 }
 
 if (import.meta.main) await main(signoff);

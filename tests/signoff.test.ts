@@ -1,13 +1,13 @@
-// Step 5 and the sign-off, pure parts: evidence freshness, the docs blocks between markers, the PR body's limit, the
+// Step 5 and the sign-off, pure parts: evidence freshness, filling a document's own tables, the PR body's limit, the
 // figures picked for PNG, the runbook checks; then the notebook on stored fixture runs (NOT RUN, stale, failed, a newer
 // format refused, --gate, --write twice) and the drill on the lab.
 import { labEngineName } from "../lib/runtime/paths.ts";
 import { describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, tempDir, ensureDockerEngine } from "./helpers.ts";
 import { staleness } from "../lib/runbooks/evidence.ts";
-import { spliceBlock, planDocs, locate, type DocBlock } from "../lib/runbooks/docs.ts";
+import { fillAll, fillLabel, fillTable, upsertRows } from "../lib/runbooks/fill.ts";
 import { prBody, figuresOf, type BundleStep } from "../lib/runbooks/bundle.ts";
 import { runbooks, K2_NAMES } from "../lib/runbooks/catalog.ts";
 import { checkTexts } from "../lib/runbooks/checks.ts";
@@ -48,53 +48,69 @@ describe("evidence freshness", () => {
   });
 });
 
-describe("docs blocks between markers", () => {
-  const block: DocBlock = { doc: "ARCHITECTURE-V2.md", name: "phase7-resources", body: "| a |\n|---|\n| 1 |" };
-  const marked =
-    "# Arch\n\nintro\n\n<!-- k2-hardening:begin phase7-resources -->\nold\n" +
-    "<!-- k2-hardening:end phase7-resources -->\n\ntail\n";
-  test("replaced between its markers, the rest untouched, idempotently", () => {
-    const once = spliceBlock(marked, block, false)!;
-    expect(once).toBe(marked.replace("old", block.body));
-    expect(spliceBlock(once, block, false)).toBe(once);
-  });
-  test("no markers: left alone unless --append, which adds them at the end", () => {
-    expect(spliceBlock("# Arch\n\ntext\n", block, false)).toBeNull();
-    const appended = spliceBlock("# Arch\n\ntext\n", block, true)!;
-    expect(appended).toBe(
-      "# Arch\n\ntext\n\n<!-- k2-hardening:begin phase7-resources -->\n| a |\n|---|\n| 1 |\n" +
-        "<!-- k2-hardening:end phase7-resources -->\n",
-    );
-    expect(spliceBlock(appended, block, true)).toBe(appended);
-  });
-  test("documents found by name; PROGRESS.md only in a phase 7 folder; a file without markers skipped by name", () => {
-    const paths = [
-      "docs/architecture/ARCHITECTURE-V2.md",
-      "docs/phases/phase-6/PROGRESS.md",
-      "docs/phases/phase-7/PROGRESS.md",
-      "v2/README.md",
+describe("filling a document's own tables", () => {
+  const doc =
+    "# Step\r\n\r\n**Status:** ⬜ Not Started\r\n\r\n## Results (to fill in)\r\n\r\n" +
+    "| Scenario | p50 | p99 | Max | Notes |\r\n|----------|-----|-----|-----|-------|\r\n" +
+    "| 1x baseline | -- | -- | -- | |\r\n| 10x stress | -- | -- | -- | |\r\n\r\n**Tuning applied:** --\r\n";
+  test("cells by header and row name; every other byte kept, CRLF endings included; a second fill the same", () => {
+    const fills = [
+      { table: { header: ["Scenario", "p99", "Notes"], cells: [{ row: "1x", column: "p99", value: "120 ms" }] } },
+      { table: { header: ["Scenario", "Max"], cells: [{ row: "10x", column: "Notes", value: "a | b" }] } },
+      { label: { label: "Tuning applied", value: "none" } },
+      { label: { label: "Status", value: "✅ PASS" } },
     ];
-    expect(locate("PROGRESS.md", paths)).toBe("docs/phases/phase-7/PROGRESS.md");
-    expect(locate("v2/README.md", paths)).toBe("v2/README.md");
-    expect(locate("CURRENT-STATE.md", paths)).toBeUndefined();
-    const files: Record<string, string> = {
-      "docs/architecture/ARCHITECTURE-V2.md": marked,
-      "docs/phases/phase-7/PROGRESS.md": "# P\n",
-    };
-    const plan = planDocs(
-      Object.keys(files),
-      (p) => files[p]!,
-      [
-        block,
-        { doc: "PROGRESS.md", name: "phase7-progress", body: "x" },
-        { doc: "CURRENT-STATE.md", name: "s", body: "y" },
-      ],
-      false,
+    const once = fillAll(doc, fills);
+    expect(once.missing).toEqual([]);
+    expect(once.text).toBe(
+      doc
+        .replace("| 1x baseline | -- | -- |", "| 1x baseline | -- | 120 ms |")
+        .replace("| 10x stress | -- | -- | -- | |", "| 10x stress | -- | -- | -- | a \\| b |")
+        .replace("**Tuning applied:** --", "**Tuning applied:** none")
+        .replace("**Status:** ⬜ Not Started", "**Status:** ✅ PASS"),
     );
-    expect(plan.changes.map((c) => c.path)).toEqual(["docs/architecture/ARCHITECTURE-V2.md"]);
-    expect(plan.changes[0]!.diff).toContain("+| a |");
-    expect(plan.skipped.map((s) => s.doc)).toEqual(["docs/phases/phase-7/PROGRESS.md", "CURRENT-STATE.md"]);
-    expect(plan.skipped[0]!.why).toContain("<!-- k2-hardening:begin phase7-progress -->");
+    expect(fillAll(once.text, fills).text).toBe(once.text);
+  });
+  test("a row, a column or a table the document lacks is named, and nothing changes", () => {
+    const r = fillTable(doc, { header: ["Scenario", "p99"], cells: [{ row: "5x", column: "p99", value: "1" }] });
+    expect([r.text, r.missing]).toEqual([doc, ["row 5x of | Scenario | p99 |"]]);
+    expect(fillTable(doc, { header: ["Test"], cells: [] }).missing).toEqual(["the table | Test |"]);
+    expect(fillLabel(doc, { label: "Run date", value: "x" }).missing).toEqual(['the line "Run date:"']);
+  });
+  test("rows by normalised name (numbering, code, links, bold), within a section; annotate keeps the plan", () => {
+    const t =
+      "## A\n\n| Step | Status |\n|---|---|\n| 1 | -- |\n\n## B\n\n| Step | Status |\n|---|---|\n| 1 | -- |\n" +
+      "| `redpanda` | -- |\n| [7](x/README.md) | -- |\n| **Total** | -- |\n| 4. Offload failure | -- |\n";
+    const cells = ["1", "redpanda", "7", "Total", "offload-failure"].map((row) => ({
+      row,
+      column: "Status",
+      value: "ok",
+    }));
+    const r = fillTable(t, { section: "B", header: ["Step", "Status"], cells });
+    expect(r.missing).toEqual([]);
+    expect(r.text.split("## B")[0]).toBe(t.split("## B")[0]!);
+    expect(r.text.split("## B")[1]!.match(/\| ok \|/g)!.length).toBe(5);
+    const v = "| Metric | v2 |\n|---|---|\n| CPU (limits) | 15.5 cores |\n";
+    const a = fillTable(v, {
+      header: ["Metric", "v2"],
+      cells: [{ row: "CPU", column: "v2", value: "3.1", annotate: true }],
+    });
+    expect(a.text).toContain("| 15.5 cores (measured 3.1) |");
+    const b = fillTable(a.text, {
+      header: ["Metric"],
+      cells: [{ row: "CPU", column: "v2", value: "2.0", annotate: true }],
+    });
+    expect(b.text).toContain("| 15.5 cores (measured 2.0) |");
+  });
+  test("index rows: found by the file they link and refilled, else appended numbered on", () => {
+    const idx = "| # | Runbook | MTTR |\n|---|---|---|\n| 1 | [Old](old.md) | 5 min |\n\nAfter.\n";
+    const spec = {
+      header: ["#", "Runbook", "MTTR"],
+      rows: [{ match: "(new.md)", cells: { Runbook: "[New](new.md)" } }],
+    };
+    const once = upsertRows(idx, spec);
+    expect(once.text).toBe(idx.replace("5 min |\n", "5 min |\n| 2 | [New](new.md) | |\n"));
+    expect(upsertRows(once.text, spec).text).toBe(once.text);
   });
 });
 
@@ -174,7 +190,7 @@ describe("runbooks checked", () => {
     texts["minio-unavailable-runbook.md"] = texts["minio-unavailable-runbook.md"]!.replace("## Prevention", "## Later");
     const bad = checkTexts(books, texts).filter((c) => c.status === "FAIL");
     expect(bad.map((c) => `${c.runbook}: ${c.check}: ${c.detail}`)).toEqual([
-      "minio-unavailable: five sections: missing: Prevention",
+      "minio-unavailable: template sections: missing: Prevention",
       "minio-unavailable: runbook_url of IcebergOffloadFailure: " +
         "docs/operations/runbooks/minio-unavailable-runbook.md is not a complete runbook",
     ]);
@@ -183,6 +199,9 @@ describe("runbooks checked", () => {
 
 // ---- the notebook on stored runs ----
 const FIXTURES = join(import.meta.dir, "fixtures", "runs");
+const PLATFORM = join(import.meta.dir, "fixtures", "platform");
+const P7 = "docs/phases/v2/phase-7-integration-hardening";
+const RUNBOOKS = "docs/operations/runbooks";
 const NO_DOCKER = "unix:///nonexistent.sock";
 
 /** A data folder holding the fixture runs of `steps`, as if measured an hour ago on this folder's lab. */
@@ -274,44 +293,105 @@ describe("the sign-off on stored runs", () => {
     );
   }, 120_000);
 
-  test("--write: runbooks, blocks between markers, a file without markers named, a second run unchanged", async () => {
+  test("--write <checkout>: own tables filled in place, runbooks indexed, lab refused; again: no change", async () => {
     const env = dataWith(["01-latency", "02-burn-in", "03-failure-modes"]);
-    const docs = tempDir("k2-docs-");
-    mkdirSync(join(docs, "architecture"), { recursive: true });
-    mkdirSync(join(docs, "phases", "phase-7"), { recursive: true });
-    const arch =
-      "# Architecture\n\nprose\n\n<!-- k2-hardening:begin phase7-resources -->\n" +
-      "<!-- k2-hardening:end phase7-resources -->\n\nmore prose\n";
-    writeFileSync(join(docs, "architecture", "ARCHITECTURE-V2.md"), arch);
-    writeFileSync(join(docs, "phases", "phase-7", "PROGRESS.md"), "# Phase 7\n\nno markers here\n");
-    const r = await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--write", docs], env);
+    const co = join(tempDir("k2-checkout-"), "k2-market-data-platform");
+    cpSync(PLATFORM, co, { recursive: true });
+    const read = (root: string, p: string) => readFileSync(join(root, p), "utf8");
+    // the evidence is the lab's: refused by name, nothing written
+    const refused = await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--write", co], env);
+    expect([refused.code, refused.stderr.trim()]).toEqual([
+      2,
+      `05-runbooks: error: --write ${co}: this sign-off reads the lab's evidence, not a stack's; a checkout records ` +
+        'stack results (run it against the stack, or pass --include-lab to write the lab\'s marked "(lab)")',
+    ]);
+    expect(read(co, `${P7}/PROGRESS.md`)).toBe(read(PLATFORM, `${P7}/PROGRESS.md`));
+    const r = await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--write", co, "--include-lab"], env);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("+++ b/architecture/ARCHITECTURE-V2.md");
-    expect(r.stderr).toContain("not written: phases/phase-7/PROGRESS.md: no markers for phase7-progress");
-    const after = readFileSync(join(docs, "architecture", "ARCHITECTURE-V2.md"), "utf8");
-    expect(
-      after.startsWith(
-        "# Architecture\n\nprose\n\n<!-- k2-hardening:begin phase7-resources -->\n" +
-          "Resource use in the burn-in (02-burn-in run ",
-      ),
-    ).toBe(true);
-    expect(after).toContain("| k2-clickhouse |");
-    expect(after.endsWith("<!-- k2-hardening:end phase7-resources -->\n\nmore prose\n")).toBe(true);
-    expect(readFileSync(join(docs, "phases", "phase-7", "PROGRESS.md"), "utf8")).toBe("# Phase 7\n\nno markers here\n");
-    expect(existsSync(join(docs, "operations", "runbooks", "silver-mv-stall-runbook.md"))).toBe(true);
-    const again = await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--write", docs], env);
-    expect(again.stdout).not.toContain("ARCHITECTURE-V2.md");
-    expect(readFileSync(join(docs, "architecture", "ARCHITECTURE-V2.md"), "utf8")).toBe(after);
-    // --append adds the markers where there were none, leaving the rest
-    await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--write", docs, "--append"], env);
-    const progress = readFileSync(join(docs, "phases", "phase-7", "PROGRESS.md"), "utf8");
-    expect(progress.startsWith("# Phase 7\n\nno markers here\n\n<!-- k2-hardening:begin phase7-progress -->\n")).toBe(
-      true,
+    // every document changes only in the lines that hold the cells it asks to have filled, line count and order kept
+    const docs = [
+      `${P7}/steps/step-01-latency-benchmark.md`,
+      `${P7}/steps/step-02-resource-validation.md`,
+      `${P7}/steps/step-03-failure-mode-testing.md`,
+      `${P7}/PROGRESS.md`,
+      "docs/phases/v2/README.md",
+      "docs/phases/v2/CURRENT-STATE.md",
+      "docs/decisions/platform-v2/ARCHITECTURE-V2.md",
+    ];
+    for (const d of docs) {
+      expect(r.stdout).toContain(`+++ b/${d}`);
+      const [before, after] = [read(PLATFORM, d).split("\n"), read(co, d).split("\n")];
+      expect([d, after.length]).toEqual([d, before.length]);
+      const changed = after.filter((l, i) => l !== before[i]);
+      for (const l of changed) expect([d, /^\|.*\|$|^\*\*[^*]+:\*\* |^Run date: /.test(l)]).toEqual([d, true]);
+      for (const l of changed) expect(l).toContain("(lab)");
+    }
+    const step1 = read(co, docs[0]!);
+    expect(step1).toMatch(/^\| 1x baseline \| \d+ ms \(lab\) \| \d+ ms \(lab\) \| \d+ ms \(lab\) \| FAIL: \d+ trades/m);
+    expect(step1).toContain("**Bottleneck identified:** Redpanda → Kafka engine: p99 ");
+    expect(step1).toMatch(/^\| 10x stress \| -- \| -- \| -- \| NOT RUN: not in run .* \(lab\) \|$/m);
+    expect(step1).toContain("## Related\n\n- a link that must survive: [Phase 7](../README.md)\n");
+    expect(read(co, docs[1]!)).toMatch(/^Run date: \d{4}-\d\d-\d\d \(02-burn-in run .*\) \(lab\)$/m);
+    expect(read(co, docs[1]!)).toMatch(
+      /^\| `clickhouse` \| 4\.0 \| \d+\.\d\d \(lab\) \| 8GB \| [\d.]+MB \(lab\) \| ✅ PASS/m,
     );
-    const bad = await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--write", join(docs, "nope")], env);
+    // step 3's rows matched by test name, in the platform's own numbering
+    expect(read(co, docs[2]!)).toMatch(/^\| 3\. Feed handler crash \| [\d-]+ \(lab\) \| ✅ PASS \(lab\) \| /m);
+    expect(read(co, docs[2]!)).toMatch(/^\| 4\. Offload failure \| -- \| ⬜ NOT RUN \(lab\) \| -- \| not in run /m);
+    const progress = read(co, docs[3]!);
+    expect(progress).toContain("**Progress:** 1/5 steps (20%) (lab)");
+    expect(progress).toMatch(/^\| 4 \| Monitoring \| ⬜ NOT RUN \(lab\) \| -- \(lab\) \|/m);
+    expect(progress).toMatch(/^\| \*\*Total\*\* \| \*\*< 11ms\*\* \| p99 \d+\.\d ms \(lab\) \|/m);
+    expect(progress).toMatch(/^\| Silver Processor crash \| 10s \| n\/a: not a v2 service \(lab\) \| -- \|/m);
+    expect(progress).toMatch(/^\| ClickHouse restart \| 15s \| \d+\.\d s \(lab\) \| none \(lab\) \| ✅ PASS/m);
+    expect(progress).toContain("| None | -- | -- | -- |"); // the blockers table is not ours
+    expect(read(co, docs[4]!)).toMatch(
+      /^\| \[7\]\(phase-7-integration-hardening\/README\.md\) \| .* \| 🟡 \*\*IN PROGRESS\*\* - 1\/5/m,
+    );
+    expect(read(co, docs[4]!)).toMatch(
+      /^\| Phase 7 \(hardened\) \| ~15\.5 \(measured ≤ [\d.]+ \(sum of p99s[^|]*\(lab\)\) \|/m,
+    );
+    expect(read(co, docs[5]!)).toMatch(/^\| Phase 7 \| Integration Hardening \| 🟡 In progress: 1\/5 steps pass/m);
+    expect(read(co, docs[6]!)).toMatch(
+      /^\| CPU \(limits\) \| 35-40 cores \| 15\.5 cores \(measured CPU ≤ \d+\.\d\d \(sum of p99s/m,
+    );
+    // the runbooks in the platform's template, added to its index after its own rows; the rest untouched
+    const book = read(co, `${RUNBOOKS}/minio-unavailable-runbook.md`);
+    expect(book.startsWith("# Runbook: MinIO unavailable\n\n**Severity**: Critical  \n**Last Updated**: ")).toBe(true);
+    for (const s of SECTIONS) expect(book).toContain(`\n## ${s}\n`);
+    expect(book).toContain("\n### Step 1: ");
+    const index = read(co, `${RUNBOOKS}/README.md`);
+    expect(index.match(/^\| \d \| \[[^\]]+\]\([a-z-]+\.md\) \|/gm)!.map((l) => l.split(" | ")[0])).toEqual([
+      "| 1",
+      "| 2",
+      "| 3",
+      "| 4",
+      "| 5",
+      "| 6",
+    ]);
+    expect(index).toContain(
+      "| 6 | [MinIO unavailable](minio-unavailable-runbook.md) | 🔴 Critical | Immediate | < 5.0 min |",
+    );
+    expect(index.endsWith("## More\n\nText after the index stays.\n")).toBe(true);
+    for (const f of [
+      "docs/archive/v1-phases/phase-7-e2e/PROGRESS.md",
+      `${RUNBOOKS}/iceberg-offload-failure.md`,
+      `${P7}/README.md`,
+      "docker-compose.v2.yml",
+    ])
+      expect([f, read(co, f)]).toEqual([f, read(PLATFORM, f)]);
+    // what the documents have no place for is said, not an error
+    expect(r.stderr).toContain("not filled: ");
+    const snapshot = Object.fromEntries([...new Bun.Glob("**/*").scanSync({ cwd: co })].map((f) => [f, read(co, f)]));
+    const again = await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--write", co, "--include-lab"], env);
+    expect([again.code, again.stdout]).not.toContain("+++ b/");
+    expect(again.stderr).toContain(`wrote 0 files into ${co}`);
+    for (const [f, text] of Object.entries(snapshot)) expect([f, read(co, f)]).toEqual([f, text]);
+    const bad = await runCli("notebooks/05-runbooks.ts", ["--skip-drill", "--write", join(co, "docs")], env);
     expect([bad.code, bad.stderr.trim()]).toEqual([
       2,
-      `05-runbooks: error: invalid --write: "${join(docs, "nope")}" is not a folder (give the platform's docs folder)`,
+      `05-runbooks: error: invalid --write: "${join(co, "docs")}" has no docs/ folder (give the platform checkout's ` +
+        "root, not its docs)",
     ]);
   }, 180_000);
 });

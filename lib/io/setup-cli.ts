@@ -95,10 +95,15 @@ async function fresh() {
     const left = orphans().filter((p) => !orphansBefore.has(p));
     if (left.length) apt(["purge", "-y", "-qq", ...left]);
   }
-  for (const d of ["data", "out"]) rmSync(join(ROOT, d), { recursive: true, force: true });
+  // what runs stored and wrote; the folders' .gitkeep is the checkout's own and stays (a fresh clone has it)
+  for (const d of ["data", "out"])
+    for (const f of existsSync(join(ROOT, d)) ? readdirSync(join(ROOT, d)) : [])
+      if (f !== ".gitkeep") rmSync(join(ROOT, d, f), { recursive: true, force: true });
   for (const d of readdirSync(tmpdir()).filter((d) => d.startsWith("k2-")))
     if (!ROOT.startsWith(join(tmpdir(), d))) rmSync(join(tmpdir(), d), { recursive: true, force: true });
-  log(`this machine now looks new to the project: ${purgeable().join(", ")} absent, no lab image, no data/ or out/`);
+  log(
+    `this machine now looks new to the project: ${purgeable().join(", ")} absent, no lab image, data/ and out/ empty`,
+  );
 }
 
 function apt(args: string[]) {

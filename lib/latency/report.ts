@@ -101,7 +101,7 @@ async function measureSegments(run: RunData, r: ScenarioRecord): Promise<Map<str
   ];
   const [q] = await run.query<SegmentQuantiles>(`SELECT ${cols.join(", ")} FROM ${src}`);
   const put = (key: string, p50Ms: number, p99Ms: number, source: string, label = segment(key).label) =>
-    m.set(key, { segment: label, budgetMs: segment(key).budgetMs, p50Ms, p99Ms, source });
+    m.set(key, { segment: label, budgetMs: segment(key).budgetMs, p50Ms, p99Ms, source, key, scenario: r.scenario });
   put("total", q!.e50, q!.e99, `silver ${r.lagClock} − exchange time, ${r.scenario}`);
   if (r.lab) {
     put(

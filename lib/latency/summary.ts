@@ -155,7 +155,7 @@ export function latencyCriteria(s: ScenarioSummary[], tuning: string | null, bot
 
 /** The report's per-segment latency and bottleneck line, computed as the report computes them (into a scratch one). */
 export function latencyFacts(run: RunData<LatencyFetched>): Promise<{ segments: Segment[]; bottleneck: string }> {
-  // a stored run never changes: the sign-off asks twice (the step's criteria, the docs' segments), the engine works once
+  // a stored run never changes: the sign-off asks twice (the criteria, the docs' segments), the engine works once
   let facts = FACTS.get(run.dir);
   if (!facts) FACTS.set(run.dir, (facts = computeFacts(run)));
   return facts;

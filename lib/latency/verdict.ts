@@ -62,7 +62,16 @@ export function scenarioVerdict(
   return { status, notes };
 }
 
-export type Segment = { segment: string; budgetMs: number | null; p50Ms?: number; p99Ms?: number; source: string };
+export type Segment = {
+  segment: string;
+  budgetMs: number | null;
+  p50Ms?: number;
+  p99Ms?: number;
+  source: string;
+  /** the budget's segment (SEGMENTS' key) and the scenario measured */
+  key?: string;
+  scenario?: string;
+};
 
 /** The largest measured segment by p99 (ties by p50); null when nothing is measured. */
 export function bottleneck(segments: Segment[]): Segment | null {

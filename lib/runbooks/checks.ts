@@ -1,7 +1,7 @@
-// Runbooks checked, not just written: the five sections in each; every critical alert's runbook_url leads to one; every
-// alert a runbook names exists in the rules; every container, compose service and network a command names exists (in
-// the platform's service list, and on the Docker engine when one answers); every SQL statement is checked by the
-// engine (EXPLAIN, or the table it attaches exists). The names come from the target, as discovered.
+// Runbooks checked, not just written: the template's sections in each; every critical alert's runbook_url leads to
+// one; every alert a runbook names exists in the rules; every container, compose service and network a command names
+// exists (in the platform's service list, and on the Docker engine when one answers); every SQL statement is checked
+// by the engine (EXPLAIN, or the table it attaches exists). The names come from the target, as discovered.
 import type { Db } from "../io/clickhouse.ts";
 import { ALERTS } from "../alerting/rules.ts";
 import { SERVICES } from "../k2/stack.ts";
@@ -51,7 +51,7 @@ export function checkTexts(books: Runbook[], texts: Record<string, string>): Run
     const missing = SECTIONS.filter((s) => !new RegExp(`^## ${s}$`, "m").test(text));
     out.push({
       runbook: r.name,
-      check: "five sections",
+      check: "template sections",
       status: missing.length ? "FAIL" : "PASS",
       detail: missing.length ? `missing: ${missing.join(", ")}` : SECTIONS.join(", "),
     });
@@ -66,12 +66,12 @@ export function checkTexts(books: Runbook[], texts: Record<string, string>): Run
   for (const a of ALERTS.filter((x) => x.severity === "critical")) {
     const file = a.runbook.split("/").at(-1)!;
     const r = books.find((b) => b.file === file);
-    const ok = r && out.some((c) => c.runbook === r.name && c.check === "five sections" && c.status === "PASS");
+    const ok = r && out.some((c) => c.runbook === r.name && c.check === "template sections" && c.status === "PASS");
     out.push({
       runbook: r?.name ?? file,
       check: `runbook_url of ${a.name}`,
       status: ok ? "PASS" : "FAIL",
-      detail: ok ? `${a.runbook}: a runbook with all five sections` : `${a.runbook} is not a complete runbook`,
+      detail: ok ? `${a.runbook}: a runbook with every template section` : `${a.runbook} is not a complete runbook`,
     });
   }
   return out;

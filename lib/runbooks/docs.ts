@@ -1,10 +1,7 @@
 // Measured values for the platform's documents (FACTS.md, step 5): markdown blocks for ARCHITECTURE-V2.md (resources
 // from step 2, per-segment latency from step 1), phase 7's PROGRESS.md (each step with its date and result table),
-// v2/README.md and CURRENT-STATE.md. Each block names the runs its numbers come from. --write puts a block between its
-// marker comments, idempotently; a file without the markers is left alone unless --append (the block then goes at the
-// end, markers and all); nothing else in a file is touched. Pure: blocks and planned changes as text.
-import { createTwoFilesPatch } from "diff";
-import type { Change } from "../alerting/write.ts";
+// v2/README.md and CURRENT-STATE.md, as the report shows them and out/05-runbooks/docs/ holds them. Each block names
+// the runs its numbers come from. (--write fills the documents' own tables instead: platform.ts.) Pure.
 import type { Criterion } from "../verdict/status.ts";
 import type { StepEvidence } from "./evidence.ts";
 
@@ -18,7 +15,15 @@ export type ResourceRow = {
   memMaxMb: number | null;
   status: string;
 };
-export type SegmentRow = { segment: string; p99Ms: number | null; budgetMs: number | null; source: string };
+export type SegmentRow = {
+  segment: string;
+  p99Ms: number | null;
+  budgetMs: number | null;
+  source: string;
+  /** the budget's segment and the scenario (records before: absent) */
+  key?: string;
+  scenario?: string;
+};
 export type DocInput = {
   steps: StepEvidence[];
   /** step 5's own criteria (this run; its id is left out so that the blocks change only when the evidence does) */
@@ -28,8 +33,6 @@ export type DocInput = {
   complete: boolean;
 };
 
-const begin = (name: string) => `<!-- k2-hardening:begin ${name} -->`;
-const end = (name: string) => `<!-- k2-hardening:end ${name} -->`;
 const n = (v: number | null, d = 0) => (v === null ? "–" : v.toFixed(d));
 const table = (head: string[], rows: string[][]) =>
   [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join(
@@ -106,59 +109,4 @@ export function docBlocks(x: DocInput): DocBlock[] {
       body: `${phase}.\n\n${table(["Step", "Verdict", "Key figures", "Date"], stepRows)}`,
     },
   ];
-}
-
-/** The text with the block between its markers; null when the markers are absent and `append` was not asked. */
-export function spliceBlock(text: string, b: DocBlock, append: boolean): string | null {
-  const block = `${begin(b.name)}\n${b.body}\n${end(b.name)}`;
-  const i = text.indexOf(begin(b.name));
-  const j = text.indexOf(end(b.name));
-  if (i >= 0 && j > i) return text.slice(0, i) + block + text.slice(j + end(b.name).length);
-  if (!append) return null;
-  return `${text.replace(/\n*$/, "")}\n\n${block}\n`;
-}
-
-/** Which file in the docs folder is which document: by name, PROGRESS.md in a phase-7 folder. */
-export function locate(doc: DocName, paths: string[]): string | undefined {
-  const base = doc.split("/").at(-1)!;
-  const hits = paths.filter(
-    (p) => p === doc || p.endsWith(`/${doc}`) || (doc === base && p.split("/").at(-1) === base),
-  );
-  return doc === "PROGRESS.md"
-    ? hits.find((p) => /phase[-_ ]?7/i.test(p))
-    : hits.sort((a, b) => a.length - b.length)[0];
-}
-
-export type DocsPlan = { changes: Change[]; skipped: { doc: string; why: string }[] };
-
-export function planDocs(paths: string[], read: (p: string) => string, blocks: DocBlock[], append: boolean): DocsPlan {
-  const after = new Map<string, { before: string; text: string; names: string[] }>();
-  const skipped: DocsPlan["skipped"] = [];
-  for (const b of blocks) {
-    const path = locate(b.doc, paths);
-    if (!path) {
-      skipped.push({ doc: b.doc, why: "not found in the docs folder" });
-      continue;
-    }
-    const cur = after.get(path) ?? { before: read(path), text: read(path), names: [] };
-    const next = spliceBlock(cur.text, b, append);
-    if (next === null) {
-      skipped.push({
-        doc: path,
-        why: `no markers for ${b.name}: put ${begin(b.name)} and ${end(b.name)} where it belongs, or pass --append`,
-      });
-      continue;
-    }
-    after.set(path, { ...cur, text: next, names: [...cur.names, b.name] });
-  }
-  const changes = [...after]
-    .filter(([, v]) => v.text !== v.before)
-    .map(([path, v]) => ({
-      path,
-      before: v.before,
-      after: v.text,
-      why: `measured values: ${v.names.join(", ")}`,
-      diff: createTwoFilesPatch(`a/${path}`, `b/${path}`, v.before, v.text, "", ""),
-    }));
-  return { changes, skipped };
 }

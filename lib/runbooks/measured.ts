@@ -4,12 +4,15 @@
 import type { LiveFireRecord } from "../alerting/livefire.ts";
 import type { Result, FailureFetched } from "../failure/summary.ts";
 import { analyseBurnIn, type BurnInFetched } from "../burnin/summary.ts";
-import { latencyFacts, type LatencyFetched } from "../latency/summary.ts";
+import { latencyFacts, scenarioSummaries, type LatencyFetched, type ScenarioRecord } from "../latency/summary.ts";
 import type { Fetched } from "../runtime/store.ts";
 import { openLatest } from "./evidence.ts";
 import type { SignoffRecord } from "./summary.ts";
 
-type Measured = Pick<SignoffRecord, "fired" | "stepThree" | "budgets" | "bottleneck" | "resources" | "segments">;
+type Measured = Pick<
+  SignoffRecord,
+  "fired" | "stepThree" | "budgets" | "bottleneck" | "resources" | "segments" | "scenarios"
+>;
 
 const orNull = <T>(p: Promise<T>) => p.catch(() => null);
 
@@ -25,6 +28,8 @@ export async function readMeasured(): Promise<Measured> {
   const results = failure && (await orNull(failure.json<Result[]>("results")));
   const analysis = burnin && !burnin.manifest.noEngine ? await orNull(analyseBurnIn(burnin)) : null;
   const facts = latency && (await orNull(latencyFacts(latency)));
+  const records = latency && (await orNull(latency.json<ScenarioRecord[]>("scenarios")));
+  const scenarios = latency && records && (await orNull(scenarioSummaries(latency, records)));
   return {
     fired: (lf?.results ?? []).map((x) => ({
       alert: x.alert,
@@ -38,6 +43,8 @@ export async function readMeasured(): Promise<Measured> {
       status: r.status,
       mttrFromStartMs: r.mttrFromStartMs,
       runId: failure!.manifest.runId,
+      lostBy: r.loss ? Object.fromEntries(Object.entries(r.loss).map(([ex, l]) => [ex, l.lost])) : null,
+      failed: r.checks.filter((c) => c.status === "FAIL").map((c) => c.name),
     })),
     budgets: (analysis?.results ?? []).map((r) => ({
       container: r.container,
@@ -69,8 +76,11 @@ export async function readMeasured(): Promise<Measured> {
             p99Ms: x.p99Ms ?? null,
             budgetMs: x.budgetMs,
             source: x.source,
+            key: x.key,
+            scenario: x.scenario,
           })),
         }
       : null,
+    scenarios: scenarios ? { runId: latency!.manifest.runId, tuning: latency!.manifest.tuning, rows: scenarios } : null,
   };
 }

@@ -6,7 +6,15 @@ import { formatDuration } from "../runtime/units.ts";
 import type { Status } from "../verdict/status.ts";
 import { shellOf, type Command, type Runbook } from "./catalog.ts";
 
-export const SECTIONS = ["Symptoms", "Diagnosis", "Resolution", "Prevention", "Related monitoring"] as const;
+/** The platform's runbook template (its docs/CLAUDE.md): these sections, under a title and three header lines. */
+export const SECTIONS = [
+  "Symptoms",
+  "Diagnosis",
+  "Resolution",
+  "Prevention",
+  "Related Monitoring",
+  "Post-Incident",
+] as const;
 
 export type Fired = { alert: string; firingMs: number | null; status: Status; factor: number; where: string };
 export type Budget = {
@@ -43,14 +51,18 @@ export type RunbookEvidence = {
 
 const secs = (ms: number | null) =>
   ms === null ? "never" : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : formatDuration(ms);
-const code = (c: Command) => ["```sh", shellOf(c), "```"].join("\n");
+const code = (c: Command) => ["```bash", shellOf(c), "```"].join("\n");
 const steps = (cs: Command[]) =>
   cs.map((c, i) => `${i + 1}. ${c.what}${c.when ? ` (only if ${c.when})` : ""}:\n\n${indent(code(c))}`).join("\n\n");
+/** The template's resolution: one "### Step N: action" heading per command. */
+const headed = (cs: Command[]) =>
+  cs.map((c, i) => `### Step ${i + 1}: ${c.what}${c.when ? ` (only if ${c.when})` : ""}\n\n${code(c)}`).join("\n\n");
 const indent = (s: string) =>
   s
     .split("\n")
     .map((l) => `   ${l}`)
     .join("\n");
+const SEVERITY = { critical: "Critical", warning: "High", info: "Medium" } as const;
 
 export function renderRunbook(r: Runbook, e: RunbookEvidence): string {
   const top = e.warnings.length
@@ -65,8 +77,13 @@ export function renderRunbook(r: Runbook, e: RunbookEvidence): string {
       ".",
     `**Last verified:** run ${e.verified.runId}, ${e.verified.date.slice(0, 10)}, on ${e.verified.target}.`,
   ];
+  const severity = ALERTS.find((a) => a.name === r.alerts[0])?.severity;
   return [
-    `# ${r.title} runbook`,
+    `# Runbook: ${r.title}`,
+    "",
+    `**Severity**: ${severity ? SEVERITY[severity] : "High"}  `,
+    `**Last Updated**: ${e.verified.date.slice(0, 10)}  `,
+    "**Maintained By**: Platform Engineering (written by k2-hardening 05-runbooks from measured runs)",
     "",
     ...top,
     ...mttr.map((l) => `${l}  `),
@@ -81,18 +98,24 @@ export function renderRunbook(r: Runbook, e: RunbookEvidence): string {
     "",
     "## Resolution",
     "",
-    steps(r.resolution),
+    headed(r.resolution),
     "",
     ...(r.gotchas.length ? ["Known gotchas:", "", ...r.gotchas.map((g) => `- ${g}`), ""] : []),
     "## Prevention",
     "",
     ...prevention(r, e).map((p) => `- ${p}`),
     "",
-    "## Related monitoring",
+    "## Related Monitoring",
     "",
     `- Dashboard: k2-pipeline (docker/grafana/dashboards/k2-pipeline.json), rows ${r.rows.join(", ")}`,
-    `- Alerts: ${r.alerts.join(", ")}`,
+    `- Alert: ${r.alerts.join(", ")}`,
     `- Metrics: ${r.metrics.map((m) => `\`${m}\``).join(", ")}`,
+    "",
+    "## Post-Incident",
+    "",
+    "- [ ] Update this runbook if steps changed (bun notebooks/05-runbooks.ts --write <checkout>)",
+    `- [ ] Record the recovery time against the ${formatDuration(r.mttrTargetMs)} target`,
+    "- [ ] Update alerting if the alert fired late or not at all (bun notebooks/04-live-fire.ts)",
     "",
   ].join("\n");
 }

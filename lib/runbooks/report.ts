@@ -93,8 +93,8 @@ export function runbooksSection(doc: Report, texts: Record<string, string>) {
 
 export function docsSection(doc: Report, blocks: DocBlock[], rec: SignoffRecord) {
   doc.md`## Measured values for the platform's documents`;
-  doc.md`Each block goes between its marker comments (bun notebooks/05-runbooks.ts --write <docs folder>, which shows
-    the change first); they are also in out/05-runbooks/docs/.`;
+  doc.md`The measured values, block by block (also in out/05-runbooks/docs/). bun notebooks/05-runbooks.ts --write
+    <platform checkout> fills the platform's own tables with them, in place, showing each change first.`;
   if (rec.written)
     doc.note(
       rec.written.skipped.length ? "WARN" : "PASS",
@@ -102,6 +102,12 @@ export function docsSection(doc: Report, blocks: DocBlock[], rec: SignoffRecord)
         (rec.written.skipped.length
           ? `; not written: ${rec.written.skipped.map((x) => `${x.doc} (${x.why})`).join("; ")}`
           : ""),
+    );
+  if (rec.written?.unfilled?.length)
+    doc.note(
+      "INFO",
+      `Not filled (the documents have no place for them): ` +
+        rec.written.unfilled.map((x) => `${x.doc}: ${x.why}`).join("; "),
     );
   for (const b of blocks)
     doc.html(html`<details><summary><code>${b.doc}</code> · ${b.name}</summary><pre>${b.body}</pre></details>`);

@@ -9,6 +9,7 @@ import type { StepEvidence } from "./evidence.ts";
 import { renderRunbook, type Budget, type DrillResult, type Fired, type RunbookEvidence } from "./render.ts";
 import { docBlocks, type ResourceRow, type SegmentRow } from "./docs.ts";
 import type { Change } from "../alerting/write.ts";
+import type { ScenarioSummary } from "../latency/summary.ts";
 
 export type SignoffFetched = Fetched & { parameters: { maxAge: string; write: string | null; drill: boolean } };
 
@@ -22,12 +23,29 @@ export type SignoffRecord = {
   drillSkipped: string | null;
   commands: RunbookCheck[];
   fired: Fired[];
-  stepThree: { test: string; status: Status; mttrFromStartMs: number | null; runId: string }[];
+  stepThree: {
+    test: string;
+    status: Status;
+    mttrFromStartMs: number | null;
+    runId: string;
+    /** trades lost by exchange (null: not counted); the checks that failed (records before: absent) */
+    lostBy?: Record<string, number> | null;
+    failed?: string[];
+  }[];
   budgets: Budget[];
   bottleneck: string | null;
   resources: { runId: string; rows: ResourceRow[] } | null;
   segments: { runId: string; rows: SegmentRow[] } | null;
-  written: { dir: string; changes: Omit<Change, "before" | "after">[]; skipped: { doc: string; why: string }[] } | null;
+  /** step 1's scenarios as its summary reads them (records before: absent) */
+  scenarios?: { runId: string; tuning: string | null; rows: ScenarioSummary[] } | null;
+  written: {
+    dir: string;
+    changes: Omit<Change, "before" | "after">[];
+    /** documents not in the checkout */
+    skipped: { doc: string; why: string }[];
+    /** places a document does not have (a row, a table): said, not an error */
+    unfilled?: { doc: string; why: string }[];
+  } | null;
 };
 
 /** The steps whose evidence a runbook quotes: live fire (symptoms), step 3 (MTTR), step 2 and step 1 (prevention). */
@@ -80,11 +98,11 @@ export function signoffCriteria(rec: SignoffRecord, texts: RunbookCheck[]): Crit
   const slow = drills.filter((d) => d.status !== "PASS");
   return [
     crit(
-      "Five runbooks, each with Symptoms, Diagnosis, Resolution, Prevention, Related monitoring",
-      of((c) => c.check === "five sections"),
+      "Five runbooks, each with Symptoms, Diagnosis, Resolution, Prevention, Related Monitoring, Post-Incident",
+      of((c) => c.check === "template sections"),
     ),
     crit(
-      "Every critical alert's runbook_url leads to a runbook with all five sections",
+      "Every critical alert's runbook_url leads to a runbook with every template section",
       of((c) => c.check.startsWith("runbook_url")),
     ),
     crit(
@@ -111,8 +129,9 @@ export function signoffCriteria(rec: SignoffRecord, texts: RunbookCheck[]): Crit
         ? `${rec.written.changes.length} files changed in ${rec.written.dir}` +
           (rec.written.skipped.length
             ? `; not written: ${rec.written.skipped.map((s) => `${s.doc} (${s.why})`).join("; ")}`
-            : "")
-        : "blocks generated in out/05-runbooks/docs/; put them in place with --write <platform docs folder>",
+            : "") +
+          (rec.written.unfilled?.length ? `; ${rec.written.unfilled.length} places the documents do not have` : "")
+        : "blocks generated in out/05-runbooks/docs/; fill the platform's tables with --write <platform checkout>",
     },
   ];
 }
