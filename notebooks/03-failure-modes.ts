@@ -32,9 +32,12 @@ import { confirm } from "../lib/runtime/confirm.ts";
 import { requireHealthy } from "../lib/health/run.ts";
 import { loadConfig, type K2Config } from "../lib/k2/config.ts";
 import * as opt from "../lib/runtime/options.ts";
+import { prefectUrl } from "../lib/io/prefect.ts";
+import { OFFLOAD_FLOW_DEPLOYMENT } from "../lib/k2/stack.ts";
 
 type Options = {
   skipHealth: boolean;
+  startOffloadRuns: boolean;
   tests: TestSpec[];
   explicit: boolean;
   holdMs: number;
@@ -71,6 +74,10 @@ const OPTIONS = {
     "lab: replayer faults too, offsets from the replay's start, e.g. drop:kraken@12s+2s",
   ),
   "skip-health": opt.flag("stack: do not run the health checks first (the report says so)"),
+  "start-offload-runs": opt.flag(
+    `stack: the offload tests start runs of ${OFFLOAD_FLOW_DEPLOYMENT} through Prefect's API (PREFECT_API_URL), ` +
+      "one while the fault holds and one after clearing, instead of waiting up to 15 min for the schedule",
+  ),
 };
 
 const failureModes: Notebook<Options, FailureFetched, typeof OPTIONS> = {
@@ -96,6 +103,7 @@ Against a real stack it asks for confirmation, or --yes.`,
     explicit: v.tests !== undefined,
     faults: v["lab-fault"],
     skipHealth: v["skip-health"],
+    startOffloadRuns: v["start-offload-runs"],
     config: loadConfig(),
   }),
 
@@ -117,8 +125,10 @@ Against a real stack it asks for confirmation, or --yes.`,
     if (!docker && o.explicit && o.tests.some((t) => !t.consumerHold)) await connectDocker();
     if (!lab) {
       if (!docker) await connectDocker(); // a stack's faults need Docker: the one-line error names DOCKER_HOST
+      const runs = o.startOffloadRuns && o.tests.some((t) => t.offload);
       await confirm(
-        `${o.tests.map((t) => `${t.action} ${t.container}`).join(", ")} on the real stack`,
+        `${o.tests.map((t) => `${t.action} ${t.container}`).join(", ")} on the real stack` +
+          (runs ? ` and start runs of ${OFFLOAD_FLOW_DEPLOYMENT} through ${prefectUrl()}` : ""),
         o.yes,
         "inject faults into a real stack",
       );
@@ -134,11 +144,12 @@ Against a real stack it asks for confirmation, or --yes.`,
       env = lab ? await startLabEnv(target, docker, o, log) : null;
       // Silver's columns by discovery, as every notebook reads them (on the lab, once its schema exists).
       const silver = silverOf(await discoverWithObservation(target, target.database, o.config));
-      const runOptions = { ...o, network, prefectDbUrl: process.env.PREFECT_DB_URL?.trim() || undefined };
+      const prefect = { api: prefectUrl(), start: o.startOffloadRuns };
+      const runOptions = { ...o, network, prefectDbUrl: process.env.PREFECT_DB_URL?.trim() || undefined, prefect };
       const noDocker = "unreachable" in probe ? probe.unreachable : null;
       ({ results, skipped } = await runTests(
         o.tests,
-        { target, docker, env, silver, o: runOptions, onAbort },
+        { target, docker, env, silver, o: runOptions, onAbort, log },
         noDocker,
         log,
       ));

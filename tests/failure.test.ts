@@ -6,7 +6,15 @@ import { join } from "node:path";
 import { readFileSync, existsSync } from "node:fs";
 import Docker from "dockerode";
 import { baselineRates, recoveryAt, isolation, testVerdict, milestoneGate, type Tick } from "../lib/failure/verdict.ts";
-import { lossChecks, watermarkChecks, truthLossSql, continuityLossSql, type LossRow } from "../lib/failure/checks.ts";
+import {
+  lossChecks,
+  watermarkChecks,
+  flowRunChecks,
+  failedDuring,
+  truthLossSql,
+  continuityLossSql,
+  type LossRow,
+} from "../lib/failure/checks.ts";
 import { selectTests, plan, MATRIX } from "../lib/failure/matrix.ts";
 import { runCli, tempDir, ensureDockerEngine, testEngine, engineRelay, re } from "./helpers.ts";
 import { runLab } from "../lib/lab/lab.ts";
@@ -178,6 +186,36 @@ describe("verdicts", () => {
       expect(idle[0]!.detail).toContain("--hold 16m");
     },
   );
+  test("flowRunChecks: Prefect's runs of the deployment, failed during the fault and completed after it", () => {
+    const at = (s: number) => new Date(Date.parse("2026-12-02T10:00:00Z") + s * 1000).toISOString();
+    const run = (name: string, state: string, s: number) => ({
+      name,
+      state_type: state.toUpperCase(),
+      state_name: state,
+      start_time: at(s),
+    });
+    const [start, clear] = [Date.parse(at(0)), Date.parse(at(60))];
+    const runs = [run("before", "Completed", -300), run("spark-down", "Failed", 10), run("after", "Completed", 75)];
+    const [failed, next] = flowRunChecks(runs, start, clear, "iceberg-offload-main/iceberg-offload-15min");
+    expect([failed!.status, failed!.detail, next!.status, next!.detail]).toEqual([
+      "PASS",
+      "spark-down (Failed)",
+      "PASS",
+      "after (Completed), begun 15.0 s after clearing",
+    ]);
+    // a run that completed while Spark was down means the fault did not hold it: FAIL; none at all: NOT CHECKED
+    expect(flowRunChecks([run("x", "Completed", 5)], start, clear, "d")[0]!.status).toBe("FAIL");
+    const none = flowRunChecks([run("before", "Completed", -300)], start, clear, "d");
+    expect(none.map((c) => c.status)).toEqual(["NOT CHECKED", "NOT CHECKED"]);
+    expect(none[0]!.detail).toContain("--start-offload-runs");
+    // the stack's offload writes no watermark row when Spark is down: Prefect's failed run is the attempt
+    const wm = { ms: 1000, failures: 0, status: "success", source: "PostgreSQL offload_watermarks" };
+    const held = watermarkChecks(wm, wm, null, 60_000, 900_000, failedDuring(runs, start, clear))[0]!;
+    expect([held.status, held.detail]).toEqual([
+      "PASS",
+      "Prefect's flow run spark-down failed and the watermark stayed (PostgreSQL offload_watermarks)",
+    ]);
+  });
   test("selectTests keeps the brief's order; unknown names are refused", () => {
     expect(selectTests("network-partition,1").map((t) => t.id)).toEqual([1, 6]);
     expect(() => selectTests("meteor-strike")).toThrow('invalid --tests: unknown test "meteor-strike"');

@@ -11,7 +11,7 @@ import {
   mapWatermarkColumns,
   watermarkSource,
 } from "../lib/io/watermarks.ts";
-import { recentRuns } from "../lib/io/prefect.ts";
+import { recentRuns, startFlowRun } from "../lib/io/prefect.ts";
 import { re, startPostgres, startPrefectFixture, testEngine, type Postgres } from "./helpers.ts";
 import { SQL } from "bun";
 
@@ -297,6 +297,20 @@ describe("recentRuns against a recorded Prefect API on loopback", () => {
         "FAIL",
         "last 4: Failed, Failed, Crashed, Completed; last COMPLETED 44.0 min ago; 3 failed in a row",
       ]);
+    } finally {
+      f.stop();
+    }
+  });
+  test("startFlowRun: the deployment found by flow/name, a flow run created for it; an unknown one named", async () => {
+    const f = startPrefectFixture("healthy");
+    try {
+      const r = await startFlowRun(f.url, "iceberg-offload-main/iceberg-offload-15min");
+      expect([r.name, r.state_type, f.started]).toEqual(["quick-run-1", "SCHEDULED", ["{}"]]);
+      await expect(startFlowRun(f.url, "iceberg-offload-main/nope")).rejects.toThrow(
+        `Prefect API at ${f.url} answered 404 to deployments/name/iceberg-offload-main/nope: check PREFECT_API_URL ` +
+          "(it ends in /api) and the deployment's flow/name",
+      );
+      expect(f.started.length).toBe(1);
     } finally {
       f.stop();
     }

@@ -163,11 +163,23 @@ export function startPrefectFixture(recording: "healthy" | "failing") {
   ] as Record<string, unknown>[];
   const at = (min: unknown) => (typeof min === "number" ? new Date(Date.now() - min * 60_000).toISOString() : null);
   const requests: unknown[] = [];
+  const started: string[] = [];
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
     async fetch(req) {
       const url = new URL(req.url);
+      // a run started by hand: the deployment by flow/name, then a flow run created for it (Prefect's REST API)
+      if (req.method === "GET" && url.pathname === "/api/deployments/name/iceberg-offload-main/iceberg-offload-15min")
+        return Response.json({ id: "0d1e-offload", name: "iceberg-offload-15min" });
+      if (req.method === "POST" && url.pathname === "/api/deployments/0d1e-offload/create_flow_run") {
+        started.push(await req.text());
+        return Response.json({
+          id: `run-${started.length}`,
+          name: `quick-run-${started.length}`,
+          state_type: "SCHEDULED",
+        });
+      }
       if (req.method !== "POST" || url.pathname !== "/api/flow_runs/filter")
         return new Response("Not Found", { status: 404 });
       const body = (await req.json()) as any;
@@ -183,7 +195,7 @@ export function startPrefectFixture(recording: "healthy" | "failing") {
       );
     },
   });
-  return { url: `http://127.0.0.1:${server.port}/api`, requests, stop: () => server.stop(true) };
+  return { url: `http://127.0.0.1:${server.port}/api`, requests, started, stop: () => server.stop(true) };
 }
 
 /**

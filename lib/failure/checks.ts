@@ -9,6 +9,7 @@ import type { Window } from "../verdict/status.ts";
 import { sequenceRunSql, tradeKeySql } from "../k2/stack.ts";
 import type { Check } from "./verdict.ts";
 import type { WatermarkReading } from "../io/watermarks.ts";
+import type { FlowRun } from "../io/prefect.ts";
 
 const cols = (m: Mapping) => ({
   ex: exchangeExpr(m),
@@ -188,6 +189,45 @@ export function silverGoldSql(m: Mapping, database: string, w: Window): string {
         ${sqlTimeMs(to)}) AS gold`;
 }
 
+const FAILED = ["FAILED", "CRASHED"];
+const runStart = (r: FlowRun) => Date.parse(r.start_time ?? r.expected_start_time ?? "");
+const runName = (r: FlowRun) => `${r.name} (${r.state_name ?? r.state_type})`;
+
+/**
+ * On a stack, Prefect's record of the offload deployment's flow runs (FACTS.md: with Spark down the script never runs,
+ * so only Prefect sees the failure): a run begun while the fault held failed, and the next one begun after clearing
+ * completed. `faultStart` and `clearedAt` in epoch ms; runs as the API returns them.
+ */
+export function flowRunChecks(runs: FlowRun[], faultStart: number, clearedAt: number, deployment: string): Check[] {
+  const during = runs.filter((r) => runStart(r) >= faultStart && runStart(r) < clearedAt);
+  const after = runs.filter((r) => runStart(r) >= clearedAt).sort((a, b) => runStart(a) - runStart(b));
+  const failed = during.filter((r) => FAILED.includes(r.state_type));
+  const done = after.find((r) => ["COMPLETED", ...FAILED].includes(r.state_type));
+  const hint = "start one with --start-offload-runs (it asks first, or --yes), or hold the fault across a run";
+  return [
+    {
+      name: "Prefect: a flow run failed while the fault held",
+      status: !during.length ? "NOT CHECKED" : failed.length === during.length ? "PASS" : "FAIL",
+      detail: !during.length
+        ? `no run of ${deployment} began while the fault held: ${hint}`
+        : during.map(runName).join(", "),
+    },
+    {
+      name: "Prefect: the next flow run completed",
+      status: !done ? "NOT CHECKED" : done.state_type === "COMPLETED" ? "PASS" : "FAIL",
+      detail: done
+        ? `${runName(done)}, begun ${((runStart(done) - clearedAt) / 1000).toFixed(1)} s after clearing`
+        : `no run of ${deployment} finished after clearing within the observation limit (--limit)`,
+    },
+  ];
+}
+
+/** The name of the first run Prefect recorded as failed while the fault held, for the watermark check. */
+export function failedDuring(runs: FlowRun[], faultStart: number, clearedAt: number): string | null {
+  const r = runs.find((x) => FAILED.includes(x.state_type) && runStart(x) >= faultStart && runStart(x) < clearedAt);
+  return r ? r.name : null;
+}
+
 /**
  * On a stack: the watermark held while the fault did (a run was attempted: failures or status moved), and the next run
  * advanced it.
@@ -198,9 +238,13 @@ export function watermarkChecks(
   after: WatermarkReading | null,
   holdMs: number,
   scheduleMs: number,
+  /** a run of the deployment that Prefect recorded as failed while the fault held (the stack's offload writes nothing) */
+  failedRun: string | null = null,
 ): Check[] {
   const attempted =
-    (atClear.failures ?? 0) > (before.failures ?? 0) || (atClear.status !== before.status && atClear.status !== null);
+    failedRun !== null ||
+    (atClear.failures ?? 0) > (before.failures ?? 0) ||
+    (atClear.status !== before.status && atClear.status !== null);
   const held: Check =
     atClear.ms > before.ms
       ? {
@@ -213,7 +257,9 @@ export function watermarkChecks(
             name: "watermark not advanced while the fault held",
             status: "PASS",
             detail:
-              `a run was attempted (status ${atClear.status ?? "–"}, failures ${atClear.failures ?? "–"}) and ` +
+              (failedRun
+                ? `Prefect's flow run ${failedRun} failed and `
+                : `a run was attempted (status ${atClear.status ?? "–"}, failures ${atClear.failures ?? "–"}) and `) +
               `the watermark stayed (${before.source})`,
           }
         : {

@@ -7,7 +7,7 @@ import type { Target } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import type { Mapping } from "../k2/discovery.ts";
 import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
-import { EXCHANGE_NAMES, KAFKA_ENGINE } from "../k2/stack.ts";
+import { EXCHANGE_NAMES, KAFKA_ENGINE, OFFLOAD_DEPLOYMENT, OFFLOAD_FLOW_DEPLOYMENT } from "../k2/stack.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
 import { progress } from "../runtime/progress.ts";
 import { formatDuration } from "../runtime/units.ts";
@@ -22,10 +22,13 @@ import {
   gapSql,
   silverGoldSql,
   watermarkChecks,
+  flowRunChecks,
+  failedDuring,
   type FaultTimes,
   type LossRow,
 } from "./checks.ts";
 import { newestWatermark, type WatermarkReading } from "../io/watermarks.ts";
+import { prefectUrl, recentRuns, startFlowRun } from "../io/prefect.ts";
 import type { Window } from "../verdict/status.ts";
 import { ensureLabStack } from "../lab/stack.ts";
 import { resetLab } from "../lab/schema.ts";
@@ -43,6 +46,8 @@ export type RunOptions = {
   rate: number;
   faults: Fault[];
   prefectDbUrl?: string;
+  /** a stack's Prefect API, and whether the offload tests start the deployment's runs through it */
+  prefect?: { api: string; start: boolean };
 };
 import type { Result, Skipped } from "./summary.ts";
 
@@ -101,6 +106,7 @@ export type RunContext = {
   silver: Mapping;
   o: RunOptions;
   onAbort: (c: () => Promise<void>) => void;
+  log: (m: string) => void;
 };
 
 /** How long to watch for recovery after clearing: offload tests on a stack wait for the next scheduled run. */
@@ -149,9 +155,12 @@ async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
     const faultStart = Date.now();
     await fault.apply();
     const inEffect = Date.now() - faultStart; // a stop returns once the container is down
+    const startRun = offloadStarter(t, c);
+    await startRun?.("while the fault holds");
     const ticks: Tick[] = base.map((k) => ({ ...k }));
     const limitMs = observeLimitMs(t, c.o, !!wmBefore);
-    const obs = await observe(t, c, { probe, fault, wm, rates, ticks, faultStart, holdMs, limitMs });
+    const afterClear = startRun ? () => startRun("after clearing") : undefined;
+    const obs = await observe(t, c, { probe, fault, wm, rates, ticks, faultStart, holdMs, limitMs, afterClear });
     const f: FaultTimes = {
       startMs: faultStart,
       clearMs: faultStart + obs.clearedAt,
@@ -332,6 +341,8 @@ async function observe(
     faultStart: number;
     holdMs: number;
     limitMs: number;
+    /** once the fault is cleared (a stack's offload test: start the next run) */
+    afterClear?: () => Promise<void>;
   },
 ): Promise<Observation> {
   const o: Observation = { clearedAt: 0, recoveredAt: null, wmAtClear: null, wmAfter: null };
@@ -344,6 +355,7 @@ async function observe(
       o.wmAtClear = s.wm && (await s.wm.read());
       await s.fault.clear();
       o.clearedAt = Date.now() - s.faultStart;
+      await s.afterClear?.();
     }
     s.ticks.push({ t: since, flow: await s.probe.flow(now - 1000, now), containersOk: await s.probe.containerOk() });
     if (s.fault.cleared && o.wmAtClear && i % 5 === 0 && !(o.wmAfter && o.wmAfter.ms > o.wmAtClear.ms))
@@ -441,15 +453,49 @@ async function offloadChecks(
   },
 ): Promise<Check[]> {
   if (c.env) return labOffloadChecks(c, c.env, s.faultStart, s.inEffect, s.clearedAt);
-  if (s.wmBefore && s.wmAtClear)
-    return watermarkChecks(s.wmBefore, s.wmAtClear, s.wmAfter, s.holdMs, THRESHOLDS.offloadIntervalMs);
-  return [
-    {
-      name: "watermark",
-      status: "NOT CHECKED",
-      detail: s.wm?.error ?? "no offload_watermarks in ClickHouse, and PREFECT_DB_URL is not set",
-    },
-  ];
+  const clearedAt = s.faultStart + s.clearedAt;
+  const flow = await flowRuns(c, s.faultStart + s.inEffect, clearedAt);
+  const failed = flow.runs ? failedDuring(flow.runs, s.faultStart + s.inEffect, clearedAt) : null;
+  const wm: Check[] =
+    s.wmBefore && s.wmAtClear
+      ? watermarkChecks(s.wmBefore, s.wmAtClear, s.wmAfter, s.holdMs, THRESHOLDS.offloadIntervalMs, failed)
+      : [
+          {
+            name: "watermark",
+            status: "NOT CHECKED",
+            detail: s.wm?.error ?? "no offload_watermarks in ClickHouse, and PREFECT_DB_URL is not set",
+          },
+        ];
+  return [...flow.checks, ...wm];
+}
+
+/** Prefect's flow runs of the offload deployment around the fault; an API that does not answer is said, not fatal. */
+async function flowRuns(c: RunContext, from: number, clearedAt: number) {
+  const api = c.o.prefect?.api ?? prefectUrl();
+  try {
+    const runs = await recentRuns(api, OFFLOAD_DEPLOYMENT, 20);
+    return { runs, checks: flowRunChecks(runs, from, clearedAt, OFFLOAD_FLOW_DEPLOYMENT) };
+  } catch (e) {
+    if (!(e instanceof K2Error)) throw e;
+    return { runs: null, checks: [{ name: "Prefect flow runs", status: "NOT CHECKED" as Status, detail: e.message }] };
+  }
+}
+
+/**
+ * On a stack, with --start-offload-runs (confirmed): a run of the offload deployment started through Prefect's API, so
+ * that an offload test does not wait up to 15 minutes for the schedule. Null on the lab or without the flag.
+ */
+function offloadStarter(t: TestSpec, c: RunContext): ((when: string) => Promise<void>) | null {
+  const p = c.o.prefect;
+  if (!t.offload || c.env || !p?.start) return null;
+  return async (when) => {
+    const r = await startFlowRun(p.api, OFFLOAD_FLOW_DEPLOYMENT).catch((e: unknown) => {
+      if (!(e instanceof K2Error)) throw e;
+      c.log(`test ${t.name}: could not start a run ${when}: ${e.message}`);
+      return null;
+    });
+    if (r) c.log(`test ${t.name}: started flow run ${r.name} of ${OFFLOAD_FLOW_DEPLOYMENT} ${when}`);
+  };
 }
 
 /**

@@ -142,6 +142,8 @@ export const STACK_BUDGET = { cpu: 15.5, memGbPlan: 19.5, memGbTable: 21.75 };
 
 export const EXCHANGE_NAMES = ["binance", "kraken", "coinbase"] as const;
 export const OFFLOAD_DEPLOYMENT = "iceberg-offload-15min";
+/** The deployment as Prefect's API names it by flow (FACTS.md: a run can be started by hand through the API). */
+export const OFFLOAD_FLOW_DEPLOYMENT = `iceberg-offload-main/${OFFLOAD_DEPLOYMENT}`;
 
 /** K2's Prometheus (v3.2.0): scrape and rule evaluation every 15 s; each adds up to one interval to an alert. */
 export const PROMETHEUS = { scrapeMs: 15_000, evalMs: 15_000 };
