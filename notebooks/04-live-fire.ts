@@ -63,7 +63,7 @@ const OPTIONS = {
     65535,
   ),
   network: opt.optionalText(
-    "--live: the network the partition leaves (lab: k2-lab-net; stack: the one k2-clickhouse is on)",
+    "--live: the network the partition leaves (lab: k2-lab_k2-net; stack: the one k2-clickhouse is on)",
     "name",
   ),
   yes: opt.flag("--live on a stack: do not ask before injecting faults"),

@@ -63,7 +63,7 @@ const OPTIONS = {
   "include-lab": opt.flag('--write: write the lab\'s evidence too, every filled cell saying "(lab)"'),
   "skip-drill": opt.flag("skip the drill (it resets the lab's pipeline and applies each runbook's fault)"),
   network: opt.optionalText(
-    "the network the runbooks name (lab: k2-lab-net; stack: the one k2-clickhouse is on, as the engine names it)",
+    "the network the runbooks name (lab: k2-lab_k2-net; stack: the one k2-clickhouse is on, as the engine names it)",
     "name",
   ),
 };

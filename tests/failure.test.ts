@@ -553,7 +553,7 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
     const t = await connectDocker(env);
     await expect(
       applyFault(t, { test: "x", container: "k2-clickhouse", action: "disconnect", network: "k2-net", at: "", pid: 0 }),
-    ).rejects.toThrow("k2-clickhouse is not on network k2-net (it is on k2-lab-net): fix --network");
+    ).rejects.toThrow("k2-clickhouse is not on network k2-net (it is on k2-lab_k2-net): fix --network");
     await expect(guard(t, "postgres-main", true)).rejects.toThrow(
       "refusing to touch postgres-main: not a K2 container",
     );

@@ -101,7 +101,7 @@ test("--live: a stack's Prometheus and rules, step 3's faults through Docker, th
     const by = Object.fromEntries(rec.results.map((x) => [x.alert, x]));
     expect(by.FeedHandlerDown!.fault).toBe("step 3's feed-handler-crash: docker stop k2-feed-handler-binance");
     expect(by.RedpandaConsumerLagHigh!.fault).toBe(
-      "step 3's network-partition: docker network disconnect k2-lab-net k2-clickhouse",
+      "step 3's network-partition: docker network disconnect k2-lab_k2-net k2-clickhouse",
     );
     for (const a of ["FeedHandlerDown", "RedpandaConsumerLagHigh", "ServiceOOMKill"]) {
       expect(by[a]!.status).toBe("PASS");
@@ -117,7 +117,7 @@ test("--live: a stack's Prometheus and rules, step 3's faults through Docker, th
     const docker = new Docker({ socketPath: host.replace(/^unix:\/\//, "") });
     const handler = await docker.getContainer("k2-feed-handler-binance").inspect();
     const ch = await docker.getContainer("k2-clickhouse").inspect();
-    expect([handler.State.Running, Object.keys(ch.NetworkSettings.Networks)]).toEqual([true, ["k2-lab-net"]]);
+    expect([handler.State.Running, Object.keys(ch.NetworkSettings.Networks)]).toEqual([true, ["k2-lab_k2-net"]]);
   } finally {
     await prom.stop();
   }

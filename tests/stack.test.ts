@@ -90,7 +90,8 @@ test("a cleared partition restores the static address and aliases exactly; a pla
     Labels: { "com.k2.lab": "true" },
     IPAM: { Config: [{ Subnet: "10.213.7.0/24" }] },
   });
-  const c = await runLabContainer(t, { name, labels: { "com.k2.lab": "true" }, cmd: IDLE, network: net });
+  const network = { name: net, aliases: [name] };
+  const c = await runLabContainer(t, { name, labels: { "com.k2.lab": "true" }, cmd: IDLE, network });
   await t.docker.getNetwork(net).disconnect({ Container: name });
   await t.docker.getNetwork(net).connect({
     Container: name,
@@ -124,8 +125,21 @@ test("a cleared partition restores the static address and aliases exactly; a pla
   }
 }, 60_000);
 
-test("the partition network: what k2-clickhouse is on; compose's k2-net among several; --network wins", async () => {
+test("the lab's network as compose makes K2's: <project>_k2-net, K2's addresses and aliases; discovery", async () => {
   (await ensureLabStack(t)).close();
+  expect(LAB_NET).toBe("k2-lab_k2-net");
+  const ch = await t.docker.getContainer("k2-clickhouse").inspect();
+  expect(endpointOf(ch, LAB_NET)).toEqual({ ipv4: "172.28.0.20", aliases: ["clickhouse"] });
+  expect([ch.Config.Labels["com.docker.compose.project"], ch.Config.Labels["com.docker.compose.service"]]).toEqual([
+    "k2-lab",
+    "clickhouse",
+  ]);
+  const labNet = await t.docker.getNetwork(LAB_NET).inspect();
+  expect([labNet.Internal, labNet.IPAM?.Config?.[0]?.Subnet, labNet.Labels?.["com.docker.compose.network"]]).toEqual([
+    true,
+    "172.28.0.0/16",
+    "k2-net",
+  ]);
   expect(await clickhouseNetwork(t)).toBe(LAB_NET);
   expect(await clickhouseNetwork(t, "given-net")).toBe("given-net");
   // a compose project's network beside it, labelled as compose labels k2-net (nothing is sent over either)
@@ -142,7 +156,11 @@ test("the partition network: what k2-clickhouse is on; compose's k2-net among se
   });
   await net.connect({ Container: "k2-clickhouse" });
   try {
-    expect(await clickhouseNetwork(t)).toBe(name);
+    // two of compose's k2-net: which one is the user's to say
+    await expect(clickhouseNetwork(t)).rejects.toThrow(
+      `k2-clickhouse is on ${[LAB_NET, name].sort().join(", ")} (2 of them compose's k2-net): name the one to ` +
+        "partition with --network",
+    );
   } finally {
     await net.disconnect({ Container: "k2-clickhouse" });
     await net.remove();

@@ -10,6 +10,7 @@ import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import type Docker from "dockerode";
 import { LAB_NET } from "../lab/stack.ts";
+import { reconnectCommand } from "../k2/network.ts";
 import { MTTR_TARGET_MS } from "../k2/thresholds.ts";
 
 export type Action = "stop" | "restart" | "disconnect";
@@ -149,7 +150,7 @@ export function plan(t: TestSpec, holdMs: number, network: string): string[] {
     t.action === "stop"
       ? `docker start ${t.container}`
       : t.action === "disconnect"
-        ? `docker network connect ${network} ${t.container}`
+        ? reconnectCommand(network, t.container)
         : "(restart clears itself)";
   return [
     `test ${t.id} ${t.name}: baseline 5 s`,
@@ -190,13 +191,16 @@ async function journalSet(e: JournalEntry) {
   await writeJournal([...readJournal().filter((x) => x.test !== e.test), e]);
 }
 
-/** The endpoint as Docker reports it, less the alias Docker adds itself (the container's short id). */
+/** The endpoint as Docker reports it, less what Docker resolves by itself (the short id, the container's name). */
 export function endpointOf(i: Docker.ContainerInspectInfo, network: string): Endpoint | null {
   const n = i.NetworkSettings.Networks[network];
   if (!n) return null;
   const aliases: string[] = Array.isArray(n.Aliases) ? n.Aliases : [];
   const ipv4: unknown = n.IPAMConfig?.IPv4Address;
-  return { ipv4: typeof ipv4 === "string" && ipv4 ? ipv4 : null, aliases: aliases.filter((a) => !i.Id.startsWith(a)) };
+  // the short id and the container's own name are not the compose aliases: the engine resolves both on any
+  // user-defined network whatever `--alias` was given
+  const own = (a: string) => i.Id.startsWith(a) || a === i.Name.replace(/^\//, "");
+  return { ipv4: typeof ipv4 === "string" && ipv4 ? ipv4 : null, aliases: aliases.filter((a) => !own(a)) };
 }
 
 /** What of the endpoint recorded before the fault is missing now: empty when restored exactly. */

@@ -13,13 +13,19 @@ export type Service = {
   budget?: { cpu: number; memMb: number }; // Phase 7 budget (absent: not in budget)
   healthcheck?: boolean; // has a compose healthcheck
   oneShot?: boolean; // exits by design (not "down")
+  /** compose's fixed address on k2-net (the rest get one from the subnet); the service name is its alias */
+  ipv4?: string;
 };
+
+/** Compose's network: declared `k2-net` (the engine names it `<project>_k2-net`) on this subnet. */
+export const COMPOSE_SUBNET = "172.28.0.0/16";
 
 const G = 1024;
 export const SERVICES: Service[] = [
   {
     service: "feed-handler-binance",
     container: "k2-feed-handler-binance",
+    ipv4: "172.28.0.50",
     role: "feed-handler",
     exchange: "binance",
     limit: { cpu: 0.5, memMb: 512 },
@@ -28,6 +34,7 @@ export const SERVICES: Service[] = [
   {
     service: "feed-handler-kraken",
     container: "k2-feed-handler-kraken",
+    ipv4: "172.28.0.51",
     role: "feed-handler",
     exchange: "kraken",
     limit: { cpu: 0.5, memMb: 512 },
@@ -44,6 +51,7 @@ export const SERVICES: Service[] = [
   {
     service: "redpanda",
     container: "k2-redpanda",
+    ipv4: "172.28.0.10",
     role: "streaming",
     tier: "hot",
     limit: { cpu: 2, memMb: 2 * G },
@@ -61,6 +69,7 @@ export const SERVICES: Service[] = [
   {
     service: "clickhouse",
     container: "k2-clickhouse",
+    ipv4: "172.28.0.20",
     role: "storage",
     tier: "warm",
     limit: { cpu: 4, memMb: 8 * G },
@@ -70,6 +79,7 @@ export const SERVICES: Service[] = [
   {
     service: "spark-iceberg",
     container: "k2-spark-iceberg",
+    ipv4: "172.28.0.40",
     role: "etl",
     tier: "cold",
     limit: { cpu: 2, memMb: 4 * G },
@@ -78,6 +88,7 @@ export const SERVICES: Service[] = [
   {
     service: "prefect-server",
     container: "k2-prefect-server",
+    ipv4: "172.28.0.31",
     role: "orchestration",
     tier: "control-plane",
     limit: { cpu: 1, memMb: G },
@@ -95,6 +106,7 @@ export const SERVICES: Service[] = [
   {
     service: "prefect-db",
     container: "k2-prefect-db",
+    ipv4: "172.28.0.30",
     role: "orchestration",
     tier: "control-plane",
     limit: { cpu: 1, memMb: G },
@@ -104,6 +116,7 @@ export const SERVICES: Service[] = [
   {
     service: "minio",
     container: "k2-minio",
+    ipv4: "172.28.0.21",
     role: "storage",
     tier: "cold",
     limit: { cpu: 1, memMb: G },

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { K2Error, EXIT } from "../runtime/errors.ts";
-import { SERVICES, type Service } from "../k2/stack.ts";
+import { COMPOSE_SUBNET, SERVICES, type Service } from "../k2/stack.ts";
+import { COMPOSE_NETWORK } from "../k2/network.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import { bin, isInstalled, missingLine } from "../io/packages.ts";
 import { Conduits, HANDLER_CMD } from "./conduit.ts";
@@ -61,20 +62,36 @@ export type LabContainerSpec = {
   nanoCpus?: number;
   binds?: string[];
   restart?: { Name: "no" | "on-failure" | "always" | "unless-stopped"; MaximumRetryCount?: number };
-  /** a lab network (internal, nothing is sent over it) instead of --network none */
-  network?: string;
+  /** a lab network (internal, nothing is sent over it) instead of --network none, with compose's address and aliases */
+  network?: { name: string; ipv4?: string; aliases: string[] };
 };
 
-/** The internal network the partition test disconnects k2-clickhouse from. No traffic is ever sent over it. */
-export const LAB_NET = "k2-lab-net";
+/**
+ * The lab's compose project: its network is named as compose names K2's (`<project>_k2-net`), on K2's subnet, and
+ * internal. Nothing is ever sent over it; it is there so that discovery, the partition test and its exact restore
+ * (address and aliases) meet the shapes a deployed stack has.
+ */
+export const LAB_PROJECT = "k2-lab";
+export const LAB_NET = `${LAB_PROJECT}_${COMPOSE_NETWORK}`;
 export async function ensureLabNetwork(t: DockerTarget) {
   const nets = await t.docker.listNetworks({ filters: { name: [LAB_NET] } });
   if (!nets.some((n) => n.Name === LAB_NET))
-    await t.docker.createNetwork({ Name: LAB_NET, Internal: true, Labels: { "com.k2.lab": "true" } });
+    await t.docker.createNetwork({
+      Name: LAB_NET,
+      Internal: true,
+      IPAM: { Config: [{ Subnet: COMPOSE_SUBNET }] },
+      Labels: {
+        "com.k2.lab": "true",
+        "com.docker.compose.project": LAB_PROJECT,
+        "com.docker.compose.network": COMPOSE_NETWORK,
+      },
+    });
 }
 
-/** As compose labels K2's containers: the role as com.k2.service, the tier where compose gives one. */
+/** As compose labels K2's containers: compose's own project and service, the role as com.k2.service, the tier. */
 export const labLabels = (s: Service): Record<string, string> => ({
+  "com.docker.compose.project": LAB_PROJECT,
+  "com.docker.compose.service": s.service,
   "com.k2.service": s.role,
   ...(s.tier ? { "com.k2.tier": s.tier } : {}),
   "com.k2.version": "v2",
@@ -118,7 +135,7 @@ export async function runLabContainer(
       JSON.stringify(info.Config.Cmd) === JSON.stringify(["sh", "-c", spec.cmd]) &&
       JSON.stringify(info.HostConfig.Binds ?? []) === JSON.stringify(spec.binds ?? []) &&
       info.Config.Labels?.[BIND_IDS] === bindIds(spec.binds) &&
-      info.HostConfig.NetworkMode === (spec.network ?? "none") &&
+      info.HostConfig.NetworkMode === (spec.network?.name ?? "none") &&
       (info.HostConfig.RestartPolicy?.Name || "no") === (spec.restart?.Name ?? "no");
     if (same) return existing;
     await existing.remove({ force: true }); // a lab container from an older spec: rebuild it
@@ -135,8 +152,16 @@ export async function runLabContainer(
       ? { Test: ["CMD", "true"], Interval: 5e9, Timeout: 2e9, Retries: 1, StartPeriod: 0 }
       : undefined,
     StopTimeout: 2,
+    NetworkingConfig: spec.network && {
+      EndpointsConfig: {
+        [spec.network.name]: {
+          IPAMConfig: spec.network.ipv4 ? { IPv4Address: spec.network.ipv4 } : undefined,
+          Aliases: spec.network.aliases,
+        },
+      },
+    },
     HostConfig: {
-      NetworkMode: spec.network ?? "none",
+      NetworkMode: spec.network?.name ?? "none",
       Binds: spec.binds,
       RestartPolicy: spec.restart,
       Memory: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
@@ -192,7 +217,8 @@ export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: num
       healthcheck: s.healthcheck,
       cmd: s.oneShot ? "exit 0" : (custom?.cmd ?? IDLE),
       binds: custom?.binds,
-      network: s.service === "clickhouse" ? LAB_NET : undefined,
+      // compose names each container by its container name and service on k2-net
+      network: { name: LAB_NET, ipv4: s.ipv4, aliases: [s.container, s.service] },
       memoryMb: s.limit.memMb,
       nanoCpus: Math.round(Math.min(s.limit.cpu, NCPU) * 1e9),
       restart: s.oneShot ? undefined : { Name: "unless-stopped" },

@@ -2,6 +2,7 @@
 // for it, what to look at and the ordered commands that clear it, with the platform's real names. Commands are built
 // from `Names` (the target's database and silver columns as discovered), so a runbook and its check agree. Pure.
 import { RUNBOOK_MTTR_MS } from "../k2/thresholds.ts";
+import { reconnectCommand } from "../k2/network.ts";
 
 export type RunbookName = keyof typeof RUNBOOK_MTTR_MS;
 
@@ -151,7 +152,11 @@ export function runbooks(n: Names): Runbook[] {
         sql("Trades landing now", flowSql(n)),
       ],
       resolution: [
-        sh("Put it back on the network", `docker network connect ${n.network} k2-clickhouse`, "it is off the network"),
+        sh(
+          "Put it back on the network with its compose address and alias (others reach it as clickhouse)",
+          reconnectCommand(n.network, "k2-clickhouse"),
+          "it is off the network",
+        ),
         sh("Start it", "docker start k2-clickhouse"),
         sql("Confirm trades land again (the consumers resume from their committed offsets)", flowingSql(n, null)),
       ],

@@ -83,8 +83,9 @@ const COMPOSE_SERVICES = new Set(SERVICES.map((s) => s.service));
 /** Every name a shell command uses, against the platform's list and what the engine has. */
 function shellCheck(c: Command & { shell: string }, present: Present, network: string): string[] {
   const problems: string[] = [];
-  // "--filter name=k2-feed-handler" is a prefix, not a container
-  const containers = [...c.shell.matchAll(/(?<!name=)\bk2-[a-z0-9-]+/g)].map((m) => m[0]).filter((n) => n !== network);
+  // "--filter name=k2-feed-handler" is a prefix, not a container; the network's name (k2-lab_k2-net) is not one either
+  const words = c.shell.split(` ${network} `).join(" ");
+  const containers = [...words.matchAll(/(?<!name=)\bk2-[a-z0-9-]+/g)].map((m) => m[0]);
   for (const n of new Set(containers)) {
     if (!CONTAINERS.has(n)) problems.push(`${n} is not a K2 container`);
     else if (present && !present.containers.includes(n)) problems.push(`${n} is not on the Docker engine`);
