@@ -3,24 +3,25 @@
 // The brief starts every day with four checks by hand. This notebook does them, shows the
 // evidence for each, and exits non-zero when any fails, so it can gate CI and the step
 // notebooks. On the embedded default it checks the K2 lab: its containers and its engine.
-import { main, type Notebook } from "../lib/runtime/notebook.ts";
+
+import { checksTable, countsText, flowFigure, groupLines } from "../lib/health/report.ts";
+import { flowSeriesSql, gatherHealth } from "../lib/health/run.ts";
+import { type HealthFetched, overallOf } from "../lib/health/summary.ts";
+import { type Check } from "../lib/health/verdict.ts";
 import { connectClickHouse, isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
 import { probeDocker } from "../lib/io/docker.ts";
-import { gatherHealth, flowSeriesSql } from "../lib/health/run.ts";
-import { type Check } from "../lib/health/verdict.ts";
-import { overallOf, type HealthFetched } from "../lib/health/summary.ts";
-import { countsText, checksTable, flowFigure, groupLines } from "../lib/health/report.ts";
-import { loadConfig, type K2Config } from "../lib/k2/config.ts";
 import { prefectUrl } from "../lib/io/prefect.ts";
-import { runLab } from "../lib/lab/lab.ts";
-import { ensureLabStack } from "../lib/lab/stack.ts";
-import { parseDelay } from "../lib/lab/random.ts";
-import { parseFault, faultsHtml, type Fault } from "../lib/lab/traffic.ts";
-import { html } from "../lib/report/html.ts";
-import { formatDuration, durationSpec } from "../lib/runtime/units.ts";
-import { K2Error, EXIT, registerSecret } from "../lib/runtime/errors.ts";
+import { type K2Config, loadConfig } from "../lib/k2/config.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
+import { runLab } from "../lib/lab/lab.ts";
+import { parseDelay } from "../lib/lab/random.ts";
+import { ensureLabStack } from "../lib/lab/stack.ts";
+import { type Fault, faultsHtml, parseFault } from "../lib/lab/traffic.ts";
+import { html } from "../lib/report/html.ts";
+import { EXIT, K2Error, registerSecret } from "../lib/runtime/errors.ts";
+import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import * as opt from "../lib/runtime/options.ts";
+import { durationSpec, formatDuration } from "../lib/runtime/units.ts";
 
 type Options = {
   windowMs: number;

@@ -4,42 +4,41 @@
 // stack), then let the engine compute every trade's lag from the discovered columns, check
 // for loss, and judge p99 against the scenario's target, honestly: a clock too coarse to
 // decide gives UNRESOLVED, never PASS.
-import { main, type Notebook } from "../lib/runtime/notebook.ts";
-import { connectClickHouse, isLab, targetFromEnv, type Target } from "../lib/io/clickhouse.ts";
-import { loadConfig } from "../lib/k2/config.ts";
-import { discoverTradeTables } from "../lib/k2/discovery.ts";
-import { delayOption } from "../lib/lab/random.ts";
-import { parseFault } from "../lib/lab/traffic.ts";
-import { scenarioByName, type Scenario } from "../lib/latency/verdict.ts";
-import { runScenario, type Pipeline, type ScenarioOptions } from "../lib/latency/run.ts";
-import { rpkLoad, generatorLoad } from "../lib/latency/load.ts";
-import { startLabTraffic } from "../lib/lab/lab.ts";
-import { LabTopics } from "../lib/lab/topics.ts";
-import { ensureLabStack } from "../lib/lab/stack.ts";
-import { connectDocker } from "../lib/io/docker.ts";
-import { confirm } from "../lib/runtime/confirm.ts";
-import { dataDir } from "../lib/runtime/paths.ts";
-import { BASE_RATE } from "../lib/runtime/units.ts";
-import { parseDelay } from "../lib/lab/random.ts";
+
 import { join } from "node:path";
 import { requireHealthy } from "../lib/health/run.ts";
-import { formatDuration } from "../lib/runtime/units.ts";
+import { describePrecondition } from "../lib/health/summary.ts";
+import { connectClickHouse, isLab, type Target, targetFromEnv } from "../lib/io/clickhouse.ts";
+import { connectDocker } from "../lib/io/docker.ts";
+import { loadConfig } from "../lib/k2/config.ts";
+import { discoverTradeTables } from "../lib/k2/discovery.ts";
 import { KAFKA_ENGINE } from "../lib/k2/stack.ts";
-import { usageError } from "../lib/runtime/errors.ts";
-import { fmt } from "../lib/report/document.ts";
+import { startLabTraffic } from "../lib/lab/lab.ts";
+import { delayOption, parseDelay } from "../lib/lab/random.ts";
+import { ensureLabStack } from "../lib/lab/stack.ts";
+import { LabTopics } from "../lib/lab/topics.ts";
+import { parseFault } from "../lib/lab/traffic.ts";
+import { latencyFacts } from "../lib/latency/facts.ts";
+import { generatorLoad, rpkLoad } from "../lib/latency/load.ts";
 import {
+  compareRuns,
+  copiesNote,
+  floorSection,
   latencyFigures,
+  perTableSection,
   resultsTable,
   segmentTable,
-  compareRuns,
-  perTableSection,
-  floorSection,
-  bottleneckText,
-  copiesNote,
 } from "../lib/latency/report.ts";
-import { describePrecondition } from "../lib/health/summary.ts";
-import { scenarioSummaries, type LatencyFetched, type ScenarioRecord } from "../lib/latency/summary.ts";
+import { type Pipeline, runScenario, type ScenarioOptions } from "../lib/latency/run.ts";
+import type { LatencyFetched, ScenarioRecord } from "../lib/latency/summary.ts";
+import { type Scenario, scenarioByName } from "../lib/latency/verdict.ts";
+import { fmt } from "../lib/report/document.ts";
+import { confirm } from "../lib/runtime/confirm.ts";
+import { usageError } from "../lib/runtime/errors.ts";
+import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import * as opt from "../lib/runtime/options.ts";
+import { dataDir } from "../lib/runtime/paths.ts";
+import { BASE_RATE, formatDuration } from "../lib/runtime/units.ts";
 
 type Options = ScenarioOptions & {
   scenarios: Scenario[];
@@ -185,14 +184,14 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
       );
     const pre = describePrecondition(m.health);
     if (pre) doc.note(pre.status, pre.text);
-    const floors = floorSection(doc, records);
-    const summaries = await scenarioSummaries(run, records);
+    const facts = await latencyFacts(run);
+    const summaries = facts.summaries;
+    floorSection(doc, records, facts.floors);
     doc.md`## Results`;
     resultsTable(doc, summaries);
     copiesNote(doc, records);
-    const segs = await segmentTable(doc, run, records);
-    const bottleneckLine = bottleneckText(floors, summaries, segs);
-    doc.fact("Bottleneck identified", bottleneckLine);
+    segmentTable(doc, records, facts.per);
+    doc.fact("Bottleneck identified", facts.bottleneck);
     doc.fact("Tuning applied", m.tuning ?? 'none recorded for this run (pass --tuning "...")');
     await latencyFigures(doc, run, records, summaries);
     await perTableSection(doc, run, records);
@@ -208,7 +207,7 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
             `${s.achieved} · ${s.notes.join("; ")}`
           ).slice(0, 240),
         ),
-        `  bottleneck: ${bottleneckLine}`.slice(0, 240),
+        `  bottleneck: ${facts.bottleneck}`.slice(0, 240),
       ],
     };
   },

@@ -10,19 +10,20 @@
 //   bun notebooks/02-burn-in.ts status | stop | start --resume
 //   bun notebooks/02-burn-in.ts import /tmp/k2-burn-in.csv
 //   bun notebooks/02-burn-in.ts --from latest        re-render
+
+import { basename, join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { join, basename, relative } from "node:path";
-import { outDir } from "../lib/runtime/paths.ts";
-import { top, renderRun, flagError, watchAndRender, type Notebook } from "../lib/runtime/notebook.ts";
+import { detachSampler, readyTarget, samplerStatus, startOptions, stopSampler } from "../lib/burnin/lifecycle.ts";
+import { figuresSection, resultsSection, totalsSection, trendsSection } from "../lib/burnin/report.ts";
+import { findRun, importRun, NOTEBOOK, noEngineRun, runSampler } from "../lib/burnin/run.ts";
+import { analyseBurnIn, type BurnInFetched } from "../lib/burnin/summary.ts";
 import { isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
 import { connectDocker, probeDocker } from "../lib/io/docker.ts";
-import { runSampler, findRun, importRun, noEngineRun, NOTEBOOK } from "../lib/burnin/run.ts";
-import { startOptions, readyTarget, detachSampler, samplerStatus, stopSampler } from "../lib/burnin/lifecycle.ts";
-import { analyseBurnIn, type BurnInFetched } from "../lib/burnin/summary.ts";
-import { resultsSection, totalsSection, trendsSection, figuresSection } from "../lib/burnin/report.ts";
-import { openRun, type RunData } from "../lib/runtime/store.ts";
-import { EXIT, usageError } from "../lib/runtime/errors.ts";
 import type { Report } from "../lib/report/document.ts";
+import { EXIT, usageError } from "../lib/runtime/errors.ts";
+import { flagError, type Notebook, renderRun, top, watchAndRender } from "../lib/runtime/notebook.ts";
+import { outDir } from "../lib/runtime/paths.ts";
+import { openRun, type RunData } from "../lib/runtime/store.ts";
 
 const HELP = `Step 2: 24-hour resource burn-in
 

@@ -5,35 +5,36 @@
 // time to recovery from the fault's start and from its clearing. Every trade in the window
 // is classified landed, lost, duplicated or late. A fault in flight is journalled first and
 // cleared on any exit; the next run restores what a killed one left broken.
-import { main, type Notebook } from "../lib/runtime/notebook.ts";
-import { targetFromEnv, connectClickHouse, isLab } from "../lib/io/clickhouse.ts";
-import { probeDocker, connectDocker } from "../lib/io/docker.ts";
-import { clickhouseNetwork } from "../lib/k2/network.ts";
-import { LAB_NET } from "../lib/lab/stack.ts";
-import { parseFault, type Fault } from "../lib/lab/traffic.ts";
-import { MATRIX, selectTests, plan, restoreJournal, journalPath, type TestSpec } from "../lib/failure/matrix.ts";
+
 import { relative } from "node:path";
-import { startLabEnv, runTests, type LabEnv } from "../lib/failure/run.ts";
+import { journalPath, MATRIX, plan, restoreJournal, selectTests, type TestSpec } from "../lib/failure/matrix.ts";
+import { alertsSection, contextNotes, resultsSection, testSection } from "../lib/failure/report.ts";
+import { type LabEnv, runTests, startLabEnv } from "../lib/failure/run.ts";
 import {
-  failureVerdict,
-  type FailureFetched,
   type AlertsSeen,
+  type FailureFetched,
   type FailureMeta,
+  failureVerdict,
   type Result,
   type Skipped,
 } from "../lib/failure/summary.ts";
-import { alertsSection, contextNotes, resultsSection, testSection } from "../lib/failure/report.ts";
-import { alertsFired, connectPrometheus, prometheusUrlFromEnv } from "../lib/io/prometheus.ts";
-import { describePrecondition } from "../lib/health/summary.ts";
-import { discoverWithObservation, silverOf } from "../lib/k2/discovery.ts";
-import { formatDuration } from "../lib/runtime/units.ts";
-import { K2Error, EXIT } from "../lib/runtime/errors.ts";
-import { confirm } from "../lib/runtime/confirm.ts";
 import { requireHealthy } from "../lib/health/run.ts";
-import { loadConfig, type K2Config } from "../lib/k2/config.ts";
-import * as opt from "../lib/runtime/options.ts";
+import { describePrecondition } from "../lib/health/summary.ts";
+import { connectClickHouse, isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
+import { connectDocker, probeDocker } from "../lib/io/docker.ts";
 import { prefectUrl } from "../lib/io/prefect.ts";
+import { alertsFired, connectPrometheus, prometheusUrlFromEnv } from "../lib/io/prometheus.ts";
+import { type K2Config, loadConfig } from "../lib/k2/config.ts";
+import { discoverWithObservation, silverOf } from "../lib/k2/discovery.ts";
+import { clickhouseNetwork } from "../lib/k2/network.ts";
 import { OFFLOAD_FLOW_DEPLOYMENT } from "../lib/k2/stack.ts";
+import { LAB_NET } from "../lib/lab/stack.ts";
+import { type Fault, parseFault } from "../lib/lab/traffic.ts";
+import { confirm } from "../lib/runtime/confirm.ts";
+import { EXIT, K2Error } from "../lib/runtime/errors.ts";
+import { main, type Notebook } from "../lib/runtime/notebook.ts";
+import * as opt from "../lib/runtime/options.ts";
+import { formatDuration } from "../lib/runtime/units.ts";
 
 type Options = {
   skipHealth: boolean;

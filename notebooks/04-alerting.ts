@@ -5,45 +5,45 @@
 // a live Prometheus (PROMETHEUS_URL) and a platform checkout (--stack-config), each alert's chain alert -> metric ->
 // scrape job -> target with the broken link named; --write puts the files into a checkout; the step's acceptance
 // criteria as a checklist. Files go to out/04-alerting/.
-import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { main, type Notebook } from "../lib/runtime/notebook.ts";
-import { ruleYaml } from "../lib/alerting/rules.ts";
+import { liveChains } from "../lib/alerting/audit.ts";
+import { checklist } from "../lib/alerting/checklist.ts";
+import { auditCheckout, COMPOSE_FILES, type Files } from "../lib/alerting/checkout.ts";
 import {
+  buildDashboard,
+  DATASOURCE,
+  DATASOURCE_PROVISIONING,
+  validateDashboard,
+  validateRules,
+} from "../lib/alerting/dashboard.ts";
+import { gatherLive } from "../lib/alerting/live.ts";
+import {
+  checkWord,
+  coverageText,
   findPromtool,
   judge,
   notJudged,
-  testYaml,
-  coverageText,
-  checkWord,
   type Promtool,
+  testYaml,
 } from "../lib/alerting/promtool.ts";
 import {
-  buildDashboard,
-  validateDashboard,
-  validateRules,
-  DATASOURCE,
-  DATASOURCE_PROVISIONING,
-} from "../lib/alerting/dashboard.ts";
-import { checklist } from "../lib/alerting/checklist.ts";
-import {
+  auditFailures,
   checklistSection,
-  rulesSection,
-  promtoolSection,
+  checkoutSection,
   dashboardSection,
   liveSection,
-  checkoutSection,
-  auditFailures,
+  promtoolSection,
+  rulesSection,
 } from "../lib/alerting/report.ts";
+import { ruleYaml } from "../lib/alerting/rules.ts";
 import type { AlertingFetched, AlertingResult, LiveAudit, WriteLoads } from "../lib/alerting/summary.ts";
-import { gatherLive } from "../lib/alerting/live.ts";
-import { liveChains } from "../lib/alerting/audit.ts";
-import { auditCheckout, COMPOSE_FILES, type Files } from "../lib/alerting/checkout.ts";
-import { planWrite, type Change } from "../lib/alerting/write.ts";
-import { connectPrometheus, prometheusUrlFromEnv } from "../lib/io/prometheus.ts";
+import { type Change, planWrite } from "../lib/alerting/write.ts";
 import { probeDocker } from "../lib/io/docker.ts";
-import { K2Error, EXIT, usageError } from "../lib/runtime/errors.ts";
+import { connectPrometheus, prometheusUrlFromEnv } from "../lib/io/prometheus.ts";
+import { EXIT, K2Error, usageError } from "../lib/runtime/errors.ts";
 import { writeAtomic } from "../lib/runtime/fsx.ts";
+import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import * as opt from "../lib/runtime/options.ts";
 
 type Options = { stackConfig: string | null; write: string | null };

@@ -5,31 +5,32 @@
 // routes to Debian's alertmanager, whose webhook is this notebook. A healthy baseline, then one fault per alert:
 // measured time to pending, firing, notified and resolved against each rule's bound. Everything started is stopped,
 // on Ctrl-C too. --live fires through a stack's Prometheus (PROMETHEUS_URL) instead, with step 3's faults.
-import { main, type Notebook } from "../lib/runtime/notebook.ts";
-import { connectClickHouse, isLab, targetFromEnv, type Target, type TargetSpec } from "../lib/io/clickhouse.ts";
-import { connectDocker, probeDocker, type DockerTarget } from "../lib/io/docker.ts";
-import { clickhouseNetwork } from "../lib/k2/network.ts";
+
+import { PipelineExporter } from "../lib/alerting/exporter.ts";
 import { DELAY_WINDOW_MS } from "../lib/alerting/exporter-sql.ts";
+import { type LiveFireRecord, notRunResult, runLiveFire, runLiveOnStack, serveLab } from "../lib/alerting/livefire.ts";
+import { dashboardPreview, liveFireTable } from "../lib/alerting/livefire-report.ts";
+import { ALERTS } from "../lib/alerting/rules.ts";
+import { stackFaults } from "../lib/alerting/stack-faults.ts";
+import { restoreJournal } from "../lib/failure/matrix.ts";
+import { connectClickHouse, isLab, type Target, type TargetSpec, targetFromEnv } from "../lib/io/clickhouse.ts";
+import { connectDocker, type DockerTarget, probeDocker } from "../lib/io/docker.ts";
+import { isInstalled, missingLine } from "../lib/io/packages.ts";
+import { connectPrometheus, type PromApi, prometheusUrlFromEnv } from "../lib/io/prometheus.ts";
 import { loadConfig } from "../lib/k2/config.ts";
+import { clickhouseNetwork } from "../lib/k2/network.ts";
 import { KAFKA_ENGINE, PROMETHEUS } from "../lib/k2/stack.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
+import { EXCHANGE_SHARE } from "../lib/lab/instruments.ts";
 import { startLabTraffic } from "../lib/lab/lab.ts";
 import { LabOffload } from "../lib/lab/offload.ts";
-import { ensureLabStack, LAB_NET } from "../lib/lab/stack.ts";
 import { parseDelay } from "../lib/lab/random.ts";
-import { PipelineExporter } from "../lib/alerting/exporter.ts";
-import { notRunResult, runLiveFire, runLiveOnStack, serveLab, type LiveFireRecord } from "../lib/alerting/livefire.ts";
-import { isInstalled, missingLine } from "../lib/io/packages.ts";
-import { stackFaults } from "../lib/alerting/stack-faults.ts";
-import { connectPrometheus, prometheusUrlFromEnv, type PromApi } from "../lib/io/prometheus.ts";
-import { restoreJournal } from "../lib/failure/matrix.ts";
+import { ensureLabStack, LAB_NET } from "../lib/lab/stack.ts";
 import { confirm } from "../lib/runtime/confirm.ts";
-import { EXCHANGE_SHARE } from "../lib/lab/instruments.ts";
-import { liveFireTable, dashboardPreview } from "../lib/alerting/livefire-report.ts";
-import { ALERTS } from "../lib/alerting/rules.ts";
-import { K2Error, EXIT, usageError } from "../lib/runtime/errors.ts";
-import type { Fetched } from "../lib/runtime/store.ts";
+import { EXIT, K2Error, usageError } from "../lib/runtime/errors.ts";
+import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import * as opt from "../lib/runtime/options.ts";
+import type { Fetched } from "../lib/runtime/store.ts";
 
 type Options = {
   factor: number;

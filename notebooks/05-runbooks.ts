@@ -5,31 +5,31 @@
 // measured blocks for the platform's documents, and the checklist of every acceptance criterion of steps 1 to 5.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { main, type Notebook } from "../lib/runtime/notebook.ts";
-import { connectClickHouse, isLab, sqlString, targetFromEnv, type Target } from "../lib/io/clickhouse.ts";
-import { resetLab } from "../lib/lab/schema.ts";
-import { LabOffload } from "../lib/lab/offload.ts";
-import { THRESHOLDS } from "../lib/k2/thresholds.ts";
-import { dockerLabel, k2Containers, probeDocker, type DockerTarget } from "../lib/io/docker.ts";
-import { clickhouseNetwork, COMPOSE_NETWORK } from "../lib/k2/network.ts";
-import { loadConfig } from "../lib/k2/config.ts";
-import { LAB_NET } from "../lib/lab/stack.ts";
-import { startLabEnv } from "../lib/failure/run.ts";
+import { ALERTS } from "../lib/alerting/rules.ts";
 import { restoreJournal } from "../lib/failure/matrix.ts";
-import { runbooks, type Names } from "../lib/runbooks/catalog.ts";
+import { startLabEnv } from "../lib/failure/run.ts";
+import { connectClickHouse, isLab, sqlString, type Target, targetFromEnv } from "../lib/io/clickhouse.ts";
+import { type DockerTarget, dockerLabel, k2Containers, probeDocker } from "../lib/io/docker.ts";
+import { loadConfig } from "../lib/k2/config.ts";
+import { COMPOSE_NETWORK, clickhouseNetwork } from "../lib/k2/network.ts";
+import { THRESHOLDS } from "../lib/k2/thresholds.ts";
+import { LabOffload } from "../lib/lab/offload.ts";
+import { resetLab } from "../lib/lab/schema.ts";
+import { LAB_NET } from "../lib/lab/stack.ts";
+import { type Names, runbooks } from "../lib/runbooks/catalog.ts";
 import { checkCommands, discoverNames, type Present } from "../lib/runbooks/checks.ts";
 import { drill } from "../lib/runbooks/drill.ts";
 import { readEvidence } from "../lib/runbooks/evidence.ts";
 import { readMeasured } from "../lib/runbooks/measured.ts";
 import { planPlatform } from "../lib/runbooks/platform.ts";
-import { ALERTS } from "../lib/alerting/rules.ts";
-import { signoffView, type SignoffFetched, type SignoffRecord } from "../lib/runbooks/summary.ts";
-import { checklistSection, checksSection, docsSection, drillSection, runbooksSection } from "../lib/runbooks/report.ts";
 import type { DrillResult } from "../lib/runbooks/render.ts";
-import { writeAtomic } from "../lib/runtime/fsx.ts";
+import { checklistSection, checksSection, docsSection, drillSection, runbooksSection } from "../lib/runbooks/report.ts";
+import { type SignoffFetched, type SignoffRecord, signoffView } from "../lib/runbooks/summary.ts";
 import { usageError } from "../lib/runtime/errors.ts";
-import { durationSpec, formatDuration } from "../lib/runtime/units.ts";
+import { writeAtomic } from "../lib/runtime/fsx.ts";
+import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import * as opt from "../lib/runtime/options.ts";
+import { durationSpec, formatDuration } from "../lib/runtime/units.ts";
 
 type Options = {
   maxAgeMs: number;

@@ -6,13 +6,13 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT, dataDir } from "../lib/runtime/paths.ts";
+import { isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
+import { ENABLE_DOCKER, ensureEngine } from "../lib/io/engine.ts";
+import { installPackages, missingLine, needsOf } from "../lib/io/packages.ts";
 import { bundle } from "../lib/runbooks/bundle-cli.ts";
 import { writeAtomic } from "../lib/runtime/fsx.ts";
+import { dataDir, ROOT } from "../lib/runtime/paths.ts";
 import { listRuns, openRun } from "../lib/runtime/store.ts";
-import { ensureEngine, ENABLE_DOCKER } from "../lib/io/engine.ts";
-import { isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
-import { installPackages, missingLine, needsOf } from "../lib/io/packages.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),

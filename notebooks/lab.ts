@@ -3,26 +3,27 @@
 // The lab notebook is the foundation's proof. It builds the K2 schema in the embedded
 // engine, replays trades for the three exchanges at a chosen rate with a known delay,
 // and checks the pipeline against the replayer's own ground truth.
-import { main, type Notebook } from "../lib/runtime/notebook.ts";
-import { openLab, runLab } from "../lib/lab/lab.ts";
-import { parseDelay, delayOption } from "../lib/lab/random.ts";
-import { parseFault, type Fault } from "../lib/lab/traffic.ts";
+
+import { type K2Config, loadConfig } from "../lib/k2/config.ts";
 import { discoverWithObservation } from "../lib/k2/discovery.ts";
-import { loadConfig, type K2Config } from "../lib/k2/config.ts";
-import { countsSql, ohlcvSql, lagsSql } from "../lib/lab/queries.ts";
-import { BASE_RATE, formatDuration } from "../lib/runtime/units.ts";
-import { fmt } from "../lib/report/document.ts";
+import { KAFKA_ENGINE } from "../lib/k2/stack.ts";
+import { openLab, runLab } from "../lib/lab/lab.ts";
+import { countsSql, lagsSql, ohlcvSql } from "../lib/lab/queries.ts";
+import { delayOption, parseDelay } from "../lib/lab/random.ts";
 import type { ReplaySummary } from "../lib/lab/replayer.ts";
 import {
+  discoverySection,
   introSection,
+  type LabFetched,
+  lagSection,
   landedSection,
   ohlcvSection,
-  discoverySection,
-  lagSection,
-  type LabFetched,
 } from "../lib/lab/report.ts";
+import { type Fault, parseFault } from "../lib/lab/traffic.ts";
+import { fmt } from "../lib/report/document.ts";
+import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import * as opt from "../lib/runtime/options.ts";
-import { KAFKA_ENGINE } from "../lib/k2/stack.ts";
+import { BASE_RATE, formatDuration } from "../lib/runtime/units.ts";
 
 type Options = {
   durationMs: number;

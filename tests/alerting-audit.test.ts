@@ -4,12 +4,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir, runCli, ensureDockerEngine, re } from "./helpers.ts";
-import { ALERTS, ruleYaml } from "../lib/alerting/rules.ts";
 import { alertMetrics, liveChains, stackRuleFindings } from "../lib/alerting/audit.ts";
 import { gatherLive } from "../lib/alerting/live.ts";
-import { connectPrometheus, startPrometheus, type RunningPrometheus } from "../lib/io/prometheus.ts";
+import { ALERTS, ruleYaml } from "../lib/alerting/rules.ts";
 import type { AlertingResult } from "../lib/alerting/summary.ts";
+import { connectPrometheus, type RunningPrometheus, startPrometheus } from "../lib/io/prometheus.ts";
+import { ensureDockerEngine, re, runCli, tempDir } from "./helpers.ts";
 
 const PLATFORM = join(import.meta.dir, "fixtures", "platform");
 const storedResult = async (dataDir: string): Promise<AlertingResult> => {

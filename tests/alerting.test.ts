@@ -1,12 +1,12 @@
 // Step 4's rules judged by the real promtool (Debian's prometheus package): the generated
 // rules load, every alert's four cases hold, and a rule that drifts from its table is caught.
 import { expect, test } from "bun:test";
-import { parse } from "yaml";
-import { ALERTS, ruleYaml, expressionOf, type RuleFile } from "../lib/alerting/rules.ts";
-import { findPromtool, judge, testYaml, CASES } from "../lib/alerting/promtool.ts";
-import { THRESHOLDS } from "../lib/k2/thresholds.ts";
-import { buildDashboard, validateDashboard, validateRules } from "../lib/alerting/dashboard.ts";
 import type { Panel } from "@grafana/schema";
+import { parse } from "yaml";
+import { buildDashboard, validateDashboard, validateRules } from "../lib/alerting/dashboard.ts";
+import { CASES, findPromtool, judge, testYaml } from "../lib/alerting/promtool.ts";
+import { ALERTS, expressionOf, type RuleFile, ruleYaml } from "../lib/alerting/rules.ts";
+import { THRESHOLDS } from "../lib/k2/thresholds.ts";
 
 test("the seven alerts of FACTS.md, with thresholds from the one source", () => {
   const file = parse(ruleYaml()) as RuleFile;

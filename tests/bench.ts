@@ -4,10 +4,11 @@
 //
 //   bun run bench                 every case, 10M rows
 //   bun run bench --rows 1000000  a smaller run
-import { parseArgs } from "node:util";
-import { existsSync, readFileSync, rmSync, statSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { connectClickHouse } from "../lib/io/clickhouse.ts";
 import { resetLab } from "../lib/lab/schema.ts";
 import { parseNumber } from "../lib/runtime/units.ts";

@@ -4,9 +4,9 @@
 import { describe, expect, test } from "bun:test";
 import { cpSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli, tempDir } from "./helpers.ts";
 import { bin } from "../lib/io/packages.ts";
-import { startPreview, RELOAD_SCRIPT } from "../lib/runtime/preview.ts";
+import { RELOAD_SCRIPT, startPreview } from "../lib/runtime/preview.ts";
+import { runCli, tempDir } from "./helpers.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures", "runs");
 

@@ -1,23 +1,23 @@
 // Burn-in: the import parser, the analysis on plain arrays, then the sampler on a real
 // Docker engine with containers of known behaviour (steady, leaking, OOM, crash loop).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
-import { parseStatsExport, parseBytes } from "../lib/burnin/import.ts";
-import { theilSen, leakVerdict } from "../lib/verdict/trend.ts";
-import { analyseService, stackTotals, spikePeriodicity, intervalCpu, type Tidy } from "../lib/burnin/verdict.ts";
-import { seeded, normal } from "../lib/lab/random.ts";
-import { SERVICES } from "../lib/k2/stack.ts";
+import { parseBytes, parseStatsExport } from "../lib/burnin/import.ts";
 import {
   appendRound,
-  lastCompleteRound,
-  cpuBetween,
-  memoryUsed,
-  sampleRound,
   type Counters,
+  cpuBetween,
+  lastCompleteRound,
+  memoryUsed,
   type Row,
+  sampleRound,
 } from "../lib/burnin/sampler.ts";
-import { tempDir, ensureDockerEngine, runCli, engineRelay, re } from "./helpers.ts";
+import { analyseService, intervalCpu, spikePeriodicity, stackTotals, type Tidy } from "../lib/burnin/verdict.ts";
+import { SERVICES } from "../lib/k2/stack.ts";
+import { normal, seeded } from "../lib/lab/random.ts";
+import { leakVerdict, theilSen } from "../lib/verdict/trend.ts";
+import { engineRelay, ensureDockerEngine, re, runCli, tempDir } from "./helpers.ts";
 
 test("parseBytes: every unit docker prints", () => {
   expect(["0B", "512B", "95kB", "1.5MB", "2GB", "812.5MiB", "1.291GiB", "4KiB"].map(parseBytes)).toEqual([

@@ -2,9 +2,9 @@
 // connection hook) and a real clickhouse-server over HTTP on loopback.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { connectClickHouse, localEngine, targetFromEnv, describeTarget } from "../lib/io/clickhouse.ts";
+import { connectClickHouse, describeTarget, localEngine, targetFromEnv } from "../lib/io/clickhouse.ts";
 import { K2Error } from "../lib/runtime/errors.ts";
-import { testEngine, tempDir, startClickHouseServer, type ClickHouseServer, re } from "./helpers.ts";
+import { type ClickHouseServer, re, startClickHouseServer, tempDir, testEngine } from "./helpers.ts";
 
 describe("targetFromEnv", () => {
   test("no URL means the embedded lab; chdb:// names a folder; http names a server", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { discoverTables, mapTradeTable, timeResolutionMs, lagClock, type ColumnInfo } from "../lib/k2/discovery.ts";
+import { type ColumnInfo, discoverTables, lagClock, mapTradeTable, timeResolutionMs } from "../lib/k2/discovery.ts";
 import { testEngine } from "./helpers.ts";
 
 const cols = (table: string, spec: string): ColumnInfo[] =>

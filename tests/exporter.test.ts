@@ -3,11 +3,11 @@
 // each metric's source, never shows a secret, and refuses a port in use in one line.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { PipelineExporter } from "../lib/alerting/exporter.ts";
-import { loadConfig } from "../lib/k2/config.ts";
-import { resetLab } from "../lib/lab/schema.ts";
-import { utc } from "../lib/lab/replayer.ts";
-import { testEngine, runCli, tempDir } from "./helpers.ts";
 import type { Target } from "../lib/io/clickhouse.ts";
+import { loadConfig } from "../lib/k2/config.ts";
+import { utc } from "../lib/lab/replayer.ts";
+import { resetLab } from "../lib/lab/schema.ts";
+import { runCli, tempDir, testEngine } from "./helpers.ts";
 
 const T = Date.UTC(2026, 10, 30, 12, 0, 0);
 const value = (text: string, metric: string) =>

@@ -2,29 +2,28 @@
 // Docker engine, then the notebook on the lab: measured MTTR against a known fault, loss
 // reported (or not), Ctrl-C and SIGKILL mid-fault, and the bad inputs.
 import { beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { readFileSync, existsSync } from "node:fs";
 import Docker from "dockerode";
-import { baselineRates, recoveryAt, isolation, testVerdict, milestoneGate, type Tick } from "../lib/failure/verdict.ts";
 import {
-  lossChecks,
-  watermarkChecks,
-  flowRunChecks,
-  failedDuring,
-  truthLossSql,
   continuityLossSql,
+  failedDuring,
+  flowRunChecks,
   type LossRow,
+  lossChecks,
+  truthLossSql,
+  watermarkChecks,
 } from "../lib/failure/checks.ts";
-import { selectTests, plan, MATRIX } from "../lib/failure/matrix.ts";
-import { runCli, tempDir, ensureDockerEngine, testEngine, engineRelay, re } from "./helpers.ts";
+import { MATRIX, plan, selectTests } from "../lib/failure/matrix.ts";
+import { baselineRates, isolation, milestoneGate, recoveryAt, type Tick, testVerdict } from "../lib/failure/verdict.ts";
+import { type ColumnInfo, discoverWithObservation, mapTradeTable } from "../lib/k2/discovery.ts";
+import { CONNECTION, STOP_GRACE_S, stopGraceSeconds } from "../lib/k2/stack.ts";
 import { runLab } from "../lib/lab/lab.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
-import { discoverWithObservation } from "../lib/k2/discovery.ts";
-import { ROOT } from "../lib/runtime/paths.ts";
-import { CONNECTION, STOP_GRACE_S, stopGraceSeconds } from "../lib/k2/stack.ts";
-import { mapTradeTable, type ColumnInfo } from "../lib/k2/discovery.ts";
 import { continuitySql } from "../lib/latency/sql.ts";
+import { ROOT } from "../lib/runtime/paths.ts";
+import { engineRelay, ensureDockerEngine, re, runCli, tempDir, testEngine } from "./helpers.ts";
 
 const tick = (t: number, b: number, k: number, c: number, ok = true): Tick => ({
   t,

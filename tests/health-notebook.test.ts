@@ -5,13 +5,13 @@ import { join } from "node:path";
 import { SQL } from "bun";
 import Docker from "dockerode";
 import {
-  runCli,
-  tempDir,
   ensureDockerEngine,
-  startPostgres,
-  startPrefectFixture,
   type Postgres,
   re,
+  runCli,
+  startPostgres,
+  startPrefectFixture,
+  tempDir,
 } from "./helpers.ts";
 
 describe("notebooks/00-health.ts on the lab", () => {

@@ -1,19 +1,19 @@
 // Health verdicts on plain arrays, then the watermark and Prefect readers on real parts:
 // PostgreSQL from Debian on loopback, the embedded ClickHouse, and a recorded Prefect API.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { evaluateServices, evaluateFlow, evaluateWatermarks, evaluatePrefect } from "../lib/health/verdict.ts";
-import { worst } from "../lib/verdict/status.ts";
-import { SERVICES } from "../lib/k2/stack.ts";
+import { SQL } from "bun";
+import { evaluateFlow, evaluatePrefect, evaluateServices, evaluateWatermarks } from "../lib/health/verdict.ts";
 import type { ContainerState } from "../lib/io/docker.ts";
+import { recentRuns, startFlowRun } from "../lib/io/prefect.ts";
 import {
-  postgresWatermarks,
   clickhouseWatermarks,
   mapWatermarkColumns,
+  postgresWatermarks,
   watermarkSource,
 } from "../lib/io/watermarks.ts";
-import { recentRuns, startFlowRun } from "../lib/io/prefect.ts";
-import { re, startPostgres, startPrefectFixture, testEngine, type Postgres } from "./helpers.ts";
-import { SQL } from "bun";
+import { SERVICES } from "../lib/k2/stack.ts";
+import { worst } from "../lib/verdict/status.ts";
+import { type Postgres, re, startPostgres, startPrefectFixture, testEngine } from "./helpers.ts";
 
 const NOW = Date.parse("2026-02-19T09:00:00Z");
 const up = (name: string, over: Partial<ContainerState> = {}): ContainerState => ({

@@ -1,14 +1,15 @@
 // Real engines for the tests: the embedded engine (one per process, so one folder for the
 // whole `bun test` run), Debian's clickhouse-server started on loopback, and the CLI run
 // as a user runs it, in a subprocess with its own data/ and out/ folders.
-import { mkdtempSync, writeFileSync, mkdirSync, existsSync, readFileSync, rmSync } from "node:fs";
+
 import { expect } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectClickHouse, type Target } from "../lib/io/clickhouse.ts";
-import { ROOT } from "../lib/runtime/paths.ts";
 import { ensureEngine } from "../lib/io/engine.ts";
 import { bin, isInstalled, missingLine } from "../lib/io/packages.ts";
+import { ROOT } from "../lib/runtime/paths.ts";
 
 export const tempDir = (prefix = "k2-test-") => mkdtempSync(join(tmpdir(), prefix));
 

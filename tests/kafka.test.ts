@@ -1,11 +1,11 @@
 // The Kafka engine's flush rule: read from the schema on any target (a server's real Kafka tables, the lab's
 // stand-ins), and the latency floor it sets, checked with plain numbers.
-import { test, expect, describe, afterAll } from "bun:test";
-import { parseKafkaSettings, flushFloor, discoverKafkaSettings } from "../lib/k2/kafka.ts";
-import { flushFloors, floorIsBottleneck, SCENARIOS } from "../lib/latency/verdict.ts";
+import { afterAll, describe, expect, test } from "bun:test";
 import { connectClickHouse } from "../lib/io/clickhouse.ts";
+import { discoverKafkaSettings, flushFloor, parseKafkaSettings } from "../lib/k2/kafka.ts";
 import { labSchema } from "../lib/lab/schema.ts";
-import { testEngine, startClickHouseServer, type ClickHouseServer } from "./helpers.ts";
+import { floorIsBottleneck, flushFloors, SCENARIOS } from "../lib/latency/verdict.ts";
+import { type ClickHouseServer, startClickHouseServer, testEngine } from "./helpers.ts";
 
 const K2_DDL =
   "CREATE TABLE k2.trades_binance_queue (`message` String) ENGINE = Kafka SETTINGS kafka_broker_list = " +

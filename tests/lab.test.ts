@@ -1,14 +1,14 @@
 // The lab on the real embedded engine, checked against the replayer's own ground truth.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { testEngine } from "./helpers.ts";
-import { runLab } from "../lib/lab/lab.ts";
-import { parseDelay } from "../lib/lab/random.ts";
-import { parseFault } from "../lib/lab/traffic.ts";
-import { discoverWithObservation, lagClock, type Mapping } from "../lib/k2/discovery.ts";
-import { countsSql, ohlcvSql } from "../lib/lab/queries.ts";
-import { reconcile, ohlcvConsistency, type CountRow, type OhlcvRow } from "../lib/lab/reconcile.ts";
-import type { ReplaySummary } from "../lib/lab/replayer.ts";
 import type { Target } from "../lib/io/clickhouse.ts";
+import { discoverWithObservation, lagClock, type Mapping } from "../lib/k2/discovery.ts";
+import { runLab } from "../lib/lab/lab.ts";
+import { countsSql, ohlcvSql } from "../lib/lab/queries.ts";
+import { parseDelay } from "../lib/lab/random.ts";
+import { type CountRow, type OhlcvRow, ohlcvConsistency, reconcile } from "../lib/lab/reconcile.ts";
+import type { ReplaySummary } from "../lib/lab/replayer.ts";
+import { parseFault } from "../lib/lab/traffic.ts";
+import { testEngine } from "./helpers.ts";
 
 const config = { discovery: { columns: {} } };
 const checkCounts = async (t: Target, mappings: Mapping[]) =>

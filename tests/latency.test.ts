@@ -1,21 +1,21 @@
 // The latency benchmark: verdict logic on plain values, then ground truth on the real
 // embedded engine (the lab knows the delay it injected), then the notebook as a user runs it.
 import { beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { readFileSync, existsSync } from "node:fs";
-import { p99Verdict, scenarioVerdict, bottleneck, SCENARIOS } from "../lib/latency/verdict.ts";
-import { quantileExact } from "../lib/verdict/stats.ts";
-import type { Window } from "../lib/verdict/status.ts";
-import { testEngine, tempDir, runCli, ensureDockerEngine, re } from "./helpers.ts";
+import type { Target } from "../lib/io/clickhouse.ts";
+import { discoverWithObservation, type Mapping } from "../lib/k2/discovery.ts";
 import { runLab } from "../lib/lab/lab.ts";
 import { parseDelay } from "../lib/lab/random.ts";
-import { parseFault } from "../lib/lab/traffic.ts";
-import { discoverWithObservation, type Mapping } from "../lib/k2/discovery.ts";
-import { lagExportSql, statsSql, truthLossSql, continuitySql } from "../lib/latency/sql.ts";
-import { stackLoad, loadCommand, replayCount, replaySpanMs } from "../lib/latency/load.ts";
-import type { ScenarioRecord } from "../lib/latency/summary.ts";
-import type { Target } from "../lib/io/clickhouse.ts";
 import type { ReplaySummary } from "../lib/lab/replayer.ts";
+import { parseFault } from "../lib/lab/traffic.ts";
+import { loadCommand, replayCount, replaySpanMs, stackLoad } from "../lib/latency/load.ts";
+import { continuitySql, lagExportSql, statsSql, truthLossSql } from "../lib/latency/sql.ts";
+import type { ScenarioRecord } from "../lib/latency/summary.ts";
+import { bottleneck, p99Verdict, SCENARIOS, scenarioVerdict } from "../lib/latency/verdict.ts";
+import { quantileExact } from "../lib/verdict/stats.ts";
+import type { Window } from "../lib/verdict/status.ts";
+import { ensureDockerEngine, re, runCli, tempDir, testEngine } from "./helpers.ts";
 
 describe("verdicts", () => {
   test("quantileExact is ClickHouse's: element floor(q*n) of the sorted values", () => {

@@ -2,13 +2,12 @@
 // alertmanager, with the webhook here; a container that runs out of memory on the real Docker engine.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { compress } from "../lib/alerting/compress.ts";
-import { ALERTS, expressionOf, ruleYaml } from "../lib/alerting/rules.ts";
-import { lanePhases, prometheusConfig, type FaultSpec, type LiveFireRecord } from "../lib/alerting/livefire.ts";
-
-import { startPrometheus } from "../lib/io/prometheus.ts";
 import Docker from "dockerode";
-import { runCli, tempDir, ensureDockerEngine } from "./helpers.ts";
+import { compress } from "../lib/alerting/compress.ts";
+import { type FaultSpec, type LiveFireRecord, lanePhases, prometheusConfig } from "../lib/alerting/livefire.ts";
+import { ALERTS, expressionOf, ruleYaml } from "../lib/alerting/rules.ts";
+import { startPrometheus } from "../lib/io/prometheus.ts";
+import { ensureDockerEngine, runCli, tempDir } from "./helpers.ts";
 
 const byName = (n: string) => ALERTS.find((a) => a.name === n)!;
 

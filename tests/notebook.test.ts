@@ -1,8 +1,8 @@
 // The notebooks and CLIs as a user runs them: subprocesses with their own data/ and out/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, readdirSync, readFileSync, truncateSync, writeFileSync, statSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli, tempDir, strayFiles, startClickHouseServer, type ClickHouseServer, re } from "./helpers.ts";
+import { type ClickHouseServer, re, runCli, startClickHouseServer, strayFiles, tempDir } from "./helpers.ts";
 
 const SECRET = "Zq7-never-print-me";
 

@@ -1,8 +1,8 @@
 // Options declared with their normalisers, parsed by the notebook runtime as a user's flags are.
 import { expect, test } from "bun:test";
-import { runNotebook, type Notebook } from "../lib/runtime/notebook.ts";
-import * as opt from "../lib/runtime/options.ts";
 import { K2Error } from "../lib/runtime/errors.ts";
+import { type Notebook, runNotebook } from "../lib/runtime/notebook.ts";
+import * as opt from "../lib/runtime/options.ts";
 
 const OPTIONS = {
   window: opt.duration("5m", "a window"),

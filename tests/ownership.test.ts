@@ -1,11 +1,11 @@
 // The lab owns only what it made: its own engine folder and the databases it marked there. A user's folder (here
 // the platform's schema holding 10,000 known trades, as a copy of production kept for analysis) is measured in
 // place by every notebook and left with the same rows in every table.
-import { test, expect, describe, beforeAll } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Target, targetFromEnv } from "../lib/io/clickhouse.ts";
-import { resetLab, LAB_MARK } from "../lib/lab/schema.ts";
-import { testEngine, tempDir, runCli, ENGINE_PATH } from "./helpers.ts";
+import { LAB_MARK, resetLab } from "../lib/lab/schema.ts";
+import { ENGINE_PATH, runCli, tempDir, testEngine } from "./helpers.ts";
 
 describe("resetLab refuses what the lab does not own", () => {
   test("a target that is not the lab's folder", async () => {

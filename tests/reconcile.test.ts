@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { reconcile, ohlcvConsistency } from "../lib/lab/reconcile.ts";
+import { ohlcvConsistency, reconcile } from "../lib/lab/reconcile.ts";
 
 const row = (exchange: string, symbol: string, sent: number, bronze: number, silver: number, dropped = 0) => ({
   exchange,

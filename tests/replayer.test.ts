@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { kafkaTableOf, SEQUENCE_SCOPE } from "../lib/k2/stack.ts";
-import { generateTrades, parseFault } from "../lib/lab/traffic.ts";
-import { replay, MinHeap, utc, type Clock, type Sink } from "../lib/lab/replayer.ts";
-import { parseDelay } from "../lib/lab/random.ts";
 import { INSTRUMENTS } from "../lib/lab/instruments.ts";
+import { parseDelay } from "../lib/lab/random.ts";
+import { type Clock, MinHeap, replay, type Sink, utc } from "../lib/lab/replayer.ts";
+import { generateTrades, parseFault } from "../lib/lab/traffic.ts";
 
 const delay = parseDelay("fixed:20ms");
 const opts = { ratePerSec: 100, startMs: 1_700_000_000_000, durationMs: 60_000, seed: 7, delay };

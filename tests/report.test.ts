@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { html, escapeHtml, raw } from "../lib/report/html.ts";
-import { Report, fmt } from "../lib/report/document.ts";
-import { Plot } from "../lib/report/plot.ts";
+import { fmt, Report } from "../lib/report/document.ts";
 import { minMaxBuckets } from "../lib/report/downsample.ts";
-import { normalise, matchSnapshot } from "./helpers.ts";
+import { escapeHtml, html, raw } from "../lib/report/html.ts";
+import { Plot } from "../lib/report/plot.ts";
+import { matchSnapshot, normalise } from "./helpers.ts";
 
 const EVIL = `<script>alert("x")</script> & 'q' | *b* [l](http://x)`;
 

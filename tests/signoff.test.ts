@@ -1,17 +1,18 @@
 // Step 5 and the sign-off, pure parts: evidence freshness, filling a document's own tables, the PR body's limit, the
 // figures picked for PNG, the runbook checks; then the notebook on stored fixture runs (NOT RUN, stale, failed, a newer
 // format refused, --gate, --write twice) and the drill on the lab.
-import { labEngineName } from "../lib/runtime/paths.ts";
+
 import { describe, expect, test } from "bun:test";
-import { cpSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli, tempDir, ensureDockerEngine } from "./helpers.ts";
+import { type BundleStep, figuresOf, prBody } from "../lib/runbooks/bundle.ts";
+import { K2_NAMES, runbooks } from "../lib/runbooks/catalog.ts";
+import { checkTexts } from "../lib/runbooks/checks.ts";
 import { staleness } from "../lib/runbooks/evidence.ts";
 import { fillAll, fillLabel, fillTable, upsertRows } from "../lib/runbooks/fill.ts";
-import { prBody, figuresOf, type BundleStep } from "../lib/runbooks/bundle.ts";
-import { runbooks, K2_NAMES } from "../lib/runbooks/catalog.ts";
-import { checkTexts } from "../lib/runbooks/checks.ts";
 import { renderRunbook, SECTIONS } from "../lib/runbooks/render.ts";
+import { labEngineName } from "../lib/runtime/paths.ts";
+import { ensureDockerEngine, runCli, tempDir } from "./helpers.ts";
 
 const DAY = 86_400_000;
 const NOW = Date.parse("2026-11-30T12:00:00Z");

@@ -3,19 +3,19 @@
 import { beforeAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ensureDockerEngine, tempDir } from "./helpers.ts";
-import { connectDocker, execIn, type DockerTarget } from "../lib/io/docker.ts";
-import { ensureLabStack, runLabContainer, labLabels, IDLE, LAB_NET } from "../lib/lab/stack.ts";
-import { clickhouseNetwork } from "../lib/k2/network.ts";
-import { SERVICES } from "../lib/k2/stack.ts";
 import {
   applyFault,
   clearFault,
   endpointMissing,
   endpointOf,
-  readJournal,
   type JournalEntry,
+  readJournal,
 } from "../lib/failure/matrix.ts";
+import { connectDocker, type DockerTarget, execIn } from "../lib/io/docker.ts";
+import { clickhouseNetwork } from "../lib/k2/network.ts";
+import { SERVICES } from "../lib/k2/stack.ts";
+import { ensureLabStack, IDLE, LAB_NET, labLabels, runLabContainer } from "../lib/lab/stack.ts";
+import { ensureDockerEngine, tempDir } from "./helpers.ts";
 
 let t: DockerTarget;
 beforeAll(async () => {

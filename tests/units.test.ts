@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { parseDuration, parseRate, parseNumber, durationSpec } from "../lib/runtime/units.ts";
-import { parseDelay, seeded } from "../lib/lab/random.ts";
-import { parseFault, formatFault } from "../lib/lab/traffic.ts";
 import { parseConfig } from "../lib/k2/config.ts";
+import { parseDelay, seeded } from "../lib/lab/random.ts";
+import { formatFault, parseFault } from "../lib/lab/traffic.ts";
+import { durationSpec, parseDuration, parseNumber, parseRate } from "../lib/runtime/units.ts";
 
 describe("parseDuration", () => {
   test.each([

@@ -2,9 +2,9 @@
 // Prometheus says (its rules, targets and current series) or from a platform checkout's files; the first broken link
 // is named with its fix from the catalog. Pure: the facts come in as data.
 import type { Status } from "../verdict/status.ts";
-import { ALERTS, type Alert } from "./rules.ts";
-import { COMPONENTS, metricByName, type ComponentId } from "./catalog.ts";
+import { COMPONENTS, type ComponentId, metricByName } from "./catalog.ts";
 import { metricsOf } from "./dashboard.ts";
+import { ALERTS, type Alert } from "./rules.ts";
 
 export type Link = "rule" | "metric" | "job" | "target";
 export type Broken = { link: Link; what: string; fix: string };

@@ -1,12 +1,13 @@
 // Step 4's acceptance criteria (FACTS.md) judged from what this step produced: the rule table,
 // promtool's cases and the dashboard's validation. Pure: no I/O.
-import { THRESHOLDS } from "../k2/thresholds.ts";
+
 import { PROMETHEUS } from "../k2/stack.ts";
+import { THRESHOLDS } from "../k2/thresholds.ts";
 import { formatDuration } from "../runtime/units.ts";
 import type { Criterion, Status } from "../verdict/status.ts";
-import { ALERTS } from "./rules.ts";
-import type { CaseResult } from "./promtool.ts";
 import type { Finding } from "./dashboard.ts";
+import type { CaseResult } from "./promtool.ts";
+import { ALERTS } from "./rules.ts";
 
 export type { Criterion };
 

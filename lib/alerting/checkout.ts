@@ -5,10 +5,10 @@
 // files come in through `Files`.
 import { parse } from "yaml";
 import type { Status } from "../verdict/status.ts";
-import { ALERTS, type Alert } from "./rules.ts";
-import { COMPONENTS, metricByName, type Component, type ComponentId } from "./catalog.ts";
+import { type AuditFinding, alertMetrics, type Broken, type ChainRow, LOAD_FIX } from "./audit.ts";
+import { COMPONENTS, type Component, type ComponentId, metricByName } from "./catalog.ts";
 import { metricsOf } from "./dashboard.ts";
-import { alertMetrics, LOAD_FIX, type AuditFinding, type Broken, type ChainRow } from "./audit.ts";
+import { ALERTS, type Alert } from "./rules.ts";
 
 /** Read access to a checkout, by paths relative to its root; null when a file is missing. */
 export type Files = { read(path: string): string | null; list(dir: string): string[] };

@@ -1,6 +1,6 @@
 // The dashboard k2-pipeline.json for Grafana 11.5 (schemaVersion 40): five rows, one per
 // critical path, built as typed objects (@grafana/schema) and validated offline.
-import type { Dashboard, Panel, RowPanel, DataSourceRef } from "@grafana/schema";
+import type { Dashboard, DataSourceRef, Panel, RowPanel } from "@grafana/schema";
 import { parser } from "@prometheus-io/lezer-promql";
 import { metricByName } from "./catalog.ts";
 import { ALERTS } from "./rules.ts";

@@ -1,16 +1,17 @@
 // bun run exporter: the pipeline exporter as a long-running HTTP server for Prometheus to scrape.
 //   bun run exporter [--port 9464] [--host 127.0.0.1] [--detach]   serve /metrics (in the background with --detach)
 //   bun run exporter stop                                          stop the detached one
-import { parseArgs } from "node:util";
+
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { connectClickHouse, targetFromEnv } from "../io/clickhouse.ts";
 import { probeDocker } from "../io/docker.ts";
 import { loadConfig } from "../k2/config.ts";
-import { K2Error, EXIT, redact, usageError } from "../runtime/errors.ts";
+import { EXIT, K2Error, redact, usageError } from "../runtime/errors.ts";
 import { dataDir } from "../runtime/paths.ts";
-import { PipelineExporter, SOURCES } from "./exporter.ts";
 import { alive, spawnDetached } from "../runtime/process.ts";
+import { PipelineExporter, SOURCES } from "./exporter.ts";
 
 const HELP = `usage: bun run exporter [--port 9464] [--host 127.0.0.1] [--detach] | stop
 

@@ -2,8 +2,9 @@
 // that leads silver's partitioning and sort order (K2: PARTITION BY (exchange, asset_class, toDate(timestamp)),
 // ORDER BY (exchange, canonical_symbol, timestamp)), so a scrape reads the newest slice however large the table grows
 // (bun run bench shows it at 10k, 1M and 10M rows).
-import { exchangeExpr, lagClock, type Mapping } from "../k2/discovery.ts";
+
 import { sqlIdent, sqlTimeMs } from "../io/clickhouse.ts";
+import { exchangeExpr, lagClock, type Mapping } from "../k2/discovery.ts";
 
 /**
  * How far back in exchange time a scrape looks for the newest trade: first the last 10 minutes (a flowing exchange has

@@ -6,21 +6,20 @@
 // into a metric or a log line: errors are redacted.
 import client from "prom-client";
 import type { Db } from "../io/clickhouse.ts";
-import type { DockerTarget } from "../io/docker.ts";
-import { k2Containers, withTimeout } from "../io/docker.ts";
+import { type DockerTarget, k2Containers, withTimeout } from "../io/docker.ts";
 import { freshnessMs, watermarkSource } from "../io/watermarks.ts";
-import { discoverWithObservation, silverOf, type Mapping } from "../k2/discovery.ts";
 import type { K2Config } from "../k2/config.ts";
+import { discoverWithObservation, type Mapping, silverOf } from "../k2/discovery.ts";
 import { EXCHANGE_NAMES } from "../k2/stack.ts";
 import { firstLine, redact } from "../runtime/errors.ts";
 import {
+  DELAY_WINDOW_MS,
+  delaySql,
   INSERT_EVENTS_SQL,
   KAFKA_CONSUMERS_SQL,
+  landedSql,
   NEWEST_LOOKBACK_MS,
   NEWEST_RECENT_MS,
-  delaySql,
-  DELAY_WINDOW_MS,
-  landedSql,
   newestSql,
 } from "./exporter-sql.ts";
 

@@ -1,7 +1,7 @@
 // The live audit's fetch: what a Prometheus holds now, through the small PromApi interface (lib/io/prometheus.ts).
 import type { PromApi } from "../io/prometheus.ts";
+import { type LiveFacts, metricsToQuery } from "./audit.ts";
 import { ALERTS, type Alert } from "./rules.ts";
-import { metricsToQuery, type LiveFacts } from "./audit.ts";
 
 export async function gatherLive(api: PromApi, alerts: Alert[] = ALERTS): Promise<LiveFacts> {
   const [rules, targets] = await Promise.all([api.rules(), api.targets()]);

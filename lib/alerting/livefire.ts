@@ -4,24 +4,25 @@
 // webhook, and to resolved after the fault clears, against the bound the rule implies (the time the fault needs to
 // make the condition true + `for` + one scrape + one evaluation). A healthy baseline first, during which no alert may
 // fire. Everything started here is stopped here.
+
+import type { Panel } from "@grafana/schema";
+import { type RunningAlertmanager, startAlertmanager } from "../io/alertmanager.ts";
 import type { Target } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
-import { connectPrometheus, startPrometheus, type PromApi, type RunningPrometheus } from "../io/prometheus.ts";
-import { startAlertmanager, type RunningAlertmanager } from "../io/alertmanager.ts";
-import type { LabTraffic } from "../lab/lab.ts";
-import type { LabOffload } from "../lab/offload.ts";
+import { connectPrometheus, type PromApi, type RunningPrometheus, startPrometheus } from "../io/prometheus.ts";
+import { THRESHOLDS } from "../k2/thresholds.ts";
 import { clickhouseMetrics, redpandaMetrics } from "../lab/endpoints.ts";
 import { EXCHANGE_SHARE } from "../lab/instruments.ts";
+import type { LabTraffic } from "../lab/lab.ts";
+import type { LabOffload } from "../lab/offload.ts";
 import { runLabContainer } from "../lab/stack.ts";
-import { THRESHOLDS } from "../k2/thresholds.ts";
+import { EXIT, K2Error } from "../runtime/errors.ts";
 import type { Status } from "../verdict/status.ts";
-import { K2Error, EXIT } from "../runtime/errors.ts";
-import { ALERTS, ruleLabels, ruleYaml, type Alert } from "./rules.ts";
 import { compress, compressedMs } from "./compress.ts";
-import { PipelineExporter } from "./exporter.ts";
 import { buildDashboard } from "./dashboard.ts";
+import { PipelineExporter } from "./exporter.ts";
 import { DELAY_WINDOW_MS } from "./exporter-sql.ts";
-import type { Panel } from "@grafana/schema";
+import { ALERTS, type Alert, ruleLabels, ruleYaml } from "./rules.ts";
 
 export type FireResult = {
   alert: string;

@@ -1,17 +1,18 @@
 // promtool as the judge: `check rules` on the generated file, and `test rules` on unit tests
 // generated per alert: firing at the earliest evaluation it should, silent one evaluation
 // short of `for`, silent just under the threshold, and firing when its metric disappears.
-import { stringify } from "yaml";
+
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
+import { stringify } from "yaml";
 import { execIn } from "../io/docker.ts";
 import { bin, isInstalled, missingLine } from "../io/packages.ts";
-import { K2Error, EXIT } from "../runtime/errors.ts";
-import { durationSpec } from "../runtime/units.ts";
 import { PROMETHEUS } from "../k2/stack.ts";
-import { ALERTS, ruleAnnotations, ruleLabels, ruleYaml, type Alert } from "./rules.ts";
+import { EXIT, K2Error } from "../runtime/errors.ts";
+import { durationSpec } from "../runtime/units.ts";
+import { ALERTS, type Alert, ruleAnnotations, ruleLabels, ruleYaml } from "./rules.ts";
 
 // promtool evaluates as K2's Prometheus does.
 const EVAL_S = PROMETHEUS.evalMs / 1000;

@@ -2,11 +2,11 @@
 // need on K2, promtool's verdict per alert and case, and the dashboard's validation.
 import type { Report } from "../report/document.ts";
 import { durationSpec } from "../runtime/units.ts";
-import { ALERTS, expressionOf } from "./rules.ts";
+import { type AuditFinding, type ChainRow, liveChains, stackRuleFindings } from "./audit.ts";
 import { COMPONENTS } from "./catalog.ts";
-import { CASES, NOT_RUN, coverageText } from "./promtool.ts";
+import { CASES, coverageText, NOT_RUN } from "./promtool.ts";
+import { ALERTS, expressionOf } from "./rules.ts";
 import type { AlertingResult, LiveAudit } from "./summary.ts";
-import { liveChains, stackRuleFindings, type AuditFinding, type ChainRow } from "./audit.ts";
 
 /** Step 4's acceptance criteria. */
 export function checklistSection(doc: Report, r: AlertingResult) {

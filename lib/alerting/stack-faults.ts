@@ -3,12 +3,13 @@
 // actions hit the lab's containers, and a fault step 3 pairs with a consumer hold holds the lab's consumer too.
 // No step 3 fault makes bronze inserts fail without altering the stack's tables, so that alert is fired in the lab
 // only.
+
+import { applyFault, clearWithRetry, guard, type JournalEntry, journalAdd, MATRIX } from "../failure/matrix.ts";
 import type { DockerTarget } from "../io/docker.ts";
-import { MATRIX, applyFault, clearWithRetry, guard, journalAdd, type JournalEntry } from "../failure/matrix.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
+import { EXIT, K2Error } from "../runtime/errors.ts";
 import { compressedMs } from "./compress.ts";
-import { K2Error, EXIT } from "../runtime/errors.ts";
-import { delayAfterStall, oomFault, type FaultSpec } from "./livefire.ts";
+import { delayAfterStall, type FaultSpec, oomFault } from "./livefire.ts";
 
 /** Where step 3's faults are applied. */
 export type FaultRig = {

@@ -1,13 +1,13 @@
 // Step 4's stored run, typed: the generated files, promtool's verdict, the dashboard's findings
 // and the checklist; the summary other steps read.
-import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
-import { worst, type Criterion, type StepSummary } from "../verdict/status.ts";
-import type { LiveFireRecord } from "./livefire.ts";
-import { ALERTS } from "./rules.ts";
-import { coverageText, type PromtoolVerdict } from "./promtool.ts";
-import type { Finding } from "./dashboard.ts";
+import { type Fetched, type RunData, runIdentity } from "../runtime/store.ts";
+import { type Criterion, type StepSummary, worst } from "../verdict/status.ts";
 import type { LiveFacts } from "./audit.ts";
 import type { CheckoutAudit } from "./checkout.ts";
+import type { Finding } from "./dashboard.ts";
+import type { LiveFireRecord } from "./livefire.ts";
+import { coverageText, type PromtoolVerdict } from "./promtool.ts";
+import { ALERTS } from "./rules.ts";
 import type { Change } from "./write.ts";
 
 export type AlertingFetched = Fetched & {

@@ -4,12 +4,13 @@
 // atomically. Pure planning; the writer is passed in. The promtool test file goes beside the rules folder, not in it:
 // Prometheus loads every file `rule_files: rules/*.yml` matches and refuses one that is not a rule file. Edits to the
 // platform's own files (compose, provisioning) insert the lines they need and touch no other byte.
-import { parseDocument, isMap, isSeq, isScalar, parse, stringify, type Node } from "yaml";
+
 import { createTwoFilesPatch } from "diff";
-import type { Files } from "./checkout.ts";
+import { isMap, isScalar, isSeq, type Node, parse, parseDocument, stringify } from "yaml";
 import { RULES_MOUNT } from "./audit.ts";
-import { DATASOURCE } from "./dashboard.ts";
 import { COMPONENTS } from "./catalog.ts";
+import type { Files } from "./checkout.ts";
+import { DATASOURCE } from "./dashboard.ts";
 
 export type Change = { path: string; before: string | null; after: string; diff: string; why: string };
 export type Generated = { rules: string; tests: string; dashboard: string };

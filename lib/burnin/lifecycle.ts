@@ -3,18 +3,18 @@
 // lines to show; the notebook prints them.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { K2Error, EXIT, usageError } from "../runtime/errors.ts";
-import { parseDuration, formatDuration, durationSpec } from "../runtime/units.ts";
-import { openRun } from "../runtime/store.ts";
+import { requireHealthy } from "../health/run.ts";
 import { connectClickHouse } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
+import { loadConfig } from "../k2/config.ts";
 import { SERVICES } from "../k2/stack.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
-import { loadConfig } from "../k2/config.ts";
 import { ensureLabStack } from "../lab/stack.ts";
-import { requireHealthy } from "../health/run.ts";
-import { findRun, countRounds, detach, NOTEBOOK, type StartOptions } from "./run.ts";
+import { EXIT, K2Error, usageError } from "../runtime/errors.ts";
 import { alive } from "../runtime/process.ts";
+import { openRun } from "../runtime/store.ts";
+import { durationSpec, formatDuration, parseDuration } from "../runtime/units.ts";
+import { countRounds, detach, findRun, NOTEBOOK, type StartOptions } from "./run.ts";
 import type { BurnInFetched, SampleRow } from "./summary.ts";
 
 export type StartFlags = { duration?: string; interval?: string; prefix?: string; "offload-period"?: string };

@@ -1,11 +1,11 @@
 // The burn-in report's parts, from a run's analysis (summary.ts): the step file's table, stack
 // totals against both RAM budgets, memory trends, Spark's offload spikes, and the figures.
-import type { Report } from "../report/document.ts";
-import { fmt } from "../report/document.ts";
-import { Plot } from "../report/plot.ts";
+
 import { SERVICES, STACK_BUDGET, UNCONTAINED_BUDGET } from "../k2/stack.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
-import { DEFAULT_RULES, type ServiceResult, type StackTotals, type Periodicity, type Tidy } from "./verdict.ts";
+import { fmt, type Report } from "../report/document.ts";
+import { Plot } from "../report/plot.ts";
+import { DEFAULT_RULES, type Periodicity, type ServiceResult, type StackTotals, type Tidy } from "./verdict.ts";
 
 const mb = (v: number) => (v >= 1024 ? `${(v / 1024).toFixed(2)} GB` : `${v.toFixed(0)} MB`);
 

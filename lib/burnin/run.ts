@@ -5,28 +5,28 @@
 import { existsSync, readFileSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { alive, spawnDetached } from "../runtime/process.ts";
-import { K2Error, EXIT } from "../runtime/errors.ts";
-import { writeAtomic } from "../runtime/fsx.ts";
-import { dockerLabel, type DockerTarget } from "../io/docker.ts";
-import {
-  sampleRound,
-  appendRound,
-  lastCompleteRound,
-  emptyRow,
-  serviceOf,
-  ROUND_END,
-  type Counters,
-  type Row,
-} from "./sampler.ts";
-import { parseStatsExport, ImportError } from "./import.ts";
-import { openLiveRun, writeManifest, newRunId, listRuns, type Manifest } from "../runtime/store.ts";
-import type { BurnInFetched } from "./summary.ts";
-import { dataDir } from "../runtime/paths.ts";
-import { progress } from "../runtime/progress.ts";
-import { formatDuration } from "../runtime/units.ts";
 import pkg from "../../package.json" with { type: "json" };
+import { type DockerTarget, dockerLabel } from "../io/docker.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
+import { EXIT, K2Error } from "../runtime/errors.ts";
+import { writeAtomic } from "../runtime/fsx.ts";
+import { dataDir } from "../runtime/paths.ts";
+import { alive, spawnDetached } from "../runtime/process.ts";
+import { progress } from "../runtime/progress.ts";
+import { listRuns, type Manifest, newRunId, openLiveRun, writeManifest } from "../runtime/store.ts";
+import { formatDuration } from "../runtime/units.ts";
+import { ImportError, parseStatsExport } from "./import.ts";
+import {
+  appendRound,
+  type Counters,
+  emptyRow,
+  lastCompleteRound,
+  ROUND_END,
+  type Row,
+  sampleRound,
+  serviceOf,
+} from "./sampler.ts";
+import type { BurnInFetched } from "./summary.ts";
 
 export const NOTEBOOK = "02-burn-in";
 export type BurnInState = {

@@ -5,10 +5,9 @@
 // over a 5-minute interval that is the average the budget speaks of, where the CLI's is one second's. The first round,
 // and the first after a container restarted, has none. Memory is the CLI's: usage less inactive file cache. Each round
 // is appended to samples.csv and synced before the next.
-import { openSync, writeSync, fsyncSync, closeSync, existsSync, readFileSync, truncateSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
 import type Docker from "dockerode";
-import type { DockerTarget } from "../io/docker.ts";
-import { k2Containers, withTimeout, type ContainerState } from "../io/docker.ts";
+import { type ContainerState, type DockerTarget, k2Containers, withTimeout } from "../io/docker.ts";
 import { SERVICES } from "../k2/stack.ts";
 import { firstLine } from "../runtime/errors.ts";
 

@@ -1,18 +1,19 @@
 // Step 2's stored run, typed: what its fetch stores, and the analysis every reader of a burn-in
 // run shares (the report, and the steps after it through burnInSummary).
-import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
+
 import { SERVICES, STACK_BUDGET } from "../k2/stack.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
+import { type Fetched, type RunData, runIdentity } from "../runtime/store.ts";
 import { formatDuration } from "../runtime/units.ts";
 import type { Criterion, StepSummary } from "../verdict/status.ts";
 import {
   analyseService,
-  stackTotals,
-  spikePeriodicity,
-  intervalCpu,
   DEFAULT_RULES,
-  type Tidy,
+  intervalCpu,
   type ServiceResult,
+  spikePeriodicity,
+  stackTotals,
+  type Tidy,
 } from "./verdict.ts";
 
 export type BurnInParameters = {

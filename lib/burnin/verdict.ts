@@ -2,12 +2,13 @@
 // and for the stack out. Rules (step 2): no service over its CPU budget sustained (a brief
 // spike under 2x budget is acceptable), none over its RAM budget, stack totals within
 // budget, no OOM kill and no restart in the window, and no memory leak.
-import type { Status } from "../verdict/status.ts";
+
 import type { Service } from "../k2/stack.ts";
-import { quantileExact } from "../verdict/stats.ts";
-import { theilSen, leakVerdict, type Trend } from "../verdict/trend.ts";
-import { formatDuration } from "../runtime/units.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
+import { formatDuration } from "../runtime/units.ts";
+import { quantileExact } from "../verdict/stats.ts";
+import type { Status } from "../verdict/status.ts";
+import { leakVerdict, type Trend, theilSen } from "../verdict/trend.ts";
 
 export type Tidy = {
   round: number;

@@ -4,12 +4,12 @@
 // window is classified Jepsen-style as landed, lost, duplicated or late: against the
 // replayer's ground truth on the lab, by sequence continuity per symbol on a stack.
 import { sqlIdent, sqlTimeMs } from "../io/clickhouse.ts";
-import { exchangeExpr, inWindow, lagClock, type Mapping } from "../k2/discovery.ts";
-import type { Window } from "../verdict/status.ts";
-import { sequenceRunSql, tradeKeySql } from "../k2/stack.ts";
-import type { Check } from "./verdict.ts";
-import type { WatermarkReading } from "../io/watermarks.ts";
 import type { FlowRun } from "../io/prefect.ts";
+import type { WatermarkReading } from "../io/watermarks.ts";
+import { exchangeExpr, inWindow, lagClock, type Mapping } from "../k2/discovery.ts";
+import { sequenceRunSql, tradeKeySql } from "../k2/stack.ts";
+import type { Window } from "../verdict/status.ts";
+import type { Check } from "./verdict.ts";
 
 const cols = (m: Mapping) => ({
   ex: exchangeExpr(m),

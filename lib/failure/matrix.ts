@@ -3,15 +3,15 @@
 // left broken, and the runner: baseline, fault, observation at 1 s, clearing, recovery.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type Docker from "dockerode";
+import type { DockerTarget } from "../io/docker.ts";
+import { reconnectCommand } from "../k2/network.ts";
+import { SERVICES, stopGraceSeconds } from "../k2/stack.ts";
+import { MTTR_TARGET_MS } from "../k2/thresholds.ts";
+import { LAB_NET } from "../lab/stack.ts";
+import { EXIT, firstLine, K2Error } from "../runtime/errors.ts";
 import { writeAtomic } from "../runtime/fsx.ts";
 import { dataDir } from "../runtime/paths.ts";
-import { SERVICES, stopGraceSeconds } from "../k2/stack.ts";
-import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
-import type { DockerTarget } from "../io/docker.ts";
-import type Docker from "dockerode";
-import { LAB_NET } from "../lab/stack.ts";
-import { reconnectCommand } from "../k2/network.ts";
-import { MTTR_TARGET_MS } from "../k2/thresholds.ts";
 
 export type Action = "stop" | "restart" | "disconnect";
 export type TestSpec = {

@@ -1,10 +1,11 @@
 // The failure-mode report's parts, from stored results: what the run restored or skipped, the
 // step file's table with the milestone gate, and per test its flow, checks and trade classification.
+
+import { THRESHOLDS } from "../k2/thresholds.ts";
 import type { Report } from "../report/document.ts";
 import { Plot } from "../report/plot.ts";
-import { THRESHOLDS } from "../k2/thresholds.ts";
 import { formatDuration } from "../runtime/units.ts";
-import { failureVerdict, type AlertsSeen, type FailureMeta, type Result } from "./summary.ts";
+import { type AlertsSeen, type FailureMeta, failureVerdict, type Result } from "./summary.ts";
 
 /** Before the results: what an interrupted run left and this one restored, and what was skipped. */
 export function contextNotes(doc: Report, meta: FailureMeta) {

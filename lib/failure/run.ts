@@ -3,40 +3,41 @@
 // hold, recovery once the baseline's steady state holds again, then the checks of
 // checks.ts. On the lab its pipeline runs meanwhile: a continuous replay through
 // the handler containers, and the offload job.
+
 import type { Target } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
+import { prefectUrl, recentRuns, startFlowRun } from "../io/prefect.ts";
+import { newestWatermark, type WatermarkReading } from "../io/watermarks.ts";
 import type { Mapping } from "../k2/discovery.ts";
-import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
 import { EXCHANGE_NAMES, KAFKA_ENGINE, OFFLOAD_DEPLOYMENT, OFFLOAD_FLOW_DEPLOYMENT } from "../k2/stack.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
+import { exactlyOnceSql, LabOffload } from "../lab/offload.ts";
+import { parseDelay } from "../lab/random.ts";
+import { replay } from "../lab/replayer.ts";
+import { resetLab } from "../lab/schema.ts";
+import { ensureLabStack } from "../lab/stack.ts";
+import type { Fault } from "../lab/traffic.ts";
+import { EXIT, firstLine, K2Error } from "../runtime/errors.ts";
 import { progress } from "../runtime/progress.ts";
 import { formatDuration } from "../runtime/units.ts";
-import { journalAdd, applyFault, clearWithRetry, guard, type TestSpec, type JournalEntry } from "./matrix.ts";
-import { baselineRates, recoveryAt, isolation, testVerdict, type Tick, type Check } from "./verdict.ts";
+import type { Status, Window } from "../verdict/status.ts";
 import {
+  continuityLossSql,
+  type FaultTimes,
+  failedDuring,
+  flowRunChecks,
   flowSql,
+  gapSql,
+  type LossRow,
+  lossChecks,
+  silverGoldSql,
   tradedSql,
   truthLossSql,
-  continuityLossSql,
-  lossChecks,
-  gapSql,
-  silverGoldSql,
   watermarkChecks,
-  flowRunChecks,
-  failedDuring,
-  type FaultTimes,
-  type LossRow,
 } from "./checks.ts";
-import { newestWatermark, type WatermarkReading } from "../io/watermarks.ts";
-import { prefectUrl, recentRuns, startFlowRun } from "../io/prefect.ts";
-import type { Window } from "../verdict/status.ts";
-import { ensureLabStack } from "../lab/stack.ts";
-import { resetLab } from "../lab/schema.ts";
-import { replay } from "../lab/replayer.ts";
-import { parseDelay } from "../lab/random.ts";
-import type { Fault } from "../lab/traffic.ts";
-import { LabOffload, exactlyOnceSql } from "../lab/offload.ts";
-import type { Status } from "../verdict/status.ts";
+import { applyFault, clearWithRetry, guard, type JournalEntry, journalAdd, type TestSpec } from "./matrix.ts";
+import type { Result, Skipped } from "./summary.ts";
+import { baselineRates, type Check, isolation, recoveryAt, type Tick, testVerdict } from "./verdict.ts";
 
 export type RunOptions = {
   holdMs: number;
@@ -49,7 +50,6 @@ export type RunOptions = {
   /** a stack's Prefect API, and whether the offload tests start the deployment's runs through it */
   prefect?: { api: string; start: boolean };
 };
-import type { Result, Skipped } from "./summary.ts";
 
 /** The lab's consumer flushes this often during the tests: a trade lands within it. */
 const LAB_FLUSH_MS = 100;

@@ -1,13 +1,13 @@
 // Step 3's stored run, typed: what its fetch stores (one result per test, and what was
 // restored or skipped), the milestone gate, and the summary other steps read.
-import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
-import type { Criterion, Status, StepSummary } from "../verdict/status.ts";
-import { MATRIX } from "./matrix.ts";
-import { THRESHOLDS } from "../k2/thresholds.ts";
-import { formatDuration } from "../runtime/units.ts";
+
 import type { Precondition } from "../health/summary.ts";
-import { milestoneGate, type Check, type Tick } from "./verdict.ts";
-import type { JournalEntry } from "./matrix.ts";
+import { THRESHOLDS } from "../k2/thresholds.ts";
+import { type Fetched, type RunData, runIdentity } from "../runtime/store.ts";
+import { formatDuration } from "../runtime/units.ts";
+import type { Criterion, Status, StepSummary } from "../verdict/status.ts";
+import { type JournalEntry, MATRIX } from "./matrix.ts";
+import { type Check, milestoneGate, type Tick } from "./verdict.ts";
 
 export type FailureFetched = Fetched & {
   parameters: {

@@ -1,7 +1,8 @@
 // Failure-test verdicts, pure: a 1 s timeline of flow per exchange in, recovery, MTTR,
 // isolation and the pass rules out.
-import type { Status } from "../verdict/status.ts";
+
 import { THRESHOLDS } from "../k2/thresholds.ts";
+import type { Status } from "../verdict/status.ts";
 
 // t: ms since fault start; flow: trades landed in that second
 export type Tick = { t: number; flow: Record<string, number>; containersOk: boolean };

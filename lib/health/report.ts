@@ -3,8 +3,8 @@
 import type { Report } from "../report/document.ts";
 import { Plot } from "../report/plot.ts";
 import type { RunData } from "../runtime/store.ts";
+import { type HealthFetched, overallOf } from "./summary.ts";
 import type { Check } from "./verdict.ts";
-import { overallOf, type HealthFetched } from "./summary.ts";
 
 const count = (checks: Check[], s: string) => checks.filter((c) => c.status === s).length;
 

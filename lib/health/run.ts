@@ -1,25 +1,24 @@
 // The stack-health checks as one call, for 00-health and as every step notebook's
 // precondition. Each component that is not configured or not reachable is SKIPPED with the
 // reason; nothing is assumed.
-import type { Target } from "../io/clickhouse.ts";
-import { sqlIdent } from "../io/clickhouse.ts";
-import { k2Containers, type DockerTarget, type ContainerState } from "../io/docker.ts";
-import { discoverTradeTables, exchangeExpr, type Mapping } from "../k2/discovery.ts";
+import { sqlIdent, type Target } from "../io/clickhouse.ts";
+import { type ContainerState, type DockerTarget, k2Containers } from "../io/docker.ts";
+import { type FlowRun, recentRuns } from "../io/prefect.ts";
+import { postgresWatermarks, type WatermarkSource, watermarkSource } from "../io/watermarks.ts";
 import type { K2Config } from "../k2/config.ts";
-import { SERVICES, EXCHANGE_NAMES, OFFLOAD_DEPLOYMENT, type Service } from "../k2/stack.ts";
+import { discoverTradeTables, exchangeExpr, type Mapping } from "../k2/discovery.ts";
+import { EXCHANGE_NAMES, OFFLOAD_DEPLOYMENT, SERVICES, type Service } from "../k2/stack.ts";
+import { THRESHOLDS } from "../k2/thresholds.ts";
+import { EXIT, K2Error } from "../runtime/errors.ts";
+import type { Precondition } from "./summary.ts";
 import {
-  evaluateServices,
-  evaluateFlow,
-  evaluateWatermarks,
-  evaluatePrefect,
   type Check,
+  evaluateFlow,
+  evaluatePrefect,
+  evaluateServices,
+  evaluateWatermarks,
   type FlowRow,
 } from "./verdict.ts";
-import { postgresWatermarks, watermarkSource, type WatermarkSource } from "../io/watermarks.ts";
-import { recentRuns, type FlowRun } from "../io/prefect.ts";
-import { K2Error, EXIT } from "../runtime/errors.ts";
-import { THRESHOLDS } from "../k2/thresholds.ts";
-import type { Precondition } from "./summary.ts";
 
 export type HealthOptions = {
   windowMs: number;

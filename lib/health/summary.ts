@@ -1,7 +1,8 @@
 // The health check's stored run, typed: what its fetch stores and the verdict other steps read.
-import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
+
 import type { Fault } from "../lab/traffic.ts";
-import { worst, type Status, type StepSummary } from "../verdict/status.ts";
+import { type Fetched, type RunData, runIdentity } from "../runtime/store.ts";
+import { type Status, type StepSummary, worst } from "../verdict/status.ts";
 import type { Check } from "./verdict.ts";
 
 /** The health precondition a step notebook records before measuring a stack. */

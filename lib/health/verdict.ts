@@ -1,12 +1,13 @@
 // Health verdicts, pure: container states, per-exchange freshness, watermark ages and
 // Prefect runs in; one row per check with PASS/WARN/FAIL and the evidence out.
-import type { Status } from "../verdict/status.ts";
-import type { Service } from "../k2/stack.ts";
+
 import type { ContainerState } from "../io/docker.ts";
-import type { Watermark } from "../io/watermarks.ts";
 import type { FlowRun } from "../io/prefect.ts";
-import { formatDuration } from "../runtime/units.ts";
+import type { Watermark } from "../io/watermarks.ts";
+import type { Service } from "../k2/stack.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
+import { formatDuration } from "../runtime/units.ts";
+import type { Status } from "../verdict/status.ts";
 
 export type Check = { check: string; subject: string; status: Status; evidence: string };
 

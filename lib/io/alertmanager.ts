@@ -2,7 +2,7 @@
 // webhook (the live-fire notebook listens there). No cluster, no network beyond 127.0.0.1.
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { startDaemon, type RunningDaemon } from "./daemon.ts";
+import { type RunningDaemon, startDaemon } from "./daemon.ts";
 
 export type RunningAlertmanager = RunningDaemon;
 

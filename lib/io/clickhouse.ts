@@ -6,12 +6,13 @@
 // The embedded engine is a process singleton bound to one folder: the first embedded
 // connection decides it, a request for another folder is refused, and `localEngine()`
 // (used to read stored Parquet back) reuses whatever is open.
-import { createClient, ClickHouseLogLevel, type ClickHouseClient } from "@clickhouse/client";
-import { createChdbConnection } from "chdb/connection";
-import { resolve, join } from "node:path";
+
 import { existsSync, statSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { K2Error, EXIT, registerSecret, firstLine } from "../runtime/errors.ts";
+import { join, resolve } from "node:path";
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from "@clickhouse/client";
+import { createChdbConnection } from "chdb/connection";
+import { EXIT, firstLine, K2Error, registerSecret } from "../runtime/errors.ts";
 import { produceAtomic } from "../runtime/fsx.ts";
 import { defaultEnginePath, ROOT } from "../runtime/paths.ts";
 

@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { K2Error, EXIT } from "../runtime/errors.ts";
+import { EXIT, K2Error } from "../runtime/errors.ts";
 import { bin, isInstalled, missingLine, type NeedName } from "./packages.ts";
 
 export type RunningDaemon = { url: string; dir: string; stop(): Promise<void> };

@@ -3,8 +3,8 @@
 //   unix:///run/user/1000/docker.sock
 //   tcp://127.0.0.1:2375           (plain HTTP; loopback only in this project's tests)
 import Docker from "dockerode";
+import { EXIT, firstLine, K2Error } from "../runtime/errors.ts";
 import { ENABLE_DOCKER } from "./engine.ts";
-import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
 
 export type DockerTarget = { docker: Docker; host: string };
 

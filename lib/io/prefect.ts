@@ -1,6 +1,6 @@
 // The Prefect REST API (server 2.x/3.x): recent runs of one deployment, newest first.
 // PREFECT_API_URL is the API root, e.g. http://localhost:4200/api (the K2 default).
-import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
+import { EXIT, firstLine, K2Error } from "../runtime/errors.ts";
 import { withTimeout } from "./docker.ts";
 
 /** One Prefect flow run as the API returns it (the fields the health check and step 3 read). */

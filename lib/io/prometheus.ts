@@ -2,10 +2,10 @@
 // temporary folder for the code and tests that need a real one. Every call is bounded in time; an unreachable
 // Prometheus is one line with exit 3.
 import { join } from "node:path";
-import { startDaemon, type RunningDaemon } from "./daemon.ts";
-import { K2Error, EXIT, firstLine } from "../runtime/errors.ts";
-import { parseDuration } from "../runtime/units.ts";
 import { parse } from "yaml";
+import { EXIT, firstLine, K2Error } from "../runtime/errors.ts";
+import { parseDuration } from "../runtime/units.ts";
+import { type RunningDaemon, startDaemon } from "./daemon.ts";
 
 type ConfigYaml = { global?: { scrape_interval?: string; evaluation_interval?: string } } | null;
 

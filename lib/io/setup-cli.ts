@@ -4,13 +4,13 @@
 // shows: the engines the project started are stopped, the lab's containers and image removed, every listed package
 // the machine image does not ship purged (with what only it pulled in), and the checkout's data/ and out/ removed.
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
 import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_DOCKER_HOST, ensureEngine, LAB_DOCKER_ROOT } from "./engine.ts";
-import { installPackages, missingFor, missingLine, NEEDS, needsOf, purgeable, type User } from "./packages.ts";
 import { EXIT } from "../runtime/errors.ts";
 import { ROOT } from "../runtime/paths.ts";
+import { DEFAULT_DOCKER_HOST, ensureEngine, LAB_DOCKER_ROOT } from "./engine.ts";
+import { installPackages, missingFor, missingLine, NEEDS, needsOf, purgeable, type User } from "./packages.ts";
 
 const USERS: User[] = [
   "main",

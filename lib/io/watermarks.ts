@@ -8,9 +8,8 @@
 // the window offloaded (for gold, a window start: ohlcv_1d lags up to a day by design), so freshness is the last
 // successful run against the schedule; the watermark is shown as information.
 import { SQL } from "bun";
-import type { Db } from "./clickhouse.ts";
-import { sqlIdent, sqlString } from "./clickhouse.ts";
-import { K2Error, EXIT, firstLine, registerSecret, redact } from "../runtime/errors.ts";
+import { EXIT, firstLine, K2Error, redact, registerSecret } from "../runtime/errors.ts";
+import { type Db, sqlIdent, sqlString } from "./clickhouse.ts";
 
 /** One offload watermark, whichever store it came from. */
 export type Watermark = {

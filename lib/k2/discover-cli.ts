@@ -3,9 +3,9 @@
 // before the step notebooks, and put any correction in k2.config.json.
 import { parseArgs } from "node:util";
 import { connectClickHouse } from "../io/clickhouse.ts";
-import { discoverTables, lagClock, observeClocks } from "./discovery.ts";
+import { EXIT, K2Error, redact } from "../runtime/errors.ts";
 import { loadConfig } from "./config.ts";
-import { K2Error, EXIT, redact } from "../runtime/errors.ts";
+import { discoverTables, lagClock, observeClocks } from "./discovery.ts";
 
 const HELP = `usage: bun run discover [--json]
 

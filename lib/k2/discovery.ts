@@ -2,9 +2,8 @@
 // exchange_timestamp; bronze stamps ingestion at one-second resolution; watermark tables
 // differ), so notebooks never hard-code a column: they ask this module which column plays
 // each role in each trade table, and at what time resolution.
-import type { Db } from "../io/clickhouse.ts";
-import { sqlString, sqlIdent, sqlTimeMs } from "../io/clickhouse.ts";
-import { K2Error, EXIT, warnOnce, firstLine } from "../runtime/errors.ts";
+import { type Db, sqlIdent, sqlString, sqlTimeMs } from "../io/clickhouse.ts";
+import { EXIT, firstLine, K2Error, warnOnce } from "../runtime/errors.ts";
 import type { K2Config, Role } from "./config.ts";
 
 export type ColumnInfo = { table: string; name: string; type: string };

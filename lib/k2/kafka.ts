@@ -2,7 +2,7 @@
 // table hands rows to its MVs when a block is full (kafka_max_block_size) or when the flush interval ends
 // (kafka_flush_interval_ms); below max_block_size rows per interval every trade waits for the interval, so no tuning
 // downstream can bring p99 below it.
-import { sqlString, type Db } from "../io/clickhouse.ts";
+import { type Db, sqlString } from "../io/clickhouse.ts";
 import { CLICKHOUSE_STREAM_FLUSH_MS } from "./stack.ts";
 
 export type KafkaSettings = {

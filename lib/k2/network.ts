@@ -3,7 +3,7 @@
 // `k2-market-data-platform_default` and a bare `k2-net` do not exist there. So it is read from what k2-clickhouse is
 // attached to, never assumed; the lab's k2-clickhouse is on k2-lab_k2-net, named as compose would.
 import type { DockerTarget } from "../io/docker.ts";
-import { K2Error, EXIT } from "../runtime/errors.ts";
+import { EXIT, K2Error } from "../runtime/errors.ts";
 import { SERVICES } from "./stack.ts";
 
 const BUILT_IN = new Set(["none", "host", "bridge"]);

@@ -4,10 +4,10 @@
 // stopped handler has no reader on the FIFO, so the write fails and the trade is lost, as
 // a crashed handler misses its websocket's trades; a paused one stops copying, the pipe
 // fills and further trades are lost. No traffic crosses any network.
-import { openSync, writeSync, closeSync, existsSync, mkdirSync, constants } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { EXCHANGES, type Exchange } from "./instruments.ts";
 import { LineTails } from "../runtime/fsx.ts";
+import { EXCHANGES, type Exchange } from "./instruments.ts";
 
 /**
  * The handler container's command: copy the FIFO to the out file, forever. cat runs in the

@@ -1,14 +1,14 @@
 // The K2 lab as one call: open the lab's own engine folder (never a server or a user's folder:
 // the lab drops and rebuilds its databases), build the schema, replay trades, return the replayer's summary.
-import { connectClickHouse, targetFromEnv, type Target } from "../io/clickhouse.ts";
-import { K2Error, EXIT } from "../runtime/errors.ts";
-import { resetLab, type LabSchemaOptions } from "./schema.ts";
-import { replay, type ReplayOptions, type ReplaySummary } from "./replayer.ts";
-import { progress } from "../runtime/progress.ts";
+import { connectClickHouse, type Target, targetFromEnv } from "../io/clickhouse.ts";
 import { KAFKA_ENGINE } from "../k2/stack.ts";
-import type { Exchange } from "./instruments.ts";
-import type { LabTopics } from "./topics.ts";
+import { EXIT, K2Error } from "../runtime/errors.ts";
+import { progress } from "../runtime/progress.ts";
 import { formatDuration } from "../runtime/units.ts";
+import type { Exchange } from "./instruments.ts";
+import { type ReplayOptions, type ReplaySummary, replay } from "./replayer.ts";
+import { type LabSchemaOptions, resetLab } from "./schema.ts";
+import type { LabTopics } from "./topics.ts";
 
 export async function openLab(env = process.env): Promise<Target> {
   const spec = targetFromEnv(env);

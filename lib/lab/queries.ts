@@ -1,5 +1,5 @@
 // SQL the lab notebook stores: the engine counts, joins and computes lags; JS only renders.
-import { lagClock, exchangeExpr, type Mapping } from "../k2/discovery.ts";
+import { exchangeExpr, lagClock, type Mapping } from "../k2/discovery.ts";
 import { TIMEFRAMES } from "./schema.ts";
 
 /** Per exchange and symbol: what the replayer generated and sent, and what landed in each layer. */

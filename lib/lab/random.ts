@@ -1,8 +1,8 @@
 // Seeded randomness for the lab: the same seed gives the same trades, delays and faults,
 // so tests are deterministic and a report can be reproduced exactly.
 import { usageError } from "../runtime/errors.ts";
-import { parseDuration } from "../runtime/units.ts";
 import { custom, text } from "../runtime/options.ts";
+import { parseDuration } from "../runtime/units.ts";
 
 export type Rng = () => number; // uniform in [0, 1)
 

@@ -4,12 +4,13 @@
 // `flushMs` has passed since that table's last flush, whichever comes first (K2: 10000 rows,
 // 7.5 s). The engine stamps ingestion time at insert. Ground truth (every trade, its status, the
 // delay drawn, the batch it went in, each insert's round-trip time) goes to the truth db.
-import { type Fault, type Trade, generateTrades, toMessage, within } from "./traffic.ts";
-import type { Delay } from "./random.ts";
-import { EXCHANGES, type Exchange } from "./instruments.ts";
-import type { Conduits } from "./conduit.ts";
+
 import { KAFKA_ENGINE, kafkaTableOf } from "../k2/stack.ts";
+import type { Conduits } from "./conduit.ts";
+import { EXCHANGES, type Exchange } from "./instruments.ts";
+import type { Delay } from "./random.ts";
 import type { LabTopics } from "./topics.ts";
+import { type Fault, generateTrades, type Trade, toMessage, within } from "./traffic.ts";
 
 export type Sink = { insert(table: string, rows: Record<string, unknown>[]): Promise<void> };
 export type Clock = { now(): number; sleep(ms: number): Promise<void> };

@@ -1,16 +1,16 @@
 // The lab report's parts: what was replayed, every trade against ground truth in bronze and silver,
 // the OHLCV tables against silver, what discovery found, and lag by each clock.
-import type { Report } from "../report/document.ts";
-import { fmt } from "../report/document.ts";
+
+import { clockLabel, formatResolution, lagClock, type Mapping } from "../k2/discovery.ts";
+import { type BinRow, logBinsSql } from "../report/bins.ts";
+import { fmt, type Report } from "../report/document.ts";
 import { html } from "../report/html.ts";
 import { Plot } from "../report/plot.ts";
-import { logBinsSql, type BinRow } from "../report/bins.ts";
 import type { Fetched, RunData } from "../runtime/store.ts";
 import { BASE_RATE, formatCount } from "../runtime/units.ts";
-import { lagClock, formatResolution, clockLabel, type Mapping } from "../k2/discovery.ts";
-import { faultsHtml, type Fault } from "./traffic.ts";
-import { reconcile, ohlcvConsistency, type CountRow, type OhlcvRow } from "./reconcile.ts";
+import { type CountRow, type OhlcvRow, ohlcvConsistency, reconcile } from "./reconcile.ts";
 import type { ReplaySummary } from "./replayer.ts";
+import { type Fault, faultsHtml } from "./traffic.ts";
 
 /** What the lab notebook stores besides its datasets. */
 export type LabFetched = Fetched & {

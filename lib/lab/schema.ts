@@ -4,10 +4,11 @@
 // settings, stated in their DDL); everything downstream is the real shape, pitfalls
 // included: bronze stamps ingestion_timestamp with now() at ONE-SECOND resolution, silver
 // copies it (so it stays second-granular) and calls the exchange time `timestamp`.
-import { EXCHANGES, type Exchange } from "./instruments.ts";
+
 import { isLab, sqlString, type Target } from "../io/clickhouse.ts";
-import { K2Error } from "../runtime/errors.ts";
 import { bronzeViewOf, KAFKA_ENGINE, kafkaTableOf } from "../k2/stack.ts";
+import { K2Error } from "../runtime/errors.ts";
+import { EXCHANGES, type Exchange } from "./instruments.ts";
 
 export const TIMEFRAMES = [
   ["1m", "1 MINUTE"],

@@ -2,20 +2,21 @@
 // (k2-<service>, com.k2.service/tier/version, com.k2.exchange), plus com.k2.lab=true.
 // The image is made offline by `docker import` of a busybox-static root filesystem; every
 // container runs with --network none. The lab only ever touches containers it labelled.
-import { mkdtemp, mkdir, copyFile, symlink, rm } from "node:fs/promises";
+
 import { existsSync, statSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
-import { K2Error, EXIT } from "../runtime/errors.ts";
-import { COMPOSE_SUBNET, SERVICES, type Service } from "../k2/stack.ts";
-import { COMPOSE_NETWORK } from "../k2/network.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import { bin, isInstalled, missingLine } from "../io/packages.ts";
-import { Conduits, HANDLER_CMD } from "./conduit.ts";
-import { LabTopics } from "./topics.ts";
-import { EXCHANGES } from "./instruments.ts";
+import { COMPOSE_NETWORK } from "../k2/network.ts";
+import { COMPOSE_SUBNET, SERVICES, type Service } from "../k2/stack.ts";
+import { EXIT, K2Error } from "../runtime/errors.ts";
 import { dataDir } from "../runtime/paths.ts";
+import { Conduits, HANDLER_CMD } from "./conduit.ts";
+import { EXCHANGES } from "./instruments.ts";
+import { LabTopics } from "./topics.ts";
 
 export const LAB_IMAGE = "k2-lab/busybox:1";
 

@@ -6,8 +6,8 @@
 // flush, as the Kafka engine reads a topic.
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { EXCHANGES, type Exchange } from "./instruments.ts";
 import { LineTails } from "../runtime/fsx.ts";
+import { EXCHANGES, type Exchange } from "./instruments.ts";
 
 /**
  * The stand-in, installed in the container as /usr/local/bin/rpk. Accepted forms (as rpk's; -f is accepted and each

@@ -1,12 +1,13 @@
 // The lab's market: a pure, seeded generator of trades for the three exchanges, with
 // Poisson arrivals at a total rate, a drawn exchange-to-handler delay per trade, and the
 // lab faults applied. No I/O and no clock: the replayer decides when to deliver.
-import { usageError } from "../runtime/errors.ts";
-import { html, type SafeHtml } from "../report/html.ts";
-import { parseDuration, durationSpec } from "../runtime/units.ts";
-import { EXCHANGES, EXCHANGE_SHARE, INSTRUMENTS, BASE_PRICE, baseAsset, type Exchange } from "./instruments.ts";
-import { exponential, normal, seeded, weighted, type Delay } from "./random.ts";
+
 import { SEQUENCE_SCOPE } from "../k2/stack.ts";
+import { html, type SafeHtml } from "../report/html.ts";
+import { usageError } from "../runtime/errors.ts";
+import { durationSpec, parseDuration } from "../runtime/units.ts";
+import { BASE_PRICE, baseAsset, EXCHANGE_SHARE, EXCHANGES, type Exchange, INSTRUMENTS } from "./instruments.ts";
+import { type Delay, exponential, normal, seeded, weighted } from "./random.ts";
 
 export type Trade = {
   exchange: Exchange;

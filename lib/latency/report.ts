@@ -1,28 +1,20 @@
 // The latency report's parts, built from stored runs only: the results table in the step
 // file's form, the segment budget, the figures, and run-to-run comparison. Heavy work runs
 // in the engine over the stored per-trade Parquet; the figures get a bounded number of points.
-import type { Report } from "../report/document.ts";
-import { fmt } from "../report/document.ts";
-import { Plot } from "../report/plot.ts";
-import type { RunData } from "../runtime/store.ts";
-import { ecdfSql, seriesSql, bucketSeconds, type SeriesRow } from "./sql.ts";
-import { logBinsSql, type BinRow } from "../report/bins.ts";
-import {
-  SCENARIOS,
-  bottleneck,
-  clockOffsetNote,
-  floorIsBottleneck,
-  flushFloors,
-  p99Verdict,
-  type FloorRow,
-  type Segment,
-} from "./verdict.ts";
+
+import { effectiveResolutionMs, formatResolution, lagClock } from "../k2/discovery.ts";
 import type { KafkaSettings } from "../k2/kafka.ts";
-import { EXCHANGE_SHARE } from "../lab/instruments.ts";
-import { lagClock, effectiveResolutionMs, formatResolution } from "../k2/discovery.ts";
-import { lagsOf, type LatencyFetched, type ScenarioRecord, type ScenarioSummary } from "./summary.ts";
-import { K2Error, EXIT } from "../runtime/errors.ts";
 import { SEGMENT_BUDGET_MS } from "../k2/thresholds.ts";
+import { EXCHANGE_SHARE } from "../lab/instruments.ts";
+import { type BinRow, logBinsSql } from "../report/bins.ts";
+import { fmt, type Report } from "../report/document.ts";
+import { Plot } from "../report/plot.ts";
+import { EXIT, K2Error } from "../runtime/errors.ts";
+import type { RunData } from "../runtime/store.ts";
+import { kafkaSettingsOf, lagsOf, SEGMENTS, type SegmentsByScenario } from "./facts.ts";
+import { bucketSeconds, ecdfSql, type SeriesRow, seriesSql } from "./sql.ts";
+import type { LatencyFetched, ScenarioRecord, ScenarioSummary } from "./summary.ts";
+import { clockOffsetNote, type FloorRow, p99Verdict, SCENARIOS } from "./verdict.ts";
 
 /** Exactly the step file's table: Scenario | p50 | p99 | Max | Notes. */
 export function resultsTable(doc: Report, rows: ScenarioSummary[]) {
@@ -51,78 +43,8 @@ export function resultsTable(doc: Report, rows: ScenarioSummary[]) {
  * The seven-segment budget of FACTS.md as the report shows it (the three MV segments, 1 + 3 + 1 ms, run inside
  * one insert and are measured together), with what would measure each segment that nothing measured.
  */
-const SEGMENTS: { key: string; label: string; budgetMs: number | null; needs: string }[] = [
-  {
-    key: "parse",
-    label: "exchange → handler parse",
-    budgetMs: SEGMENT_BUDGET_MS.parse,
-    needs: "handler timestamps at receive and after parse, in the message",
-  },
-  {
-    key: "produce",
-    label: "handler → Redpanda",
-    budgetMs: SEGMENT_BUDGET_MS.produce,
-    needs: "the handler's publish time against the Kafka record timestamp",
-  },
-  {
-    key: "kafka",
-    label: "Redpanda → Kafka engine",
-    budgetMs: SEGMENT_BUDGET_MS.kafka,
-    needs: "the Kafka record timestamp (_timestamp) kept in bronze",
-  },
-  {
-    key: "mv",
-    label: "raw → bronze → silver → gold MVs",
-    budgetMs: SEGMENT_BUDGET_MS.mv,
-    needs: "system.query_log on a server (the three MV segments, 1 + 3 + 1 ms, run inside one insert)",
-  },
-  { key: "total", label: "end to end (total)", budgetMs: SEGMENT_BUDGET_MS.total, needs: "" },
-  {
-    key: "network",
-    label: "exchange → handler network",
-    budgetMs: null,
-    needs: "exchange send time (not in the budget)",
-  },
-];
-const segment = (key: string) => SEGMENTS.find((s) => s.key === key)!;
-
-type SegmentQuantiles = Record<"e50" | "e99" | "w50" | "w99" | "i50" | "i99" | "d50" | "d99", number>;
-
-/** What one scenario's stored lags measure, per segment: end to end always; the lab's parts; a server's MVs. */
-async function measureSegments(run: RunData, r: ScenarioRecord): Promise<Map<string, Segment>> {
-  const m = new Map<string, Segment>();
-  const src = lagsOf(run, r);
-  if (!src) return m;
-  const q50 = (col: string, as: string) =>
-    `quantileExact(0.5)(${col}) AS ${as}50, quantileExact(0.99)(${col}) AS ${as}99`;
-  const cols = [
-    q50("lag_ms", "e"),
-    ...(r.lab ? [q50("consumer_wait_ms", "w"), q50("insert_rtt_ms", "i"), q50("injected_delay_ms", "d")] : []),
-  ];
-  const [q] = await run.query<SegmentQuantiles>(`SELECT ${cols.join(", ")} FROM ${src}`);
-  const put = (key: string, p50Ms: number, p99Ms: number, source: string, label = segment(key).label) =>
-    m.set(key, { segment: label, budgetMs: segment(key).budgetMs, p50Ms, p99Ms, source, key, scenario: r.scenario });
-  put("total", q!.e50, q!.e99, `silver ${r.lagClock} − exchange time, ${r.scenario}`);
-  if (r.lab) {
-    put(
-      "network",
-      q!.d50,
-      q!.d99,
-      "injected delay, the replayer's ground truth; outside the budget",
-      "exchange → handler network (lab model)",
-    );
-    const wait = "consumer wait (handler receive → insert start), measured by the lab";
-    put("kafka", q!.w50, q!.w99, `${wait}, ${r.scenario}`);
-    put("mv", q!.i50, q!.i99, `insert round trip per trade's batch (one insert runs all MVs), ${r.scenario}`);
-  } else if ("p99Ms" in r.mv)
-    put("mv", r.mv.avgMs, r.mv.p99Ms, `system.query_log INSERT durations on bronze (avg shown as p50), ${r.scenario}`);
-  return m;
-}
-
 /** The seven-segment budget (FACTS.md): filled where measured, else what instrumentation it needs. */
-export async function segmentTable(doc: Report, run: RunData, records: ScenarioRecord[]): Promise<Segment[]> {
-  const per = new Map<string, Map<string, Segment>>();
-  for (const r of records) per.set(r.scenario, await measureSegments(run, r));
+export function segmentTable(doc: Report, records: ScenarioRecord[], per: SegmentsByScenario) {
   const names = records.map((r) => r.scenario);
   const cell = (seg?: { p50Ms?: number; p99Ms?: number }) =>
     seg?.p99Ms === undefined ? "–" : `${fmt(seg.p50Ms)} / ${fmt(seg.p99Ms)} ms`;
@@ -153,7 +75,6 @@ export async function segmentTable(doc: Report, run: RunData, records: ScenarioR
     { caption: "Latency budget by segment", summary: true },
   );
   mvNotes(doc, records);
-  return [...per.values()].flatMap((m) => [...m.values()].filter((s) => s.segment !== segment("total").label));
 }
 
 /** Where MV time came from: system.query_log on a server, or why it is unavailable (once). */
@@ -477,14 +398,9 @@ export async function perTableSection(doc: Report, run: RunData<LatencyFetched>,
  * discovery read in the schema, and which targets it makes unattainable. Runs stored before the settings were read
  * show nothing here.
  */
-export function floorSection(doc: Report, records: ScenarioRecord[]): FloorRow[] {
-  const settings = records.find((r) => r.kafka?.length)?.kafka ?? [];
-  const floors = flushFloors(
-    settings,
-    records.map((r) => SCENARIOS.find((s) => s.name === r.scenario)!),
-    Math.max(...Object.values(EXCHANGE_SHARE)),
-  );
-  if (!floors.length) return floors;
+export function floorSection(doc: Report, records: ScenarioRecord[], floors: FloorRow[]) {
+  const settings = kafkaSettingsOf(records);
+  if (!floors.length) return;
   doc.md`## The floor the Kafka engine sets`;
   const rules = [...new Set(settings.map(kafkaRule))];
   doc.md`The Kafka engine tables hand rows on when a block is full or when the flush interval ends. Discovery read
@@ -515,33 +431,11 @@ export function floorSection(doc: Report, records: ScenarioRecord[]): FloorRow[]
       `The flush rule alone makes the p99 target of ${out.join(", ")} unattainable: lower kafka_flush_interval_ms ` +
         `(e.g. 100 ms) on the Kafka engine tables, then re-run with --tuning and compare with --compare.`,
     );
-  return floors;
 }
 
 const kafkaRule = (k: KafkaSettings) =>
   `kafka_flush_interval_ms = ${k.flushIntervalMs}${k.source === "default" ? " (not set: the server default)" : ""}, ` +
   `kafka_max_block_size = ${k.maxBlockSize ?? "not set"}`;
-
-/** The bottleneck line: the flush rule when the measurement agrees with its floor, else the largest segment. */
-export function bottleneckText(floors: FloorRow[], summaries: ScenarioSummary[], segs: Segment[]): string {
-  const agree = summaries.filter((s) =>
-    floorIsBottleneck(
-      floors.find((f) => f.scenario === s.scenario),
-      s.p99,
-    ),
-  );
-  if (agree.length) {
-    const f = floors.find((x) => x.scenario === agree[0]!.scenario)!;
-    return (
-      `Kafka engine flush interval: p99 ${agree.map((s) => `${fmt(s.p99)} ms at ${s.scenario}`).join(", ")}, where ` +
-      `the flush rule puts its floor (p99 wait ${Math.round(f.p99WaitMs)} ms at ${f.scenario})`
-    );
-  }
-  const b = bottleneck(segs);
-  return b
-    ? `${b.segment}: p99 ${fmt(b.p99Ms)} ms against a budget of ${b.budgetMs} ms (${b.source})`
-    : "none measurable from what is available";
-}
 
 /** Where a load's replayed copies went, and the query that finds them: they are neither lags nor duplicates. */
 export function copiesNote(doc: Report, records: ScenarioRecord[]) {

@@ -7,20 +7,20 @@
 // checks loss by sequence continuity in bronze, and reads MV time from system.query_log. The
 // lab adds its ground truth beside these: loss against what it generated, the consumer's wait.
 import type { Target } from "../io/clickhouse.ts";
-import { discoverWithObservation, lagClock, effectiveResolutionMs, silverOf, type Mapping } from "../k2/discovery.ts";
-import { discoverKafkaSettings } from "../k2/kafka.ts";
 import type { K2Config } from "../k2/config.ts";
-import type { LabTraffic } from "../lab/lab.ts";
-import type { Fault } from "../lab/traffic.ts";
-import { statsSql, lagExportSql, truthLossSql, continuitySql, queryLogSql, landedSql, copiesFindSql } from "./sql.ts";
-import type { Window } from "../verdict/status.ts";
-import { SCENARIOS, type LossCheck, type Scenario } from "./verdict.ts";
-import type { ScenarioRecord } from "./summary.ts";
-import { replayCount, replaySpanMs, type Load } from "./load.ts";
-import type { LabTopics } from "../lab/topics.ts";
+import { discoverWithObservation, effectiveResolutionMs, lagClock, type Mapping, silverOf } from "../k2/discovery.ts";
+import { discoverKafkaSettings } from "../k2/kafka.ts";
 import { EXCHANGE_NAMES } from "../k2/stack.ts";
-import { K2Error, EXIT } from "../runtime/errors.ts";
+import type { LabTraffic } from "../lab/lab.ts";
+import type { LabTopics } from "../lab/topics.ts";
+import type { Fault } from "../lab/traffic.ts";
+import { EXIT, K2Error } from "../runtime/errors.ts";
 import type { RunWriter } from "../runtime/store.ts";
+import type { Window } from "../verdict/status.ts";
+import { type Load, replayCount, replaySpanMs } from "./load.ts";
+import { continuitySql, copiesFindSql, lagExportSql, landedSql, queryLogSql, statsSql, truthLossSql } from "./sql.ts";
+import type { ScenarioRecord } from "./summary.ts";
+import { type LossCheck, SCENARIOS, type Scenario } from "./verdict.ts";
 
 export type ScenarioOptions = {
   durationMs: number;

@@ -1,10 +1,10 @@
 // SQL for the latency benchmark. The engine computes every lag and quantile over all rows;
 // JS only renders. Columns come from discovery (lib/k2/discovery.ts), never from documents.
-import { lagClock, exchangeExpr, inWindow, type Mapping } from "../k2/discovery.ts";
-import { sqlIdent, sqlString, sqlTimeMs } from "../io/clickhouse.ts";
 
-import type { Window } from "../verdict/status.ts";
+import { sqlIdent, sqlString, sqlTimeMs } from "../io/clickhouse.ts";
+import { exchangeExpr, inWindow, lagClock, type Mapping } from "../k2/discovery.ts";
 import { sequenceRunSql, tradeKeySql } from "../k2/stack.ts";
+import type { Window } from "../verdict/status.ts";
 
 /** Bucket width for a window: 10 s, widened in 10 s steps so that a series has at most ~300 points. */
 export const bucketSeconds = (w: Window) => Math.max(10, Math.ceil((w.toMs - w.fromMs) / 1000 / 300 / 10) * 10);

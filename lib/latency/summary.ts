@@ -1,15 +1,14 @@
 // Step 1's stored run, typed: what its fetch stores (one record per scenario), the per-scenario
 // verdicts every reader shares, and the summary other steps read.
-import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
+
+import type { Precondition } from "../health/summary.ts";
 import type { Mapping } from "../k2/discovery.ts";
 import type { KafkaSettings } from "../k2/kafka.ts";
 import type { Fault } from "../lab/traffic.ts";
+import { type Fetched, type RunData, runIdentity } from "../runtime/store.ts";
 import type { Criterion, Status, StepSummary, Window } from "../verdict/status.ts";
-import type { Precondition } from "../health/summary.ts";
-import { SCENARIOS, scenarioVerdict, type LossCheck, type Segment } from "./verdict.ts";
-// the report's functions are called, not evaluated, at load: the import cycle with report.ts is harmless
-import { floorSection, segmentTable, bottleneckText } from "./report.ts";
-import { Report } from "../report/document.ts";
+import { latencyFacts, scenarioSummaries } from "./facts.ts";
+import { type LossCheck, SCENARIOS } from "./verdict.ts";
 
 export type LatencyFetched = Fetched & {
   parameters: {
@@ -67,50 +66,6 @@ export type ScenarioSummary = {
   notes: string[];
 };
 
-export const lagsOf = (run: RunData, r: ScenarioRecord) =>
-  run.manifest.datasets[`lags_${r.scenario}`] ? `{lags_${r.scenario}}` : null;
-
-export async function scenarioSummaries(run: RunData, records: ScenarioRecord[]): Promise<ScenarioSummary[]> {
-  return Promise.all(
-    records.map(async (r) => {
-      const s = SCENARIOS.find((x) => x.name === r.scenario)!;
-      const src = lagsOf(run, r);
-      const [q] = src
-        ? await run.query<{ n: number; p50: number; p99: number; max: number }>(
-            `SELECT count() AS n, quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, max(lag_ms) ` +
-              `AS max FROM ${src}`,
-          )
-        : [];
-      const n = Number(q?.n ?? 0);
-      const v = scenarioVerdict(s, {
-        notRun: r.notRun,
-        trades: n,
-        p99Ms: n ? q!.p99 : NaN,
-        resolutionMs: r.resolutionMs,
-        loss: r.loss,
-        // runs stored before landing time was counted are judged as they were
-        achievedRate: r.landed ? r.achievedRate : undefined,
-      });
-      return {
-        scenario: r.scenario,
-        status: v.status,
-        p50: n ? q!.p50 : null,
-        p99: n ? q!.p99 : null,
-        max: n ? q!.max : null,
-        trades: n,
-        achieved: achievedText(r, s.rate),
-        notes: v.notes,
-      };
-    }),
-  );
-}
-
-function achievedText(r: ScenarioRecord, rate: number): string {
-  const produced = r.replay?.copies !== undefined ? ` (the load produced ${r.replay.copies})` : "";
-  const copies = r.landed?.copies ? `, ${r.landed.copies} of them replayed copies${produced}` : "";
-  return `${r.achievedRate.toFixed(1)} msg/s achieved (target ~${rate}${copies})`;
-}
-
 export async function latencySummary(run: RunData<LatencyFetched>): Promise<StepSummary> {
   const m = run.manifest;
   const s = await scenarioSummaries(run, await run.json<ScenarioRecord[]>("scenarios"));
@@ -151,21 +106,4 @@ export function latencyCriteria(s: ScenarioSummary[], tuning: string | null, bot
       evidence: tuning ?? 'none recorded: re-run with --tuning "..." after tuning',
     },
   ];
-}
-
-/** The report's per-segment latency and bottleneck line, computed as the report computes them (into a scratch one). */
-export function latencyFacts(run: RunData<LatencyFetched>): Promise<{ segments: Segment[]; bottleneck: string }> {
-  // a stored run never changes: the sign-off asks twice (the criteria, the docs' segments), the engine works once
-  let facts = FACTS.get(run.dir);
-  if (!facts) FACTS.set(run.dir, (facts = computeFacts(run)));
-  return facts;
-}
-const FACTS = new Map<string, Promise<{ segments: Segment[]; bottleneck: string }>>();
-
-async function computeFacts(run: RunData<LatencyFetched>) {
-  const records = await run.json<ScenarioRecord[]>("scenarios");
-  const scratch = new Report("");
-  const floors = floorSection(scratch, records);
-  const segments = await segmentTable(scratch, run, records);
-  return { segments, bottleneck: bottleneckText(floors, await scenarioSummaries(run, records), segments) };
 }

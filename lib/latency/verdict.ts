@@ -1,9 +1,10 @@
 // Latency verdicts, pure. Lags subtract two clocks (the exchange's and ours) and the
 // ingestion clock may be coarse; these functions decide only what the numbers can decide.
-import type { Status } from "../verdict/status.ts";
+
+import { flushFloor, type KafkaSettings } from "../k2/kafka.ts";
 import { LATENCY_P99_TARGET_MS } from "../k2/thresholds.ts";
 import { usageError } from "../runtime/errors.ts";
-import { flushFloor, type KafkaSettings } from "../k2/kafka.ts";
+import type { Status } from "../verdict/status.ts";
 
 export type Scenario = { name: string; multiple: number; rate: number; p99TargetMs: number; noLoss: boolean };
 /** Phase 7 step 1: 1x ~50 msg/s p99 < 200 ms; 5x < 500 ms; 10x < 1 s and no data loss. */

@@ -2,9 +2,11 @@
 // It renders to two strings: one self-contained HTML page (inline CSS and SVG, nothing
 // fetched, readable on a phone and in print) and a GitHub markdown summary for a PR.
 // Renderers return strings; writing them is the notebook runtime's job.
-import { marked } from "marked";
+
 import type * as PlotTypes from "@observablehq/plot";
-import { html, raw, escapeMarkdown, noAutolink, SafeHtml } from "./html.ts";
+import { marked } from "marked";
+import type { Status } from "../verdict/status.ts";
+import { escapeMarkdown, html, noAutolink, raw, SafeHtml } from "./html.ts";
 import { renderPlot } from "./plot.ts";
 import { CSS } from "./style.ts";
 
@@ -14,7 +16,6 @@ export type Column<R> = {
   format?: (v: any, row: R) => string;
   align?: "left" | "right";
 };
-import type { Status } from "../verdict/status.ts";
 
 type Block = { html: SafeHtml; md?: string };
 

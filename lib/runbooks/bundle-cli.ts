@@ -3,15 +3,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { outDir } from "../runtime/paths.ts";
-import { writeAtomic } from "../runtime/fsx.ts";
 import { describeTarget, targetFromEnv } from "../io/clickhouse.ts";
 import { dockerLabel, probeDocker } from "../io/docker.ts";
-import { readEvidence, step, STEPS } from "./evidence.ts";
-import { signoffSummary, type SignoffFetched } from "./summary.ts";
-import { writeBundle, type BundleIo } from "./bundle.ts";
-import { K2Error, firstLine } from "../runtime/errors.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
+import { firstLine, K2Error } from "../runtime/errors.ts";
+import { writeAtomic } from "../runtime/fsx.ts";
+import { outDir } from "../runtime/paths.ts";
+import { type BundleIo, writeBundle } from "./bundle.ts";
+import { readEvidence, STEPS, step } from "./evidence.ts";
+import { type SignoffFetched, signoffSummary } from "./summary.ts";
 
 export const BUNDLE_STEPS = [...STEPS, step<SignoffFetched>("05-runbooks", 5, "Runbooks and sign-off", signoffSummary)];
 

@@ -4,8 +4,8 @@
 // PNG, for PR comments where HTML is not shown, rendered by resvg: no browser). Renderers return text or bytes; the
 // writer is passed in.
 import { Resvg } from "@resvg/resvg-js";
-import { html } from "../report/html.ts";
 import { Report } from "../report/document.ts";
+import { html } from "../report/html.ts";
 import type { Status } from "../verdict/status.ts";
 import type { StepEvidence } from "./evidence.ts";
 

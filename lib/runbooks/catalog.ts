@@ -1,8 +1,9 @@
 // The platform's five runbooks (FACTS.md, step 5): for each, the step 3 fault that exercises it, the alerts that fire
 // for it, what to look at and the ordered commands that clear it, with the platform's real names. Commands are built
 // from `Names` (the target's database and silver columns as discovered), so a runbook and its check agree. Pure.
-import { RUNBOOK_MTTR_MS } from "../k2/thresholds.ts";
+
 import { reconnectCommand } from "../k2/network.ts";
+import { RUNBOOK_MTTR_MS } from "../k2/thresholds.ts";
 
 export type RunbookName = keyof typeof RUNBOOK_MTTR_MS;
 

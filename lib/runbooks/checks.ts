@@ -2,15 +2,16 @@
 // one; every alert a runbook names exists in the rules; every container, compose service and network a command names
 // exists (in the platform's service list, and on the Docker engine when one answers); every SQL statement is checked
 // by the engine (EXPLAIN, or the table it attaches exists). The names come from the target, as discovered.
-import type { Db } from "../io/clickhouse.ts";
+
 import { ALERTS } from "../alerting/rules.ts";
-import { SERVICES } from "../k2/stack.ts";
+import type { Db } from "../io/clickhouse.ts";
+import type { K2Config } from "../k2/config.ts";
 import { discoverTradeTables, silverOf } from "../k2/discovery.ts";
 import { discoverKafkaSettings } from "../k2/kafka.ts";
-import type { K2Config } from "../k2/config.ts";
+import { SERVICES } from "../k2/stack.ts";
 import { firstLine } from "../runtime/errors.ts";
 import type { Status } from "../verdict/status.ts";
-import { K2_NAMES, type Command, type Names, type Runbook } from "./catalog.ts";
+import { type Command, K2_NAMES, type Names, type Runbook } from "./catalog.ts";
 import { SECTIONS } from "./render.ts";
 
 export type RunbookCheck = { runbook: string; check: string; status: Status; detail: string };

@@ -3,9 +3,10 @@
 // docker commands through the docker CLI, SQL on the lab's engine (the lab's k2-clickhouse container is a stand-in,
 // so the `docker exec k2-clickhouse clickhouse-client` wrapper is the one part not run). Timed from the fault to the
 // verify check passing, against the runbook's target and the 15-minute goal.
+
+import { type FaultRig, stepThree } from "../alerting/stack-faults.ts";
 import type { Target } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
-import { stepThree, type FaultRig } from "../alerting/stack-faults.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
 import { firstLine } from "../runtime/errors.ts";
 import type { Command, Runbook } from "./catalog.ts";

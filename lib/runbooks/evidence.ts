@@ -2,15 +2,16 @@
 // acceptance criteria). A step with no run is NOT RUN with the command that makes one; a run from a newer format, or
 // one its reader cannot read, is refused by name (UNRESOLVED), never mis-read; evidence older than the stated limit,
 // or from another target, never passes.
-import { healthSummary } from "../health/summary.ts";
-import { latencySummary } from "../latency/summary.ts";
+
+import { alertingSummary, liveFireSummary } from "../alerting/summary.ts";
 import { burnInSummary } from "../burnin/summary.ts";
 import { failureSummary } from "../failure/summary.ts";
-import { alertingSummary, liveFireSummary } from "../alerting/summary.ts";
-import { listRuns, openRun, STORE_FORMAT, type Fetched, type RunData } from "../runtime/store.ts";
+import { healthSummary } from "../health/summary.ts";
+import { latencySummary } from "../latency/summary.ts";
 import { firstLine } from "../runtime/errors.ts";
-import { formatDuration } from "../runtime/units.ts";
 import { labTargetKey } from "../runtime/paths.ts";
+import { type Fetched, listRuns, openRun, type RunData, STORE_FORMAT } from "../runtime/store.ts";
+import { formatDuration } from "../runtime/units.ts";
 import type { Criterion, Status, StepSummary } from "../verdict/status.ts";
 
 export type Step = { notebook: string; step: number; title: string; summarise(runId: string): Promise<StepSummary> };

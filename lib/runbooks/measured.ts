@@ -2,9 +2,10 @@
 // fire per alert (step 4), each failure test's recovery (step 3), the burn-in's per-service resources (step 2), and
 // step 1's per-segment latency and bottleneck. A step without a readable run gives nothing (its evidence says why).
 import type { LiveFireRecord } from "../alerting/livefire.ts";
-import type { Result, FailureFetched } from "../failure/summary.ts";
 import { analyseBurnIn, type BurnInFetched } from "../burnin/summary.ts";
-import { latencyFacts, scenarioSummaries, type LatencyFetched, type ScenarioRecord } from "../latency/summary.ts";
+import type { FailureFetched, Result } from "../failure/summary.ts";
+import { latencyFacts } from "../latency/facts.ts";
+import type { LatencyFetched } from "../latency/summary.ts";
 import type { Fetched } from "../runtime/store.ts";
 import { openLatest } from "./evidence.ts";
 import type { SignoffRecord } from "./summary.ts";
@@ -28,8 +29,7 @@ export async function readMeasured(): Promise<Measured> {
   const results = failure && (await orNull(failure.json<Result[]>("results")));
   const analysis = burnin && !burnin.manifest.noEngine ? await orNull(analyseBurnIn(burnin)) : null;
   const facts = latency && (await orNull(latencyFacts(latency)));
-  const records = latency && (await orNull(latency.json<ScenarioRecord[]>("scenarios")));
-  const scenarios = latency && records && (await orNull(scenarioSummaries(latency, records)));
+  const scenarios = facts?.summaries;
   return {
     fired: (lf?.results ?? []).map((x) => ({
       alert: x.alert,

@@ -6,12 +6,12 @@
 // Pure: the checkout comes in as its paths and a reader; the plan goes out as changes.
 import { createTwoFilesPatch } from "diff";
 import type { Change } from "../alerting/write.ts";
-import { worst, type Criterion, type Status } from "../verdict/status.ts";
-import { formatDuration } from "../runtime/units.ts";
-import { MTTR_TARGET_MS } from "../k2/thresholds.ts";
 import { UNCONTAINED_BUDGET } from "../k2/stack.ts";
+import { MTTR_TARGET_MS } from "../k2/thresholds.ts";
+import { formatDuration } from "../runtime/units.ts";
+import { type Criterion, type Status, worst } from "../verdict/status.ts";
 import type { StepEvidence } from "./evidence.ts";
-import { fillAll, upsertRows, type CellFill, type FillResult, type LabelFill, type TableSpec } from "./fill.ts";
+import { type CellFill, type FillResult, fillAll, type LabelFill, type TableSpec, upsertRows } from "./fill.ts";
 import type { SignoffRecord } from "./summary.ts";
 
 export type Fill = { table: TableSpec } | { label: LabelFill };

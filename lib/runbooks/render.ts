@@ -4,7 +4,7 @@
 import { ALERTS } from "../alerting/rules.ts";
 import { formatDuration } from "../runtime/units.ts";
 import type { Status } from "../verdict/status.ts";
-import { shellOf, type Command, type Runbook } from "./catalog.ts";
+import { type Command, type Runbook, shellOf } from "./catalog.ts";
 
 /** The platform's runbook template (its docs/CLAUDE.md): these sections, under a title and three header lines. */
 export const SECTIONS = [

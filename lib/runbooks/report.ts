@@ -1,10 +1,11 @@
 // The sign-off report's parts: the Phase 7 checklist (every criterion of steps 1 to 5, its verdict, run and date), the
 // drill's recovery times, the runbook checks, the runbooks themselves, and the docs blocks. Renderers into a Report.
-import { html } from "../report/html.ts";
+
 import type { Report } from "../report/document.ts";
+import { html } from "../report/html.ts";
 import { formatDuration } from "../runtime/units.ts";
-import type { RunbookCheck } from "./checks.ts";
 import { runbooks } from "./catalog.ts";
+import type { RunbookCheck } from "./checks.ts";
 import type { DocBlock } from "./docs.ts";
 import type { ChecklistRow, SignoffRecord } from "./summary.ts";
 

@@ -1,15 +1,16 @@
 // Step 5's stored run, typed: the sign-off's record (each step's evidence, the drill, the command checks, the measured
 // values the runbooks and docs quote), the runbooks as rendered from it, step 5's criteria, the Phase 7 checklist, and
 // the summary other readers take. Pure except the summary's read of the stored run.
-import { runIdentity, type Fetched, type RunData } from "../runtime/store.ts";
-import { worst, type Criterion, type Status, type StepSummary } from "../verdict/status.ts";
-import { runbooks, type Names, type Runbook } from "./catalog.ts";
-import { checkTexts, type RunbookCheck } from "./checks.ts";
-import type { StepEvidence } from "./evidence.ts";
-import { renderRunbook, type Budget, type DrillResult, type Fired, type RunbookEvidence } from "./render.ts";
-import { docBlocks, type ResourceRow, type SegmentRow } from "./docs.ts";
+
 import type { Change } from "../alerting/write.ts";
 import type { ScenarioSummary } from "../latency/summary.ts";
+import { type Fetched, type RunData, runIdentity } from "../runtime/store.ts";
+import { type Criterion, type Status, type StepSummary, worst } from "../verdict/status.ts";
+import { type Names, type Runbook, runbooks } from "./catalog.ts";
+import { checkTexts, type RunbookCheck } from "./checks.ts";
+import { docBlocks, type ResourceRow, type SegmentRow } from "./docs.ts";
+import type { StepEvidence } from "./evidence.ts";
+import { type Budget, type DrillResult, type Fired, type RunbookEvidence, renderRunbook } from "./render.ts";
 
 export type SignoffFetched = Fetched & { parameters: { maxAge: string; write: string | null; drill: boolean } };
 

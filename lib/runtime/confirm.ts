@@ -1,5 +1,5 @@
 // Actions on a user's stack (a fault, a load) run only when confirmed: --yes, or "yes" typed at a terminal.
-import { K2Error, EXIT, usageError } from "./errors.ts";
+import { EXIT, K2Error, usageError } from "./errors.ts";
 
 /**
  * `about` completes "About to ..." at the prompt (what exactly will happen); `refuse` completes "refusing to ..." when

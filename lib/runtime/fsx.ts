@@ -1,9 +1,10 @@
 // Writers: the only code that touches the file system for outputs. Every file is written
 // to a temporary name beside its target and renamed into place, so a crash or a bad input
 // never leaves a half-written file where a reader would find it.
-import { mkdir, rename, rm } from "node:fs/promises";
+
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
-import { dirname, join, basename } from "node:path";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 
 export function tempPath(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);

@@ -2,25 +2,26 @@
 // datasets under data/<name>/<run-id>/, and a `render` that reads them back and writes the
 // document. A live run is fetch then render from what was stored, so `--from <run-id>`
 // renders exactly what a live run rendered, with no ClickHouse or Docker reachable.
-import { parseArgs } from "node:util";
+
 import { watch } from "node:fs";
 import { join, relative } from "node:path";
-import { K2Error, EXIT, redact } from "./errors.ts";
-import { writeAtomic } from "./fsx.ts";
-import { outDir, ROOT } from "./paths.ts";
-import { Report } from "../report/document.ts";
-import { RunWriter, openRun, newRunId, type Fetched, type RunData } from "./store.ts";
-import { progress } from "./progress.ts";
+import { parseArgs } from "node:util";
 import pkg from "../../package.json" with { type: "json" };
+import { Report } from "../report/document.ts";
+import { EXIT, K2Error, redact } from "./errors.ts";
+import { writeAtomic } from "./fsx.ts";
 import {
   flag,
-  optionalText,
-  parseOptions,
   type OptionSpec,
   type OptionSpecs,
+  optionalText,
   type Parsed,
+  parseOptions,
   type Values,
 } from "./options.ts";
+import { outDir, ROOT } from "./paths.ts";
+import { progress } from "./progress.ts";
+import { type Fetched, newRunId, openRun, type RunData, RunWriter } from "./store.ts";
 
 /** `--compare <runA> <runB>`: a notebook that offers it renders the two stored runs side by side. */
 export type Compare<O, F extends Fetched> = (

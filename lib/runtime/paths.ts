@@ -1,5 +1,5 @@
 // Where things live. Tests and CI point K2_DATA_DIR / K2_OUT_DIR elsewhere to stay hermetic.
-import { resolve, dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { K2Error } from "./errors.ts";
 

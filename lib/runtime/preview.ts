@@ -4,8 +4,8 @@
 import { existsSync, statSync, watch } from "node:fs";
 import { extname, join, normalize, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { EXIT, firstLine, K2Error } from "./errors.ts";
 import { outDir } from "./paths.ts";
-import { K2Error, EXIT, firstLine } from "./errors.ts";
 import { parseNumber } from "./units.ts";
 
 /** Reloads the page when the file it shows (or, on the index, any report) is re-rendered. */

@@ -2,13 +2,14 @@
 // manifest.json. A run is assembled in a hidden .partial folder and renamed into place
 // when complete, so a failed run leaves nothing a reader could mistake for data. Any
 // notebook can open any other notebook's runs (the later steps read the earlier ones).
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+
 import { existsSync } from "node:fs";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { K2Error, EXIT, firstLine } from "./errors.ts";
+import { localEngine, type Row, sqlString, type Target } from "../io/clickhouse.ts";
+import { EXIT, firstLine, K2Error } from "./errors.ts";
 import { writeAtomic } from "./fsx.ts";
 import { dataDir } from "./paths.ts";
-import { localEngine, sqlString, type Target, type Row } from "../io/clickhouse.ts";
 
 /** What every notebook's fetch returns; a notebook narrows it to its own typed record. */
 export type Fetched = {
