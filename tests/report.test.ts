@@ -1,11 +1,46 @@
 import { describe, expect, test } from "bun:test";
+import { JSDOM } from "jsdom";
+import { marked } from "marked";
 import { fmt, Report } from "../lib/report/document.ts";
 import { minMaxBuckets } from "../lib/report/downsample.ts";
-import { escapeHtml, html, raw } from "../lib/report/html.ts";
+import { escapeHtml, html, markdownText, raw } from "../lib/report/html.ts";
 import { Plot } from "../lib/report/plot.ts";
 import { matchSnapshot, normalise } from "./helpers.ts";
 
 const EVIL = `<script>alert("x")</script> & 'q' | *b* [l](http://x)`;
+
+describe("markdown that reads as text", () => {
+  const samples = [
+    EVIL,
+    "offload_watermarks, _private_ and __init__, a*b*c, **bold**, ~~gone~~",
+    "p99 < 200 ms; <b>tag</b> </x> <!-- c --> a -> b, 3 > 2",
+    "http://localhost:9090/api?x=1&y=2 www.example.com and default@localhost; @someone said &amp; &#60;",
+    "`code` and \\ back\\slash \\| and [link](x) [ref] ![img](y)",
+    "SELECT count() FROM k2.silver_trades WHERE exchange = 'kraken' | 1x | 5x",
+    "line one\nline two",
+  ];
+  const textOf = (md: string) => {
+    const doc = new JSDOM(marked.parse(md, { async: false, gfm: true }) as string).window.document;
+    return { text: doc.body.textContent!.trim(), cells: doc.querySelectorAll("td").length };
+  };
+  test("GitHub-flavoured rendering gives the text back, as prose and as one table cell", () => {
+    for (const s of samples) {
+      const want = s.replace(/\s*\n\s*/g, " ");
+      expect(textOf(`x ${markdownText(s)}`).text).toBe(`x ${want}`);
+      const table = textOf(`| h |\n|---|\n| ${markdownText(s)} |`);
+      expect([table.text.replace(/^h\s*/, ""), table.cells]).toEqual([want, 1]);
+    }
+  });
+  test("no entity and no escape that the rendering does not need", () => {
+    // the one "&#" left is the data's own (an entity typed in a value, escaped so that it prints as typed)
+    expect(samples.map(markdownText).join("\n").match(/&#/g)).toEqual(["&#"]);
+    expect(markdownText("offload_watermarks http://localhost:9090 < 200 ms a -> b")).toBe(
+      "offload_watermarks http://localhost:9090 < 200 ms a -> b",
+    );
+    expect(markdownText("a | b <b> *x* _y_")).toBe("a \\| b \\<b> \\*x* \\_y_");
+    expect(markdownText("(~50 msg/s) 2 * 3 _x")).toBe("(~50 msg/s) 2 * 3 _x");
+  });
+});
 
 describe("html", () => {
   test("escapes every interpolated value; nested templates and raw pass through", () => {
@@ -52,7 +87,8 @@ describe("Report", () => {
   test("renderMarkdown: summary tables and notes, pipes and tags neutralised", () => {
     const md = sample().renderMarkdown({ subtitle: "run 1" });
     expect(md).toContain("| Exchange | Trades | p99 (ms) | Status |");
-    expect(md).not.toContain("<script>");
+    expect(md).not.toMatch(/(?<!\\)<script>/); // escaped, and so printed rather than run
+    expect(marked.parse(md, { async: false, gfm: true }) as string).not.toMatch(/<script/i);
     expect(
       md
         .split("\n")

@@ -6,7 +6,7 @@
 import type * as PlotTypes from "@observablehq/plot";
 import { marked } from "marked";
 import type { Status } from "../verdict/status.ts";
-import { escapeMarkdown, html, noAutolink, raw, SafeHtml } from "./html.ts";
+import { escapeMarkdown, html, markdownText, raw, SafeHtml } from "./html.ts";
 import { renderPlot } from "./plot.ts";
 import { CSS } from "./style.ts";
 
@@ -135,9 +135,8 @@ export function fmt(v: unknown): string {
   return String(v);
 }
 
-// Table cells and notes in the markdown summary: no pipes, tags, emphasis or autolinks.
-const mdText = (s: string) =>
-  noAutolink(s.replace(/[|\\`*_<>[\]]/g, (c) => `&#${c.charCodeAt(0)};`)).replace(/\n/g, " ");
+// Table cells and notes in the markdown summary: text as typed, escaped only where GitHub would render it otherwise.
+const mdText = markdownText;
 
 function markdownTable<R>(
   rows: R[],

@@ -34,6 +34,27 @@ export const raw = (s: string) => new SafeHtml(s);
  */
 export const escapeMarkdown = (v: unknown) =>
   noAutolink(String(v).replace(/[\\`*_{}\[\]()#+\-!|~<>&"']/g, (c) => `&#${c.charCodeAt(0)};`));
+/**
+ * A data value as markdown that reads as text (the PR summary, out/*.md): only what would change GitHub's rendering is
+ * escaped, with a backslash, and nothing else, so that `offload_watermarks`, `http://localhost:9090` and `< 200 ms`
+ * stay as typed. Escaped: `|` (a table cell ends), `\` before punctuation, a backtick, `<` before a letter, `/`, `!`
+ * or `?` (a tag), `*`, `~` or a word-opening `_` before a non-space when another could close it (emphasis), `[` (a
+ * link), `&` that spells an entity, `@` that starts a mention, and a newline (one line per cell).
+ */
+export function markdownText(v: unknown): string {
+  const s = String(v);
+  // emphasis and strikethrough need a closer: a lone "~50 msg/s" or "*" renders as typed
+  const paired = (c: string) => s.split(c).length > 2;
+  return s
+    .replace(/\\(?=[!-/:-@[-`{-~])/g, "\\\\")
+    .replace(/[|`[]/g, (c) => `\\${c}`)
+    .replace(/<(?=[A-Za-z/!?])/g, "\\<")
+    .replace(/[*~](?=\S)/g, (c) => (paired(c) ? `\\${c}` : c))
+    .replace(/(?<![A-Za-z0-9])_(?=\S)/g, (c) => (paired(c) ? "\\_" : c))
+    .replace(/&(?=#?\w+;)/g, "\\&")
+    .replace(/(?<![\w`])@(?=\w)/g, "\\@")
+    .replace(/\s*\n\s*/g, " ");
+}
 export const noAutolink = (s: string) =>
   s
     .replace(/:\/\//g, "&#58;//")
