@@ -6,9 +6,12 @@ import { cpSync, readdirSync, readFileSync, renameSync, writeFileSync } from "no
 import { join } from "node:path";
 import { bin } from "../lib/io/packages.ts";
 import { RELOAD_SCRIPT, startPreview } from "../lib/runtime/preview.ts";
+import { Browser } from "./browser.ts";
 import { runCli, tempDir } from "./helpers.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures", "runs");
+/** Where the browser test leaves its screenshots for the reviewer: out/screens/ (K2_SCREENS_DIR overrides). */
+const SCREENS = process.env.K2_SCREENS_DIR ?? join(import.meta.dir, "..", "out", "screens");
 
 /** Headless Chromium: the page's console messages (any is a defect: reports carry no script of their own) and a PDF. */
 async function openInChromium(url: string, pdf: string) {
@@ -67,6 +70,25 @@ describe("the bundle and the reports in a browser", () => {
       const r = await openInChromium(`file://${join(env.K2_OUT_DIR, page)}`, join(dir, `${page}.pdf`));
       expect({ page, console: r.console, pdf: r.pdf }).toEqual({ page, console: [], pdf: "%PDF-" });
       expect(r.bytes).toBeGreaterThan(10_000);
+    }
+    // as a reviewer sees them: at 1280 px nothing cut and every figure at the column's width; on a phone the page
+    // itself never scrolls sideways (a wide table may, its first column in view); screenshots for the reviewer
+    const browser = await Browser.open();
+    try {
+      for (const page of pages)
+        for (const [width, height] of [
+          [1280, 800],
+          [390, 844],
+        ] as const) {
+          const png = join(SCREENS, `${page.replace(/\.html$/, "")}-${width}.png`);
+          const l = await browser.look(`file://${join(env.K2_OUT_DIR, page)}`, width, height, png);
+          const narrow = l.figures.filter((w) => w < 0.9 * l.column).map((w) => Math.round(w));
+          const seen = { page, width, pageOverflow: l.pageOverflow, console: l.console, narrow };
+          expect(seen).toEqual({ page, width, pageOverflow: false, console: [], narrow: [] });
+          if (width === 1280) expect({ page, cut: l.cutTables }).toEqual({ page, cut: [] });
+        }
+    } finally {
+      await browser.close();
     }
   }, 400_000);
 

@@ -58,7 +58,13 @@ export class Report {
     const align = (c: Column<R>, r?: R) => c.align ?? (r && typeof r[c.key] === "number" ? "right" : "left");
     const body = rows.length
       ? rows.map(
-          (r) => html`<tr>${columns.map((c) => html`<td class="${align(c, r)}">${statusCell(cell(c, r))}</td>`)}</tr>`,
+          (r) =>
+            html`<tr>${columns.map((c) => {
+              const v = cell(c, r);
+              // one word (an id, a name, a number) stays on one line; text wraps
+              const token = typeof v === "string" && v.length <= 48 && !/\s/.test(v) ? " token" : "";
+              return html`<td class="${align(c, r)}${token}">${statusCell(v)}</td>`;
+            })}</tr>`,
         )
       : html`<tr><td colspan="${columns.length}" class="empty">no rows</td></tr>`;
     const caption = opts.caption ? html`<p class="caption">${opts.caption}</p>` : "";

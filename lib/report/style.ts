@@ -1,6 +1,7 @@
-// The one stylesheet, inlined into every page: system fonts (nothing fetched), a reading
-// column that narrows on phones, tables that scroll sideways rather than overflow, figures
-// that scale, and a print layout without backgrounds or page-split figures.
+// The one stylesheet, inlined into every page: system fonts (nothing fetched), a reading column that narrows on phones,
+// tables wider than the prose (up to the window) whose text columns wrap while numbers, statuses and identifiers stay
+// on one line (a table that still cannot fit scrolls with its first column in view), figures at the column's width,
+// and a print layout without backgrounds or page-split figures.
 export const CSS = `
 :root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;
   --pass:#1a7f37;--warn:#9a6700;--fail:#cf222e;--skip:#6e7781;--info:#0969da}
@@ -12,13 +13,16 @@ h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid var(--line)}
 h3{font-size:1.05rem}
 .subtitle,figcaption,.caption,footer{color:var(--muted);font-size:.9rem}
 code{font:.9em ui-monospace,SFMono-Regular,Menlo,monospace;background:#f6f8fa;padding:.05em .3em;border-radius:3px}
-.table{overflow-x:auto;margin:1rem 0}
+.table{overflow-x:auto;margin:1rem calc(50% - min(50vw - 1rem, 40rem))}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;min-width:50%}
-th,td{padding:.3rem .6rem;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
+th,td{padding:.3rem .6rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+td,th{white-space:normal;overflow-wrap:break-word}td.right,td.token{white-space:nowrap}td code{overflow-wrap:anywhere}
+.table th:first-child,.table td:first-child{position:sticky;left:0;background:var(--bg)}
 th{font-weight:600;border-bottom:2px solid var(--line)}
 .right{text-align:right}.empty{color:var(--muted);font-style:italic}.wrap{white-space:normal;min-width:18rem}
-figure{margin:1.25rem 0}figure svg{max-width:100%;height:auto}
-.badge{display:inline-block;padding:0 .45em;border-radius:.8em;
+figure{margin:1.25rem 0}figure svg,figure img{width:100%;max-width:100%;height:auto}
+figure [class*="-swatches"] svg{width:auto}
+.badge{display:inline-block;white-space:nowrap;padding:0 .45em;border-radius:.8em;
   font-size:.8em;font-weight:600;color:#fff;background:var(--skip)}
 .badge.pass{background:var(--pass)}
 .badge.warn{background:var(--warn)}
@@ -32,5 +36,6 @@ figure{margin:1.25rem 0}figure svg{max-width:100%;height:auto}
 footer{max-width:62rem;margin:0 auto;padding:0 1rem 2rem}
 @media (max-width:600px){body{font-size:14px}main{padding:.6rem}th,td{padding:.25rem .4rem}}
 @media print{
-  body{font-size:11pt}main{max-width:none}.note,code{background:none}figure,table{break-inside:avoid}a{color:inherit}}
+  body{font-size:11pt}main{max-width:none}.note,code{background:none}figure,table{break-inside:avoid}a{color:inherit}
+  .table{margin:1rem 0;overflow:visible}}
 `;

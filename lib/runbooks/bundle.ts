@@ -32,7 +32,7 @@ export function indexHtml(steps: BundleStep[], generated: string): string {
       ? html`${s.outcome.code === 0 ? "" : `exit ${s.outcome.code}, `}${s.outcome.seconds.toFixed(1)} s`
       : html`–`;
     return html`<tr><td>${s.step}</td><td><a href="${s.notebook}.html">${s.title}</a></td><td>${badge(s.status)}</td>
-      <td class="wrap">${s.problem ?? s.headline}</td><td>${when}</td><td><a href="${s.notebook}.md">md</a></td>
+      <td class="wrap">${s.problem ?? s.headline}</td><td class="token">${when}</td><td><a href="${s.notebook}.md">md</a></td>
       <td class="right">${time}</td></tr>`;
   };
   const head = ["Step", "Report", "Verdict", "Key figure", "Run", "Summary", "Main job"].map(
