@@ -1,8 +1,7 @@
 // The PR bundle and the reports in a real browser: every step's report re-rendered from its fixture run, then the
-// bundle (index.html, pr.md, PNGs by resvg); every page opened in Debian's headless Chromium (no console message,
 // and it prints); bun run preview serving out/ with the reload script added only as served, and a re-render pushed.
-import { describe, expect, test } from "bun:test";
-import { cpSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { cpSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bin } from "../lib/io/packages.ts";
 import { RELOAD_SCRIPT, startPreview } from "../lib/runtime/preview.ts";
@@ -40,6 +39,10 @@ describe("the bundle and the reports in a browser", () => {
   const dir = tempDir("k2-bundle-");
   const env = { K2_DATA_DIR: join(dir, "data"), K2_OUT_DIR: join(dir, "out"), DOCKER_HOST: "unix:///nonexistent.sock" };
   const notebooks = readdirSync(FIXTURES).filter((n) => n !== "lab");
+  const cleanup = [dir];
+  afterAll(() => {
+    for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+  });
 
   test("every report re-rendered, then index.html, pr.md, PNG figures; each page clean in Chromium", async () => {
     for (const nb of notebooks) {
@@ -95,6 +98,7 @@ describe("the bundle and the reports in a browser", () => {
   test("preview: the reload script only as served, a re-render pushed, the served page clean in Chromium", async () => {
     // its own out/ (this test stands alone): one report rendered from its fixture
     const own = tempDir("k2-preview-");
+    cleanup.push(own);
     const penv = { K2_DATA_DIR: join(own, "data"), K2_OUT_DIR: join(own, "out"), DOCKER_HOST: env.DOCKER_HOST };
     cpSync(join(FIXTURES, "03-failure-modes"), join(penv.K2_DATA_DIR, "03-failure-modes"), { recursive: true });
     expect((await runCli("notebooks/03-failure-modes.ts", ["--from", "latest"], penv)).code).toBe(0);

@@ -6,7 +6,7 @@
 // there, naming it, and belongs in a Docker lane). At the end: the ten slowest tests, each file's and process's time,
 // and one closing line of passes and failures.
 import { readdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureEngine, LAB_DOCKER_ROOT } from "../lib/io/engine.ts";
@@ -57,11 +57,15 @@ type Case = { name: string; file: string; seconds: number; failed: boolean };
 const dir = await mkdtemp(join(tmpdir(), "k2-tests-run-"));
 const t0 = performance.now();
 async function run(g: Group) {
-  const report = join(dir, `${g.name.replace(/\W/g, "-")}.xml`);
+  const name = g.name.replace(/\W/g, "-"),
+    report = join(dir, `${name}.xml`),
+    tmp = join(dir, name);
+  // each group's temporary files (its own and chdb's) under the run's directory, which goes at the end
+  await mkdir(tmp, { recursive: true });
   const start = performance.now();
   const p = Bun.spawn(
     [process.execPath, "test", "--reporter=junit", `--reporter-outfile=${report}`, ...g.files.map((f) => `./${f}`)],
-    { cwd: ROOT, env: { ...process.env, ...g.env }, stdout: "inherit", stderr: "inherit" },
+    { cwd: ROOT, env: { ...process.env, TMPDIR: tmp, ...g.env }, stdout: "inherit", stderr: "inherit" },
   );
   const code = await p.exited;
   const xml = await Bun.file(report)

@@ -1,8 +1,7 @@
 // Reports from stored runs: a fixture run per notebook (tests/fixtures/runs/<notebook>/<run-id>/,
-// real runs on the lab) is re-rendered with --from and compared with its normalised snapshot,
 // so that a refactor that changes what a report says is seen (a difference writes -changed).
-import { describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AlertingFetched, alertingSummary, liveFireSummary } from "../lib/alerting/summary.ts";
@@ -45,12 +44,17 @@ describe("reports re-rendered from stored fixture runs", () => {
       "lab",
     ]);
   });
+  const cleanup: string[] = [];
+  afterAll(() => {
+    for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+  });
   for (const nb of notebooks)
     test(`${nb} --from its fixture: the same report`, async () => {
       const [runId] = readdirSync(join(FIXTURES, nb));
       const data = mkdtempSync(join(tmpdir(), "k2-runs-data-")),
         out = mkdtempSync(join(tmpdir(), "k2-runs-out-"));
       cpSync(join(FIXTURES, nb), join(data, nb), { recursive: true });
+      cleanup.push(data, out);
       const r = await runCli(`notebooks/${nb}.ts`, ["--from", runId!], { K2_DATA_DIR: data, K2_OUT_DIR: out });
       expect(r.stdout).toContain("report:");
       expect([0, 6]).toContain(r.code);

@@ -10,7 +10,12 @@
 import { existsSync, statSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { type ClickHouseClient, ClickHouseLogLevel, createClient } from "@clickhouse/client";
+import {
+  type ClickHouseClient,
+  type ClickHouseClientConfigOptions,
+  ClickHouseLogLevel,
+  createClient,
+} from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
 import { EXIT, firstLine, K2Error, registerSecret } from "../runtime/errors.ts";
 import { produceAtomic } from "../runtime/fsx.ts";
@@ -72,7 +77,12 @@ function embeddedClient(path: string): ClickHouseClient {
       );
     return embedded.client;
   }
-  const client = createClient({ connection: createChdbConnection({ path }) } as any);
+  const connection = createChdbConnection({ path });
+  // chdb types its connection against its own copy of @clickhouse/client-common; the shape is the client's
+  const client = createClient({ connection: connection as unknown as ClickHouseClientConfigOptions["connection"] });
+  // at exit, not before: one engine per process. Closing it removes the scratch folder chdb makes in the temporary
+  // directory for ":memory:" (chdb-node-mem-*), which a render with --from would otherwise leave behind.
+  process.once("exit", () => void connection.close());
   embedded = { path, client };
   return client;
 }
