@@ -9,7 +9,7 @@
 import { PipelineExporter } from "../lib/alerting/exporter.ts";
 import { DELAY_WINDOW_MS } from "../lib/alerting/exporter-sql.ts";
 import { type LiveFireRecord, notRunResult, runLiveFire, runLiveOnStack, serveLab } from "../lib/alerting/livefire.ts";
-import { dashboardPreview, liveFireTable } from "../lib/alerting/livefire-report.ts";
+import { dashboardPreview, liveFireTable, liveFireTimeline } from "../lib/alerting/livefire-report.ts";
 import { ALERTS } from "../lib/alerting/rules.ts";
 import { stackFaults } from "../lib/alerting/stack-faults.ts";
 import { restoreJournal } from "../lib/failure/matrix.ts";
@@ -122,6 +122,7 @@ clickhouse /clickhouse/metrics).`,
   async render(doc, run) {
     const r = await run.json<LiveFireRecord>("livefire");
     liveFireTable(doc, r);
+    liveFireTimeline(doc, r);
     dashboardPreview(doc, r);
     const pass = r.results.filter((x) => x.status === "PASS").length;
     const scale = r.factor === 1 ? "full scale" : `${r.factor}x compressed`;

@@ -5,11 +5,38 @@ import { join } from "node:path";
 import Docker from "dockerode";
 import { compress } from "../lib/alerting/compress.ts";
 import { type FaultSpec, type LiveFireRecord, lanePhases, prometheusConfig } from "../lib/alerting/livefire.ts";
+import { timelineOf } from "../lib/alerting/livefire-report.ts";
 import { ALERTS, expressionOf, ruleYaml } from "../lib/alerting/rules.ts";
 import { startPrometheus } from "../lib/io/prometheus.ts";
 import { ensureDockerEngine, runCli, tempDir } from "./helpers.ts";
 
 const byName = (n: string) => ALERTS.find((a) => a.name === n)!;
+
+test("the timeline: states from the fault's start, resolved after the fault's length; no window without a fault", () => {
+  const result = { fault: "f", status: "PASS" as const, note: "", notifiedMs: 10_300 };
+  const rec = {
+    faults: [{ alert: "FeedHandlerDown", fromMs: 1_000_000, toMs: 1_012_000 }],
+    results: [
+      { ...result, alert: "FeedHandlerDown", boundMs: 12_225, pendingMs: 9_300, firingMs: 10_200, resolvedMs: 1_900 },
+      // measured from another fault's clearing: no window of its own, so no resolved time to place
+      { ...result, alert: "MVProcessingDelay", boundMs: 7_225, pendingMs: null, firingMs: 3_900, resolvedMs: 5_800 },
+    ],
+  };
+  const t = timelineOf(rec);
+  expect(t.windows).toEqual([{ alert: "FeedHandlerDown", from: 0, to: 12 }]);
+  expect(t.bounds).toEqual([
+    { alert: "FeedHandlerDown", s: 12.225 },
+    { alert: "MVProcessingDelay", s: 7.225 },
+  ]);
+  expect(t.moments).toEqual([
+    { alert: "FeedHandlerDown", event: "pending", s: 9.3 },
+    { alert: "FeedHandlerDown", event: "firing", s: 10.2 },
+    { alert: "FeedHandlerDown", event: "notified", s: 10.3 },
+    { alert: "FeedHandlerDown", event: "resolved", s: 13.9 },
+    { alert: "MVProcessingDelay", event: "firing", s: 3.9 },
+    { alert: "MVProcessingDelay", event: "notified", s: 10.3 },
+  ]);
+});
 
 test("compression divides for, windows and time thresholds; counts stay", () => {
   const feed = compress(byName("FeedHandlerDown"), 30, 1000);

@@ -3,7 +3,7 @@ import { JSDOM } from "jsdom";
 import { marked } from "marked";
 import { fmt, Report } from "../lib/report/document.ts";
 import { minMaxBuckets } from "../lib/report/downsample.ts";
-import { escapeHtml, html, markdownText, raw } from "../lib/report/html.ts";
+import { codeHtml, escapeHtml, html, markdownText, raw } from "../lib/report/html.ts";
 import { Plot } from "../lib/report/plot.ts";
 import { matchSnapshot, normalise } from "./helpers.ts";
 
@@ -43,6 +43,11 @@ describe("markdown that reads as text", () => {
 });
 
 describe("html", () => {
+  test("code breaks after operators, never inside a name, and stays escaped", () => {
+    expect(codeHtml('sum(rate(k2_x{a="<b>"}[5m])) > 0').value).toBe(
+      "<code>sum(<wbr>rate(<wbr>k2_x{<wbr>a=<wbr>&quot;&lt;<wbr>b&gt;<wbr>&quot;}[<wbr>5m])) &gt;<wbr> 0</code>",
+    );
+  });
   test("escapes every interpolated value; nested templates and raw pass through", () => {
     expect(html`<p>${EVIL}</p>`.value).toBe(`<p>${escapeHtml(EVIL)}</p>`);
     expect(html`<ul>${["<a>", html`<li>${"<b>"}</li>`]}</ul>`.value).toBe("<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>");

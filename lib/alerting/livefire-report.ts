@@ -2,8 +2,8 @@
 // firing, notified, resolved, verdict), the baseline, and a static preview of the dashboard's panels over the run
 // with each fault's interval shaded, since Grafana itself cannot run here.
 import type { Report } from "../report/document.ts";
-import { Plot } from "../report/plot.ts";
-import type { LiveFireRecord } from "./livefire.ts";
+import { Plot, STATUS_COLOR } from "../report/plot.ts";
+import type { FireResult, LiveFireRecord } from "./livefire.ts";
 
 const s = (ms: number | null) => (ms === null ? "–" : `${(ms / 1000).toFixed(1)} s`);
 
@@ -57,6 +57,67 @@ export function liveFireTable(doc: Report, r: LiveFireRecord) {
       { key: "note", label: "Note" },
     ],
     { caption: "Live fire: each alert against its bound", summary: true },
+  );
+}
+
+type Moment = { alert: string; event: string; s: number };
+const EVENTS = ["pending", "firing", "notified", "resolved"] as const;
+const EVENT_COLOR = [STATUS_COLOR.WARN, STATUS_COLOR.FAIL, STATUS_COLOR.INFO, STATUS_COLOR.PASS];
+
+/**
+ * Each alert's states in seconds from its fault's start: pending, firing and notified as measured, resolved from the
+ * clearing (so at the fault's length plus the time to resolve). An alert without a fault of its own (measured after
+ * another's clearing) has no window drawn.
+ */
+export function timelineOf(r: Pick<LiveFireRecord, "faults" | "results">) {
+  const length = new Map(r.faults.map((f) => [f.alert, (f.toMs - f.fromMs) / 1000]));
+  const moments: Moment[] = [];
+  const add = (x: FireResult, event: string, ms: number | null, from = 0) => {
+    if (ms !== null) moments.push({ alert: x.alert, event, s: from + ms / 1000 });
+  };
+  for (const x of r.results) {
+    add(x, "pending", x.pendingMs);
+    add(x, "firing", x.firingMs);
+    add(x, "notified", x.notifiedMs);
+    const cleared = length.get(x.alert);
+    if (cleared !== undefined) add(x, "resolved", x.resolvedMs, cleared);
+  }
+  const windows = r.results.flatMap((x) => {
+    const to = length.get(x.alert);
+    return to === undefined ? [] : [{ alert: x.alert, from: 0, to }];
+  });
+  return { moments, windows, bounds: r.results.map((x) => ({ alert: x.alert, s: x.boundMs / 1000 })) };
+}
+
+/** The live fire over time: per alert, its fault's window, when it pended, fired, was notified and resolved. */
+export function liveFireTimeline(doc: Report, r: LiveFireRecord) {
+  if (!r.results.length) return;
+  const { moments, windows, bounds } = timelineOf(r);
+  doc.figure(
+    {
+      height: 50 + 30 * r.results.length,
+      marginLeft: 200,
+      x: { label: "seconds from the fault's start", grid: true },
+      y: { label: null, domain: r.results.map((x) => x.alert) },
+      symbol: { legend: true, domain: [...EVENTS] },
+      color: { domain: [...EVENTS], range: EVENT_COLOR },
+      marks: [
+        Plot.barX(windows, { y: "alert", x1: "from", x2: "to", fill: STATUS_COLOR.FAIL, fillOpacity: 0.12 }),
+        Plot.tickX(bounds, { y: "alert", x: "s", stroke: "#1b1f24", strokeWidth: 2 }),
+        // notified is hollow and larger: it is usually within a poll of firing, which stays visible inside it
+        Plot.dot(
+          moments.filter((m) => m.event !== "notified"),
+          { y: "alert", x: "s", symbol: "event", stroke: "event", fill: "event", r: 4.5 },
+        ),
+        Plot.dot(
+          moments.filter((m) => m.event === "notified"),
+          { y: "alert", x: "s", symbol: "event", stroke: "event", fill: "none", r: 7, strokeWidth: 2 },
+        ),
+      ],
+    },
+    "Each alert from its fault's start: the fault's window (shaded), its bound (black tick), and when it was seen " +
+      "pending, firing, notified and resolved (resolved is the fault's length plus the time to resolve after " +
+      "clearing).",
   );
 }
 

@@ -38,7 +38,7 @@ export function rulesSection(doc: Report) {
       { key: "alert", label: "Alert" },
       { key: "severity", label: "Severity" },
       { key: "watches", label: "Watches" },
-      { key: "expr", label: "Expression" },
+      { key: "expr", label: "Expression", code: true },
       { key: "for", label: "for" },
       { key: "from", label: "Metrics from" },
     ],

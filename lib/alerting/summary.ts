@@ -43,6 +43,14 @@ export async function alertingSummary(run: RunData<AlertingFetched>): Promise<St
   };
 }
 
+/** "; the closest, IcebergOffloadFailure, at 46.9 of 49.1 s": the alert that came nearest its bound. */
+function closest(r: LiveFireRecord) {
+  const fired = r.results.filter((x) => x.firingMs !== null && x.boundMs > 0);
+  if (!fired.length) return "";
+  const c = fired.reduce((w, x) => (x.firingMs! / x.boundMs > w.firingMs! / w.boundMs ? x : w));
+  return `; the closest, ${c.alert}, at ${(c.firingMs! / 1000).toFixed(1)} of ${(c.boundMs / 1000).toFixed(1)} s`;
+}
+
 /** Step 4 part 2: the live fire's proof, as criteria: every alert fired within its bound; a quiet baseline. */
 export async function liveFireSummary(run: RunData<Fetched>): Promise<StepSummary> {
   const r = await run.json<LiveFireRecord>("livefire");
@@ -71,7 +79,7 @@ export async function liveFireSummary(run: RunData<Fetched>): Promise<StepSummar
   return {
     ...runIdentity(run.manifest),
     status: worst(criteria),
-    headline: `live fire ${where}: ${pass.length}/${r.results.length} PASS`,
+    headline: `${pass.length}/${r.results.length} alerts fired within their bound ${where} (${scale})${closest(r)}`,
     criteria,
   };
 }

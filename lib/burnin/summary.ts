@@ -134,9 +134,11 @@ export async function burnInSummary(run: RunData<BurnInFetched>): Promise<StepSu
     ...base,
     status: a.failed ? "FAIL" : m.parameters.status === "running" ? "UNRESOLVED" : "PASS",
     headline:
-      `${a.rounds} rounds of ${a.containers.length} containers` +
+      `${base.measured === "lab" ? "the lab's" : "the stack's"} ${a.containers.length} containers over ${a.rounds} ` +
+      "rounds" +
       (a.totals
-        ? `; stack CPU p99 ${a.totals.cpuP99.toFixed(2)} cores, RAM max ${a.totals.memMaxGb.toFixed(2)} GB`
+        ? `: CPU p99 ${a.totals.cpuP99.toFixed(2)} of ${STACK_BUDGET.cpu} cores, RAM max ` +
+          `${a.totals.memMaxGb.toFixed(2)} of ${STACK_BUDGET.memGbPlan} GB`
         : "") +
       (over.length ? `; ${over.join(", ")}` : ""),
   };

@@ -62,6 +62,23 @@ export function failureVerdict(results: Result[]) {
   return { gate, failed: results.some((r) => r.status === "FAIL") || gate.status === "FAIL" };
 }
 
+/** "6/6 faults recovered, slowest MTTR 5.6 s against 30 s": the figure the milestone gate decides on. */
+export function failureHeadline(results: Result[], gate: Status) {
+  const recovered = results.filter((r) => r.mttrFromClearMs !== null);
+  const slowest = recovered.reduce<Result | null>(
+    (w, r) => (w === null || r.mttrFromClearMs! > w.mttrFromClearMs! ? r : w),
+    null,
+  );
+  const bound = `${THRESHOLDS.milestoneMttrMs / 1000} s`;
+  return (
+    `${recovered.length}/${results.length} faults recovered` +
+    (slowest
+      ? `, slowest MTTR ${(slowest.mttrFromClearMs! / 1000).toFixed(1)} s (${slowest.title}) against ${bound}`
+      : "") +
+    `; milestone gate ${gate}`
+  );
+}
+
 export async function failureSummary(run: RunData<FailureFetched>): Promise<StepSummary> {
   const results = await run.json<Result[]>("results");
   const { gate, failed } = failureVerdict(results);
@@ -69,7 +86,7 @@ export async function failureSummary(run: RunData<FailureFetched>): Promise<Step
   return {
     ...runIdentity(run.manifest),
     status,
-    headline: results.map((r) => `${r.id} ${r.status}`).join(", ") + `; milestone gate ${gate.status}`,
+    headline: failureHeadline(results, gate.status),
     criteria: failureCriteria(results),
   };
 }

@@ -31,7 +31,9 @@ export async function healthSummary(run: RunData<HealthFetched>): Promise<StepSu
   return {
     ...runIdentity(m),
     status: overallOf(checks),
-    headline: `${checks.length} checks` + (failing.length ? `; failing: ${failing.join(", ")}` : ""),
+    headline: failing.length
+      ? `${failing.length} of ${checks.length} checks fail: ${failing.join(", ")}`
+      : `${checks.filter((c) => c.status === "PASS").length}/${checks.length} checks pass`,
   };
 }
 

@@ -4,6 +4,7 @@
 import type { Precondition } from "../health/summary.ts";
 import type { Mapping } from "../k2/discovery.ts";
 import type { KafkaSettings } from "../k2/kafka.ts";
+import { LATENCY_P99_TARGET_MS } from "../k2/thresholds.ts";
 import type { Fault } from "../lab/traffic.ts";
 import { type Fetched, type RunData, runIdentity } from "../runtime/store.ts";
 import type { Criterion, Status, StepSummary, Window } from "../verdict/status.ts";
@@ -66,6 +67,13 @@ export type ScenarioSummary = {
   notes: string[];
 };
 
+/** "804 ms at 1x against 200 ms (FAIL)": the figure that decides the scenario. */
+function scenarioHeadline(x: ScenarioSummary) {
+  const target = LATENCY_P99_TARGET_MS[x.scenario as keyof typeof LATENCY_P99_TARGET_MS];
+  const p99 = x.p99 === null ? "not measured" : `${Math.round(x.p99)} ms`;
+  return `${p99} at ${x.scenario}${target === undefined ? "" : ` against ${target} ms`} (${x.status})`;
+}
+
 export async function latencySummary(run: RunData<LatencyFetched>): Promise<StepSummary> {
   const m = run.manifest;
   const s = await scenarioSummaries(run, await run.json<ScenarioRecord[]>("scenarios"));
@@ -74,9 +82,7 @@ export async function latencySummary(run: RunData<LatencyFetched>): Promise<Step
   return {
     ...runIdentity(m),
     status: fails ? "FAIL" : allPass ? "PASS" : "UNRESOLVED",
-    headline: s
-      .map((x) => `${x.scenario} p99 ${x.p99 === null ? "–" : `${Math.round(x.p99)} ms`} ${x.status}`)
-      .join(", "),
+    headline: `p99 end to end: ${s.map(scenarioHeadline).join(", ")}`,
     criteria: latencyCriteria(s, m.tuning, (await latencyFacts(run)).bottleneck),
   };
 }

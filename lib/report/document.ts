@@ -6,7 +6,7 @@
 import type * as PlotTypes from "@observablehq/plot";
 import { marked } from "marked";
 import type { Status } from "../verdict/status.ts";
-import { escapeMarkdown, html, markdownText, raw, SafeHtml } from "./html.ts";
+import { codeHtml, escapeMarkdown, html, markdownText, raw, SafeHtml } from "./html.ts";
 import { renderPlot } from "./plot.ts";
 import { CSS } from "./style.ts";
 
@@ -15,6 +15,8 @@ export type Column<R> = {
   label: string;
   format?: (v: any, row: R) => string;
   align?: "left" | "right";
+  /** PromQL or SQL: set in code, with a break opportunity after each operator (html.ts codeHtml) */
+  code?: boolean;
 };
 
 type Block = { html: SafeHtml; md?: string };
@@ -63,7 +65,7 @@ export class Report {
               const v = cell(c, r);
               // one word (an id, a name, a number) stays on one line; text wraps
               const token = typeof v === "string" && v.length <= 48 && !/\s/.test(v) ? " token" : "";
-              return html`<td class="${align(c, r)}${token}">${statusCell(v)}</td>`;
+              return html`<td class="${align(c, r)}${token}">${c.code ? codeHtml(v) : statusCell(v)}</td>`;
             })}</tr>`,
         )
       : html`<tr><td colspan="${columns.length}" class="empty">no rows</td></tr>`;

@@ -27,6 +27,16 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
 export const raw = (s: string) => new SafeHtml(s);
 
 /**
+ * Code that wraps where a reader would break it: a <wbr> after each opening bracket, comma, comparison or arithmetic
+ * operator, so `sum(rate(k2_trades_total{exchange="binance"}[5m])) > 0` breaks after "(", "{", "=" or ">", never
+ * inside a metric or column name. The text is escaped first; an escaped "&gt;" or "&lt;" counts as its operator.
+ */
+export function codeHtml(text: string): SafeHtml {
+  const breaks = escapeHtml(text).replace(/([({[,=+*/|-]|&gt;|&lt;)/g, "$1<wbr>");
+  return raw(`<code>${breaks}</code>`);
+}
+
+/**
  * Make a data value inert inside markdown prose: turn markdown punctuation and HTML's
  * special characters into numeric entities, and break what autolinking looks for
  * (`://`, `www.`, `@`), so `*BTC*_x` or `http://x` prints as typed, in HTML and on

@@ -2,6 +2,8 @@
 // explicitly (as Plot's own tests do), and the markup goes inline into the page.
 import * as Plot from "@observablehq/plot";
 import { JSDOM } from "jsdom";
+import type { Status } from "../verdict/status.ts";
+import { STATUS_COLOR } from "./colors.ts";
 import { raw, type SafeHtml } from "./html.ts";
 
 let dom: JSDOM | undefined;
@@ -17,4 +19,12 @@ export function renderPlot(options: Plot.PlotOptions): SafeHtml {
   return raw(markup);
 }
 
-export { Plot };
+export { Plot, STATUS_COLOR };
+
+/** A colour scale over the verdicts that occur, in the order given, with its legend. */
+export function statusScale(present: Iterable<Status>): Plot.ScaleOptions {
+  const order: Status[] = ["PASS", "WARN", "UNRESOLVED", "FAIL", "NOT RUN", "NOT CHECKED", "SKIPPED", "INFO"];
+  const seen = new Set(present);
+  const domain = order.filter((st) => seen.has(st));
+  return { domain, range: domain.map((st) => STATUS_COLOR[st]), legend: true };
+}

@@ -2,9 +2,12 @@
 // tables wider than the prose (up to the window) whose text columns wrap while numbers, statuses and identifiers stay
 // on one line (a table that still cannot fit scrolls with its first column in view), figures at the column's width,
 // and a print layout without backgrounds or page-split figures.
+import { STATUS_COLOR } from "./colors.ts";
+
 export const CSS = `
 :root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;
-  --pass:#1a7f37;--warn:#9a6700;--fail:#cf222e;--skip:#6e7781;--info:#0969da}
+  --pass:${STATUS_COLOR.PASS};--warn:${STATUS_COLOR.WARN};--fail:${STATUS_COLOR.FAIL};--skip:${STATUS_COLOR.SKIPPED};
+  --info:${STATUS_COLOR.INFO}}
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 main{max-width:62rem;margin:0 auto;padding:1rem 1rem 3rem}
@@ -16,7 +19,7 @@ code{font:.9em ui-monospace,SFMono-Regular,Menlo,monospace;background:#f6f8fa;pa
 .table{overflow-x:auto;margin:1rem calc(50% - min(50vw - 1rem, 40rem))}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;min-width:50%}
 th,td{padding:.3rem .6rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-td,th{white-space:normal;overflow-wrap:break-word}td.right,td.token{white-space:nowrap}td code{overflow-wrap:anywhere}
+td,th{white-space:normal;overflow-wrap:break-word}td.right,td.token{white-space:nowrap}td code{overflow-wrap:anywhere;word-break:normal}
 .table th:first-child,.table td:first-child{position:sticky;left:0;background:var(--bg)}
 th{font-weight:600;border-bottom:2px solid var(--line)}
 .right{text-align:right}.empty{color:var(--muted);font-style:italic}.wrap{white-space:normal;min-width:18rem}
@@ -25,7 +28,7 @@ figure [class*="-swatches"] svg{width:auto}
 .badge{display:inline-block;white-space:nowrap;padding:0 .45em;border-radius:.8em;
   font-size:.8em;font-weight:600;color:#fff;background:var(--skip)}
 .badge.pass{background:var(--pass)}
-.badge.warn{background:var(--warn)}
+.badge.warn,.badge.unresolved{background:var(--warn)}
 .badge.fail{background:var(--fail)}
 .badge.info{background:var(--info)}
 .note{border-left:4px solid var(--skip);padding:.4rem .8rem;background:#f6f8fa}

@@ -5,13 +5,16 @@
 // writer is passed in.
 import { Resvg } from "@resvg/resvg-js";
 import { Report } from "../report/document.ts";
-import { html } from "../report/html.ts";
+import { html, markdownText } from "../report/html.ts";
 import type { Status } from "../verdict/status.ts";
 import type { StepEvidence } from "./evidence.ts";
 
 export const PR_BODY_LIMIT = 65_536;
 
-export type BundleStep = Pick<StepEvidence, "notebook" | "title" | "status" | "headline" | "run" | "problem"> & {
+export type BundleStep = Pick<
+  StepEvidence,
+  "notebook" | "title" | "status" | "headline" | "run" | "problem" | "criteria"
+> & {
   step: number;
   /** the report's markdown summary, when out/ has it */
   markdown: string | null;
@@ -19,12 +22,59 @@ export type BundleStep = Pick<StepEvidence, "notebook" | "title" | "status" | "h
   outcome?: { code: number; seconds: number };
 };
 
+export const TAG = "v2-phase-7-complete";
+export type OpenCriterion = { step: number; title: string; criterion: string; status: Status; reason: string };
+
+/**
+ * Can the phase be tagged? Only when every step has a current run, every criterion PASSes and no run measured the
+ * lab. `open` lists what is not PASS, each with its one-line reason (a step without a run counts as one).
+ */
+export function phaseAnswer(steps: BundleStep[]) {
+  const open: OpenCriterion[] = steps.flatMap((s) => {
+    const at = { step: s.step, title: s.title };
+    if (s.problem || !s.criteria.length)
+      return s.status === "PASS"
+        ? []
+        : [
+            {
+              ...at,
+              criterion: s.problem ? "a current stored run" : "its verdict",
+              status: s.status,
+              reason: s.problem ?? s.headline,
+            },
+          ];
+    return s.criteria
+      .filter((c) => c.status !== "PASS")
+      .map((c) => ({ ...at, criterion: c.criterion, status: c.status, reason: firstSentence(c.evidence) }));
+  });
+  const total = steps.reduce((n, s) => n + Math.max(1, s.criteria.length), 0);
+  const lab = steps.filter((s) => s.run?.measured === "lab").map((s) => s.step);
+  const stack = steps.filter((s) => s.run?.measured === "stack").map((s) => s.step);
+  const tag = !open.length && !lab.length;
+  const why = [
+    open.length ? `${open.length} of ${total} criteria are not PASS` : "",
+    lab.length ? `the runs of step${lab.length > 1 ? "s" : ""} ${list(lab)} measured the lab, not a stack` : "",
+  ].filter(Boolean);
+  const answer = tag
+    ? `Yes: every criterion of steps 0 to 5 PASSes on runs of the stack. Tag ${TAG}.`
+    : `Not yet: ${why.join(", and ")}. Tag ${TAG} once they PASS on the stack.`;
+  const on = (what: string, n: number[]) => (n.length ? [`${what} (step${n.length > 1 ? "s" : ""} ${list(n)})`] : []);
+  const where = [...on("the lab", lab), ...on("a stack", stack)];
+  const measured = where.length ? `Measured on ${where.join(" and ")}.` : "No run measured the lab or a stack.";
+  return { tag, answer, measured, open };
+}
+
+const list = (steps: number[]) => [...new Set(steps)].join(", ");
+/** A criterion's evidence up to its first "; " or sentence end: the one-line reason. */
+const firstSentence = (s: string) => s.split(/(?<=[.;])\s/)[0]!.replace(/[.;]$/, "");
+
 export function indexHtml(steps: BundleStep[], generated: string): string {
   const doc = new Report("K2 Phase 7 hardening");
-  const signoff = steps.find((s) => s.notebook === "05-runbooks");
-  doc.md`Every step's verdict and key figure, each linked to its report (one self-contained HTML file, with a markdown
-    summary beside it). The pull-request description is pr.md; the figures as PNG are in png/.`;
-  if (signoff) doc.note(signoff.status, `Phase 7 sign-off: ${signoff.headline}`);
+  const a = phaseAnswer(steps);
+  doc.note(a.tag ? "PASS" : "FAIL", `Can we tag ${TAG}? ${a.answer}`);
+  doc.md`${a.measured} Each step's verdict and the figure that decides it, linked to its report (one self-contained
+    HTML file, with a markdown summary beside it); the pull-request description is pr.md, the figures as PNG are in
+    png/.`;
   const badge = (s: Status) => html`<span class="badge ${s.toLowerCase().replace(/\s+/g, "-")}">${s}</span>`;
   const row = (s: BundleStep) => {
     const when = s.run ? html`<code>${s.run.runId}</code>` : html`–`;
@@ -32,15 +82,21 @@ export function indexHtml(steps: BundleStep[], generated: string): string {
       ? html`${s.outcome.code === 0 ? "" : `exit ${s.outcome.code}, `}${s.outcome.seconds.toFixed(1)} s`
       : html`–`;
     return html`<tr><td>${s.step}</td><td><a href="${s.notebook}.html">${s.title}</a></td><td>${badge(s.status)}</td>
-      <td class="wrap">${s.problem ?? s.headline}</td><td class="token">${when}</td><td><a href="${s.notebook}.md">md</a></td>
-      <td class="right">${time}</td></tr>`;
+      <td>${s.problem ?? s.headline}</td><td class="token">${s.run?.measured ?? "–"}</td>
+      <td class="token">${when}</td><td><a href="${s.notebook}.md">md</a></td><td class="right">${time}</td></tr>`;
   };
-  const head = ["Step", "Report", "Verdict", "Key figure", "Run", "Summary", "Main job"].map(
+  const head = ["Step", "Report", "Verdict", "What decides it", "Measured", "Run", "Summary", "Main job"].map(
     (h) => html`<th>${h}</th>`,
   );
   doc.html(
     html`<div class="table"><table><thead><tr>${head}</tr></thead><tbody>${steps.map(row)}</tbody></table></div>`,
   );
+  if (a.open.length) {
+    doc.md`## Not PASS yet`;
+    const item = (o: OpenCriterion) =>
+      html`<li>${badge(o.status)} <b>Step ${o.step}</b> · ${o.criterion}: ${o.reason}</li>`;
+    doc.html(html`<ul class="open">${a.open.map(item)}</ul>`);
+  }
   return doc.renderHtml({ subtitle: `generated ${generated}`, footer: "k2-hardening · bun run bundle" });
 }
 
@@ -49,17 +105,29 @@ export function indexHtml(steps: BundleStep[], generated: string): string {
  * largest sections are replaced by a pointer to their report, largest first, until it fits; `cut` names them.
  */
 export function prBody(steps: BundleStep[], limit = PR_BODY_LIMIT): { text: string; cut: string[] } {
-  const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  const cell = markdownText;
+  const answer = phaseAnswer(steps);
   const head = [
     "# K2 Phase 7 hardening",
     "",
-    "| Step | Report | Verdict | Key figure | Run |",
-    "|---|---|---|---|---|",
+    `**Can we tag ${TAG}?** ${cell(answer.answer)} ${cell(answer.measured)}`,
+    "",
+    "| Step | Report | Verdict | What decides it | Measured | Run |",
+    "|---|---|---|---|---|---|",
     ...steps.map(
       (s) =>
-        `| ${s.step} | ${s.notebook} | **${s.status}** | ${cell(s.problem ?? s.headline)} | ${s.run?.runId ?? "–"} |`,
+        `| ${s.step} | ${s.notebook} | **${s.status}** | ${cell(s.problem ?? s.headline)} | ` +
+        `${s.run?.measured ?? "–"} | ${s.run?.runId ?? "–"} |`,
     ),
     "",
+    ...(answer.open.length
+      ? [
+          "Not PASS yet:",
+          "",
+          ...answer.open.map((o) => `- **${o.status}** step ${o.step} · ${cell(o.criterion)}: ${cell(o.reason)}`),
+          "",
+        ]
+      : []),
     "Each report is attached as one self-contained HTML file; figures as PNG.",
     "",
   ].join("\n");

@@ -55,7 +55,7 @@ export type StepEvidence = {
   headline: string;
   criteria: Criterion[];
   /** null: no run read */
-  run: { runId: string; createdAt: string; target: string; targetKind?: string } | null;
+  run: Pick<StepSummary, "runId" | "createdAt" | "target" | "targetKind" | "measured"> | null;
   /** why the run does not count (missing, unreadable, stale, another target) */
   problem?: string;
 };
@@ -85,6 +85,7 @@ export async function stepEvidence(s: Step, f: Freshness): Promise<StepEvidence>
     createdAt: summary.createdAt,
     target: summary.target,
     targetKind: summary.targetKind,
+    measured: summary.measured,
   };
   const problem = staleness(run, f);
   const demote = (c: Criterion): Criterion =>
@@ -117,8 +118,9 @@ export function staleness(
       : run.targetKind === "docker"
         ? f.docker
         : undefined;
-  if (expected !== undefined && (expected === null || labTargetKey(run.target) !== labTargetKey(expected)))
-    return `from another target (${run.target}, not ${expected ?? "no Docker engine"})`;
+  if (expected === null) return `measured on ${run.target}, and no Docker engine is reachable now to compare`;
+  if (expected !== undefined && labTargetKey(run.target) !== labTargetKey(expected))
+    return `from another target (${run.target}, not ${expected})`;
   return undefined;
 }
 

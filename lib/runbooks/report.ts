@@ -3,6 +3,7 @@
 
 import type { Report } from "../report/document.ts";
 import { html } from "../report/html.ts";
+import { Plot, STATUS_COLOR, statusScale } from "../report/plot.ts";
 import { formatDuration } from "../runtime/units.ts";
 import { runbooks } from "./catalog.ts";
 import type { RunbookCheck } from "./checks.ts";
@@ -19,6 +20,7 @@ export function checklistSection(doc: Report, rows: ChecklistRow[], rec: Signoff
     (UNRESOLVED, saying why). ${pass} of ${rows.length} criteria PASS.`;
   for (const st of rec.steps.filter((x) => x.problem))
     doc.note(st.status === "NOT RUN" ? "NOT RUN" : "UNRESOLVED", `${st.notebook}: ${st.problem}`);
+  checklistStrip(doc, rows);
   doc.table(
     rows.map((r) => ({ ...r, step: String(r.step) })),
     [
@@ -30,6 +32,38 @@ export function checklistSection(doc: Report, rows: ChecklistRow[], rec: Signoff
       { key: "date", label: "Date" },
     ],
     { caption: "Phase 7 acceptance criteria", summary: true },
+  );
+}
+
+/** One strip per step, a cell per criterion in the table's order, coloured by its verdict. */
+function checklistStrip(doc: Report, rows: ChecklistRow[]) {
+  if (!rows.length) return;
+  const nth = new Map<number, number>();
+  const cells = rows.map((r) => {
+    const n = (nth.get(r.step) ?? 0) + 1;
+    nth.set(r.step, n);
+    return { ...r, n, label: `Step ${r.step}` };
+  });
+  const steps = [...new Set(cells.map((c) => c.label))];
+  doc.figure(
+    {
+      height: 50 + 34 * steps.length,
+      marginLeft: 60,
+      x: { label: "criterion", type: "band", tickSize: 0 },
+      y: { label: null, domain: steps, tickSize: 0 },
+      color: statusScale(cells.map((c) => c.status)),
+      marks: [
+        Plot.cell(cells, {
+          x: "n",
+          y: "label",
+          fill: "status",
+          inset: 1.5,
+          title: (c: (typeof cells)[number]) => `${c.criterion}: ${c.status}`,
+        }),
+      ],
+    },
+    "The checklist at a glance: one strip per step, one cell per criterion in the table's order below, coloured by " +
+      "its verdict.",
   );
 }
 
@@ -68,6 +102,39 @@ export function drillSection(doc: Report, rec: SignoffRecord) {
       { key: "steps", label: "Resolution steps" },
     ],
     { caption: "Drill recovery times", summary: true },
+  );
+  drillFigure(doc, rec.drills, target);
+}
+
+/** Per runbook: seen failing, then recovered (coloured by verdict), against its MTTR target, on a log scale. */
+function drillFigure(doc: Report, drills: SignoffRecord["drills"], target: Map<string, number>) {
+  const timed = drills.filter((d) => d.recoveredMs !== null || d.detectedMs != null);
+  if (!timed.length) return;
+  // a log scale has no zero: bars start at 1 s, and anything quicker is drawn at 1 s
+  const sec = (ms: number) => Math.max(1, ms / 1000);
+  const seen = timed.filter((d) => d.detectedMs != null).map((d) => ({ runbook: d.runbook, s: sec(d.detectedMs!) }));
+  const recovered = timed
+    .filter((d) => d.recoveredMs !== null)
+    .map((d) => ({ runbook: d.runbook, s: sec(d.recoveredMs!), status: d.status }));
+  const targets = timed.flatMap((d) => {
+    const t = target.get(d.runbook);
+    return t === undefined ? [] : [{ runbook: d.runbook, s: t / 1000 }];
+  });
+  doc.figure(
+    {
+      height: 50 + 30 * timed.length,
+      marginLeft: 150,
+      x: { label: "seconds from the fault (log)", type: "log", grid: true },
+      y: { label: null, domain: timed.map((d) => d.runbook) },
+      color: statusScale(recovered.map((d) => d.status)),
+      marks: [
+        Plot.barX(recovered, { y: "runbook", x1: 1, x2: "s", fill: "status", fillOpacity: 0.85 }),
+        Plot.dot(seen, { y: "runbook", x: "s", stroke: STATUS_COLOR.FAIL, fill: "white", r: 4, symbol: "diamond" }),
+        Plot.tickX(targets, { y: "runbook", x: "s", stroke: "#1b1f24", strokeWidth: 2 }),
+      ],
+    },
+    "Each runbook followed for real: recovered (bar, coloured by verdict), seen failing (diamond), and its MTTR " +
+      "target (black tick).",
   );
 }
 

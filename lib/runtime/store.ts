@@ -39,6 +39,22 @@ export type Stored = {
 /** A stored run's manifest.json: the store's fields plus the notebook's typed fetched record. */
 export type Manifest<F extends Fetched = Fetched> = Stored & F;
 
+/** What a run measured: the lab (its engine, containers or Prometheus), a stack, or only files it generated. */
+export type Measured = "lab" | "stack" | "files";
+
+/**
+ * Read from the manifest: generated files (target kind "files"); the lab when a parameter says so (burn-in's
+ * `lab: true`, live fire's `mode: "lab"`) or the engine is the lab's folder (".../data/lab-engine",
+ * ".../lab-engine-04-live-fire"); otherwise a stack.
+ */
+export function measuredOn(m: Fetched): Measured {
+  if (m.target?.kind === "files") return "files";
+  const p: { lab?: unknown; mode?: unknown } = m.parameters;
+  if (p.mode === "live") return "stack";
+  if (p.lab === true || p.mode === "lab") return "lab";
+  return /\/lab-engine(-[a-z0-9-]+)?$/.test(m.target?.label ?? "") ? "lab" : "stack";
+}
+
 /** Which stored run a step summary speaks for. */
 export const runIdentity = (m: Manifest) => ({
   notebook: m.notebook,
@@ -46,6 +62,7 @@ export const runIdentity = (m: Manifest) => ({
   createdAt: m.createdAt,
   target: m.target?.label ?? "none",
   targetKind: m.target?.kind ?? "none",
+  measured: measuredOn(m),
 });
 
 export const newRunId = (d = new Date()) =>

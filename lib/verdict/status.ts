@@ -31,6 +31,8 @@ export type StepSummary = {
   target: string;
   /** embedded, server (ClickHouse), docker, files: which of the sign-off's targets the run is compared with */
   targetKind?: string;
+  /** the lab, a stack, or generated files only (lib/runtime/store.ts measuredOn) */
+  measured?: "lab" | "stack" | "files";
   status: Status;
   headline: string;
   /** the step's acceptance criteria (the step file's, FACTS.md) as this run meets them: the sign-off's checklist */
