@@ -8,8 +8,10 @@
 
 import { PipelineExporter } from "../lib/alerting/exporter.ts";
 import { DELAY_WINDOW_MS } from "../lib/alerting/exporter-sql.ts";
-import { type LiveFireRecord, notRunResult, runLiveFire, runLiveOnStack, serveLab } from "../lib/alerting/livefire.ts";
-import { dashboardPreview, liveFireTable, liveFireTimeline } from "../lib/alerting/livefire-report.ts";
+import { serveLab } from "../lib/alerting/livefire/lab.ts";
+import { type LiveFireRecord, notRunResult } from "../lib/alerting/livefire/record.ts";
+import { dashboardPreview, liveFireTable, liveFireTimeline } from "../lib/alerting/livefire/report.ts";
+import { runLiveFire, runLiveOnStack } from "../lib/alerting/livefire/run.ts";
 import { ALERTS } from "../lib/alerting/rules.ts";
 import { stackFaults } from "../lib/alerting/stack-faults.ts";
 import { restoreJournal } from "../lib/failure/matrix.ts";
@@ -294,6 +296,7 @@ function lifo(onAbort: OnAbort, last: () => Promise<void>) {
 
 /** The busiest exchange's landed rate as the exporter counts it (how soon a stalled consumer's lag passes 1000). */
 async function busiestRate(api: PromApi, fallback: number): Promise<number> {
+  // no answer yet (the exporter's first minute): the configured rate, which is what the lab sends
   const r = await api.query("max(sum by (exchange) (rate(k2_trades_landed_total[1m])))").catch(() => []);
   const v = Number(r[0]?.value[1]);
   return v > 0 ? v : fallback * Math.max(...Object.values(EXCHANGE_SHARE));

@@ -99,6 +99,7 @@ async function step(name: string, engine?: string): Promise<Result> {
     env: engine ? { ...process.env, K2_LAB_ENGINE: engine } : process.env,
   }).exited;
   const runs = await listRuns(name);
+  // the title and run id for the summary line only: a run that cannot be opened is named by the step's own report
   const run = runs.length ? await openRun(name, runs.at(-1)!).catch(() => undefined) : undefined;
   const title = run?.manifest.title ?? name;
   return { name, code, seconds: (performance.now() - t0) / 1000, title, runId: run?.manifest.runId ?? "–" };

@@ -11,6 +11,8 @@ export type Layout = {
   pageOverflow: boolean;
   /** tables wider than their box (their last columns cut until scrolled to), by caption or first header */
   cutTables: string[];
+  /** header cells whose right edge is past their table's box, over all tables: the columns a reader cannot see */
+  cutColumns: number;
   /** the reading column's width, and each figure's, in CSS pixels */
   column: number;
   figures: number[];
@@ -26,6 +28,10 @@ const MEASURE = `(() => {
     pageOverflow: document.documentElement.scrollWidth > window.innerWidth + 1,
     cutTables: [...document.querySelectorAll(".table")]
       .filter((w) => w.scrollWidth > w.clientWidth + 1).map(name),
+    cutColumns: [...document.querySelectorAll(".table")].reduce((n, w) => {
+      const edge = w.getBoundingClientRect().right;
+      return n + [...w.querySelectorAll("th")].filter((th) => th.getBoundingClientRect().right > edge + 1).length;
+    }, 0),
     column: main.clientWidth - parseFloat(getComputedStyle(main).paddingLeft) - parseFloat(getComputedStyle(main).paddingRight),
     figures: [...document.querySelectorAll("figure svg, figure img")]
       .filter((f) => !f.closest('[class*="-swatches"]'))

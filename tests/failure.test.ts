@@ -294,13 +294,13 @@ test("late, by both methods: a consumer stalled for a known window lands that wi
   const late = async (sql: string) => (await t.query<LossRow>(sql)).reduce((a, r) => a + Number(r.late), 0);
   const [truthLate, stackLate] = [await late(truthLossSql(silver, w, f)), await late(continuityLossSql(silver, w, f))];
   // Ground truth: what the exchanges generated inside the stall, and shortly before: a trade that arrived while the
-  // last
-  // tick before the stall was inserting (a tick takes a few hundred ms) waits for the next tick, inside the stall.
+  // last tick before the stall was inserting waits for the next tick, inside the stall. A tick takes a few hundred ms,
+  // over a second on a busy machine (701 late against 672 generated from 500 ms before, with both cores busy).
   const [g] = await t.query<{
     inside: number;
     around: number;
   }>(`SELECT countIf(exchange_ts >= fromUnixTimestamp64Milli(toInt64(${f.startMs}))) AS inside, count() AS around
-    FROM k2lab.sent WHERE exchange_ts >= fromUnixTimestamp64Milli(toInt64(${f.startMs - 500})) AND exchange_ts <
+    FROM k2lab.sent WHERE exchange_ts >= fromUnixTimestamp64Milli(toInt64(${f.startMs - 1500})) AND exchange_ts <
       fromUnixTimestamp64Milli(toInt64(${f.clearMs}))`);
   console.log(
     `consumer stalled 3 s: ${g!.inside} trades generated inside the stall; late by truth ${truthLate}, by continuity ` +
@@ -389,8 +389,9 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
   test("a sequence range dropped during a test is loss; a clean test has none", async () => {
     const clean = await fm(["--tests", "redpanda-restart", "--hold", "4s"]);
     expect(clean.stdout).toMatch(/2\. redpanda-restart +PASS/);
-    // the replay starts ~4 s before the baseline; drop kraken's trades 6-8 s in, inside the test's window
-    const dropped = await fm(["--tests", "redpanda-restart", "--hold", "4s", "--lab-fault", "drop:kraken@6s+2s"]);
+    // the replay starts ~4 s before the baseline; drop kraken's trades 5-15 s in, inside the test's window however
+    // late a busy machine starts it (a 2 s drop at 6 s once fell before the window: the test PASSed)
+    const dropped = await fm(["--tests", "redpanda-restart", "--hold", "4s", "--lab-fault", "drop:kraken@5s+10s"]);
     expect(dropped.stdout).toMatch(/2\. redpanda-restart +FAIL .*no trade lost: FAIL \(kraken \d+ lost\)/);
   }, 240_000);
 

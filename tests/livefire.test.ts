@@ -1,16 +1,97 @@
 // Live fire: time compression (pure), and the notebook firing alerts in the lab through Debian's prometheus and
 // alertmanager, with the webhook here; a container that runs out of memory on the real Docker engine.
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { compress } from "../lib/alerting/compress.ts";
-import { type FaultSpec, type LiveFireRecord, lanePhases, prometheusConfig } from "../lib/alerting/livefire.ts";
-import { timelineOf } from "../lib/alerting/livefire-report.ts";
+import { type FaultSpec, lanePhases, prometheusConfig } from "../lib/alerting/livefire/lab.ts";
+import type { LiveFireRecord } from "../lib/alerting/livefire/record.ts";
+import { timelineOf } from "../lib/alerting/livefire/report.ts";
+import { baselineFired, fireBound, fireVerdict, firstIn, type StateChange } from "../lib/alerting/livefire/verdict.ts";
 import { ALERTS, expressionOf, ruleYaml } from "../lib/alerting/rules.ts";
 import { startPrometheus } from "../lib/io/prometheus.ts";
 import { ensureDockerEngine, runCli, tempDir } from "./helpers.ts";
 
 const byName = (n: string) => ALERTS.find((a) => a.name === n)!;
+
+describe("the live fire's verdict, on recorded state changes", () => {
+  const T0 = 1_000_000;
+  const at = (alert: string, state: StateChange["state"], s: number): StateChange => ({
+    alert,
+    state,
+    at: T0 + s * 1000,
+  });
+  // ServiceOOMKill in the lab, 10x compressed: condition 2 s after the fault, for 0, scrape 1 s, evaluation 1 s
+  const bound = {
+    conditionAfterMs: 2000,
+    showsAfterHoldMs: 1000,
+    forMs: 0,
+    scrapeMs: 1000,
+    evalMs: 1000,
+    pollMs: 100,
+    slowestScrapeMs: 0,
+  };
+  const observe = (changes: StateChange[], heldAfterMs: number | null, notices = [{ s: 10.5 }]) => {
+    const boundMs = fireBound({ ...bound, heldAfterMs });
+    return fireVerdict({
+      alert: "ServiceOOMKill",
+      fault: "k2-lab-oom runs out of memory",
+      t0: T0,
+      t1: T0 + 14_000,
+      until: T0 + 13_000,
+      waitedMs: 23_200,
+      boundMs,
+      changes,
+      notices: notices.map((n) => ({ alert: "ServiceOOMKill", status: "firing", at: T0 + n.s * 1000 })),
+      lastValue: "0",
+      heldAfterMs,
+      slowestScrapeMs: 0,
+    });
+  };
+  const oom = [
+    at("ServiceOOMKill", "pending", 9.4),
+    at("ServiceOOMKill", "firing", 10.4),
+    at("ServiceOOMKill", "inactive", 15),
+  ];
+
+  test("the bound: until the condition holds, then a scrape, an evaluation, for in whole evaluations, a poll", () => {
+    expect(fireBound({ ...bound, heldAfterMs: null })).toBe(2000 + 1000 + 1000 + 0 + 100);
+    expect(fireBound({ ...bound, forMs: 1500, heldAfterMs: null })).toBe(2000 + 1000 + 1000 + 2000 + 100);
+    // ground truth moves it: held 8 s in, shown a scrape later
+    expect(fireBound({ ...bound, heldAfterMs: 8000, slowestScrapeMs: 300 })).toBe(8000 + 1000 + 2100 + 300);
+  });
+
+  test("the CI flake: an OOM that took 8 s on a busy machine fires at 10.4 s; judged from when it held, PASS", () => {
+    // without the lab's count the bound is 4.1 s and the same changes FAIL, as they did in CI (12.4 s against 7.1 s)
+    expect(observe(oom, null)).toMatchObject({ status: "FAIL", note: "fired after its bound", boundMs: 4100 });
+    const r = observe(oom, 8000);
+    expect(r).toMatchObject({ status: "PASS", boundMs: 11_100, pendingMs: 9400, firingMs: 10_400, resolvedMs: 1000 });
+    expect(r.notifiedMs).toBe(10_500);
+    expect(r.note).toBe(
+      "fired within its bound, notified, resolved (its condition held 8.0 s after the fault, by the lab's count)",
+    );
+  });
+
+  test("never fired, fired but not heard, not resolved: FAIL, each saying why", () => {
+    expect(observe([], 8000).note).toBe(
+      "never fired within 23.2 s; its expression's last value: 0 (its condition " +
+        "held 8.0 s after the fault, by the lab's count)",
+    );
+    expect(observe(oom, 8000, []).note).toMatch(/^fired, but no webhook arrived/);
+    expect(observe(oom.slice(0, 2), 8000)).toMatchObject({ status: "FAIL", resolvedMs: null });
+    // a firing seen only after the runner stopped waiting does not count
+    expect(observe([at("ServiceOOMKill", "firing", 13.5)], 8000).firingMs).toBeNull();
+  });
+
+  test("first state at or after a time; the baseline names each alert once", () => {
+    const cs = [at("A", "pending", 1), at("A", "firing", 2), at("B", "pending", 3), at("A", "inactive", 4)];
+    expect(firstIn(cs, "A", ["firing"], T0)).toBe(T0 + 2000);
+    expect(firstIn(cs, "A", ["firing"], T0 + 3000)).toBe(T0 + 3000); // already firing then
+    expect(firstIn(cs, "A", ["firing"], T0 + 4500)).toBeNull();
+    expect(baselineFired(cs)).toEqual(["A", "B"]);
+    expect(baselineFired([at("A", "inactive", 1)])).toEqual([]);
+  });
+});
 
 test("the timeline: states from the fault's start, resolved after the fault's length; no window without a fault", () => {
   const result = { fault: "f", status: "PASS" as const, note: "", notifiedMs: 10_300 };

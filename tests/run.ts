@@ -6,7 +6,7 @@
 // there, naming it, and belongs in a Docker lane). At the end: the ten slowest tests, each file's and process's time,
 // and one closing line of passes and failures.
 import { readdirSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureEngine, LAB_DOCKER_ROOT } from "../lib/io/engine.ts";
@@ -55,13 +55,15 @@ if (lanes[1]!.some((g) => g.name === "docker 2")) {
 
 type Case = { name: string; file: string; seconds: number; failed: boolean };
 const dir = await mkdtemp(join(tmpdir(), "k2-tests-run-"));
+await chmod(dir, 0o755);
 const t0 = performance.now();
 async function run(g: Group) {
   const name = g.name.replace(/\W/g, "-"),
     report = join(dir, `${name}.xml`),
     tmp = join(dir, name);
   // each group's temporary files (its own and chdb's) under the run's directory, which goes at the end
-  await mkdir(tmp, { recursive: true });
+  // traversable by the daemons that drop root (PostgreSQL runs as postgres): mkdtemp's folders are 0700
+  await mkdir(tmp, { recursive: true, mode: 0o755 });
   const start = performance.now();
   const p = Bun.spawn(
     [process.execPath, "test", "--reporter=junit", `--reporter-outfile=${report}`, ...g.files.map((f) => `./${f}`)],

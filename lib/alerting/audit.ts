@@ -6,14 +6,14 @@ import { COMPONENTS, type ComponentId, metricByName } from "./catalog.ts";
 import { metricsOf } from "./dashboard.ts";
 import { ALERTS, type Alert } from "./rules.ts";
 
-export type Link = "rule" | "metric" | "job" | "target";
+type Link = "rule" | "metric" | "job" | "target";
 export type Broken = { link: Link; what: string; fix: string };
 /** An alert's chain: the links that hold, and every broken one (the first is where it breaks). */
 export type ChainRow = { alert: string; status: Status; chain: string[]; broken: Broken[] };
 export type AuditFinding = { where: string; problem: string; fix: string };
 
-export type LiveRule = { name: string; type: string; query: string; health: string; lastError?: string; file: string };
-export type LiveTarget = { job: string; instance: string; scrapeUrl: string; health: string; lastError: string };
+type LiveRule = { name: string; type: string; query: string; health: string; lastError?: string; file: string };
+type LiveTarget = { job: string; instance: string; scrapeUrl: string; health: string; lastError: string };
 /** What a Prometheus said, stored with the run: rules, active targets, and the current series of every metric named. */
 export type LiveFacts = {
   url: string;

@@ -70,8 +70,8 @@ export const COMPONENTS: Record<ComponentId, Component> = {
   },
 };
 
-export type MetricType = "gauge" | "counter";
-export type Metric = { name: string; component: ComponentId; type: MetricType; labels: string[]; help: string };
+type MetricType = "gauge" | "counter";
+type Metric = { name: string; component: ComponentId; type: MetricType; labels: string[]; help: string };
 
 const m = (component: ComponentId, type: MetricType, name: string, labels: string[], help: string): Metric => ({
   name,
@@ -82,7 +82,7 @@ const m = (component: ComponentId, type: MetricType, name: string, labels: strin
 });
 
 /** Every metric a rule or a panel may name. */
-export const METRICS: Metric[] = [
+const METRICS: Metric[] = [
   m("exporter", "gauge", "k2_trades_newest_timestamp_seconds", ["exchange"], "newest trade's ingestion time (silver)"),
   m("exporter", "counter", "k2_trades_landed_total", ["exchange"], "trades landed in silver"),
   m("exporter", "gauge", "k2_ingestion_delay_avg_seconds", ["exchange"], "avg ingestion minus exchange time, 1 min"),

@@ -12,7 +12,7 @@ import { ALERTS } from "./rules.ts";
 export type { Criterion };
 
 /** The pipeline's critical paths, each needing at least one rule that watches it. */
-export const CRITICAL_PATHS: { path: string; alert: string }[] = [
+const CRITICAL_PATHS: { path: string; alert: string }[] = [
   { path: "feed handlers", alert: "FeedHandlerDown" },
   { path: "Redpanda consumers", alert: "RedpandaConsumerLagHigh" },
   { path: "ClickHouse bronze inserts", alert: "ClickHouseBronzeInsertFailure" },

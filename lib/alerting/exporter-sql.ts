@@ -15,7 +15,7 @@ export const NEWEST_LOOKBACK_MS = 6 * 3_600_000;
 /** The delay metrics cover what landed in the last minute. */
 export const DELAY_WINDOW_MS = 60_000;
 /** A trade that lands later than this after its exchange time is not counted as landed by the exporter. */
-export const LANDING_SLACK_MS = 3_600_000;
+const LANDING_SLACK_MS = 3_600_000;
 
 const cols = (m: Mapping) => ({ ex: sqlIdent(m.exchangeTime.column), clock: sqlIdent(lagClock(m).column) });
 // seconds since the epoch of a DateTime or DateTime64 column, with its fraction

@@ -25,7 +25,7 @@ const expected = (a: Alert, extra: Record<string, string>) => [
 ];
 
 /** The unit-test groups for one alert, each named "<alert>: <case>" so that a failure names both. */
-export function testGroups(a: Alert) {
+function testGroups(a: Alert) {
   const fireS = a.tests.trueFromS + a.forMs / 1000;
   const group = (name: Case, input: Alert["tests"]["firing"], evals: [number, unknown[]][]) => ({
     name: `${a.name}: ${name}`,
@@ -52,7 +52,7 @@ export function testYaml(alerts: Alert[] = ALERTS, rulesFile = "k2-alerts.yml"):
   );
 }
 
-export type Run = { ok: boolean; output: string };
+type Run = { ok: boolean; output: string };
 /** A promtool: where it is, its version, and a way to run it on files in a scratch folder. */
 export type Promtool = {
   version: string;
@@ -65,6 +65,7 @@ export type Promtool = {
  * else Debian's (the `prometheus` package, 2.42). PromQL changed in 3.x: the report says which judged.
  */
 export async function findPromtool(docker?: Docker | null): Promise<Promtool> {
+  // no k2-prometheus, or no promtool in it: Debian's judges, and the report says which did
   const stack = docker ? await stackPromtool(docker).catch(() => null) : null;
   if (stack) return stack;
   if (!isInstalled("prometheus")) throw new K2Error(`promtool not found: ${missingLine(["prometheus"])}`, EXIT.usage);
@@ -154,7 +155,7 @@ export async function judge(
  *       alertname: FeedHandlerDown, time: 2m30s,
  * so each case fails when its group's name appears after FAILED, and passes otherwise.
  */
-export function casesFrom(test: { ok: boolean; output: string }, alerts: Alert[]): CaseResult[] {
+function casesFrom(test: { ok: boolean; output: string }, alerts: Alert[]): CaseResult[] {
   const failedPart = test.output.slice(Math.max(0, test.output.indexOf("FAILED")));
   return alerts.flatMap((a) =>
     CASES.map((c): CaseResult => {
@@ -189,7 +190,7 @@ export const coverageText = (v: PromtoolVerdict) =>
   `${v.coverage.covered.length}/${v.coverage.covered.length + v.coverage.missing.length}`;
 
 /** An alert is covered when its firing and its silent cases all passed; promtool has no such figure. */
-export function coverageOf(cases: CaseResult[], alerts: Alert[]) {
+function coverageOf(cases: CaseResult[], alerts: Alert[]) {
   const ok = (a: Alert) =>
     CASES.every((c) => cases.some((x) => x.alert === a.name && x.case === c && x.status === "PASS"));
   return { covered: alerts.filter(ok).map((a) => a.name), missing: alerts.filter((a) => !ok(a)).map((a) => a.name) };

@@ -7,10 +7,10 @@ import { THRESHOLDS } from "../k2/thresholds.ts";
 import { durationSpec } from "../runtime/units.ts";
 import type { ComponentId } from "./catalog.ts";
 
-export type Severity = "critical" | "warning";
+type Severity = "critical" | "warning";
 
 /** Values for promtool's input series (every 15 s) that make the condition true or keep it just under. */
-export type TestSeries = { series: string; values: string }[];
+type TestSeries = { series: string; values: string }[];
 
 export type Alert = {
   name: string;
@@ -232,7 +232,7 @@ export const ruleAnnotations = (a: Alert) => ({
   runbook_url: a.runbook,
 });
 
-export function ruleFile(alerts: Alert[] = ALERTS): RuleFile {
+function ruleFile(alerts: Alert[] = ALERTS): RuleFile {
   return {
     groups: [
       {

@@ -9,7 +9,7 @@ import type { DockerTarget } from "../io/docker.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
 import { EXIT, K2Error } from "../runtime/errors.ts";
 import { compressedMs } from "./compress.ts";
-import { delayAfterStall, type FaultSpec, oomFault } from "./livefire.ts";
+import { delayAfterStall, type FaultSpec, oomFault } from "./livefire/lab.ts";
 
 /** Where step 3's faults are applied. */
 export type FaultRig = {

@@ -5,7 +5,7 @@ import { type Criterion, type StepSummary, worst } from "../verdict/status.ts";
 import type { LiveFacts } from "./audit.ts";
 import type { CheckoutAudit } from "./checkout.ts";
 import type { Finding } from "./dashboard.ts";
-import type { LiveFireRecord } from "./livefire.ts";
+import type { LiveFireRecord } from "./livefire/record.ts";
 import { coverageText, type PromtoolVerdict } from "./promtool.ts";
 import { ALERTS } from "./rules.ts";
 import type { Change } from "./write.ts";

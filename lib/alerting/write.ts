@@ -15,12 +15,12 @@ import { DATASOURCE } from "./dashboard.ts";
 export type Change = { path: string; before: string | null; after: string; diff: string; why: string };
 export type Generated = { rules: string; tests: string; dashboard: string };
 
-export const RULES_DIR = "docker/prometheus/rules";
-export const PROMETHEUS_YML = "docker/prometheus/prometheus.yml";
+const RULES_DIR = "docker/prometheus/rules";
+const PROMETHEUS_YML = "docker/prometheus/prometheus.yml";
 const EXPORTER = COMPONENTS.exporter;
 /** promtool's test file: outside the folder Prometheus loads, naming the rules by a path relative to itself. */
-export const RULE_TESTS_DIR = "docker/prometheus/tests";
-export const DASHBOARDS_DIR = "docker/grafana/dashboards";
+const RULE_TESTS_DIR = "docker/prometheus/tests";
+const DASHBOARDS_DIR = "docker/grafana/dashboards";
 
 export function planWrite(files: Files, g: Generated, compose: string): Change[] {
   const planned: Omit<Change, "diff">[] = [
@@ -74,7 +74,7 @@ export function planWrite(files: Files, g: Generated, compose: string): Change[]
 }
 
 /** The promtool test file with its rule_files pointing from the tests folder at the rules: ../rules/k2-alerts.yml. */
-export function testsBesideRules(tests: string): string {
+function testsBesideRules(tests: string): string {
   const t = parse(tests) as { rule_files?: string[] };
   return stringify({ ...t, rule_files: (t.rule_files ?? []).map((f) => `../rules/${f}`) }, { lineWidth: 0 });
 }
@@ -95,7 +95,7 @@ const indentAt = (text: string, at: number) => " ".repeat(at - (text.lastIndexOf
  *     - ./docker/prometheus/rules:/etc/prometheus/rules:ro      <- added
  * Unchanged when something is already mounted there, or when the service has no block-style volumes list to extend.
  */
-export function withRulesMount(compose: string): string {
+function withRulesMount(compose: string): string {
   const doc = parseDocument(compose);
   const services = doc.get("services");
   if (!isMap(services)) return compose;
@@ -111,7 +111,7 @@ export function withRulesMount(compose: string): string {
 }
 
 /** Grafana's prometheus datasource given the uid the dashboards name, when the file sets none: one line added. */
-export function withDatasourceUid(text: string): string {
+function withDatasourceUid(text: string): string {
   const doc = parseDocument(text);
   const list = doc.get("datasources");
   if (!isSeq(list)) return text;
@@ -134,7 +134,7 @@ const endOf = (n: Node) => n.range![1] - 1;
  * its last key, lined up with its keys), so that the exporter on the host resolves from the container on Linux.
  * Unchanged when the service already maps the name.
  */
-export function withHostGateway(compose: string): string {
+function withHostGateway(compose: string): string {
   const doc = parseDocument(compose);
   const services = doc.get("services");
   const prom = isMap(services) ? services.get("prometheus") : undefined;
@@ -150,7 +150,7 @@ export function withHostGateway(compose: string): string {
 }
 
 /** prometheus.yml with the exporter's scrape job appended to scrape_configs, lined up with the jobs there. */
-export function withExporterJob(text: string): string {
+function withExporterJob(text: string): string {
   const doc = parseDocument(text);
   const jobs = doc.get("scrape_configs");
   if (!isSeq(jobs) || jobs.flow || !jobs.items.length) return text;

@@ -63,7 +63,7 @@ export async function detachSampler(args: string[]): Promise<string> {
   const pid = detach(["start", "--child", ...args.filter((a) => a !== "--detach")]);
   for (let i = 0; i < 40; i++) {
     await Bun.sleep(250);
-    const r = await findRun().catch(() => undefined);
+    const r = await findRun().catch(() => undefined); // its state file half-written: read again 250 ms on
     if (r?.state.pid === pid)
       return (
         `burn-in ${r.state.runId} sampling in the background (pid ${pid}); ` +
@@ -92,7 +92,7 @@ export async function samplerStatus(id?: string): Promise<string[]> {
           `container`,
       ),
     )
-    .catch(() => []);
+    .catch(() => []); // the status line without the samples so far: no engine to ask, or none written yet
   return [
     `burn-in ${state.runId}: ${how}; ${rounds} of ${state.expectedRounds} samples; ` +
       (running && eta > 0 ? `ETA ${formatDuration(eta)}` : "no ETA"),

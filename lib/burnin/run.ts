@@ -56,9 +56,9 @@ export type StartOptions = {
 const stateFile = (dir: string) => join(dir, "state.json");
 const saveState = (dir: string, s: BurnInState) =>
   writeAtomic(stateFile(dir), JSON.stringify({ ...s, updatedAt: Date.now() }, null, 2));
-export const readState = (dir: string): BurnInState => JSON.parse(readFileSync(stateFile(dir), "utf8"));
+const readState = (dir: string): BurnInState => JSON.parse(readFileSync(stateFile(dir), "utf8"));
 
-export function manifestFor(s: BurnInState, extra: Partial<Manifest<BurnInFetched>> = {}): Manifest<BurnInFetched> {
+function manifestFor(s: BurnInState, extra: Partial<Manifest<BurnInFetched>> = {}): Manifest<BurnInFetched> {
   return {
     notebook: NOTEBOOK,
     runId: s.runId,

@@ -11,7 +11,7 @@ import { type ContainerState, type DockerTarget, k2Containers, withTimeout } fro
 import { SERVICES } from "../k2/stack.ts";
 import { firstLine } from "../runtime/errors.ts";
 
-export const COLUMNS = [
+const COLUMNS = [
   "round",
   "ts",
   "container",
@@ -96,10 +96,11 @@ export async function sampleRound(
   const running = states.filter((s) => s.state === "running");
   const read = () =>
     Promise.all(
-      running.map((s) =>
-        (
-          t.docker.getContainer(s.name).stats({ stream: false, "one-shot": true } as any) as unknown as Promise<Stats>
-        ).catch(() => null),
+      running.map(
+        (s) =>
+          (
+            t.docker.getContainer(s.name).stats({ stream: false, "one-shot": true } as any) as unknown as Promise<Stats>
+          ).catch(() => null), // stopped between the list and the read: this round records it as not running
       ),
     );
   const reads = await read();

@@ -16,7 +16,7 @@ import {
   type Tidy,
 } from "./verdict.ts";
 
-export type BurnInParameters = {
+type BurnInParameters = {
   duration: string;
   interval: string;
   expectedRounds: number | null;
@@ -71,7 +71,7 @@ const tidy = (r: SampleRow): Tidy => ({
 });
 
 /** Spark's CPU per sample: interval averages from the counters where the sampler kept them, else point readings. */
-export function sparkCpu(raw: SampleRow[], rows: Tidy[]): { series: { ts: number; cpu: number }[]; basis: string } {
+function sparkCpu(raw: SampleRow[], rows: Tidy[]): { series: { ts: number; cpu: number }[]; basis: string } {
   const counters = intervalCpu(raw.filter((r) => r.container === "k2-spark-iceberg"));
   if (counters.length) return { series: counters, basis: "CPU averaged over each interval" };
   const series = rows
@@ -145,7 +145,7 @@ export async function burnInSummary(run: RunData<BurnInFetched>): Promise<StepSu
 }
 
 /** Step 2's acceptance (FACTS.md): budgets per service and for the stack, Spark's spikes, no OOM or restart, 24 h. */
-export function burnInCriteria(a: BurnInAnalysis, p: BurnInParameters): Criterion[] {
+function burnInCriteria(a: BurnInAnalysis, p: BurnInParameters): Criterion[] {
   const svc = a.results.filter((r) => r.budgetCpu !== null);
   const list = (rs: ServiceResult[]) => rs.map((r) => r.container).join(", ");
   const cpuOver = svc.filter((r) => r.overBudget.sustained > 0);

@@ -48,7 +48,7 @@ const MB = 1024 * 1024;
  * CPU over budget as episodes: runs of consecutive samples above it. A run of at most `spikeMaxSamples` whose peak
  * stays under cpuSpikeFactor x budget is a spike (acceptable); any other is sustained.
  */
-export function overBudget(run: Tidy[], budgetCpu: number, rules: Rules) {
+function overBudget(run: Tidy[], budgetCpu: number, rules: Rules) {
   const over = { runs: 0, spikes: 0, sustained: 0 };
   let len = 0,
     peak = 0;
@@ -192,7 +192,7 @@ export type Periodicity = {
 };
 
 /** Periods the samples must span before a period is judged; fewer cannot tell a schedule from chance. */
-export const MIN_PERIODS = 4;
+const MIN_PERIODS = 4;
 
 /**
  * Spark offloads every 15 minutes and its CPU spikes then. A spike starts where CPU rises

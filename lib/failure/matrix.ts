@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import type { DockerTarget } from "../io/docker.ts";
+import { inspectIfAny } from "../io/docker.ts";
 import { reconnectCommand } from "../k2/network.ts";
 import { SERVICES, stopGraceSeconds } from "../k2/stack.ts";
 import { MTTR_TARGET_MS } from "../k2/thresholds.ts";
@@ -13,7 +14,7 @@ import { EXIT, firstLine, K2Error } from "../runtime/errors.ts";
 import { writeAtomic } from "../runtime/fsx.ts";
 import { dataDir } from "../runtime/paths.ts";
 
-export type Action = "stop" | "restart" | "disconnect";
+type Action = "stop" | "restart" | "disconnect";
 export type TestSpec = {
   id: number;
   name: string;
@@ -184,7 +185,7 @@ const writeJournal = (j: JournalEntry[]) => writeAtomic(journalPath(), JSON.stri
 export async function journalAdd(e: JournalEntry) {
   await writeJournal([...readJournal(), e]);
 }
-export async function journalRemove(test: string) {
+async function journalRemove(test: string) {
   await writeJournal(readJournal().filter((e) => e.test !== test));
 }
 async function journalSet(e: JournalEntry) {
@@ -220,10 +221,7 @@ export async function guard(d: DockerTarget, name: string, lab: boolean) {
       `refusing to touch ${name}: not a K2 container (${[...K2_NAMES].slice(0, 3).join(", ")}, ...)`,
       EXIT.usage,
     );
-  const i = await d.docker
-    .getContainer(name)
-    .inspect()
-    .catch(() => undefined);
+  const i = await inspectIfAny(d, name);
   if (!i) throw new K2Error(`no container ${name} on ${d.host}: check the stack (docker ps) or --tests`, EXIT.notFound);
   if (lab && i.Config.Labels?.["com.k2.lab"] !== "true")
     throw new K2Error(`${name} is not a lab container: the lab never touches a real stack's containers`, EXIT.usage);
@@ -301,7 +299,7 @@ export async function restoreJournal(d: DockerTarget, log: (m: string) => void) 
       const i = await d.docker
         .getContainer(e.container)
         .inspect()
-        .catch(() => undefined);
+        .catch(() => undefined); // a state for the message only: whatever the engine cannot say is "missing"
       return i
         ? i.State.Status + (e.network ? `, ${i.NetworkSettings.Networks[e.network] ? "on" : "off"} ${e.network}` : "")
         : "missing";

@@ -110,7 +110,7 @@ export type RunContext = {
 };
 
 /** How long to watch for recovery after clearing: offload tests on a stack wait for the next scheduled run. */
-export const observeLimitMs = (t: TestSpec, o: RunOptions, stackWatermark: boolean) =>
+const observeLimitMs = (t: TestSpec, o: RunOptions, stackWatermark: boolean) =>
   t.offload && stackWatermark ? Math.max(o.limitMs, t.targetMs + 60_000) : o.limitMs;
 
 /**
@@ -227,7 +227,7 @@ function probes(t: TestSpec, { target, docker, silver, o }: RunContext, holdMs: 
       const i = await docker.docker
         .getContainer(t.container)
         .inspect()
-        .catch(() => undefined);
+        .catch(() => undefined); // gone or the engine away for a moment: not ready yet, asked again on the next tick
       const h = i?.State.Health?.Status;
       const onNet = t.action !== "disconnect" || !!i?.NetworkSettings.Networks[o.network];
       return !!i?.State.Running && !i.State.Paused && h !== "unhealthy" && h !== "starting" && onNet;

@@ -22,7 +22,7 @@ export type FailureFetched = Fetched & {
 };
 
 /** What a run found and restored from an interrupted earlier run's journal. */
-export type Restored = { entry: JournalEntry; ok: boolean; before: string; after: string; error?: string };
+type Restored = { entry: JournalEntry; ok: boolean; before: string; after: string; error?: string };
 /** A test that did not run, and why. */
 export type Skipped = { test: string; reason: string };
 /** Which alerts fired during each test, from the Prometheus the run could reach (runs from before: none). */
@@ -31,7 +31,7 @@ export type AlertsSeen =
   | { unavailable: string };
 export type FailureMeta = { restored: Restored[]; skipped: Skipped[]; docker: string | null; alerts?: AlertsSeen };
 
-export type Loss = { landed: number; lost: number; duplicated: number; late: number };
+type Loss = { landed: number; lost: number; duplicated: number; late: number };
 export type Result = {
   test: string;
   id: number;
@@ -63,7 +63,7 @@ export function failureVerdict(results: Result[]) {
 }
 
 /** "6/6 faults recovered, slowest MTTR 5.6 s against 30 s": the figure the milestone gate decides on. */
-export function failureHeadline(results: Result[], gate: Status) {
+function failureHeadline(results: Result[], gate: Status) {
   const recovered = results.filter((r) => r.mttrFromClearMs !== null);
   const slowest = recovered.reduce<Result | null>(
     (w, r) => (w === null || r.mttrFromClearMs! > w.mttrFromClearMs! ? r : w),
@@ -92,7 +92,7 @@ export async function failureSummary(run: RunData<FailureFetched>): Promise<Step
 }
 
 /** Step 3's acceptance: each test of the matrix passes within its MTTR target, and the milestone gate (< 30 s). */
-export function failureCriteria(results: Result[]): Criterion[] {
+function failureCriteria(results: Result[]): Criterion[] {
   const secs = (ms: number | null) => (ms === null ? "never" : `${(ms / 1000).toFixed(1)} s`);
   const { gate } = failureVerdict(results);
   return [

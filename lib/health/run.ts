@@ -114,7 +114,7 @@ export async function gatherHealth(
 }
 
 /** Rows and the newest ingestion time per exchange in the window, aged by the server's clock. */
-export function flowSql(m: Mapping, windowMs: number): string {
+function flowSql(m: Mapping, windowMs: number): string {
   const ing = sqlIdent(m.ingestionTime.column);
   return `SELECT ${exchangeExpr(m)} AS exchange, count() AS rows, dateDiff('millisecond', max(${ing}), now64(3)) AS
     newest_age_ms

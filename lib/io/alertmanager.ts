@@ -7,7 +7,7 @@ import { type RunningDaemon, startDaemon } from "./daemon.ts";
 export type RunningAlertmanager = RunningDaemon;
 
 /** Group per alert name, sent at once (group_wait 0s), resolved alerts too. */
-export function alertmanagerConfig(webhookUrl: string): string {
+function alertmanagerConfig(webhookUrl: string): string {
   return stringify({
     route: { receiver: "hook", group_by: ["alertname"], group_wait: "0s", group_interval: "1s", repeat_interval: "1h" },
     receivers: [{ name: "hook", webhook_configs: [{ url: webhookUrl, send_resolved: true }] }],

@@ -217,7 +217,7 @@ export async function connectClickHouse(spec: TargetSpec = targetFromEnv()): Pro
     const [row] = (await rs.json()) as { v: string }[];
     return new Target(spec, client, row!.v);
   } catch (e) {
-    if (spec.kind === "server") await client.close().catch(() => {});
+    if (spec.kind === "server") await client.close().catch(() => {}); // the connect error below is the one to report
     throw clickhouseError(e, spec);
   }
 }
@@ -234,7 +234,7 @@ function requireEngineFolder(path: string) {
 }
 
 /** Translate what the client throws into one line that names the problem and the fix. */
-export function clickhouseError(e: unknown, spec: TargetSpec): K2Error {
+function clickhouseError(e: unknown, spec: TargetSpec): K2Error {
   if (e instanceof K2Error) return e;
   const err = e as { code?: string; type?: string };
   const where = describeTarget(spec);

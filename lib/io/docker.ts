@@ -8,7 +8,7 @@ import { ENABLE_DOCKER } from "./engine.ts";
 
 export type DockerTarget = { docker: Docker; host: string };
 
-export function dockerFromEnv(env: Record<string, string | undefined> = process.env): DockerTarget {
+function dockerFromEnv(env: Record<string, string | undefined> = process.env): DockerTarget {
   const host = env.DOCKER_HOST?.trim() || "unix:///var/run/docker.sock";
   if (host.startsWith("unix://")) return { docker: new Docker({ socketPath: host.slice("unix://".length) }), host };
   const m = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(host);
@@ -112,3 +112,16 @@ export async function execIn(
 
 /** How a run names the Docker engine it measured (stored in its manifest, compared by the sign-off). */
 export const dockerLabel = (host: string) => `Docker engine at ${host}`;
+
+/**
+ * A container's inspect, or undefined when the engine says there is no such container (404). Any other failure (the
+ * engine gone, a timeout) is one line naming the engine: "no container X" would be the wrong thing to say then.
+ */
+export async function inspectIfAny(t: DockerTarget, name: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  try {
+    return await t.docker.getContainer(name).inspect();
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+    throw new K2Error(`the Docker engine at ${t.host} did not answer about ${name}: ${firstLine(e)}`, EXIT.unreachable);
+  }
+}

@@ -124,7 +124,7 @@ export function bin(name: NeedName | "promtool" | "docker" | "initdb" | "pg_ctl"
 }
 
 /** The one command that installs everything the main job (or a notebook run alone) needs. */
-export const SETUP_COMMAND = "sudo bun run setup";
+const SETUP_COMMAND = "sudo bun run setup";
 
 const installed = (n: Need) => n.files.every((f) => existsSync(f));
 export const needsOf = (user: User): NeedName[] =>

@@ -9,9 +9,9 @@ import { type RunningDaemon, startDaemon } from "./daemon.ts";
 
 type ConfigYaml = { global?: { scrape_interval?: string; evaluation_interval?: string } } | null;
 
-export const DEFAULT_PROMETHEUS_URL = "http://localhost:9090";
+const DEFAULT_PROMETHEUS_URL = "http://localhost:9090";
 
-export type PromRule = {
+type PromRule = {
   name: string;
   type: "alerting" | "recording";
   query: string;
@@ -22,14 +22,14 @@ export type PromRule = {
   duration?: number;
   file: string;
 };
-export type PromTarget = {
+type PromTarget = {
   job: string;
   instance: string;
   scrapeUrl: string;
   health: "up" | "down" | "unknown";
   lastError: string;
 };
-export type PromSeries = Record<string, string>;
+type PromSeries = Record<string, string>;
 
 /** The small interface the audit takes: tests and notebooks pass a live Prometheus. */
 export type PromApi = {
@@ -71,6 +71,7 @@ export async function connectPrometheus(url: string, timeoutMs = 5000): Promise<
         EXIT.unreachable,
       );
     }
+    // a body that is not JSON is not Prometheus's API: said in the error below
     const body = (await res.json().catch(() => null)) as { status?: string; data?: T; error?: string } | null;
     if (!res.ok || body?.status !== "success")
       throw new K2Error(

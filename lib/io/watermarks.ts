@@ -210,7 +210,7 @@ export async function watermarkSource(
 }
 
 /** Of the stores read, the one being written (its newest write the latest), saying why the others were not. */
-export function liveSource(stores: WatermarkSource[]): WatermarkSource | null {
+function liveSource(stores: WatermarkSource[]): WatermarkSource | null {
   const newest = (s: WatermarkSource) => Math.max(0, ...s.rows.map(activityMs));
   const [used, ...others] = [...stores].sort((a, b) => newest(b) - newest(a));
   if (!used || !others.length) return used ?? null;

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { usageError } from "../runtime/errors.ts";
 import { ROOT } from "../runtime/paths.ts";
 
-export const ROLES = ["exchangeTime", "ingestionTime", "exchange", "symbol", "sequence"] as const;
+const ROLES = ["exchangeTime", "ingestionTime", "exchange", "symbol", "sequence"] as const;
 export type Role = (typeof ROLES)[number];
 
 export type K2Config = {

@@ -124,7 +124,7 @@ export function mapTradeTable(
 }
 
 /** A table named like a trade table that holds no rows of its own (a view, a Kafka engine table): never measured. */
-export type NotMeasured = { table: string; engine: string };
+type NotMeasured = { table: string; engine: string };
 export type Discovery = { mappings: Mapping[]; notMeasured: NotMeasured[] };
 
 /** The trade tables of a database: configured, else bronze_trades_* and silver_trades. */
@@ -239,12 +239,7 @@ export const effectiveResolutionMs = (t: TimeColumn) => Math.max(t.resolutionMs,
  * ingestion_timestamp is DateTime64(6) but is copied from bronze's DateTime, so every value
  * is a whole second. Looks at up to `sample` rows; returns null when there are too few.
  */
-export async function observedResolutionMs(
-  db: Db,
-  table: string,
-  column: string,
-  sample = 100_000,
-): Promise<number | null> {
+async function observedResolutionMs(db: Db, table: string, column: string, sample = 100_000): Promise<number | null> {
   const [r] = await db.query<{ n: number; sub_s: number; sub_ms: number }>(
     `SELECT count() AS n, countIf(us % 1000000 != 0) AS sub_s, countIf(us % 1000 != 0) AS sub_ms
      FROM (SELECT toUnixTimestamp64Micro(toDateTime64(\`${column}\`, 6)) AS us FROM ${table} LIMIT ${sample})`,

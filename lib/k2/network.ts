@@ -3,6 +3,7 @@
 // `k2-market-data-platform_default` and a bare `k2-net` do not exist there. So it is read from what k2-clickhouse is
 // attached to, never assumed; the lab's k2-clickhouse is on k2-lab_k2-net, named as compose would.
 import type { DockerTarget } from "../io/docker.ts";
+import { inspectIfAny } from "../io/docker.ts";
 import { EXIT, K2Error } from "../runtime/errors.ts";
 import { SERVICES } from "./stack.ts";
 
@@ -13,10 +14,7 @@ export const COMPOSE_NETWORK = "k2-net";
 /** `override` (--network) if given, else the network k2-clickhouse is on (compose's k2-net when it is on several). */
 export async function clickhouseNetwork(d: DockerTarget, override?: string): Promise<string> {
   if (override) return override;
-  const i = await d.docker
-    .getContainer("k2-clickhouse")
-    .inspect()
-    .catch(() => null); // no such container: said below
+  const i = await inspectIfAny(d, "k2-clickhouse");
   if (!i)
     throw new K2Error(
       `no container k2-clickhouse on ${d.host}: start the stack, or name the network with --network`,

@@ -55,7 +55,7 @@ export class Conduits {
       if (fd !== undefined) {
         try {
           closeSync(fd);
-        } catch {}
+        } catch {} // already closed by the failed write: the fd is forgotten either way, reopened on the next line
         this.fds.delete(e);
       }
       return false;
@@ -71,7 +71,7 @@ export class Conduits {
     for (const fd of this.fds.values()) {
       try {
         closeSync(fd);
-      } catch {}
+      } catch {} // closing on the way out: a pipe whose reader went first has nothing left to lose
     }
     this.fds.clear();
   }

@@ -8,7 +8,7 @@ import type { ReplaySummary } from "./replayer.ts";
 import { topicOf } from "./topics.ts";
 
 /** Redpanda's consumer group of a K2 Kafka engine table, as its kafka_group_name would name it. */
-export const consumerGroup = (e: string) => `clickhouse_${e}`;
+const consumerGroup = (e: string) => `clickhouse_${e}`;
 
 export function redpandaMetrics(s: ReplaySummary): string {
   return [

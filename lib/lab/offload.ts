@@ -123,7 +123,7 @@ export class LabOffload {
       const i = await this.docker.docker
         .getContainer(name)
         .inspect()
-        .catch(() => undefined);
+        .catch(() => undefined); // not there or not answering: down, which is what this asks
       if (!i?.State.Running || i.State.Paused) down.push(name);
     }
     return down;

@@ -14,7 +14,7 @@ import { type Fault, generateTrades, type Trade, toMessage, within } from "./tra
 
 export type Sink = { insert(table: string, rows: Record<string, unknown>[]): Promise<void> };
 export type Clock = { now(): number; sleep(ms: number): Promise<void> };
-export const realClock: Clock = { now: () => performance.timeOrigin + performance.now(), sleep: (ms) => Bun.sleep(ms) };
+const realClock: Clock = { now: () => performance.timeOrigin + performance.now(), sleep: (ms) => Bun.sleep(ms) };
 
 export type ReplayOptions = {
   ratePerSec: number;
@@ -288,6 +288,8 @@ class Replay {
       this.refusing = false;
       return true;
     } catch {
+      // a refused insert is the fault being injected (or the engine away): counted, retried on the next tick, and the
+      // run's stats report failed inserts
       this.refusing = true;
       this.s.failedInserts++;
       this.s.batches--;

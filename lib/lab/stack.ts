@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import type { DockerTarget } from "../io/docker.ts";
+import { inspectIfAny } from "../io/docker.ts";
 import { bin, isInstalled, missingLine } from "../io/packages.ts";
 import { COMPOSE_NETWORK } from "../k2/network.ts";
 import { COMPOSE_SUBNET, SERVICES, type Service } from "../k2/stack.ts";
@@ -18,7 +19,7 @@ import { Conduits, HANDLER_CMD } from "./conduit.ts";
 import { EXCHANGES } from "./instruments.ts";
 import { LabTopics } from "./topics.ts";
 
-export const LAB_IMAGE = "k2-lab/busybox:1";
+const LAB_IMAGE = "k2-lab/busybox:1";
 
 /** Idle until stopped; the trap makes `docker stop` quick. */
 export const IDLE = "trap 'exit 0' TERM INT; while :; do sleep 1; done";
@@ -72,9 +73,9 @@ export type LabContainerSpec = {
  * internal. Nothing is ever sent over it; it is there so that discovery, the partition test and its exact restore
  * (address and aliases) meet the shapes a deployed stack has.
  */
-export const LAB_PROJECT = "k2-lab";
+const LAB_PROJECT = "k2-lab";
 export const LAB_NET = `${LAB_PROJECT}_${COMPOSE_NETWORK}`;
-export async function ensureLabNetwork(t: DockerTarget) {
+async function ensureLabNetwork(t: DockerTarget) {
   const nets = await t.docker.listNetworks({ filters: { name: [LAB_NET] } });
   if (!nets.some((n) => n.Name === LAB_NET))
     await t.docker.createNetwork({
@@ -124,7 +125,7 @@ export async function runLabContainer(
   start = true,
 ): Promise<Docker.Container> {
   const existing = t.docker.getContainer(spec.name);
-  const info = await existing.inspect().catch(() => undefined);
+  const info = await inspectIfAny(t, spec.name);
   if (info) {
     if (info.Config.Labels?.["com.k2.lab"] !== "true")
       throw new K2Error(
@@ -247,16 +248,4 @@ async function waitHealthy(t: DockerTarget, timeoutMs = 20_000) {
       await Bun.sleep(250);
     }
   }
-}
-
-/** Remove every container (and network) the lab made, and only those. */
-export async function removeLabContainers(t: DockerTarget): Promise<number> {
-  const list = await t.docker.listContainers({ all: true, filters: { label: ["com.k2.lab=true"] } });
-  await Promise.all(list.map((c) => t.docker.getContainer(c.Id).remove({ force: true })));
-  for (const n of await t.docker.listNetworks({ filters: { label: ["com.k2.lab=true"] } }))
-    await t.docker
-      .getNetwork(n.Id)
-      .remove()
-      .catch(() => {});
-  return list.length;
 }

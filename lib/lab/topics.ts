@@ -20,7 +20,7 @@ import { EXCHANGES, type Exchange } from "./instruments.ts";
  * <topic> holds what the pipeline carried, one `timestamp<TAB>message` a line; <topic>.in what was produced here, for
  * the lab's consumer to read.
  */
-export const RPK_STANDIN = `#!/bin/sh
+const RPK_STANDIN = `#!/bin/sh
 # rpk stand-in (K2 lab): only what the latency load uses. Topics are files in /lab/topics.
 [ "$1" = topic ] || { echo "rpk (K2 lab stand-in): only 'rpk topic consume|produce <topic>'" >&2; exit 1; }
 cmd=$2; topic=$3; f=/lab/topics/$topic; shift 3

@@ -99,7 +99,7 @@ export const SEGMENTS: { key: string; label: string; budgetMs: number | null; ne
     needs: "exchange send time (not in the budget)",
   },
 ];
-export const segment = (key: string) => SEGMENTS.find((s) => s.key === key)!;
+const segment = (key: string) => SEGMENTS.find((s) => s.key === key)!;
 
 type SegmentQuantiles = Record<"e50" | "e99" | "w50" | "w99" | "i50" | "i99" | "d50" | "d99", number>;
 
@@ -134,14 +134,14 @@ async function measureSegments(run: RunData, r: ScenarioRecord): Promise<Map<str
   return m;
 }
 
-export async function measureAll(run: RunData, records: ScenarioRecord[]): Promise<SegmentsByScenario> {
+async function measureAll(run: RunData, records: ScenarioRecord[]): Promise<SegmentsByScenario> {
   const per: SegmentsByScenario = new Map();
   for (const r of records) per.set(r.scenario, await measureSegments(run, r));
   return per;
 }
 
 /** Every measured segment but the total (the scenario's own p99), for the bottleneck and the docs. */
-export const segmentsOf = (per: SegmentsByScenario): Segment[] =>
+const segmentsOf = (per: SegmentsByScenario): Segment[] =>
   [...per.values()].flatMap((m) => [...m.values()].filter((s) => s.segment !== segment("total").label));
 
 /** The Kafka engine tables' flush settings as the run read them (the first scenario that did). */
@@ -149,7 +149,7 @@ export const kafkaSettingsOf = (records: ScenarioRecord[]): KafkaSettings[] =>
   records.find((r) => r.kafka?.length)?.kafka ?? [];
 
 /** The wait the flush rule alone puts on the busiest table at each scenario's rate. */
-export function floorsOf(records: ScenarioRecord[]): FloorRow[] {
+function floorsOf(records: ScenarioRecord[]): FloorRow[] {
   return flushFloors(
     kafkaSettingsOf(records),
     records.map((r) => SCENARIOS.find((s) => s.name === r.scenario)!),
@@ -158,7 +158,7 @@ export function floorsOf(records: ScenarioRecord[]): FloorRow[] {
 }
 
 /** The bottleneck line: the flush rule when the measurement agrees with its floor, else the largest segment. */
-export function bottleneckText(floors: FloorRow[], summaries: ScenarioSummary[], segs: Segment[]): string {
+function bottleneckText(floors: FloorRow[], summaries: ScenarioSummary[], segs: Segment[]): string {
   const agree = summaries.filter((s) =>
     floorIsBottleneck(
       floors.find((f) => f.scenario === s.scenario),

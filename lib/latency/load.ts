@@ -4,7 +4,7 @@
 // stand-in). On the lab, also: its generator at the scenario's rate, which makes fresh trades
 // where rpk can only replay copies. The achieved rate is measured afterwards from what landed,
 // by landing time, never assumed from what was asked.
-import { execIn, probeDocker } from "../io/docker.ts";
+import { execIn, inspectIfAny, probeDocker } from "../io/docker.ts";
 import { EXCHANGE_NAMES } from "../k2/stack.ts";
 import { EXCHANGE_SHARE, type Exchange } from "../lab/instruments.ts";
 import { topicOf } from "../lab/topics.ts";
@@ -82,7 +82,7 @@ export async function stackLoad(
   const docker = await probeDocker(env);
   if ("unreachable" in docker) return { startMs, endMs: startMs, notRun: docker.unreachable };
   const c = docker.docker.getContainer("k2-redpanda");
-  const info = await c.inspect().catch(() => undefined);
+  const info = await inspectIfAny(docker, "k2-redpanda");
   if (!info)
     return {
       startMs,

@@ -195,7 +195,7 @@ async function lossCheck(
  * The brief's query_log query on a stack: the Kafka engine's background consumers insert without a query of their own,
  * so query_log holds no row for them (ClickHouse's issue tracker reports it) and the query finds nothing.
  */
-export const MV_UNLOGGED =
+const MV_UNLOGGED =
   "NOT MEASURED: system.query_log holds no INSERT into bronze in the window (the Kafka engine's background " +
   "consumers insert without logging a query); what would measure it: the Kafka record timestamp (_timestamp) kept " +
   "in bronze against silver's processed_at, or system.part_log's NewPart events for the bronze and silver tables";

@@ -10,7 +10,7 @@ import type { Window } from "../verdict/status.ts";
 export const bucketSeconds = (w: Window) => Math.max(10, Math.ceil((w.toMs - w.fromMs) / 1000 / 300 / 10) * 10);
 
 /** Per-trade lag rows of one table: exchange, symbol, sequence, exchange time, lag in ms by the table's lag clock. */
-export function lagRowsSql(m: Mapping, w: Window): string {
+function lagRowsSql(m: Mapping, w: Window): string {
   const ex = sqlIdent(m.exchangeTime.column),
     clock = sqlIdent(lagClock(m).column);
   return `SELECT ${sqlString(m.table)} AS table, ${exchangeExpr(m)} AS exchange, toString(${sqlIdent(m.symbol)}) AS

@@ -88,7 +88,7 @@ export async function latencySummary(run: RunData<LatencyFetched>): Promise<Step
 }
 
 /** Step 1's acceptance: each scenario against its p99 target (10x also no loss), a bottleneck named, tuning stated. */
-export function latencyCriteria(s: ScenarioSummary[], tuning: string | null, bottleneckLine: string): Criterion[] {
+function latencyCriteria(s: ScenarioSummary[], tuning: string | null, bottleneckLine: string): Criterion[] {
   const scenario = (sc: (typeof SCENARIOS)[number]): Criterion => {
     const x = s.find((y) => y.scenario === sc.name);
     return {

@@ -35,7 +35,7 @@ export function p99Verdict(p99Ms: number, targetMs: number, resolutionMs: number
 export type LossCheck = { lost: number; duplicated: number; checkedBy: string } | { notChecked: string };
 
 /** The share of a scenario's rate that must land for its verdict to speak for that rate. */
-export const ACHIEVED_SHARE = 0.8;
+const ACHIEVED_SHARE = 0.8;
 
 /** Scenario verdict: NOT RUN beats everything, loss fails, then the p99 decides. */
 export function scenarioVerdict(

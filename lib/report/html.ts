@@ -65,7 +65,7 @@ export function markdownText(v: unknown): string {
     .replace(/(?<![\w`])@(?=\w)/g, "\\@")
     .replace(/\s*\n\s*/g, " ");
 }
-export const noAutolink = (s: string) =>
+const noAutolink = (s: string) =>
   s
     .replace(/:\/\//g, "&#58;//")
     .replace(/\bwww\./gi, (m) => `${m.slice(0, 3)}&#46;`)

@@ -9,7 +9,7 @@ import { html, markdownText } from "../report/html.ts";
 import type { Status } from "../verdict/status.ts";
 import type { StepEvidence } from "./evidence.ts";
 
-export const PR_BODY_LIMIT = 65_536;
+const PR_BODY_LIMIT = 65_536;
 
 export type BundleStep = Pick<
   StepEvidence,
@@ -22,8 +22,8 @@ export type BundleStep = Pick<
   outcome?: { code: number; seconds: number };
 };
 
-export const TAG = "v2-phase-7-complete";
-export type OpenCriterion = { step: number; title: string; criterion: string; status: Status; reason: string };
+const TAG = "v2-phase-7-complete";
+type OpenCriterion = { step: number; title: string; criterion: string; status: Status; reason: string };
 
 /**
  * Can the phase be tagged? Only when every step has a current run, every criterion PASSes and no run measured the
@@ -68,7 +68,7 @@ const list = (steps: number[]) => [...new Set(steps)].join(", ");
 /** A criterion's evidence up to its first "; " or sentence end: the one-line reason. */
 const firstSentence = (s: string) => s.split(/(?<=[.;])\s/)[0]!.replace(/[.;]$/, "");
 
-export function indexHtml(steps: BundleStep[], generated: string): string {
+function indexHtml(steps: BundleStep[], generated: string): string {
   const doc = new Report("K2 Phase 7 hardening");
   const a = phaseAnswer(steps);
   doc.note(a.tag ? "PASS" : "FAIL", `Can we tag ${TAG}? ${a.answer}`);
@@ -173,7 +173,7 @@ export function figuresOf(reportHtml: string, max = 3): string[] {
 }
 
 /** One SVG as PNG on white, with the system's fonts (DejaVu on Debian). */
-export function pngOf(svg: string): Uint8Array {
+function pngOf(svg: string): Uint8Array {
   const withNs = svg.includes("xmlns=") ? svg : svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"');
   return new Resvg(withNs, {
     background: "white",

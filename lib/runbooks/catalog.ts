@@ -5,7 +5,7 @@
 import { reconnectCommand } from "../k2/network.ts";
 import { RUNBOOK_MTTR_MS } from "../k2/thresholds.ts";
 
-export type RunbookName = keyof typeof RUNBOOK_MTTR_MS;
+type RunbookName = keyof typeof RUNBOOK_MTTR_MS;
 
 /** The names commands are written with: the target's, as discovered (defaults are K2's). */
 export type Names = {

@@ -6,7 +6,7 @@ import type { Criterion } from "../verdict/status.ts";
 import type { StepEvidence } from "./evidence.ts";
 
 export type DocBlock = { doc: DocName; name: string; body: string };
-export type DocName = "ARCHITECTURE-V2.md" | "PROGRESS.md" | "v2/README.md" | "CURRENT-STATE.md";
+type DocName = "ARCHITECTURE-V2.md" | "PROGRESS.md" | "v2/README.md" | "CURRENT-STATE.md";
 export type ResourceRow = {
   container: string;
   budgetCpu: number | null;

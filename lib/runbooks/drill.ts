@@ -105,6 +105,7 @@ export async function drill(r: Runbook, rig: DrillRig, o: DrillOptions): Promise
           : "resolved by the book",
     };
   } finally {
+    // the safety net after the book's own steps (which cleared it, or the note says they failed): clearing twice fails
     await fault.clear().catch(() => {});
     if (rig.hold) rig.hold.paused = false;
   }

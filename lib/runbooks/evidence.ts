@@ -64,7 +64,7 @@ export type StepEvidence = {
 export type Freshness = { nowMs: number; maxAgeMs: number; clickhouse: string; docker: string | null };
 
 /** The newest run of one step, judged for freshness against `f`. */
-export async function stepEvidence(s: Step, f: Freshness): Promise<StepEvidence> {
+async function stepEvidence(s: Step, f: Freshness): Promise<StepEvidence> {
   const base = { notebook: s.notebook, step: s.step, title: s.title, criteria: [], run: null };
   const runs = await listRuns(s.notebook);
   if (!runs.length) {
@@ -130,5 +130,5 @@ export const readEvidence = (f: Freshness, steps = STEPS) => Promise.all(steps.m
 export async function openLatest<F extends Fetched>(notebook: string): Promise<RunData<F> | null> {
   const runs = await listRuns(notebook);
   if (!runs.length) return null;
-  return openRun<F>(notebook, runs.at(-1)!).catch(() => null);
+  return openRun<F>(notebook, runs.at(-1)!).catch(() => null); // stepEvidence names why it cannot be read
 }

@@ -21,7 +21,7 @@ export type LabelFill = { label: string; value: string; section?: string };
 /** What a fill did: cells set (changed or already so) and what it could not find, by name. */
 export type FillResult = { text: string; filled: number; missing: string[] };
 
-export const norm = (s: string) =>
+const norm = (s: string) =>
   s
     .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
     .replace(/[*`_]/g, "")
@@ -31,7 +31,7 @@ export const norm = (s: string) =>
     .toLowerCase();
 
 /** The cells of a table line, split on unescaped pipes; [0] and the last are what lies outside the outer pipes. */
-export function splitRow(line: string): string[] {
+function splitRow(line: string): string[] {
   const out: string[] = [];
   let cur = "";
   for (let i = 0; i < line.length; i++) {
@@ -49,7 +49,7 @@ export function splitRow(line: string): string[] {
 
 const isRow = (line: string) => line.trimStart().startsWith("|");
 /** A cell's text as markdown: pipes escaped, one line. */
-export const cellText = (s: string) => s.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
+const cellText = (s: string) => s.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
 
 /** [start, end) line indexes of the section under `heading` (to the next heading of its level or higher). */
 function sectionRange(lines: string[], heading: string | undefined): [number, number] | null {

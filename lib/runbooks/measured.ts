@@ -1,7 +1,7 @@
 // The measured values the runbooks and docs quote, read from each step's newest stored run: the live fire's time to
 // fire per alert (step 4), each failure test's recovery (step 3), the burn-in's per-service resources (step 2), and
 // step 1's per-segment latency and bottleneck. A step without a readable run gives nothing (its evidence says why).
-import type { LiveFireRecord } from "../alerting/livefire.ts";
+import type { LiveFireRecord } from "../alerting/livefire/record.ts";
 import { analyseBurnIn, type BurnInFetched } from "../burnin/summary.ts";
 import type { FailureFetched, Result } from "../failure/summary.ts";
 import { latencyFacts } from "../latency/facts.ts";
@@ -15,6 +15,7 @@ type Measured = Pick<
   "fired" | "stepThree" | "budgets" | "bottleneck" | "resources" | "segments" | "scenarios"
 >;
 
+// a step whose run cannot be read fills nothing here; the checklist's row for it says why (evidence.ts)
 const orNull = <T>(p: Promise<T>) => p.catch(() => null);
 
 export async function readMeasured(): Promise<Measured> {

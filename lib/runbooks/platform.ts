@@ -14,7 +14,7 @@ import type { StepEvidence } from "./evidence.ts";
 import { type CellFill, type FillResult, fillAll, type LabelFill, type TableSpec, upsertRows } from "./fill.ts";
 import type { SignoffRecord } from "./summary.ts";
 
-export type Fill = { table: TableSpec } | { label: LabelFill };
+type Fill = { table: TableSpec } | { label: LabelFill };
 export type PlatformInput = {
   rec: Pick<SignoffRecord, "steps" | "stepThree" | "resources" | "segments" | "scenarios" | "bottleneck">;
   /** step 5's criteria and the date the documents carry */
@@ -27,7 +27,7 @@ export type PlatformInput = {
 export type PlatformPlan = { changes: Change[]; unfilled: { doc: string; why: string }[] };
 
 const PHASE7 = /^docs\/phases\/v2\/phase-7[^/]*\//;
-export const RUNBOOK_DIR = "docs/operations/runbooks";
+const RUNBOOK_DIR = "docs/operations/runbooks";
 const DOCS = {
   step: (n: number) => (p: string) => PHASE7.test(p) && new RegExp(`/steps/step-0${n}-[^/]*\\.md$`).test(p),
   progress: (p: string) => PHASE7.test(p) && p.endsWith("/PROGRESS.md"),

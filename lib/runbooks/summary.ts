@@ -52,11 +52,7 @@ export type SignoffRecord = {
 /** The steps whose evidence a runbook quotes: live fire (symptoms), step 3 (MTTR), step 2 and step 1 (prevention). */
 const QUOTES = ["04-live-fire", "03-failure-modes", "02-burn-in", "01-latency"];
 
-export function runbookEvidence(
-  r: Runbook,
-  rec: SignoffRecord,
-  verified: RunbookEvidence["verified"],
-): RunbookEvidence {
+function runbookEvidence(r: Runbook, rec: SignoffRecord, verified: RunbookEvidence["verified"]): RunbookEvidence {
   const drill = rec.drills.find((d) => d.runbook === r.name) ?? null;
   const warnings = rec.steps
     .filter((s) => QUOTES.includes(s.notebook) && s.problem)
@@ -77,13 +73,13 @@ export function runbookEvidence(
 }
 
 /** Every runbook's markdown by file name, from the record. */
-export function runbookTexts(rec: SignoffRecord, verified: RunbookEvidence["verified"]): Record<string, string> {
+function runbookTexts(rec: SignoffRecord, verified: RunbookEvidence["verified"]): Record<string, string> {
   const books = runbooks(rec.names);
   return Object.fromEntries(books.map((r) => [r.file, renderRunbook(r, runbookEvidence(r, rec, verified))]));
 }
 
 /** Step 5's acceptance: five complete runbooks, their links and names right, drilled within target, docs carried. */
-export function signoffCriteria(rec: SignoffRecord, texts: RunbookCheck[]): Criterion[] {
+function signoffCriteria(rec: SignoffRecord, texts: RunbookCheck[]): Criterion[] {
   const of = (pred: (c: RunbookCheck) => boolean) => texts.filter(pred).concat(rec.commands.filter(pred));
   const crit = (criterion: string, checks: RunbookCheck[]): Criterion => ({
     criterion,
@@ -140,7 +136,7 @@ export function signoffCriteria(rec: SignoffRecord, texts: RunbookCheck[]): Crit
 export type ChecklistRow = Criterion & { step: number; notebook: string; run: string; date: string };
 
 /** The Phase 7 checklist: every step's criteria (steps 1 to 5) with the run and date each comes from. */
-export function phase7Checklist(rec: SignoffRecord, step5: Criterion[], self: { runId: string; date: string }) {
+function phase7Checklist(rec: SignoffRecord, step5: Criterion[], self: { runId: string; date: string }) {
   const rows: ChecklistRow[] = [];
   for (const s of rec.steps.filter((x) => x.step >= 1)) {
     const at = {

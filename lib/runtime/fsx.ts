@@ -6,7 +6,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
-export function tempPath(path: string): string {
+function tempPath(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
 }
 
@@ -34,9 +34,6 @@ export async function produceAtomic(path: string, produce: (tmp: string) => Prom
     throw e;
   }
 }
-
-export type FileWriter = { writeFile(path: string, data: string | Uint8Array): Promise<void> };
-export const diskWriter: FileWriter = { writeFile: writeAtomic };
 
 /**
  * Whole lines appended to files since the last read, one position per key: a file another process appends to (a

@@ -24,14 +24,9 @@ import { progress } from "./progress.ts";
 import { type Fetched, newRunId, openRun, type RunData, RunWriter } from "./store.ts";
 
 /** `--compare <runA> <runB>`: a notebook that offers it renders the two stored runs side by side. */
-export type Compare<O, F extends Fetched> = (
-  report: Report,
-  a: RunData<F>,
-  b: RunData<F>,
-  options: O,
-) => Promise<Rendered>;
+type Compare<O, F extends Fetched> = (report: Report, a: RunData<F>, b: RunData<F>, options: O) => Promise<Rendered>;
 
-export type FetchContext<O> = {
+type FetchContext<O> = {
   options: O;
   run: RunWriter;
   progress: typeof progress;
@@ -73,7 +68,7 @@ const COMMON = {
 const COMPARE_HELP =
   "  --compare <runA> <runB>            render the deltas between two stored runs (out/<name>-compare.html)";
 
-export function helpText<O, F extends Fetched>(nb: Notebook<O, F>): string {
+function helpText<O, F extends Fetched>(nb: Notebook<O, F>): string {
   const row = (name: string, o: OptionSpec) => {
     const flag = `  --${name}${o.type === "string" ? ` <${o.arg ?? "value"}>` : ""}`;
     const dflt = o.default !== undefined && o.default !== false ? ` (default ${o.default})` : "";

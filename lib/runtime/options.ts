@@ -7,7 +7,7 @@ import { usageError } from "./errors.ts";
 import { parseDuration, parseNumber, parseRate } from "./units.ts";
 
 /** A flag as parseArgs gives it. */
-export type Raw = string | boolean | undefined;
+type Raw = string | boolean | undefined;
 export type Values = Record<string, Raw>;
 
 export type OptionSpec<T = unknown> = {

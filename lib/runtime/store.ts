@@ -47,7 +47,7 @@ export type Measured = "lab" | "stack" | "files";
  * `lab: true`, live fire's `mode: "lab"`) or the engine is the lab's folder (".../data/lab-engine",
  * ".../lab-engine-04-live-fire"); otherwise a stack.
  */
-export function measuredOn(m: Fetched): Measured {
+function measuredOn(m: Fetched): Measured {
   if (m.target?.kind === "files") return "files";
   const p: { lab?: unknown; mode?: unknown } = m.parameters;
   if (p.mode === "live") return "stack";

@@ -1,9 +1,9 @@
 // The live-fire report's parts, from a stored run: the table the issue asks for (alert, fault, bound, pending,
 // firing, notified, resolved, verdict), the baseline, and a static preview of the dashboard's panels over the run
 // with each fault's interval shaded, since Grafana itself cannot run here.
-import type { Report } from "../report/document.ts";
-import { Plot, STATUS_COLOR } from "../report/plot.ts";
-import type { FireResult, LiveFireRecord } from "./livefire.ts";
+import type { Report } from "../../report/document.ts";
+import { Plot, STATUS_COLOR } from "../../report/plot.ts";
+import type { FireResult, LiveFireRecord } from "./record.ts";
 
 const s = (ms: number | null) => (ms === null ? "–" : `${(ms / 1000).toFixed(1)} s`);
 
@@ -124,10 +124,12 @@ export function liveFireTimeline(doc: Report, r: LiveFireRecord) {
 /** What the k2-pipeline dashboard would have shown: each panel's series over the run, faults shaded. */
 export function dashboardPreview(doc: Report, r: LiveFireRecord) {
   const shown = r.preview.filter((p) => p.series.some((x) => x.points.length));
-  if (!shown.length) return;
+  const failed = r.preview.filter((p) => p.error);
+  if (!shown.length && !failed.length) return;
   doc.md`## What the dashboard showed`;
   doc.md`Each k2-pipeline panel's query as Prometheus answered it over the run (a static preview: Grafana cannot run
     here). The shaded bands are the faults, in order: ${r.faults.map((f) => f.alert).join(", ")}.`;
+  for (const p of failed) doc.note("WARN", `${p.panel}: ${p.error} (${p.expr})`);
   for (const p of shown) {
     const rows = p.series.flatMap((x) => x.points.map(([t, v]) => ({ t: new Date(t), v, series: x.label })));
     doc.figure(

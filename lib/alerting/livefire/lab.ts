@@ -1,0 +1,247 @@
+// Live fire, the lab's part: the faults it applies to the lab (one per alert, each with the time its condition needs,
+// and which may run side by side), the lab's scrape endpoints on one loopback port, and the Prometheus that scrapes
+// them. A stack's faults are step 3's (../stack-faults.ts), in the same FaultSpec.
+
+import type { Target } from "../../io/clickhouse.ts";
+import type { DockerTarget } from "../../io/docker.ts";
+import { THRESHOLDS } from "../../k2/thresholds.ts";
+import { clickhouseMetrics, redpandaMetrics } from "../../lab/endpoints.ts";
+import { EXCHANGE_SHARE } from "../../lab/instruments.ts";
+import type { LabTraffic } from "../../lab/lab.ts";
+import type { LabOffload } from "../../lab/offload.ts";
+import { runLabContainer } from "../../lab/stack.ts";
+import { compressedMs } from "../compress.ts";
+import { PipelineExporter } from "../exporter.ts";
+import { DELAY_WINDOW_MS } from "../exporter-sql.ts";
+
+export type LabRig = {
+  target: Target;
+  traffic: LabTraffic;
+  offload: LabOffload;
+  docker: DockerTarget | null;
+  flushMs: number;
+  exporter: PipelineExporter;
+};
+
+export type FaultSpec = {
+  alert: string;
+  fault: string;
+  /** how long after the fault starts its condition holds, by construction */
+  conditionAfterMs: number;
+  /** apply the fault; resolves when it is in place (a stall-and-release returns at the release, timed from there) */
+  apply(): Promise<void>;
+  clear(): Promise<void>;
+  /** measured from another fault's clearing (its effect outlives it), with nothing of its own to apply */
+  after?: string;
+  /** how long after clearing the alert may take to resolve (default 30 s + for) */
+  resolveWithinMs?: number;
+  /** why this fault cannot run here (reported NOT RUN) */
+  notRun?: string;
+  /**
+   * Which faults may run at the same time: a lane's faults run one after another, the lanes of one phase side by side
+   * (phases in LANE_PHASES order). Unset: every fault alone, in order (a stack's faults).
+   */
+  lane?: Lane;
+  /** the condition holds now, by the lab's ground truth: the bound then starts from when it first did */
+  holds?: () => boolean;
+  /** after `holds`, how long until the condition shows in the metrics (an increase needs two scrapes around it) */
+  showsAfterHoldMs?: number;
+};
+
+/**
+ * A consumer stall holds every exchange's trades, so it sets off FeedHandlerDown and raises the offload's lag: it runs
+ * alone. The offload faults touch only the watermark, and the exchange faults (one exchange silent or refused, a
+ * container of ours out of memory) only their own exchange or container: those two lanes run side by side.
+ */
+type Lane = "stall" | "offload" | "exchange";
+const LANE_PHASES: Lane[][] = [["stall"], ["offload", "exchange"]];
+const OOM_CONTAINER = "k2-lab-oom";
+const BUSIEST = Math.max(...Object.values(EXCHANGE_SHARE));
+
+/** The faults of step 3's kinds, one per alert, each with the time its condition needs. */
+export function faultsFor(rig: LabRig, factor: number, scrapeMs: number): FaultSpec[] {
+  const c = rig.traffic.control;
+  return [
+    {
+      alert: "FeedHandlerDown",
+      fault: "binance's handler delivers nothing",
+      lane: "exchange",
+      conditionAfterMs: compressedMs(THRESHOLDS.feedStaleMs, factor, scrapeMs) + rig.flushMs,
+      apply: async () => void c.silenced.add("binance"),
+      clear: async () => void c.silenced.delete("binance"),
+    },
+    {
+      alert: "RedpandaConsumerLagHigh",
+      fault: "the consumer stalled",
+      lane: "stall",
+      conditionAfterMs: (THRESHOLDS.consumerLagMessages / (c.rate * BUSIEST)) * 1000,
+      // the lag Redpanda's endpoint reports is the lab's backlog: the arrivals are Poisson, so it crosses when it does
+      holds: () => Math.max(...Object.values(rig.traffic.summary().backlog)) > THRESHOLDS.consumerLagMessages,
+      apply: async () => void (c.paused = true),
+      clear: async () => void (c.paused = false),
+    },
+    {
+      ...delayAfterStall("the consumer stalled, then released", rig.flushMs, scrapeMs, rig.exporter.delayWindowMs),
+      lane: "stall",
+    },
+    insertFailure(rig, scrapeMs),
+    {
+      alert: "IcebergOffloadLag",
+      fault: "the offload job stopped",
+      lane: "offload",
+      conditionAfterMs: compressedMs(THRESHOLDS.offloadLagMinutes * 60_000, factor, scrapeMs),
+      apply: async () => rig.offload.stop(),
+      clear: async () => {
+        rig.offload.start();
+        await rig.offload.runOnce();
+      },
+    },
+    offloadFailure(rig.offload),
+    { ...oomFault(rig.docker), lane: "exchange" },
+  ];
+}
+
+/**
+ * IcebergOffloadFailure: every run fails until cleared. The runs come on the job's schedule, each as long as a loaded
+ * machine makes it: the bound starts from the run that makes the failures consecutive beyond the threshold, by the
+ * job's own record, when that is later than the schedule alone implies.
+ */
+function offloadFailure(offload: LabOffload): FaultSpec {
+  let since = Number.POSITIVE_INFINITY;
+  return {
+    alert: "IcebergOffloadFailure",
+    fault: "the offload job failing run after run",
+    lane: "offload",
+    conditionAfterMs: (THRESHOLDS.offloadFailedRunsAbove + 1) * offload.everyMs,
+    holds: () => offload.runs.filter((r) => r.at >= since && !r.ok).length > THRESHOLDS.offloadFailedRunsAbove,
+    apply: async () => {
+      since = Date.now();
+      offload.fault = "the cold store refused the write (injected)";
+    },
+    clear: async () => {
+      offload.fault = undefined;
+      await offload.runOnce();
+    },
+  };
+}
+
+/**
+ * ClickHouseBronzeInsertFailure: bronze detached under its MV, so the consumer's next insert fails. When that insert
+ * comes is the consumer's business on a loaded machine: the bound starts from the first refused insert, by the lab's
+ * count, when that is later than a flush.
+ */
+function insertFailure(rig: LabRig, scrapeMs: number): FaultSpec {
+  let failedBefore = Number.POSITIVE_INFINITY;
+  return {
+    alert: "ClickHouseBronzeInsertFailure",
+    fault: "inserts failing (bronze_trades_binance detached under its MV)",
+    lane: "exchange",
+    conditionAfterMs: rig.flushMs + 2 * scrapeMs,
+    holds: () => rig.traffic.summary().failedInserts > failedBefore,
+    showsAfterHoldMs: 2 * scrapeMs,
+    apply: async () => {
+      failedBefore = rig.traffic.summary().failedInserts;
+      await rig.target.command(`DETACH TABLE ${rig.target.database}.bronze_trades_binance`);
+    },
+    clear: () => rig.target.command(`ATTACH TABLE ${rig.target.database}.bronze_trades_binance`),
+  };
+}
+
+/**
+ * MVProcessingDelay from a consumer stall's release: the backlog lands with the delay it waited, and the exporter
+ * averages delay over one minute (a real minute: it is the component, not the rule), so it resolves a minute later.
+ */
+export const delayAfterStall = (
+  stall: string,
+  flushMs: number,
+  scrapeMs: number,
+  delayWindowMs = DELAY_WINDOW_MS,
+): FaultSpec => ({
+  alert: "MVProcessingDelay",
+  fault: `${stall} (timed from the release)`,
+  conditionAfterMs: flushMs + scrapeMs,
+  after: "RedpandaConsumerLagHigh",
+  resolveWithinMs: delayWindowMs + 30_000,
+  apply: async () => {},
+  clear: async () => {},
+});
+
+/**
+ * ServiceOOMKill: a container of ours (no network, 16 MB) that outgrows its memory and is restarted by Docker. How soon
+ * that happens is the engine's business (creating a container on vfs storage takes seconds on a loaded machine), so
+ * the bound starts from when Docker first reports the kill or the restart (inspect, every 100 ms), as the exporter
+ * sees it at its next scrape.
+ */
+export const oomFault = (docker: DockerTarget | null): FaultSpec => {
+  let seenAt: number | null = null;
+  let poll: ReturnType<typeof setInterval> | undefined;
+  const inspect = async () => {
+    const i = await docker!.docker
+      .getContainer(OOM_CONTAINER)
+      .inspect()
+      .catch(() => null); // not created yet, or removed at clearing: nothing seen this time
+    if (i && (i.RestartCount > 0 || i.State.OOMKilled)) seenAt ??= Date.now();
+  };
+  return {
+    alert: "ServiceOOMKill",
+    fault: `${OOM_CONTAINER} (16 MB, no network) runs out of memory and restarts`,
+    conditionAfterMs: 3000,
+    notRun: docker ? undefined : "no Docker engine answers (sudo bun run docker)",
+    holds: () => seenAt !== null,
+    apply: async () => {
+      seenAt = null;
+      await runLabContainer(docker!, {
+        name: OOM_CONTAINER,
+        cmd: 'x=a; while :; do x="$x$x"; done',
+        memoryMb: 16,
+        restart: { Name: "on-failure", MaximumRetryCount: 5 },
+      });
+      poll = setInterval(inspect, 100);
+    },
+    clear: async () => {
+      clearInterval(poll);
+      await docker!.docker.getContainer(OOM_CONTAINER).remove({ force: true });
+    },
+  };
+};
+
+/** The lab's scrape endpoints on one loopback port: the exporter, Redpanda's and ClickHouse's. */
+export function serveLab(rig: Omit<LabRig, "offload" | "docker" | "flushMs">, port = 0) {
+  return Bun.serve({
+    port,
+    hostname: "127.0.0.1",
+    fetch: async (req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/metrics") return new Response(await rig.exporter.scrape());
+      if (path === "/redpanda/public_metrics") return new Response(redpandaMetrics(rig.traffic.summary()));
+      if (path === "/clickhouse/metrics") return new Response(await clickhouseMetrics(rig.target));
+      return new Response("not found", { status: 404 });
+    },
+  });
+}
+
+export function prometheusConfig(labPort: number, amUrl: string | null, scrapeMs: number, evalMs: number): string {
+  const job = (name: string, path: string) => ({
+    job_name: name,
+    metrics_path: path,
+    static_configs: [{ targets: [`127.0.0.1:${labPort}`] }],
+  });
+  return JSON.stringify({
+    global: { scrape_interval: `${scrapeMs}ms`, evaluation_interval: `${evalMs}ms` },
+    rule_files: ["k2-alerts.yml"],
+    alerting: { alertmanagers: amUrl ? [{ static_configs: [{ targets: [amUrl.replace(/^http:\/\//, "")] }] }] : [] },
+    scrape_configs: [
+      job("k2-pipeline", "/metrics"),
+      job("redpanda", "/redpanda/public_metrics"),
+      job("clickhouse", "/clickhouse/metrics"),
+    ],
+  });
+}
+
+/** The faults in phases of lanes (LANE_PHASES); faults with no lane each alone, in their order, after the rest. */
+export function lanePhases(specs: FaultSpec[]): FaultSpec[][][] {
+  const phases = LANE_PHASES.map((phase) =>
+    phase.map((l) => specs.filter((f) => f.lane === l)).filter((fs) => fs.length),
+  );
+  return [...phases, ...specs.filter((f) => !f.lane).map((f) => [[f]])].filter((p) => p.length);
+}
