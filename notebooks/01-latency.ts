@@ -13,9 +13,8 @@ import { connectDocker } from "../lib/io/docker.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { discoverTradeTables } from "../lib/k2/discovery.ts";
 import { KAFKA_ENGINE } from "../lib/k2/stack.ts";
-import { startLabTraffic } from "../lib/lab/lab.ts";
-import { delayOption, parseDelay } from "../lib/lab/random.ts";
-import { ensureLabStack } from "../lib/lab/stack.ts";
+import { delayOption } from "../lib/lab/random.ts";
+import { startLabRig } from "../lib/lab/rig.ts";
 import { LabTopics } from "../lib/lab/topics.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
 import { latencyFacts } from "../lib/latency/facts.ts";
@@ -137,7 +136,7 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
         records.push(await runScenario(pipeline, s, o, run, log));
       }
     } finally {
-      await pipeline.lab?.stop();
+      await pipeline.stop?.();
     }
     await run.saveJson("scenarios", records);
     return {
@@ -186,7 +185,7 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
     if (pre) doc.note(pre.status, pre.text);
     const facts = await latencyFacts(run);
     const summaries = facts.summaries;
-    floorSection(doc, records, facts.floors);
+    floorSection(doc, records, facts.floors, facts.busiestShare);
     doc.md`## Results`;
     resultsTable(doc, summaries);
     copiesNote(doc, records);
@@ -219,21 +218,22 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
 /** The pipeline the scenarios run on: a stack as it is, or the lab with its traffic started, and the 5x/10x load. */
 async function openPipeline(target: Target, lab: boolean, o: Options, log: (m: string) => void): Promise<Pipeline> {
   if (!lab) return { target, load: rpkLoad(o.loadCmd) };
-  let topics: LabTopics | undefined;
-  if (o.labLoad === "rpk") {
-    // the stack's load path on the lab: the same exec into k2-redpanda, whose rpk stand-in reads the lab's topics
-    const docker = await connectDocker();
-    await ensureLabStack(docker);
-    topics = new LabTopics(join(dataDir(), "lab-stack"));
-  }
-  const traffic = await startLabTraffic(
-    target,
-    { ratePerSec: BASE_RATE, seed: o.seed, delay: parseDelay(o.delay), flushMs: o.flushMs, faults: o.faults, topics },
-    { silverFineClock: !o.coarseSilver },
-  );
+  // rpk: the stack's load path on the lab, the same exec into k2-redpanda, whose rpk stand-in reads the lab's topics
+  const rpk = o.labLoad === "rpk";
+  const rig = await startLabRig(target, {
+    rate: BASE_RATE,
+    seed: o.seed,
+    delay: o.delay,
+    flushMs: o.flushMs,
+    faults: o.faults,
+    schema: { silverFineClock: !o.coarseSilver },
+    docker: rpk ? await connectDocker() : null,
+    topics: rpk ? new LabTopics(join(dataDir(), "lab-stack")) : undefined,
+    offload: null,
+  });
   log(`lab traffic running at ${BASE_RATE} msg/s (Kafka flush ${formatDuration(o.flushMs)})`);
-  const load = topics ? rpkLoad(o.loadCmd) : generatorLoad(traffic.control, BASE_RATE);
-  return { target, load, lab: traffic };
+  const load = rpk ? rpkLoad(o.loadCmd) : generatorLoad(rig.traffic.control, BASE_RATE);
+  return { target, load, lab: rig.traffic, stop: rig.stop };
 }
 
 /** A stack's load adds replayed copies of recent trades to its tables: only when confirmed. */

@@ -7,9 +7,9 @@
 // cleared on any exit; the next run restores what a killed one left broken.
 
 import { relative } from "node:path";
-import { journalPath, MATRIX, plan, restoreJournal, selectTests, type TestSpec } from "../lib/failure/matrix.ts";
+import { MATRIX, plan, selectTests, type TestSpec } from "../lib/failure/matrix.ts";
 import { alertsSection, contextNotes, resultsSection, testSection } from "../lib/failure/report.ts";
-import { type LabEnv, runTests, startLabEnv } from "../lib/failure/run.ts";
+import { failureLab, type LabEnv, labEnvOf, runTests } from "../lib/failure/run.ts";
 import {
   type AlertsSeen,
   type FailureFetched,
@@ -18,6 +18,8 @@ import {
   type Result,
   type Skipped,
 } from "../lib/failure/summary.ts";
+import { restoreJournal } from "../lib/faults/docker.ts";
+import { journalPath } from "../lib/faults/journal.ts";
 import { requireHealthy } from "../lib/health/run.ts";
 import { describePrecondition } from "../lib/health/summary.ts";
 import { connectClickHouse, isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
@@ -28,6 +30,7 @@ import { type K2Config, loadConfig } from "../lib/k2/config.ts";
 import { discoverWithObservation, silverOf } from "../lib/k2/discovery.ts";
 import { clickhouseNetwork } from "../lib/k2/network.ts";
 import { OFFLOAD_FLOW_DEPLOYMENT } from "../lib/k2/stack.ts";
+import { startLabRig } from "../lib/lab/rig.ts";
 import { LAB_NET } from "../lib/lab/stack.ts";
 import { type Fault, parseFault } from "../lib/lab/traffic.ts";
 import { confirm } from "../lib/runtime/confirm.ts";
@@ -142,7 +145,7 @@ Against a real stack it asks for confirmation, or --yes.`,
     let skipped: Skipped[] = [];
     let env: LabEnv | null = null;
     try {
-      env = lab ? await startLabEnv(target, docker, o, log) : null;
+      env = lab ? await labEnvOf(await startLabRig(target, failureLab(docker, o)), log) : null;
       // Silver's columns by discovery, as every notebook reads them (on the lab, once its schema exists).
       const silver = silverOf(await discoverWithObservation(target, target.database, o.config));
       const prefect = { api: prefectUrl(), start: o.startOffloadRuns };

@@ -14,7 +14,7 @@ import { dashboardPreview, liveFireTable, liveFireTimeline } from "../lib/alerti
 import { runLiveFire, runLiveOnStack } from "../lib/alerting/livefire/run.ts";
 import { ALERTS } from "../lib/alerting/rules.ts";
 import { stackFaults } from "../lib/alerting/stack-faults.ts";
-import { restoreJournal } from "../lib/failure/matrix.ts";
+import { restoreJournal } from "../lib/faults/docker.ts";
 import { connectClickHouse, isLab, type Target, type TargetSpec, targetFromEnv } from "../lib/io/clickhouse.ts";
 import { connectDocker, type DockerTarget, probeDocker } from "../lib/io/docker.ts";
 import { isInstalled, missingLine } from "../lib/io/packages.ts";
@@ -24,10 +24,9 @@ import { clickhouseNetwork } from "../lib/k2/network.ts";
 import { KAFKA_ENGINE, PROMETHEUS } from "../lib/k2/stack.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
 import { EXCHANGE_SHARE } from "../lib/lab/instruments.ts";
-import { startLabTraffic } from "../lib/lab/lab.ts";
-import { LabOffload } from "../lib/lab/offload.ts";
-import { parseDelay } from "../lib/lab/random.ts";
-import { ensureLabStack, LAB_NET } from "../lib/lab/stack.ts";
+import type { LabOffload } from "../lib/lab/offload.ts";
+import { type LabRig, startLabRig } from "../lib/lab/rig.ts";
+import { LAB_NET } from "../lib/lab/stack.ts";
 import { confirm } from "../lib/runtime/confirm.ts";
 import { EXIT, K2Error, usageError } from "../lib/runtime/errors.ts";
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
@@ -151,6 +150,15 @@ type OnAbort = (f: () => Promise<void>) => void;
 type Fired = LiveFireRecord & { docker: string; target: Fetched["target"] };
 const described = (t: Target) => ({ kind: t.kind, label: t.label, version: t.version });
 
+/** The lab's traffic for the live fire: its own seed and modelled delay. */
+const LIVE_FIRE_LAB = { seed: 11, delay: "lognormal:40ms,0.5" };
+
+/** One offload run before the baseline, so that the offload alerts' metrics exist from the start. */
+async function firstOffload(rig: LabRig): Promise<LabOffload> {
+  await rig.offload!.runOnce();
+  return rig.offload!;
+}
+
 /** The exporter on the lab; its delay window (a minute) compressed with the rules, to no less than 5 s. */
 const labExporter = (target: Target, docker: DockerTarget | null, factor: number) =>
   new PipelineExporter({
@@ -172,28 +180,22 @@ async function fetchLab(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbort
   }
   const probe = await probeDocker();
   const docker = "unreachable" in probe ? null : probe;
-  if (docker) await ensureLabStack(docker);
   // compressed: a 2 s scrape leaves a loaded 2-core machine room to answer (a scrape that times out makes every
   // metric absent, and the absent() guards fire); rules evaluated every second
   const scrapeMs = o.factor === 1 ? PROMETHEUS.scrapeMs : 2000;
   const evalMs = o.factor === 1 ? PROMETHEUS.evalMs : 1000;
   const flushMs = Math.max(50, Math.round(KAFKA_ENGINE.flushIntervalMs / o.factor));
-  const traffic = await startLabTraffic(target, {
-    ratePerSec: o.rate,
-    seed: 11,
-    delay: parseDelay("lognormal:40ms,0.5"),
+  const offloadEveryMs = Math.round(THRESHOLDS.offloadIntervalMs / o.factor);
+  const lab = await startLabRig(target, {
+    ...LIVE_FIRE_LAB,
+    rate: o.rate,
     flushMs,
+    docker,
+    offload: { everyMs: offloadEveryMs, containers: false },
   });
-  const offload = await new LabOffload(target, null, Math.round(THRESHOLDS.offloadIntervalMs / o.factor)).setup();
-  offload.start();
-  await offload.runOnce();
-  const exporter = labExporter(target, docker, o.factor);
-  const cleanups = lifo(onAbort, async () => {
-    offload.stop();
-    await traffic.stop();
-  });
+  const cleanups = lifo(onAbort, lab.stop);
   try {
-    const rig = { target, traffic, offload, docker, flushMs, exporter };
+    const rig = { ...lab, offload: await firstOffload(lab), exporter: labExporter(target, docker, o.factor) };
     const r = await runLiveFire(rig, { ...o, scrapeMs, evalMs, log, onAbort: cleanups.add });
     return { ...r, docker: docker?.host ?? "none", target: described(target) };
   } finally {
@@ -242,27 +244,23 @@ async function fetchLive(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbor
   let hold: { paused: boolean } | undefined;
   let delayWindow: number | undefined; // a stack's exporter averages over its own minute
   if (lab) {
-    const conduits = await ensureLabStack(docker);
-    const traffic = await startLabTraffic(target, {
-      ratePerSec: o.rate,
-      seed: 11,
-      delay: parseDelay("lognormal:40ms,0.5"),
+    const rig = await startLabRig(target, {
+      ...LIVE_FIRE_LAB,
+      rate: o.rate,
       flushMs,
-      conduits,
+      docker,
+      throughContainers: true,
+      offload: { everyMs: offloadEveryMs, containers: true },
     });
-    const offload = await new LabOffload(target, docker, offloadEveryMs).setup();
-    offload.start();
-    await offload.runOnce();
+    await firstOffload(rig);
     const exporter = labExporter(target, docker, o.factor);
-    const served = serveLab({ target, traffic, exporter }, o.labPort);
+    const served = serveLab({ target, traffic: rig.traffic, exporter }, o.labPort);
     log(`the lab's endpoints: http://127.0.0.1:${served.port}/metrics, /redpanda/public_metrics, /clickhouse/metrics`);
-    hold = traffic.control;
+    hold = rig.traffic.control;
     delayWindow = exporter.delayWindowMs;
     stopLab = async () => {
       served.stop(true);
-      offload.stop();
-      await traffic.stop();
-      conduits.close();
+      await rig.stop();
     };
   }
   const cleanups = lifo(onAbort, stopLab);

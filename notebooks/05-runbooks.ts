@@ -6,14 +6,15 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ALERTS } from "../lib/alerting/rules.ts";
-import { restoreJournal } from "../lib/failure/matrix.ts";
-import { startLabEnv } from "../lib/failure/run.ts";
+import { failureLab } from "../lib/failure/run.ts";
+import { restoreJournal } from "../lib/faults/docker.ts";
 import { connectClickHouse, isLab, sqlString, type Target, targetFromEnv } from "../lib/io/clickhouse.ts";
 import { type DockerTarget, dockerLabel, k2Containers, probeDocker } from "../lib/io/docker.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { COMPOSE_NETWORK, clickhouseNetwork } from "../lib/k2/network.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
 import { LabOffload } from "../lib/lab/offload.ts";
+import { startLabRig } from "../lib/lab/rig.ts";
 import { resetLab } from "../lib/lab/schema.ts";
 import { LAB_NET } from "../lib/lab/stack.ts";
 import { type Names, runbooks } from "../lib/runbooks/catalog.ts";
@@ -123,13 +124,14 @@ with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless 
         : null;
     if (drillSkipped === null) {
       if (docker) await restoreJournal(docker, log);
-      const env = await startLabEnv(target, docker, { rate: 100, faults: [] }, log);
-      onAbort(env.stop);
+      const rig = await startLabRig(target, failureLab(docker, { rate: 100, faults: [] }));
+      onAbort(rig.stop);
       try {
+        await Bun.sleep(4000); // the verify checks read the last seconds of silver: some must be there
         names = await discoverNames(target, target.database, config, network, lab ? "clickhouse" : "postgres");
-        drills = await drillAll(names, { target, docker, network, hold: env.control }, log);
+        drills = await drillAll(names, { target, docker, network, hold: rig.traffic.control }, log);
       } finally {
-        await env.stop();
+        await rig.stop();
       }
     } else {
       // the lab's own folder may not hold its pipeline yet (no lab run): the lab builds it, as it owns it

@@ -2,7 +2,7 @@
 // source that is down or slower than its bound is absent with k2_exporter_source_up 0; over HTTP it serves, names
 // each metric's source, never shows a secret, and refuses a port in use in one line.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { PipelineExporter } from "../lib/alerting/exporter.ts";
+import { PipelineExporter, scrapeBudgetMs } from "../lib/alerting/exporter.ts";
 import type { Target } from "../lib/io/clickhouse.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { utc } from "../lib/lab/replayer.ts";
@@ -14,6 +14,17 @@ const value = (text: string, metric: string) =>
   Object.fromEntries(
     [...text.matchAll(new RegExp(`^${metric}\\{(\\w+)="([^"]+)"\\} (\\S+)$`, "gm"))].map((m) => [m[2], Number(m[3])]),
   );
+
+test("the scrape's budget: 80% of the timeout Prometheus sends, at least 200 ms; none without the header", () => {
+  const h = (v?: string) => new Headers(v === undefined ? {} : { "X-Prometheus-Scrape-Timeout-Seconds": v });
+  expect([h("2"), h("10.5"), h("0.1"), h(), h("soon")].map(scrapeBudgetMs)).toEqual([
+    1600,
+    8400,
+    200,
+    undefined,
+    undefined,
+  ]);
+});
 
 describe("metrics from known silver rows", () => {
   let t: Target, text: string, ex: PipelineExporter;

@@ -20,6 +20,7 @@ import { type ColumnInfo, discoverWithObservation, mapTradeTable } from "../lib/
 import { CONNECTION, STOP_GRACE_S, stopGraceSeconds } from "../lib/k2/stack.ts";
 import { runLab } from "../lib/lab/lab.ts";
 import { parseDelay } from "../lib/lab/random.ts";
+import { LAB_TRUTH_DB } from "../lib/lab/schema.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
 import { continuitySql } from "../lib/latency/sql.ts";
 import { ROOT } from "../lib/runtime/paths.ts";
@@ -255,7 +256,7 @@ test("continuityLossSql (the stack's method) recovers the lab's ground truth: lo
       { lost: 0, inFault: 0, dup: 0 },
     );
   const inside = { startMs: s.startMs + 3000, clearMs: s.startMs + 5000, endMs: s.startMs + 5000 };
-  const truth = await sum(truthLossSql(silver, w, inside));
+  const truth = await sum(truthLossSql(silver, w, inside, LAB_TRUTH_DB));
   const stack = await sum(continuityLossSql(silver, w, inside));
   const elsewhere = await sum(
     continuityLossSql(silver, w, { startMs: s.startMs + 6000, clearMs: s.startMs + 7000, endMs: s.startMs + 7000 }),
@@ -292,7 +293,10 @@ test("late, by both methods: a consumer stalled for a known window lands that wi
   // Judged as a fault that cleared, and recovered, when the stall ended.
   const f = { startMs: s.startMs + 3000, clearMs: s.startMs + 6000, endMs: s.startMs + 6000 };
   const late = async (sql: string) => (await t.query<LossRow>(sql)).reduce((a, r) => a + Number(r.late), 0);
-  const [truthLate, stackLate] = [await late(truthLossSql(silver, w, f)), await late(continuityLossSql(silver, w, f))];
+  const [truthLate, stackLate] = [
+    await late(truthLossSql(silver, w, f, LAB_TRUTH_DB)),
+    await late(continuityLossSql(silver, w, f)),
+  ];
   // Ground truth: what the exchanges generated inside the stall, and shortly before: a trade that arrived while the
   // last tick before the stall was inserting waits for the next tick, inside the stall. A tick takes a few hundred ms,
   // over a second on a busy machine (701 late against 672 generated from 500 ms before, with both cores busy).
@@ -549,7 +553,7 @@ describe("notebooks/03-failure-modes.ts on the lab with a real Docker engine", (
 
   test("a network the container is not on, and a container outside the K2 set", async () => {
     const { connectDocker } = await import("../lib/io/docker.ts");
-    const { applyFault, guard } = await import("../lib/failure/matrix.ts");
+    const { applyFault, guard } = await import("../lib/faults/docker.ts");
     const t = await connectDocker(env);
     await expect(
       applyFault(t, { test: "x", container: "k2-clickhouse", action: "disconnect", network: "k2-net", at: "", pid: 0 }),

@@ -8,6 +8,7 @@ import { discoverWithObservation, type Mapping } from "../lib/k2/discovery.ts";
 import { runLab } from "../lib/lab/lab.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import type { ReplaySummary } from "../lib/lab/replayer.ts";
+import { LAB_TRUTH_DB } from "../lib/lab/schema.ts";
 import { parseFault } from "../lib/lab/traffic.ts";
 import { loadCommand, replayCount, replaySpanMs, stackLoad } from "../lib/latency/load.ts";
 import { continuitySql, lagExportSql, statsSql, truthLossSql } from "../lib/latency/sql.ts";
@@ -200,7 +201,7 @@ test("a dropped sequence range is loss, by ground truth and by sequence continui
     kraken = mappings.find((m) => m.table === "k2.bronze_trades_kraken")!;
   const w: Window = { fromMs: s.startMs - 1, toMs: s.lastExchangeTs + 1 };
   const truth = await t.query<{ exchange: string; lost: number; dropped_by_fault: number }>(
-    `SELECT exchange, sum(lost) AS lost, sum(dropped_by_fault) AS dropped_by_fault FROM (${truthLossSql(silver, w)}) ` +
+    `SELECT exchange, sum(lost) AS lost, sum(dropped_by_fault) AS dropped_by_fault FROM (${truthLossSql(silver, w, LAB_TRUTH_DB)}) ` +
       `GROUP BY exchange ORDER BY exchange`,
   );
   expect(truth.map((r) => [r.exchange, Number(r.lost), Number(r.dropped_by_fault)])).toEqual([

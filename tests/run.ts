@@ -54,6 +54,12 @@ if (lanes[1]!.some((g) => g.name === "docker 2")) {
 }
 
 type Case = { name: string; file: string; seconds: number; failed: boolean };
+/**
+ * Every test's default timeout: tests start engines and containers, on a machine that may be busy. On the command line
+ * because nothing else reaches every file: this Bun ignores bunfig's `timeout`, and a preload's setDefaultTimeout
+ * holds for the first file of a process only (measured: a 6 s test in the second of two files failed at 5 s).
+ */
+const TEST_TIMEOUT_MS = 180_000;
 const dir = await mkdtemp(join(tmpdir(), "k2-tests-run-"));
 await chmod(dir, 0o755);
 const t0 = performance.now();
@@ -66,7 +72,14 @@ async function run(g: Group) {
   await mkdir(tmp, { recursive: true, mode: 0o755 });
   const start = performance.now();
   const p = Bun.spawn(
-    [process.execPath, "test", "--reporter=junit", `--reporter-outfile=${report}`, ...g.files.map((f) => `./${f}`)],
+    [
+      process.execPath,
+      "test",
+      `--timeout=${TEST_TIMEOUT_MS}`,
+      "--reporter=junit",
+      `--reporter-outfile=${report}`,
+      ...g.files.map((f) => `./${f}`),
+    ],
     { cwd: ROOT, env: { ...process.env, TMPDIR: tmp, ...g.env }, stdout: "inherit", stderr: "inherit" },
   );
   const code = await p.exited;

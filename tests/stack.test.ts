@@ -3,14 +3,8 @@
 import { beforeAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  applyFault,
-  clearFault,
-  endpointMissing,
-  endpointOf,
-  type JournalEntry,
-  readJournal,
-} from "../lib/failure/matrix.ts";
+import { applyFault, clearFault, endpointMissing, endpointOf } from "../lib/faults/docker.ts";
+import { type JournalEntry, readJournal } from "../lib/faults/journal.ts";
 import { connectDocker, type DockerTarget, execIn } from "../lib/io/docker.ts";
 import { clickhouseNetwork } from "../lib/k2/network.ts";
 import { SERVICES } from "../lib/k2/stack.ts";

@@ -11,7 +11,7 @@ import { loadConfig } from "../k2/config.ts";
 import { EXIT, K2Error, redact, usageError } from "../runtime/errors.ts";
 import { dataDir } from "../runtime/paths.ts";
 import { alive, spawnDetached } from "../runtime/process.ts";
-import { PipelineExporter, SOURCES } from "./exporter.ts";
+import { PipelineExporter, SOURCES, scrapeBudgetMs } from "./exporter.ts";
 
 const HELP = `usage: bun run exporter [--port 9464] [--host 127.0.0.1] [--detach] | stop
 
@@ -40,8 +40,8 @@ async function serve(host: string, port: number) {
   });
   let inflight: Promise<string> | null = null;
   const said = new Map<string, string>();
-  const scrape = async () => {
-    const text = await (inflight ??= exporter.scrape().finally(() => (inflight = null)));
+  const scrape = async (budgetMs?: number) => {
+    const text = await (inflight ??= exporter.scrape(budgetMs).finally(() => (inflight = null)));
     for (const s of SOURCES) {
       const now = exporter.errors.get(s) ?? "up";
       if (said.get(s) !== now) console.error(`exporter: source ${s}: ${now}`);
@@ -56,7 +56,9 @@ async function serve(host: string, port: number) {
       port,
       fetch: async (req) =>
         new URL(req.url).pathname === "/metrics"
-          ? new Response(await scrape(), { headers: { "content-type": exporter.registry.contentType } })
+          ? new Response(await scrape(scrapeBudgetMs(req.headers)), {
+              headers: { "content-type": exporter.registry.contentType },
+            })
           : new Response("k2 pipeline exporter: /metrics\n"),
     });
   } catch (e) {

@@ -134,6 +134,17 @@ function define(registry: client.Registry) {
   };
 }
 
+/**
+ * How long the sources may take for one scrape: Prometheus sends its scrape timeout with every scrape
+ * (X-Prometheus-Scrape-Timeout-Seconds: "2", "10.5"); 80% of it, so the answer is written before Prometheus gives up
+ * (a scrape that times out makes every metric absent, and every absent() guard fires), at least 200 ms. Undefined
+ * without the header (the exporter's own bound holds).
+ */
+export function scrapeBudgetMs(headers: Headers): number | undefined {
+  const s = Number(headers.get("x-prometheus-scrape-timeout-seconds"));
+  return Number.isFinite(s) && s > 0 ? Math.max(200, Math.round(s * 800)) : undefined;
+}
+
 export class PipelineExporter {
   readonly registry = new client.Registry();
   private readonly m = define(this.registry);
@@ -151,8 +162,12 @@ export class PipelineExporter {
     this.lastLandedMs = this.now();
   }
 
-  /** Read every source (concurrently, each bounded), update the metrics, and return the exposition text. */
-  async scrape(): Promise<string> {
+  /**
+   * Read every source (concurrently, each bounded by `budgetMs`, else the configured bound), update the metrics, and
+   * return the exposition text. A source that overruns is absent this scrape, and the others still answer in time.
+   */
+  async scrape(budgetMs?: number): Promise<string> {
+    const boundMs = Math.min(this.d.timeoutMs ?? 3000, budgetMs ?? Infinity);
     const readers: Record<Source, () => Promise<Samples>> = {
       silver: () => this.readSilver(),
       kafka: () => this.readKafka(),
@@ -162,7 +177,7 @@ export class PipelineExporter {
     await Promise.all(
       SOURCES.map(async (s) => {
         const t0 = performance.now();
-        const got = await withTimeout(readers[s](), this.d.timeoutMs ?? 3000).then(
+        const got = await withTimeout(readers[s](), boundMs).then(
           (v) => v,
           (e: unknown) => e as Error,
         );

@@ -60,7 +60,7 @@ export type FaultTimes = { startMs: number; clearMs: number; endMs: number };
  * Lab: every trade the exchanges generated in the window against what landed in silver (late: generated before the
  * fault cleared, landed after recovery).
  */
-export function truthLossSql(m: Mapping, w: Window, f: FaultTimes, truthDb = "k2lab"): string {
+export function truthLossSql(m: Mapping, w: Window, f: FaultTimes, truthDb: string): string {
   const c = cols(m);
   return `SELECT exchange, symbol, countIf(n = 1 AND NOT is_late) AS landed, countIf(n = 0) AS lost, countIf(n > 1) AS
     duplicated,

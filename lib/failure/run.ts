@@ -1,9 +1,9 @@
-// Running one failure-mode test (matrix.ts holds the matrix and the journal): a 5 s
-// baseline, the fault through dockerode, flow per exchange every second, clearing after the
-// hold, recovery once the baseline's steady state holds again, then the checks of
-// checks.ts. On the lab its pipeline runs meanwhile: a continuous replay through
-// the handler containers, and the offload job.
+// Running one failure-mode test (matrix.ts holds the matrix, lib/faults/ the fault itself): a 5 s baseline, the fault
+// through dockerode, flow per exchange every second, clearing after the hold, recovery once the baseline's steady
+// state holds again, then the checks of checks.ts. On the lab its pipeline runs meanwhile (the notebook starts it with
+// lib/lab/rig.ts, as failureLab says): a continuous replay through the handler containers, and the offload job.
 
+import { FaultControl } from "../faults/control.ts";
 import type { Target } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import { prefectUrl, recentRuns, startFlowRun } from "../io/prefect.ts";
@@ -11,13 +11,10 @@ import { newestWatermark, type WatermarkReading } from "../io/watermarks.ts";
 import type { Mapping } from "../k2/discovery.ts";
 import { EXCHANGE_NAMES, KAFKA_ENGINE, OFFLOAD_DEPLOYMENT, OFFLOAD_FLOW_DEPLOYMENT } from "../k2/stack.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
-import { exactlyOnceSql, LabOffload } from "../lab/offload.ts";
-import { parseDelay } from "../lab/random.ts";
-import { replay } from "../lab/replayer.ts";
-import { resetLab } from "../lab/schema.ts";
-import { ensureLabStack } from "../lab/stack.ts";
+import type { LabOffload } from "../lab/offload.ts";
+import type { LabRig, LabRigOptions } from "../lab/rig.ts";
 import type { Fault } from "../lab/traffic.ts";
-import { EXIT, firstLine, K2Error } from "../runtime/errors.ts";
+import { EXIT, K2Error } from "../runtime/errors.ts";
 import { progress } from "../runtime/progress.ts";
 import { formatDuration } from "../runtime/units.ts";
 import type { Status, Window } from "../verdict/status.ts";
@@ -35,7 +32,7 @@ import {
   truthLossSql,
   watermarkChecks,
 } from "./checks.ts";
-import { applyFault, clearWithRetry, guard, type JournalEntry, journalAdd, type TestSpec } from "./matrix.ts";
+import type { TestSpec } from "./matrix.ts";
 import type { Result, Skipped } from "./summary.ts";
 import { baselineRates, type Check, isolation, recoveryAt, type Tick, testVerdict } from "./verdict.ts";
 
@@ -51,52 +48,36 @@ export type RunOptions = {
   prefect?: { api: string; start: boolean };
 };
 
-/** The lab's consumer flushes this often during the tests: a trade lands within it. */
+/**
+ * The lab's consumer flushes this often during the tests (stated in its schema): a trade lands within it, so that
+ * recovery times are the pipeline's, not the flush interval's.
+ */
 const LAB_FLUSH_MS = 100;
 
-// ## The lab while the tests run
-export type LabEnv = { control: { paused: boolean; stop: boolean }; offload: LabOffload; stop(): Promise<void> };
-export async function startLabEnv(
-  t: Target,
-  docker: DockerTarget | null,
-  o: Pick<RunOptions, "rate" | "faults">,
-  log: (m: string) => void,
-): Promise<LabEnv> {
-  const conduits = docker ? await ensureLabStack(docker) : undefined;
-  // the failure lab flushes every 100 ms (stated in its schema), so that recovery times are the pipeline's, not the
-  // flush interval's
-  await resetLab(t, t.database, "k2lab", {
-    kafka: { flushIntervalMs: LAB_FLUSH_MS, maxBlockSize: KAFKA_ENGINE.maxBlockSize },
-  });
-  const control = { paused: false, stop: false };
-  const replaying = replay(t, {
-    ratePerSec: o.rate,
-    durationMs: 6 * 3_600_000,
-    seed: 7,
-    delay: parseDelay("lognormal:20ms,0.5"),
-    flushMs: LAB_FLUSH_MS,
-    conduits,
-    control,
-    database: t.database,
-    faults: o.faults,
-  });
-  const offload = await new LabOffload(t, docker, 3000).setup();
-  offload.start();
+// ## The lab while the tests run: started by the notebook (lib/lab/rig.ts), its consumer held and its offload job read
+export type LabEnv = { control: { paused: boolean }; offload: LabOffload; truthDb: string; stop(): Promise<void> };
+
+/** The lab the tests (and step 5's drill) run on: the consumer flushing every 100 ms, trades through the handler
+ * containers when Docker answers, the offload job every 3 s. */
+export const failureLab = (docker: DockerTarget | null, o: Pick<RunOptions, "rate" | "faults">): LabRigOptions => ({
+  rate: o.rate,
+  seed: 7,
+  delay: "lognormal:20ms,0.5",
+  flushMs: LAB_FLUSH_MS,
+  faults: o.faults,
+  docker,
+  throughContainers: true,
+  offload: { everyMs: 3000, containers: true },
+});
+
+/** The rig as the tests see it, once its traffic has run for 4 s (the first baseline's history). */
+export async function labEnvOf(rig: LabRig, log: (m: string) => void): Promise<LabEnv> {
   log(
-    `lab running: ${o.rate} msg/s through ` +
-      `${conduits ? "the handler containers" : "the in-process replayer (no Docker)"}, offload every 3 s`,
+    `lab running: ${rig.traffic.baseRate} msg/s through ` +
+      `${rig.docker ? "the handler containers" : "the in-process replayer (no Docker)"}, offload every 3 s`,
   );
   await Bun.sleep(4000);
-  return {
-    control,
-    offload,
-    stop: async () => {
-      control.stop = true;
-      offload.stop();
-      await replaying;
-      conduits?.close();
-    },
-  };
+  return { control: rig.traffic.control, offload: rig.offload!, truthDb: rig.traffic.truthDb, stop: () => rig.stop() };
 }
 
 export type RunContext = {
@@ -145,12 +126,15 @@ export async function runTests(
 async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
   const holdMs = t.action === "disconnect" ? c.o.partitionMs : c.o.holdMs;
   const probe = probes(t, c, holdMs);
-  if (c.docker) await guard(c.docker, t.container, !!c.env);
+  const fault = new FaultControl(
+    { docker: c.docker, lab: !!c.env, network: c.o.network, hold: c.env?.control },
+    { name: t.name, label: `test ${t.name}`, container: t.container, action: t.action, consumerHold: t.consumerHold },
+  );
+  await fault.check(); // before the baseline: a container that is not K2's (or not the lab's) is refused first
   const { base, rates } = await baseline(t, probe);
   const wm = watermarkReader(t, c);
   const wmBefore = wm ? await wm.read() : null;
-  const fault = new FaultControl(t, c);
-  c.onAbort(() => fault.clear());
+  c.onAbort(async () => void (await fault.clear()));
   try {
     const faultStart = Date.now();
     await fault.apply();
@@ -269,53 +253,6 @@ function watermarkReader(t: TestSpec, { target, env, o }: RunContext): Watermark
       }),
   };
   return reader;
-}
-
-/** The fault: journalled before it is applied, cleared once whatever happens (Ctrl-C, an error, the end). */
-class FaultControl {
-  readonly entry: JournalEntry;
-  cleared = false;
-  restore: Result["restore"] = { ok: true, attempts: 0 };
-  constructor(
-    readonly t: TestSpec,
-    readonly c: RunContext,
-  ) {
-    this.entry = {
-      test: t.name,
-      container: t.container,
-      action: t.action,
-      network: t.action === "disconnect" ? c.o.network : undefined,
-      at: new Date().toISOString(),
-      pid: process.pid,
-    };
-  }
-  async apply() {
-    const { t, c } = this;
-    if (c.docker) {
-      await journalAdd(this.entry);
-      // Docker lost while applying the fault: clear what may have taken effect, then say where things stand.
-      await applyFault(c.docker, this.entry).catch(async (e) => {
-        if (e instanceof K2Error) throw e;
-        await this.clear();
-        throw new K2Error(
-          `test ${t.name}: the Docker engine failed while applying the fault (${firstLine(e)}); ` +
-            (this.restore.ok
-              ? `${t.container} was restored`
-              : `clearing failed ${this.restore.attempts} times (${this.restore.error}): ${t.container} may be left ` +
-                "as the fault left it; once Docker answers, run this notebook again " +
-                "(it restores from the journal first)"),
-          EXIT.unreachable,
-        );
-      });
-    }
-    if (c.env && t.consumerHold) c.env.control.paused = true;
-  }
-  async clear() {
-    if (this.cleared) return;
-    this.cleared = true;
-    if (this.c.env && this.t.consumerHold) this.c.env.control.paused = false;
-    if (this.c.docker) this.restore = await clearWithRetry(this.c.docker, this.entry);
-  }
 }
 
 type Observation = {
@@ -520,7 +457,8 @@ async function lossCheck(c: RunContext, t: TestSpec, w: Window, f: FaultTimes) {
     ? "against the lab's ground truth"
     : `by sequence continuity per symbol in ${c.silver.table} (a gap at a symbol's first or last trade in the window ` +
       `is not seen)`;
-  const rows = await c.target.query<LossRow>(c.env ? truthLossSql(c.silver, w, f) : continuityLossSql(c.silver, w, f));
+  const sql = c.env ? truthLossSql(c.silver, w, f, c.env.truthDb) : continuityLossSql(c.silver, w, f);
+  const rows = await c.target.query<LossRow>(sql);
   return { ...lossChecks(rows, EXCHANGE_NAMES, t.exchange), how };
 }
 
@@ -590,7 +528,7 @@ async function labOffloadChecks(
   });
   await env.offload.runOnce(); // settle, then check exactly-once over everything offloaded so far
   const [x] = await c.target.query<{ cold: number; distinct_cold: number; expected: number }>(
-    exactlyOnceSql(c.target.database),
+    env.offload.exactlyOnceSql(),
   );
   const once = Number(x!.cold) === Number(x!.distinct_cold) && Number(x!.cold) === Number(x!.expected);
   checks.push({

@@ -1,12 +1,13 @@
 // Step 3's stored run, typed: what its fetch stores (one result per test, and what was
 // restored or skipped), the milestone gate, and the summary other steps read.
 
+import type { JournalEntry } from "../faults/journal.ts";
 import type { Precondition } from "../health/summary.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
 import { type Fetched, type RunData, runIdentity } from "../runtime/store.ts";
 import { formatDuration } from "../runtime/units.ts";
 import type { Criterion, Status, StepSummary } from "../verdict/status.ts";
-import { type JournalEntry, MATRIX } from "./matrix.ts";
+import { MATRIX } from "./matrix.ts";
 import { type Check, milestoneGate, type Tick } from "./verdict.ts";
 
 export type FailureFetched = Fetched & {

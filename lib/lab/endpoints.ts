@@ -3,9 +3,9 @@
 // produced per topic, from the replayer) and ClickHouse's <prometheus> endpoint (ClickHouseProfileEvents_* from the
 // embedded engine's system.events). Rules and dashboards written for the stack then work on the lab unchanged.
 import type { Db } from "../io/clickhouse.ts";
+import { topicOf } from "../k2/stack.ts";
 import { EXCHANGES } from "./instruments.ts";
 import type { ReplaySummary } from "./replayer.ts";
-import { topicOf } from "./topics.ts";
 
 /** Redpanda's consumer group of a K2 Kafka engine table, as its kafka_group_name would name it. */
 const consumerGroup = (e: string) => `clickhouse_${e}`;

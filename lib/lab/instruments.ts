@@ -1,7 +1,10 @@
 // The three K2 exchanges and their instruments (FACTS.md). FACTS elides the middle of the
 // Kraken and Coinbase lists; they are Binance's set less BNB, in each venue's spelling
 // (Kraken says XBT for bitcoin and XDG for dogecoin).
-export const EXCHANGES = ["binance", "kraken", "coinbase"] as const;
+import { EXCHANGE_NAMES } from "../k2/stack.ts";
+
+/** K2's exchanges (lib/k2/stack.ts): one list, under the name the lab's code reads. */
+export const EXCHANGES = EXCHANGE_NAMES;
 export type Exchange = (typeof EXCHANGES)[number];
 
 const BASES = ["BTC", "ETH", "BNB", "SOL", "XRP", "ADA", "DOT", "LINK", "DOGE", "LTC", "AVAX", "ATOM"] as const;

@@ -7,7 +7,7 @@ import { progress } from "../runtime/progress.ts";
 import { formatDuration } from "../runtime/units.ts";
 import type { Exchange } from "./instruments.ts";
 import { type ReplayOptions, type ReplaySummary, replay } from "./replayer.ts";
-import { type LabSchemaOptions, resetLab } from "./schema.ts";
+import { LAB_TRUTH_DB, type LabSchemaOptions, resetLab } from "./schema.ts";
 import type { LabTopics } from "./topics.ts";
 
 export async function openLab(env = process.env): Promise<Target> {
@@ -48,7 +48,7 @@ export async function runLab(
 /** A fresh lab pipeline whose Kafka stand-ins state the rule the replayer's consumer will flush by. */
 function resetFor(target: Target, o: Pick<ReplayOptions, "flushMs" | "maxBatch">, schema: LabSchemaOptions) {
   const kafka = { flushIntervalMs: o.flushMs, maxBlockSize: o.maxBatch ?? KAFKA_ENGINE.maxBlockSize };
-  return resetLab(target, target.database, "k2lab", { kafka, ...schema });
+  return resetLab(target, target.database, LAB_TRUTH_DB, { kafka, ...schema });
 }
 
 /** The lab's traffic running in the background, as a stack's feed handlers run: measured, and loaded, while it runs. */
@@ -56,6 +56,8 @@ export type LabTraffic = {
   control: { paused: boolean; stop: boolean; rate: number; silenced: Set<Exchange> };
   baseRate: number;
   startedMs: number;
+  /** where its ground truth is (LAB_TRUTH_DB): what it sent, dropped and batched */
+  truthDb: string;
   /** the topics it carries, when it shares them with k2-redpanda's rpk stand-in */
   topics?: LabTopics;
   /** the replayer's summary so far (live: it changes as the traffic runs) */
@@ -90,6 +92,7 @@ export async function startLabTraffic(
     control,
     baseRate: o.ratePerSec,
     startedMs: Date.now(),
+    truthDb: LAB_TRUTH_DB,
     topics: o.topics,
     summary: () => last!,
     check: () => {

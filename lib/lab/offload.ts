@@ -4,6 +4,7 @@
 // the watermark, when k2-spark-iceberg (the job's runner) or k2-minio (the cold store) is down.
 import type { Target } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
+import { LAB_TRUTH_DB } from "./schema.ts";
 
 /** One run: when it began (and read whether its dependencies were up) and when it ended. */
 export type OffloadRun = {
@@ -37,10 +38,14 @@ export class LabOffload {
       ENGINE = ReplacingMergeTree(updated_at) ORDER BY table_name`,
     );
     await this.t.command(
-      `CREATE TABLE IF NOT EXISTS k2lab.cold_trades (message_id UUID, exchange String, symbol String, seq UInt64, ` +
+      `CREATE TABLE IF NOT EXISTS ${LAB_TRUTH_DB}.cold_trades (message_id UUID, exchange String, symbol String, seq UInt64, ` +
         `processed_at DateTime64(6)) ENGINE = MergeTree ORDER BY (exchange, processed_at)`,
     );
     return this;
+  }
+  /** The exactly-once check over everything this job offloaded so far (exactlyOnceSql below). */
+  exactlyOnceSql() {
+    return exactlyOnceSql(this.t.database);
   }
   start() {
     // the timer skips a tick while a run is going; a caller's runOnce() waits for it and then runs
@@ -93,7 +98,7 @@ export class LabOffload {
         "SELECT toString(now64(6) - INTERVAL 2 SECOND) AS upto",
       )) as [{ upto: string }];
       await this.t.command(
-        `INSERT INTO k2lab.cold_trades SELECT message_id, exchange, symbol, ` +
+        `INSERT INTO ${LAB_TRUTH_DB}.cold_trades SELECT message_id, exchange, symbol, ` +
           `ifNull(source_sequence, 0), processed_at FROM ${db}.silver_trades
         WHERE processed_at > ${from} AND processed_at <= toDateTime64('${upto}', 6)`,
       );
@@ -134,9 +139,9 @@ export class LabOffload {
  * Exactly once: every silver row up to the final watermark is in the cold table, once. The latest row's watermark,
  * whatever its status: a failed run keeps the last success's, and merges may already have replaced older rows.
  */
-export function exactlyOnceSql(database: string): string {
-  return `SELECT (SELECT count() FROM k2lab.cold_trades) AS cold, (SELECT uniqExact(message_id) FROM
-    k2lab.cold_trades) AS distinct_cold,
+function exactlyOnceSql(database: string): string {
+  return `SELECT (SELECT count() FROM ${LAB_TRUTH_DB}.cold_trades) AS cold, (SELECT uniqExact(message_id) FROM
+    ${LAB_TRUTH_DB}.cold_trades) AS distinct_cold,
     (SELECT count() FROM ${database}.silver_trades WHERE processed_at <= (SELECT argMax(last_offload_timestamp,
       updated_at) FROM ${database}.offload_watermarks WHERE table_name = 'silver_trades')) AS expected`;
 }

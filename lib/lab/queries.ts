@@ -1,9 +1,9 @@
 // SQL the lab notebook stores: the engine counts, joins and computes lags; JS only renders.
 import { exchangeExpr, lagClock, type Mapping } from "../k2/discovery.ts";
-import { TIMEFRAMES } from "./schema.ts";
+import { LAB_TRUTH_DB, TIMEFRAMES } from "./schema.ts";
 
 /** Per exchange and symbol: what the replayer generated and sent, and what landed in each layer. */
-export function countsSql(bronze: Mapping[], silver: Mapping, truthDb = "k2lab"): string {
+export function countsSql(bronze: Mapping[], silver: Mapping, truthDb = LAB_TRUTH_DB): string {
   const b = bronze
     .map(
       (m) =>
@@ -46,7 +46,7 @@ export function ohlcvSql(database: string, silver: Mapping): string {
  * by the mapped ingestion column, both against the exchange's clock, with the delay the
  * replayer drew for it (ground truth).
  */
-export function lagsSql(silver: Mapping, truthDb = "k2lab"): string {
+export function lagsSql(silver: Mapping, truthDb = LAB_TRUTH_DB): string {
   const ex = `\`${silver.exchangeTime.column}\``;
   const fine = lagClock(silver);
   return (

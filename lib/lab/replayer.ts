@@ -9,6 +9,7 @@ import { KAFKA_ENGINE, kafkaTableOf } from "../k2/stack.ts";
 import type { Conduits } from "./conduit.ts";
 import { EXCHANGES, type Exchange } from "./instruments.ts";
 import type { Delay } from "./random.ts";
+import { LAB_TRUTH_DB } from "./schema.ts";
 import type { LabTopics } from "./topics.ts";
 import { type Fault, generateTrades, type Trade, toMessage, within } from "./traffic.ts";
 
@@ -119,7 +120,7 @@ class Replay {
     private readonly clock: Clock,
   ) {
     this.db = o.database ?? "k2";
-    this.truthDb = o.truthDb ?? "k2lab";
+    this.truthDb = o.truthDb ?? LAB_TRUTH_DB;
     this.maxBatch = o.maxBatch ?? KAFKA_ENGINE.maxBlockSize;
     const startMs = clock.now();
     this.lastTruthFlush = startMs;

@@ -37,7 +37,10 @@ export type LabSchemaOptions = {
   kafka?: { flushIntervalMs: number; maxBlockSize: number };
 };
 
-export function labSchema(db = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}): string[] {
+/** The lab's ground truth: what it sent, dropped and batched, and the offload's cold copy. One name for every reader. */
+export const LAB_TRUTH_DB = "k2lab";
+
+export function labSchema(db = "k2", truthDb = LAB_TRUTH_DB, o: LabSchemaOptions = {}): string[] {
   const stmts = [db, truthDb].map((d) => `CREATE DATABASE IF NOT EXISTS ${d} COMMENT ${sqlString(LAB_MARK)}`);
   const k = o.kafka ?? KAFKA_ENGINE;
   // A Null table takes no Kafka SETTINGS: the comment carries them in the same words, for discovery to read.
@@ -129,7 +132,7 @@ export const LAB_MARK = "k2-lab: created by the K2 lab, which may drop and rebui
  * Drop and rebuild the lab databases, only on the lab's own engine folder and only databases the lab marked: anything
  * else is a user's (a copy of production kept for analysis) and is refused with one line, never dropped.
  */
-export async function resetLab(t: Target, database = "k2", truthDb = "k2lab", o: LabSchemaOptions = {}) {
+export async function resetLab(t: Target, database = "k2", truthDb = LAB_TRUTH_DB, o: LabSchemaOptions = {}) {
   if (!isLab(t.spec))
     throw new K2Error(
       `refusing to reset ${t.label}: the lab owns only its own engine folder (data/lab-engine); any other target is ` +

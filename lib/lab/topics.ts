@@ -6,6 +6,7 @@
 // flush, as the Kafka engine reads a topic.
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { topicOf } from "../k2/stack.ts";
 import { LineTails } from "../runtime/fsx.ts";
 import { EXCHANGES, type Exchange } from "./instruments.ts";
 
@@ -42,8 +43,6 @@ produce) cat >> "$f.in" ;;
 *) echo "rpk (K2 lab stand-in): unsupported: rpk topic $cmd" >&2; exit 1 ;;
 esac
 `;
-
-export const topicOf = (e: Exchange) => `market.crypto.trades.${e}.raw`;
 
 export class LabTopics {
   private readonly tails = new LineTails<Exchange>();

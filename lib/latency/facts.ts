@@ -3,8 +3,8 @@
 // the summary and the sign-off read them.
 
 import type { KafkaSettings } from "../k2/kafka.ts";
+import { EXCHANGE_NAMES } from "../k2/stack.ts";
 import { SEGMENT_BUDGET_MS } from "../k2/thresholds.ts";
-import { EXCHANGE_SHARE } from "../lab/instruments.ts";
 import { fmt } from "../report/document.ts";
 import type { RunData } from "../runtime/store.ts";
 import type { LatencyFetched, ScenarioRecord, ScenarioSummary } from "./summary.ts";
@@ -149,12 +149,28 @@ export const kafkaSettingsOf = (records: ScenarioRecord[]): KafkaSettings[] =>
   records.find((r) => r.kafka?.length)?.kafka ?? [];
 
 /** The wait the flush rule alone puts on the busiest table at each scenario's rate. */
-function floorsOf(records: ScenarioRecord[]): FloorRow[] {
+function floorsOf(records: ScenarioRecord[], busiestShare: number): FloorRow[] {
   return flushFloors(
     kafkaSettingsOf(records),
     records.map((r) => SCENARIOS.find((s) => s.name === r.scenario)!),
-    Math.max(...Object.values(EXCHANGE_SHARE)),
+    busiestShare,
   );
+}
+
+/**
+ * The busiest exchange's share of the trades, as the run measured them (its first scenario's lags, every table: each
+ * trade is in its exchange's bronze table and in silver, so the shares hold); an even split over K2's exchanges when
+ * the run measured none.
+ */
+async function busiestShareOf(run: RunData, records: ScenarioRecord[]): Promise<number> {
+  const src = records.map((r) => lagsOf(run, r)).find((x) => x !== null);
+  const [row] = src
+    ? await run.query<{ share: number | null }>(
+        `SELECT max(n) / sum(n) AS share FROM (SELECT exchange, count() AS n FROM ${src} GROUP BY exchange)`,
+      )
+    : [];
+  const share = Number(row?.share);
+  return Number.isFinite(share) && share > 0 ? share : 1 / EXCHANGE_NAMES.length;
 }
 
 /** The bottleneck line: the flush rule when the measurement agrees with its floor, else the largest segment. */
@@ -184,6 +200,8 @@ export type LatencyFacts = {
   segments: Segment[];
   summaries: ScenarioSummary[];
   bottleneck: string;
+  /** the busiest exchange's share of the run's trades: the floor is its table's */
+  busiestShare: number;
 };
 
 /** The facts of one stored run; a stored run never changes, so the engine works once however many ask. */
@@ -196,9 +214,11 @@ const FACTS = new Map<string, Promise<LatencyFacts>>();
 
 async function computeFacts(run: RunData<LatencyFetched>): Promise<LatencyFacts> {
   const records = await run.json<ScenarioRecord[]>("scenarios");
-  const floors = floorsOf(records);
+  const busiestShare = await busiestShareOf(run, records);
+  const floors = floorsOf(records, busiestShare);
   const per = await measureAll(run, records);
   const summaries = await scenarioSummaries(run, records);
   const segments = segmentsOf(per);
-  return { floors, per, segments, summaries, bottleneck: bottleneckText(floors, summaries, segments) };
+  const bottleneck = bottleneckText(floors, summaries, segments);
+  return { floors, busiestShare, per, segments, summaries, bottleneck };
 }

@@ -5,9 +5,8 @@
 // where rpk can only replay copies. The achieved rate is measured afterwards from what landed,
 // by landing time, never assumed from what was asked.
 import { execIn, inspectIfAny, probeDocker } from "../io/docker.ts";
-import { EXCHANGE_NAMES } from "../k2/stack.ts";
+import { EXCHANGE_NAMES, topicOf } from "../k2/stack.ts";
 import { EXCHANGE_SHARE, type Exchange } from "../lab/instruments.ts";
-import { topicOf } from "../lab/topics.ts";
 import { BASE_RATE } from "../runtime/units.ts";
 import type { Scenario } from "./verdict.ts";
 

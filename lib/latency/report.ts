@@ -5,7 +5,6 @@
 import { effectiveResolutionMs, formatResolution, lagClock } from "../k2/discovery.ts";
 import type { KafkaSettings } from "../k2/kafka.ts";
 import { SEGMENT_BUDGET_MS } from "../k2/thresholds.ts";
-import { EXCHANGE_SHARE } from "../lab/instruments.ts";
 import { type BinRow, logBinsSql } from "../report/bins.ts";
 import { fmt, type Report } from "../report/document.ts";
 import { Plot } from "../report/plot.ts";
@@ -398,7 +397,7 @@ export async function perTableSection(doc: Report, run: RunData<LatencyFetched>,
  * discovery read in the schema, and which targets it makes unattainable. Runs stored before the settings were read
  * show nothing here.
  */
-export function floorSection(doc: Report, records: ScenarioRecord[], floors: FloorRow[]) {
+export function floorSection(doc: Report, records: ScenarioRecord[], floors: FloorRow[], busiestShare: number) {
   const settings = kafkaSettingsOf(records);
   if (!floors.length) return;
   doc.md`## The floor the Kafka engine sets`;
@@ -406,7 +405,7 @@ export function floorSection(doc: Report, records: ScenarioRecord[], floors: Flo
   doc.md`The Kafka engine tables hand rows on when a block is full or when the flush interval ends. Discovery read
     ${settings.length} of them: ${rules.join("; ")}. Below a full block per interval every trade waits for the interval,
     uniformly, so the wait alone has the mean and p99 below at each scenario's rate (busiest table,
-    ${Math.max(...Object.values(EXCHANGE_SHARE)) * 100}% of the traffic), before any other segment adds its share.`;
+    ${Math.round(busiestShare * 100)}% of the run's trades), before any other segment adds its share.`;
   doc.table(
     floors.map((f) => ({
       scenario: f.scenario,

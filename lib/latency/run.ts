@@ -37,7 +37,8 @@ export type ScenarioOptions = {
 };
 
 /** What a scenario runs on: the target, the load for 5x and 10x, and on the lab its running traffic. */
-export type Pipeline = { target: Target; load: Load; lab?: LabTraffic };
+/** What the scenarios run on: a target, its load, and on the lab its traffic (and the rig's stop). */
+export type Pipeline = { target: Target; load: Load; lab?: LabTraffic; stop?: () => Promise<void> };
 
 /** Past the Kafka engine's flush interval, what a load sent has landed; this much more for the inserts to finish. */
 const SETTLE_MARGIN_MS = 1500;
@@ -60,7 +61,7 @@ export async function runScenario(
   p.lab?.check();
   const mappings = await discoverWithObservation(target, target.database, o.config);
   const silver = silverOf(mappings);
-  const truthDb = p.lab ? "k2lab" : undefined;
+  const truthDb = p.lab?.truthDb;
   if (!notRun) await saveMeasurements(target, run, s, mappings, w, truthDb);
   const seconds = (w.toMs - w.fromMs) / 1000;
   const landed = notRun ? { live: 0, copies: 0 } : await countLanded(target, silver, w, settleMs, s, o);
@@ -79,10 +80,12 @@ export async function runScenario(
     resolutionMs: effectiveResolutionMs(lagClock(silver)),
     mappings,
     kafka,
-    loss: notRun ? { notChecked: notRun } : await lossCheck(target, run, s, mappings, w, !!p.lab),
+    loss: notRun ? { notChecked: notRun } : await lossCheck(target, run, s, mappings, w, truthDb),
     mv: await mvTime(target, w, !!p.lab),
     notRun,
-    ...(p.lab && !notRun ? { replay: await labReplayStats(target, w, p.lab.summary().copies - copiesBefore) } : {}),
+    ...(p.lab && !notRun
+      ? { replay: await labReplayStats(target, w, p.lab.summary().copies - copiesBefore, p.lab.truthDb) }
+      : {}),
   };
 }
 
@@ -157,7 +160,8 @@ async function lossCheck(
   s: Scenario,
   mappings: Mapping[],
   w: Window,
-  lab: boolean,
+  /** the lab's ground truth; undefined on a stack */
+  truthDb: string | undefined,
 ): Promise<LossCheck> {
   let continuity: LossCheck = { notChecked: "no sequence column in bronze" };
   const bronze = mappings.filter((x) => x.layer === "bronze" && x.sequence);
@@ -173,11 +177,11 @@ async function lossCheck(
       checkedBy: "sequence continuity per symbol in bronze",
     };
   }
-  if (!lab) return continuity;
+  if (!truthDb) return continuity;
   const silver = silverOf(mappings);
-  await run.saveQuery(target, `loss_${s.name}`, truthLossSql(silver, w));
+  await run.saveQuery(target, `loss_${s.name}`, truthLossSql(silver, w, truthDb));
   const [t] = await target.query<{ lost: number; duplicated: number }>(
-    `SELECT sum(lost) AS lost, sum(duplicated) AS duplicated FROM (${truthLossSql(silver, w)})`,
+    `SELECT sum(lost) AS lost, sum(duplicated) AS duplicated FROM (${truthLossSql(silver, w, truthDb)})`,
   );
   const cross =
     "lost" in continuity
@@ -224,16 +228,17 @@ async function labReplayStats(
   target: Target,
   w: Window,
   copies: number,
+  truthDb: string,
 ): Promise<NonNullable<ScenarioRecord["replay"]>> {
   const win =
     `exchange_ts >= fromUnixTimestamp64Milli(toInt64(${Math.floor(w.fromMs)})) AND exchange_ts < ` +
     `fromUnixTimestamp64Milli(toInt64(${Math.ceil(w.toMs)}))`;
   const [t] = await target.query<{ generated: number; sent: number; dropped: number; silenced: number }>(
     `SELECT count() AS generated, countIf(status = 'sent') AS sent, countIf(status = 'dropped') AS dropped, ` +
-      `countIf(status = 'silenced') AS silenced FROM k2lab.sent WHERE ${win}`,
+      `countIf(status = 'silenced') AS silenced FROM ${truthDb}.sent WHERE ${win}`,
   );
   const [b] = await target.query<{ batches: number; mean: number; max: number }>(
-    `SELECT count() AS batches, avg(rtt_ms) AS mean, max(rtt_ms) AS max FROM k2lab.batches WHERE ` +
+    `SELECT count() AS batches, avg(rtt_ms) AS mean, max(rtt_ms) AS max FROM ${truthDb}.batches WHERE ` +
       win.replaceAll("exchange_ts", "started"),
   );
   return {

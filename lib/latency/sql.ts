@@ -69,7 +69,7 @@ export function continuitySql(m: Mapping, w: Window): string {
  * Loss against the lab's ground truth: every trade the exchanges generated in the window, landed once or not. A copy
  * a load replays later is not counted here: the window is measured before any later load runs.
  */
-export function truthLossSql(silver: Mapping, w: Window, truthDb = "k2lab"): string {
+export function truthLossSql(silver: Mapping, w: Window, truthDb: string): string {
   return `SELECT t.exchange AS exchange, t.symbol AS symbol, count() AS generated, countIf(t.status = 'sent') AS
     delivered,
       countIf(ifNull(s.n, 0) = 0) AS lost, sum(greatest(ifNull(s.n, 0), 1) - 1) AS duplicated,

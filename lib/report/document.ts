@@ -65,7 +65,8 @@ export class Report {
               const v = cell(c, r);
               // one word (an id, a name, a number) stays on one line; text wraps
               const token = typeof v === "string" && v.length <= 48 && !/\s/.test(v) ? " token" : "";
-              return html`<td class="${align(c, r)}${token}">${c.code ? codeHtml(v) : statusCell(v)}</td>`;
+              const content = c.code ? codeHtml(v) : statusCell(v);
+              return html`<td class="${align(c, r)}${token}" data-label="${c.label}">${content}</td>`;
             })}</tr>`,
         )
       : html`<tr><td colspan="${columns.length}" class="empty">no rows</td></tr>`;
@@ -73,7 +74,8 @@ export class Report {
     const head = columns.map((c) => html`<th class="${align(c, rows[0])}">${c.label}</th>`);
     const table = html`<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
     this.blocks.push({
-      html: html`<div class="table">${caption}${table}</div>`,
+      // more than three columns do not fit a phone: there each row reads as a card of "label: value" lines
+      html: html`<div class="table${columns.length > 3 ? " cards" : ""}">${caption}${table}</div>`,
       md: opts.summary ? markdownTable(rows, columns, cell, opts.caption) : undefined,
     });
     return this;

@@ -19,7 +19,7 @@ code{font:.9em ui-monospace,SFMono-Regular,Menlo,monospace;background:#f6f8fa;pa
 .table{overflow-x:auto;margin:1rem calc(50% - min(50vw - 1rem, 40rem))}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;min-width:50%}
 th,td{padding:.3rem .6rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-td,th{white-space:normal;overflow-wrap:break-word}td.right,td.token{white-space:nowrap}td code{overflow-wrap:anywhere;word-break:normal}
+td,th{white-space:normal;overflow-wrap:break-word}td{overflow-wrap:anywhere}td.right,td.token{white-space:nowrap}td code{overflow-wrap:anywhere;word-break:normal}
 .table th:first-child,.table td:first-child{position:sticky;left:0;background:var(--bg)}
 th{font-weight:600;border-bottom:2px solid var(--line)}
 .right{text-align:right}.empty{color:var(--muted);font-style:italic}.wrap{white-space:normal;min-width:18rem}
@@ -37,7 +37,13 @@ figure [class*="-swatches"] svg{width:auto}
 .note.fail{border-color:var(--fail)}
 .note.info{border-color:var(--info)}
 footer{max-width:62rem;margin:0 auto;padding:0 1rem 2rem}
-@media (max-width:600px){body{font-size:14px}main{padding:.6rem}th,td{padding:.25rem .4rem}}
+@media (max-width:600px){body{font-size:14px}main{padding:.6rem}th,td{padding:.25rem .4rem}
+  .table.cards{margin:1rem 0}.table.cards thead{display:none}
+  .table.cards table,.table.cards tbody,.table.cards tr,.table.cards td{display:block;width:auto}
+  .table.cards tr{border-bottom:1px solid var(--line);padding:.35rem 0}
+  .table.cards td{border:none;padding:.05rem .2rem;text-align:left;white-space:normal;position:static}
+  .table.cards td::before{content:attr(data-label) ": ";font-weight:600;color:var(--muted)}
+  .table.cards td:first-child{font-weight:600}}
 @media print{
   body{font-size:11pt}main{max-width:none}.note,code{background:none}figure,table{break-inside:avoid}a{color:inherit}
   .table{margin:1rem 0;overflow:visible}}

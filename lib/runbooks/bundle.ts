@@ -64,9 +64,14 @@ export function phaseAnswer(steps: BundleStep[]) {
   return { tag, answer, measured, open };
 }
 
+/** The step's deciding figure; a run that does not count keeps its figure and says why it does not. */
+const decides = (s: BundleStep) =>
+  !s.problem ? s.headline : s.run ? `${s.headline} (does not count: ${s.problem})` : s.problem;
 const list = (steps: number[]) => [...new Set(steps)].join(", ");
 /** A criterion's evidence up to its first "; " or sentence end: the one-line reason. */
 const firstSentence = (s: string) => s.split(/(?<=[.;])\s/)[0]!.replace(/[.;]$/, "");
+
+const HEAD = ["Step", "Report", "Verdict", "What decides it", "Measured", "Run", "Summary", "Main job"];
 
 function indexHtml(steps: BundleStep[], generated: string): string {
   const doc = new Report("K2 Phase 7 hardening");
@@ -81,15 +86,22 @@ function indexHtml(steps: BundleStep[], generated: string): string {
     const time = s.outcome
       ? html`${s.outcome.code === 0 ? "" : `exit ${s.outcome.code}, `}${s.outcome.seconds.toFixed(1)} s`
       : html`–`;
-    return html`<tr><td>${s.step}</td><td><a href="${s.notebook}.html">${s.title}</a></td><td>${badge(s.status)}</td>
-      <td>${s.problem ?? s.headline}</td><td class="token">${s.run?.measured ?? "–"}</td>
-      <td class="token">${when}</td><td><a href="${s.notebook}.md">md</a></td><td class="right">${time}</td></tr>`;
+    const cells = [
+      html`${s.step}`,
+      html`<a href="${s.notebook}.html">${s.title}</a>`,
+      badge(s.status),
+      html`${decides(s)}`,
+      html`${s.run?.measured ?? "–"}`,
+      when,
+      html`<a href="${s.notebook}.md">md</a>`,
+      time,
+    ];
+    const cls = ["", "", "", "", "token", "token", "", "right"];
+    return html`<tr>${cells.map((c, i) => html`<td class="${cls[i]}" data-label="${HEAD[i]}">${c}</td>`)}</tr>`;
   };
-  const head = ["Step", "Report", "Verdict", "What decides it", "Measured", "Run", "Summary", "Main job"].map(
-    (h) => html`<th>${h}</th>`,
-  );
+  const head = HEAD.map((h) => html`<th>${h}</th>`);
   doc.html(
-    html`<div class="table"><table><thead><tr>${head}</tr></thead><tbody>${steps.map(row)}</tbody></table></div>`,
+    html`<div class="table cards"><table><thead><tr>${head}</tr></thead><tbody>${steps.map(row)}</tbody></table></div>`,
   );
   if (a.open.length) {
     doc.md`## Not PASS yet`;
@@ -116,7 +128,7 @@ export function prBody(steps: BundleStep[], limit = PR_BODY_LIMIT): { text: stri
     "|---|---|---|---|---|---|",
     ...steps.map(
       (s) =>
-        `| ${s.step} | ${s.notebook} | **${s.status}** | ${cell(s.problem ?? s.headline)} | ` +
+        `| ${s.step} | ${s.notebook} | **${s.status}** | ${cell(decides(s))} | ` +
         `${s.run?.measured ?? "–"} | ${s.run?.runId ?? "–"} |`,
     ),
     "",

@@ -4,7 +4,8 @@
 // so the `docker exec k2-clickhouse clickhouse-client` wrapper is the one part not run). Timed from the fault to the
 // verify check passing, against the runbook's target and the 15-minute goal.
 
-import { type FaultRig, stepThree } from "../alerting/stack-faults.ts";
+import { stepThree } from "../failure/matrix.ts";
+import type { FaultRig } from "../faults/control.ts";
 import type { Target } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
@@ -21,7 +22,7 @@ function faultOf(r: Runbook, rig: DrillRig) {
     const { apply, clear } = r.sqlFault;
     return { apply: () => rig.target.command(apply), clear: () => rig.target.command(clear) };
   }
-  const faultRig: FaultRig = { docker: rig.docker!, lab: true, network: rig.network, hold: rig.hold };
+  const faultRig: FaultRig = { docker: rig.docker, lab: true, network: rig.network, hold: rig.hold };
   return stepThree(faultRig, r.test!, `drill ${r.name}`);
 }
 

@@ -2,24 +2,20 @@
 // and which may run side by side), the lab's scrape endpoints on one loopback port, and the Prometheus that scrapes
 // them. A stack's faults are step 3's (../stack-faults.ts), in the same FaultSpec.
 
-import type { Target } from "../../io/clickhouse.ts";
 import type { DockerTarget } from "../../io/docker.ts";
 import { THRESHOLDS } from "../../k2/thresholds.ts";
 import { clickhouseMetrics, redpandaMetrics } from "../../lab/endpoints.ts";
 import { EXCHANGE_SHARE } from "../../lab/instruments.ts";
-import type { LabTraffic } from "../../lab/lab.ts";
 import type { LabOffload } from "../../lab/offload.ts";
+import type { LabRig } from "../../lab/rig.ts";
 import { runLabContainer } from "../../lab/stack.ts";
 import { compressedMs } from "../compress.ts";
-import { PipelineExporter } from "../exporter.ts";
+import { PipelineExporter, scrapeBudgetMs } from "../exporter.ts";
 import { DELAY_WINDOW_MS } from "../exporter-sql.ts";
 
-export type LabRig = {
-  target: Target;
-  traffic: LabTraffic;
+/** The lab as the live fire runs it (lib/lab/rig.ts) with its offload job and the pipeline exporter in process. */
+export type FireRig = Pick<LabRig, "target" | "traffic" | "docker" | "flushMs"> & {
   offload: LabOffload;
-  docker: DockerTarget | null;
-  flushMs: number;
   exporter: PipelineExporter;
 };
 
@@ -59,7 +55,7 @@ const OOM_CONTAINER = "k2-lab-oom";
 const BUSIEST = Math.max(...Object.values(EXCHANGE_SHARE));
 
 /** The faults of step 3's kinds, one per alert, each with the time its condition needs. */
-export function faultsFor(rig: LabRig, factor: number, scrapeMs: number): FaultSpec[] {
+export function faultsFor(rig: FireRig, factor: number, scrapeMs: number): FaultSpec[] {
   const c = rig.traffic.control;
   return [
     {
@@ -130,7 +126,7 @@ function offloadFailure(offload: LabOffload): FaultSpec {
  * comes is the consumer's business on a loaded machine: the bound starts from the first refused insert, by the lab's
  * count, when that is later than a flush.
  */
-function insertFailure(rig: LabRig, scrapeMs: number): FaultSpec {
+function insertFailure(rig: FireRig, scrapeMs: number): FaultSpec {
   let failedBefore = Number.POSITIVE_INFINITY;
   return {
     alert: "ClickHouseBronzeInsertFailure",
@@ -206,13 +202,13 @@ export const oomFault = (docker: DockerTarget | null): FaultSpec => {
 };
 
 /** The lab's scrape endpoints on one loopback port: the exporter, Redpanda's and ClickHouse's. */
-export function serveLab(rig: Omit<LabRig, "offload" | "docker" | "flushMs">, port = 0) {
+export function serveLab(rig: Pick<FireRig, "target" | "traffic" | "exporter">, port = 0) {
   return Bun.serve({
     port,
     hostname: "127.0.0.1",
     fetch: async (req) => {
       const path = new URL(req.url).pathname;
-      if (path === "/metrics") return new Response(await rig.exporter.scrape());
+      if (path === "/metrics") return new Response(await rig.exporter.scrape(scrapeBudgetMs(req.headers)));
       if (path === "/redpanda/public_metrics") return new Response(redpandaMetrics(rig.traffic.summary()));
       if (path === "/clickhouse/metrics") return new Response(await clickhouseMetrics(rig.target));
       return new Response("not found", { status: 404 });

@@ -12,7 +12,7 @@ import { EXIT, firstLine, K2Error } from "../../runtime/errors.ts";
 import { compress } from "../compress.ts";
 import { buildDashboard } from "../dashboard.ts";
 import { ALERTS, type Alert, ruleLabels, ruleYaml } from "../rules.ts";
-import { type FaultSpec, faultsFor, type LabRig, lanePhases, prometheusConfig, serveLab } from "./lab.ts";
+import { type FaultSpec, type FireRig, faultsFor, lanePhases, prometheusConfig, serveLab } from "./lab.ts";
 import { type FireResult, type LiveFireRecord, notRunResult, type PanelSeries } from "./record.ts";
 import { baselineFired, fireBound, fireVerdict, firstIn, type Notice, type StateChange } from "./verdict.ts";
 
@@ -38,7 +38,7 @@ type Monitor = {
 
 /** The lab: start the webhook, Alertmanager and Prometheus on loopback; run the baseline and each fault; stop all. */
 export async function runLiveFire(
-  rig: LabRig,
+  rig: FireRig,
   o: LiveFireOptions & { scrapeMs: number; evalMs: number },
 ): Promise<LiveFireRecord> {
   const notified: Notice[] = [];

@@ -1,0 +1,75 @@
+// The lab started once, one way, for every notebook that runs on it (latency, failure modes, the live fire): its
+// containers when a Docker engine answers, its traffic (the replayer in the background, through the handler
+// containers' FIFOs when asked), and its offload job on a schedule. Notebooks start it and pass it to their step's
+// runner, which sees only its types; stop() undoes everything in reverse.
+import type { Target } from "../io/clickhouse.ts";
+import type { DockerTarget } from "../io/docker.ts";
+import type { Conduits } from "./conduit.ts";
+import { type LabTraffic, startLabTraffic } from "./lab.ts";
+import { LabOffload } from "./offload.ts";
+import { parseDelay } from "./random.ts";
+import type { LabSchemaOptions } from "./schema.ts";
+import { ensureLabStack } from "./stack.ts";
+import type { LabTopics } from "./topics.ts";
+import type { Fault } from "./traffic.ts";
+
+export type LabRigOptions = {
+  /** messages per second over the three exchanges */
+  rate: number;
+  seed: number;
+  /** the modelled exchange delay, e.g. "lognormal:40ms,0.5" (lib/lab/random.ts parseDelay) */
+  delay: string;
+  /** the consumer's flush interval, stated in the Kafka stand-ins' DDL */
+  flushMs: number;
+  faults?: Fault[];
+  schema?: LabSchemaOptions;
+  /** the lab's containers are created (or found) when set */
+  docker: DockerTarget | null;
+  /** the trades go through the handler containers (needs `docker`), as a stack's feed handlers carry them */
+  throughContainers?: boolean;
+  /** the topics shared with k2-redpanda's rpk stand-in */
+  topics?: LabTopics;
+  /** the offload job: how often it runs, and whether it checks the lab's Spark and MinIO containers; null: none */
+  offload: { everyMs: number; containers: boolean } | null;
+};
+
+export type LabRig = {
+  target: Target;
+  docker: DockerTarget | null;
+  flushMs: number;
+  traffic: LabTraffic;
+  offload: LabOffload | null;
+  stop(): Promise<void>;
+};
+
+export async function startLabRig(target: Target, o: LabRigOptions): Promise<LabRig> {
+  const conduits: Conduits | undefined = o.docker ? await ensureLabStack(o.docker) : undefined;
+  const traffic = await startLabTraffic(
+    target,
+    {
+      ratePerSec: o.rate,
+      seed: o.seed,
+      delay: parseDelay(o.delay),
+      flushMs: o.flushMs,
+      faults: o.faults,
+      topics: o.topics,
+      conduits: o.throughContainers ? conduits : undefined,
+    },
+    o.schema,
+  );
+  const offload = o.offload
+    ? (await new LabOffload(target, o.offload.containers ? o.docker : null, o.offload.everyMs).setup()).start()
+    : null;
+  return {
+    target,
+    docker: o.docker,
+    flushMs: o.flushMs,
+    traffic,
+    offload,
+    async stop() {
+      offload?.stop();
+      await traffic.stop();
+      conduits?.close();
+    },
+  };
+}
