@@ -13,12 +13,13 @@
 
 import { basename, join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { detachSampler, readyTarget, samplerStatus, startOptions, stopSampler } from "../lib/burnin/lifecycle.ts";
+import { detachSampler, readyStack, samplerStatus, startOptions, stopSampler } from "../lib/burnin/lifecycle.ts";
 import { figuresSection, resultsSection, totalsSection, trendsSection } from "../lib/burnin/report.ts";
 import { findRun, importRun, NOTEBOOK, noEngineRun, runSampler } from "../lib/burnin/run.ts";
 import { analyseBurnIn, type BurnInFetched } from "../lib/burnin/summary.ts";
 import { isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
 import { connectDocker, probeDocker } from "../lib/io/docker.ts";
+import { ensureLabStack } from "../lib/lab/stack.ts";
 import type { Report } from "../lib/report/document.ts";
 import { EXIT, usageError } from "../lib/runtime/errors.ts";
 import { flagError, type Notebook, renderRun, top, watchAndRender } from "../lib/runtime/notebook.ts";
@@ -184,7 +185,8 @@ async function command(argv: string[]): Promise<number> {
     return 0;
   }
   const checkHealth = !values.resume && !values.child;
-  for (const line of await readyTarget(probe, o, checkHealth, !!values["skip-health"])) console.error(line);
+  if (o.lab) await ensureLabStack(probe, { offloadPeriodMs: o.offloadPeriodMs });
+  else for (const line of await readyStack(probe, o, checkHealth, !!values["skip-health"])) console.error(line);
   if (values.detach) {
     console.log(await detachSampler(argv.slice(sub ? 1 : 0)));
     return 0;

@@ -9,7 +9,6 @@ import type { DockerTarget } from "../io/docker.ts";
 import { loadConfig } from "../k2/config.ts";
 import { SERVICES } from "../k2/stack.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
-import { ensureLabStack } from "../lab/stack.ts";
 import { EXIT, K2Error, usageError } from "../runtime/errors.ts";
 import { alive } from "../runtime/process.ts";
 import { openRun } from "../runtime/store.ts";
@@ -39,14 +38,10 @@ export function startOptions(v: StartFlags, lab: boolean): StartOptions {
 }
 
 /**
- * The lab's containers are created where missing; a stack must have its containers and, unless resuming or
- * skipped, pass the health precondition (a burn-in of an unhealthy stack measures the wrong thing).
+ * A stack must have its containers and, unless resuming or skipped, pass the health precondition (a burn-in of an
+ * unhealthy stack measures the wrong thing). The lab's containers the notebook creates where missing.
  */
-export async function readyTarget(d: DockerTarget, o: StartOptions, checkHealth: boolean, skipHealth: boolean) {
-  if (o.lab) {
-    await ensureLabStack(d, { offloadPeriodMs: o.offloadPeriodMs });
-    return [];
-  }
+export async function readyStack(d: DockerTarget, o: StartOptions, checkHealth: boolean, skipHealth: boolean) {
   if (!(await d.docker.listContainers({ all: true, filters: { name: [`^/${o.prefix}`] } })).length)
     throw new K2Error(
       `no ${o.prefix}* containers on ${d.host}: start the K2 stack (docker compose -f docker-compose.v2.yml up ` +

@@ -5,7 +5,6 @@ import { FaultControl, type FaultRig } from "../faults/control.ts";
 import type { Action } from "../faults/journal.ts";
 import { reconnectCommand } from "../k2/network.ts";
 import { MTTR_TARGET_MS } from "../k2/thresholds.ts";
-import { LAB_NET } from "../lab/stack.ts";
 import { EXIT, K2Error } from "../runtime/errors.ts";
 
 export type TestSpec = {
@@ -111,8 +110,8 @@ export const MATRIX: TestSpec[] = [
     consumerHold: true,
     offload: false,
     analogue:
-      `k2-clickhouse is disconnected from the lab's internal network ${LAB_NET} (nothing is ever sent over ` +
-      `it) and the consumer's inserts are held meanwhile`,
+      "k2-clickhouse is disconnected from the lab's internal network (compose's k2-net, in the lab's own project; " +
+      "nothing is ever sent over it) and the consumer's inserts are held meanwhile",
   },
 ];
 
