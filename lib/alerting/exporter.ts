@@ -7,7 +7,7 @@
 import client from "prom-client";
 import type { Db } from "../io/clickhouse.ts";
 import { type DockerTarget, k2Containers, withTimeout } from "../io/docker.ts";
-import { freshnessMs, watermarkSource } from "../io/watermarks.ts";
+import { freshnessMs, type WatermarkTable, watermarkSource } from "../io/watermarks.ts";
 import type { K2Config } from "../k2/config.ts";
 import { discoverWithObservation, type Mapping, silverOf } from "../k2/discovery.ts";
 import { EXCHANGE_NAMES } from "../k2/stack.ts";
@@ -149,6 +149,8 @@ export class PipelineExporter {
   readonly registry = new client.Registry();
   private readonly m = define(this.registry);
   private silver: Mapping | undefined;
+  /** where ClickHouse's watermarks are, once found */
+  private readonly watermarks: { table?: WatermarkTable } = {};
   private lastLandedMs: number;
   private readonly now: () => number;
   get delayWindowMs() {
@@ -261,7 +263,7 @@ export class PipelineExporter {
   }
 
   private async readOffload(): Promise<Samples> {
-    const src = await watermarkSource(this.need(), this.d.database, this.d.prefectDbUrl);
+    const src = await watermarkSource(this.need(), this.d.database, this.d.prefectDbUrl, this.watermarks);
     if (!src) throw new Error("no offload_watermarks table in ClickHouse and PREFECT_DB_URL is not set");
     const now = this.now();
     return src.rows.flatMap((r) => [

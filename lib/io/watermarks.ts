@@ -77,8 +77,10 @@ export type WatermarkSource = {
 /** One reading for the offload failure tests: the newest watermark across tables and the total failure count. */
 export type WatermarkReading = { ms: number; status: string | null; failures: number | null; source: string };
 
-/** ClickHouse: any database's offload_watermarks (the K2 one first). Null when there is none. */
-export async function clickhouseWatermarks(db: Db, database: string): Promise<WatermarkSource | null> {
+/** Where ClickHouse keeps the watermarks and how its columns map: found once, for a reader that reads again. */
+export type WatermarkTable = { where: string; m: WatermarkColumns };
+
+async function locateClickhouse(db: Db, database: string): Promise<WatermarkTable | null> {
   const tables = await db.query<{ database: string }>(
     `SELECT database FROM system.tables WHERE name = 'offload_watermarks' ORDER BY database != ${sqlString(database)}`,
   );
@@ -90,7 +92,31 @@ export async function clickhouseWatermarks(db: Db, database: string): Promise<Wa
         `'offload_watermarks'`,
     )
   ).map((c) => c.name);
-  const m = mapWatermarkColumns(`ClickHouse ${where}`, cols);
+  return { where, m: mapWatermarkColumns(`ClickHouse ${where}`, cols) };
+}
+
+/**
+ * ClickHouse: any database's offload_watermarks (the K2 one first). Null when there is none. `cache` keeps where the
+ * table is between reads (the exporter reads every scrape: two system-table queries fewer each time); a read that
+ * fails forgets it, so a table dropped and made again is found again.
+ */
+export async function clickhouseWatermarks(
+  db: Db,
+  database: string,
+  cache?: { table?: WatermarkTable },
+): Promise<WatermarkSource | null> {
+  const located = cache?.table ?? (await locateClickhouse(db, database));
+  if (!located) return null;
+  if (cache) cache.table = located;
+  try {
+    return await readClickhouse(db, located);
+  } catch (e) {
+    if (cache) cache.table = undefined;
+    throw e;
+  }
+}
+
+async function readClickhouse(db: Db, { where, m }: WatermarkTable): Promise<WatermarkSource> {
   // ReplacingMergeTree keeps old versions until merges: take the newest per table, by its update time if it has one.
   const by = sqlIdent(m.updated ?? m.watermark);
   const ms = (c?: string) => (c ? `toUnixTimestamp64Milli(toDateTime64(max(${sqlIdent(c)}), 3))` : "NULL");
@@ -201,9 +227,10 @@ export async function watermarkSource(
   db: Db,
   database: string,
   prefectDbUrl?: string,
+  cache?: { table?: WatermarkTable },
 ): Promise<WatermarkSource | null> {
   const found = [
-    await clickhouseWatermarks(db, database),
+    await clickhouseWatermarks(db, database, cache),
     prefectDbUrl ? await postgresWatermarks(prefectDbUrl) : null,
   ];
   return liveSource(found.filter((s): s is WatermarkSource => s !== null));
