@@ -23,7 +23,8 @@ export type Layout = {
 // Runs in the page: no script of the report's own is involved.
 const MEASURE = `(() => {
   const main = document.querySelector("main") ?? document.body;
-  const name = (t) => (t.querySelector(".caption")?.textContent ?? t.querySelector("th")?.textContent ?? "table").trim();
+  const name = (t) =>
+    (t.querySelector(".caption")?.textContent ?? t.querySelector("th")?.textContent ?? "table").trim();
   return {
     pageOverflow: document.documentElement.scrollWidth > window.innerWidth + 1,
     cutTables: [...document.querySelectorAll(".table")]
@@ -32,7 +33,8 @@ const MEASURE = `(() => {
       const edge = w.getBoundingClientRect().right;
       return n + [...w.querySelectorAll("th")].filter((th) => th.getBoundingClientRect().right > edge + 1).length;
     }, 0),
-    column: main.clientWidth - parseFloat(getComputedStyle(main).paddingLeft) - parseFloat(getComputedStyle(main).paddingRight),
+    column: main.clientWidth - parseFloat(getComputedStyle(main).paddingLeft) -
+      parseFloat(getComputedStyle(main).paddingRight),
     figures: [...document.querySelectorAll("figure svg, figure img")]
       .filter((f) => !f.closest('[class*="-swatches"]'))
       .map((f) => f.getBoundingClientRect().width),

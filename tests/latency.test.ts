@@ -201,7 +201,8 @@ test("a dropped sequence range is loss, by ground truth and by sequence continui
     kraken = mappings.find((m) => m.table === "k2.bronze_trades_kraken")!;
   const w: Window = { fromMs: s.startMs - 1, toMs: s.lastExchangeTs + 1 };
   const truth = await t.query<{ exchange: string; lost: number; dropped_by_fault: number }>(
-    `SELECT exchange, sum(lost) AS lost, sum(dropped_by_fault) AS dropped_by_fault FROM (${truthLossSql(silver, w, LAB_TRUTH_DB)}) ` +
+    "SELECT exchange, sum(lost) AS lost, sum(dropped_by_fault) AS dropped_by_fault FROM " +
+      `(${truthLossSql(silver, w, LAB_TRUTH_DB)}) ` +
       `GROUP BY exchange ORDER BY exchange`,
   );
   expect(truth.map((r) => [r.exchange, Number(r.lost), Number(r.dropped_by_fault)])).toEqual([

@@ -93,7 +93,7 @@ describe("the live fire's verdict, on recorded state changes", () => {
   });
 });
 
-test("the timeline: states from the fault's start, resolved after the fault's length; no window without a fault", () => {
+test("the timeline: states from the fault's start, resolved after the fault's length; no window without one", () => {
   const result = { fault: "f", status: "PASS" as const, note: "", notifiedMs: 10_300 };
   const rec = {
     faults: [{ alert: "FeedHandlerDown", fromMs: 1_000_000, toMs: 1_012_000 }],

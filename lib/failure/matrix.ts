@@ -153,12 +153,13 @@ export function plan(t: TestSpec, holdMs: number, network: string): string[] {
   ];
 }
 
-/** A test as a fault: what it does, in words, and its apply and clear (clear throws when the container stays broken). */
+/** A test as a fault: what it does in words, its apply, and its clear (which throws if the container stays broken). */
 export type TestFault = { fault: string; apply(): Promise<void>; clear(): Promise<void> };
 
 /**
- * One of step 3's tests as a fault another step applies (the live fire on a stack, the drill), through lib/faults/ (guard, journal, the Docker action, step 3's retrying clear).
- * `label` names it in the journal (e.g. "live-fire FeedHandlerDown").
+ * One of step 3's tests as a fault another step applies (the live fire on a stack, the drill), through lib/faults/
+ * (guard, journal, the Docker action, step 3's retrying clear). `label` names it in the journal (e.g. "live-fire
+ * FeedHandlerDown").
  */
 export function stepThree(r: FaultRig, test: string, label: string): TestFault {
   const t = MATRIX.find((x) => x.name === test)!;

@@ -31,7 +31,7 @@ export class FaultControl {
     readonly fault: Fault,
   ) {}
 
-  /** The guard: only a K2 container, and in the lab only the lab's; run by apply if not before (step 3 runs it first). */
+  /** The guard: only a K2 container, in the lab only the lab's; apply runs it unless done (step 3 runs it first). */
   async check() {
     if (this.rig.docker) await guard(this.rig.docker, this.fault.container, this.rig.lab);
     this.checked = true;

@@ -38,7 +38,8 @@ export class LabOffload {
       ENGINE = ReplacingMergeTree(updated_at) ORDER BY table_name`,
     );
     await this.t.command(
-      `CREATE TABLE IF NOT EXISTS ${LAB_TRUTH_DB}.cold_trades (message_id UUID, exchange String, symbol String, seq UInt64, ` +
+      `CREATE TABLE IF NOT EXISTS ${LAB_TRUTH_DB}.cold_trades (message_id UUID, exchange String, symbol String, ` +
+        "seq UInt64, " +
         `processed_at DateTime64(6)) ENGINE = MergeTree ORDER BY (exchange, processed_at)`,
     );
     return this;

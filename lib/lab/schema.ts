@@ -37,7 +37,7 @@ export type LabSchemaOptions = {
   kafka?: { flushIntervalMs: number; maxBlockSize: number };
 };
 
-/** The lab's ground truth: what it sent, dropped and batched, and the offload's cold copy. One name for every reader. */
+/** The lab's ground truth: what it sent, dropped and batched, and the offload's cold copy; one name for all readers. */
 export const LAB_TRUTH_DB = "k2lab";
 
 export function labSchema(db = "k2", truthDb = LAB_TRUTH_DB, o: LabSchemaOptions = {}): string[] {

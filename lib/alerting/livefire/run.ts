@@ -14,7 +14,7 @@ import { buildDashboard } from "../dashboard.ts";
 import { ALERTS, type Alert, ruleLabels, ruleYaml } from "../rules.ts";
 import { type FaultSpec, type FireRig, faultsFor, lanePhases, prometheusConfig, serveLab } from "./lab.ts";
 import { type FireResult, type LiveFireRecord, notRunResult, type PanelSeries } from "./record.ts";
-import { baselineFired, fireBound, fireVerdict, firstIn, type Notice, type StateChange } from "./verdict.ts";
+import { baselineFired, fireBound, fireVerdict, firstIn, fmtS, type Notice, type StateChange } from "./verdict.ts";
 
 export type LiveFireOptions = {
   factor: number;
@@ -180,8 +180,6 @@ async function runFaults(
     await tl.stop();
   }
 }
-
-const fmtS = (ms: number | null) => (ms === null ? "never" : `${(ms / 1000).toFixed(1)} s`);
 
 /**
  * Alert name -> its state now; several series of one alert (per exchange) count as firing if any fires. A series the

@@ -68,9 +68,13 @@ export type FireObservation = {
   slowestScrapeMs: number;
 };
 
-const fmtS = (ms: number | null) => (ms === null ? "never" : `${(ms / 1000).toFixed(1)} s`);
+/** "12.4 s", or "never" */
+export const fmtS = (ms: number | null) => (ms === null ? "never" : `${(ms / 1000).toFixed(1)} s`);
 
-/** Pending, firing, notified and resolved from the recorded changes; PASS when it fired in bound, was heard, resolved. */
+/**
+ * Pending, firing, notified and resolved from the recorded changes; PASS when it fired within its bound, was heard,
+ * and resolved.
+ */
 export function fireVerdict(o: FireObservation): FireResult {
   const watched = o.changes.filter((c) => c.at <= o.until);
   const firing = firstIn(watched, o.alert, ["firing"], o.t0);
