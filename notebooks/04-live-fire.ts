@@ -254,7 +254,7 @@ async function fetchLive(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbor
     });
     await firstOffload(rig);
     const exporter = labExporter(target, docker, o.factor);
-    const served = serveLab({ target, traffic: rig.traffic, exporter }, o.labPort);
+    const served = serveLab({ endpoints: rig.endpoints, exporter }, o.labPort);
     log(`the lab's endpoints: http://127.0.0.1:${served.port}/metrics, /redpanda/public_metrics, /clickhouse/metrics`);
     hold = rig.traffic.control;
     delayWindow = exporter.delayWindowMs;

@@ -219,6 +219,7 @@ test("a dropped sequence range is loss, by ground truth and by sequence continui
 }, 60_000);
 
 describe("stack load through dockerode exec in k2-redpanda", () => {
+  const EVEN = { binance: 1 / 3, kraken: 1 / 3, coinbase: 1 / 3 };
   test("loadCommand fills the template; the replay span ends where the load starts", () => {
     const fill = { topic: "market.crypto.trades.binance.raw", n: 1200, seconds: 30 };
     expect(
@@ -233,12 +234,10 @@ describe("stack load through dockerode exec in k2-redpanda", () => {
     );
     expect(loadCommand("-o -{n} {x}", { ...fill, sinceMs: 0, untilMs: 0 })).toBe("-o -1200 {x}");
     // 5x for 30 s: 200 msg/s more, binance's half of it; from 8 windows back (twice the 4 windows it copies)
-    expect([replayCount(SCENARIOS[1]!, "binance", 30_000), replaySpanMs(SCENARIOS[1]!, 30_000)]).toEqual([
-      3000, 240_000,
-    ]);
+    expect([replayCount(SCENARIOS[1]!, 0.5, 30_000), replaySpanMs(SCENARIOS[1]!, 30_000)]).toEqual([3000, 240_000]);
   });
   test("no Docker engine: NOT RUN with the reason", async () => {
-    const r = await stackLoad("true", SCENARIOS[1]!, 1000, () => {}, { DOCKER_HOST: "unix:///tmp/none.sock" });
+    const r = await stackLoad("true", SCENARIOS[1]!, 1000, () => {}, EVEN, { DOCKER_HOST: "unix:///tmp/none.sock" });
     expect("notRun" in r && r.notRun).toMatch(/^Docker engine not reachable at unix:\/\/\/tmp\/none\.sock/);
   });
   test("the command runs inside the lab's k2-redpanda container, once per exchange topic", async () => {
@@ -247,15 +246,17 @@ describe("stack load through dockerode exec in k2-redpanda", () => {
     const { ensureLabStack } = await import("../lib/lab/stack.ts");
     await ensureLabStack(await connectDocker({ DOCKER_HOST: host }));
     const seen: string[] = [];
-    const r = await stackLoad("test -n {topic} && echo {n}", SCENARIOS[1]!, 1500, (m) => seen.push(m), {
+    // the measured mix: each topic gets its exchange's share of 5x's 200 msg/s extra, for 2 s
+    const shares = { binance: 0.5, kraken: 0.2, coinbase: 0.3 };
+    const r = await stackLoad("test -n {topic} && echo {n}", SCENARIOS[1]!, 1500, (m) => seen.push(m), shares, {
       DOCKER_HOST: host,
     });
     expect("exitCode" in r && r.exitCode).toBe(0);
     expect(r.endMs - r.startMs).toBeGreaterThanOrEqual(1500);
-    expect(seen.map((m) => m.replace(/: test.*/, ""))).toEqual([
-      "load 5x: binance",
-      "load 5x: kraken",
-      "load 5x: coinbase",
+    expect(seen.map((m) => m.replace(/: test -n (\S+) && echo/, " $1"))).toEqual([
+      "load 5x: binance market.crypto.trades.binance.raw 200",
+      "load 5x: kraken market.crypto.trades.kraken.raw 80",
+      "load 5x: coinbase market.crypto.trades.coinbase.raw 120",
     ]);
   }, 60_000);
 });
@@ -295,16 +296,22 @@ describe("notebooks/01-latency.ts on the lab", () => {
     );
     expect(r.code).toBe(6);
   }, 120_000);
-  test("second-granular silver: UNRESOLVED, never PASS", async () => {
-    // 10x: the true p99 (a few hundred ms) is far under the 1 s target, but a clock that truncates to whole seconds
-    // cannot show it
+  test("second-granular silver: never PASS; UNRESOLVED under the target, FAIL at or over it", async () => {
+    // 10x: the true p99 (a few hundred ms on an idle machine) is under the 1 s target, but a clock that truncates to
+    // whole seconds cannot show it. On a loaded machine the true p99 can pass 1 s, and then the truncated p99 can
+    // too: that is a real FAIL (truncation only shortens lags), so the verdict is checked against the p99 measured.
     const r = await latency([
       ...["--scenarios", "10x", "--duration", "8s", "--lab-coarse-silver"],
       ...["--flush", "100ms", "--tuning", "kafka_flush_interval_ms = 100"],
     ]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^latency: 10x UNRESOLVED/);
-    expect(r.stdout).toContain("within the 1 s resolution of the ingestion clock");
+    const p99 = Number(r.stdout.match(/^ {2}10x {2}p50 [\d.,]+ ms · p99 ([\d.,]+) ms/m)?.[1]?.replace(/,/g, ""));
+    expect(p99).toBeGreaterThanOrEqual(0);
+    expect(r.stdout).not.toMatch(/^latency: 10x PASS/m);
+    if (p99 < 1000) {
+      expect(r.stdout).toMatch(/^latency: 10x UNRESOLVED/);
+      expect(r.stdout).toContain("within the 1 s resolution of the ingestion clock");
+    } else expect(r.stdout).toMatch(/^latency: 10x FAIL/);
   }, 120_000);
   test("the stack's path on the lab: rpk in k2-redpanda replays copies; achieved by landing time", async () => {
     const host = await ensureDockerEngine();

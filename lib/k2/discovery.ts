@@ -5,6 +5,7 @@
 import { type Db, sqlIdent, sqlString, sqlTimeMs } from "../io/clickhouse.ts";
 import { EXIT, firstLine, K2Error, warnOnce } from "../runtime/errors.ts";
 import type { K2Config, Role } from "./config.ts";
+import { EXCHANGE_NAMES } from "./stack.ts";
 
 export type ColumnInfo = { table: string; name: string; type: string };
 export type TimeColumn = { column: string; type: string; resolutionMs: number; observedResolutionMs?: number | null };
@@ -32,7 +33,6 @@ const CANDIDATES: Record<Role, string[]> = {
   sequence: ["sequence_number", "source_sequence", "sequence", "seq", "trade_seq"],
 };
 const FINER_INGESTION = ["processed_at", "ingested_at", "inserted_at", "ingestion_timestamp"];
-const EXCHANGES = ["binance", "kraken", "coinbase"];
 
 /**
  * Seconds per tick of a ClickHouse time type, in milliseconds:
@@ -91,7 +91,7 @@ export function mapTradeTable(
   const exCol = pick("exchange", (c) => /String|Enum/.test(c.type));
   if (exCol) exchange = { column: exCol.name };
   else {
-    const fromName = EXCHANGES.find((e) => short(table).toLowerCase().endsWith(`_${e}`));
+    const fromName = EXCHANGE_NAMES.find((e) => short(table).toLowerCase().endsWith(`_${e}`));
     if (!fromName) throw fail("exchange", "no exchange column and the table name names no exchange");
     exchange = { constant: fromName };
     notes.push(`exchange taken from the table name (${fromName})`);

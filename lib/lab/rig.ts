@@ -5,6 +5,8 @@
 import type { Target } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import type { Conduits } from "./conduit.ts";
+import { clickhouseMetrics, redpandaMetrics } from "./endpoints.ts";
+import { EXCHANGE_SHARE } from "./instruments.ts";
 import { type LabTraffic, startLabTraffic } from "./lab.ts";
 import { LabOffload } from "./offload.ts";
 import { parseDelay } from "./random.ts";
@@ -33,11 +35,17 @@ export type LabRigOptions = {
   offload: { everyMs: number; containers: boolean } | null;
 };
 
+/** What the lab serves in place of Redpanda's /public_metrics and ClickHouse's <prometheus> endpoint. */
+export type LabEndpoints = { redpanda(): string; clickhouse(): Promise<string> };
+
 export type LabRig = {
   target: Target;
   docker: DockerTarget | null;
   flushMs: number;
   traffic: LabTraffic;
+  /** the busiest exchange's share of the traffic, by the lab's model */
+  busiestShare: number;
+  endpoints: LabEndpoints;
   offload: LabOffload | null;
   stop(): Promise<void>;
 };
@@ -65,6 +73,8 @@ export async function startLabRig(target: Target, o: LabRigOptions): Promise<Lab
     docker: o.docker,
     flushMs: o.flushMs,
     traffic,
+    busiestShare: Math.max(...Object.values(EXCHANGE_SHARE)),
+    endpoints: { redpanda: () => redpandaMetrics(traffic.summary()), clickhouse: () => clickhouseMetrics(target) },
     offload,
     async stop() {
       offload?.stop();

@@ -5,8 +5,7 @@
 // where rpk can only replay copies. The achieved rate is measured afterwards from what landed,
 // by landing time, never assumed from what was asked.
 import { execIn, inspectIfAny, probeDocker } from "../io/docker.ts";
-import { EXCHANGE_NAMES, topicOf } from "../k2/stack.ts";
-import { EXCHANGE_SHARE, type Exchange } from "../lab/instruments.ts";
+import { EXCHANGE_NAMES, type ExchangeName, topicOf } from "../k2/stack.ts";
 import { BASE_RATE } from "../runtime/units.ts";
 import type { Scenario } from "./verdict.ts";
 
@@ -16,14 +15,17 @@ export type Load = {
   how: string;
   /** whether it adds replayed copies of recent messages (rpk) rather than fresh trades */
   copies: boolean;
-  run(s: Scenario, durationMs: number, log: (m: string) => void): Promise<LoadResult>;
+  run(s: Scenario, durationMs: number, log: (m: string) => void, shares: Shares): Promise<LoadResult>;
 };
+
+/** Each exchange's share of the trades, as measured before a load (lib/latency/run.ts exchangeShares). */
+export type Shares = Record<ExchangeName, number>;
 
 /** rpk inside k2-redpanda: the stack's load, and on the lab the same exec into the stand-in. */
 export const rpkLoad = (template: string, env = process.env): Load => ({
   how: "rpk in k2-redpanda, replaying recent messages",
   copies: true,
-  run: (s, durationMs, log) => stackLoad(template, s, durationMs, log, env),
+  run: (s, durationMs, log, shares) => stackLoad(template, s, durationMs, log, shares, env),
 });
 
 /** The lab's generator at the scenario's total rate for the load's time, then back to its base rate. */
@@ -48,9 +50,9 @@ export const generatorLoad = (control: { rate?: number }, baseRate: number): Loa
 export const replaySpanMs = (s: Scenario, durationMs: number) => 2 * (s.multiple - 1) * durationMs;
 
 /** The messages a load replays into one exchange's topic: its share of the scenario's extra rate, for its time. */
-export function replayCount(s: Scenario, e: Exchange, durationMs: number): number {
+export function replayCount(s: Scenario, share: number, durationMs: number): number {
   const extra = (s.multiple - 1) * BASE_RATE; // the stack already carries ~1x
-  return Math.max(1, Math.round(extra * EXCHANGE_SHARE[e] * Math.round(durationMs / 1000)));
+  return Math.max(1, Math.round(extra * share * Math.round(durationMs / 1000)));
 }
 
 export type LoadFill = { topic: string; n: number; seconds: number; sinceMs: number; untilMs: number };
@@ -75,6 +77,7 @@ export async function stackLoad(
   s: Scenario,
   durationMs: number,
   log: (m: string) => void,
+  shares: Shares,
   env = process.env,
 ): Promise<LoadResult> {
   const startMs = Date.now();
@@ -95,7 +98,7 @@ export async function stackLoad(
   const seconds = Math.round(durationMs / 1000);
   const codes = await Promise.all(
     EXCHANGE_NAMES.map(async (e) => {
-      const fill = { topic: topicOf(e), n: replayCount(s, e, durationMs), seconds, untilMs: startMs };
+      const fill = { topic: topicOf(e), n: replayCount(s, shares[e], durationMs), seconds, untilMs: startMs };
       const cmd = loadCommand(template, { ...fill, sinceMs: startMs - replaySpanMs(s, durationMs) });
       log(`load ${s.name}: ${e}: ${cmd}`);
       return (await execIn(c, ["sh", "-c", cmd])).exitCode;

@@ -17,8 +17,17 @@ import type { Fault } from "../lab/traffic.ts";
 import { EXIT, K2Error } from "../runtime/errors.ts";
 import type { RunWriter } from "../runtime/store.ts";
 import type { Window } from "../verdict/status.ts";
-import { type Load, replayCount, replaySpanMs } from "./load.ts";
-import { continuitySql, copiesFindSql, lagExportSql, landedSql, queryLogSql, statsSql, truthLossSql } from "./sql.ts";
+import { type Load, replayCount, replaySpanMs, type Shares } from "./load.ts";
+import {
+  continuitySql,
+  copiesFindSql,
+  exchangeCountsSql,
+  lagExportSql,
+  landedSql,
+  queryLogSql,
+  statsSql,
+  truthLossSql,
+} from "./sql.ts";
 import type { ScenarioRecord } from "./summary.ts";
 import { type LossCheck, SCENARIOS, type Scenario } from "./verdict.ts";
 
@@ -98,8 +107,9 @@ async function scenarioWindow(
   log: (m: string) => void,
 ): Promise<{ w: Window; notRun?: string }> {
   if (s.multiple > 1) {
-    if (p.lab?.topics && p.load.copies) await topicsHold(p.lab.topics, s, o.durationMs, log);
-    const load = await p.load.run(s, o.durationMs, log);
+    const shares = await exchangeShares(p.target, replaySpanMs(s, o.durationMs), o.config);
+    if (p.lab?.topics && p.load.copies) await topicsHold(p.lab.topics, s, o.durationMs, shares, log);
+    const load = await p.load.run(s, o.durationMs, log, shares);
     return { w: { fromMs: load.startMs, toMs: load.endMs }, notRun: "notRun" in load ? load.notRun : undefined };
   }
   if (p.lab) {
@@ -109,9 +119,7 @@ async function scenarioWindow(
     const now = Date.now();
     return { w: { fromMs: now - o.durationMs, toMs: now } };
   }
-  const [{ now }] = (await p.target.query<{ now: number }>("SELECT toUnixTimestamp64Milli(now64(3)) AS now")) as [
-    { now: number },
-  ];
+  const now = await nowMs(p.target);
   // a window ending now would miss what the Kafka engine has not flushed yet: end it one flush interval ago
   const toMs = o.until ?? now - settleMs;
   return { w: { fromMs: o.since ?? toMs - o.windowMs, toMs } };
@@ -121,11 +129,17 @@ async function scenarioWindow(
  * rpk replays messages produced before the load, from a span before it: on the lab, let the topics hold them first,
  * as a stack's do (5 s short of the span, for the time the load takes to start).
  */
-async function topicsHold(topics: LabTopics, s: Scenario, durationMs: number, log: (m: string) => void) {
+async function topicsHold(
+  topics: LabTopics,
+  s: Scenario,
+  durationMs: number,
+  shares: Shares,
+  log: (m: string) => void,
+) {
   const spanMs = replaySpanMs(s, durationMs),
     deadline = Date.now() + spanMs + 60_000;
   const short = () =>
-    EXCHANGE_NAMES.filter((e) => topics.held(e, Date.now() - spanMs + 5000) < replayCount(s, e, durationMs));
+    EXCHANGE_NAMES.filter((e) => topics.held(e, Date.now() - spanMs + 5000) < replayCount(s, shares[e], durationMs));
   for (let waiting = short(), said = false; waiting.length; waiting = short()) {
     if (Date.now() > deadline)
       throw new K2Error(`lab: the topics of ${waiting.join(", ")} did not fill for the ${s.name} load`, EXIT.data);
@@ -133,6 +147,27 @@ async function topicsHold(topics: LabTopics, s: Scenario, durationMs: number, lo
     said = true;
     await Bun.sleep(250);
   }
+}
+
+/**
+ * Each exchange's share of silver's trades over the span a load replays from, so that the load multiplies the mix the
+ * stack carries (on a stack with one exchange quiet, its topic gets little); an even split when the span holds none.
+ */
+async function exchangeShares(target: Target, spanMs: number, config: K2Config): Promise<Shares> {
+  const silver = silverOf(await discoverWithObservation(target, target.database, config));
+  const now = await nowMs(target);
+  const rows = await target.query<{ exchange: string; n: number }>(
+    exchangeCountsSql(silver, { fromMs: now - spanMs, toMs: now }),
+  );
+  const n = (e: string) => Number(rows.find((r) => r.exchange === e)?.n ?? 0);
+  const total = EXCHANGE_NAMES.reduce((a, e) => a + n(e), 0);
+  return Object.fromEntries(EXCHANGE_NAMES.map((e) => [e, total ? n(e) / total : 1 / EXCHANGE_NAMES.length])) as Shares;
+}
+
+/** The engine's clock: windows on a stack are the engine's time, not this machine's. */
+async function nowMs(target: Target): Promise<number> {
+  const [row] = await target.query<{ now: number }>("SELECT toUnixTimestamp64Milli(now64(3)) AS now");
+  return Number(row!.now);
 }
 
 async function countLanded(

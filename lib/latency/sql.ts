@@ -135,6 +135,12 @@ export function landedSql(m: Mapping, w: Window, settleMs: number, lookbackMs: n
       GROUP BY ${exchangeExpr(m)}, ${sqlIdent(m.symbol)}, ${id})`;
 }
 
+/** Each exchange's trades in silver by exchange time over a span (the mix a load replays, as the stack carries it). */
+export function exchangeCountsSql(m: Mapping, w: Window): string {
+  return `SELECT ${exchangeExpr(m)} AS exchange, count() AS n FROM ${m.table} WHERE ${inWindow(m, w)}
+    GROUP BY exchange`;
+}
+
 /** The rows a load's copies added, for a reader to find them: landed during the load, exchange time before it. */
 export function copiesFindSql(m: Mapping, w: Window, settleMs: number): string {
   const ex = m.exchangeTime.column,

@@ -2,19 +2,17 @@
 // and which may run side by side), the lab's scrape endpoints on one loopback port, and the Prometheus that scrapes
 // them. A stack's faults are step 3's (../stack-faults.ts), in the same FaultSpec.
 
+import { OOM_FAULT, oomContainer } from "../../faults/oom.ts";
 import type { DockerTarget } from "../../io/docker.ts";
 import { THRESHOLDS } from "../../k2/thresholds.ts";
-import { clickhouseMetrics, redpandaMetrics } from "../../lab/endpoints.ts";
-import { EXCHANGE_SHARE } from "../../lab/instruments.ts";
 import type { LabOffload } from "../../lab/offload.ts";
 import type { LabRig } from "../../lab/rig.ts";
-import { runLabContainer } from "../../lab/stack.ts";
 import { compressedMs } from "../compress.ts";
 import { PipelineExporter, scrapeBudgetMs } from "../exporter.ts";
 import { DELAY_WINDOW_MS } from "../exporter-sql.ts";
 
 /** The lab as the live fire runs it (lib/lab/rig.ts) with its offload job and the pipeline exporter in process. */
-export type FireRig = Pick<LabRig, "target" | "traffic" | "docker" | "flushMs"> & {
+export type FireRig = Pick<LabRig, "target" | "traffic" | "docker" | "flushMs" | "busiestShare" | "endpoints"> & {
   offload: LabOffload;
   exporter: PipelineExporter;
 };
@@ -51,8 +49,6 @@ export type FaultSpec = {
  */
 type Lane = "stall" | "offload" | "exchange";
 const LANE_PHASES: Lane[][] = [["stall"], ["offload", "exchange"]];
-const OOM_CONTAINER = "k2-lab-oom";
-const BUSIEST = Math.max(...Object.values(EXCHANGE_SHARE));
 
 /** The faults of step 3's kinds, one per alert, each with the time its condition needs. */
 export function faultsFor(rig: FireRig, factor: number, scrapeMs: number): FaultSpec[] {
@@ -70,7 +66,7 @@ export function faultsFor(rig: FireRig, factor: number, scrapeMs: number): Fault
       alert: "RedpandaConsumerLagHigh",
       fault: "the consumer stalled",
       lane: "stall",
-      conditionAfterMs: (THRESHOLDS.consumerLagMessages / (c.rate * BUSIEST)) * 1000,
+      conditionAfterMs: (THRESHOLDS.consumerLagMessages / (c.rate * rig.busiestShare)) * 1000,
       // the lag Redpanda's endpoint reports is the lab's backlog: the arrivals are Poisson, so it crosses when it does
       holds: () => Math.max(...Object.values(rig.traffic.summary().backlog)) > THRESHOLDS.consumerLagMessages,
       apply: async () => void (c.paused = true),
@@ -162,55 +158,30 @@ export const delayAfterStall = (
   clear: async () => {},
 });
 
-/**
- * ServiceOOMKill: a container of ours (no network, 16 MB) that outgrows its memory and is restarted by Docker. How soon
- * that happens is the engine's business (creating a container on vfs storage takes seconds on a loaded machine), so
- * the bound starts from when Docker first reports the kill or the restart (inspect, every 100 ms), as the exporter
- * sees it at its next scrape.
- */
+/** ServiceOOMKill: a container of ours runs out of memory (lib/faults/oom.ts), timed from when Docker reports it. */
 export const oomFault = (docker: DockerTarget | null): FaultSpec => {
-  let seenAt: number | null = null;
-  let poll: ReturnType<typeof setInterval> | undefined;
-  const inspect = async () => {
-    const i = await docker!.docker
-      .getContainer(OOM_CONTAINER)
-      .inspect()
-      .catch(() => null); // not created yet, or removed at clearing: nothing seen this time
-    if (i && (i.RestartCount > 0 || i.State.OOMKilled)) seenAt ??= Date.now();
-  };
+  const oom = docker ? oomContainer(docker) : null;
   return {
     alert: "ServiceOOMKill",
-    fault: `${OOM_CONTAINER} (16 MB, no network) runs out of memory and restarts`,
+    fault: OOM_FAULT,
     conditionAfterMs: 3000,
-    notRun: docker ? undefined : "no Docker engine answers (sudo bun run docker)",
-    holds: () => seenAt !== null,
-    apply: async () => {
-      seenAt = null;
-      await runLabContainer(docker!, {
-        name: OOM_CONTAINER,
-        cmd: 'x=a; while :; do x="$x$x"; done',
-        memoryMb: 16,
-        restart: { Name: "on-failure", MaximumRetryCount: 5 },
-      });
-      poll = setInterval(inspect, 100);
-    },
-    clear: async () => {
-      clearInterval(poll);
-      await docker!.docker.getContainer(OOM_CONTAINER).remove({ force: true });
-    },
+    notRun: oom ? undefined : "no Docker engine answers (sudo bun run docker)",
+    holds: () => oom?.seenAt() != null,
+    apply: async () => oom?.start(),
+    clear: async () => oom?.remove(),
   };
 };
 
 /** The lab's scrape endpoints on one loopback port: the exporter, Redpanda's and ClickHouse's. */
-export function serveLab(rig: Pick<FireRig, "target" | "traffic" | "exporter">, port = 0) {
+export function serveLab(rig: Pick<FireRig, "endpoints" | "exporter">, port = 0) {
   return Bun.serve({
     port,
     hostname: "127.0.0.1",
     fetch: async (req) => {
       const path = new URL(req.url).pathname;
       if (path === "/metrics") return new Response(await rig.exporter.scrape(scrapeBudgetMs(req.headers)));
-      if (path === "/redpanda/public_metrics") return new Response(redpandaMetrics(rig.traffic.summary()));
-      if (path === "/clickhouse/metrics") return new Response(await clickhouseMetrics(rig.target));
+      if (path === "/redpanda/public_metrics") return new Response(rig.endpoints.redpanda());
+      if (path === "/clickhouse/metrics") return new Response(await rig.endpoints.clickhouse());
       return new Response("not found", { status: 404 });
     },
   });
