@@ -216,34 +216,40 @@ With --gate, exits 6 unless every scenario PASSes (UNRESOLVED and NOT RUN do not
 };
 
 /** The pipeline the scenarios run on: a stack as it is, or the lab with its traffic started, and the 5x/10x load. */
-async function openPipeline(target: Target, lab: boolean, o: Options, log: (m: string) => void): Promise<Pipeline> {
-  if (!lab) return { target, load: rpkLoad(o.loadCmd) };
+async function openPipeline(
+  target: Target,
+  lab: boolean,
+  options: Options,
+  log: (m: string) => void,
+): Promise<Pipeline> {
+  if (!lab) return { target, load: rpkLoad(options.loadCmd) };
   // rpk: the stack's load path on the lab, the same exec into k2-redpanda, whose rpk stand-in reads the lab's topics
-  const rpk = o.labLoad === "rpk";
+  const rpk = options.labLoad === "rpk";
   const rig = await startLabRig(target, {
     rate: BASE_RATE,
-    seed: o.seed,
-    delay: o.delay,
-    flushMs: o.flushMs,
-    faults: o.faults,
-    schema: { silverFineClock: !o.coarseSilver },
+    seed: options.seed,
+    delay: options.delay,
+    flushMs: options.flushMs,
+    faults: options.faults,
+    schema: { silverFineClock: !options.coarseSilver },
     docker: rpk ? await connectDocker() : null,
     topics: rpk ? new LabTopics(join(dataDir(), "lab-stack")) : undefined,
     offload: null,
   });
-  log(`lab traffic running at ${BASE_RATE} msg/s (Kafka flush ${formatDuration(o.flushMs)})`);
-  const load = rpk ? rpkLoad(o.loadCmd) : generatorLoad(rig.traffic.control, BASE_RATE);
+  log(`lab traffic running at ${BASE_RATE} msg/s (Kafka flush ${formatDuration(options.flushMs)})`);
+  const load = rpk ? rpkLoad(options.loadCmd) : generatorLoad(rig.traffic.control, BASE_RATE);
   return { target, load, lab: rig.traffic, stop: rig.stop };
 }
 
 /** A stack's load adds replayed copies of recent trades to its tables: only when confirmed. */
-async function confirmLoad(o: Options, loads: Scenario[], database: string) {
-  const copies = loads.reduce((n, s) => n + (s.multiple - 1) * BASE_RATE * (o.durationMs / 1000), 0);
+async function confirmLoad(options: Options, loads: Scenario[], database: string) {
+  const copies = loads.reduce((n, s) => n + (s.multiple - 1) * BASE_RATE * (options.durationMs / 1000), 0);
   await confirm(
     `replay about ${Math.round(copies)} recent messages into market.crypto.trades.<exchange>.raw with rpk in ` +
-      `k2-redpanda (${loads.map((s) => s.name).join(", ")}, ${formatDuration(o.durationMs)} each): they land as ` +
+      `k2-redpanda (${loads.map((s) => s.name).join(", ")}, ${formatDuration(options.durationMs)} each): they ` +
+      "land as " +
       `copies in ${database}'s bronze, silver and gold tables`,
-    o.yes,
+    options.yes,
     "load a real stack",
   );
 }

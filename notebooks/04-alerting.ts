@@ -164,14 +164,14 @@ async function liveAudit(prom: { url: string; explicit: boolean }, log: (m: stri
   }
 }
 
-function auditLines(r: AlertingResult): string[] {
+function auditLines(result: AlertingResult): string[] {
   const line = (what: string, chains: { status: string }[]) =>
     `  ${what}: ${chains.filter((c) => c.status === "PASS").length}/${chains.length} alerts can fire`;
-  const live = r.live;
+  const live = result.live;
   return [
     ...(live && "rules" in live ? [line(`live ${live.url}`, liveChains(live))] : []),
     ...(live && "skipped" in live ? [`  live audit NOT RUN: ${live.skipped}`] : []),
-    ...(r.checkout ? [line(`checkout ${r.checkout.dir}`, r.checkout.chains)] : []),
+    ...(result.checkout ? [line(`checkout ${result.checkout.dir}`, result.checkout.chains)] : []),
   ];
 }
 

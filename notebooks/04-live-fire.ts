@@ -148,7 +148,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 type Log = (m: string) => void;
 type OnAbort = (f: () => Promise<void>) => void;
 type Fired = LiveFireRecord & { docker: string; target: Fetched["target"] };
-const described = (t: Target) => ({ kind: t.kind, label: t.label, version: t.version });
+const described = (target: Target) => ({ kind: target.kind, label: target.label, version: target.version });
 
 /** The lab's traffic for the live fire: its own seed and modelled delay. */
 const LIVE_FIRE_LAB = { seed: 11, delay: "lognormal:40ms,0.5" };
@@ -170,33 +170,33 @@ const labExporter = (target: Target, docker: DockerTarget | null, factor: number
   });
 
 /** The lab's traffic, offload job and exporter, with our own Prometheus and Alertmanager. */
-async function fetchLab(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbort): Promise<Fired> {
+async function fetchLab(options: Options, spec: TargetSpec, log: Log, onAbort: OnAbort): Promise<Fired> {
   const target = await connectClickHouse(spec);
   const missing = (["prometheus", "alertmanager"] as const).filter((n) => !isInstalled(n));
   if (missing.length) {
     // runs what it can (nothing without a Prometheus) and says what enables it, as the main job's other steps do
     log(`NOT RUN: ${missingLine([...missing])}`);
-    return notRunRecord(o, missingLine([...missing]), target);
+    return notRunRecord(options, missingLine([...missing]), target);
   }
   const probe = await probeDocker();
   const docker = "unreachable" in probe ? null : probe;
   // compressed: a 2 s scrape leaves a loaded 2-core machine room to answer (a scrape that times out makes every
   // metric absent, and the absent() guards fire); rules evaluated every second
-  const scrapeMs = o.factor === 1 ? PROMETHEUS.scrapeMs : 2000;
-  const evalMs = o.factor === 1 ? PROMETHEUS.evalMs : 1000;
-  const flushMs = Math.max(50, Math.round(KAFKA_ENGINE.flushIntervalMs / o.factor));
-  const offloadEveryMs = Math.round(THRESHOLDS.offloadIntervalMs / o.factor);
+  const scrapeMs = options.factor === 1 ? PROMETHEUS.scrapeMs : 2000;
+  const evalMs = options.factor === 1 ? PROMETHEUS.evalMs : 1000;
+  const flushMs = Math.max(50, Math.round(KAFKA_ENGINE.flushIntervalMs / options.factor));
+  const offloadEveryMs = Math.round(THRESHOLDS.offloadIntervalMs / options.factor);
   const lab = await startLabRig(target, {
     ...LIVE_FIRE_LAB,
-    rate: o.rate,
+    rate: options.rate,
     flushMs,
     docker,
     offload: { everyMs: offloadEveryMs, containers: false },
   });
   const cleanups = lifo(onAbort, lab.stop);
   try {
-    const rig = { ...lab, offload: await firstOffload(lab), exporter: labExporter(target, docker, o.factor) };
-    const r = await runLiveFire(rig, { ...o, scrapeMs, evalMs, log, onAbort: cleanups.add });
+    const rig = { ...lab, offload: await firstOffload(lab), exporter: labExporter(target, docker, options.factor) };
+    const r = await runLiveFire(rig, { ...options, scrapeMs, evalMs, log, onAbort: cleanups.add });
     return { ...r, docker: docker?.host ?? "none", target: described(target) };
   } finally {
     await cleanups.last();
@@ -204,17 +204,17 @@ async function fetchLab(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbort
 }
 
 /** Every alert NOT RUN with the reason: the record a run without Debian's prometheus or alertmanager stores. */
-function notRunRecord(o: Options, why: string, target: Target): Fired {
+function notRunRecord(options: Options, why: string, target: Target): Fired {
   const now = Date.now();
   return {
     mode: "lab",
-    factor: o.factor,
+    factor: options.factor,
     scrapeMs: 0,
     evalMs: 0,
     prometheus: "none",
     alertmanager: null,
     baseline: { ms: 0, fired: [] },
-    results: ALERTS.filter((a) => o.alerts.includes(a.name)).map((a) => notRunResult(a.name, "none", why)),
+    results: ALERTS.filter((a) => options.alerts.includes(a.name)).map((a) => notRunResult(a.name, "none", why)),
     window: { fromMs: now, toMs: now },
     faults: [],
     preview: [],
@@ -224,37 +224,37 @@ function notRunRecord(o: Options, why: string, target: Target): Fired {
 }
 
 /** Through PROMETHEUS_URL with step 3's faults: on a stack (asked first), or on the lab served as a stack is. */
-async function fetchLive(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbort): Promise<Fired> {
+async function fetchLive(options: Options, spec: TargetSpec, log: Log, onAbort: OnAbort): Promise<Fired> {
   const lab = isLab(spec);
   const api = await connectPrometheus(prometheusUrlFromEnv().url);
   const docker = await connectDocker();
   await restoreJournal(docker, log);
   const target = await connectClickHouse(spec);
-  const network = lab ? (o.network ?? LAB_NET) : await clickhouseNetwork(docker, o.network);
+  const network = lab ? (options.network ?? LAB_NET) : await clickhouseNetwork(docker, options.network);
   if (!lab)
     await confirm(
       `stop k2-feed-handler-binance, k2-spark-iceberg and k2-minio and disconnect k2-clickhouse from ${network}, one ` +
         `at a time, on the real stack (watched through ${api.url})`,
-      o.yes,
+      options.yes,
       "inject faults into a real stack",
     );
-  const flushMs = Math.max(50, Math.round(KAFKA_ENGINE.flushIntervalMs / o.factor));
-  const offloadEveryMs = Math.round(THRESHOLDS.offloadIntervalMs / o.factor);
+  const flushMs = Math.max(50, Math.round(KAFKA_ENGINE.flushIntervalMs / options.factor));
+  const offloadEveryMs = Math.round(THRESHOLDS.offloadIntervalMs / options.factor);
   let stopLab = async () => {};
   let hold: { paused: boolean } | undefined;
   let delayWindow: number | undefined; // a stack's exporter averages over its own minute
   if (lab) {
     const rig = await startLabRig(target, {
       ...LIVE_FIRE_LAB,
-      rate: o.rate,
+      rate: options.rate,
       flushMs,
       docker,
       throughContainers: true,
       offload: { everyMs: offloadEveryMs, containers: true },
     });
     await firstOffload(rig);
-    const exporter = labExporter(target, docker, o.factor);
-    const served = serveLab({ endpoints: rig.endpoints, exporter }, o.labPort);
+    const exporter = labExporter(target, docker, options.factor);
+    const served = serveLab({ endpoints: rig.endpoints, exporter }, options.labPort);
     log(`the lab's endpoints: http://127.0.0.1:${served.port}/metrics, /redpanda/public_metrics, /clickhouse/metrics`);
     hold = rig.traffic.control;
     delayWindow = exporter.delayWindowMs;
@@ -265,14 +265,14 @@ async function fetchLive(o: Options, spec: TargetSpec, log: Log, onAbort: OnAbor
   }
   const cleanups = lifo(onAbort, stopLab);
   try {
-    const busiestPerSec = await busiestRate(api, o.rate);
+    const busiestPerSec = await busiestRate(api, options.rate);
     const faults = (scrapeMs: number) =>
       stackFaults(
         { docker, lab, network, busiestPerSec, flushMs, offloadEveryMs, hold, delayWindowMs: delayWindow },
-        o.factor,
+        options.factor,
         scrapeMs,
       );
-    const r = await runLiveOnStack(api, faults, { ...o, log, onAbort: cleanups.add });
+    const r = await runLiveOnStack(api, faults, { ...options, log, onAbort: cleanups.add });
     return { ...r, docker: docker.host, target: described(target) };
   } finally {
     await cleanups.last();

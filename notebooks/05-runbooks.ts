@@ -208,8 +208,10 @@ async function drillAll(names: Names, rig: Parameters<typeof drill>[1], log: (m:
   return out;
 }
 
-async function hasDatabase(t: Target, name: string) {
-  const [r] = await t.query<{ n: number }>(`SELECT count() AS n FROM system.databases WHERE name = ${sqlString(name)}`);
+async function hasDatabase(target: Target, name: string) {
+  const [r] = await target.query<{ n: number }>(
+    `SELECT count() AS n FROM system.databases WHERE name = ${sqlString(name)}`,
+  );
   return Number(r?.n) > 0;
 }
 

@@ -30,7 +30,7 @@ export const LOAD_FIX =
   "bun notebooks/04-alerting.ts --write <checkout>";
 
 /** Every metric an alert depends on: those of its condition, and its stale guard. */
-export const alertMetrics = (a: Alert) => [...new Set([...metricsOf(a.condition).metrics, a.guard])];
+export const alertMetrics = (alert: Alert) => [...new Set([...metricsOf(alert.condition).metrics, alert.guard])];
 
 /** The metrics every rule a Prometheus holds (ours and the stack's own) names. */
 export const metricsToQuery = (rules: { query: string }[], alerts: Alert[] = ALERTS) => [
@@ -71,13 +71,13 @@ function describeSeries(metric: string, series: Record<string, string>[]): strin
 }
 
 /** The chain of each of our alerts on a live Prometheus. */
-export function liveChains(f: LiveFacts, alerts: Alert[] = ALERTS): ChainRow[] {
+export function liveChains(facts: LiveFacts, alerts: Alert[] = ALERTS): ChainRow[] {
   return alerts.map((a) => {
     const chain: string[] = [];
     const broken: Broken[] = [];
-    const rule = f.rules.find((r) => r.type === "alerting" && r.name === a.name);
+    const rule = facts.rules.find((r) => r.type === "alerting" && r.name === a.name);
     if (!rule)
-      broken.push({ link: "rule", what: `${a.name} is not loaded by the Prometheus at ${f.url}`, fix: LOAD_FIX });
+      broken.push({ link: "rule", what: `${a.name} is not loaded by the Prometheus at ${facts.url}`, fix: LOAD_FIX });
     else if (rule.health !== "ok")
       broken.push({
         link: "rule",
@@ -86,18 +86,18 @@ export function liveChains(f: LiveFacts, alerts: Alert[] = ALERTS): ChainRow[] {
       });
     else chain.push(`rule loaded (${rule.file}, ${rule.health})`);
     for (const m of alertMetrics(a)) {
-      const s = f.series[m] ?? [];
+      const s = facts.series[m] ?? [];
       if (s.length) chain.push(describeSeries(m, s));
-      else broken.push(missingMetric(m, f.targets));
+      else broken.push(missingMetric(m, facts.targets));
     }
     return { alert: a.name, status: broken.length ? "FAIL" : "PASS", chain, broken };
   });
 }
 
 /** The stack's own rules (any not ours): unhealthy ones, and those over metrics no target exposes. */
-export function stackRuleFindings(f: LiveFacts, alerts: Alert[] = ALERTS): AuditFinding[] {
+export function stackRuleFindings(facts: LiveFacts, alerts: Alert[] = ALERTS): AuditFinding[] {
   const ours = new Set(alerts.map((a) => a.name));
-  return f.rules
+  return facts.rules
     .filter((r) => !ours.has(r.name))
     .flatMap((r) => {
       const where = `${r.type} rule ${r.name} (${r.file})`;
@@ -106,8 +106,8 @@ export function stackRuleFindings(f: LiveFacts, alerts: Alert[] = ALERTS): Audit
         out.push({ where, problem: `${r.health}: ${r.lastError ?? ""}`, fix: "fix the rule's query" });
       const { metrics, error } = metricsOf(r.query);
       if (error) out.push({ where, problem: `query ${error}`, fix: "fix the rule's query" });
-      for (const m of metrics.filter((x) => !(f.series[x] ?? []).length)) {
-        const b = missingMetric(m, f.targets);
+      for (const m of metrics.filter((x) => !(facts.series[x] ?? []).length)) {
+        const b = missingMetric(m, facts.targets);
         out.push({ where, problem: `uses ${m}, which no target exposes now (${b.what})`, fix: b.fix });
       }
       return out;

@@ -208,10 +208,10 @@ function scrapeFindings(
   return out;
 }
 
-const targetsOf = (j: ScrapeJob) => (j.static_configs ?? []).flatMap((s) => s.targets ?? []);
+const targetsOf = (scrapeJob: ScrapeJob) => (scrapeJob.static_configs ?? []).flatMap((s) => s.targets ?? []);
 
 function jobState(
-  c: Component,
+  component: Component,
   job: ScrapeJob | undefined,
   port: string,
   host: string,
@@ -219,20 +219,28 @@ function jobState(
   services: Record<string, Service>,
   prom: Service,
 ): JobState {
-  const broken = (what: string): JobState => ({ ok: false, broken: { link: "job", what, fix: c.fix } });
-  if (!job) return broken(`no scrape job for ${c.id} (${c.job} at ${c.target}${c.path}): ${c.today}`);
+  const broken = (what: string): JobState => ({ ok: false, broken: { link: "job", what, fix: component.fix } });
+  if (!job)
+    return broken(
+      `no scrape job for ${component.id} (${component.job} at ${component.target}${component.path}): ` +
+        component.today,
+    );
   const path = job.metrics_path ?? "/metrics";
   const t = targetsOf(job).find((x) => x.startsWith(`${host}:`)) ?? targetsOf(job)[0] ?? "";
   const where = `job ${job.job_name} scrapes ${t}${path}`;
-  if (c.id === "offload") return broken(`${where}: ${c.today}`);
-  if (t.split(":")[1] !== port || path !== c.path)
+  if (component.id === "offload") return broken(`${where}: ${component.today}`);
+  if (t.split(":")[1] !== port || path !== component.path)
     return {
       ok: false,
-      broken: { link: "target", what: `${where}, not ${c.target}${c.path}: ${c.today}`, fix: c.fix },
+      broken: {
+        link: "target",
+        what: `${where}, not ${component.target}${component.path}: ${component.today}`,
+        fix: component.fix,
+      },
     };
   if (host === "host.docker.internal" && !(prom.extra_hosts ?? []).some((h) => h.startsWith("host.docker.internal")))
     return broken(`${where}, but host.docker.internal does not resolve on Linux without extra_hosts on prometheus`);
-  if (c.id === "clickhouse" && !clickhouseServesMetrics(files, services))
+  if (component.id === "clickhouse" && !clickhouseServesMetrics(files, services))
     return broken(`${where}, but no ClickHouse config mounted in the compose file has a <prometheus> section`);
   return { ok: true, text: where };
 }

@@ -12,22 +12,22 @@ const MIN_WINDOW_SCRAPES = 4;
 export const compressedMs = (ms: number, factor: number, scrapeMs: number) =>
   factor === 1 ? ms : Math.max(ms / factor, MIN_WINDOW_SCRAPES * scrapeMs);
 
-export function compress(a: Alert, factor: number, scrapeMs: number): Alert {
-  if (factor === 1) return a;
+export function compress(alert: Alert, factor: number, scrapeMs: number): Alert {
+  if (factor === 1) return alert;
   const secs = (n: number, unit: string) => n * ({ s: 1, m: 60, h: 3600 } as Record<string, number>)[unit]!;
   // "[2m]" -> "[4s]" at 30x: windows shrink, but keep room for a few scrapes
-  let condition = a.condition.replace(
+  let condition = alert.condition.replace(
     /\[(\d+)([smh])\]/g,
     (_, n: string, u: string) => `[${Math.round(compressedMs(secs(Number(n), u) * 1000, factor, scrapeMs))}ms]`,
   );
   // the last "> N" is the threshold; a time threshold is divided, e.g. "> 120" (s) -> "> 4" at 30x
-  const unitMs = a.timeThreshold === "min" ? 60_000 : 1000;
-  if (a.timeThreshold)
+  const unitMs = alert.timeThreshold === "min" ? 60_000 : 1000;
+  if (alert.timeThreshold)
     condition = condition.replace(
       /> (\d+(?:\.\d+)?)(?![\s\S]*> \d)/,
       (_, n: string) => `> ${round(compressedMs(Number(n) * unitMs, factor, scrapeMs) / unitMs)}`,
     );
-  return { ...a, condition, forMs: Math.round(a.forMs / factor) };
+  return { ...alert, condition, forMs: Math.round(alert.forMs / factor) };
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -166,9 +166,9 @@ export function metricsOf(expr: string): { metrics: string[]; error?: string } {
  * Offline checks: unique panel ids, a 24-column grid without overlaps, every datasource uid among
  * `provisioned`, every $variable declared, every expression parsed and every metric in the catalog.
  */
-export function validateDashboard(d: Dashboard, provisioned: string[]): Finding[] {
-  const panels = (d.panels ?? []) as (Panel | RowPanel)[];
-  const vars = new Set((d.templating?.list ?? []).map((v) => v.name));
+export function validateDashboard(dashboard: Dashboard, provisioned: string[]): Finding[] {
+  const panels = (dashboard.panels ?? []) as (Panel | RowPanel)[];
+  const vars = new Set((dashboard.templating?.list ?? []).map((v) => v.name));
   return [
     ...layoutFindings(panels),
     ...panels.flatMap((p) => (p.type === "row" ? [] : queryFindings(p as Panel, vars, provisioned))),

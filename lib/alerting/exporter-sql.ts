@@ -17,21 +17,24 @@ export const DELAY_WINDOW_MS = 60_000;
 /** A trade that lands later than this after its exchange time is not counted as landed by the exporter. */
 const LANDING_SLACK_MS = 3_600_000;
 
-const cols = (m: Mapping) => ({ ex: sqlIdent(m.exchangeTime.column), clock: sqlIdent(lagClock(m).column) });
+const cols = (mapping: Mapping) => ({
+  ex: sqlIdent(mapping.exchangeTime.column),
+  clock: sqlIdent(lagClock(mapping).column),
+});
 // seconds since the epoch of a DateTime or DateTime64 column, with its fraction
 const seconds = (c: string) => `toFloat64(toUnixTimestamp64Micro(toDateTime64(${c}, 6))) / 1e6`;
 
 /** Per exchange: the newest trade's landing time (seconds), within `lookbackMs` of exchange time. */
-export function newestSql(m: Mapping, nowMs: number, lookbackMs: number): string {
-  const { ex, clock } = cols(m);
-  return `SELECT ${exchangeExpr(m)} AS exchange, ${seconds(`max(${clock})`)} AS newest_s FROM ${m.table}
+export function newestSql(mapping: Mapping, nowMs: number, lookbackMs: number): string {
+  const { ex, clock } = cols(mapping);
+  return `SELECT ${exchangeExpr(mapping)} AS exchange, ${seconds(`max(${clock})`)} AS newest_s FROM ${mapping.table}
     WHERE ${ex} >= ${sqlTimeMs(nowMs - lookbackMs)} GROUP BY exchange`;
 }
 
 /** Per exchange: trades that landed in (fromMs, toMs], for the landed counter. */
-export function landedSql(m: Mapping, fromMs: number, toMs: number): string {
-  const { ex, clock } = cols(m);
-  return `SELECT ${exchangeExpr(m)} AS exchange, count() AS n FROM ${m.table}
+export function landedSql(mapping: Mapping, fromMs: number, toMs: number): string {
+  const { ex, clock } = cols(mapping);
+  return `SELECT ${exchangeExpr(mapping)} AS exchange, count() AS n FROM ${mapping.table}
     WHERE ${ex} >= ${sqlTimeMs(fromMs - LANDING_SLACK_MS)} AND ${clock} > ${sqlTimeMs(fromMs)}
       AND ${clock} <= ${sqlTimeMs(toMs)} GROUP BY exchange`;
 }
@@ -40,13 +43,16 @@ export function landedSql(m: Mapping, fromMs: number, toMs: number): string {
  * Per exchange: ingestion minus exchange time over what landed in the last minute (a time-compressed live fire
  * shortens the window with its rules), average and p99, in seconds.
  */
-export function delaySql(m: Mapping, nowMs: number, windowMs = DELAY_WINDOW_MS): string {
-  const { ex, clock } = cols(m);
+export function delaySql(mapping: Mapping, nowMs: number, windowMs = DELAY_WINDOW_MS): string {
+  const { ex, clock } = cols(mapping);
   const lag = `dateDiff('microsecond', ${ex}, ${clock}) / 1e6`;
-  return `SELECT ${exchangeExpr(m)} AS exchange, avg(${lag}) AS avg_s, quantile(0.99)(${lag}) AS p99_s FROM ${m.table}
+  return (
+    `SELECT ${exchangeExpr(mapping)} AS exchange, avg(${lag}) AS avg_s, quantile(0.99)(${lag}) AS p99_s ` +
+    `FROM ${mapping.table}
     WHERE ${ex} >= ${sqlTimeMs(nowMs - windowMs - LANDING_SLACK_MS)}
       AND ${clock} > ${sqlTimeMs(nowMs - windowMs)}
-    GROUP BY exchange`;
+    GROUP BY exchange`
+  );
 }
 
 /** The Kafka engine consumers (ClickHouse 23.8+): messages read, last poll, exceptions, per table. */

@@ -154,13 +154,13 @@ export class PipelineExporter {
   private lastLandedMs: number;
   private readonly now: () => number;
   get delayWindowMs() {
-    return this.d.delayWindowMs ?? DELAY_WINDOW_MS;
+    return this.deps.delayWindowMs ?? DELAY_WINDOW_MS;
   }
   /** the last error per source, for the log (redacted) */
   readonly errors = new Map<Source, string>();
 
-  constructor(private readonly d: ExporterDeps) {
-    this.now = d.now ?? Date.now;
+  constructor(private readonly deps: ExporterDeps) {
+    this.now = deps.now ?? Date.now;
     this.lastLandedMs = this.now();
   }
 
@@ -169,7 +169,7 @@ export class PipelineExporter {
    * return the exposition text. A source that overruns is absent this scrape, and the others still answer in time.
    */
   async scrape(budgetMs?: number): Promise<string> {
-    const boundMs = Math.min(this.d.timeoutMs ?? 3000, budgetMs ?? Infinity);
+    const boundMs = Math.min(this.deps.timeoutMs ?? 3000, budgetMs ?? Infinity);
     const readers: Record<Source, () => Promise<Samples>> = {
       silver: () => this.readSilver(),
       kafka: () => this.readKafka(),
@@ -194,8 +194,8 @@ export class PipelineExporter {
   }
 
   /** A source's gauges replaced by what it read; a failed source's gauges removed (absent, not stale values). */
-  private apply(s: Source, samples: Samples | null) {
-    const gauges = this.m.bySource[s];
+  private apply(source: Source, samples: Samples | null) {
+    const gauges = this.m.bySource[source];
     for (const g of gauges.values()) g.reset();
     for (const x of samples ?? []) {
       if (x.name === "k2_trades_landed_total") this.m.landed.inc(x.labels, x.value);
@@ -204,11 +204,11 @@ export class PipelineExporter {
   }
 
   private async mapping(): Promise<Mapping> {
-    return (this.silver ??= silverOf(await discoverWithObservation(this.need(), this.d.database, this.d.config)));
+    return (this.silver ??= silverOf(await discoverWithObservation(this.need(), this.deps.database, this.deps.config)));
   }
   private need(): Db {
-    if (!this.d.db) throw new Error("no ClickHouse target");
-    return this.d.db;
+    if (!this.deps.db) throw new Error("no ClickHouse target");
+    return this.deps.db;
   }
 
   private async readSilver(): Promise<Samples> {
@@ -219,7 +219,7 @@ export class PipelineExporter {
     const [recent, landed, delay] = await Promise.all([
       newestIn(NEWEST_RECENT_MS),
       db.query<{ exchange: string; n: number }>(landedSql(m, this.lastLandedMs, now)),
-      db.query<{ exchange: string; avg_s: number; p99_s: number }>(delaySql(m, now, this.d.delayWindowMs)),
+      db.query<{ exchange: string; avg_s: number; p99_s: number }>(delaySql(m, now, this.deps.delayWindowMs)),
     ]);
     this.lastLandedMs = now;
     // only an exchange with nothing in the last minutes costs the longer look back
@@ -263,7 +263,7 @@ export class PipelineExporter {
   }
 
   private async readOffload(): Promise<Samples> {
-    const src = await watermarkSource(this.need(), this.d.database, this.d.prefectDbUrl, this.watermarks);
+    const src = await watermarkSource(this.need(), this.deps.database, this.deps.prefectDbUrl, this.watermarks);
     if (!src) throw new Error("no offload_watermarks table in ClickHouse and PREFECT_DB_URL is not set");
     const now = this.now();
     return src.rows.flatMap((r) => [
@@ -276,8 +276,8 @@ export class PipelineExporter {
   }
 
   private async readDocker(): Promise<Samples> {
-    if (!this.d.docker) throw new Error("no Docker engine");
-    const list = await k2Containers(this.d.docker);
+    if (!this.deps.docker) throw new Error("no Docker engine");
+    const list = await k2Containers(this.deps.docker);
     return list.flatMap((c) => [
       { name: "k2_container_restart_count", labels: { container: c.name }, value: c.restartCount },
       { name: "k2_container_oom_killed", labels: { container: c.name }, value: c.oomKilled ? 1 : 0 },

@@ -20,26 +20,26 @@ export type Case = "fires" | "short of for" | "under threshold" | "metric gone";
 export type CaseResult = { alert: string; case: Case; status: "PASS" | "FAIL" | "NOT RUN"; detail: string };
 
 const at = (s: number) => durationSpec(s * 1000);
-const expected = (a: Alert, extra: Record<string, string>) => [
-  { exp_labels: { ...ruleLabels(a), ...extra }, exp_annotations: ruleAnnotations(a) },
+const expected = (alert: Alert, extra: Record<string, string>) => [
+  { exp_labels: { ...ruleLabels(alert), ...extra }, exp_annotations: ruleAnnotations(alert) },
 ];
 
 /** The unit-test groups for one alert, each named "<alert>: <case>" so that a failure names both. */
-function testGroups(a: Alert) {
-  const fireS = a.tests.trueFromS + a.forMs / 1000;
+function testGroups(alert: Alert) {
+  const fireS = alert.tests.trueFromS + alert.forMs / 1000;
   const group = (name: Case, input: Alert["tests"]["firing"], evals: [number, unknown[]][]) => ({
-    name: `${a.name}: ${name}`,
+    name: `${alert.name}: ${name}`,
     interval: `${EVAL_S}s`,
     input_series: input,
-    alert_rule_test: evals.map(([s, exp_alerts]) => ({ eval_time: at(s), alertname: a.name, exp_alerts })),
+    alert_rule_test: evals.map(([s, exp_alerts]) => ({ eval_time: at(s), alertname: alert.name, exp_alerts })),
   });
   // The metric never scraped: only an unrelated series exists.
   const gone = [{ series: 'unrelated_metric{job="x"}', values: "1x60" }];
   return [
-    group("fires", a.tests.firing, [[fireS, expected(a, a.tests.firingLabels)]]),
-    group("short of for", a.tests.firing, [[fireS - EVAL_S, []]]),
-    group("under threshold", a.tests.silent, [[fireS + 120, []]]),
-    group("metric gone", gone, [[a.forMs / 1000 + EVAL_S, expected(a, {})]]),
+    group("fires", alert.tests.firing, [[fireS, expected(alert, alert.tests.firingLabels)]]),
+    group("short of for", alert.tests.firing, [[fireS - EVAL_S, []]]),
+    group("under threshold", alert.tests.silent, [[fireS + 120, []]]),
+    group("metric gone", gone, [[alert.forMs / 1000 + EVAL_S, expected(alert, {})]]),
   ];
 }
 
@@ -182,12 +182,12 @@ export function notJudged(why: string, alerts: Alert[] = ALERTS): PromtoolVerdic
 }
 
 /** What promtool made of the rules, for one line of a summary. */
-export const checkWord = (v: PromtoolVerdict) =>
-  v.check.output === NOT_RUN ? "did not run on" : v.check.ok ? "accepts" : "rejects";
+export const checkWord = (verdict: PromtoolVerdict) =>
+  verdict.check.output === NOT_RUN ? "did not run on" : verdict.check.ok ? "accepts" : "rejects";
 
 /** "covered/all", e.g. 7/7. */
-export const coverageText = (v: PromtoolVerdict) =>
-  `${v.coverage.covered.length}/${v.coverage.covered.length + v.coverage.missing.length}`;
+export const coverageText = (verdict: PromtoolVerdict) =>
+  `${verdict.coverage.covered.length}/${verdict.coverage.covered.length + verdict.coverage.missing.length}`;
 
 /** An alert is covered when its firing and its silent cases all passed; promtool has no such figure. */
 function coverageOf(cases: CaseResult[], alerts: Alert[]) {

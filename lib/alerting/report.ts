@@ -9,10 +9,10 @@ import { ALERTS, expressionOf } from "./rules.ts";
 import type { AlertingResult, LiveAudit } from "./summary.ts";
 
 /** Step 4's acceptance criteria. */
-export function checklistSection(doc: Report, r: AlertingResult) {
+export function checklistSection(doc: Report, result: AlertingResult) {
   doc.md`## Checklist`;
   doc.table(
-    r.checklist,
+    result.checklist,
     [
       { key: "criterion", label: "Acceptance criterion" },
       { key: "status", label: "Status" },
@@ -56,8 +56,8 @@ export function rulesSection(doc: Report) {
 }
 
 /** promtool's check, its unit tests per alert and case, and the coverage. */
-export function promtoolSection(doc: Report, r: AlertingResult) {
-  const v = r.verdict;
+export function promtoolSection(doc: Report, result: AlertingResult) {
+  const v = result.verdict;
   doc.md`## promtool`;
   if (v.check.output === NOT_RUN)
     doc.note("NOT RUN", `${v.promtool}: the rules and tests were written but not judged.`);
@@ -77,9 +77,9 @@ export function promtoolSection(doc: Report, r: AlertingResult) {
 }
 
 /** The dashboard and rule expressions, validated offline. */
-export function dashboardSection(doc: Report, r: AlertingResult) {
+export function dashboardSection(doc: Report, result: AlertingResult) {
   doc.md`## Dashboard`;
-  const issues = [...r.dashboard, ...r.rules];
+  const issues = [...result.dashboard, ...result.rules];
   doc.note(
     issues.length ? "FAIL" : "PASS",
     issues.length
@@ -143,8 +143,8 @@ export function liveSection(doc: Report, live: LiveAudit | undefined) {
 }
 
 /** The static audit of a platform checkout, and what --write changed there. */
-export function checkoutSection(doc: Report, r: AlertingResult) {
-  const c = r.checkout;
+export function checkoutSection(doc: Report, result: AlertingResult) {
+  const c = result.checkout;
   if (c) {
     doc.md`## Can the alerts fire? (platform checkout)`;
     doc.md`Read ${c.dir} (${c.compose}, prometheus.yml, its rule files, the ClickHouse config, Grafana's provisioning
@@ -155,7 +155,7 @@ export function checkoutSection(doc: Report, r: AlertingResult) {
     });
     findingsTable(doc, c.findings, "Findings in the checkout");
   }
-  const w = r.write;
+  const w = result.write;
   if (!w) return;
   doc.md`## Written to ${w.dir}`;
   if (!w.changes.length) doc.note("INFO", "Nothing to change: the checkout already holds these files.");
@@ -192,7 +192,8 @@ function findingsTable(doc: Report, findings: AuditFinding[], caption: string) {
 }
 
 /** Every alert that cannot fire, on any audited target: they fail the step under --gate. */
-export function auditFailures(r: AlertingResult): string[] {
-  const live = r.live && !("skipped" in r.live) && !("unreachable" in r.live) ? liveChains(r.live) : [];
-  return [...live, ...(r.checkout?.chains ?? [])].filter((c) => c.status !== "PASS").map((c) => c.alert);
+export function auditFailures(result: AlertingResult): string[] {
+  const live =
+    result.live && !("skipped" in result.live) && !("unreachable" in result.live) ? liveChains(result.live) : [];
+  return [...live, ...(result.checkout?.chains ?? [])].filter((c) => c.status !== "PASS").map((c) => c.alert);
 }

@@ -210,7 +210,7 @@ export const ALERTS: Alert[] = [
 ];
 
 /** The rule's expression: the condition, or its metric missing altogether (a stale or unscraped target). */
-export const expressionOf = (a: Alert) => `(${a.condition}) or on() absent(${a.guard})`;
+export const expressionOf = (alert: Alert) => `(${alert.condition}) or on() absent(${alert.guard})`;
 
 export type RuleFile = {
   groups: {
@@ -225,11 +225,11 @@ export type RuleFile = {
   }[];
 };
 
-export const ruleLabels = (a: Alert) => ({ severity: a.severity, component: a.component });
-export const ruleAnnotations = (a: Alert) => ({
-  summary: a.summary,
-  description: a.description,
-  runbook_url: a.runbook,
+export const ruleLabels = (alert: Alert) => ({ severity: alert.severity, component: alert.component });
+export const ruleAnnotations = (alert: Alert) => ({
+  summary: alert.summary,
+  description: alert.description,
+  runbook_url: alert.runbook,
 });
 
 function ruleFile(alerts: Alert[] = ALERTS): RuleFile {

@@ -19,19 +19,19 @@ export type StackRig = FaultRig & {
   delayWindowMs?: number;
 };
 
-export function stackFaults(r: StackRig, factor: number, scrapeMs: number): FaultSpec[] {
+export function stackFaults(stackRig: StackRig, factor: number, scrapeMs: number): FaultSpec[] {
   return [
     {
       alert: "FeedHandlerDown",
-      conditionAfterMs: compressedMs(THRESHOLDS.feedStaleMs, factor, scrapeMs) + r.flushMs,
-      ...stepThree(r, "feed-handler-crash", "live-fire FeedHandlerDown"),
+      conditionAfterMs: compressedMs(THRESHOLDS.feedStaleMs, factor, scrapeMs) + stackRig.flushMs,
+      ...stepThree(stackRig, "feed-handler-crash", "live-fire FeedHandlerDown"),
     },
     {
       alert: "RedpandaConsumerLagHigh",
-      conditionAfterMs: (THRESHOLDS.consumerLagMessages / r.busiestPerSec) * 1000,
-      ...stepThree(r, "network-partition", "live-fire RedpandaConsumerLagHigh"),
+      conditionAfterMs: (THRESHOLDS.consumerLagMessages / stackRig.busiestPerSec) * 1000,
+      ...stepThree(stackRig, "network-partition", "live-fire RedpandaConsumerLagHigh"),
     },
-    delayAfterStall("k2-clickhouse partitioned, then reconnected", r.flushMs, scrapeMs, r.delayWindowMs),
+    delayAfterStall("k2-clickhouse partitioned, then reconnected", stackRig.flushMs, scrapeMs, stackRig.delayWindowMs),
     {
       alert: "ClickHouseBronzeInsertFailure",
       fault: "inserts failing",
@@ -43,13 +43,13 @@ export function stackFaults(r: StackRig, factor: number, scrapeMs: number): Faul
     {
       alert: "IcebergOffloadLag",
       conditionAfterMs: compressedMs(THRESHOLDS.offloadLagMinutes * 60_000, factor, scrapeMs),
-      ...stepThree(r, "offload-failure", "live-fire IcebergOffloadLag"),
+      ...stepThree(stackRig, "offload-failure", "live-fire IcebergOffloadLag"),
     },
     {
       alert: "IcebergOffloadFailure",
-      conditionAfterMs: (THRESHOLDS.offloadFailedRunsAbove + 1) * r.offloadEveryMs,
-      ...stepThree(r, "minio-unavailable", "live-fire IcebergOffloadFailure"),
+      conditionAfterMs: (THRESHOLDS.offloadFailedRunsAbove + 1) * stackRig.offloadEveryMs,
+      ...stepThree(stackRig, "minio-unavailable", "live-fire IcebergOffloadFailure"),
     },
-    oomFault(r.docker),
+    oomFault(stackRig.docker),
   ];
 }

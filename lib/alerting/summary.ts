@@ -44,8 +44,8 @@ export async function alertingSummary(run: RunData<AlertingFetched>): Promise<St
 }
 
 /** "; the closest, IcebergOffloadFailure, at 46.9 of 49.1 s": the alert that came nearest its bound. */
-function closest(r: LiveFireRecord) {
-  const fired = r.results.filter((x) => x.firingMs !== null && x.boundMs > 0);
+function closest(record: LiveFireRecord) {
+  const fired = record.results.filter((x) => x.firingMs !== null && x.boundMs > 0);
   if (!fired.length) return "";
   const c = fired.reduce((w, x) => (x.firingMs! / x.boundMs > w.firingMs! / w.boundMs ? x : w));
   return `; the closest, ${c.alert}, at ${(c.firingMs! / 1000).toFixed(1)} of ${(c.boundMs / 1000).toFixed(1)} s`;

@@ -22,24 +22,24 @@ const EXPORTER = COMPONENTS.exporter;
 const RULE_TESTS_DIR = "docker/prometheus/tests";
 const DASHBOARDS_DIR = "docker/grafana/dashboards";
 
-export function planWrite(files: Files, g: Generated, compose: string): Change[] {
+export function planWrite(files: Files, generated: Generated, compose: string): Change[] {
   const planned: Omit<Change, "diff">[] = [
     {
       path: `${RULES_DIR}/k2-alerts.yml`,
       before: files.read(`${RULES_DIR}/k2-alerts.yml`),
-      after: g.rules,
+      after: generated.rules,
       why: "the rules",
     },
     {
       path: `${RULE_TESTS_DIR}/k2-alerts.test.yml`,
       before: files.read(`${RULE_TESTS_DIR}/k2-alerts.test.yml`),
-      after: testsBesideRules(g.tests),
+      after: testsBesideRules(generated.tests),
       why: "their promtool tests (outside the loaded rules folder: Prometheus would refuse a test file there)",
     },
     {
       path: `${DASHBOARDS_DIR}/k2-pipeline.json`,
       before: files.read(`${DASHBOARDS_DIR}/k2-pipeline.json`),
-      after: g.dashboard,
+      after: generated.dashboard,
       why: "the dashboard",
     },
   ];
@@ -127,7 +127,7 @@ function withDatasourceUid(text: string): string {
 }
 
 /** The last line of a block node: insertion goes after it. */
-const endOf = (n: Node) => n.range![1] - 1;
+const endOf = (node: Node) => node.range![1] - 1;
 
 /**
  * The compose file with `extra_hosts: ["host.docker.internal:host-gateway"]` on the prometheus service (added after

@@ -19,18 +19,18 @@ import type { BurnInFetched, SampleRow } from "./summary.ts";
 export type StartFlags = { duration?: string; interval?: string; prefix?: string; "offload-period"?: string };
 
 /** A start's options: 24 h every 5 min on a stack (the step file), one minute every 5 s on the lab. */
-export function startOptions(v: StartFlags, lab: boolean): StartOptions {
-  const durationMs = parseDuration(v.duration ?? (lab ? "60s" : "24h"), "--duration");
-  const intervalMs = parseDuration(v.interval ?? (lab ? "5s" : "5m"), "--interval");
+export function startOptions(flags: StartFlags, lab: boolean): StartOptions {
+  const durationMs = parseDuration(flags.duration ?? (lab ? "60s" : "24h"), "--duration");
+  const intervalMs = parseDuration(flags.interval ?? (lab ? "5s" : "5m"), "--interval");
   if (intervalMs > durationMs)
     throw usageError(
       `invalid --interval: ${formatDuration(intervalMs)} is longer than --duration ${formatDuration(durationMs)}`,
     );
-  const offloadPeriod = v["offload-period"] ?? (lab ? "20s" : durationSpec(THRESHOLDS.offloadIntervalMs));
+  const offloadPeriod = flags["offload-period"] ?? (lab ? "20s" : durationSpec(THRESHOLDS.offloadIntervalMs));
   return {
     durationMs,
     intervalMs,
-    prefix: v.prefix ?? "k2-",
+    prefix: flags.prefix ?? "k2-",
     expected: SERVICES.map((s) => s.container),
     lab,
     offloadPeriodMs: parseDuration(offloadPeriod, "--offload-period"),
@@ -41,10 +41,10 @@ export function startOptions(v: StartFlags, lab: boolean): StartOptions {
  * A stack must have its containers and, unless resuming or skipped, pass the health precondition (a burn-in of an
  * unhealthy stack measures the wrong thing). The lab's containers the notebook creates where missing.
  */
-export async function readyStack(d: DockerTarget, o: StartOptions, checkHealth: boolean, skipHealth: boolean) {
-  if (!(await d.docker.listContainers({ all: true, filters: { name: [`^/${o.prefix}`] } })).length)
+export async function readyStack(d: DockerTarget, options: StartOptions, checkHealth: boolean, skipHealth: boolean) {
+  if (!(await d.docker.listContainers({ all: true, filters: { name: [`^/${options.prefix}`] } })).length)
     throw new K2Error(
-      `no ${o.prefix}* containers on ${d.host}: start the K2 stack (docker compose -f docker-compose.v2.yml up ` +
+      `no ${options.prefix}* containers on ${d.host}: start the K2 stack (docker compose -f docker-compose.v2.yml up ` +
         `-d) or fix --prefix / DOCKER_HOST`,
       EXIT.notFound,
     );

@@ -54,29 +54,29 @@ export type StartOptions = {
 };
 
 const stateFile = (dir: string) => join(dir, "state.json");
-const saveState = (dir: string, s: BurnInState) =>
-  writeAtomic(stateFile(dir), JSON.stringify({ ...s, updatedAt: Date.now() }, null, 2));
+const saveState = (dir: string, state: BurnInState) =>
+  writeAtomic(stateFile(dir), JSON.stringify({ ...state, updatedAt: Date.now() }, null, 2));
 const readState = (dir: string): BurnInState => JSON.parse(readFileSync(stateFile(dir), "utf8"));
 
-function manifestFor(s: BurnInState, extra: Partial<Manifest<BurnInFetched>> = {}): Manifest<BurnInFetched> {
+function manifestFor(state: BurnInState, extra: Partial<Manifest<BurnInFetched>> = {}): Manifest<BurnInFetched> {
   return {
     notebook: NOTEBOOK,
-    runId: s.runId,
+    runId: state.runId,
     title: "Step 2: 24-hour resource burn-in",
-    createdAt: new Date(s.startedAt).toISOString(),
+    createdAt: new Date(state.startedAt).toISOString(),
     parameters: {
-      duration: formatDuration(s.durationMs),
-      interval: formatDuration(s.intervalMs),
-      expectedRounds: s.expectedRounds,
-      prefix: s.prefix,
-      lab: s.lab,
-      offloadPeriodMs: s.offloadPeriodMs,
-      status: s.status,
+      duration: formatDuration(state.durationMs),
+      interval: formatDuration(state.intervalMs),
+      expectedRounds: state.expectedRounds,
+      prefix: state.prefix,
+      lab: state.lab,
+      offloadPeriodMs: state.offloadPeriodMs,
+      status: state.status,
     },
-    target: { kind: "docker", label: dockerLabel(s.host) },
+    target: { kind: "docker", label: dockerLabel(state.host) },
     window: {
-      from: new Date(s.startedAt).toISOString(),
-      to: new Date(Math.min(Date.now(), s.startedAt + s.durationMs)).toISOString(),
+      from: new Date(state.startedAt).toISOString(),
+      to: new Date(Math.min(Date.now(), state.startedAt + state.durationMs)).toISOString(),
     },
     versions: { "k2-hardening": pkg.version, bun: Bun.version },
     datasets: { samples: { file: "samples.csv", bytes: 0 } },
@@ -102,7 +102,7 @@ export async function findRun(id?: string): Promise<{ dir: string; state: BurnIn
 /** Sample in the foreground until the duration is over or SIGINT/SIGTERM; returns the run's folder. */
 export async function runSampler(
   docker: DockerTarget,
-  o: StartOptions,
+  options: StartOptions,
   resume?: { dir: string; state: BurnInState },
 ): Promise<{ dir: string; state: BurnInState; rounds: number }> {
   let dir: string, state: BurnInState;
@@ -123,13 +123,13 @@ export async function runSampler(
       pid: process.pid,
       host: docker.host,
       startedAt: Date.now(),
-      durationMs: o.durationMs,
-      intervalMs: o.intervalMs,
-      expectedRounds: Math.floor(o.durationMs / o.intervalMs),
-      prefix: o.prefix,
-      expected: o.expected,
-      lab: o.lab,
-      offloadPeriodMs: o.offloadPeriodMs,
+      durationMs: options.durationMs,
+      intervalMs: options.intervalMs,
+      expectedRounds: Math.floor(options.durationMs / options.intervalMs),
+      prefix: options.prefix,
+      expected: options.expected,
+      lab: options.lab,
+      offloadPeriodMs: options.offloadPeriodMs,
       status: "running",
       updatedAt: Date.now(),
     };

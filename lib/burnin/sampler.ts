@@ -82,13 +82,13 @@ export const emptyRow = (
 export async function sampleRound(
   t: DockerTarget,
   round: number,
-  o: RoundOptions,
+  options: RoundOptions,
   counters: Counters = new Map(),
 ): Promise<Row[]> {
   const ts = new Date().toISOString();
   let states: ContainerState[];
   try {
-    states = await withTimeout(k2Containers(t, o.prefix), 10_000);
+    states = await withTimeout(k2Containers(t, options.prefix), 10_000);
   } catch (e) {
     // The engine went away: record the gap and carry on next round.
     return [emptyRow(round, ts, "*", "", "engine-unreachable", firstLine(e))];
@@ -136,7 +136,7 @@ export async function sampleRound(
     };
   });
   // Expected containers that do not exist are recorded as missing, never skipped.
-  for (const name of o.expected)
+  for (const name of options.expected)
     if (!states.some((s) => s.name === name)) rows.push(emptyRow(round, ts, name, serviceOf(name), "missing", ""));
   return rows;
 }

@@ -59,15 +59,15 @@ const order = (c: string) => {
   return i < 0 ? 99 : i;
 };
 
-const tidy = (r: SampleRow): Tidy => ({
-  round: Number(r.round),
-  ts: Date.parse(r.ts),
-  container: r.container,
-  state: r.state,
-  restarts: r.restarts === null ? null : Number(r.restarts),
-  oomKilled: r.oom_killed === true || r.oom_killed === "true",
-  cpuCores: r.cpu_cores === null ? null : Number(r.cpu_cores),
-  memBytes: r.mem_bytes === null ? null : Number(r.mem_bytes),
+const tidy = (sampleRow: SampleRow): Tidy => ({
+  round: Number(sampleRow.round),
+  ts: Date.parse(sampleRow.ts),
+  container: sampleRow.container,
+  state: sampleRow.state,
+  restarts: sampleRow.restarts === null ? null : Number(sampleRow.restarts),
+  oomKilled: sampleRow.oom_killed === true || sampleRow.oom_killed === "true",
+  cpuCores: sampleRow.cpu_cores === null ? null : Number(sampleRow.cpu_cores),
+  memBytes: sampleRow.mem_bytes === null ? null : Number(sampleRow.mem_bytes),
 });
 
 /** Spark's CPU per sample: interval averages from the counters where the sampler kept them, else point readings. */
@@ -145,22 +145,22 @@ export async function burnInSummary(run: RunData<BurnInFetched>): Promise<StepSu
 }
 
 /** Step 2's acceptance (FACTS.md): budgets per service and for the stack, Spark's spikes, no OOM or restart, 24 h. */
-function burnInCriteria(a: BurnInAnalysis, p: BurnInParameters): Criterion[] {
-  const svc = a.results.filter((r) => r.budgetCpu !== null);
+function burnInCriteria(analysis: BurnInAnalysis, params: BurnInParameters): Criterion[] {
+  const svc = analysis.results.filter((r) => r.budgetCpu !== null);
   const list = (rs: ServiceResult[]) => rs.map((r) => r.container).join(", ");
   const cpuOver = svc.filter((r) => r.overBudget.sustained > 0);
   const memOver = svc.filter((r) => r.budgetMemMb !== null && (r.memMaxMb ?? 0) > r.budgetMemMb);
-  const broke = a.results.filter((r) => r.restarts > 0 || r.oom);
-  const spanMs = a.rows.length ? a.rows.at(-1)!.ts - a.rows[0]!.ts : 0;
-  const full = spanMs >= 24 * 3_600_000 * 0.99 && a.rounds >= 288;
-  const t = a.totals;
+  const broke = analysis.results.filter((r) => r.restarts > 0 || r.oom);
+  const spanMs = analysis.rows.length ? analysis.rows.at(-1)!.ts - analysis.rows[0]!.ts : 0;
+  const full = spanMs >= 24 * 3_600_000 * 0.99 && analysis.rounds >= 288;
+  const t = analysis.totals;
   return [
     {
       criterion: "24 h burn-in, a sample every 5 min (288 samples)",
-      status: full ? "PASS" : p.status === "running" ? "UNRESOLVED" : "FAIL",
+      status: full ? "PASS" : params.status === "running" ? "UNRESOLVED" : "FAIL",
       evidence:
-        `${a.rounds} rounds over ${formatDuration(spanMs)} ` +
-        `(${p.lab ? "the lab" : "the stack"}, every ${p.interval})`,
+        `${analysis.rounds} rounds over ${formatDuration(spanMs)} ` +
+        `(${params.lab ? "the lab" : "the stack"}, every ${params.interval})`,
     },
     {
       criterion: "No service over its CPU budget sustained (spikes under 2x accepted)",
@@ -181,15 +181,15 @@ function burnInCriteria(a: BurnInAnalysis, p: BurnInParameters): Criterion[] {
     },
     {
       criterion: "Spark's 15-minute offload spikes within tolerance",
-      status: a.period.status,
-      evidence: a.period.note,
+      status: analysis.period.status,
+      evidence: analysis.period.note,
     },
     {
       criterion: "No OOM kill and no restart during the window",
-      status: broke.length ? "FAIL" : a.results.length ? "PASS" : "NOT RUN",
+      status: broke.length ? "FAIL" : analysis.results.length ? "PASS" : "NOT RUN",
       evidence: broke.length
         ? broke.map((r) => `${r.container}: ${r.restarts} restarts${r.oom ? ", OOM" : ""}`).join("; ")
-        : `${a.results.length} containers, none restarted or OOM-killed`,
+        : `${analysis.results.length} containers, none restarted or OOM-killed`,
     },
   ];
 }

@@ -11,21 +11,21 @@ import { sequenceRunSql, tradeKeySql } from "../k2/stack.ts";
 import type { Window } from "../verdict/status.ts";
 import type { Check } from "./verdict.ts";
 
-const cols = (m: Mapping) => ({
-  ex: exchangeExpr(m),
-  sym: `toString(${sqlIdent(m.symbol)})`,
-  xt: sqlIdent(m.exchangeTime.column),
-  clock: sqlIdent(lagClock(m).column),
-  seq: m.sequence ? `ifNull(toUInt64(${sqlIdent(m.sequence)}), 0)` : null,
+const cols = (mapping: Mapping) => ({
+  ex: exchangeExpr(mapping),
+  sym: `toString(${sqlIdent(mapping.symbol)})`,
+  xt: sqlIdent(mapping.exchangeTime.column),
+  clock: sqlIdent(lagClock(mapping).column),
+  seq: mapping.sequence ? `ifNull(toUInt64(${sqlIdent(mapping.sequence)}), 0)` : null,
 });
 
 /**
  * Trades landed per exchange in [fromMs, toMs) by the ingestion clock. The bound on exchange
  * time (in the sorting key) keeps a once-a-second query from scanning a 30-day table.
  */
-export function flowSql(m: Mapping, fromMs: number, toMs: number, lookbackMs: number): string {
-  const c = cols(m);
-  return `SELECT ${c.ex} AS exchange, count() AS n FROM ${m.table}
+export function flowSql(mapping: Mapping, fromMs: number, toMs: number, lookbackMs: number): string {
+  const c = cols(mapping);
+  return `SELECT ${c.ex} AS exchange, count() AS n FROM ${mapping.table}
     WHERE ${c.clock} >= ${sqlTimeMs(fromMs)} AND ${c.clock} < ${sqlTimeMs(toMs)} AND ${c.xt} >=
       ${sqlTimeMs(fromMs - lookbackMs)} GROUP BY exchange`;
 }
@@ -34,9 +34,9 @@ export function flowSql(m: Mapping, fromMs: number, toMs: number, lookbackMs: nu
  * Trades per exchange whose exchange time lies in [fromMs, toMs), landed by now: what an exchange sent in a window,
  * free of when the consumer happened to flush it (a busy machine delays a flush, then lands two at once).
  */
-export function tradedSql(m: Mapping, fromMs: number, toMs: number): string {
-  const c = cols(m);
-  return `SELECT ${c.ex} AS exchange, count() AS n FROM ${m.table}
+export function tradedSql(mapping: Mapping, fromMs: number, toMs: number): string {
+  const c = cols(mapping);
+  return `SELECT ${c.ex} AS exchange, count() AS n FROM ${mapping.table}
     WHERE ${c.xt} >= ${sqlTimeMs(fromMs)} AND ${c.xt} < ${sqlTimeMs(toMs)} GROUP BY exchange`;
 }
 
@@ -60,18 +60,18 @@ export type FaultTimes = { startMs: number; clearMs: number; endMs: number };
  * Lab: every trade the exchanges generated in the window against what landed in silver (late: generated before the
  * fault cleared, landed after recovery).
  */
-export function truthLossSql(m: Mapping, w: Window, f: FaultTimes, truthDb: string): string {
-  const c = cols(m);
+export function truthLossSql(mapping: Mapping, window: Window, times: FaultTimes, truthDb: string): string {
+  const c = cols(mapping);
   return `SELECT exchange, symbol, countIf(n = 1 AND NOT is_late) AS landed, countIf(n = 0) AS lost, countIf(n > 1) AS
     duplicated,
       countIf(n = 1 AND is_late) AS late, countIf(n = 0 AND status = 'handler_down') AS lost_in_fault
     FROM (SELECT t.exchange AS exchange, t.symbol AS symbol, toString(t.status) AS status, ifNull(s.n, 0) AS n,
-      t.exchange_ts < ${sqlTimeMs(f.clearMs)} AND ifNull(s.landed_late, false) AS is_late
+      t.exchange_ts < ${sqlTimeMs(times.clearMs)} AND ifNull(s.landed_late, false) AS is_late
           FROM (SELECT toString(exchange) AS exchange, symbol, sequence_number, status, exchange_ts FROM ${truthDb}.sent
-                WHERE exchange_ts >= ${sqlTimeMs(w.fromMs)} AND exchange_ts < ${sqlTimeMs(w.toMs)}) AS t
+                WHERE exchange_ts >= ${sqlTimeMs(window.fromMs)} AND exchange_ts < ${sqlTimeMs(window.toMs)}) AS t
           LEFT JOIN (SELECT ${c.ex} AS exchange, ${c.sym} AS symbol, ${c.seq ?? "toUInt64(0)"} AS seq, count() AS n,
-            max(${c.clock}) > ${sqlTimeMs(f.endMs)} AS landed_late
-                     FROM ${m.table} WHERE ${inWindow(m, w)} GROUP BY exchange, symbol, seq) AS s
+            max(${c.clock}) > ${sqlTimeMs(times.endMs)} AS landed_late
+                     FROM ${mapping.table} WHERE ${inWindow(mapping, window)} GROUP BY exchange, symbol, seq) AS s
             ON s.exchange = t.exchange AND s.symbol = t.symbol AND s.seq = t.sequence_number)
     GROUP BY exchange, symbol ORDER BY exchange, symbol`;
 }
@@ -82,22 +82,25 @@ export function truthLossSql(m: Mapping, w: Window, f: FaultTimes, truthDb: stri
  * the fault's window; a repeated number is a duplicate. A gap at a symbol's first or last
  * trade in the window is not seen, so continuity can only undercount.
  */
-export function continuityLossSql(m: Mapping, w: Window, f: FaultTimes): string {
-  const c = cols(m);
-  if (!c.seq) throw new Error(`${m.table} has no sequence column`);
-  const late = `countIf(xt < ${sqlTimeMs(f.clearMs)} AND clock > ${sqlTimeMs(f.endMs)})`;
+export function continuityLossSql(mapping: Mapping, window: Window, times: FaultTimes): string {
+  const c = cols(mapping);
+  if (!c.seq) throw new Error(`${mapping.table} has no sequence column`);
+  const late = `countIf(xt < ${sqlTimeMs(times.clearMs)} AND clock > ${sqlTimeMs(times.endMs)})`;
   // per symbol, or per connection where the exchange numbers so (SEQUENCE_SCOPE): a message's trades share a number
-  return `SELECT exchange, symbol, toInt64(uniqExact(trade)) - toInt64(${late}) AS landed, sum(gap) AS lost,
+  return (
+    `SELECT exchange, symbol, toInt64(uniqExact(trade)) - toInt64(${late}) AS landed, sum(gap) AS lost,
     toInt64(count()) - toInt64(uniqExact(trade)) AS duplicated,
-      ${late} AS late, sumIf(gap, prev_xt <= ${sqlTimeMs(f.endMs)} AND xt >= ${sqlTimeMs(f.startMs)}) AS lost_in_fault
+      ${late} AS late, sumIf(gap, prev_xt <= ${sqlTimeMs(times.endMs)} AND xt >= ${sqlTimeMs(times.startMs)}) ` +
+    `AS lost_in_fault
     FROM (SELECT exchange, symbol, seq, trade, xt, clock, lagInFrame(xt) OVER s AS prev_xt,
             if(row_number() OVER s > 1, greatest(toInt64(seq) - toInt64(lagInFrame(seq) OVER s) - 1, 0), 0) AS gap
           FROM (SELECT exchange, ${sequenceRunSql("exchange", "sym")} AS symbol, seq,
               ${tradeKeySql("exchange", "seq", "sym", "xt")} AS trade, xt, clock
             FROM (SELECT ${c.ex} AS exchange, ${c.sym} AS sym, ${c.seq} AS seq, ${c.xt} AS xt, ${c.clock} AS clock
-              FROM ${m.table} WHERE ${inWindow(m, w)}))
+              FROM ${mapping.table} WHERE ${inWindow(mapping, window)}))
           WINDOW s AS (PARTITION BY exchange, symbol ORDER BY seq ROWS BETWEEN 1 PRECEDING AND CURRENT ROW))
-    GROUP BY exchange, symbol ORDER BY exchange, symbol`;
+    GROUP BY exchange, symbol ORDER BY exchange, symbol`
+  );
 }
 
 /**
@@ -167,31 +170,37 @@ export function lossChecks(rows: LossRow[], exchanges: readonly string[], faultE
 }
 
 /** The largest gap between consecutive landings per exchange, in seconds, by the ingestion clock. */
-export function gapSql(m: Mapping, w: Window): string {
-  const c = cols(m);
-  return `SELECT exchange, max(d) / 1e6 AS gap_s FROM (
+export function gapSql(mapping: Mapping, window: Window): string {
+  const c = cols(mapping);
+  return (
+    `SELECT exchange, max(d) / 1e6 AS gap_s FROM (
       SELECT exchange, dateDiff('microsecond', lagInFrame(clock) OVER s, clock) AS d, row_number() OVER s AS rn
-      FROM (SELECT ${c.ex} AS exchange, ${c.clock} AS clock FROM ${m.table} WHERE ${c.clock} >= ${sqlTimeMs(w.fromMs)}
-        AND ${c.clock} < ${sqlTimeMs(w.toMs)})
+      FROM (SELECT ${c.ex} AS exchange, ${c.clock} AS clock FROM ${mapping.table} WHERE ${c.clock} >= ` +
+    `${sqlTimeMs(window.fromMs)}
+        AND ${c.clock} < ${sqlTimeMs(window.toMs)})
       WINDOW s AS (PARTITION BY exchange ORDER BY clock ROWS BETWEEN 1 PRECEDING AND CURRENT ROW))
-    WHERE rn > 1 GROUP BY exchange ORDER BY exchange`;
+    WHERE rn > 1 GROUP BY exchange ORDER BY exchange`
+  );
 }
 
 /**
  * Silver against the 1-minute OHLCV table over the whole minutes that cover the window (both fed by the same insert).
  */
-export function silverGoldSql(m: Mapping, database: string, w: Window): string {
-  const from = Math.floor(w.fromMs / 60_000) * 60_000,
-    to = Math.ceil(w.toMs / 60_000) * 60_000;
-  return `SELECT (SELECT count() FROM ${m.table} WHERE is_valid AND ${inWindow(m, { fromMs: from, toMs: to })}) AS
+export function silverGoldSql(mapping: Mapping, database: string, window: Window): string {
+  const from = Math.floor(window.fromMs / 60_000) * 60_000,
+    to = Math.ceil(window.toMs / 60_000) * 60_000;
+  return (
+    `SELECT (SELECT count() FROM ${mapping.table} WHERE is_valid AND ` +
+    `${inWindow(mapping, { fromMs: from, toMs: to })}) AS
     silver,
       (SELECT sum(trade_count) FROM ${database}.ohlcv_1m WHERE window_start >= ${sqlTimeMs(from)} AND window_start <
-        ${sqlTimeMs(to)}) AS gold`;
+        ${sqlTimeMs(to)}) AS gold`
+  );
 }
 
 const FAILED = ["FAILED", "CRASHED"];
-const runStart = (r: FlowRun) => Date.parse(r.start_time ?? r.expected_start_time ?? "");
-const runName = (r: FlowRun) => `${r.name} (${r.state_name ?? r.state_type})`;
+const runStart = (flowRun: FlowRun) => Date.parse(flowRun.start_time ?? flowRun.expected_start_time ?? "");
+const runName = (flowRun: FlowRun) => `${flowRun.name} (${flowRun.state_name ?? flowRun.state_type})`;
 
 /**
  * On a stack, Prefect's record of the offload deployment's flow runs (FACTS.md: with Spark down the script never runs,
@@ -238,7 +247,7 @@ export function watermarkChecks(
   after: WatermarkReading | null,
   holdMs: number,
   scheduleMs: number,
-  /** a run of the deployment that Prefect recorded as failed while the fault held (the stack's offload writes nothing) */
+  /** a run of the deployment that Prefect recorded as failed while the fault held (a stack's offload writes nothing) */
   failedRun: string | null = null,
 ): Check[] {
   const attempted =
@@ -259,8 +268,8 @@ export function watermarkChecks(
             detail:
               (failedRun
                 ? `Prefect's flow run ${failedRun} failed and `
-                : `a run was attempted (status ${atClear.status ?? "–"}, failures ${atClear.failures ?? "–"}) and `) +
-              `the watermark stayed (${before.source})`,
+                : `a run was attempted (status ${atClear.status ?? "–"}, failures ${atClear.failures ?? "–"}) ` +
+                  "and ") + `the watermark stayed (${before.source})`,
           }
         : {
             name: "watermark not advanced while the fault held",

@@ -134,22 +134,22 @@ export function selectTests(names: string | undefined): TestSpec[] {
 }
 
 /** What a test will do, one line per step, for --dry-run. */
-export function plan(t: TestSpec, holdMs: number, network: string): string[] {
+export function plan(spec: TestSpec, holdMs: number, network: string): string[] {
   const verb =
-    t.action === "disconnect"
-      ? `docker network disconnect ${network} ${t.container}`
-      : `docker ${t.action} ${t.container}`;
+    spec.action === "disconnect"
+      ? `docker network disconnect ${network} ${spec.container}`
+      : `docker ${spec.action} ${spec.container}`;
   const undo =
-    t.action === "stop"
-      ? `docker start ${t.container}`
-      : t.action === "disconnect"
-        ? reconnectCommand(network, t.container)
+    spec.action === "stop"
+      ? `docker start ${spec.container}`
+      : spec.action === "disconnect"
+        ? reconnectCommand(network, spec.container)
         : "(restart clears itself)";
   return [
-    `test ${t.id} ${t.name}: baseline 5 s`,
-    `  fault: ${verb}${t.consumerHold ? " + hold the lab consumer" : ""}`,
+    `test ${spec.id} ${spec.name}: baseline 5 s`,
+    `  fault: ${verb}${spec.consumerHold ? " + hold the lab consumer" : ""}`,
     `  hold ${holdMs / 1000} s, then clear: ${undo}`,
-    `  observe at 1 s until recovered (target ${t.targetMs / 1000} s)`,
+    `  observe at 1 s until recovered (target ${spec.targetMs / 1000} s)`,
   ];
 }
 
@@ -161,10 +161,10 @@ export type TestFault = { fault: string; apply(): Promise<void>; clear(): Promis
  * (guard, journal, the Docker action, step 3's retrying clear). `label` names it in the journal (e.g. "live-fire
  * FeedHandlerDown").
  */
-export function stepThree(r: FaultRig, test: string, label: string): TestFault {
+export function stepThree(faultRig: FaultRig, test: string, label: string): TestFault {
   const t = MATRIX.find((x) => x.name === test)!;
-  const verb = t.action === "disconnect" ? `docker network disconnect ${r.network}` : `docker ${t.action}`;
-  const control = new FaultControl(r, {
+  const verb = t.action === "disconnect" ? `docker network disconnect ${faultRig.network}` : `docker ${t.action}`;
+  const control = new FaultControl(faultRig, {
     name: label,
     label,
     container: t.container,

@@ -63,11 +63,16 @@ export function resultsSection(doc: Report, results: Result[], lab: boolean) {
             {
               y: "title",
               x1: 0.1,
-              x2: (r: Result) => Math.max(0.1, r.mttrFromClearMs! / 1000),
-              fill: (r: Result) => (r.status === "PASS" ? "#1a7f37" : "#cf222e"),
+              x2: (result: Result) => Math.max(0.1, result.mttrFromClearMs! / 1000),
+              fill: (result: Result) => (result.status === "PASS" ? "#1a7f37" : "#cf222e"),
             },
           ),
-          Plot.tickX(results, { y: "title", x: (r: Result) => r.targetMs / 1000, stroke: "#1b1f24", strokeWidth: 2 }),
+          Plot.tickX(results, {
+            y: "title",
+            x: (result: Result) => result.targetMs / 1000,
+            stroke: "#1b1f24",
+            strokeWidth: 2,
+          }),
           Plot.ruleX([THRESHOLDS.milestoneMttrMs / 1000], { stroke: "#9a6700", strokeDasharray: "4,3" }),
         ],
       },
@@ -77,10 +82,12 @@ export function resultsSection(doc: Report, results: Result[], lab: boolean) {
 }
 
 /** One test: its flow per exchange through the fault, its checks, and every trade in its window classified. */
-export function testSection(doc: Report, r: Result, lab: boolean) {
-  doc.md`### ${r.id}. ${r.title}: ${r.status}`;
-  if (lab && r.analogue) doc.note("INFO", `Ran as a lab analogue: ${r.analogue}.`);
-  const flow = r.ticks.flatMap((k) => Object.entries(k.flow).map(([exchange, n]) => ({ s: k.t / 1000, exchange, n })));
+export function testSection(doc: Report, result: Result, lab: boolean) {
+  doc.md`### ${result.id}. ${result.title}: ${result.status}`;
+  if (lab && result.analogue) doc.note("INFO", `Ran as a lab analogue: ${result.analogue}.`);
+  const flow = result.ticks.flatMap((k) =>
+    Object.entries(k.flow).map(([exchange, n]) => ({ s: k.t / 1000, exchange, n })),
+  );
   doc.figure(
     {
       height: 170,
@@ -89,12 +96,12 @@ export function testSection(doc: Report, r: Result, lab: boolean) {
       y: { label: "trades landed / s", grid: true },
       color: { legend: true },
       marks: [
-        Plot.rectX([{ a: 0, b: r.clearedAt / 1000 }], { x1: "a", x2: "b", fill: "#cf222e", fillOpacity: 0.1 }),
+        Plot.rectX([{ a: 0, b: result.clearedAt / 1000 }], { x1: "a", x2: "b", fill: "#cf222e", fillOpacity: 0.1 }),
         Plot.lineY(flow, { x: "s", y: "n", stroke: "exchange" }),
-        ...(r.recoveredAt !== null
+        ...(result.recoveredAt !== null
           ? [
-              Plot.ruleX([r.recoveredAt / 1000], { stroke: "#1a7f37", strokeWidth: 2 }),
-              Plot.text([r.recoveredAt / 1000], {
+              Plot.ruleX([result.recoveredAt / 1000], { stroke: "#1a7f37", strokeWidth: 2 }),
+              Plot.text([result.recoveredAt / 1000], {
                 x: (d: number) => d,
                 frameAnchor: "top",
                 dx: 4,
@@ -106,16 +113,16 @@ export function testSection(doc: Report, r: Result, lab: boolean) {
         Plot.ruleY([0]),
       ],
     },
-    `Flow per exchange at 1 s; shaded: the fault (${r.action} ${r.container}); green: recovery.`,
+    `Flow per exchange at 1 s; shaded: the fault (${result.action} ${result.container}); green: recovery.`,
   );
-  doc.table(r.checks, [
+  doc.table(result.checks, [
     { key: "name", label: "Check" },
     { key: "status", label: "Status" },
     { key: "detail", label: "Detail" },
   ]);
-  if (r.loss)
+  if (result.loss)
     doc.table(
-      Object.entries(r.loss).map(([exchange, l]) => ({ exchange, ...l })),
+      Object.entries(result.loss).map(([exchange, l]) => ({ exchange, ...l })),
       [
         { key: "exchange", label: "Exchange" },
         { key: "landed", label: "Landed", align: "right" },
@@ -123,11 +130,11 @@ export function testSection(doc: Report, r: Result, lab: boolean) {
         { key: "duplicated", label: "Duplicated", align: "right" },
         { key: "late", label: "Late", align: "right" },
       ],
-      { caption: `Every trade in the test's window, classified ${r.lossHow ?? "against the lab's ground truth"}` },
+      { caption: `Every trade in the test's window, classified ${result.lossHow ?? "against the lab's ground truth"}` },
     );
-  if (r.lossBySymbol?.length)
+  if (result.lossBySymbol?.length)
     doc.table(
-      r.lossBySymbol,
+      result.lossBySymbol,
       [
         { key: "exchange", label: "Exchange" },
         { key: "symbol", label: "Symbol" },
@@ -137,11 +144,11 @@ export function testSection(doc: Report, r: Result, lab: boolean) {
       ],
       { caption: "Symbols with any trade not landed once and on time" },
     );
-  if (!r.restore.ok)
+  if (!result.restore.ok)
     doc.note(
       "FAIL",
-      `The fault could not be cleared after ${r.restore.attempts} attempts (${r.restore.error}): check ` +
-        `${r.container} by hand.`,
+      `The fault could not be cleared after ${result.restore.attempts} attempts (${result.restore.error}): check ` +
+        `${result.container} by hand.`,
     );
 }
 

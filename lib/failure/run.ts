@@ -91,8 +91,8 @@ export type RunContext = {
 };
 
 /** How long to watch for recovery after clearing: offload tests on a stack wait for the next scheduled run. */
-const observeLimitMs = (t: TestSpec, o: RunOptions, stackWatermark: boolean) =>
-  t.offload && stackWatermark ? Math.max(o.limitMs, t.targetMs + 60_000) : o.limitMs;
+const observeLimitMs = (spec: TestSpec, options: RunOptions, stackWatermark: boolean) =>
+  spec.offload && stackWatermark ? Math.max(options.limitMs, spec.targetMs + 60_000) : options.limitMs;
 
 /**
  * The tests in order. Without a Docker engine (`noDocker` says why) only the lab's consumer-hold analogues run;
@@ -100,14 +100,14 @@ const observeLimitMs = (t: TestSpec, o: RunOptions, stackWatermark: boolean) =>
  */
 export async function runTests(
   tests: TestSpec[],
-  c: RunContext,
+  context: RunContext,
   noDocker: string | null,
   log: (m: string) => void,
 ): Promise<{ results: Result[]; skipped: Skipped[] }> {
   const results: Result[] = [];
   const skipped: Skipped[] = [];
   for (const t of tests) {
-    if (!c.docker && (!c.env || !t.consumerHold)) {
+    if (!context.docker && (!context.env || !t.consumerHold)) {
       skipped.push({ test: t.name, reason: `needs a Docker engine (${noDocker ?? ""})` });
       continue;
     }
@@ -116,35 +116,54 @@ export async function runTests(
       skipped.push({ test: t.name, reason: `not run: ${stuck.container} could not be restored after ${stuck.test}` });
       continue;
     }
-    log(`test ${t.id} ${t.name}: ${t.action} ${t.container}${c.docker ? "" : " (no Docker: the consumer hold only)"}`);
-    results.push(await runTest(t, c));
+    log(
+      `test ${t.id} ${t.name}: ${t.action} ${t.container}` +
+        (context.docker ? "" : " (no Docker: the consumer hold only)"),
+    );
+    results.push(await runTest(t, context));
   }
   return { results, skipped };
 }
 
 /** One failure-mode test: baseline, fault, observation until recovery, then every check on its window. */
-async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
-  const holdMs = t.action === "disconnect" ? c.o.partitionMs : c.o.holdMs;
-  const probe = probes(t, c, holdMs);
+async function runTest(spec: TestSpec, context: RunContext): Promise<Result> {
+  const holdMs = spec.action === "disconnect" ? context.o.partitionMs : context.o.holdMs;
+  const probe = probes(spec, context, holdMs);
   const fault = new FaultControl(
-    { docker: c.docker, lab: !!c.env, network: c.o.network, hold: c.env?.control },
-    { name: t.name, label: `test ${t.name}`, container: t.container, action: t.action, consumerHold: t.consumerHold },
+    { docker: context.docker, lab: !!context.env, network: context.o.network, hold: context.env?.control },
+    {
+      name: spec.name,
+      label: `test ${spec.name}`,
+      container: spec.container,
+      action: spec.action,
+      consumerHold: spec.consumerHold,
+    },
   );
   await fault.check(); // before the baseline: a container that is not K2's (or not the lab's) is refused first
-  const { base, rates } = await baseline(t, probe);
-  const wm = watermarkReader(t, c);
+  const { base, rates } = await baseline(spec, probe);
+  const wm = watermarkReader(spec, context);
   const wmBefore = wm ? await wm.read() : null;
-  c.onAbort(async () => void (await fault.clear()));
+  context.onAbort(async () => void (await fault.clear()));
   try {
     const faultStart = Date.now();
     await fault.apply();
     const inEffect = Date.now() - faultStart; // a stop returns once the container is down
-    const startRun = offloadStarter(t, c);
+    const startRun = offloadStarter(spec, context);
     await startRun?.("while the fault holds");
     const ticks: Tick[] = base.map((k) => ({ ...k }));
-    const limitMs = observeLimitMs(t, c.o, !!wmBefore);
+    const limitMs = observeLimitMs(spec, context.o, !!wmBefore);
     const afterClear = startRun ? () => startRun("after clearing") : undefined;
-    const obs = await observe(t, c, { probe, fault, wm, rates, ticks, faultStart, holdMs, limitMs, afterClear });
+    const obs = await observe(spec, context, {
+      probe,
+      fault,
+      wm,
+      rates,
+      ticks,
+      faultStart,
+      holdMs,
+      limitMs,
+      afterClear,
+    });
     const f: FaultTimes = {
       startMs: faultStart,
       clearMs: faultStart + obs.clearedAt,
@@ -152,15 +171,15 @@ async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
     };
     // the test's window: baseline to just past recovery
     const w: Window = { fromMs: faultStart - 5000, toMs: f.endMs + 2000 };
-    const loss = await lossCheck(c, t, w, f);
+    const loss = await lossCheck(context, spec, w, f);
     const checks = [
       ...loss.checks,
-      await gapCheck(c, w, holdMs),
-      ...(await isolationChecks(c, t, faultStart, obs.clearedAt)),
-      ...(t.name === "clickhouse-restart" ? [await silverGoldCheck(c, w)] : []),
-      ...(t.offload ? await offloadChecks(c, { wm, wmBefore, ...obs, faultStart, inEffect, holdMs }) : []),
+      await gapCheck(context, w, holdMs),
+      ...(await isolationChecks(context, spec, faultStart, obs.clearedAt)),
+      ...(spec.name === "clickhouse-restart" ? [await silverGoldCheck(context, w)] : []),
+      ...(spec.offload ? await offloadChecks(context, { wm, wmBefore, ...obs, faultStart, inEffect, holdMs }) : []),
     ];
-    const v = testVerdict(t.targetMs, 0, obs.clearedAt, obs.recoveredAt, checks);
+    const v = testVerdict(spec.targetMs, 0, obs.clearedAt, obs.recoveredAt, checks);
     const restore = fault.restore;
     if (!restore.ok) {
       v.status = "FAIL";
@@ -168,12 +187,12 @@ async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
     } else if (restore.attempts > 1)
       v.notes.push(`cleared on attempt ${restore.attempts} (the Docker engine did not answer at first)`);
     return {
-      test: t.name,
-      id: t.id,
-      title: t.title,
-      container: t.container,
-      action: t.action,
-      analogue: c.env ? t.analogue : null,
+      test: spec.name,
+      id: spec.id,
+      title: spec.title,
+      container: spec.container,
+      action: spec.action,
+      analogue: context.env ? spec.analogue : null,
       ranAt: new Date(faultStart).toISOString(),
       status: v.status,
       faultStart,
@@ -181,7 +200,7 @@ async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
       recoveredAt: obs.recoveredAt,
       mttrFromStartMs: v.mttrFromStartMs,
       mttrFromClearMs: v.mttrFromClearMs,
-      targetMs: t.targetMs,
+      targetMs: spec.targetMs,
       ticks,
       checks,
       notes: v.notes,
@@ -198,9 +217,9 @@ async function runTest(t: TestSpec, c: RunContext): Promise<Result> {
 type Probes = { flow(from: number, to: number): Promise<Record<string, number>>; containerOk(): Promise<boolean> };
 
 /** What each tick reads: trades landed per exchange in a second, and whether the test's container is well. */
-function probes(t: TestSpec, { target, docker, silver, o }: RunContext, holdMs: number): Probes {
+function probes(spec: TestSpec, { target, docker, silver, o }: RunContext, holdMs: number): Probes {
   // a trade lands within this of its exchange time during a test
-  const lookbackMs = holdMs + o.limitMs + t.targetMs + 10 * 60_000;
+  const lookbackMs = holdMs + o.limitMs + spec.targetMs + 10 * 60_000;
   return {
     async flow(from, to) {
       const rows = await target.query<{ exchange: string; n: number }>(flowSql(silver, from, to, lookbackMs));
@@ -209,18 +228,18 @@ function probes(t: TestSpec, { target, docker, silver, o }: RunContext, holdMs: 
     async containerOk() {
       if (!docker) return true;
       const i = await docker.docker
-        .getContainer(t.container)
+        .getContainer(spec.container)
         .inspect()
         .catch(() => undefined); // gone or the engine away for a moment: not ready yet, asked again on the next tick
       const h = i?.State.Health?.Status;
-      const onNet = t.action !== "disconnect" || !!i?.NetworkSettings.Networks[o.network];
+      const onNet = spec.action !== "disconnect" || !!i?.NetworkSettings.Networks[o.network];
       return !!i?.State.Running && !i.State.Paused && h !== "unhealthy" && h !== "starting" && onNet;
     },
   };
 }
 
 /** Five seconds of flow before the fault; an unhealthy baseline refuses the test, naming the check. */
-async function baseline(t: TestSpec, probe: Probes) {
+async function baseline(spec: TestSpec, probe: Probes) {
   const base: Tick[] = [];
   for (let i = 0; i < 5; i++) {
     await Bun.sleep(1000);
@@ -230,8 +249,8 @@ async function baseline(t: TestSpec, probe: Probes) {
   const rates = baselineRates(base, [...EXCHANGE_NAMES]);
   const dead = EXCHANGE_NAMES.filter((e) => rates[e] === 0);
   const refuse = (why: string) =>
-    new K2Error(`test ${t.name} refused to start: unhealthy baseline (${why})`, EXIT.gate);
-  if (!base.every((k) => k.containersOk)) throw refuse(`${t.container} is not running and healthy`);
+    new K2Error(`test ${spec.name} refused to start: unhealthy baseline (${why})`, EXIT.gate);
+  if (!base.every((k) => k.containersOk)) throw refuse(`${spec.container} is not running and healthy`);
   if (dead.length) throw refuse(`no trades landed from ${dead.join(", ")} in 5 s`);
   return { base, rates };
 }
@@ -242,8 +261,8 @@ type WatermarkReader = { read(): Promise<WatermarkReading | null>; error?: strin
  * On a stack the offload tests watch the real watermark (ClickHouse or the Prefect DB). One that cannot be read
  * makes their checks NOT CHECKED, not the run fail.
  */
-function watermarkReader(t: TestSpec, { target, env, o }: RunContext): WatermarkReader | null {
-  if (!t.offload || env) return null;
+function watermarkReader(spec: TestSpec, { target, env, o }: RunContext): WatermarkReader | null {
+  if (!spec.offload || env) return null;
   const reader: WatermarkReader = {
     read: () =>
       newestWatermark(target, target.database, o.prefectDbUrl).catch((e) => {
@@ -267,8 +286,8 @@ type Observation = {
  * the offload tests, the next successful run). Stops 2 s after recovery, at the limit, or when clearing failed.
  */
 async function observe(
-  t: TestSpec,
-  c: RunContext,
+  spec: TestSpec,
+  context: RunContext,
   s: {
     probe: Probes;
     fault: FaultControl;
@@ -283,7 +302,7 @@ async function observe(
   },
 ): Promise<Observation> {
   const o: Observation = { clearedAt: 0, recoveredAt: null, wmAtClear: null, wmAfter: null };
-  const bar = progress(`test ${t.id} ${t.name}`, s.holdMs + s.limitMs);
+  const bar = progress(`test ${spec.id} ${spec.name}`, s.holdMs + s.limitMs);
   for (let i = 1; ; i++) {
     await Bun.sleep(Math.max(0, s.faultStart + i * 1000 - Date.now()));
     const now = Date.now();
@@ -297,7 +316,7 @@ async function observe(
     s.ticks.push({ t: since, flow: await s.probe.flow(now - 1000, now), containersOk: await s.probe.containerOk() });
     if (s.fault.cleared && o.wmAtClear && i % 5 === 0 && !(o.wmAfter && o.wmAfter.ms > o.wmAtClear.ms))
       o.wmAfter = await s.wm!.read();
-    if (s.fault.cleared && o.recoveredAt === null) o.recoveredAt = recoveredBy(t, c, s, o, now);
+    if (s.fault.cleared && o.recoveredAt === null) o.recoveredAt = recoveredBy(spec, context, s, o, now);
     bar.update(
       since,
       !s.fault.cleared
@@ -323,23 +342,25 @@ async function observe(
 
 /** Recovery, in ms since the fault's start: flow back at baseline and, for offload tests, a successful run since. */
 function recoveredBy(
-  t: TestSpec,
-  c: RunContext,
+  spec: TestSpec,
+  context: RunContext,
   s: { ticks: Tick[]; rates: Record<string, number>; faultStart: number },
-  o: Observation,
+  observation: Observation,
   now: number,
 ): number | null {
-  const watch = t.exchange ? [t.exchange] : [...EXCHANGE_NAMES];
+  const watch = spec.exchange ? [spec.exchange] : [...EXCHANGE_NAMES];
   const flowBack = recoveryAt(
     s.ticks.filter((k) => k.t >= 0),
     s.rates,
     watch,
-    o.clearedAt,
+    observation.clearedAt,
   );
   // when the offload recovered (epoch ms), 0 when it does not apply, undefined while it has not
   let offloadAt: number | undefined = 0;
-  if (t.offload && c.env) offloadAt = c.env.offload.runs.find((r) => r.ok && r.at - s.faultStart > o.clearedAt)?.at;
-  else if (t.offload && o.wmAtClear) offloadAt = o.wmAfter && o.wmAfter.ms > o.wmAtClear.ms ? now : undefined;
+  if (spec.offload && context.env)
+    offloadAt = context.env.offload.runs.find((r) => r.ok && r.at - s.faultStart > observation.clearedAt)?.at;
+  else if (spec.offload && observation.wmAtClear)
+    offloadAt = observation.wmAfter && observation.wmAfter.ms > observation.wmAtClear.ms ? now : undefined;
   if (flowBack === null || offloadAt === undefined) return null;
   return Math.max(flowBack, offloadAt ? offloadAt - s.faultStart : 0);
 }
@@ -351,13 +372,18 @@ function recoveredBy(
  * the 5 s baseline: by landing time, a flush a busy machine delayed in the baseline and landed in the fault window
  * read as a rate 1.6x of baseline with nothing wrong.
  */
-async function isolationChecks(c: RunContext, t: TestSpec, faultStart: number, clearedAt: number): Promise<Check[]> {
-  if (!t.exchange && !t.offload) return [];
-  const others = EXCHANGE_NAMES.filter((e) => e !== t.exchange);
-  const settleMs = (c.env ? LAB_FLUSH_MS : KAFKA_ENGINE.flushIntervalMs) + 1000;
+async function isolationChecks(
+  context: RunContext,
+  spec: TestSpec,
+  faultStart: number,
+  clearedAt: number,
+): Promise<Check[]> {
+  if (!spec.exchange && !spec.offload) return [];
+  const others = EXCHANGE_NAMES.filter((e) => e !== spec.exchange);
+  const settleMs = (context.env ? LAB_FLUSH_MS : KAFKA_ENGINE.flushIntervalMs) + 1000;
   await Bun.sleep(Math.max(0, faultStart + clearedAt + settleMs - Date.now()));
   const count = async (from: number, to: number) => {
-    const rows = await c.target.query<{ exchange: string; n: number }>(tradedSql(c.silver, from, to));
+    const rows = await context.target.query<{ exchange: string; n: number }>(tradedSql(context.silver, from, to));
     return Object.fromEntries(EXCHANGE_NAMES.map((e) => [e, Number(rows.find((r) => r.exchange === e)?.n ?? 0)]));
   };
   const [before, during] = [
@@ -371,7 +397,7 @@ async function isolationChecks(c: RunContext, t: TestSpec, faultStart: number, c
   const iso = isolation([tick], rates, others, 0, 1);
   return [
     {
-      name: t.exchange ? "other exchanges keep flowing" : "hot tier unaffected",
+      name: spec.exchange ? "other exchanges keep flowing" : "hot tier unaffected",
       status: iso.every((x) => x.ok) ? "PASS" : "FAIL",
       detail: iso.map((x) => `${x.exchange} ${x.ratio.toFixed(2)}x of baseline`).join(", "),
     },
@@ -380,7 +406,7 @@ async function isolationChecks(c: RunContext, t: TestSpec, faultStart: number, c
 
 /** The offload tests: the lab's own job, or the stack's watermark when it can be read. */
 async function offloadChecks(
-  c: RunContext,
+  context: RunContext,
   s: Observation & {
     wm: WatermarkReader | null;
     wmBefore: WatermarkReading | null;
@@ -389,9 +415,9 @@ async function offloadChecks(
     holdMs: number;
   },
 ): Promise<Check[]> {
-  if (c.env) return labOffloadChecks(c, c.env, s.faultStart, s.inEffect, s.clearedAt);
+  if (context.env) return labOffloadChecks(context, context.env, s.faultStart, s.inEffect, s.clearedAt);
   const clearedAt = s.faultStart + s.clearedAt;
-  const flow = await flowRuns(c, s.faultStart + s.inEffect, clearedAt);
+  const flow = await flowRuns(context, s.faultStart + s.inEffect, clearedAt);
   const failed = flow.runs ? failedDuring(flow.runs, s.faultStart + s.inEffect, clearedAt) : null;
   const wm: Check[] =
     s.wmBefore && s.wmAtClear
@@ -407,8 +433,8 @@ async function offloadChecks(
 }
 
 /** Prefect's flow runs of the offload deployment around the fault; an API that does not answer is said, not fatal. */
-async function flowRuns(c: RunContext, from: number, clearedAt: number) {
-  const api = c.o.prefect?.api ?? prefectUrl();
+async function flowRuns(context: RunContext, from: number, clearedAt: number) {
+  const api = context.o.prefect?.api ?? prefectUrl();
   try {
     const runs = await recentRuns(api, OFFLOAD_DEPLOYMENT, 20);
     return { runs, checks: flowRunChecks(runs, from, clearedAt, OFFLOAD_FLOW_DEPLOYMENT) };
@@ -422,16 +448,16 @@ async function flowRuns(c: RunContext, from: number, clearedAt: number) {
  * On a stack, with --start-offload-runs (confirmed): a run of the offload deployment started through Prefect's API, so
  * that an offload test does not wait up to 15 minutes for the schedule. Null on the lab or without the flag.
  */
-function offloadStarter(t: TestSpec, c: RunContext): ((when: string) => Promise<void>) | null {
-  const p = c.o.prefect;
-  if (!t.offload || c.env || !p?.start) return null;
+function offloadStarter(spec: TestSpec, context: RunContext): ((when: string) => Promise<void>) | null {
+  const p = context.o.prefect;
+  if (!spec.offload || context.env || !p?.start) return null;
   return async (when) => {
     const r = await startFlowRun(p.api, OFFLOAD_FLOW_DEPLOYMENT).catch((e: unknown) => {
       if (!(e instanceof K2Error)) throw e;
-      c.log(`test ${t.name}: could not start a run ${when}: ${e.message}`);
+      context.log(`test ${spec.name}: could not start a run ${when}: ${e.message}`);
       return null;
     });
-    if (r) c.log(`test ${t.name}: started flow run ${r.name} of ${OFFLOAD_FLOW_DEPLOYMENT} ${when}`);
+    if (r) context.log(`test ${spec.name}: started flow run ${r.name} of ${OFFLOAD_FLOW_DEPLOYMENT} ${when}`);
   };
 }
 
@@ -439,35 +465,37 @@ function offloadStarter(t: TestSpec, c: RunContext): ((when: string) => Promise<
  * Jepsen-style classification of every trade in the window: by ground truth on the lab, by sequence continuity on a
  * stack.
  */
-async function lossCheck(c: RunContext, t: TestSpec, w: Window, f: FaultTimes) {
-  if (!c.env && !c.silver.sequence)
+async function lossCheck(context: RunContext, spec: TestSpec, w: Window, times: FaultTimes) {
+  if (!context.env && !context.silver.sequence)
     return {
       checks: [
         {
           name: "loss",
           status: "NOT CHECKED" as Status,
-          detail: `${c.silver.table} has no sequence column to check continuity by`,
+          detail: `${context.silver.table} has no sequence column to check continuity by`,
         },
       ],
       perExchange: null,
       bySymbol: [],
       how: "",
     };
-  const how = c.env
+  const how = context.env
     ? "against the lab's ground truth"
-    : `by sequence continuity per symbol in ${c.silver.table} (a gap at a symbol's first or last trade in the window ` +
-      `is not seen)`;
-  const sql = c.env ? truthLossSql(c.silver, w, f, c.env.truthDb) : continuityLossSql(c.silver, w, f);
-  const rows = await c.target.query<LossRow>(sql);
-  return { ...lossChecks(rows, EXCHANGE_NAMES, t.exchange), how };
+    : `by sequence continuity per symbol in ${context.silver.table} (a gap at a symbol's first or last trade in ` +
+      `the window is not seen)`;
+  const sql = context.env
+    ? truthLossSql(context.silver, w, times, context.env.truthDb)
+    : continuityLossSql(context.silver, w, times);
+  const rows = await context.target.query<LossRow>(sql);
+  return { ...lossChecks(rows, EXCHANGE_NAMES, spec.exchange), how };
 }
 
 /**
  * The brief's recovery check is "no gap > 30 s in ingestion"; a fault that stops ingestion on purpose opens a gap as
  * long as itself, so the limit is 30 s beyond it.
  */
-async function gapCheck(c: RunContext, w: Window, holdMs: number): Promise<Check> {
-  const gaps = await c.target.query<{ exchange: string; gap_s: number }>(gapSql(c.silver, w));
+async function gapCheck(context: RunContext, window: Window, holdMs: number): Promise<Check> {
+  const gaps = await context.target.query<{ exchange: string; gap_s: number }>(gapSql(context.silver, window));
   const worst = gaps.reduce((a, g) => Math.max(a, Number(g.gap_s)), 0),
     limit = (THRESHOLDS.ingestionGapMs + holdMs) / 1000;
   return {
@@ -479,10 +507,12 @@ async function gapCheck(c: RunContext, w: Window, holdMs: number): Promise<Check
   };
 }
 
-async function silverGoldCheck(c: RunContext, w: Window): Promise<Check> {
+async function silverGoldCheck(context: RunContext, window: Window): Promise<Check> {
   const name = "no silver/gold gap";
   try {
-    const [g] = await c.target.query<{ silver: number; gold: number }>(silverGoldSql(c.silver, c.target.database, w));
+    const [g] = await context.target.query<{ silver: number; gold: number }>(
+      silverGoldSql(context.silver, context.target.database, window),
+    );
     return {
       name,
       status: Number(g!.silver) === Number(g!.gold) ? "PASS" : "FAIL",
@@ -499,7 +529,7 @@ async function silverGoldCheck(c: RunContext, w: Window): Promise<Check> {
  * holds every row once.
  */
 async function labOffloadChecks(
-  c: RunContext,
+  context: RunContext,
   env: LabEnv,
   faultStart: number,
   inEffect: number,
@@ -527,7 +557,7 @@ async function labOffloadChecks(
       : "no successful run after clearing",
   });
   await env.offload.runOnce(); // settle, then check exactly-once over everything offloaded so far
-  const [x] = await c.target.query<{ cold: number; distinct_cold: number; expected: number }>(
+  const [x] = await context.target.query<{ cold: number; distinct_cold: number; expected: number }>(
     env.offload.exactlyOnceSql(),
   );
   const once = Number(x!.cold) === Number(x!.distinct_cold) && Number(x!.cold) === Number(x!.expected);

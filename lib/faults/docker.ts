@@ -43,56 +43,59 @@ export async function guard(d: DockerTarget, name: string, lab: boolean) {
   return i;
 }
 
-export async function applyFault(d: DockerTarget, e: JournalEntry) {
-  const c = d.docker.getContainer(e.container);
+export async function applyFault(d: DockerTarget, entry: JournalEntry) {
+  const c = d.docker.getContainer(entry.container);
   // the stack's own grace before SIGKILL, as `docker compose stop|restart` gives it (the lab's containers: 2 s)
-  const t = e.action === "disconnect" ? 0 : stopGraceSeconds((await c.inspect()).Config);
-  if (e.action === "stop") await c.stop({ t });
-  else if (e.action === "restart") await c.restart({ t });
+  const t = entry.action === "disconnect" ? 0 : stopGraceSeconds((await c.inspect()).Config);
+  if (entry.action === "stop") await c.stop({ t });
+  else if (entry.action === "restart") await c.restart({ t });
   else {
     const i = await c.inspect();
-    const endpoint = endpointOf(i, e.network!);
+    const endpoint = endpointOf(i, entry.network!);
     if (!endpoint)
       throw new K2Error(
-        `${e.container} is not on network ${e.network} (it is on ` +
+        `${entry.container} is not on network ${entry.network} (it is on ` +
           `${Object.keys(i.NetworkSettings.Networks).join(", ") || "none"}): fix --network`,
         EXIT.notFound,
       );
-    e.endpoint = endpoint; // on disk before the disconnect, so that a run after a SIGKILL restores it too
-    await journalSet(e);
-    await d.docker.getNetwork(e.network!).disconnect({ Container: e.container });
+    entry.endpoint = endpoint; // on disk before the disconnect, so that a run after a SIGKILL restores it too
+    await journalSet(entry);
+    await d.docker.getNetwork(entry.network!).disconnect({ Container: entry.container });
   }
 }
 
 /** Undo a fault; idempotent, so it is safe after a crash, twice, or on a fault that already cleared. */
-export async function clearFault(d: DockerTarget, e: JournalEntry) {
-  const c = d.docker.getContainer(e.container);
+export async function clearFault(d: DockerTarget, entry: JournalEntry) {
+  const c = d.docker.getContainer(entry.container);
   const i = await c.inspect();
-  if (e.action === "disconnect") {
-    const before = e.endpoint ?? { ipv4: null, aliases: [] };
-    if (!i.NetworkSettings.Networks[e.network!])
-      await d.docker.getNetwork(e.network!).connect({
-        Container: e.container,
+  if (entry.action === "disconnect") {
+    const before = entry.endpoint ?? { ipv4: null, aliases: [] };
+    if (!i.NetworkSettings.Networks[entry.network!])
+      await d.docker.getNetwork(entry.network!).connect({
+        Container: entry.container,
         EndpointConfig: { IPAMConfig: before.ipv4 ? { IPv4Address: before.ipv4 } : undefined, Aliases: before.aliases },
       });
-    const missing = endpointMissing(before, endpointOf(await c.inspect(), e.network!));
+    const missing = endpointMissing(before, endpointOf(await c.inspect(), entry.network!));
     if (missing.length)
-      throw new K2Error(`${e.container} is back on ${e.network} without its ${missing.join(", ")}`, EXIT.unreachable);
+      throw new K2Error(
+        `${entry.container} is back on ${entry.network} without its ${missing.join(", ")}`,
+        EXIT.unreachable,
+      );
   } else if (i.State.Paused) await c.unpause();
   else if (!i.State.Running) await c.start();
 }
 
 /** Retry clearing while Docker answers errors; the outcome is reported, never assumed. */
 export async function clearWithRetry(
-  d: DockerTarget,
-  e: JournalEntry,
+  docker: DockerTarget,
+  entry: JournalEntry,
   tries = 10,
 ): Promise<{ ok: boolean; attempts: number; error?: string }> {
   let error: string | undefined;
   for (let a = 1; a <= tries; a++) {
     try {
-      await clearFault(d, e);
-      await journalRemove(e.test);
+      await clearFault(docker, entry);
+      await journalRemove(entry.test);
       return { ok: true, attempts: a };
     } catch (err) {
       error = firstLine(err);

@@ -28,13 +28,13 @@ export type Endpoint = { ipv4: string | null; aliases: string[] };
 export const journalPath = () => join(dataDir(), "03-failure-modes", "journal.json");
 export const readJournal = (): JournalEntry[] =>
   existsSync(journalPath()) ? JSON.parse(readFileSync(journalPath(), "utf8")) : [];
-const writeJournal = (j: JournalEntry[]) => writeAtomic(journalPath(), JSON.stringify(j, null, 2));
-export async function journalAdd(e: JournalEntry) {
-  await writeJournal([...readJournal(), e]);
+const writeJournal = (entries: JournalEntry[]) => writeAtomic(journalPath(), JSON.stringify(entries, null, 2));
+export async function journalAdd(entry: JournalEntry) {
+  await writeJournal([...readJournal(), entry]);
 }
 export async function journalRemove(test: string) {
   await writeJournal(readJournal().filter((e) => e.test !== test));
 }
-export async function journalSet(e: JournalEntry) {
-  await writeJournal([...readJournal().filter((x) => x.test !== e.test), e]);
+export async function journalSet(entry: JournalEntry) {
+  await writeJournal([...readJournal().filter((x) => x.test !== entry.test), entry]);
 }

@@ -49,7 +49,7 @@ const skipped = (check: string, reason: string): Check => ({
 export async function gatherHealth(
   target: Target | { unreachable: string },
   docker: DockerTarget | { unreachable: string },
-  o: HealthOptions,
+  options: HealthOptions,
   now = Date.now(),
 ): Promise<HealthData> {
   const data: HealthData = { checks: [], containers: null, flow: null, watermarks: null, runs: null, silver: null };
@@ -58,7 +58,7 @@ export async function gatherHealth(
   if ("unreachable" in docker) data.checks.push(skipped("services", docker.unreachable));
   else {
     data.containers = await k2Containers(docker);
-    data.checks.push(...evaluateServices(o.expected ?? SERVICES, data.containers, now));
+    data.checks.push(...evaluateServices(options.expected ?? SERVICES, data.containers, now));
   }
 
   // 2. Trades flowing (the brief's SELECT exchange, count(), max(ingestion_timestamp) ... GROUP BY exchange)
@@ -66,20 +66,22 @@ export async function gatherHealth(
   if ("unreachable" in target)
     data.checks.push({ check: "trades flowing", subject: "–", status: "FAIL", evidence: target.unreachable });
   else {
-    const mappings = await discoverTradeTables(target, target.database, o.config);
+    const mappings = await discoverTradeTables(target, target.database, options.config);
     data.silver = mappings.find((m) => m.layer === "silver") ?? mappings[0]!;
-    data.flow = await target.query<FlowRow>(flowSql(data.silver, o.windowMs));
-    data.checks.push(...evaluateFlow(data.flow, o.exchanges ?? EXCHANGE_NAMES, o.staleMs, o.windowMs));
+    data.flow = await target.query<FlowRow>(flowSql(data.silver, options.windowMs));
+    data.checks.push(
+      ...evaluateFlow(data.flow, options.exchanges ?? EXCHANGE_NAMES, options.staleMs, options.windowMs),
+    );
   }
 
   // 3. Offload watermarks: from the store being written (ClickHouse's and the Prefect DB's both read when both exist)
   try {
     data.watermarks =
       "unreachable" in target
-        ? o.prefectDbUrl
-          ? await postgresWatermarks(o.prefectDbUrl)
+        ? options.prefectDbUrl
+          ? await postgresWatermarks(options.prefectDbUrl)
           : null
-        : await watermarkSource(target, target.database, o.prefectDbUrl);
+        : await watermarkSource(target, target.database, options.prefectDbUrl);
     if (data.watermarks) {
       const w = data.watermarks;
       const source = w.why ? `${w.source} (${w.why})` : w.source;
@@ -89,7 +91,7 @@ export async function gatherHealth(
         skipped(
           "offload watermarks",
           `no offload_watermarks table in ` +
-            `ClickHouse${o.prefectDbUrl ? " or in the Prefect DB" : " and PREFECT_DB_URL is not set"}`,
+            `ClickHouse${options.prefectDbUrl ? " or in the Prefect DB" : " and PREFECT_DB_URL is not set"}`,
         ),
       );
   } catch (e) {
@@ -102,9 +104,9 @@ export async function gatherHealth(
   }
 
   // 4. Prefect schedule
-  const deployment = o.deployment ?? OFFLOAD_DEPLOYMENT;
+  const deployment = options.deployment ?? OFFLOAD_DEPLOYMENT;
   try {
-    data.runs = await recentRuns(o.prefectApiUrl, deployment);
+    data.runs = await recentRuns(options.prefectApiUrl, deployment);
     data.checks.push(evaluatePrefect(data.runs, deployment, now, THRESHOLDS.offloadIntervalMs));
   } catch (e) {
     if (!(e instanceof K2Error)) throw e;
@@ -114,21 +116,28 @@ export async function gatherHealth(
 }
 
 /** Rows and the newest ingestion time per exchange in the window, aged by the server's clock. */
-function flowSql(m: Mapping, windowMs: number): string {
-  const ing = sqlIdent(m.ingestionTime.column);
-  return `SELECT ${exchangeExpr(m)} AS exchange, count() AS rows, dateDiff('millisecond', max(${ing}), now64(3)) AS
+function flowSql(mapping: Mapping, windowMs: number): string {
+  const ing = sqlIdent(mapping.ingestionTime.column);
+  return (
+    `SELECT ${exchangeExpr(mapping)} AS exchange, count() AS rows, ` +
+    `dateDiff('millisecond', max(${ing}), now64(3)) AS
     newest_age_ms
-    FROM ${m.table} WHERE ${ing} > now() - INTERVAL ${Math.ceil(windowMs / 1000)} SECOND GROUP BY exchange ORDER BY
-      exchange`;
+    FROM ${mapping.table} WHERE ${ing} > now() - INTERVAL ${Math.ceil(windowMs / 1000)} SECOND ` +
+    `GROUP BY exchange ORDER BY
+      exchange`
+  );
 }
 
 /** Trades per exchange per 10 s over the window, for the freshness figure (seconds before now). */
-export function flowSeriesSql(m: Mapping, windowMs: number): string {
-  const ing = sqlIdent(m.ingestionTime.column);
-  return `SELECT ${exchangeExpr(m)} AS exchange, intDiv(dateDiff('second', ${ing}, now()), 10) * 10 AS seconds_ago,
+export function flowSeriesSql(mapping: Mapping, windowMs: number): string {
+  const ing = sqlIdent(mapping.ingestionTime.column);
+  return (
+    `SELECT ${exchangeExpr(mapping)} AS exchange, ` +
+    `intDiv(dateDiff('second', ${ing}, now()), 10) * 10 AS seconds_ago,
     count() AS trades
-    FROM ${m.table} WHERE ${ing} > now() - INTERVAL ${Math.ceil(windowMs / 1000)} SECOND GROUP BY exchange,
-      seconds_ago ORDER BY exchange, seconds_ago`;
+    FROM ${mapping.table} WHERE ${ing} > now() - INTERVAL ${Math.ceil(windowMs / 1000)} SECOND GROUP BY exchange,
+      seconds_ago ORDER BY exchange, seconds_ago`
+  );
 }
 
 /**

@@ -16,12 +16,12 @@ export type DaemonSpec = {
   args(dir: string, port: number): string[];
 };
 
-export async function startDaemon(d: DaemonSpec): Promise<RunningDaemon> {
-  if (!isInstalled(d.need)) throw new K2Error(missingLine([d.need]), EXIT.notFound);
-  const dir = await mkdtemp(join(tmpdir(), `k2-${d.name}-`));
-  for (const [name, text] of Object.entries(d.files)) await Bun.write(join(dir, name), text);
+export async function startDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
+  if (!isInstalled(spec.need)) throw new K2Error(missingLine([spec.need]), EXIT.notFound);
+  const dir = await mkdtemp(join(tmpdir(), `k2-${spec.name}-`));
+  for (const [name, text] of Object.entries(spec.files)) await Bun.write(join(dir, name), text);
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const proc = Bun.spawn([bin(d.need), ...d.args(dir, port)], { cwd: dir, stdout: "ignore", stderr: "pipe" });
+  const proc = Bun.spawn([bin(spec.need), ...spec.args(dir, port)], { cwd: dir, stdout: "ignore", stderr: "pipe" });
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     proc.kill();
@@ -38,5 +38,5 @@ export async function startDaemon(d: DaemonSpec): Promise<RunningDaemon> {
   }
   const err = proc.exitCode !== null ? (await new Response(proc.stderr).text()).trim().split("\n").at(-1) : "";
   await stop();
-  throw new K2Error(`Debian's ${d.name} did not start on ${url}${err ? `: ${err}` : ""}`, EXIT.unreachable);
+  throw new K2Error(`Debian's ${spec.name} did not start on ${url}${err ? `: ${err}` : ""}`, EXIT.unreachable);
 }

@@ -126,7 +126,7 @@ export function bin(name: NeedName | "promtool" | "docker" | "initdb" | "pg_ctl"
 /** The one command that installs everything the main job (or a notebook run alone) needs. */
 const SETUP_COMMAND = "sudo bun run setup";
 
-const installed = (n: Need) => n.files.every((f) => existsSync(f));
+const installed = (need: Need) => need.files.every((f) => existsSync(f));
 export const needsOf = (user: User): NeedName[] =>
   (Object.keys(NEEDS) as NeedName[]).filter((k) => (NEEDS[k].users as readonly User[]).includes(user));
 export const missingFor = (user: User): NeedName[] => needsOf(user).filter((k) => !installed(NEEDS[k]));

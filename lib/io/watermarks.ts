@@ -24,9 +24,10 @@ export type Watermark = {
 };
 
 /** When the offload last succeeded, where the store says; else its watermark (the older stores' only clock). */
-export const freshnessMs = (w: Watermark) => w.lastSuccessMs ?? w.watermarkMs;
+export const freshnessMs = (watermark: Watermark) => watermark.lastSuccessMs ?? watermark.watermarkMs;
 /** The newest write a store shows: how alive it is. */
-const activityMs = (w: Watermark) => Math.max(w.updatedMs ?? 0, w.lastSuccessMs ?? 0, w.watermarkMs);
+const activityMs = (watermark: Watermark) =>
+  Math.max(watermark.updatedMs ?? 0, watermark.lastSuccessMs ?? 0, watermark.watermarkMs);
 
 const NAME = ["table_name", "source_table", "table", "name"];
 const WATERMARK = ["last_offload_timestamp", "last_watermark", "watermark", "last_successful_run", "updated_at"];
@@ -238,7 +239,7 @@ export async function watermarkSource(
 
 /** Of the stores read, the one being written (its newest write the latest), saying why the others were not. */
 function liveSource(stores: WatermarkSource[]): WatermarkSource | null {
-  const newest = (s: WatermarkSource) => Math.max(0, ...s.rows.map(activityMs));
+  const newest = (source: WatermarkSource) => Math.max(0, ...source.rows.map(activityMs));
   const [used, ...others] = [...stores].sort((a, b) => newest(b) - newest(a));
   if (!used || !others.length) return used ?? null;
   const when = (ms: number) => (ms > 0 ? new Date(ms).toISOString().replace(/\.\d+Z$/, "Z") : "never");

@@ -61,7 +61,7 @@ export function mapTradeTable(
         `discovery.columns["${short(table)}"].${role} in k2.config.json`,
       EXIT.notFound,
     );
-  const pick = (role: Role, ok: (c: ColumnInfo) => boolean): ColumnInfo | undefined => {
+  const pick = (role: Role, ok: (column: ColumnInfo) => boolean): ColumnInfo | undefined => {
     const name = overrides[role];
     if (name) {
       const c = byName.get(name);
@@ -71,7 +71,8 @@ export function mapTradeTable(
     }
     return CANDIDATES[role].map((n) => byName.get(n)).find((c) => c && ok(c));
   };
-  const isTime = (c: ColumnInfo) => timeResolutionMs(c.type) !== null && timeResolutionMs(c.type)! < 86_400_000;
+  const isTime = (column: ColumnInfo) =>
+    timeResolutionMs(column.type) !== null && timeResolutionMs(column.type)! < 86_400_000;
   const time = (c: ColumnInfo): TimeColumn => ({
     column: c.name,
     type: c.type,
@@ -218,21 +219,25 @@ export async function observeClocks(db: Db, mappings: Mapping[]): Promise<Mappin
  * The ingestion clock to measure lag with: the mapped one unless the data shows it coarser
  * than a finer sibling (and unless k2.config.json chose it explicitly).
  */
-export function lagClock(m: Mapping): TimeColumn {
-  if (m.overridden?.includes("ingestionTime")) return m.ingestionTime;
-  return m.finerIngestion && effectiveResolutionMs(m.finerIngestion) < effectiveResolutionMs(m.ingestionTime)
-    ? m.finerIngestion
-    : m.ingestionTime;
+export function lagClock(mapping: Mapping): TimeColumn {
+  if (mapping.overridden?.includes("ingestionTime")) return mapping.ingestionTime;
+  return mapping.finerIngestion &&
+    effectiveResolutionMs(mapping.finerIngestion) < effectiveResolutionMs(mapping.ingestionTime)
+    ? mapping.finerIngestion
+    : mapping.ingestionTime;
 }
 
 /**
  * The exchange of a row in SQL: its column, or the constant the table name gave (bronze_trades_binance -> 'binance').
  */
-export const exchangeExpr = (m: Mapping) =>
-  "constant" in m.exchange ? sqlString(m.exchange.constant) : `toString(${sqlIdent(m.exchange.column)})`;
+export const exchangeExpr = (mapping: Mapping) =>
+  "constant" in mapping.exchange
+    ? sqlString(mapping.exchange.constant)
+    : `toString(${sqlIdent(mapping.exchange.column)})`;
 
 /** The coarser of what the type allows and what the data shows. */
-export const effectiveResolutionMs = (t: TimeColumn) => Math.max(t.resolutionMs, t.observedResolutionMs ?? 0);
+export const effectiveResolutionMs = (column: TimeColumn) =>
+  Math.max(column.resolutionMs, column.observedResolutionMs ?? 0);
 
 /**
  * What the data says about a time column's resolution, next to what its type says: silver's
@@ -265,8 +270,8 @@ export function silverOf(mappings: Mapping[]): Mapping {
 }
 
 /** The rows of a table whose exchange time lies in the window. */
-export const inWindow = (m: Mapping, w: { fromMs: number; toMs: number }) =>
-  `${sqlIdent(m.exchangeTime.column)} >= ${sqlTimeMs(w.fromMs)} AND ${sqlIdent(m.exchangeTime.column)} < ` +
+export const inWindow = (mapping: Mapping, w: { fromMs: number; toMs: number }) =>
+  `${sqlIdent(mapping.exchangeTime.column)} >= ${sqlTimeMs(w.fromMs)} AND ${sqlIdent(mapping.exchangeTime.column)} < ` +
   `${sqlTimeMs(Math.ceil(w.toMs))}`;
 
 /** A clock resolution as the reports write it: "1 s", "1 ms", "1 µs". */

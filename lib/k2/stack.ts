@@ -156,7 +156,7 @@ export const STACK_BUDGET = { cpu: 15.5, memGbPlan: 19.5, memGbTable: 21.75 };
 export const EXCHANGE_NAMES = ["binance", "kraken", "coinbase"] as const;
 export type ExchangeName = (typeof EXCHANGE_NAMES)[number];
 /** Each exchange's raw topic in Redpanda, as the feed handlers produce to it. */
-export const topicOf = (e: ExchangeName) => `market.crypto.trades.${e}.raw`;
+export const topicOf = (exchange: ExchangeName) => `market.crypto.trades.${exchange}.raw`;
 export const OFFLOAD_DEPLOYMENT = "iceberg-offload-15min";
 /** The deployment as Prefect's API names it by flow (FACTS.md: a run can be started by hand through the API). */
 export const OFFLOAD_FLOW_DEPLOYMENT = `iceberg-offload-main/${OFFLOAD_DEPLOYMENT}`;

@@ -22,11 +22,11 @@ export class Conduits {
   private tails = new LineTails<Exchange>();
   constructor(readonly dir: string) {}
 
-  folder(e: Exchange) {
-    return join(this.dir, e);
+  folder(exchange: Exchange) {
+    return join(this.dir, exchange);
   }
-  binds(e: Exchange) {
-    return [`${this.folder(e)}:/lab`];
+  binds(exchange: Exchange) {
+    return [`${this.folder(exchange)}:/lab`];
   }
 
   /** Make each exchange's folder and FIFO; start reading the out file from its current end. */
@@ -42,12 +42,12 @@ export class Conduits {
   }
 
   /** Hand one line to the exchange's handler; false when the handler is not there to take it. */
-  send(e: Exchange, line: string): boolean {
-    let fd = this.fds.get(e);
+  send(exchange: Exchange, line: string): boolean {
+    let fd = this.fds.get(exchange);
     try {
       if (fd === undefined) {
-        fd = openSync(join(this.folder(e), "in"), constants.O_WRONLY | constants.O_NONBLOCK); // ENXIO: no reader
-        this.fds.set(e, fd);
+        fd = openSync(join(this.folder(exchange), "in"), constants.O_WRONLY | constants.O_NONBLOCK); // ENXIO: no reader
+        this.fds.set(exchange, fd);
       }
       const buf = Buffer.from(line + "\n");
       return writeSync(fd, buf) === buf.length; // EAGAIN: the pipe is full (a paused handler)
@@ -56,15 +56,15 @@ export class Conduits {
         try {
           closeSync(fd);
         } catch {} // already closed by the failed write: the fd is forgotten either way, reopened on the next line
-        this.fds.delete(e);
+        this.fds.delete(exchange);
       }
       return false;
     }
   }
 
   /** Whole lines the handler has written since the last call. */
-  collect(e: Exchange): string[] {
-    return this.tails.read(e, join(this.folder(e), "out.jsonl"));
+  collect(exchange: Exchange): string[] {
+    return this.tails.read(exchange, join(this.folder(exchange), "out.jsonl"));
   }
 
   close() {

@@ -10,18 +10,19 @@ import type { ReplaySummary } from "./replayer.ts";
 /** Redpanda's consumer group of a K2 Kafka engine table, as its kafka_group_name would name it. */
 const consumerGroup = (e: string) => `clickhouse_${e}`;
 
-export function redpandaMetrics(s: ReplaySummary): string {
+export function redpandaMetrics(summary: ReplaySummary): string {
   return [
     "# HELP redpanda_kafka_consumer_group_lag_max Max partition lag of a consumer group " +
       "(K2 lab: the replayer's backlog)",
     "# TYPE redpanda_kafka_consumer_group_lag_max gauge",
     ...EXCHANGES.map(
-      (e) => `redpanda_kafka_consumer_group_lag_max{redpanda_group="${consumerGroup(e)}"} ${s.backlog[e]}`,
+      (e) => `redpanda_kafka_consumer_group_lag_max{redpanda_group="${consumerGroup(e)}"} ${summary.backlog[e]}`,
     ),
     "# HELP redpanda_kafka_records_produced_total Records produced to a topic (K2 lab: trades the handlers published)",
     "# TYPE redpanda_kafka_records_produced_total counter",
     ...EXCHANGES.map(
-      (e) => `redpanda_kafka_records_produced_total{redpanda_topic="${topicOf(e)}"} ${s.perExchange[e].generated}`,
+      (e) =>
+        `redpanda_kafka_records_produced_total{redpanda_topic="${topicOf(e)}"} ${summary.perExchange[e].generated}`,
     ),
     "",
   ].join("\n");

@@ -23,21 +23,21 @@ export class LabOffload {
   private timer?: Timer;
   private current?: Promise<OffloadRun>;
   constructor(
-    private t: Target,
+    private target: Target,
     private docker: DockerTarget | null,
     readonly everyMs = 3000,
   ) {}
 
   async setup() {
-    const db = this.t.database;
-    await this.t.command(
+    const db = this.target.database;
+    await this.target.command(
       `CREATE TABLE IF NOT EXISTS ${db}.offload_watermarks (table_name String, ` +
         `last_offload_timestamp DateTime64(6), last_offload_max_sequence UInt64,
       last_offload_row_count UInt64, status String, failure_count UInt32, last_successful_run DateTime64(6),
         updated_at DateTime64(6) DEFAULT now64(6))
       ENGINE = ReplacingMergeTree(updated_at) ORDER BY table_name`,
     );
-    await this.t.command(
+    await this.target.command(
       `CREATE TABLE IF NOT EXISTS ${LAB_TRUTH_DB}.cold_trades (message_id UUID, exchange String, symbol String, ` +
         "seq UInt64, " +
         `processed_at DateTime64(6)) ENGINE = MergeTree ORDER BY (exchange, processed_at)`,
@@ -46,7 +46,7 @@ export class LabOffload {
   }
   /** The exactly-once check over everything this job offloaded so far (exactlyOnceSql below). */
   exactlyOnceSql() {
-    return exactlyOnceSql(this.t.database);
+    return exactlyOnceSql(this.target.database);
   }
   start() {
     // the timer skips a tick while a run is going; a caller's runOnce() waits for it and then runs
@@ -73,9 +73,9 @@ export class LabOffload {
 
   private async attempt(): Promise<OffloadRun> {
     const startedAt = Date.now();
-    const db = this.t.database;
+    const db = this.target.database;
     try {
-      const [wm] = await this.t.query<{ ts: string; failures: number; success: string }>(
+      const [wm] = await this.target.query<{ ts: string; failures: number; success: string }>(
         `SELECT toString(argMax(last_offload_timestamp, updated_at)) AS ts, argMax(failure_count, updated_at) AS ` +
           `failures, toString(argMax(last_successful_run, updated_at)) AS success FROM ${db}.offload_watermarks ` +
           "WHERE table_name = 'silver_trades'",
@@ -86,7 +86,7 @@ export class LabOffload {
       const lastSuccess = wm?.success ? `toDateTime64('${wm.success}', 6)` : "toDateTime64(0, 6)";
       const down = this.fault ? [this.fault] : await this.downDependencies();
       if (down.length) {
-        await this.t.command(
+        await this.target.command(
           `INSERT INTO ${db}.offload_watermarks (table_name, last_offload_timestamp, ` +
             `last_offload_max_sequence, last_offload_row_count, status, failure_count, last_successful_run)
           SELECT 'silver_trades', ${from}, 0, 0, 'failed', ${Number(wm?.failures ?? 0) + 1}, ${lastSuccess}`,
@@ -95,19 +95,19 @@ export class LabOffload {
         return this.note({ at: Date.now(), startedAt, ok: false, reason });
       }
       // Up to two seconds ago: inserts still in flight have stamped processed_at already but are not visible yet.
-      const [{ upto }] = (await this.t.query<{ upto: string }>(
+      const [{ upto }] = (await this.target.query<{ upto: string }>(
         "SELECT toString(now64(6) - INTERVAL 2 SECOND) AS upto",
       )) as [{ upto: string }];
-      await this.t.command(
+      await this.target.command(
         `INSERT INTO ${LAB_TRUTH_DB}.cold_trades SELECT message_id, exchange, symbol, ` +
           `ifNull(source_sequence, 0), processed_at FROM ${db}.silver_trades
         WHERE processed_at > ${from} AND processed_at <= toDateTime64('${upto}', 6)`,
       );
-      const [{ n }] = (await this.t.query<{ n: number }>(
+      const [{ n }] = (await this.target.query<{ n: number }>(
         `SELECT count() AS n FROM ${db}.silver_trades WHERE processed_at > ${from} AND processed_at <= ` +
           `toDateTime64('${upto}', 6)`,
       )) as [{ n: number }];
-      await this.t.command(
+      await this.target.command(
         `INSERT INTO ${db}.offload_watermarks (table_name, last_offload_timestamp, ` +
           `last_offload_max_sequence, last_offload_row_count, status, failure_count, last_successful_run)
         VALUES ('silver_trades', toDateTime64('${upto}', 6), 0, ${Number(n)}, 'success', 0, now64(6))`,
@@ -118,9 +118,9 @@ export class LabOffload {
     }
   }
 
-  private note(r: OffloadRun) {
-    this.runs.push(r);
-    return r;
+  private note(run: OffloadRun) {
+    this.runs.push(run);
+    return run;
   }
   private async downDependencies(): Promise<string[]> {
     if (!this.docker) return [];

@@ -62,16 +62,16 @@ const TICK_MS = 20;
 
 export async function replay(
   sink: Sink,
-  o: ReplayOptions,
+  options: ReplayOptions,
   clock: Clock = realClock,
-  onTick?: (elapsedMs: number, s: ReplaySummary) => void,
+  onTick?: (elapsedMs: number, summary: ReplaySummary) => void,
 ): Promise<ReplaySummary> {
-  const r = new Replay(sink, o, clock);
+  const r = new Replay(sink, options, clock);
   let drainUntil: number | undefined, stopUntil: number | undefined;
   for (;;) {
     const tickStart = clock.now();
     r.admit(tickStart);
-    if (o.conduits) r.toHandlers(tickStart);
+    if (options.conduits) r.toHandlers(tickStart);
     r.arrive(r.due(tickStart));
     if (!r.stalled(tickStart)) await r.insert(r.flushable(tickStart));
     if (r.truth.length >= 5000 || clock.now() - r.lastTruthFlush > 5000) await r.flushTruth();
@@ -82,13 +82,13 @@ export async function replay(
     // (a paused one) are given a grace period, then recorded as never delivered.
     if (r.drained() && (r.viaHandler.size === 0 || clock.now() > (drainUntil ??= clock.now() + 5000))) break;
     // told to stop while the engine refuses inserts: give it 10 s, then leave the block undelivered
-    if (o.control?.stop && r.refusing && clock.now() > (stopUntil ??= clock.now() + 10_000)) break;
-    await clock.sleep(Math.max(0, Math.min(o.flushMs, TICK_MS) - (clock.now() - tickStart)));
+    if (options.control?.stop && r.refusing && clock.now() > (stopUntil ??= clock.now() + 10_000)) break;
+    await clock.sleep(Math.max(0, Math.min(options.flushMs, TICK_MS) - (clock.now() - tickStart)));
   }
   for (const t of r.viaHandler.values()) r.record(t, null, 0); // sent to a handler, never reached the consumer
   await r.flushTruth();
   r.s.insertRttMs.mean = r.s.batches ? r.rttSum / r.s.batches : 0;
-  r.s.achievedRate = r.s.sent / (o.durationMs / 1000);
+  r.s.achievedRate = r.s.sent / (options.durationMs / 1000);
   return r.s;
 }
 
@@ -116,25 +116,25 @@ class Replay {
 
   constructor(
     private readonly sink: Sink,
-    private readonly o: ReplayOptions,
+    private readonly options: ReplayOptions,
     private readonly clock: Clock,
   ) {
-    this.db = o.database ?? "k2";
-    this.truthDb = o.truthDb ?? LAB_TRUTH_DB;
-    this.maxBatch = o.maxBatch ?? KAFKA_ENGINE.maxBlockSize;
+    this.db = options.database ?? "k2";
+    this.truthDb = options.truthDb ?? LAB_TRUTH_DB;
+    this.maxBatch = options.maxBatch ?? KAFKA_ENGINE.maxBlockSize;
     const startMs = clock.now();
     this.lastTruthFlush = startMs;
     this.trades = generateTrades({
-      ratePerSec: o.ratePerSec,
+      ratePerSec: options.ratePerSec,
       startMs,
-      durationMs: o.durationMs,
-      seed: o.seed,
-      delay: o.delay,
-      faults: o.faults,
-      rate: () => o.control?.rate ?? o.ratePerSec,
+      durationMs: options.durationMs,
+      seed: options.seed,
+      delay: options.delay,
+      faults: options.faults,
+      rate: () => options.control?.rate ?? options.ratePerSec,
     });
     this.next = this.trades.next();
-    this.stalls = (o.faults ?? []).filter((f) => f.kind === "stall");
+    this.stalls = (options.faults ?? []).filter((f) => f.kind === "stall");
     this.s = {
       startMs,
       endMs: startMs,
@@ -158,14 +158,14 @@ class Replay {
 
   /** Trades that have happened on the exchange by now are in flight (or lost to a fault). */
   admit(now: number) {
-    if (this.o.control?.stop && !this.next.done) this.next = { done: true, value: undefined };
+    if (this.options.control?.stop && !this.next.done) this.next = { done: true, value: undefined };
     while (!this.next.done && this.next.value.exchangeTs <= now) {
       const t = this.next.value;
       this.s.generated++;
       this.s.perExchange[t.exchange].generated++;
       this.s.lastExchangeTs = t.exchangeTs;
       // an exchange silenced live (a handler down in a test) delivers nothing until it is released
-      if (t.status === "sent" && this.o.control?.silenced?.has(t.exchange)) t.status = "silenced";
+      if (t.status === "sent" && this.options.control?.silenced?.has(t.exchange)) t.status = "silenced";
       if (t.status === "sent") this.inFlight.push(t);
       else {
         this.s[t.status as "dropped" | "silenced"]++;
@@ -179,7 +179,7 @@ class Replay {
   toHandlers(now: number) {
     while (this.inFlight.size && this.inFlight.peek()!.receiveTs <= now) {
       const t = this.inFlight.pop()!;
-      if (this.o.conduits!.send(t.exchange, `${t.symbol}\t${t.sequence}`))
+      if (this.options.conduits!.send(t.exchange, `${t.symbol}\t${t.sequence}`))
         this.viaHandler.set(`${t.exchange}\t${t.symbol}\t${t.sequence}`, t);
       else {
         this.s.handlerDown++;
@@ -190,16 +190,17 @@ class Replay {
 
   /** The consumer does not flush during a stall fault or while a failure test holds it. */
   stalled(now: number) {
-    return this.stalls.some((f) => within(f, now - this.s.startMs)) || !!this.o.control?.paused;
+    return this.stalls.some((f) => within(f, now - this.s.startMs)) || !!this.options.control?.paused;
   }
 
   /** What the consumer can flush now, per exchange: what came out of the handlers, or what has arrived. */
   due(now: number): Map<Exchange, Trade[]> {
     const due = new Map<Exchange, Trade[]>();
-    const add = (e: Exchange, t: Trade) => (due.get(e) ?? due.set(e, []).get(e)!).push(t);
-    if (this.o.conduits) {
+    const add = (exchange: Exchange, trade: Trade) =>
+      (due.get(exchange) ?? due.set(exchange, []).get(exchange)!).push(trade);
+    if (this.options.conduits) {
       for (const e of EXCHANGES)
-        for (const line of this.o.conduits.collect(e)) {
+        for (const line of this.options.conduits.collect(e)) {
           const key = `${e}\t${line}`,
             t = this.viaHandler.get(key);
           if (!t) continue; // a line from before this run
@@ -221,10 +222,10 @@ class Replay {
 
   /** Trades that reached the consumer, and messages others produced into the topics (copies, inserted as they are). */
   arrive(due: Map<Exchange, Trade[]>) {
-    const add = (e: Exchange, list: (Trade | string)[]) =>
-      (this.pending.get(e) ?? this.pending.set(e, []).get(e)!).push(...list);
+    const add = (exchange: Exchange, list: (Trade | string)[]) =>
+      (this.pending.get(exchange) ?? this.pending.set(exchange, []).get(exchange)!).push(...list);
     for (const [e, list] of due) add(e, list);
-    if (this.o.topics) for (const e of EXCHANGES) add(e, this.o.topics.produced(e));
+    if (this.options.topics) for (const e of EXCHANGES) add(e, this.options.topics.produced(e));
   }
 
   /** The blocks due now: full ones at once, the rest when their table's flush interval has ended. */
@@ -232,7 +233,7 @@ class Replay {
     const out = new Map<Exchange, (Trade | string)[]>();
     for (const e of EXCHANGES) {
       const block = this.pending.get(e) ?? [];
-      const intervalOver = now - (this.lastFlush.get(e) ?? this.s.startMs) >= this.o.flushMs;
+      const intervalOver = now - (this.lastFlush.get(e) ?? this.s.startMs) >= this.options.flushMs;
       if (intervalOver) this.lastFlush.set(e, now);
       if (!block.length || !(intervalOver || block.length >= this.maxBatch)) continue;
       // full blocks go now; a part-filled one waits for the interval
@@ -264,7 +265,7 @@ class Replay {
         const rtt = this.clock.now() - flushed;
         // a record's timestamp is when it was produced: a trade's when its handler had it, a copy's by its read
         const produced = batch.map((t) => (typeof t === "string" ? flushed : t.receiveTs));
-        this.o.topics?.append(
+        this.options.topics?.append(
           exchange,
           messages.map((m, j) => ({ ts: produced[j]!, message: m.message })),
         );
@@ -283,9 +284,13 @@ class Replay {
    * The engine refusing an insert (a table detached, the server down) fails the batch as a Kafka engine's would: the
    * offsets are not committed and the same block is read again. The rest of this exchange's due list goes back.
    */
-  private async tryInsert(e: Exchange, messages: { message: string }[], rest: (Trade | string)[]): Promise<boolean> {
+  private async tryInsert(
+    exchange: Exchange,
+    messages: { message: string }[],
+    rest: (Trade | string)[],
+  ): Promise<boolean> {
     try {
-      await this.sink.insert(`${this.db}.${kafkaTableOf(e)}`, messages);
+      await this.sink.insert(`${this.db}.${kafkaTableOf(exchange)}`, messages);
       this.refusing = false;
       return true;
     } catch {
@@ -294,7 +299,7 @@ class Replay {
       this.refusing = true;
       this.s.failedInserts++;
       this.s.batches--;
-      this.pending.set(e, [...rest, ...(this.pending.get(e) ?? [])]);
+      this.pending.set(exchange, [...rest, ...(this.pending.get(exchange) ?? [])]);
       return false;
     }
   }
@@ -304,17 +309,17 @@ class Replay {
     return !!this.next.done && this.inFlight.size === 0 && [...this.pending.values()].every((b) => !b.length);
   }
 
-  record(t: Trade, flushed: number | null, batch: number) {
+  record(trade: Trade, flushed: number | null, batch: number) {
     this.truth.push({
-      exchange: t.exchange,
-      symbol: t.symbol,
-      sequence_number: t.sequence,
-      exchange_ts: utc(t.exchangeTs),
-      delay_ms: t.delayMs,
-      receive_ts: utc(t.receiveTs),
+      exchange: trade.exchange,
+      symbol: trade.symbol,
+      sequence_number: trade.sequence,
+      exchange_ts: utc(trade.exchangeTs),
+      delay_ms: trade.delayMs,
+      receive_ts: utc(trade.receiveTs),
       flushed_ts: flushed === null ? null : utc(flushed),
       batch_id: batch,
-      status: t.status,
+      status: trade.status,
     });
   }
 

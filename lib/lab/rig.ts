@@ -50,28 +50,34 @@ export type LabRig = {
   stop(): Promise<void>;
 };
 
-export async function startLabRig(target: Target, o: LabRigOptions): Promise<LabRig> {
-  const conduits: Conduits | undefined = o.docker ? await ensureLabStack(o.docker) : undefined;
+export async function startLabRig(target: Target, options: LabRigOptions): Promise<LabRig> {
+  const conduits: Conduits | undefined = options.docker ? await ensureLabStack(options.docker) : undefined;
   const traffic = await startLabTraffic(
     target,
     {
-      ratePerSec: o.rate,
-      seed: o.seed,
-      delay: parseDelay(o.delay),
-      flushMs: o.flushMs,
-      faults: o.faults,
-      topics: o.topics,
-      conduits: o.throughContainers ? conduits : undefined,
+      ratePerSec: options.rate,
+      seed: options.seed,
+      delay: parseDelay(options.delay),
+      flushMs: options.flushMs,
+      faults: options.faults,
+      topics: options.topics,
+      conduits: options.throughContainers ? conduits : undefined,
     },
-    o.schema,
+    options.schema,
   );
-  const offload = o.offload
-    ? (await new LabOffload(target, o.offload.containers ? o.docker : null, o.offload.everyMs).setup()).start()
+  const offload = options.offload
+    ? (
+        await new LabOffload(
+          target,
+          options.offload.containers ? options.docker : null,
+          options.offload.everyMs,
+        ).setup()
+      ).start()
     : null;
   return {
     target,
-    docker: o.docker,
-    flushMs: o.flushMs,
+    docker: options.docker,
+    flushMs: options.flushMs,
     traffic,
     busiestShare: Math.max(...Object.values(EXCHANGE_SHARE)),
     endpoints: { redpanda: () => redpandaMetrics(traffic.summary()), clickhouse: () => clickhouseMetrics(target) },

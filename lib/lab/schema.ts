@@ -40,9 +40,9 @@ export type LabSchemaOptions = {
 /** The lab's ground truth: what it sent, dropped and batched, and the offload's cold copy; one name for all readers. */
 export const LAB_TRUTH_DB = "k2lab";
 
-export function labSchema(db = "k2", truthDb = LAB_TRUTH_DB, o: LabSchemaOptions = {}): string[] {
+export function labSchema(db = "k2", truthDb = LAB_TRUTH_DB, options: LabSchemaOptions = {}): string[] {
   const stmts = [db, truthDb].map((d) => `CREATE DATABASE IF NOT EXISTS ${d} COMMENT ${sqlString(LAB_MARK)}`);
-  const k = o.kafka ?? KAFKA_ENGINE;
+  const k = options.kafka ?? KAFKA_ENGINE;
   // A Null table takes no Kafka SETTINGS: the comment carries them in the same words, for discovery to read.
   const kafka = `kafka_flush_interval_ms = ${k.flushIntervalMs}, kafka_max_block_size = ${k.maxBlockSize}`;
   for (const ex of EXCHANGES) {
@@ -75,7 +75,7 @@ export function labSchema(db = "k2", truthDb = LAB_TRUTH_DB, o: LabSchemaOptions
     side Enum8('BUY' = 1, 'SELL' = 2, 'SELL_SHORT' = 3, 'UNKNOWN' = 4),
     timestamp DateTime64(6, 'UTC'), ingestion_timestamp DateTime64(6, 'UTC'),
     ${
-      o.silverFineClock === false ? "" : "processed_at DateTime64(6) DEFAULT " + "now64(6),"
+      options.silverFineClock === false ? "" : "processed_at DateTime64(6) DEFAULT " + "now64(6),"
     } source_sequence Nullable(UInt64),
     vendor_data Map(String, String), is_valid Bool
   ) ENGINE = MergeTree PARTITION BY (exchange, asset_class, toDate(timestamp))
@@ -132,7 +132,7 @@ export const LAB_MARK = "k2-lab: created by the K2 lab, which may drop and rebui
  * Drop and rebuild the lab databases, only on the lab's own engine folder and only databases the lab marked: anything
  * else is a user's (a copy of production kept for analysis) and is refused with one line, never dropped.
  */
-export async function resetLab(t: Target, database = "k2", truthDb = LAB_TRUTH_DB, o: LabSchemaOptions = {}) {
+export async function resetLab(t: Target, database = "k2", truthDb = LAB_TRUTH_DB, options: LabSchemaOptions = {}) {
   if (!isLab(t.spec))
     throw new K2Error(
       `refusing to reset ${t.label}: the lab owns only its own engine folder (data/lab-engine); any other target is ` +
@@ -149,5 +149,5 @@ export async function resetLab(t: Target, database = "k2", truthDb = LAB_TRUTH_D
       );
   await t.command(`DROP DATABASE IF EXISTS ${database} SYNC`);
   await t.command(`DROP DATABASE IF EXISTS ${truthDb} SYNC`);
-  for (const sql of labSchema(database, truthDb, o)) await t.command(sql);
+  for (const sql of labSchema(database, truthDb, options)) await t.command(sql);
 }

@@ -64,28 +64,28 @@ export class LabTopics {
     }
     return this;
   }
-  file(e: Exchange) {
-    return join(this.dir, "topics", topicOf(e));
+  file(exchange: Exchange) {
+    return join(this.dir, "topics", topicOf(exchange));
   }
   /** k2-redpanda's mounts: the topics, and the stand-in on its PATH. */
   binds(): string[] {
     return [`${join(this.dir, "topics")}:/lab/topics`, `${join(this.dir, "rpk")}:/usr/local/bin/rpk:ro`];
   }
   /** What the pipeline carried, in the order it consumed it, each with its record timestamp (when it was produced). */
-  append(e: Exchange, records: { ts: number; message: string }[]) {
+  append(exchange: Exchange, records: { ts: number; message: string }[]) {
     if (records.length)
-      appendFileSync(this.file(e), records.map((r) => `${Math.floor(r.ts)}\t${r.message}\n`).join(""));
+      appendFileSync(this.file(exchange), records.map((r) => `${Math.floor(r.ts)}\t${r.message}\n`).join(""));
   }
   /** How many messages the topic holds with a timestamp at `sinceMs` or later. */
-  held(e: Exchange, sinceMs: number): number {
-    if (!existsSync(this.file(e))) return 0;
+  held(exchange: Exchange, sinceMs: number): number {
+    if (!existsSync(this.file(exchange))) return 0;
     let n = 0;
-    for (const line of readFileSync(this.file(e), "utf8").split("\n"))
+    for (const line of readFileSync(this.file(exchange), "utf8").split("\n"))
       if (line && Number(line.split("\t", 1)[0]) >= sinceMs) n++;
     return n;
   }
   /** Whole lines produced into the topic since the last call. */
-  produced(e: Exchange): string[] {
-    return this.tails.read(e, `${this.file(e)}.in`);
+  produced(exchange: Exchange): string[] {
+    return this.tails.read(exchange, `${this.file(exchange)}.in`);
   }
 }

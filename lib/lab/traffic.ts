@@ -55,10 +55,12 @@ export function parseFault(spec: string): Fault {
 }
 
 /** A fault as it was typed, the inverse of parseFault: "silence:binance@10s+3m10s". */
-export function formatFault(f: Fault): string {
+export function formatFault(fault: Fault): string {
   const head =
-    f.kind === "stall" ? "stall" : `${f.kind}:${f.exchange}${f.kind === "drop" && f.symbol ? `/${f.symbol}` : ""}`;
-  return `${head}@${durationSpec(f.atMs)}+${durationSpec(f.forMs)}`;
+    fault.kind === "stall"
+      ? "stall"
+      : `${fault.kind}:${fault.exchange}${fault.kind === "drop" && fault.symbol ? `/${fault.symbol}` : ""}`;
+  return `${head}@${durationSpec(fault.atMs)}+${durationSpec(fault.forMs)}`;
 }
 
 /** Faults as the reports list them: `silence:binance@10s+3m10s`, comma-separated, each as code. */
@@ -80,9 +82,9 @@ export type TrafficOptions = {
 };
 
 /** Trades in exchange-time order. Symbols within a venue follow a Zipf-like popularity. */
-export function* generateTrades(o: TrafficOptions): Generator<Trade> {
-  const rng = seeded(o.seed);
-  const delayRng = seeded(o.seed ^ 0x9e3779b9);
+export function* generateTrades(options: TrafficOptions): Generator<Trade> {
+  const rng = seeded(options.seed);
+  const delayRng = seeded(options.seed ^ 0x9e3779b9);
   const shares = EXCHANGES.map((e) => EXCHANGE_SHARE[e]);
   const symbolWeights = Object.fromEntries(
     EXCHANGES.map((e) => [e, INSTRUMENTS[e].map((_, i) => 1 / (i + 1))]),
@@ -90,11 +92,11 @@ export function* generateTrades(o: TrafficOptions): Generator<Trade> {
   const seq = new Map<string, number>();
   const seen = new Set<string>();
   const price = new Map<string, number>();
-  const faults = o.faults ?? [];
+  const faults = options.faults ?? [];
   let t = 0;
   for (;;) {
-    t += exponential(rng, 1000 / (o.rate?.() ?? o.ratePerSec));
-    if (t >= o.durationMs) return;
+    t += exponential(rng, 1000 / (options.rate?.() ?? options.ratePerSec));
+    if (t >= options.durationMs) return;
     const exchange = EXCHANGES[weighted(rng, shares)]!;
     const si = weighted(rng, symbolWeights[exchange]);
     const symbol = INSTRUMENTS[exchange][si]!;
@@ -110,8 +112,8 @@ export function* generateTrades(o: TrafficOptions): Generator<Trade> {
     const p = (price.get(key) ?? BASE_PRICE[baseAsset(exchange, symbol)]!) * Math.exp(0.0005 * normal(rng));
     price.set(key, p);
     const quantity = Math.max(1e-8, (500 / p) * Math.exp(normal(rng)));
-    const delayMs = Math.max(0, o.delay.sample(delayRng));
-    const exchangeTs = Math.floor(o.startMs + t);
+    const delayMs = Math.max(0, options.delay.sample(delayRng));
+    const exchangeTs = Math.floor(options.startMs + t);
     const hit = (k: Fault["kind"]) =>
       faults.some(
         (f) =>
@@ -138,16 +140,16 @@ export function* generateTrades(o: TrafficOptions): Generator<Trade> {
 }
 
 /** The message a feed handler would publish to market.crypto.trades.<exchange>.raw. */
-export function toMessage(t: Trade, offset: number): string {
+export function toMessage(trade: Trade, offset: number): string {
   return JSON.stringify({
-    exchange_timestamp: t.exchangeTs,
-    sequence_number: t.sequence,
-    symbol: t.symbol,
-    price: t.price.toFixed(8),
-    quantity: t.quantity.toFixed(8),
-    quote_volume: (t.price * t.quantity).toFixed(8),
-    event_time: t.exchangeTs,
+    exchange_timestamp: trade.exchangeTs,
+    sequence_number: trade.sequence,
+    symbol: trade.symbol,
+    price: trade.price.toFixed(8),
+    quantity: trade.quantity.toFixed(8),
+    quote_volume: (trade.price * trade.quantity).toFixed(8),
+    event_time: trade.exchangeTs,
     kafka_offset: offset,
-    kafka_partition: t.partition,
+    kafka_partition: trade.partition,
   });
 }

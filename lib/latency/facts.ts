@@ -19,8 +19,8 @@ import {
 } from "./verdict.ts";
 
 /** Each scenario's lags: count and quantiles by the engine, judged against its target. */
-export const lagsOf = (run: RunData, r: ScenarioRecord) =>
-  run.manifest.datasets[`lags_${r.scenario}`] ? `{lags_${r.scenario}}` : null;
+export const lagsOf = (run: RunData, record: ScenarioRecord) =>
+  run.manifest.datasets[`lags_${record.scenario}`] ? `{lags_${record.scenario}}` : null;
 
 export async function scenarioSummaries(run: RunData, records: ScenarioRecord[]): Promise<ScenarioSummary[]> {
   return Promise.all(
@@ -57,10 +57,10 @@ export async function scenarioSummaries(run: RunData, records: ScenarioRecord[])
   );
 }
 
-function achievedText(r: ScenarioRecord, rate: number): string {
-  const produced = r.replay?.copies !== undefined ? ` (the load produced ${r.replay.copies})` : "";
-  const copies = r.landed?.copies ? `, ${r.landed.copies} of them replayed copies${produced}` : "";
-  return `${r.achievedRate.toFixed(1)} msg/s achieved (target ~${rate}${copies})`;
+function achievedText(record: ScenarioRecord, rate: number): string {
+  const produced = record.replay?.copies !== undefined ? ` (the load produced ${record.replay.copies})` : "";
+  const copies = record.landed?.copies ? `, ${record.landed.copies} of them replayed copies${produced}` : "";
+  return `${record.achievedRate.toFixed(1)} msg/s achieved (target ~${rate}${copies})`;
 }
 
 /** Per scenario, per budget segment (SEGMENTS' key): what its lags measured. */
@@ -104,21 +104,29 @@ const segment = (key: string) => SEGMENTS.find((s) => s.key === key)!;
 type SegmentQuantiles = Record<"e50" | "e99" | "w50" | "w99" | "i50" | "i99" | "d50" | "d99", number>;
 
 /** What one scenario's stored lags measure, per segment: end to end always; the lab's parts; a server's MVs. */
-async function measureSegments(run: RunData, r: ScenarioRecord): Promise<Map<string, Segment>> {
+async function measureSegments(run: RunData, record: ScenarioRecord): Promise<Map<string, Segment>> {
   const m = new Map<string, Segment>();
-  const src = lagsOf(run, r);
+  const src = lagsOf(run, record);
   if (!src) return m;
   const q50 = (col: string, as: string) =>
     `quantileExact(0.5)(${col}) AS ${as}50, quantileExact(0.99)(${col}) AS ${as}99`;
   const cols = [
     q50("lag_ms", "e"),
-    ...(r.lab ? [q50("consumer_wait_ms", "w"), q50("insert_rtt_ms", "i"), q50("injected_delay_ms", "d")] : []),
+    ...(record.lab ? [q50("consumer_wait_ms", "w"), q50("insert_rtt_ms", "i"), q50("injected_delay_ms", "d")] : []),
   ];
   const [q] = await run.query<SegmentQuantiles>(`SELECT ${cols.join(", ")} FROM ${src}`);
   const put = (key: string, p50Ms: number, p99Ms: number, source: string, label = segment(key).label) =>
-    m.set(key, { segment: label, budgetMs: segment(key).budgetMs, p50Ms, p99Ms, source, key, scenario: r.scenario });
-  put("total", q!.e50, q!.e99, `silver ${r.lagClock} − exchange time, ${r.scenario}`);
-  if (r.lab) {
+    m.set(key, {
+      segment: label,
+      budgetMs: segment(key).budgetMs,
+      p50Ms,
+      p99Ms,
+      source,
+      key,
+      scenario: record.scenario,
+    });
+  put("total", q!.e50, q!.e99, `silver ${record.lagClock} − exchange time, ${record.scenario}`);
+  if (record.lab) {
     put(
       "network",
       q!.d50,
@@ -127,10 +135,15 @@ async function measureSegments(run: RunData, r: ScenarioRecord): Promise<Map<str
       "exchange → handler network (lab model)",
     );
     const wait = "consumer wait (handler receive → insert start), measured by the lab";
-    put("kafka", q!.w50, q!.w99, `${wait}, ${r.scenario}`);
-    put("mv", q!.i50, q!.i99, `insert round trip per trade's batch (one insert runs all MVs), ${r.scenario}`);
-  } else if ("p99Ms" in r.mv)
-    put("mv", r.mv.avgMs, r.mv.p99Ms, `system.query_log INSERT durations on bronze (avg shown as p50), ${r.scenario}`);
+    put("kafka", q!.w50, q!.w99, `${wait}, ${record.scenario}`);
+    put("mv", q!.i50, q!.i99, `insert round trip per trade's batch (one insert runs all MVs), ${record.scenario}`);
+  } else if ("p99Ms" in record.mv)
+    put(
+      "mv",
+      record.mv.avgMs,
+      record.mv.p99Ms,
+      `system.query_log INSERT durations on bronze (avg shown as p50), ${record.scenario}`,
+    );
   return m;
 }
 

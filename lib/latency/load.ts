@@ -15,7 +15,7 @@ export type Load = {
   how: string;
   /** whether it adds replayed copies of recent messages (rpk) rather than fresh trades */
   copies: boolean;
-  run(s: Scenario, durationMs: number, log: (m: string) => void, shares: Shares): Promise<LoadResult>;
+  run(scenario: Scenario, durationMs: number, log: (m: string) => void, shares: Shares): Promise<LoadResult>;
 };
 
 /** Each exchange's share of the trades, as measured before a load (lib/latency/run.ts exchangeShares). */
@@ -47,11 +47,11 @@ export const generatorLoad = (control: { rate?: number }, baseRate: number): Loa
  * span holds what it copies. It ends where the load starts: a message produced after that (a trade of the measured
  * window) is never copied, and so is never counted twice in the window.
  */
-export const replaySpanMs = (s: Scenario, durationMs: number) => 2 * (s.multiple - 1) * durationMs;
+export const replaySpanMs = (scenario: Scenario, durationMs: number) => 2 * (scenario.multiple - 1) * durationMs;
 
 /** The messages a load replays into one exchange's topic: its share of the scenario's extra rate, for its time. */
-export function replayCount(s: Scenario, share: number, durationMs: number): number {
-  const extra = (s.multiple - 1) * BASE_RATE; // the stack already carries ~1x
+export function replayCount(scenario: Scenario, share: number, durationMs: number): number {
+  const extra = (scenario.multiple - 1) * BASE_RATE; // the stack already carries ~1x
   return Math.max(1, Math.round(extra * share * Math.round(durationMs / 1000)));
 }
 
@@ -61,13 +61,13 @@ export type LoadFill = { topic: string; n: number; seconds: number; sinceMs: num
  * Fill {topic}, {n}, {seconds}, {since} and {until} (unix ms) in the command, e.g.
  * "rpk topic consume {topic} -o @{since}:{until} -n {n} | rpk topic produce {topic}".
  */
-export function loadCommand(template: string, f: LoadFill): string {
+export function loadCommand(template: string, loadFill: LoadFill): string {
   const values: Record<string, string> = {
-    topic: f.topic,
-    n: String(f.n),
-    seconds: String(f.seconds),
-    since: String(Math.floor(f.sinceMs)),
-    until: String(Math.floor(f.untilMs)),
+    topic: loadFill.topic,
+    n: String(loadFill.n),
+    seconds: String(loadFill.seconds),
+    since: String(Math.floor(loadFill.sinceMs)),
+    until: String(Math.floor(loadFill.untilMs)),
   };
   return template.replace(/\{(topic|n|seconds|since|until)\}/g, (_, k: string) => values[k]!);
 }

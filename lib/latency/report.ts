@@ -240,11 +240,11 @@ type Delta = { before: number; after: number; delta: number };
 type CompareRow = { scenario: string; exchange: string; trades: string; p50: Delta; p99: Delta; max: Delta };
 
 /** Per exchange, exact quantiles of one scenario's stored lags. */
-const quantilesOf = async (run: RunData, r: ScenarioRecord): Promise<Quantiles[]> =>
-  lagsOf(run, r)
+const quantilesOf = async (run: RunData, record: ScenarioRecord): Promise<Quantiles[]> =>
+  lagsOf(run, record)
     ? run.query<Quantiles>(
         `SELECT exchange, count() AS n, quantileExact(0.5)(lag_ms) AS p50, quantileExact(0.99)(lag_ms) AS p99, ` +
-          `max(lag_ms) AS max FROM ${lagsOf(run, r)} GROUP BY exchange ORDER BY exchange`,
+          `max(lag_ms) AS max FROM ${lagsOf(run, record)} GROUP BY exchange ORDER BY exchange`,
       )
     : [];
 
@@ -432,9 +432,10 @@ export function floorSection(doc: Report, records: ScenarioRecord[], floors: Flo
     );
 }
 
-const kafkaRule = (k: KafkaSettings) =>
-  `kafka_flush_interval_ms = ${k.flushIntervalMs}${k.source === "default" ? " (not set: the server default)" : ""}, ` +
-  `kafka_max_block_size = ${k.maxBlockSize ?? "not set"}`;
+const kafkaRule = (kafka: KafkaSettings) =>
+  `kafka_flush_interval_ms = ${kafka.flushIntervalMs}` +
+  `${kafka.source === "default" ? " (not set: the server default)" : ""}, ` +
+  `kafka_max_block_size = ${kafka.maxBlockSize ?? "not set"}`;
 
 /** Where a load's replayed copies went, and the query that finds them: they are neither lags nor duplicates. */
 export function copiesNote(doc: Report, records: ScenarioRecord[]) {

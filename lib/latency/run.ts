@@ -53,76 +53,77 @@ export type Pipeline = { target: Target; load: Load; lab?: LabTraffic; stop?: ()
 const SETTLE_MARGIN_MS = 1500;
 
 export async function runScenario(
-  p: Pipeline,
+  pipeline: Pipeline,
   s: Scenario,
-  o: ScenarioOptions,
+  options: ScenarioOptions,
   run: RunWriter,
   log: (m: string) => void,
 ): Promise<ScenarioRecord> {
-  const { target } = p;
+  const { target } = pipeline;
   const kafka = await discoverKafkaSettings(target, target.database);
   const settleMs = Math.max(0, ...kafka.map((k) => k.flushIntervalMs)) + SETTLE_MARGIN_MS;
-  const copiesBefore = p.lab?.summary().copies ?? 0;
-  const { w, notRun } = await scenarioWindow(p, s, o, settleMs, log);
+  const copiesBefore = pipeline.lab?.summary().copies ?? 0;
+  const { w, notRun } = await scenarioWindow(pipeline, s, options, settleMs, log);
   // What was sent in the window lands within one flush interval: measure after it.
   const wait = w.toMs + settleMs - Date.now();
   if (!notRun && wait > 0) await Bun.sleep(wait);
-  p.lab?.check();
-  const mappings = await discoverWithObservation(target, target.database, o.config);
+  pipeline.lab?.check();
+  const mappings = await discoverWithObservation(target, target.database, options.config);
   const silver = silverOf(mappings);
-  const truthDb = p.lab?.truthDb;
+  const truthDb = pipeline.lab?.truthDb;
   if (!notRun) await saveMeasurements(target, run, s, mappings, w, truthDb);
   const seconds = (w.toMs - w.fromMs) / 1000;
-  const landed = notRun ? { live: 0, copies: 0 } : await countLanded(target, silver, w, settleMs, s, o);
+  const landed = notRun ? { live: 0, copies: 0 } : await countLanded(target, silver, w, settleMs, s, options);
   return {
     scenario: s.name,
-    lab: !!p.lab,
+    lab: !!pipeline.lab,
     window: w,
     durationMs: w.toMs - w.fromMs,
     targetRate: s.rate,
     achievedRate: (landed.live + landed.copies) / seconds,
     achievedHow:
       `landed in silver per second by landing time (${lagClock(silver).column}), through one flush interval ` +
-      `after the window; ${s.multiple === 1 ? "the running traffic" : p.load.how}`,
+      `after the window; ${s.multiple === 1 ? "the running traffic" : pipeline.load.how}`,
     landed: { ...landed, settleMs, find: copiesFindSql(silver, w, settleMs) },
     lagClock: lagClock(silver).column,
     resolutionMs: effectiveResolutionMs(lagClock(silver)),
     mappings,
     kafka,
     loss: notRun ? { notChecked: notRun } : await lossCheck(target, run, s, mappings, w, truthDb),
-    mv: await mvTime(target, w, !!p.lab),
+    mv: await mvTime(target, w, !!pipeline.lab),
     notRun,
-    ...(p.lab && !notRun
-      ? { replay: await labReplayStats(target, w, p.lab.summary().copies - copiesBefore, p.lab.truthDb) }
+    ...(pipeline.lab && !notRun
+      ? { replay: await labReplayStats(target, w, pipeline.lab.summary().copies - copiesBefore, pipeline.lab.truthDb) }
       : {}),
   };
 }
 
 /** 1x: the last window of the running traffic. 5x and 10x: the load's window. */
 async function scenarioWindow(
-  p: Pipeline,
-  s: Scenario,
-  o: ScenarioOptions,
+  pipeline: Pipeline,
+  scenario: Scenario,
+  options: ScenarioOptions,
   settleMs: number,
   log: (m: string) => void,
 ): Promise<{ w: Window; notRun?: string }> {
-  if (s.multiple > 1) {
-    const shares = await exchangeShares(p.target, replaySpanMs(s, o.durationMs), o.config);
-    if (p.lab?.topics && p.load.copies) await topicsHold(p.lab.topics, s, o.durationMs, shares, log);
-    const load = await p.load.run(s, o.durationMs, log, shares);
+  if (scenario.multiple > 1) {
+    const shares = await exchangeShares(pipeline.target, replaySpanMs(scenario, options.durationMs), options.config);
+    if (pipeline.lab?.topics && pipeline.load.copies)
+      await topicsHold(pipeline.lab.topics, scenario, options.durationMs, shares, log);
+    const load = await pipeline.load.run(scenario, options.durationMs, log, shares);
     return { w: { fromMs: load.startMs, toMs: load.endMs }, notRun: "notRun" in load ? load.notRun : undefined };
   }
-  if (p.lab) {
+  if (pipeline.lab) {
     // the lab's traffic has run since the notebook started it: let it run one more window, then measure that window
-    log(`1x: the lab's traffic at ${p.lab.baseRate} msg/s, measuring the last ${o.durationMs / 1000} s`);
-    await Bun.sleep(o.durationMs);
+    log(`1x: the lab's traffic at ${pipeline.lab.baseRate} msg/s, measuring the last ${options.durationMs / 1000} s`);
+    await Bun.sleep(options.durationMs);
     const now = Date.now();
-    return { w: { fromMs: now - o.durationMs, toMs: now } };
+    return { w: { fromMs: now - options.durationMs, toMs: now } };
   }
-  const now = await nowMs(p.target);
+  const now = await nowMs(pipeline.target);
   // a window ending now would miss what the Kafka engine has not flushed yet: end it one flush interval ago
-  const toMs = o.until ?? now - settleMs;
-  return { w: { fromMs: o.since ?? toMs - o.windowMs, toMs } };
+  const toMs = options.until ?? now - settleMs;
+  return { w: { fromMs: options.since ?? toMs - options.windowMs, toMs } };
 }
 
 /**
@@ -131,18 +132,23 @@ async function scenarioWindow(
  */
 async function topicsHold(
   topics: LabTopics,
-  s: Scenario,
+  scenario: Scenario,
   durationMs: number,
   shares: Shares,
   log: (m: string) => void,
 ) {
-  const spanMs = replaySpanMs(s, durationMs),
+  const spanMs = replaySpanMs(scenario, durationMs),
     deadline = Date.now() + spanMs + 60_000;
   const short = () =>
-    EXCHANGE_NAMES.filter((e) => topics.held(e, Date.now() - spanMs + 5000) < replayCount(s, shares[e], durationMs));
+    EXCHANGE_NAMES.filter(
+      (e) => topics.held(e, Date.now() - spanMs + 5000) < replayCount(scenario, shares[e], durationMs),
+    );
   for (let waiting = short(), said = false; waiting.length; waiting = short()) {
     if (Date.now() > deadline)
-      throw new K2Error(`lab: the topics of ${waiting.join(", ")} did not fill for the ${s.name} load`, EXIT.data);
+      throw new K2Error(
+        `lab: the topics of ${waiting.join(", ")} did not fill for the ${scenario.name} load`,
+        EXIT.data,
+      );
     if (!said) log(`lab: more traffic first, so that the topics hold what rpk replays (${waiting.join(", ")})`);
     said = true;
     await Bun.sleep(250);
@@ -173,15 +179,16 @@ async function nowMs(target: Target): Promise<number> {
 async function countLanded(
   target: Target,
   silver: Mapping,
-  w: Window,
+  window: Window,
   settleMs: number,
-  s: Scenario,
-  o: ScenarioOptions,
+  scenario: Scenario,
+  options: ScenarioOptions,
 ) {
   // a load copies messages from its replay span; a copy of an earlier load's copy has an original from that load's
   // span: look back twice the largest span for the originals
-  const lookbackMs = 2 * Math.max(...SCENARIOS.map((x) => replaySpanMs(x, o.durationMs))) + settleMs + o.durationMs;
-  const [r] = await target.query<{ live: number; copies: number }>(landedSql(silver, w, settleMs, lookbackMs));
+  const lookbackMs =
+    2 * Math.max(...SCENARIOS.map((x) => replaySpanMs(x, options.durationMs))) + settleMs + options.durationMs;
+  const [r] = await target.query<{ live: number; copies: number }>(landedSql(silver, window, settleMs, lookbackMs));
   return { live: Number(r!.live), copies: Number(r!.copies) };
 }
 
@@ -192,17 +199,17 @@ async function countLanded(
 async function lossCheck(
   target: Target,
   run: RunWriter,
-  s: Scenario,
+  scenario: Scenario,
   mappings: Mapping[],
-  w: Window,
+  window: Window,
   /** the lab's ground truth; undefined on a stack */
   truthDb: string | undefined,
 ): Promise<LossCheck> {
   let continuity: LossCheck = { notChecked: "no sequence column in bronze" };
   const bronze = mappings.filter((x) => x.layer === "bronze" && x.sequence);
   if (bronze.length) {
-    const sql = bronze.map((x) => continuitySql(x, w)).join(" UNION ALL ");
-    await run.saveQuery(target, `continuity_${s.name}`, sql);
+    const sql = bronze.map((x) => continuitySql(x, window)).join(" UNION ALL ");
+    await run.saveQuery(target, `continuity_${scenario.name}`, sql);
     const [r] = await target.query<{ missing: number; duplicated: number }>(
       `SELECT sum(missing) AS missing, sum(duplicated) AS duplicated FROM (${sql})`,
     );
@@ -214,9 +221,9 @@ async function lossCheck(
   }
   if (!truthDb) return continuity;
   const silver = silverOf(mappings);
-  await run.saveQuery(target, `loss_${s.name}`, truthLossSql(silver, w, truthDb));
+  await run.saveQuery(target, `loss_${scenario.name}`, truthLossSql(silver, window, truthDb));
   const [t] = await target.query<{ lost: number; duplicated: number }>(
-    `SELECT sum(lost) AS lost, sum(duplicated) AS duplicated FROM (${truthLossSql(silver, w, truthDb)})`,
+    `SELECT sum(lost) AS lost, sum(duplicated) AS duplicated FROM (${truthLossSql(silver, window, truthDb)})`,
   );
   const cross =
     "lost" in continuity
@@ -239,7 +246,7 @@ const MV_UNLOGGED =
   "consumers insert without logging a query); what would measure it: the Kafka record timestamp (_timestamp) kept " +
   "in bronze against silver's processed_at, or system.part_log's NewPart events for the bronze and silver tables";
 
-async function mvTime(target: Target, w: Window, lab: boolean): Promise<ScenarioRecord["mv"]> {
+async function mvTime(target: Target, window: Window, lab: boolean): Promise<ScenarioRecord["mv"]> {
   if (lab)
     return {
       unavailable:
@@ -247,7 +254,9 @@ async function mvTime(target: Target, w: Window, lab: boolean): Promise<Scenario
         "insert runs the raw→bronze→silver→gold MVs)",
     };
   try {
-    const [q] = await target.query<{ inserts: number; avg_ms: number; p99_ms: number; max_ms: number }>(queryLogSql(w));
+    const [q] = await target.query<{ inserts: number; avg_ms: number; p99_ms: number; max_ms: number }>(
+      queryLogSql(window),
+    );
     if (!Number(q?.inserts)) return { unavailable: MV_UNLOGGED };
     return { inserts: Number(q!.inserts), avgMs: q!.avg_ms, p99Ms: q!.p99_ms, maxMs: q!.max_ms };
   } catch (e) {
@@ -261,13 +270,13 @@ async function mvTime(target: Target, w: Window, lab: boolean): Promise<Scenario
 /** The lab's own account of the window, from its ground truth tables. */
 async function labReplayStats(
   target: Target,
-  w: Window,
+  window: Window,
   copies: number,
   truthDb: string,
 ): Promise<NonNullable<ScenarioRecord["replay"]>> {
   const win =
-    `exchange_ts >= fromUnixTimestamp64Milli(toInt64(${Math.floor(w.fromMs)})) AND exchange_ts < ` +
-    `fromUnixTimestamp64Milli(toInt64(${Math.ceil(w.toMs)}))`;
+    `exchange_ts >= fromUnixTimestamp64Milli(toInt64(${Math.floor(window.fromMs)})) AND exchange_ts < ` +
+    `fromUnixTimestamp64Milli(toInt64(${Math.ceil(window.toMs)}))`;
   const [t] = await target.query<{ generated: number; sent: number; dropped: number; silenced: number }>(
     `SELECT count() AS generated, countIf(status = 'sent') AS sent, countIf(status = 'dropped') AS dropped, ` +
       `countIf(status = 'silenced') AS silenced FROM ${truthDb}.sent WHERE ${win}`,
@@ -290,12 +299,12 @@ async function labReplayStats(
 async function saveMeasurements(
   target: Target,
   run: RunWriter,
-  s: Scenario,
+  scenario: Scenario,
   mappings: Mapping[],
-  w: Window,
+  window: Window,
   truthDb?: string,
 ) {
-  await run.saveQuery(target, `stats_${s.name}`, statsSql(mappings, w, false));
-  await run.saveQuery(target, `stats_symbol_${s.name}`, statsSql(mappings, w, true));
-  await run.saveQuery(target, `lags_${s.name}`, lagExportSql(silverOf(mappings), w, truthDb));
+  await run.saveQuery(target, `stats_${scenario.name}`, statsSql(mappings, window, false));
+  await run.saveQuery(target, `stats_symbol_${scenario.name}`, statsSql(mappings, window, true));
+  await run.saveQuery(target, `lags_${scenario.name}`, lagExportSql(silverOf(mappings), window, truthDb));
 }

@@ -7,18 +7,23 @@ import { sequenceRunSql, tradeKeySql } from "../k2/stack.ts";
 import type { Window } from "../verdict/status.ts";
 
 /** Bucket width for a window: 10 s, widened in 10 s steps so that a series has at most ~300 points. */
-export const bucketSeconds = (w: Window) => Math.max(10, Math.ceil((w.toMs - w.fromMs) / 1000 / 300 / 10) * 10);
+export const bucketSeconds = (window: Window) =>
+  Math.max(10, Math.ceil((window.toMs - window.fromMs) / 1000 / 300 / 10) * 10);
 
 /** Per-trade lag rows of one table: exchange, symbol, sequence, exchange time, lag in ms by the table's lag clock. */
-function lagRowsSql(m: Mapping, w: Window): string {
-  const ex = sqlIdent(m.exchangeTime.column),
-    clock = sqlIdent(lagClock(m).column);
-  return `SELECT ${sqlString(m.table)} AS table, ${exchangeExpr(m)} AS exchange, toString(${sqlIdent(m.symbol)}) AS
+function lagRowsSql(mapping: Mapping, window: Window): string {
+  const ex = sqlIdent(mapping.exchangeTime.column),
+    clock = sqlIdent(lagClock(mapping).column);
+  const seq = mapping.sequence ? `ifNull(toUInt64(${sqlIdent(mapping.sequence)}), 0)` : "toUInt64(0)";
+  return (
+    `SELECT ${sqlString(mapping.table)} AS table, ${exchangeExpr(mapping)} AS exchange, ` +
+    `toString(${sqlIdent(mapping.symbol)}) AS
     symbol,
-      ${m.sequence ? `ifNull(toUInt64(${sqlIdent(m.sequence)}), 0)` : "toUInt64(0)"} AS seq, toDateTime64(${ex}, 3,
+      ${seq} AS seq, toDateTime64(${ex}, 3,
         'UTC') AS exchange_ts,
       dateDiff('microsecond', ${ex}, ${clock}) / 1000 AS lag_ms
-    FROM ${m.table} WHERE ${inWindow(m, w)}`;
+    FROM ${mapping.table} WHERE ${inWindow(mapping, window)}`
+  );
 }
 
 // quantileExact: exact over all rows (the engine sorts; at K2's rates a window holds at most
@@ -29,15 +34,15 @@ const STATS = `count() AS trades, avg(lag_ms) AS avg_ms,
   quantileExact(0.001)(lag_ms) AS floor_ms, countIf(lag_ms < 0) / count() AS negative_share`;
 
 /** count, avg, p50, p90, p99, p99.9, max, negative share, lag floor: per table and exchange (and symbol). */
-export function statsSql(mappings: Mapping[], w: Window, bySymbol: boolean): string {
-  const rows = mappings.map((m) => lagRowsSql(m, w)).join(" UNION ALL ");
+export function statsSql(mappings: Mapping[], window: Window, bySymbol: boolean): string {
+  const rows = mappings.map((m) => lagRowsSql(m, window)).join(" UNION ALL ");
   return `SELECT table, exchange, ${bySymbol ? "symbol," : ""} ${STATS} FROM (${rows}) GROUP BY table,
     exchange${bySymbol ? ", symbol" : ""} ORDER BY table, exchange${bySymbol ? ", symbol" : ""}`;
 }
 
 /** Per-trade lags of the silver table, with the lab's ground truth when it exists (exported to Parquet). */
-export function lagExportSql(silver: Mapping, w: Window, truthDb?: string): string {
-  const base = lagRowsSql(silver, w);
+export function lagExportSql(silver: Mapping, window: Window, truthDb?: string): string {
+  const base = lagRowsSql(silver, window);
   if (!truthDb) return base;
   return `SELECT l.table AS table, l.exchange AS exchange, l.symbol AS symbol, l.seq AS seq, l.exchange_ts AS
     exchange_ts, l.lag_ms AS lag_ms,
@@ -55,13 +60,13 @@ export function lagExportSql(silver: Mapping, w: Window, truthDb?: string): stri
  * in one table over the window: the stack's method (no ground truth there). A gap inside [min, max] of a run's
  * sequence numbers is a lost trade (per connection: a lost message); a trade landed twice is a duplicate.
  */
-export function continuitySql(m: Mapping, w: Window): string {
-  if (!m.sequence) throw new Error(`${m.table} has no sequence column`);
+export function continuitySql(mapping: Mapping, window: Window): string {
+  if (!mapping.sequence) throw new Error(`${mapping.table} has no sequence column`);
   return `SELECT exchange, symbol, count() AS rows, uniqExact(seq) AS distinct_seqs, max(seq) - min(seq) + 1 AS span,
       toInt64(span) - toInt64(distinct_seqs) AS missing, toInt64(rows) - toInt64(uniqExact(trade)) AS duplicated
     FROM (SELECT exchange, ${sequenceRunSql("exchange", "sym")} AS symbol, seq,
         ${tradeKeySql("exchange", "seq", "sym", "exchange_ts")} AS trade
-      FROM (SELECT exchange, symbol AS sym, seq, exchange_ts FROM (${lagRowsSql(m, w)})))
+      FROM (SELECT exchange, symbol AS sym, seq, exchange_ts FROM (${lagRowsSql(mapping, window)})))
     GROUP BY exchange, symbol ORDER BY exchange, symbol`;
 }
 
@@ -69,13 +74,13 @@ export function continuitySql(m: Mapping, w: Window): string {
  * Loss against the lab's ground truth: every trade the exchanges generated in the window, landed once or not. A copy
  * a load replays later is not counted here: the window is measured before any later load runs.
  */
-export function truthLossSql(silver: Mapping, w: Window, truthDb: string): string {
+export function truthLossSql(silver: Mapping, window: Window, truthDb: string): string {
   return `SELECT t.exchange AS exchange, t.symbol AS symbol, count() AS generated, countIf(t.status = 'sent') AS
     delivered,
       countIf(ifNull(s.n, 0) = 0) AS lost, sum(greatest(ifNull(s.n, 0), 1) - 1) AS duplicated,
       countIf(t.status = 'dropped') AS dropped_by_fault, countIf(t.status = 'silenced') AS silenced_by_fault
     FROM (SELECT toString(exchange) AS exchange, symbol, sequence_number, status FROM ${truthDb}.sent
-      WHERE exchange_ts >= ${sqlTimeMs(w.fromMs)} AND exchange_ts < ${sqlTimeMs(Math.ceil(w.toMs))}) AS t
+      WHERE exchange_ts >= ${sqlTimeMs(window.fromMs)} AND exchange_ts < ${sqlTimeMs(Math.ceil(window.toMs))}) AS t
     LEFT JOIN (SELECT exchange, symbol, seq, count() AS n FROM (${lagRowsSql(silver, { fromMs: 0, toMs: 8.64e15 })})
       GROUP BY exchange, symbol, seq) AS s
       ON s.exchange = t.exchange AND s.symbol = t.symbol AND s.seq = t.sequence_number
@@ -83,14 +88,14 @@ export function truthLossSql(silver: Mapping, w: Window, truthDb: string): strin
 }
 
 /** MV processing from system.query_log (server only): INSERTs touching bronze tables. */
-export function queryLogSql(w: Window): string {
+export function queryLogSql(window: Window): string {
   // The brief filters query_kind = 'INSERT'; servers spell it 'Insert': compare case-insensitively.
   return `SELECT count() AS inserts, avg(query_duration_ms) AS avg_ms, quantileExact(0.99)(query_duration_ms) AS
     p99_ms, max(query_duration_ms) AS max_ms
     FROM system.query_log WHERE lower(query_kind) = 'insert' AND type = 'QueryFinish' AND arrayExists(t -> t LIKE
       '%bronze_trades%', tables)
-      AND event_time >= toDateTime(intDiv(${Math.floor(w.fromMs)}, 1000)) AND event_time <
-        toDateTime(intDiv(${Math.ceil(w.toMs)}, 1000) + 1)`;
+      AND event_time >= toDateTime(intDiv(${Math.floor(window.fromMs)}, 1000)) AND event_time <
+        toDateTime(intDiv(${Math.ceil(window.toMs)}, 1000) + 1)`;
 }
 
 /** An ECDF as 200 quantile points per exchange (plus the tail), flat in size whatever the rows. */
@@ -122,32 +127,36 @@ export function seriesSql(source: string, where = "1", bucketSeconds = 10): stri
  * are looked for, so the query reads a bounded slice of the table. Without a sequence column a trade is known by
  * exchange, symbol and exchange time.
  */
-export function landedSql(m: Mapping, w: Window, settleMs: number, lookbackMs: number): string {
-  const ex = sqlIdent(m.exchangeTime.column),
-    clock = sqlIdent(lagClock(m).column);
-  const from = sqlTimeMs(w.fromMs);
-  const landedIn = (c: string) => `${c} >= ${from} AND ${c} < ${sqlTimeMs(w.toMs + settleMs)}`;
-  const id = m.sequence ? `ifNull(toUInt64(${sqlIdent(m.sequence)}), 0)` : ex;
-  return `SELECT sumIf(in_l, ex >= ${from}) AS live, sumIf(in_l - first_in_l, ex < ${from}) AS copies
+export function landedSql(mapping: Mapping, window: Window, settleMs: number, lookbackMs: number): string {
+  const ex = sqlIdent(mapping.exchangeTime.column),
+    clock = sqlIdent(lagClock(mapping).column);
+  const from = sqlTimeMs(window.fromMs);
+  const landedIn = (c: string) => `${c} >= ${from} AND ${c} < ${sqlTimeMs(window.toMs + settleMs)}`;
+  const id = mapping.sequence ? `ifNull(toUInt64(${sqlIdent(mapping.sequence)}), 0)` : ex;
+  return (
+    `SELECT sumIf(in_l, ex >= ${from}) AS live, sumIf(in_l - first_in_l, ex < ${from}) AS copies
     FROM (SELECT any(${ex}) AS ex, countIf(${landedIn(clock)}) AS in_l, toUInt64(${landedIn(`min(${clock})`)}) AS
         first_in_l
-      FROM ${m.table} WHERE ${ex} >= ${sqlTimeMs(w.fromMs - lookbackMs)} AND ${ex} < ${sqlTimeMs(w.toMs)}
-      GROUP BY ${exchangeExpr(m)}, ${sqlIdent(m.symbol)}, ${id})`;
+      FROM ${mapping.table} WHERE ${ex} >= ${sqlTimeMs(window.fromMs - lookbackMs)} AND ${ex} < ` +
+    `${sqlTimeMs(window.toMs)}
+      GROUP BY ${exchangeExpr(mapping)}, ${sqlIdent(mapping.symbol)}, ${id})`
+  );
 }
 
 /** Each exchange's trades in silver by exchange time over a span (the mix a load replays, as the stack carries it). */
-export function exchangeCountsSql(m: Mapping, w: Window): string {
-  return `SELECT ${exchangeExpr(m)} AS exchange, count() AS n FROM ${m.table} WHERE ${inWindow(m, w)}
-    GROUP BY exchange`;
+export function exchangeCountsSql(mapping: Mapping, window: Window): string {
+  return `SELECT ${exchangeExpr(mapping)} AS exchange, count() AS n FROM ${mapping.table}
+    WHERE ${inWindow(mapping, window)} GROUP BY exchange`;
 }
 
 /** The rows a load's copies added, for a reader to find them: landed during the load, exchange time before it. */
-export function copiesFindSql(m: Mapping, w: Window, settleMs: number): string {
-  const ex = m.exchangeTime.column,
-    clock = lagClock(m).column;
+export function copiesFindSql(mapping: Mapping, window: Window, settleMs: number): string {
+  const ex = mapping.exchangeTime.column,
+    clock = lagClock(mapping).column;
   const iso = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
   return (
-    `SELECT * FROM ${m.table} WHERE ${clock} >= '${iso(w.fromMs)}' AND ${clock} < '${iso(w.toMs + settleMs)}' ` +
-    `AND ${ex} < '${iso(w.fromMs)}'`
+    `SELECT * FROM ${mapping.table} WHERE ${clock} >= '${iso(window.fromMs)}' AND ${clock} < ` +
+    `'${iso(window.toMs + settleMs)}' ` +
+    `AND ${ex} < '${iso(window.fromMs)}'`
   );
 }

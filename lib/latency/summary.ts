@@ -68,10 +68,10 @@ export type ScenarioSummary = {
 };
 
 /** "804 ms at 1x against 200 ms (FAIL)": the figure that decides the scenario. */
-function scenarioHeadline(x: ScenarioSummary) {
-  const target = LATENCY_P99_TARGET_MS[x.scenario as keyof typeof LATENCY_P99_TARGET_MS];
-  const p99 = x.p99 === null ? "not measured" : `${Math.round(x.p99)} ms`;
-  return `${p99} at ${x.scenario}${target === undefined ? "" : ` against ${target} ms`} (${x.status})`;
+function scenarioHeadline(summary: ScenarioSummary) {
+  const target = LATENCY_P99_TARGET_MS[summary.scenario as keyof typeof LATENCY_P99_TARGET_MS];
+  const p99 = summary.p99 === null ? "not measured" : `${Math.round(summary.p99)} ms`;
+  return `${p99} at ${summary.scenario}${target === undefined ? "" : ` against ${target} ms`} (${summary.status})`;
 }
 
 export async function latencySummary(run: RunData<LatencyFetched>): Promise<StepSummary> {
@@ -88,9 +88,9 @@ export async function latencySummary(run: RunData<LatencyFetched>): Promise<Step
 }
 
 /** Step 1's acceptance: each scenario against its p99 target (10x also no loss), a bottleneck named, tuning stated. */
-function latencyCriteria(s: ScenarioSummary[], tuning: string | null, bottleneckLine: string): Criterion[] {
+function latencyCriteria(summaries: ScenarioSummary[], tuning: string | null, bottleneckLine: string): Criterion[] {
   const scenario = (sc: (typeof SCENARIOS)[number]): Criterion => {
-    const x = s.find((y) => y.scenario === sc.name);
+    const x = summaries.find((y) => y.scenario === sc.name);
     return {
       criterion:
         `${sc.name} (~${sc.rate} msg/s): p99 < ${sc.p99TargetMs} ms` +

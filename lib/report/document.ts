@@ -56,8 +56,9 @@ export class Report {
     columns: Column<R>[],
     opts: { caption?: string; summary?: boolean } = {},
   ): this {
-    const cell = (c: Column<R>, r: R) => (c.format ? c.format(r[c.key], r) : fmt(r[c.key]));
-    const align = (c: Column<R>, r?: R) => c.align ?? (r && typeof r[c.key] === "number" ? "right" : "left");
+    const cell = (column: Column<R>, r: R) => (column.format ? column.format(r[column.key], r) : fmt(r[column.key]));
+    const align = (column: Column<R>, r?: R) =>
+      column.align ?? (r && typeof r[column.key] === "number" ? "right" : "left");
     const body = rows.length
       ? rows.map(
           (r) =>
@@ -126,7 +127,7 @@ ${this.blocks.map((b) => b.html.value).join("\n")}
   }
 }
 
-const cls = (s: Status) => s.toLowerCase().replace(/\s+/g, "-");
+const cls = (status: Status) => status.toLowerCase().replace(/\s+/g, "-");
 const STATUSES = new Set<string>(["PASS", "WARN", "FAIL", "SKIPPED", "UNRESOLVED", "NOT RUN", "NOT CHECKED", "INFO"]);
 const statusCell = (text: string) =>
   STATUSES.has(text) ? html`<span class="badge ${cls(text as Status)}">${text}</span>` : text;
@@ -151,7 +152,7 @@ const mdText = markdownText;
 function markdownTable<R>(
   rows: R[],
   columns: Column<any>[],
-  cell: (c: Column<any>, r: R) => string,
+  cell: (column: Column<any>, r: R) => string,
   caption?: string,
 ): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;

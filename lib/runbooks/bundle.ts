@@ -65,8 +65,8 @@ export function phaseAnswer(steps: BundleStep[]) {
 }
 
 /** The step's deciding figure; a run that does not count keeps its figure and says why it does not. */
-const decides = (s: BundleStep) =>
-  !s.problem ? s.headline : s.run ? `${s.headline} (does not count: ${s.problem})` : s.problem;
+const decides = (step: BundleStep) =>
+  !step.problem ? step.headline : step.run ? `${step.headline} (does not count: ${step.problem})` : step.problem;
 const list = (steps: number[]) => [...new Set(steps)].join(", ");
 /** A criterion's evidence up to its first "; " or sentence end: the one-line reason. */
 const firstSentence = (s: string) => s.split(/(?<=[.;])\s/)[0]!.replace(/[.;]$/, "");
@@ -80,7 +80,8 @@ function indexHtml(steps: BundleStep[], generated: string): string {
   doc.md`${a.measured} Each step's verdict and the figure that decides it, linked to its report (one self-contained
     HTML file, with a markdown summary beside it); the pull-request description is pr.md, the figures as PNG are in
     png/.`;
-  const badge = (s: Status) => html`<span class="badge ${s.toLowerCase().replace(/\s+/g, "-")}">${s}</span>`;
+  const badge = (status: Status) =>
+    html`<span class="badge ${status.toLowerCase().replace(/\s+/g, "-")}">${status}</span>`;
   const row = (s: BundleStep) => {
     const when = s.run ? html`<code>${s.run.runId}</code>` : html`–`;
     const time = s.outcome

@@ -71,22 +71,25 @@ const sql = (what: string, q: string, when?: string): Command => ({ what, sql: q
 const sh = (what: string, cmd: string, when?: string): Command => ({ what, shell: cmd, when });
 
 /** The shell form of a SQL step, as an engineer pastes it. */
-export const shellOf = (c: Command) =>
-  "shell" in c ? c.shell : `docker exec k2-clickhouse clickhouse-client --query "${c.sql.replace(/"/g, '\\"')}"`;
+export const shellOf = (command: Command) =>
+  "shell" in command
+    ? command.shell
+    : `docker exec k2-clickhouse clickhouse-client --query "${command.sql.replace(/"/g, '\\"')}"`;
 
 /** Newest trade per exchange and trades in the last minute, from silver. */
-const flowSql = (n: Names) =>
-  `SELECT ${n.exchange} AS exchange, max(${n.exchangeTime}) AS newest, ` +
-  `countIf(${n.processed} > now() - 60) AS last_min ` +
-  `FROM ${n.database}.${n.silver} WHERE ${n.exchangeTime} > now() - INTERVAL 10 MINUTE GROUP BY exchange`;
+const flowSql = (names: Names) =>
+  `SELECT ${names.exchange} AS exchange, max(${names.exchangeTime}) AS newest, ` +
+  `countIf(${names.processed} > now() - 60) AS last_min ` +
+  `FROM ${names.database}.${names.silver} WHERE ${names.exchangeTime} > now() - INTERVAL 10 MINUTE GROUP BY exchange`;
 
 /** One exchange (or any) landed a trade within the window (two flush intervals: a block lands every interval). */
-const flowingSql = (n: Names, exchange: string | null) =>
-  `SELECT toUInt8(count() > 0) AS ok FROM ${n.database}.${n.silver} WHERE ${n.processed} > now() - ${n.windowS}` +
-  (exchange ? ` AND ${n.exchange} = '${exchange}'` : "");
+const flowingSql = (names: Names, exchange: string | null) =>
+  `SELECT toUInt8(count() > 0) AS ok FROM ${names.database}.${names.silver} WHERE ${names.processed} > ` +
+  `now() - ${names.windowS}` +
+  (exchange ? ` AND ${names.exchange} = '${exchange}'` : "");
 
-export function runbooks(n: Names): Runbook[] {
-  const db = n.database;
+export function runbooks(names: Names): Runbook[] {
+  const db = names.database;
   return [
     {
       name: "feed-handler-crash",
@@ -110,7 +113,7 @@ export function runbooks(n: Names): Runbook[] {
           "docker inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' k2-feed-handler-binance",
         ),
         sh("Its last words", "docker logs --tail 50 k2-feed-handler-binance"),
-        sql("Which exchanges still land trades", flowSql(n)),
+        sql("Which exchanges still land trades", flowSql(names)),
       ],
       resolution: [
         sh("Start the handler", "docker start k2-feed-handler-binance"),
@@ -119,9 +122,9 @@ export function runbooks(n: Names): Runbook[] {
           "docker compose -f docker-compose.v2.yml up -d --force-recreate --no-deps feed-handler-binance",
           "config/instruments.yaml was edited",
         ),
-        sql("Confirm binance lands trades again", flowingSql(n, "binance")),
+        sql("Confirm binance lands trades again", flowingSql(names, "binance")),
       ],
-      verify: { what: "binance lands trades", sql: flowingSql(n, "binance") },
+      verify: { what: "binance lands trades", sql: flowingSql(names, "binance") },
       drillWhen: [],
       gotchas: [
         "After editing config/instruments.yaml, `docker restart` keeps the old file (its inode is re-mounted only on " +
@@ -134,7 +137,7 @@ export function runbooks(n: Names): Runbook[] {
       title: "ClickHouse unavailable",
       mttrTargetMs: RUNBOOK_MTTR_MS["clickhouse-unavailable"],
       test: "network-partition",
-      fault: `docker network disconnect ${n.network} k2-clickhouse`,
+      fault: `docker network disconnect ${names.network} k2-clickhouse`,
       containers: ["k2-clickhouse"],
       alerts: ["ClickHouseBronzeInsertFailure", "RedpandaConsumerLagHigh", "ServiceOOMKill"],
       rows: ["ClickHouse pipeline", "Redpanda lag"],
@@ -150,18 +153,18 @@ export function runbooks(n: Names): Runbook[] {
           "Kafka engine consumers",
           "SELECT database, table, num_messages_read, last_poll_time FROM system.kafka_consumers",
         ),
-        sql("Trades landing now", flowSql(n)),
+        sql("Trades landing now", flowSql(names)),
       ],
       resolution: [
         sh(
           "Put it back on the network with its compose address and alias (others reach it as clickhouse)",
-          reconnectCommand(n.network, "k2-clickhouse"),
+          reconnectCommand(names.network, "k2-clickhouse"),
           "it is off the network",
         ),
         sh("Start it", "docker start k2-clickhouse"),
-        sql("Confirm trades land again (the consumers resume from their committed offsets)", flowingSql(n, null)),
+        sql("Confirm trades land again (the consumers resume from their committed offsets)", flowingSql(names, null)),
       ],
-      verify: { what: "trades land", sql: flowingSql(n, null) },
+      verify: { what: "trades land", sql: flowingSql(names, null) },
       drillWhen: ["it is off the network"],
       gotchas: [
         "A restart does not lose trades: the Kafka engine resumes from its committed offsets; expect the backlog to " +
@@ -183,7 +186,7 @@ export function runbooks(n: Names): Runbook[] {
         sh("Is the broker healthy", "docker inspect -f '{{.State.Status}} {{.State.Health.Status}}' k2-redpanda"),
         sh("Cluster health", "docker exec k2-redpanda rpk cluster health"),
         sh("Consumer groups and lag", "docker exec k2-redpanda rpk group list"),
-        sql("Trades landing now", flowSql(n)),
+        sql("Trades landing now", flowSql(names)),
       ],
       resolution: [
         sh("Start the broker if it is down", "docker start k2-redpanda"),
@@ -192,9 +195,9 @@ export function runbooks(n: Names): Runbook[] {
           "docker restart k2-feed-handler-binance k2-feed-handler-kraken k2-feed-handler-coinbase",
           "a handler logs it gave up",
         ),
-        sql("Confirm trades land again", flowingSql(n, null)),
+        sql("Confirm trades land again", flowingSql(names, null)),
       ],
-      verify: { what: "trades land", sql: flowingSql(n, null) },
+      verify: { what: "trades land", sql: flowingSql(names, null) },
       drillWhen: [],
       gotchas: ["k2-redpanda-init exits by design after creating the topics: it is not down."],
     },
@@ -204,14 +207,17 @@ export function runbooks(n: Names): Runbook[] {
       title: "Silver materialized view stall",
       mttrTargetMs: RUNBOOK_MTTR_MS["silver-mv-stall"],
       test: null,
-      fault: `DETACH TABLE ${db}.${n.silverMv} (the view stops; bronze keeps filling)`,
-      sqlFault: { apply: `DETACH TABLE ${db}.${n.silverMv}`, clear: `ATTACH TABLE IF NOT EXISTS ${db}.${n.silverMv}` },
+      fault: `DETACH TABLE ${db}.${names.silverMv} (the view stops; bronze keeps filling)`,
+      sqlFault: {
+        apply: `DETACH TABLE ${db}.${names.silverMv}`,
+        clear: `ATTACH TABLE IF NOT EXISTS ${db}.${names.silverMv}`,
+      },
       containers: ["k2-clickhouse"],
       alerts: ["MVProcessingDelay", "FeedHandlerDown"],
       rows: ["ClickHouse pipeline"],
       metrics: ["k2_ingestion_delay_avg_seconds", "k2_ingestion_delay_p99_seconds"],
       diagnosis: [
-        sql("Newest trade in silver per exchange", flowSql(n)),
+        sql("Newest trade in silver per exchange", flowSql(names)),
         sql(
           "The views and their state",
           `SELECT name, engine FROM system.tables WHERE database = '${db}' AND engine = 'MaterializedView'`,
@@ -219,19 +225,19 @@ export function runbooks(n: Names): Runbook[] {
         sh("MV errors in the server log", "docker logs --tail 200 k2-clickhouse 2>&1 | grep -i -E 'materialized|MV'"),
       ],
       resolution: [
-        sql("Re-attach a detached view", `ATTACH TABLE ${db}.${n.silverMv}`, "the view is missing above"),
+        sql("Re-attach a detached view", `ATTACH TABLE ${db}.${names.silverMv}`, "the view is missing above"),
         sh(
           "Restart ClickHouse if the views are there but stuck",
           "docker restart k2-clickhouse",
           "the views are all there",
         ),
-        sql("Confirm silver fills again", flowingSql(n, "binance")),
+        sql("Confirm silver fills again", flowingSql(names, "binance")),
       ],
-      verify: { what: "binance reaches silver", sql: flowingSql(n, "binance") },
+      verify: { what: "binance reaches silver", sql: flowingSql(names, "binance") },
       drillWhen: ["the view is missing above"],
       gotchas: [
         "Trades that reached bronze while the view was detached are not in silver: backfill with INSERT INTO " +
-          `${db}.${n.silver} SELECT ... FROM ${db}.bronze_trades_binance WHERE the gap's window.`,
+          `${db}.${names.silver} SELECT ... FROM ${db}.bronze_trades_binance WHERE the gap's window.`,
       ],
     },
     {
@@ -247,12 +253,12 @@ export function runbooks(n: Names): Runbook[] {
       metrics: ["k2_offload_consecutive_failures", "k2_offload_lag_minutes"],
       diagnosis: [
         sh("Is MinIO up", "docker inspect -f '{{.State.Status}} {{.State.Health.Status}}' k2-minio"),
-        watermarksStep(n),
+        watermarksStep(names),
         sh("The offload worker's log", "docker logs --tail 100 k2-prefect-worker"),
       ],
       resolution: [
         sh("Start MinIO", "docker start k2-minio"),
-        n.watermarks === "postgres"
+        names.watermarks === "postgres"
           ? sh(
               "Confirm the next offload run succeeds (the hot tier was never affected; runs come every 15 min)",
               `docker exec k2-prefect-db psql -U prefect -d prefect -tAc "SELECT count(*) > 0 FROM ` +
@@ -268,8 +274,8 @@ export function runbooks(n: Names): Runbook[] {
 }
 
 /** The watermarks where the offload writes them: the Prefect DB's on a stack, ClickHouse's on the lab. */
-const watermarksStep = (n: Names): Command =>
-  n.watermarks === "postgres"
+const watermarksStep = (names: Names): Command =>
+  names.watermarks === "postgres"
     ? sh(
         "The offload watermarks (the Prefect DB's: the offload writes only there)",
         `docker exec k2-prefect-db psql -U prefect -d prefect -c "SELECT table_name, last_offload_timestamp, ` +
@@ -277,7 +283,8 @@ const watermarksStep = (n: Names): Command =>
       )
     : sql(
         "The offload watermarks",
-        `SELECT table_name, last_offload_timestamp, status, failure_count FROM ${n.database}.offload_watermarks FINAL`,
+        "SELECT table_name, last_offload_timestamp, status, failure_count FROM " +
+          `${names.database}.offload_watermarks FINAL`,
       );
 
 const offloadOkSql = (db: string) =>

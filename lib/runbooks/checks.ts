@@ -115,14 +115,14 @@ async function sqlCheck(db: Db, sql: string): Promise<string[]> {
   }
 }
 
-export async function checkCommands(books: Runbook[], db: Db, present: Present, n: Names): Promise<RunbookCheck[]> {
+export async function checkCommands(books: Runbook[], db: Db, present: Present, names: Names): Promise<RunbookCheck[]> {
   const out: RunbookCheck[] = [];
   for (const r of books) {
     const problems: string[] = [];
     let count = 0;
     for (const c of [...r.diagnosis, ...r.resolution, r.verify]) {
       count++;
-      problems.push(...("sql" in c ? await sqlCheck(db, c.sql) : shellCheck(c, present, n.network)));
+      problems.push(...("sql" in c ? await sqlCheck(db, c.sql) : shellCheck(c, present, names.network)));
     }
     out.push({
       runbook: r.name,

@@ -40,18 +40,18 @@ const table = (head: string[], rows: string[][]) =>
   );
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 const runName = (r: NonNullable<StepEvidence["run"]>) => `${r.runId} (${r.createdAt.slice(0, 10)})`;
-const from = (e: StepEvidence) => (e.run ? `${e.notebook} run ${runName(e.run)}` : "–");
+const from = (evidence: StepEvidence) => (evidence.run ? `${evidence.notebook} run ${runName(evidence.run)}` : "–");
 
-export function docBlocks(x: DocInput): DocBlock[] {
-  const phase = x.complete ? "Phase 7 complete" : "Phase 7 in progress";
-  const stepRows = x.steps
+export function docBlocks(input: DocInput): DocBlock[] {
+  const phase = input.complete ? "Phase 7 complete" : "Phase 7 in progress";
+  const stepRows = input.steps
     .filter((s) => s.step > 0)
     .map((s) => [`${s.step}. ${s.title}`, s.status, cell(s.headline), s.run ? s.run.createdAt.slice(0, 10) : "–"]);
-  const resources = x.resources
-    ? `Resource use in the burn-in (02-burn-in run ${x.resources.runId}):\n\n` +
+  const resources = input.resources
+    ? `Resource use in the burn-in (02-burn-in run ${input.resources.runId}):\n\n` +
       table(
         ["Service", "CPU budget", "CPU p99", "RAM budget (MB)", "RAM max (MB)", "Status"],
-        x.resources.rows.map((r) => [
+        input.resources.rows.map((r) => [
           r.container,
           n(r.budgetCpu, 1),
           n(r.cpuP99, 2),
@@ -61,14 +61,14 @@ export function docBlocks(x: DocInput): DocBlock[] {
         ]),
       )
     : "No burn-in run stored: bun notebooks/02-burn-in.ts";
-  const segments = x.segments
-    ? `Per-segment latency (01-latency run ${x.segments.runId}):\n\n` +
+  const segments = input.segments
+    ? `Per-segment latency (01-latency run ${input.segments.runId}):\n\n` +
       table(
         ["Segment", "p99 (ms)", "Budget (ms)", "Measured from"],
-        x.segments.rows.map((r) => [r.segment, n(r.p99Ms, 1), n(r.budgetMs), cell(r.source)]),
+        input.segments.rows.map((r) => [r.segment, n(r.p99Ms, 1), n(r.budgetMs), cell(r.source)]),
       )
     : "No latency run stored: bun notebooks/01-latency.ts";
-  const progress = x.steps
+  const progress = input.steps
     .filter((s) => s.step > 0)
     .map(
       (s) =>
@@ -83,7 +83,7 @@ export function docBlocks(x: DocInput): DocBlock[] {
     );
   const signoff = table(
     ["Criterion", "Status", "Evidence"],
-    x.signoff.criteria.map((c) => [cell(c.criterion), c.status, cell(c.evidence)]),
+    input.signoff.criteria.map((c) => [cell(c.criterion), c.status, cell(c.evidence)]),
   );
   return [
     { doc: "ARCHITECTURE-V2.md", name: "phase7-resources", body: resources },
@@ -92,16 +92,18 @@ export function docBlocks(x: DocInput): DocBlock[] {
       doc: "PROGRESS.md",
       name: "phase7-progress",
       body: [
-        `${phase}: ${x.steps.filter((s) => s.step > 0 && s.status === "PASS").length}/${stepRows.length} ` +
+        `${phase}: ${input.steps.filter((s) => s.step > 0 && s.status === "PASS").length}/${stepRows.length} ` +
           "step runs pass.",
         ...progress,
-        `### Step 5: Runbooks and docs (05-runbooks, ${x.signoff.date.slice(0, 10)})\n\n${signoff}`,
+        `### Step 5: Runbooks and docs (05-runbooks, ${input.signoff.date.slice(0, 10)})\n\n${signoff}`,
       ].join("\n\n"),
     },
     {
       doc: "v2/README.md",
       name: "phase-status",
-      body: `Phases 1-6 complete; ${phase} (signed off ${x.signoff.date.slice(0, 10)} by k2-hardening 05-runbooks).`,
+      body:
+        `Phases 1-6 complete; ${phase} (signed off ${input.signoff.date.slice(0, 10)} by k2-hardening ` +
+        "05-runbooks).",
     },
     {
       doc: "CURRENT-STATE.md",

@@ -17,17 +17,17 @@ export type DrillRig = { target: Target; docker: DockerTarget | null; network: s
 export type DrillOptions = { detectWithinMs: number; recoverWithinMs: number; log: (m: string) => void };
 
 /** The runbook's fault as apply/clear (clear is the safety net on failure or Ctrl-C; the drill clears by the book). */
-function faultOf(r: Runbook, rig: DrillRig) {
-  if (r.sqlFault) {
-    const { apply, clear } = r.sqlFault;
+function faultOf(runbook: Runbook, rig: DrillRig) {
+  if (runbook.sqlFault) {
+    const { apply, clear } = runbook.sqlFault;
     return { apply: () => rig.target.command(apply), clear: () => rig.target.command(clear) };
   }
   const faultRig: FaultRig = { docker: rig.docker, lab: true, network: rig.network, hold: rig.hold };
-  return stepThree(faultRig, r.test!, `drill ${r.name}`);
+  return stepThree(faultRig, runbook.test!, `drill ${runbook.name}`);
 }
 
-async function ok(t: Target, sql: string): Promise<boolean> {
-  const [row] = await t.query<{ ok: number | string }>(sql);
+async function ok(target: Target, sql: string): Promise<boolean> {
+  const [row] = await target.query<{ ok: number | string }>(sql);
   return Number(row?.ok) === 1;
 }
 
@@ -41,12 +41,12 @@ async function until(check: () => Promise<boolean>, withinMs: number): Promise<n
 }
 
 /** One resolution step, run for real; a conditional step runs only when the drill's fault makes its condition true. */
-async function runStep(c: Command, r: Runbook, rig: DrillRig) {
-  const ran = !c.when || r.drillWhen.includes(c.when);
+async function runStep(c: Command, runbook: Runbook, rig: DrillRig) {
+  const ran = !c.when || runbook.drillWhen.includes(c.when);
   const t0 = Date.now();
   if (!ran) return { ran, ok: true, output: `not run: ${c.when} does not hold in this drill` };
   if ("sql" in c) {
-    if (c.sql === r.verify.sql) return { ran, ok: true, output: "the verify check, polled below" };
+    if (c.sql === runbook.verify.sql) return { ran, ok: true, output: "the verify check, polled below" };
     const out = await rig.target.command(c.sql).then(
       () => "ok",
       (e) => `error: ${firstLine(e)}`,
@@ -62,7 +62,7 @@ async function runStep(c: Command, r: Runbook, rig: DrillRig) {
   return { ran, ok: code === 0, output: (code === 0 ? out : err || out).trim().slice(0, 300) };
 }
 
-export async function drill(r: Runbook, rig: DrillRig, o: DrillOptions): Promise<DrillResult> {
+export async function drill(r: Runbook, rig: DrillRig, options: DrillOptions): Promise<DrillResult> {
   const base = { runbook: r.name, steps: [], resolutionMs: 0 };
   if (r.test !== null && !rig.docker)
     return { ...base, status: "NOT RUN", recoveredMs: null, note: "needs a Docker engine (sudo bun run docker)" };
@@ -74,8 +74,8 @@ export async function drill(r: Runbook, rig: DrillRig, o: DrillOptions): Promise
   const t0 = Date.now();
   try {
     await fault.apply();
-    o.log(`${r.name}: fault applied (${r.fault}); waiting for the verify check to see it`);
-    const seen = await until(async () => !(await ok(rig.target, r.verify.sql)), o.detectWithinMs);
+    options.log(`${r.name}: fault applied (${r.fault}); waiting for the verify check to see it`);
+    const seen = await until(async () => !(await ok(rig.target, r.verify.sql)), options.detectWithinMs);
     if (seen === null)
       return { ...base, status: "FAIL", recoveredMs: null, note: `the fault never showed in the verify check` };
     const steps: DrillResult["steps"] = [];
@@ -88,7 +88,7 @@ export async function drill(r: Runbook, rig: DrillRig, o: DrillOptions): Promise
     // the lab's consumer waits for the broker or server as the Kafka engine does: it resumes once the commands ran
     if (rig.hold) rig.hold.paused = false;
     const resolutionMs = Date.now() - r0;
-    const back = await until(() => ok(rig.target, r.verify.sql), o.recoverWithinMs);
+    const back = await until(() => ok(rig.target, r.verify.sql), options.recoverWithinMs);
     const recoveredMs = back === null ? null : back - t0;
     const within = recoveredMs !== null && recoveredMs <= Math.min(r.mttrTargetMs, THRESHOLDS.runbookRecoveryMs);
     const failed = steps.filter((s) => s.ran && !s.ok);
@@ -102,7 +102,7 @@ export async function drill(r: Runbook, rig: DrillRig, o: DrillOptions): Promise
       note: failed.length
         ? `step failed: ${failed.map((s) => `${s.command}: ${s.output}`).join("; ")}`
         : recoveredMs === null
-          ? `not recovered within ${o.recoverWithinMs / 1000} s of the resolution`
+          ? `not recovered within ${options.recoverWithinMs / 1000} s of the resolution`
           : "resolved by the book",
     };
   } finally {

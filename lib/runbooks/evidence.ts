@@ -64,7 +64,7 @@ export type StepEvidence = {
 export type Freshness = { nowMs: number; maxAgeMs: number; clickhouse: string; docker: string | null };
 
 /** The newest run of one step, judged for freshness against `f`. */
-async function stepEvidence(s: Step, f: Freshness): Promise<StepEvidence> {
+async function stepEvidence(s: Step, freshness: Freshness): Promise<StepEvidence> {
   const base = { notebook: s.notebook, step: s.step, title: s.title, criteria: [], run: null };
   const runs = await listRuns(s.notebook);
   if (!runs.length) {
@@ -87,9 +87,11 @@ async function stepEvidence(s: Step, f: Freshness): Promise<StepEvidence> {
     targetKind: summary.targetKind,
     measured: summary.measured,
   };
-  const problem = staleness(run, f);
-  const demote = (c: Criterion): Criterion =>
-    problem && c.status === "PASS" ? { ...c, status: "UNRESOLVED", evidence: `${c.evidence} (${problem})` } : c;
+  const problem = staleness(run, freshness);
+  const demote = (criterion: Criterion): Criterion =>
+    problem && criterion.status === "PASS"
+      ? { ...criterion, status: "UNRESOLVED", evidence: `${criterion.evidence} (${problem})` }
+      : criterion;
   return {
     ...base,
     run,
@@ -108,15 +110,15 @@ const age = (ms: number) => (ms >= 86_400_000 ? `${(ms / 86_400_000).toFixed(1)}
  */
 export function staleness(
   run: { createdAt: string; target: string; targetKind?: string },
-  f: Freshness,
+  freshness: Freshness,
 ): string | undefined {
-  const ageMs = f.nowMs - Date.parse(run.createdAt);
-  if (ageMs > f.maxAgeMs) return `stale: ${age(ageMs)} old, over the ${age(f.maxAgeMs)} limit`;
+  const ageMs = freshness.nowMs - Date.parse(run.createdAt);
+  if (ageMs > freshness.maxAgeMs) return `stale: ${age(ageMs)} old, over the ${age(freshness.maxAgeMs)} limit`;
   const expected =
     run.targetKind === "embedded" || run.targetKind === "server"
-      ? f.clickhouse
+      ? freshness.clickhouse
       : run.targetKind === "docker"
-        ? f.docker
+        ? freshness.docker
         : undefined;
   if (expected === null) return `measured on ${run.target}, and no Docker engine is reachable now to compare`;
   if (expected !== undefined && labTargetKey(run.target) !== labTargetKey(expected))
@@ -124,7 +126,8 @@ export function staleness(
   return undefined;
 }
 
-export const readEvidence = (f: Freshness, steps = STEPS) => Promise.all(steps.map((s) => stepEvidence(s, f)));
+export const readEvidence = (freshness: Freshness, steps = STEPS) =>
+  Promise.all(steps.map((s) => stepEvidence(s, freshness)));
 
 /** The newest run of a notebook, or null when there is none or it cannot be opened (its step's evidence says why). */
 export async function openLatest<F extends Fetched>(notebook: string): Promise<RunData<F> | null> {

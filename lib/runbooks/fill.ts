@@ -106,20 +106,20 @@ export function fillTable(text: string, spec: TableSpec): FillResult {
 }
 
 /** `**Label:** value` or `Label: value` lines: the value after the label replaced, the label's own bytes kept. */
-export function fillLabel(text: string, f: LabelFill): FillResult {
+export function fillLabel(text: string, labelFill: LabelFill): FillResult {
   const lines = linesOf(text);
-  const range = sectionRange(lines.map(body), f.section);
-  const where = f.section ? `${f.section}: ` : "";
-  const esc = f.label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const range = sectionRange(lines.map(body), labelFill.section);
+  const where = labelFill.section ? `${labelFill.section}: ` : "";
+  const esc = labelFill.label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const re = new RegExp(`^(\\s*(?:\\*\\*${esc}:?\\*\\*:?|${esc}:)[ \\t]*)(.*)$`);
   if (range)
     for (let i = range[0]; i < range[1]; i++) {
       const m = body(lines[i]!).match(re);
       if (!m) continue;
-      lines[i] = m[1] + f.value.replace(/\s*\n\s*/g, " ") + ending(lines[i]!);
+      lines[i] = m[1] + labelFill.value.replace(/\s*\n\s*/g, " ") + ending(lines[i]!);
       return { text: lines.join(""), filled: 1, missing: [] };
     }
-  return { text, filled: 0, missing: [`${where}the line "${f.label}:"`] };
+  return { text, filled: 0, missing: [`${where}the line "${labelFill.label}:"`] };
 }
 
 /**

@@ -109,9 +109,9 @@ function marked(fills: Fill[], lab: boolean): Fill[] {
 const cellsOf = (row: string, values: Record<string, string>, annotate = false): CellFill[] =>
   Object.entries(values).map(([column, value]) => ({ row, column, value, annotate }));
 
-function stepOne(x: PlatformInput): Fill[] {
-  const s = x.rec.scenarios;
-  const e = stepOf(x.rec.steps, 1);
+function stepOne(input: PlatformInput): Fill[] {
+  const s = input.rec.scenarios;
+  const e = stepOf(input.rec.steps, 1);
   const rows = SCENARIO_COLUMNS.flatMap((name) => {
     const r = s?.rows.find((y) => y.scenario === name);
     if (!r) return s ? cellsOf(name, { Notes: `NOT RUN: not in run ${s.runId}` }) : [];
@@ -126,7 +126,7 @@ function stepOne(x: PlatformInput): Fill[] {
     { label: { label: "Status", value: BADGE[e.status] } },
     { label: { label: "Last Updated", value: day(e.date) } },
     { table: { header: ["Scenario", "p50", "p99", "Max", "Notes"], cells: rows } },
-    { label: { label: "Bottleneck identified", value: x.rec.bottleneck ?? "none measured" } },
+    { label: { label: "Bottleneck identified", value: input.rec.bottleneck ?? "none measured" } },
     { label: { label: "Tuning applied", value: s?.tuning ?? "none recorded (01-latency --tuning)" } },
   ];
 }
@@ -134,9 +134,9 @@ function stepOne(x: PlatformInput): Fill[] {
 /** The burn-in's containers as the step file and PROGRESS.md name services (k2-redpanda is `redpanda`). */
 const service = (container: string) => container.replace(/^k2-/, "");
 
-function stepTwo(x: PlatformInput): Fill[] {
-  const r = x.rec.resources;
-  const e = stepOf(x.rec.steps, 2);
+function stepTwo(input: PlatformInput): Fill[] {
+  const r = input.rec.resources;
+  const e = stepOf(input.rec.steps, 2);
   const rows = r?.rows ?? [];
   const over = rows.filter((y) => y.status !== "PASS");
   const cells = rows.flatMap((y) =>
@@ -167,10 +167,10 @@ function stepTwo(x: PlatformInput): Fill[] {
   ];
 }
 
-function stepThree(x: PlatformInput): Fill[] {
-  const e = stepOf(x.rec.steps, 3);
-  const notRun = notRunTests(x, (run) => ({ Result: BADGE["NOT RUN"], Notes: `not in run ${run}` }));
-  const cells = x.rec.stepThree.flatMap((t) =>
+function stepThree(input: PlatformInput): Fill[] {
+  const e = stepOf(input.rec.steps, 3);
+  const notRun = notRunTests(input, (run) => ({ Result: BADGE["NOT RUN"], Notes: `not in run ${run}` }));
+  const cells = input.rec.stepThree.flatMap((t) =>
     cellsOf(t.test, {
       "Run Date": day(e.date),
       Result: BADGE[t.status],
@@ -216,19 +216,19 @@ const MILESTONES: [string, number[]][] = [
 ];
 const SCENARIO_COLUMNS = ["1x", "5x", "10x"];
 
-function stepRow(x: PlatformInput, n: number) {
+function stepRow(input: PlatformInput, n: number) {
   if (n === 5) {
     // step 5's own verdict without the criterion this write decides
-    const c = x.signoff.criteria.filter((y) => !y.criterion.startsWith("Platform docs"));
+    const c = input.signoff.criteria.filter((y) => !y.criterion.startsWith("Platform docs"));
     const open = c.filter((y) => y.status !== "PASS").map((y) => `${y.criterion}: ${y.status}`);
     const headline = `05-runbooks sign-off${open.length ? `; ${open.join("; ")}` : ""}`;
-    return { status: strict(c), date: x.signoff.date, runs: "", headline };
+    return { status: strict(c), date: input.signoff.date, runs: "", headline };
   }
-  return stepOf(x.rec.steps, n);
+  return stepOf(input.rec.steps, n);
 }
 
-function progress(x: PlatformInput): Fill[] {
-  const rows = [1, 2, 3, 4, 5].map((n) => stepRow(x, n));
+function progress(input: PlatformInput): Fill[] {
+  const rows = [1, 2, 3, 4, 5].map((n) => stepRow(input, n));
   const pass = rows.filter((r) => r.status === "PASS").length;
   const milestones = MILESTONES.flatMap(([section, steps]): Fill[] => [
     {
@@ -251,19 +251,19 @@ function progress(x: PlatformInput): Fill[] {
   return [
     { label: { label: "Status", value: pass === 5 ? "✅ COMPLETE" : "🟡 IN PROGRESS" } },
     { label: { label: "Progress", value: `${pass}/5 steps (${pass * 20}%)` } },
-    { label: { label: "Last Updated", value: x.signoff.date } },
+    { label: { label: "Last Updated", value: input.signoff.date } },
     ...milestones,
-    progressLatency(x),
-    progressResources(x),
-    progressFailures(x),
+    progressLatency(input),
+    progressResources(input),
+    progressFailures(input),
   ];
 }
 
-function progressLatency(x: PlatformInput): Fill {
-  const segs = x.rec.segments?.rows ?? [];
+function progressLatency(input: PlatformInput): Fill {
+  const segs = input.rec.segments?.rows ?? [];
   const p99 = (key: string, scenario: string) =>
     key === "total"
-      ? (x.rec.scenarios?.rows.find((r) => r.scenario === scenario)?.p99 ?? null)
+      ? (input.rec.scenarios?.rows.find((r) => r.scenario === scenario)?.p99 ?? null)
       : (segs.find((s) => s.key === key && s.scenario === scenario)?.p99Ms ?? null);
   const budget = (key: string) => (key === "total" ? null : (segs.find((s) => s.key === key)?.budgetMs ?? null));
   const cells = PROGRESS_SEGMENTS.flatMap(({ row, key, note }) => {
@@ -297,8 +297,8 @@ function progressLatency(x: PlatformInput): Fill {
   };
 }
 
-function progressResources(x: PlatformInput): Fill {
-  const rows = x.rec.resources?.rows ?? [];
+function progressResources(input: PlatformInput): Fill {
+  const rows = input.rec.resources?.rows ?? [];
   const group = (names: string[]) => rows.filter((r) => names.includes(service(r.container)));
   const values = (rs: typeof rows, row: string) =>
     cellsOf(row, {
@@ -331,16 +331,16 @@ function lossText(lostBy: Record<string, number> | null | undefined): string {
 }
 
 /** Step 3's tests that a run did not hold, for its rows: NOT RUN, not left as the platform's placeholder. */
-function notRunTests(x: PlatformInput, columns: (run: string) => Record<string, string>): CellFill[] {
-  const run = x.rec.stepThree[0]?.runId;
+function notRunTests(input: PlatformInput, columns: (run: string) => Record<string, string>): CellFill[] {
+  const run = input.rec.stepThree[0]?.runId;
   if (!run) return [];
   return Object.keys(MTTR_TARGET_MS)
-    .filter((t) => !x.rec.stepThree.some((y) => y.test === t))
+    .filter((t) => !input.rec.stepThree.some((y) => y.test === t))
     .flatMap((t) => cellsOf(t, columns(run)));
 }
 
-function progressFailures(x: PlatformInput): Fill {
-  const cells = x.rec.stepThree.flatMap((t) =>
+function progressFailures(input: PlatformInput): Fill {
+  const cells = input.rec.stepThree.flatMap((t) =>
     cellsOf(t.test, {
       "Actual Recovery": t.mttrFromStartMs === null ? "not recovered" : formatDuration(t.mttrFromStartMs),
       "Data Loss": lossText(t.lostBy),
@@ -354,21 +354,21 @@ function progressFailures(x: PlatformInput): Fill {
       header,
       cells: [
         ...cells,
-        ...notRunTests(x, (run) => ({ Status: `${BADGE["NOT RUN"]}: not in run ${run}` })),
+        ...notRunTests(input, (run) => ({ Status: `${BADGE["NOT RUN"]}: not in run ${run}` })),
         ...cellsOf("Silver Processor crash", { "Actual Recovery": "n/a: not a v2 service", Status: "n/a" }),
       ],
     },
   };
 }
 
-function phaseLine(x: PlatformInput) {
-  const pass = [1, 2, 3, 4, 5].filter((n) => stepRow(x, n).status === "PASS").length;
-  return { complete: pass === 5, pass, by: `${x.signoff.date}, k2-hardening 05-runbooks` };
+function phaseLine(input: PlatformInput) {
+  const pass = [1, 2, 3, 4, 5].filter((n) => stepRow(input, n).status === "PASS").length;
+  return { complete: pass === 5, pass, by: `${input.signoff.date}, k2-hardening 05-runbooks` };
 }
 
-function readme(x: PlatformInput): Fill[] {
-  const p = phaseLine(x);
-  const r = x.rec.resources?.rows ?? [];
+function readme(input: PlatformInput): Fill[] {
+  const p = phaseLine(input);
+  const r = input.rec.resources?.rows ?? [];
   const budget: Fill[] = r.length
     ? [
         {
@@ -387,16 +387,16 @@ function readme(x: PlatformInput): Fill[] {
   ];
 }
 
-function currentState(x: PlatformInput): Fill[] {
-  const p = phaseLine(x);
+function currentState(input: PlatformInput): Fill[] {
+  const p = phaseLine(input);
   const status = p.complete ? `✅ Complete (${p.by})` : `🟡 In progress: ${p.pass}/5 steps pass (${p.by})`;
   const cells = cellsOf("Phase 7", { Status: status });
   return [{ table: { section: "Phase Completion Matrix", header: ["Phase", "Name", "Status"], cells } }];
 }
 
-function architecture(x: PlatformInput): Fill[] {
-  const r = x.rec.resources;
-  const s = x.rec.scenarios;
+function architecture(input: PlatformInput): Fill[] {
+  const r = input.rec.resources;
+  const s = input.rec.scenarios;
   const cells: CellFill[] = [];
   if (r) {
     const run = `02-burn-in run ${r.runId}`;
@@ -410,7 +410,7 @@ function architecture(x: PlatformInput): Fill[] {
   return [{ table: { header: ["Metric", "v1", "v2", "Improvement"], cells } }];
 }
 
-const DOC_FILLS: { name: string; find: (p: string) => boolean; fills: (x: PlatformInput) => Fill[] }[] = [
+const DOC_FILLS: { name: string; find: (p: string) => boolean; fills: (input: PlatformInput) => Fill[] }[] = [
   { name: "step 1's file (steps/step-01-*.md)", find: DOCS.step(1), fills: stepOne },
   { name: "step 2's file (steps/step-02-*.md)", find: DOCS.step(2), fills: stepTwo },
   { name: "step 3's file (steps/step-03-*.md)", find: DOCS.step(3), fills: stepThree },
@@ -432,7 +432,7 @@ const change = (path: string, before: string | null, after: string, why: string)
 });
 
 /** The changes to a checkout (its paths relative to its root), the documents not found and the cells with no place. */
-export function planPlatform(paths: string[], read: (p: string) => string, x: PlatformInput): PlatformPlan {
+export function planPlatform(paths: string[], read: (p: string) => string, input: PlatformInput): PlatformPlan {
   const live = paths.filter((p) => !p.startsWith("docs/archive/")).sort();
   const changes: Change[] = [];
   const unfilled: PlatformPlan["unfilled"] = [];
@@ -443,11 +443,11 @@ export function planPlatform(paths: string[], read: (p: string) => string, x: Pl
       continue;
     }
     const before = read(path);
-    const r: FillResult = fillAll(before, marked(d.fills(x), x.lab));
+    const r: FillResult = fillAll(before, marked(d.fills(input), input.lab));
     for (const m of r.missing) unfilled.push({ doc: path, why: `no ${m}` });
     if (r.text !== before) changes.push(change(path, before, r.text, `${r.filled} cells and lines measured`));
   }
-  for (const b of x.runbooks) {
+  for (const b of input.runbooks) {
     const path = `${RUNBOOK_DIR}/${b.file}`;
     const before = live.includes(path) ? read(path) : null;
     if (before === null || steady(before) !== steady(b.text)) changes.push(change(path, before, b.text, "the runbook"));
@@ -459,7 +459,7 @@ export function planPlatform(paths: string[], read: (p: string) => string, x: Pl
     const before = read(index);
     const r = upsertRows(before, {
       header: ["#", "Runbook", "Severity", "MTTR", "Alert"],
-      rows: x.runbooks.map((b) => ({
+      rows: input.runbooks.map((b) => ({
         match: `(${b.file})`,
         cells: {
           Runbook: `[${b.title}](${b.file})`,

@@ -51,7 +51,7 @@ export type RunbookEvidence = {
 
 const secs = (ms: number | null) =>
   ms === null ? "never" : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : formatDuration(ms);
-const code = (c: Command) => ["```bash", shellOf(c), "```"].join("\n");
+const code = (command: Command) => ["```bash", shellOf(command), "```"].join("\n");
 const steps = (cs: Command[]) =>
   cs.map((c, i) => `${i + 1}. ${c.what}${c.when ? ` (only if ${c.when})` : ""}:\n\n${indent(code(c))}`).join("\n\n");
 /** The template's resolution: one "### Step N: action" heading per command. */
@@ -64,25 +64,27 @@ const indent = (s: string) =>
     .join("\n");
 const SEVERITY = { critical: "Critical", warning: "High", info: "Medium" } as const;
 
-export function renderRunbook(r: Runbook, e: RunbookEvidence): string {
-  const top = e.warnings.length
-    ? [`> **Evidence incomplete:** ${e.warnings.join("; ")}.`, ""]
-    : [`> Verified by drill: recovered in ${secs(e.drill?.recoveredMs ?? null)}.`, ""];
+export function renderRunbook(r: Runbook, evidence: RunbookEvidence): string {
+  const top = evidence.warnings.length
+    ? [`> **Evidence incomplete:** ${evidence.warnings.join("; ")}.`, ""]
+    : [`> Verified by drill: recovered in ${secs(evidence.drill?.recoveredMs ?? null)}.`, ""];
   const mttr = [
     `**MTTR target:** under ${formatDuration(r.mttrTargetMs)} (and under 15 min for an engineer new to the system).`,
-    `**Measured:** drill ${secs(e.drill?.recoveredMs ?? null)} from fault to recovered` +
-      (e.stepThree
-        ? `; step 3 (${e.stepThree.runId}) ${secs(e.stepThree.mttrFromStartMs)} (${e.stepThree.status})`
+    `**Measured:** drill ${secs(evidence.drill?.recoveredMs ?? null)} from fault to recovered` +
+      (evidence.stepThree
+        ? `; step 3 (${evidence.stepThree.runId}) ${secs(evidence.stepThree.mttrFromStartMs)} ` +
+          `(${evidence.stepThree.status})`
         : "") +
       ".",
-    `**Last verified:** run ${e.verified.runId}, ${e.verified.date.slice(0, 10)}, on ${e.verified.target}.`,
+    `**Last verified:** run ${evidence.verified.runId}, ${evidence.verified.date.slice(0, 10)}, on ` +
+      `${evidence.verified.target}.`,
   ];
   const severity = ALERTS.find((a) => a.name === r.alerts[0])?.severity;
   return [
     `# Runbook: ${r.title}`,
     "",
     `**Severity**: ${severity ? SEVERITY[severity] : "High"}  `,
-    `**Last Updated**: ${e.verified.date.slice(0, 10)}  `,
+    `**Last Updated**: ${evidence.verified.date.slice(0, 10)}  `,
     "**Maintained By**: Platform Engineering (written by k2-hardening 05-runbooks from measured runs)",
     "",
     ...top,
@@ -90,7 +92,7 @@ export function renderRunbook(r: Runbook, e: RunbookEvidence): string {
     "",
     "## Symptoms",
     "",
-    ...symptoms(r, e),
+    ...symptoms(r, evidence),
     "",
     "## Diagnosis",
     "",
@@ -103,7 +105,7 @@ export function renderRunbook(r: Runbook, e: RunbookEvidence): string {
     ...(r.gotchas.length ? ["Known gotchas:", "", ...r.gotchas.map((g) => `- ${g}`), ""] : []),
     "## Prevention",
     "",
-    ...prevention(r, e).map((p) => `- ${p}`),
+    ...prevention(r, evidence).map((p) => `- ${p}`),
     "",
     "## Related Monitoring",
     "",
@@ -120,10 +122,10 @@ export function renderRunbook(r: Runbook, e: RunbookEvidence): string {
   ].join("\n");
 }
 
-function symptoms(r: Runbook, e: RunbookEvidence): string[] {
-  const lines = r.alerts.map((name) => {
+function symptoms(runbook: Runbook, evidence: RunbookEvidence): string[] {
+  const lines = runbook.alerts.map((name) => {
     const a = ALERTS.find((x) => x.name === name);
-    const f = e.fired.find((x) => x.alert === name);
+    const f = evidence.fired.find((x) => x.alert === name);
     const measured = f
       ? f.firingMs === null
         ? `did not fire in the live fire (${f.status}, ${f.where})`
@@ -134,12 +136,12 @@ function symptoms(r: Runbook, e: RunbookEvidence): string[] {
   });
   return [
     ...lines,
-    `- The dashboard's ${r.rows.join(" and ")} row${r.rows.length > 1 ? "s show" : " shows"} it first.`,
+    `- The dashboard's ${runbook.rows.join(" and ")} row${runbook.rows.length > 1 ? "s show" : " shows"} it first.`,
   ];
 }
 
-function prevention(r: Runbook, e: RunbookEvidence): string[] {
-  const out = e.budgets.map(
+function prevention(r: Runbook, evidence: RunbookEvidence): string[] {
+  const out = evidence.budgets.map(
     (b) =>
       `${b.container} in the burn-in: CPU p99 ${b.cpuP99?.toFixed(2) ?? "–"} of ${b.budgetCpu ?? "–"} ` +
       `cores, RAM max ${b.memMaxMb === null ? "–" : Math.round(b.memMaxMb)} of ${b.budgetMemMb ?? "–"} MB, ` +
@@ -148,8 +150,8 @@ function prevention(r: Runbook, e: RunbookEvidence): string[] {
         ? "within 20% of its RAM budget, raise the limit before it is OOM-killed"
         : "headroom to spare"),
   );
-  if (e.bottleneck && ["clickhouse-unavailable", "silver-mv-stall"].includes(r.name))
-    out.push(`Step 1's bottleneck: ${e.bottleneck}.`);
+  if (evidence.bottleneck && ["clickhouse-unavailable", "silver-mv-stall"].includes(r.name))
+    out.push(`Step 1's bottleneck: ${evidence.bottleneck}.`);
   out.push(
     `Keep ${r.alerts[0]} routed to someone who can run this runbook; test it with bun notebooks/04-live-fire.ts.`,
   );

@@ -80,7 +80,7 @@ function runbookTexts(rec: SignoffRecord, verified: RunbookEvidence["verified"])
 
 /** Step 5's acceptance: five complete runbooks, their links and names right, drilled within target, docs carried. */
 function signoffCriteria(rec: SignoffRecord, texts: RunbookCheck[]): Criterion[] {
-  const of = (pred: (c: RunbookCheck) => boolean) => texts.filter(pred).concat(rec.commands.filter(pred));
+  const of = (pred: (check: RunbookCheck) => boolean) => texts.filter(pred).concat(rec.commands.filter(pred));
   const crit = (criterion: string, checks: RunbookCheck[]): Criterion => ({
     criterion,
     status: checks.length ? worst(checks) : "NOT RUN",

@@ -69,10 +69,10 @@ const COMPARE_HELP =
   "  --compare <runA> <runB>            render the deltas between two stored runs (out/<name>-compare.html)";
 
 function helpText<O, F extends Fetched>(nb: Notebook<O, F>): string {
-  const row = (name: string, o: OptionSpec) => {
-    const flag = `  --${name}${o.type === "string" ? ` <${o.arg ?? "value"}>` : ""}`;
-    const dflt = o.default !== undefined && o.default !== false ? ` (default ${o.default})` : "";
-    return `${flag.padEnd(34)} ${o.help}${dflt}`;
+  const row = (name: string, spec: OptionSpec) => {
+    const flag = `  --${name}${spec.type === "string" ? ` <${spec.arg ?? "value"}>` : ""}`;
+    const dflt = spec.default !== undefined && spec.default !== false ? ` (default ${spec.default})` : "";
+    return `${flag.padEnd(34)} ${spec.help}${dflt}`;
   };
   return [
     `${nb.title}\n\nusage: bun notebooks/${nb.name}.ts [options]\n`,

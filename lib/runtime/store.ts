@@ -47,22 +47,22 @@ export type Measured = "lab" | "stack" | "files";
  * `lab: true`, live fire's `mode: "lab"`) or the engine is the lab's folder (".../data/lab-engine",
  * ".../lab-engine-04-live-fire"); otherwise a stack.
  */
-function measuredOn(m: Fetched): Measured {
-  if (m.target?.kind === "files") return "files";
-  const p: { lab?: unknown; mode?: unknown } = m.parameters;
+function measuredOn(fetched: Fetched): Measured {
+  if (fetched.target?.kind === "files") return "files";
+  const p: { lab?: unknown; mode?: unknown } = fetched.parameters;
   if (p.mode === "live") return "stack";
   if (p.lab === true || p.mode === "lab") return "lab";
-  return /\/lab-engine(-[a-z0-9-]+)?$/.test(m.target?.label ?? "") ? "lab" : "stack";
+  return /\/lab-engine(-[a-z0-9-]+)?$/.test(fetched.target?.label ?? "") ? "lab" : "stack";
 }
 
 /** Which stored run a step summary speaks for. */
-export const runIdentity = (m: Manifest) => ({
-  notebook: m.notebook,
-  runId: m.runId,
-  createdAt: m.createdAt,
-  target: m.target?.label ?? "none",
-  targetKind: m.target?.kind ?? "none",
-  measured: measuredOn(m),
+export const runIdentity = (manifest: Manifest) => ({
+  notebook: manifest.notebook,
+  runId: manifest.runId,
+  createdAt: manifest.createdAt,
+  target: manifest.target?.label ?? "none",
+  targetKind: manifest.target?.kind ?? "none",
+  measured: measuredOn(manifest),
 });
 
 export const newRunId = (d = new Date()) =>

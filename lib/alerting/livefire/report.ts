@@ -7,34 +7,37 @@ import type { FireResult, LiveFireRecord } from "./record.ts";
 
 const s = (ms: number | null) => (ms === null ? "–" : `${(ms / 1000).toFixed(1)} s`);
 
-export function liveFireTable(doc: Report, r: LiveFireRecord) {
-  if (r.mode === "live") {
+export function liveFireTable(doc: Report, record: LiveFireRecord) {
+  if (record.mode === "live") {
     doc.md`## Every alert, fired through the stack's Prometheus`;
-    doc.md`Prometheus (${r.prometheus}) scraped every ${r.scrapeMs / 1000} s and evaluated its own rules every
-      ${r.evalMs / 1000} s (${r.factor === 1 ? "as written" : `compressed ${r.factor}x, as this run was told`}); the
+    const scale = record.factor === 1 ? "as written" : `compressed ${record.factor}x, as this run was told`;
+    doc.md`Prometheus (${record.prometheus}) scraped every ${record.scrapeMs / 1000} s and evaluated its own rules every
+      ${record.evalMs / 1000} s (${scale}); the
       faults were step 3's, through Docker, each journaled before it was applied. Notification is the stack's own
       Alertmanager's and is not observed here: the verdict is firing within the bound, then resolving.`;
   } else {
     doc.md`## Every alert, fired in the lab`;
-    doc.md`Prometheus (${r.prometheus}) scraped the lab every ${r.scrapeMs / 1000} s and evaluated the rules every
-      ${r.evalMs / 1000} s, routing to Alertmanager (${r.alertmanager ?? ""}) and its webhook here. ${
-        r.factor === 1
+    const { prometheus, scrapeMs, evalMs } = record;
+    doc.md`Prometheus (${prometheus}) scraped the lab every ${scrapeMs / 1000} s and evaluated the rules every
+      ${evalMs / 1000} s, routing to Alertmanager (${record.alertmanager ?? ""}) and its webhook here. ${
+        record.factor === 1
           ? "Full scale: the rules as written."
-          : `Time-compressed ${r.factor}x: the same expressions with for, windows and time thresholds divided by ` +
-            `${r.factor}, a window or time threshold never under four scrapes; counts unchanged.`
+          : `Time-compressed ${record.factor}x: the same expressions with for, windows and time thresholds ` +
+            `divided by ${record.factor}, a window or time threshold never under four scrapes; counts unchanged.`
       }`;
   }
   doc.md`Times are from the fault's start; resolved is from its clearing. The bound is the time the fault needs to
     make the condition true, plus for, one scrape and one evaluation. Pending and firing are when a 100 ms poll of
     /api/v1/alerts first saw the state, so the webhook can come up to that much before them.`;
   doc.note(
-    r.baseline.fired.length ? "FAIL" : "PASS",
-    r.baseline.fired.length
-      ? `During the ${r.baseline.ms / 1000} s healthy baseline these fired or pended: ${r.baseline.fired.join(", ")}.`
-      : `No alert pended or fired during the ${r.baseline.ms / 1000} s healthy baseline.`,
+    record.baseline.fired.length ? "FAIL" : "PASS",
+    record.baseline.fired.length
+      ? `During the ${record.baseline.ms / 1000} s healthy baseline these fired or pended: ` +
+          `${record.baseline.fired.join(", ")}.`
+      : `No alert pended or fired during the ${record.baseline.ms / 1000} s healthy baseline.`,
   );
   doc.table(
-    r.results.map((x) => ({
+    record.results.map((x) => ({
       alert: x.alert,
       fault: x.fault,
       bound: s(x.boundMs),
@@ -72,8 +75,8 @@ const EVENT_COLOR = [STATUS_COLOR.WARN, STATUS_COLOR.FAIL, STATUS_COLOR.INFO, ST
 export function timelineOf(r: Pick<LiveFireRecord, "faults" | "results">) {
   const length = new Map(r.faults.map((f) => [f.alert, (f.toMs - f.fromMs) / 1000]));
   const moments: Moment[] = [];
-  const add = (x: FireResult, event: string, ms: number | null, from = 0) => {
-    if (ms !== null) moments.push({ alert: x.alert, event, s: from + ms / 1000 });
+  const add = (result: FireResult, event: string, ms: number | null, from = 0) => {
+    if (ms !== null) moments.push({ alert: result.alert, event, s: from + ms / 1000 });
   };
   for (const x of r.results) {
     add(x, "pending", x.pendingMs);
@@ -90,15 +93,15 @@ export function timelineOf(r: Pick<LiveFireRecord, "faults" | "results">) {
 }
 
 /** The live fire over time: per alert, its fault's window, when it pended, fired, was notified and resolved. */
-export function liveFireTimeline(doc: Report, r: LiveFireRecord) {
-  if (!r.results.length) return;
-  const { moments, windows, bounds } = timelineOf(r);
+export function liveFireTimeline(doc: Report, record: LiveFireRecord) {
+  if (!record.results.length) return;
+  const { moments, windows, bounds } = timelineOf(record);
   doc.figure(
     {
-      height: 50 + 30 * r.results.length,
+      height: 50 + 30 * record.results.length,
       marginLeft: 200,
       x: { label: "seconds from the fault's start", grid: true },
-      y: { label: null, domain: r.results.map((x) => x.alert) },
+      y: { label: null, domain: record.results.map((x) => x.alert) },
       symbol: { legend: true, domain: [...EVENTS] },
       color: { domain: [...EVENTS], range: EVENT_COLOR },
       marks: [
@@ -122,13 +125,13 @@ export function liveFireTimeline(doc: Report, r: LiveFireRecord) {
 }
 
 /** What the k2-pipeline dashboard would have shown: each panel's series over the run, faults shaded. */
-export function dashboardPreview(doc: Report, r: LiveFireRecord) {
-  const shown = r.preview.filter((p) => p.series.some((x) => x.points.length));
-  const failed = r.preview.filter((p) => p.error);
+export function dashboardPreview(doc: Report, record: LiveFireRecord) {
+  const shown = record.preview.filter((p) => p.series.some((x) => x.points.length));
+  const failed = record.preview.filter((p) => p.error);
   if (!shown.length && !failed.length) return;
   doc.md`## What the dashboard showed`;
   doc.md`Each k2-pipeline panel's query as Prometheus answered it over the run (a static preview: Grafana cannot run
-    here). The shaded bands are the faults, in order: ${r.faults.map((f) => f.alert).join(", ")}.`;
+    here). The shaded bands are the faults, in order: ${record.faults.map((f) => f.alert).join(", ")}.`;
   for (const p of failed) doc.note("WARN", `${p.panel}: ${p.error} (${p.expr})`);
   for (const p of shown) {
     const rows = p.series.flatMap((x) => x.points.map(([t, v]) => ({ t: new Date(t), v, series: x.label })));
@@ -139,7 +142,7 @@ export function dashboardPreview(doc: Report, r: LiveFireRecord) {
         y: { label: null, grid: true },
         color: { legend: p.series.length <= 12 },
         marks: [
-          Plot.rectX(r.faults, {
+          Plot.rectX(record.faults, {
             x1: (f) => new Date(f.fromMs),
             x2: (f) => new Date(f.toMs),
             fill: "#f4a",

@@ -92,64 +92,66 @@ export async function runLiveFire(
 export async function runLiveOnStack(
   api: PromApi,
   faults: (scrapeMs: number) => FaultSpec[],
-  o: LiveFireOptions,
+  options: LiveFireOptions,
 ): Promise<LiveFireRecord> {
   const { scrapeMs, evalMs } = await api.intervals();
   const specs = faults(scrapeMs);
   const loaded = await api.rules();
   const alerts: Alert[] = [];
-  for (const f of specs.filter((x) => o.alerts.includes(x.alert) && !x.notRun)) {
+  for (const f of specs.filter((x) => options.alerts.includes(x.alert) && !x.notRun)) {
     const rule = loaded.find((r) => r.type === "alerting" && r.name === f.alert);
     if (!rule) {
       f.notRun = `no alerting rule ${f.alert} is loaded in ${api.url}: 04-alerting --write <checkout> adds it`;
       continue;
     }
-    const a = compress(ALERTS.find((x) => x.name === f.alert)!, o.factor, scrapeMs);
+    const a = compress(ALERTS.find((x) => x.name === f.alert)!, options.factor, scrapeMs);
     alerts.push({ ...a, forMs: (rule.duration ?? a.forMs / 1000) * 1000 });
   }
-  o.log(`Prometheus ${api.version} at ${api.url}: scrape ${scrapeMs / 1000} s, evaluation ${evalMs / 1000} s`);
-  await untilScraped(api, alerts, null, o.log);
-  await untilQuiet(api, 30_000 + 2 * (scrapeMs + evalMs), o.log);
+  options.log(`Prometheus ${api.version} at ${api.url}: scrape ${scrapeMs / 1000} s, evaluation ${evalMs / 1000} s`);
+  await untilScraped(api, alerts, null, options.log);
+  await untilQuiet(api, 30_000 + 2 * (scrapeMs + evalMs), options.log);
   const m = { api, alerts, scrapeMs, evalMs, notified: null, alertmanager: null };
-  return runFaults({ ...m, prometheus: `${api.url} (Prometheus ${api.version})` }, specs, o, "live");
+  return runFaults({ ...m, prometheus: `${api.url} (Prometheus ${api.version})` }, specs, options, "live");
 }
 
 /** The baseline, then each fault in turn; a fault in place is cleared on Ctrl-C or any failure. */
 async function runFaults(
-  m: Monitor,
+  monitor: Monitor,
   all: FaultSpec[],
-  o: LiveFireOptions,
+  options: LiveFireOptions,
   mode: LiveFireRecord["mode"],
 ): Promise<LiveFireRecord> {
-  const specs = all.filter((f) => o.alerts.includes(f.alert));
+  const specs = all.filter((f) => options.alerts.includes(f.alert));
   const current = new Set<FaultSpec>();
   const clearCurrent = async () => {
     for (const f of current) await f.clear().catch(() => {}); // best effort on the way out: the next is still cleared
     current.clear();
   };
-  o.onAbort(clearCurrent);
+  options.onAbort(clearCurrent);
   const fromMs = Date.now();
-  const tl = new Timeline().start(m.api);
-  o.onAbort(() => tl.stop());
+  const tl = new Timeline().start(monitor.api);
+  options.onAbort(() => tl.stop());
   try {
-    await Bun.sleep(o.baselineMs);
+    await Bun.sleep(options.baselineMs);
     const baseline = baselineFired(tl.changes);
-    o.log(`baseline ${o.baselineMs / 1000} s: ${baseline.length ? `fired ${baseline.join(", ")}` : "no alert"}`);
+    options.log(
+      `baseline ${options.baselineMs / 1000} s: ${baseline.length ? `fired ${baseline.join(", ")}` : "no alert"}`,
+    );
     const byAlert = new Map<string, { result: FireResult; fromMs?: number; toMs?: number }>();
     const released = new Map<string, number>();
     const lane = async (fs: FaultSpec[]) => {
       for (const f of fs) {
-        const a = m.alerts.find((x) => x.name === f.alert);
+        const a = monitor.alerts.find((x) => x.name === f.alert);
         if (f.notRun || !a) {
           byAlert.set(f.alert, { result: notRunResult(f.alert, f.fault, f.notRun ?? "its rule is not loaded") });
           continue;
         }
-        o.log(`${f.alert}: ${f.fault}`);
+        options.log(`${f.alert}: ${f.fault}`);
         current.add(f);
-        const r = await fire(m, a, f, tl, released);
+        const r = await fire(monitor, a, f, tl, released);
         current.delete(f);
         byAlert.set(f.alert, r);
-        o.log(
+        options.log(
           `${f.alert}: ${r.result.status} (firing ${fmtS(r.result.firingMs)} of a ${fmtS(r.result.boundMs)} bound)`,
         );
       }
@@ -164,16 +166,16 @@ async function runFaults(
     await tl.stop();
     return {
       mode,
-      factor: o.factor,
-      scrapeMs: m.scrapeMs,
-      evalMs: m.evalMs,
-      prometheus: m.prometheus,
-      alertmanager: m.alertmanager,
-      baseline: { ms: o.baselineMs, fired: baseline },
+      factor: options.factor,
+      scrapeMs: monitor.scrapeMs,
+      evalMs: monitor.evalMs,
+      prometheus: monitor.prometheus,
+      alertmanager: monitor.alertmanager,
+      baseline: { ms: options.baselineMs, fired: baseline },
       results,
       window: { fromMs, toMs },
       faults,
-      preview: await previewPanels(m.api, fromMs, toMs),
+      preview: await previewPanels(monitor.api, fromMs, toMs),
     };
   } finally {
     await clearCurrent();
@@ -272,34 +274,35 @@ class Timeline {
 }
 
 /** One fault: apply, watch the alert pend, fire and reach the webhook; clear, watch it resolve; fireVerdict judges. */
-async function fire(m: Monitor, a: Alert, f: FaultSpec, tl: Timeline, released: Map<string, number>) {
+async function fire(monitor: Monitor, a: Alert, spec: FaultSpec, tl: Timeline, released: Map<string, number>) {
   const bound = {
-    conditionAfterMs: f.conditionAfterMs,
-    showsAfterHoldMs: f.showsAfterHoldMs ?? 0,
+    conditionAfterMs: spec.conditionAfterMs,
+    showsAfterHoldMs: spec.showsAfterHoldMs ?? 0,
     forMs: a.forMs,
-    scrapeMs: m.scrapeMs,
-    evalMs: m.evalMs,
+    scrapeMs: monitor.scrapeMs,
+    evalMs: monitor.evalMs,
     pollMs: POLL_MS,
     slowestScrapeMs: 0,
   };
   const fromMs = Date.now();
-  if (!f.after) await f.apply();
-  const t0 = f.after ? (released.get(f.after) ?? Date.now()) : Date.now();
+  if (!spec.after) await spec.apply();
+  const t0 = spec.after ? (released.get(spec.after) ?? Date.now()) : Date.now();
   const waitedMs = 2 * fireBound({ ...bound, heldAfterMs: null }) + 15_000;
   let held: number | null = null;
-  const heard = () => !m.notified || m.notified.some((x) => x.alert === a.name && x.status === "firing" && x.at >= t0);
+  const heard = () =>
+    !monitor.notified || monitor.notified.some((x) => x.alert === a.name && x.status === "firing" && x.at >= t0);
   while (Date.now() < t0 + waitedMs && !(firstIn(tl.changes, a.name, ["firing"], t0) !== null && heard())) {
-    if (held === null && f.holds?.()) held = Date.now();
+    if (held === null && spec.holds?.()) held = Date.now();
     await Bun.sleep(100);
   }
   const until = Date.now();
   const fired = firstIn(tl.changes, a.name, ["firing"], t0) !== null;
-  const last = fired ? "" : await lastValue(m.api, a);
-  const slowest = await slowestScrapeMs(m.api, t0);
-  if (!f.after) await f.clear();
-  const t1 = f.after ? t0 : Date.now();
+  const last = fired ? "" : await lastValue(monitor.api, a);
+  const slowest = await slowestScrapeMs(monitor.api, t0);
+  if (!spec.after) await spec.clear();
+  const t1 = spec.after ? t0 : Date.now();
   released.set(a.name, t1);
-  const resolveWithin = f.resolveWithinMs ?? 30_000 + a.forMs + 2 * (m.scrapeMs + m.evalMs);
+  const resolveWithin = spec.resolveWithinMs ?? 30_000 + a.forMs + 2 * (monitor.scrapeMs + monitor.evalMs);
   for (const end = t1 + resolveWithin; Date.now() < end; await Bun.sleep(100)) {
     const firing = firstIn(tl.changes, a.name, ["firing"], t0);
     if (firstIn(tl.changes, a.name, ["inactive"], Math.max(t1, firing ?? t1)) !== null) break;
@@ -307,7 +310,17 @@ async function fire(m: Monitor, a: Alert, f: FaultSpec, tl: Timeline, released: 
   const heldAfterMs = held === null ? null : held - t0;
   const boundMs = fireBound({ ...bound, heldAfterMs, slowestScrapeMs: slowest });
   const changes = [...tl.changes];
-  const obs = { alert: a.name, fault: f.fault, t0, t1, boundMs, changes, notices: m.notified, until, waitedMs };
+  const obs = {
+    alert: a.name,
+    fault: spec.fault,
+    t0,
+    t1,
+    boundMs,
+    changes,
+    notices: monitor.notified,
+    until,
+    waitedMs,
+  };
   const result = fireVerdict({ ...obs, lastValue: last, heldAfterMs, slowestScrapeMs: slowest });
   return { result, fromMs, toMs: Date.now() };
 }
@@ -324,8 +337,8 @@ async function slowestScrapeMs(api: PromApi, fromMs: number): Promise<number> {
 }
 
 /** The condition's left side now (the threshold comparison dropped), e.g. the seconds since binance's newest trade. */
-async function lastValue(api: PromApi, a: Alert): Promise<string> {
-  const left = a.condition.replace(/\s*>\s*[\d.]+\s*$/, "");
+async function lastValue(api: PromApi, alert: Alert): Promise<string> {
+  const left = alert.condition.replace(/\s*>\s*[\d.]+\s*$/, "");
   const r = await api.query(left).catch((e: unknown) => `the query failed: ${firstLine(e)}`);
   if (typeof r === "string") return r;
   return r.length ? r.map((x) => Number(x.value[1]).toPrecision(4)).join(", ") : "no series";

@@ -42,10 +42,10 @@ export type BoundInput = {
  * one scrape, one evaluation, `for` rounded up to whole evaluations (a rule fires at the first evaluation at least
  * `for` after it pended), one poll, and the slowest scrape.
  */
-export function fireBound(b: BoundInput): number {
-  const after = b.scrapeMs + b.evalMs + Math.ceil(b.forMs / b.evalMs) * b.evalMs + b.pollMs;
-  const holds = b.heldAfterMs === null ? b.conditionAfterMs : b.heldAfterMs + b.showsAfterHoldMs;
-  return holds + after + b.slowestScrapeMs;
+export function fireBound(input: BoundInput): number {
+  const after = input.scrapeMs + input.evalMs + Math.ceil(input.forMs / input.evalMs) * input.evalMs + input.pollMs;
+  const holds = input.heldAfterMs === null ? input.conditionAfterMs : input.heldAfterMs + input.showsAfterHoldMs;
+  return holds + after + input.slowestScrapeMs;
 }
 
 export type FireObservation = {
@@ -75,25 +75,33 @@ export const fmtS = (ms: number | null) => (ms === null ? "never" : `${(ms / 100
  * Pending, firing, notified and resolved from the recorded changes; PASS when it fired within its bound, was heard,
  * and resolved.
  */
-export function fireVerdict(o: FireObservation): FireResult {
-  const watched = o.changes.filter((c) => c.at <= o.until);
-  const firing = firstIn(watched, o.alert, ["firing"], o.t0);
+export function fireVerdict(observation: FireObservation): FireResult {
+  const watched = observation.changes.filter((c) => c.at <= observation.until);
+  const firing = firstIn(watched, observation.alert, ["firing"], observation.t0);
   const note =
-    o.notices?.find((x) => x.alert === o.alert && x.status === "firing" && x.at >= o.t0 && x.at <= o.until)?.at ?? null;
-  const resolved = firstIn(o.changes, o.alert, ["inactive"], Math.max(o.t1, firing ?? o.t1));
-  const since = (at: number | null) => (at === null ? null : at - o.t0);
+    observation.notices?.find(
+      (x) =>
+        x.alert === observation.alert && x.status === "firing" && x.at >= observation.t0 && x.at <= observation.until,
+    )?.at ?? null;
+  const resolved = firstIn(
+    observation.changes,
+    observation.alert,
+    ["inactive"],
+    Math.max(observation.t1, firing ?? observation.t1),
+  );
+  const since = (at: number | null) => (at === null ? null : at - observation.t0);
   const r = {
-    pendingMs: since(firstIn(watched, o.alert, ["pending", "firing"], o.t0)),
+    pendingMs: since(firstIn(watched, observation.alert, ["pending", "firing"], observation.t0)),
     firingMs: since(firing),
     notifiedMs: since(note),
-    resolvedMs: resolved === null ? null : resolved - o.t1,
+    resolvedMs: resolved === null ? null : resolved - observation.t1,
   };
-  const heard = !o.notices || r.notifiedMs !== null;
-  const ok = r.firingMs !== null && r.firingMs <= o.boundMs && heard && r.resolvedMs !== null;
+  const heard = !observation.notices || r.notifiedMs !== null;
+  const ok = r.firingMs !== null && r.firingMs <= observation.boundMs && heard && r.resolvedMs !== null;
   const why =
     r.firingMs === null
-      ? `never fired within ${fmtS(o.waitedMs)}; its expression's last value: ${o.lastValue}`
-      : r.firingMs > o.boundMs
+      ? `never fired within ${fmtS(observation.waitedMs)}; its expression's last value: ${observation.lastValue}`
+      : r.firingMs > observation.boundMs
         ? "fired after its bound"
         : !heard
           ? "fired, but no webhook arrived"
@@ -101,12 +109,16 @@ export function fireVerdict(o: FireObservation): FireResult {
             ? "did not resolve after clearing"
             : "fired within its bound, notified, resolved";
   const truth =
-    (o.heldAfterMs === null ? "" : ` (its condition held ${fmtS(o.heldAfterMs)} after the fault, by the lab's count)`) +
-    (o.slowestScrapeMs ? `; the bound includes the slowest scrape, ${fmtS(o.slowestScrapeMs)}` : "");
+    (observation.heldAfterMs === null
+      ? ""
+      : ` (its condition held ${fmtS(observation.heldAfterMs)} after the fault, by the lab's count)`) +
+    (observation.slowestScrapeMs
+      ? `; the bound includes the slowest scrape, ${fmtS(observation.slowestScrapeMs)}`
+      : "");
   return {
-    alert: o.alert,
-    fault: o.fault,
-    boundMs: o.boundMs,
+    alert: observation.alert,
+    fault: observation.fault,
+    boundMs: observation.boundMs,
     ...r,
     status: ok ? "PASS" : "FAIL",
     note: why + truth,
