@@ -36,7 +36,7 @@ export type LabRigOptions = {
 };
 
 /** What the lab serves in place of Redpanda's /public_metrics and ClickHouse's <prometheus> endpoint. */
-export type LabEndpoints = { redpanda(): string; clickhouse(): Promise<string> };
+type LabEndpoints = { redpanda(): string; clickhouse(): Promise<string> };
 
 export type LabRig = {
   target: Target;
