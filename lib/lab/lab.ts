@@ -5,7 +5,7 @@ import { KAFKA_ENGINE } from "../k2/stack.ts";
 import { EXIT, K2Error } from "../runtime/errors.ts";
 import { progress } from "../runtime/progress.ts";
 import { formatDuration } from "../runtime/units.ts";
-import type { Exchange } from "./instruments.ts";
+import { EXCHANGE_SHARE, type Exchange } from "./instruments.ts";
 import { type ReplayOptions, type ReplaySummary, replay } from "./replayer.ts";
 import { LAB_TRUTH_DB, type LabSchemaOptions, resetLab } from "./schema.ts";
 import type { LabTopics } from "./topics.ts";
@@ -58,6 +58,8 @@ export type LabTraffic = {
   startedMs: number;
   /** where its ground truth is (LAB_TRUTH_DB): what it sent, dropped and batched */
   truthDb: string;
+  /** each exchange's share of the trades it generates, by its model */
+  shares: Record<Exchange, number>;
   /** the topics it carries, when it shares them with k2-redpanda's rpk stand-in */
   topics?: LabTopics;
   /** the replayer's summary so far (live: it changes as the traffic runs) */
@@ -93,6 +95,7 @@ export async function startLabTraffic(
     baseRate: o.ratePerSec,
     startedMs: Date.now(),
     truthDb: LAB_TRUTH_DB,
+    shares: EXCHANGE_SHARE,
     topics: o.topics,
     summary: () => last!,
     check: () => {

@@ -107,7 +107,10 @@ async function scenarioWindow(
   log: (m: string) => void,
 ): Promise<{ w: Window; notRun?: string }> {
   if (scenario.multiple > 1) {
-    const shares = await exchangeShares(pipeline.target, replaySpanMs(scenario, options.durationMs), options.config);
+    // the lab knows its mix; a stack's is measured
+    const shares =
+      pipeline.lab?.shares ??
+      (await exchangeShares(pipeline.target, replaySpanMs(scenario, options.durationMs), options.config));
     if (pipeline.lab?.topics && pipeline.load.copies)
       await topicsHold(pipeline.lab.topics, scenario, options.durationMs, shares, log);
     const load = await pipeline.load.run(scenario, options.durationMs, log, shares);

@@ -143,10 +143,14 @@ export function landedSql(mapping: Mapping, window: Window, settleMs: number, lo
   );
 }
 
-/** Each exchange's trades in silver by exchange time over a span (the mix a load replays, as the stack carries it). */
+/**
+ * Each exchange's distinct trades in silver by exchange time over a span: the mix a load replays, as the stack carries
+ * it (an earlier load's copies are the same trade again, so they do not count twice).
+ */
 export function exchangeCountsSql(mapping: Mapping, window: Window): string {
-  return `SELECT ${exchangeExpr(mapping)} AS exchange, count() AS n FROM ${mapping.table}
-    WHERE ${inWindow(mapping, window)} GROUP BY exchange`;
+  const key = [mapping.symbol, mapping.exchangeTime.column, ...(mapping.sequence ? [mapping.sequence] : [])];
+  return `SELECT ${exchangeExpr(mapping)} AS exchange, uniqExact(${key.map(sqlIdent).join(", ")}) AS n
+    FROM ${mapping.table} WHERE ${inWindow(mapping, window)} GROUP BY exchange`;
 }
 
 /** The rows a load's copies added, for a reader to find them: landed during the load, exchange time before it. */
