@@ -55,6 +55,8 @@ export class Browser {
       } else if (m.method === "Runtime.consoleAPICalled")
         this.messages.push(m.params.args.map((a: { value?: unknown }) => String(a.value)).join(" "));
       else if (m.method === "Runtime.exceptionThrown") this.messages.push(m.params.exceptionDetails.text);
+      // the browser's own entries: a resource that failed to load, a blocked request, a violation
+      else if (m.method === "Log.entryAdded") this.messages.push(`${m.params.entry.level}: ${m.params.entry.text}`);
       else if (m.method === "Page.loadEventFired") this.loaded?.();
     };
   }
@@ -102,6 +104,7 @@ export class Browser {
     const b = new Browser(proc, ws, profile);
     await b.send("Page.enable");
     await b.send("Runtime.enable");
+    await b.send("Log.enable");
     return b;
   }
 
@@ -133,6 +136,12 @@ export class Browser {
       await Bun.write(png, Buffer.from(shot.data, "base64"));
     }
     return { ...result.value, console: [...this.messages] };
+  }
+
+  /** The page last looked at, printed as Chromium prints it (A4-ish Letter by default): the PDF's bytes. */
+  async pdf(): Promise<Uint8Array> {
+    const { data } = await this.send<{ data: string }>("Page.printToPDF", { printBackground: true });
+    return new Uint8Array(Buffer.from(data, "base64"));
   }
 
   private async pageHeight(): Promise<number> {
