@@ -2,13 +2,15 @@
 //   unset                          -> unix:///var/run/docker.sock
 //   unix:///run/user/1000/docker.sock
 //   tcp://127.0.0.1:2375           (plain HTTP; loopback only in this project's tests)
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { EXIT, firstLine, K2Error } from "../runtime/errors.ts";
 import { ENABLE_DOCKER } from "./engine.ts";
 
 export type DockerTarget = { docker: Docker; host: string };
 
 function dockerFromEnv(env: Record<string, string | undefined> = process.env): DockerTarget {
+  // dockerode and its HTTP stack take most of a second of CPU to load: required when an engine is first asked for
+  const Docker = require("dockerode") as typeof import("dockerode");
   const host = env.DOCKER_HOST?.trim() || "unix:///var/run/docker.sock";
   if (host.startsWith("unix://")) return { docker: new Docker({ socketPath: host.slice("unix://".length) }), host };
   const m = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(host);

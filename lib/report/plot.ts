@@ -1,13 +1,17 @@
 // Plot figures rendered on the server: Plot builds SVG with a jsdom document passed in
 // explicitly (as Plot's own tests do), and the markup goes inline into the page.
 import * as Plot from "@observablehq/plot";
-import { JSDOM } from "jsdom";
+import type { JSDOM } from "jsdom";
 import type { Status } from "../verdict/status.ts";
 import { STATUS_COLOR } from "./colors.ts";
 import { raw, type SafeHtml } from "./html.ts";
 
 let dom: JSDOM | undefined;
-const doc = () => (dom ??= new JSDOM("<!doctype html><html><body></body></html>")).window.document;
+// jsdom takes about a second of CPU to load: required at the first figure, so that a run without one (--help, a bad
+// flag, an error before the report) does not pay for it
+const doc = () =>
+  (dom ??= new (require("jsdom") as typeof import("jsdom")).JSDOM("<!doctype html><html><body></body></html>")).window
+    .document;
 
 export function renderPlot(options: Plot.PlotOptions): SafeHtml {
   const el = Plot.plot({ ...options, document: doc() } as Plot.PlotOptions & {
