@@ -7,8 +7,10 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { isLab, targetFromEnv } from "../lib/io/clickhouse.ts";
+import { connectDocker } from "../lib/io/docker.ts";
 import { ENABLE_DOCKER, ensureEngine } from "../lib/io/engine.ts";
 import { installPackages, missingLine, needsOf } from "../lib/io/packages.ts";
+import { ensureLabStack } from "../lib/lab/stack.ts";
 import { bundle } from "../lib/runbooks/bundle-cli.ts";
 import { writeAtomic } from "../lib/runtime/fsx.ts";
 import { dataDir, ROOT } from "../lib/runtime/paths.ts";
@@ -24,7 +26,7 @@ if (values.help) {
 
 Runs every notebook in notebooks/ (lab first, then the numbered steps, the sign-off last) with its
 defaults but for the main job's lengths (the lab's replay 20 s, step 1's windows 15 s; 00-health checks
-the lab's trades without a replay of its own), the steps that share nothing at once (01, 02 and
+the lab's trades without a replay of its own), the steps that share nothing at once (00, 01, 02 and
 04-alerting; then 03 and the live fire), then writes the PR bundle: out/index.html (every step's verdict
 and key figure, linked to its report), out/pr.md and out/png/ (as bun run bundle does). Exits non-zero
 if any notebook failed.
@@ -49,8 +51,10 @@ if (install.missing.length) console.error(`all: ${install.reason}: ${missingLine
 
 // The lab's containers need a Docker engine: on a fresh Debian machine run as root, install and start a private one
 // (lib/io/engine.ts); where that cannot be done, every notebook still runs and says what ran without containers.
+let labEngine = false;
 if (isLab(targetFromEnv())) {
   const engine = await ensureEngine((m) => console.error(`all: ${m}`));
+  labEngine = !("unavailable" in engine);
   if ("unavailable" in engine)
     console.error(
       `all: ${engine.unavailable}. The lab runs without containers: the health services check, the burn-in and the ` +
@@ -60,8 +64,9 @@ if (isLab(targetFromEnv())) {
 }
 
 /**
- * The steps in stages: a stage's steps run at once, stages one after another. 01 (the lab's engine, no containers), 02
- * (the containers, untouched) and 04-alerting (neither) share nothing. 03 breaks the lab's containers one at a time and
+ * The steps in stages: a stage's steps run at once, stages one after another. 00 (the lab step's trades in its engine,
+ * the containers read), 01 (an engine of its own, no containers), 02 (the containers, untouched) and 04-alerting
+ * (neither) share nothing. 03 breaks the lab's containers one at a time and
  * the live fire fires its alerts beside it: its faults are the lab's traffic, offload job and a container of its own,
  * and a `docker stop` or `restart` moves no restart count, so neither sees the other's. The drill and the sign-off
  * last, alone. One embedded engine per process: in a stage, each step after the first that opens the lab's engine gets
@@ -69,8 +74,7 @@ if (isLab(targetFromEnv())) {
  */
 const STAGES = [
   ["lab"],
-  ["00-health"],
-  ["01-latency", "02-burn-in", "04-alerting"],
+  ["00-health", "01-latency", "02-burn-in", "04-alerting"],
   ["03-failure-modes", "04-live-fire"],
 ];
 const ENGINE = new Set(["lab", "00-health", "01-latency", "03-failure-modes", "04-live-fire", "05-runbooks"]);
@@ -105,6 +109,12 @@ async function step(name: string, engine?: string): Promise<Result> {
   return { name, code, seconds: (performance.now() - t0) / 1000, title, runId: run?.manifest.runId ?? "–" };
 }
 const stepsT0 = performance.now();
+if (labEngine) {
+  // made once, before the steps that run at once look for them (two steps creating one container would race); counted
+  // in the steps' time
+  console.error("all: creating any missing lab containers (k2-*, com.k2.lab=true)");
+  await ensureLabStack(await connectDocker());
+}
 for (const stage of stages.filter((st) => st.length)) {
   console.error(`\n== ${stage.join(" + ")} ==`);
   const engines = stage.filter((n) => ENGINE.has(n) && isLab(targetFromEnv()));
