@@ -85,6 +85,37 @@ describe("metrics from known silver rows", () => {
     expect(slow.errors.get("silver")).toBe("no answer within 1 ms");
     expect(out).not.toMatch(/^k2_trades_newest_timestamp_seconds\{/m);
   });
+  test("an overrun keeps the last answer's gauges two scrapes (source_up 0, counters not counted again)", async () => {
+    // the same rows, a second exporter: one scrape in time, then every scrape with a budget no query can meet
+    let clock = T - 120_000; // started before the rows landed, so that its first scrape counts them
+    const kept = new PipelineExporter({
+      db: t,
+      database: "k2_exp",
+      config: loadConfig(),
+      docker: null,
+      now: () => clock,
+    });
+    clock = T;
+    const first = await kept.scrape();
+    const newest = value(first, "k2_trades_newest_timestamp_seconds"),
+      landed = value(first, "k2_trades_landed_total");
+    expect(landed).toEqual({ binance: 31, kraken: 31, coinbase: 31 });
+    const seen = [];
+    for (let i = 0; i < 3; i++) {
+      const out = await kept.scrape(0);
+      seen.push({
+        up: value(out, "k2_exporter_source_up").silver,
+        newest: value(out, "k2_trades_newest_timestamp_seconds"),
+        landed: value(out, "k2_trades_landed_total"),
+      });
+    }
+    expect(seen).toEqual([
+      { up: 0, newest, landed },
+      { up: 0, newest, landed },
+      { up: 0, newest: {}, landed },
+    ]);
+    expect(kept.errors.get("silver")).toBe("no answer within 0 ms");
+  });
 });
 
 describe("bun run exporter", () => {

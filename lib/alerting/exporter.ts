@@ -6,7 +6,7 @@
 // into a metric or a log line: errors are redacted.
 import client from "prom-client";
 import type { Db } from "../io/clickhouse.ts";
-import { type DockerTarget, k2Containers, withTimeout } from "../io/docker.ts";
+import { type DockerTarget, k2Containers, Overrun, withTimeout } from "../io/docker.ts";
 import { freshnessMs, type WatermarkTable, watermarkSource } from "../io/watermarks.ts";
 import type { K2Config } from "../k2/config.ts";
 import { discoverWithObservation, type Mapping, silverOf } from "../k2/discovery.ts";
@@ -24,6 +24,8 @@ import {
 } from "./exporter-sql.ts";
 
 export const SOURCES = ["silver", "kafka", "offload", "docker"] as const;
+/** Scrapes in a row an overrunning source keeps its last answer's gauges (at the live fire's 2 s, 4 s). */
+const OVERRUNS_KEPT = 2;
 export type Source = (typeof SOURCES)[number];
 
 export type ExporterDeps = {
@@ -158,6 +160,8 @@ export class PipelineExporter {
   }
   /** the last error per source, for the log (redacted) */
   readonly errors = new Map<Source, string>();
+  /** each source's last answer, and how many scrapes in a row it has overrun since */
+  private readonly last = new Map<Source, { samples: Samples; overruns: number }>();
 
   constructor(private readonly deps: ExporterDeps) {
     this.now = deps.now ?? Date.now;
@@ -166,7 +170,9 @@ export class PipelineExporter {
 
   /**
    * Read every source (concurrently, each bounded by `budgetMs`, else the configured bound), update the metrics, and
-   * return the exposition text. A source that overruns is absent this scrape, and the others still answer in time.
+   * return the exposition text. A source that fails is absent. One that overruns (slow, not failed: a loaded engine)
+   * keeps its last answer's gauges for up to OVERRUNS_KEPT scrapes in a row, with k2_exporter_source_up 0, then is
+   * absent: one slow scrape does not set off every absent() guard, and a source that stays slow still does.
    */
   async scrape(budgetMs?: number): Promise<string> {
     const boundMs = Math.min(this.deps.timeoutMs ?? 3000, budgetMs ?? Infinity);
@@ -186,14 +192,31 @@ export class PipelineExporter {
         this.m.took.set({ source: s }, (performance.now() - t0) / 1000);
         this.m.up.set({ source: s }, got instanceof Error ? 0 : 1);
         if (got instanceof Error) this.errors.set(s, redact(firstLine(got)));
-        else this.errors.delete(s);
-        this.apply(s, got instanceof Error ? null : got);
+        else {
+          this.errors.delete(s);
+          this.last.set(s, { samples: got, overruns: 0 });
+        }
+        this.apply(s, got instanceof Error ? this.kept(s, got) : got);
       }),
     );
     return this.registry.metrics();
   }
 
-  /** A source's gauges replaced by what it read; a failed source's gauges removed (absent, not stale values). */
+  /**
+   * What an unanswered source shows: after an overrun, its last answer's gauges (counters are never counted twice)
+   * while it has overrun at most OVERRUNS_KEPT scrapes in a row; after a failure, or longer, nothing.
+   */
+  private kept(source: Source, error: Error): Samples | null {
+    const last = this.last.get(source);
+    if (!last || !(error instanceof Overrun) || last.overruns >= OVERRUNS_KEPT) {
+      this.last.delete(source);
+      return null;
+    }
+    last.overruns++;
+    return last.samples.filter((x) => x.name !== "k2_trades_landed_total");
+  }
+
+  /** A source's gauges replaced by what it read (remembered for kept()); with null, removed (absent). */
   private apply(source: Source, samples: Samples | null) {
     const gauges = this.m.bySource[source];
     for (const g of gauges.values()) g.reset();

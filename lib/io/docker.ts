@@ -84,10 +84,13 @@ export async function k2Containers(t: DockerTarget, prefix = "k2-"): Promise<Con
   );
 }
 
+/** No answer in time: the work may still be going on (slow, not failed). */
+export class Overrun extends Error {}
+
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
     p,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)),
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Overrun(`no answer within ${ms} ms`)), ms)),
   ]);
 }
 
