@@ -297,17 +297,17 @@ type DashPanel = {
 };
 
 /** An alert's chain from files: its rule in a loaded file, each metric's component scraped as it must be. */
-function chainOf(a: Alert, loaded: string[], components: Partial<Record<ComponentId, JobState>>): ChainRow {
+function chainOf(definition: Alert, loaded: string[], components: Partial<Record<ComponentId, JobState>>): ChainRow {
   const chain: string[] = [];
   const broken: Broken[] = [];
-  if (loaded.includes(a.name)) chain.push("rule in a loaded rule file");
-  else broken.push({ link: "rule", what: `${a.name} is in no rule file Prometheus loads`, fix: LOAD_FIX });
-  for (const m of alertMetrics(a)) {
+  if (loaded.includes(definition.name)) chain.push("rule in a loaded rule file");
+  else broken.push({ link: "rule", what: `${definition.name} is in no rule file Prometheus loads`, fix: LOAD_FIX });
+  for (const m of alertMetrics(definition)) {
     const id = metricByName.get(m)?.component;
     const state = id ? components[id] : undefined;
     if (state?.ok) chain.push(`${m}: ${state.text}`);
     else if (state && !broken.some((b) => b.what === state.broken.what)) broken.push(state.broken);
   }
   const status: Status = broken.length ? "FAIL" : "PASS";
-  return { alert: a.name, status, chain, broken };
+  return { alert: definition.name, status, chain, broken };
 }

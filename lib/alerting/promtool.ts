@@ -136,16 +136,18 @@ export type PromtoolVerdict = {
 
 /** Run check and test on the generated files in a scratch folder; promtool's own words are kept verbatim. */
 export async function judge(
-  p: Promtool,
+  tool: Promtool,
   rules = ruleYaml(),
   tests = testYaml(),
   alerts: Alert[] = ALERTS,
 ): Promise<PromtoolVerdict> {
   const files = { "k2-alerts.yml": rules, "k2-alerts.test.yml": tests };
-  const check = await p.run(files, ["check", "rules", "k2-alerts.yml"]);
-  const test = check.ok ? await p.run(files, ["test", "rules", "k2-alerts.test.yml"]) : { ok: false, output: NOT_RUN };
+  const check = await tool.run(files, ["check", "rules", "k2-alerts.yml"]);
+  const test = check.ok
+    ? await tool.run(files, ["test", "rules", "k2-alerts.test.yml"])
+    : { ok: false, output: NOT_RUN };
   const cases = casesFrom(test, alerts);
-  return { promtool: p.where, check, cases, output: test.output, coverage: coverageOf(cases, alerts) };
+  return { promtool: tool.where, check, cases, output: test.output, coverage: coverageOf(cases, alerts) };
 }
 
 /**
@@ -191,7 +193,7 @@ export const coverageText = (verdict: PromtoolVerdict) =>
 
 /** An alert is covered when its firing and its silent cases all passed; promtool has no such figure. */
 function coverageOf(cases: CaseResult[], alerts: Alert[]) {
-  const ok = (a: Alert) =>
-    CASES.every((c) => cases.some((x) => x.alert === a.name && x.case === c && x.status === "PASS"));
+  const ok = (rule: Alert) =>
+    CASES.every((c) => cases.some((x) => x.alert === rule.name && x.case === c && x.status === "PASS"));
   return { covered: alerts.filter(ok).map((a) => a.name), missing: alerts.filter((a) => !ok(a)).map((a) => a.name) };
 }

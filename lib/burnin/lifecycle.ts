@@ -41,11 +41,16 @@ export function startOptions(flags: StartFlags, lab: boolean): StartOptions {
  * A stack must have its containers and, unless resuming or skipped, pass the health precondition (a burn-in of an
  * unhealthy stack measures the wrong thing). The lab's containers the notebook creates where missing.
  */
-export async function readyStack(d: DockerTarget, options: StartOptions, checkHealth: boolean, skipHealth: boolean) {
-  if (!(await d.docker.listContainers({ all: true, filters: { name: [`^/${options.prefix}`] } })).length)
+export async function readyStack(
+  engine: DockerTarget,
+  options: StartOptions,
+  checkHealth: boolean,
+  skipHealth: boolean,
+) {
+  if (!(await engine.docker.listContainers({ all: true, filters: { name: [`^/${options.prefix}`] } })).length)
     throw new K2Error(
-      `no ${options.prefix}* containers on ${d.host}: start the K2 stack (docker compose -f docker-compose.v2.yml up ` +
-        `-d) or fix --prefix / DOCKER_HOST`,
+      `no ${options.prefix}* containers on ${engine.host}: start the K2 stack (docker compose -f ` +
+        "docker-compose.v2.yml up -d) or fix --prefix / DOCKER_HOST",
       EXIT.notFound,
     );
   if (!checkHealth) return [];

@@ -42,10 +42,10 @@ export function cpuBetween(
   return ds > 0 && dc >= 0 ? (dc / ds) * cpus : null;
 }
 /** The CLI's memory: usage less inactive file cache (cgroup v2 `inactive_file`, v1 `total_inactive_file`). */
-export function memoryUsed(s: Stats): number {
-  const st = s.memory_stats.stats ?? {};
+export function memoryUsed(reading: Stats): number {
+  const st = reading.memory_stats.stats ?? {};
   const cache = st.inactive_file ?? st.total_inactive_file ?? 0;
-  return Math.max(0, (s.memory_stats.usage ?? 0) - (cache < (s.memory_stats.usage ?? 0) ? cache : 0));
+  return Math.max(0, (reading.memory_stats.usage ?? 0) - (cache < (reading.memory_stats.usage ?? 0) ? cache : 0));
 }
 
 export type RoundOptions = { prefix: string; expected: string[] };
@@ -80,7 +80,7 @@ export const emptyRow = (
 });
 
 export async function sampleRound(
-  t: DockerTarget,
+  dockerTarget: DockerTarget,
   round: number,
   options: RoundOptions,
   counters: Counters = new Map(),
@@ -88,7 +88,7 @@ export async function sampleRound(
   const ts = new Date().toISOString();
   let states: ContainerState[];
   try {
-    states = await withTimeout(k2Containers(t, options.prefix), 10_000);
+    states = await withTimeout(k2Containers(dockerTarget, options.prefix), 10_000);
   } catch (e) {
     // The engine went away: record the gap and carry on next round.
     return [emptyRow(round, ts, "*", "", "engine-unreachable", firstLine(e))];
@@ -99,7 +99,9 @@ export async function sampleRound(
       running.map(
         (s) =>
           (
-            t.docker.getContainer(s.name).stats({ stream: false, "one-shot": true } as any) as unknown as Promise<Stats>
+            dockerTarget.docker
+              .getContainer(s.name)
+              .stats({ stream: false, "one-shot": true } as any) as unknown as Promise<Stats>
           ).catch(() => null), // stopped between the list and the read: this round records it as not running
       ),
     );

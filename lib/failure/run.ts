@@ -465,7 +465,7 @@ function offloadStarter(spec: TestSpec, context: RunContext): ((when: string) =>
  * Jepsen-style classification of every trade in the window: by ground truth on the lab, by sequence continuity on a
  * stack.
  */
-async function lossCheck(context: RunContext, spec: TestSpec, w: Window, times: FaultTimes) {
+async function lossCheck(context: RunContext, spec: TestSpec, span: Window, times: FaultTimes) {
   if (!context.env && !context.silver.sequence)
     return {
       checks: [
@@ -484,8 +484,8 @@ async function lossCheck(context: RunContext, spec: TestSpec, w: Window, times: 
     : `by sequence continuity per symbol in ${context.silver.table} (a gap at a symbol's first or last trade in ` +
       `the window is not seen)`;
   const sql = context.env
-    ? truthLossSql(context.silver, w, times, context.env.truthDb)
-    : continuityLossSql(context.silver, w, times);
+    ? truthLossSql(context.silver, span, times, context.env.truthDb)
+    : continuityLossSql(context.silver, span, times);
   const rows = await context.target.query<LossRow>(sql);
   return { ...lossChecks(rows, EXCHANGE_NAMES, spec.exchange), how };
 }

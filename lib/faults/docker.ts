@@ -30,21 +30,22 @@ export function endpointMissing(before: Endpoint, now: Endpoint | null): string[
 
 const K2_NAMES = new Set(SERVICES.map((s) => s.container));
 /** Only K2 containers are ever touched (and in the lab, only the lab's). */
-export async function guard(d: DockerTarget, name: string, lab: boolean) {
+export async function guard(engine: DockerTarget, name: string, lab: boolean) {
   if (!K2_NAMES.has(name))
     throw new K2Error(
       `refusing to touch ${name}: not a K2 container (${[...K2_NAMES].slice(0, 3).join(", ")}, ...)`,
       EXIT.usage,
     );
-  const i = await inspectIfAny(d, name);
-  if (!i) throw new K2Error(`no container ${name} on ${d.host}: check the stack (docker ps) or --tests`, EXIT.notFound);
+  const i = await inspectIfAny(engine, name);
+  if (!i)
+    throw new K2Error(`no container ${name} on ${engine.host}: check the stack (docker ps) or --tests`, EXIT.notFound);
   if (lab && i.Config.Labels?.["com.k2.lab"] !== "true")
     throw new K2Error(`${name} is not a lab container: the lab never touches a real stack's containers`, EXIT.usage);
   return i;
 }
 
-export async function applyFault(d: DockerTarget, entry: JournalEntry) {
-  const c = d.docker.getContainer(entry.container);
+export async function applyFault(engine: DockerTarget, entry: JournalEntry) {
+  const c = engine.docker.getContainer(entry.container);
   // the stack's own grace before SIGKILL, as `docker compose stop|restart` gives it (the lab's containers: 2 s)
   const t = entry.action === "disconnect" ? 0 : stopGraceSeconds((await c.inspect()).Config);
   if (entry.action === "stop") await c.stop({ t });
@@ -60,18 +61,18 @@ export async function applyFault(d: DockerTarget, entry: JournalEntry) {
       );
     entry.endpoint = endpoint; // on disk before the disconnect, so that a run after a SIGKILL restores it too
     await journalSet(entry);
-    await d.docker.getNetwork(entry.network!).disconnect({ Container: entry.container });
+    await engine.docker.getNetwork(entry.network!).disconnect({ Container: entry.container });
   }
 }
 
 /** Undo a fault; idempotent, so it is safe after a crash, twice, or on a fault that already cleared. */
-export async function clearFault(d: DockerTarget, entry: JournalEntry) {
-  const c = d.docker.getContainer(entry.container);
+export async function clearFault(engine: DockerTarget, entry: JournalEntry) {
+  const c = engine.docker.getContainer(entry.container);
   const i = await c.inspect();
   if (entry.action === "disconnect") {
     const before = entry.endpoint ?? { ipv4: null, aliases: [] };
     if (!i.NetworkSettings.Networks[entry.network!])
-      await d.docker.getNetwork(entry.network!).connect({
+      await engine.docker.getNetwork(entry.network!).connect({
         Container: entry.container,
         EndpointConfig: { IPAMConfig: before.ipv4 ? { IPv4Address: before.ipv4 } : undefined, Aliases: before.aliases },
       });
@@ -106,7 +107,7 @@ export async function clearWithRetry(
 }
 
 /** Before anything else: restore whatever the journal says a previous run left broken. */
-export async function restoreJournal(d: DockerTarget, log: (m: string) => void) {
+export async function restoreJournal(dockerTarget: DockerTarget, log: (m: string) => void) {
   const restored: { entry: JournalEntry; ok: boolean; before: string; after: string; error?: string }[] = [];
   for (const e of readJournal()) {
     if (!K2_NAMES.has(e.container)) {
@@ -114,7 +115,7 @@ export async function restoreJournal(d: DockerTarget, log: (m: string) => void) 
       continue;
     }
     const state = async () => {
-      const i = await d.docker
+      const i = await dockerTarget.docker
         .getContainer(e.container)
         .inspect()
         .catch(() => undefined); // a state for the message only: whatever the engine cannot say is "missing"
@@ -124,7 +125,7 @@ export async function restoreJournal(d: DockerTarget, log: (m: string) => void) 
     };
     const before = await state();
     log(`restoring after an interrupted run: ${e.test} left ${e.container} ${before} (${e.action} at ${e.at})`);
-    const r = await clearWithRetry(d, e, 3);
+    const r = await clearWithRetry(dockerTarget, e, 3);
     restored.push({ entry: e, ok: r.ok, before, after: await state(), error: r.error });
   }
   return restored;

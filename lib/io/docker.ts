@@ -60,11 +60,11 @@ export type ContainerState = {
 };
 
 /** Every container whose name starts with the prefix, inspected (state, health, restarts). */
-export async function k2Containers(t: DockerTarget, prefix = "k2-"): Promise<ContainerState[]> {
-  const list = await t.docker.listContainers({ all: true, filters: { name: [`^/${prefix}`] } });
+export async function k2Containers(engine: DockerTarget, prefix = "k2-"): Promise<ContainerState[]> {
+  const list = await engine.docker.listContainers({ all: true, filters: { name: [`^/${prefix}`] } });
   return Promise.all(
     list.map(async (c) => {
-      const i = await t.docker.getContainer(c.Id).inspect();
+      const i = await engine.docker.getContainer(c.Id).inspect();
       const s = i.State as Docker.ContainerInspectInfo["State"] & { Health?: { Status: string } };
       const zero = (d?: string) => (!d || d.startsWith("0001-") ? null : d);
       return {
@@ -122,11 +122,17 @@ export const dockerLabel = (host: string) => `Docker engine at ${host}`;
  * A container's inspect, or undefined when the engine says there is no such container (404). Any other failure (the
  * engine gone, a timeout) is one line naming the engine: "no container X" would be the wrong thing to say then.
  */
-export async function inspectIfAny(t: DockerTarget, name: string): Promise<Docker.ContainerInspectInfo | undefined> {
+export async function inspectIfAny(
+  dockerTarget: DockerTarget,
+  name: string,
+): Promise<Docker.ContainerInspectInfo | undefined> {
   try {
-    return await t.docker.getContainer(name).inspect();
+    return await dockerTarget.docker.getContainer(name).inspect();
   } catch (e) {
     if ((e as { statusCode?: number }).statusCode === 404) return undefined;
-    throw new K2Error(`the Docker engine at ${t.host} did not answer about ${name}: ${firstLine(e)}`, EXIT.unreachable);
+    throw new K2Error(
+      `the Docker engine at ${dockerTarget.host} did not answer about ${name}: ${firstLine(e)}`,
+      EXIT.unreachable,
+    );
   }
 }

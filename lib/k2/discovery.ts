@@ -73,10 +73,10 @@ export function mapTradeTable(
   };
   const isTime = (column: ColumnInfo) =>
     timeResolutionMs(column.type) !== null && timeResolutionMs(column.type)! < 86_400_000;
-  const time = (c: ColumnInfo): TimeColumn => ({
-    column: c.name,
-    type: c.type,
-    resolutionMs: timeResolutionMs(c.type)!,
+  const time = (timeColumn: ColumnInfo): TimeColumn => ({
+    column: timeColumn.name,
+    type: timeColumn.type,
+    resolutionMs: timeResolutionMs(timeColumn.type)!,
   });
 
   const ex = pick("exchangeTime", isTime);
@@ -279,7 +279,7 @@ export const formatResolution = (ms: number) =>
   ms >= 1000 ? `${ms / 1000} s` : ms >= 1 ? `${ms} ms` : `${ms * 1000} µs`;
 
 /** A time column with its resolution by type and, where sampled, as seen in the data. */
-export const clockLabel = (t: TimeColumn) =>
-  `${t.column} (${formatResolution(t.resolutionMs)} by type` +
-  (t.observedResolutionMs ? `, ${formatResolution(t.observedResolutionMs)} in data` : "") +
+export const clockLabel = (timeColumn: TimeColumn) =>
+  `${timeColumn.column} (${formatResolution(timeColumn.resolutionMs)} by type` +
+  (timeColumn.observedResolutionMs ? `, ${formatResolution(timeColumn.observedResolutionMs)} in data` : "") +
   ")";

@@ -12,19 +12,19 @@ const BUILT_IN = new Set(["none", "host", "bridge"]);
 export const COMPOSE_NETWORK = "k2-net";
 
 /** `override` (--network) if given, else the network k2-clickhouse is on (compose's k2-net when it is on several). */
-export async function clickhouseNetwork(d: DockerTarget, override?: string): Promise<string> {
+export async function clickhouseNetwork(engine: DockerTarget, override?: string): Promise<string> {
   if (override) return override;
-  const i = await inspectIfAny(d, "k2-clickhouse");
+  const i = await inspectIfAny(engine, "k2-clickhouse");
   if (!i)
     throw new K2Error(
-      `no container k2-clickhouse on ${d.host}: start the stack, or name the network with --network`,
+      `no container k2-clickhouse on ${engine.host}: start the stack, or name the network with --network`,
       EXIT.notFound,
     );
   const nets = Object.keys(i.NetworkSettings.Networks).filter((n) => !BUILT_IN.has(n));
   if (nets.length === 1) return nets[0]!;
   const compose: string[] = [];
   for (const n of nets) {
-    const labels = (await d.docker.getNetwork(n).inspect()).Labels ?? {};
+    const labels = (await engine.docker.getNetwork(n).inspect()).Labels ?? {};
     if (labels["com.docker.compose.network"] === COMPOSE_NETWORK) compose.push(n);
   }
   if (compose.length === 1) return compose[0]!;

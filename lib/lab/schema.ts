@@ -132,22 +132,22 @@ export const LAB_MARK = "k2-lab: created by the K2 lab, which may drop and rebui
  * Drop and rebuild the lab databases, only on the lab's own engine folder and only databases the lab marked: anything
  * else is a user's (a copy of production kept for analysis) and is refused with one line, never dropped.
  */
-export async function resetLab(t: Target, database = "k2", truthDb = LAB_TRUTH_DB, options: LabSchemaOptions = {}) {
-  if (!isLab(t.spec))
+export async function resetLab(db: Target, database = "k2", truthDb = LAB_TRUTH_DB, options: LabSchemaOptions = {}) {
+  if (!isLab(db.spec))
     throw new K2Error(
-      `refusing to reset ${t.label}: the lab owns only its own engine folder (data/lab-engine); any other target is ` +
+      `refusing to reset ${db.label}: the lab owns only its own engine folder (data/lab-engine); any other target is ` +
         "measured in place, never rebuilt",
     );
-  const found = await t.query<{ name: string; comment: string }>(
+  const found = await db.query<{ name: string; comment: string }>(
     `SELECT name, comment FROM system.databases WHERE name IN (${sqlString(database)}, ${sqlString(truthDb)})`,
   );
   for (const d of found)
     if (d.comment !== LAB_MARK)
       throw new K2Error(
-        `refusing to reset database ${d.name} in ${t.label}: the lab did not create it (no lab mark in its comment); ` +
-          "move it out of the lab's folder, or set CLICKHOUSE_DATABASE to another name",
+        `refusing to reset database ${d.name} in ${db.label}: the lab did not create it (no lab mark in its ` +
+          "comment); move it out of the lab's folder, or set CLICKHOUSE_DATABASE to another name",
       );
-  await t.command(`DROP DATABASE IF EXISTS ${database} SYNC`);
-  await t.command(`DROP DATABASE IF EXISTS ${truthDb} SYNC`);
-  for (const sql of labSchema(database, truthDb, options)) await t.command(sql);
+  await db.command(`DROP DATABASE IF EXISTS ${database} SYNC`);
+  await db.command(`DROP DATABASE IF EXISTS ${truthDb} SYNC`);
+  for (const sql of labSchema(database, truthDb, options)) await db.command(sql);
 }

@@ -24,8 +24,8 @@ const LAB_IMAGE = "k2-lab/busybox:1";
 /** Idle until stopped; the trap makes `docker stop` quick. */
 export const IDLE = "trap 'exit 0' TERM INT; while :; do sleep 1; done";
 
-export async function ensureLabImage(t: DockerTarget): Promise<void> {
-  const have = await t.docker
+export async function ensureLabImage(engine: DockerTarget): Promise<void> {
+  const have = await engine.docker
     .getImage(LAB_IMAGE)
     .inspect()
     .then(
@@ -46,9 +46,9 @@ export async function ensureLabImage(t: DockerTarget): Promise<void> {
     const tar = Bun.spawn(["tar", "-C", root, "-cf", "-", "."], { stdout: "pipe" });
     const { Readable } = await import("node:stream");
     const source = Readable.fromWeb(tar.stdout as any) as unknown as NodeJS.ReadableStream;
-    const stream: NodeJS.ReadableStream = await t.docker.importImage(source, { repo: "k2-lab/busybox", tag: "1" });
+    const stream: NodeJS.ReadableStream = await engine.docker.importImage(source, { repo: "k2-lab/busybox", tag: "1" });
     await new Promise<void>((resolve, reject) =>
-      t.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
+      engine.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
     );
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -75,10 +75,10 @@ export type LabContainerSpec = {
  */
 const LAB_PROJECT = "k2-lab";
 export const LAB_NET = `${LAB_PROJECT}_${COMPOSE_NETWORK}`;
-async function ensureLabNetwork(t: DockerTarget) {
-  const nets = await t.docker.listNetworks({ filters: { name: [LAB_NET] } });
+async function ensureLabNetwork(engine: DockerTarget) {
+  const nets = await engine.docker.listNetworks({ filters: { name: [LAB_NET] } });
   if (!nets.some((n) => n.Name === LAB_NET))
-    await t.docker.createNetwork({
+    await engine.docker.createNetwork({
       Name: LAB_NET,
       Internal: true,
       IPAM: { Config: [{ Subnet: COMPOSE_SUBNET }] },
@@ -91,14 +91,14 @@ async function ensureLabNetwork(t: DockerTarget) {
 }
 
 /** As compose labels K2's containers: compose's own project and service, the role as com.k2.service, the tier. */
-export const labLabels = (s: Service): Record<string, string> => ({
+export const labLabels = (svc: Service): Record<string, string> => ({
   "com.docker.compose.project": LAB_PROJECT,
-  "com.docker.compose.service": s.service,
-  "com.k2.service": s.role,
-  ...(s.tier ? { "com.k2.tier": s.tier } : {}),
+  "com.docker.compose.service": svc.service,
+  "com.k2.service": svc.role,
+  ...(svc.tier ? { "com.k2.tier": svc.tier } : {}),
   "com.k2.version": "v2",
   "com.k2.lab": "true",
-  ...(s.exchange ? { "com.k2.exchange": s.exchange } : {}),
+  ...(svc.exchange ? { "com.k2.exchange": svc.exchange } : {}),
 });
 
 /**
@@ -120,12 +120,12 @@ function bindIds(binds: string[] = []): string {
  * same-named container that is not the lab's.
  */
 export async function runLabContainer(
-  t: DockerTarget,
+  dockerTarget: DockerTarget,
   spec: LabContainerSpec,
   start = true,
 ): Promise<Docker.Container> {
-  const existing = t.docker.getContainer(spec.name);
-  const info = await inspectIfAny(t, spec.name);
+  const existing = dockerTarget.docker.getContainer(spec.name);
+  const info = await inspectIfAny(dockerTarget, spec.name);
   if (info) {
     if (info.Config.Labels?.["com.k2.lab"] !== "true")
       throw new K2Error(
@@ -143,8 +143,8 @@ export async function runLabContainer(
     await existing.remove({ force: true }); // a lab container from an older spec: rebuild it
   }
   // Every lab container needs the offline-built image; a fresh machine has none until this builds it.
-  await ensureLabImage(t);
-  const c = await t.docker.createContainer({
+  await ensureLabImage(dockerTarget);
+  const c = await dockerTarget.docker.createContainer({
     name: spec.name,
     Image: LAB_IMAGE,
     Cmd: ["sh", "-c", spec.cmd],
@@ -182,10 +182,13 @@ export async function runLabContainer(
  * unless-stopped: after the Docker daemon restarts (a reboot) the lab is back up, while a
  * container someone stopped stays stopped; the one-shot init is not restarted at all.
  */
-export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: number } = {}): Promise<Conduits> {
+export async function ensureLabStack(
+  dockerTarget: DockerTarget,
+  o: { offloadPeriodMs?: number } = {},
+): Promise<Conduits> {
   const conduits = new Conduits(join(dataDir(), "lab-stack")).setup();
   const topics = new LabTopics(join(dataDir(), "lab-stack")).install();
-  await ensureLabNetwork(t);
+  await ensureLabNetwork(dockerTarget);
   const period = Math.max(4, Math.round((o.offloadPeriodMs ?? 20_000) / 1000));
   const commands: Partial<Record<string, { cmd: string; binds?: string[] }>> = {
     // sleep, then spin until the clock has ticked over twice (1 to 2 s): one spike per period
@@ -201,19 +204,19 @@ export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: num
     prometheus: { cmd: IDLE, binds: promtoolBinds() },
   };
   // compose limits above the machine's cores are clamped (the engine refuses them)
-  const { NCPU } = await t.docker.info();
+  const { NCPU } = await dockerTarget.docker.info();
   let created = false;
   for (const s of SERVICES) {
     const custom = commands[s.service];
     created =
-      !(await t.docker
+      !(await dockerTarget.docker
         .getContainer(s.container)
         .inspect()
         .then(
           () => true,
           () => false,
         )) || created;
-    await runLabContainer(t, {
+    await runLabContainer(dockerTarget, {
       name: s.container,
       labels: labLabels(s),
       healthcheck: s.healthcheck,
@@ -226,7 +229,7 @@ export async function ensureLabStack(t: DockerTarget, o: { offloadPeriodMs?: num
       restart: s.oneShot ? undefined : { Name: "unless-stopped" },
     });
   }
-  if (created) await waitHealthy(t);
+  if (created) await waitHealthy(dockerTarget);
   return conduits;
 }
 
@@ -239,11 +242,11 @@ function promtoolBinds(): string[] | undefined {
 }
 
 /** New containers with a healthcheck report "starting" until their first check: wait for it. */
-async function waitHealthy(t: DockerTarget, timeoutMs = 20_000) {
+async function waitHealthy(engine: DockerTarget, timeoutMs = 20_000) {
   const until = Date.now() + timeoutMs;
   for (const s of SERVICES.filter((x) => x.healthcheck)) {
     while (Date.now() < until) {
-      const i = await t.docker.getContainer(s.container).inspect();
+      const i = await engine.docker.getContainer(s.container).inspect();
       if (!i.State.Running || (i.State as any).Health?.Status !== "starting") break;
       await Bun.sleep(250);
     }

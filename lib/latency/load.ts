@@ -74,7 +74,7 @@ export function loadCommand(template: string, loadFill: LoadFill): string {
 
 export async function stackLoad(
   template: string,
-  s: Scenario,
+  sc: Scenario,
   durationMs: number,
   log: (m: string) => void,
   shares: Shares,
@@ -98,9 +98,9 @@ export async function stackLoad(
   const seconds = Math.round(durationMs / 1000);
   const codes = await Promise.all(
     EXCHANGE_NAMES.map(async (e) => {
-      const fill = { topic: topicOf(e), n: replayCount(s, shares[e], durationMs), seconds, untilMs: startMs };
-      const cmd = loadCommand(template, { ...fill, sinceMs: startMs - replaySpanMs(s, durationMs) });
-      log(`load ${s.name}: ${e}: ${cmd}`);
+      const fill = { topic: topicOf(e), n: replayCount(sc, shares[e], durationMs), seconds, untilMs: startMs };
+      const cmd = loadCommand(template, { ...fill, sinceMs: startMs - replaySpanMs(sc, durationMs) });
+      log(`load ${sc.name}: ${e}: ${cmd}`);
       return (await execIn(c, ["sh", "-c", cmd])).exitCode;
     }),
   );

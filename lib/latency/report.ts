@@ -249,11 +249,14 @@ const quantilesOf = async (run: RunData, record: ScenarioRecord): Promise<Quanti
     : [];
 
 /** Before and after for every scenario and exchange the two runs share. */
-async function compareRows(a: RunData<LatencyFetched>, b: RunData<LatencyFetched>): Promise<CompareRow[]> {
-  const [ra, rb] = await Promise.all([a.json<ScenarioRecord[]>("scenarios"), b.json<ScenarioRecord[]>("scenarios")]);
+async function compareRows(runA: RunData<LatencyFetched>, runB: RunData<LatencyFetched>): Promise<CompareRow[]> {
+  const [ra, rb] = await Promise.all([
+    runA.json<ScenarioRecord[]>("scenarios"),
+    runB.json<ScenarioRecord[]>("scenarios"),
+  ]);
   if (!ra.some((x) => rb.some((y) => y.scenario === x.scenario)))
     throw new K2Error(
-      `runs ${a.manifest.runId} (${ra.map((r) => r.scenario).join(", ")}) and ${b.manifest.runId} ` +
+      `runs ${runA.manifest.runId} (${ra.map((r) => r.scenario).join(", ")}) and ${runB.manifest.runId} ` +
         `(${rb.map((r) => r.scenario).join(", ")}) share no scenario: compare runs of the same scenarios`,
       EXIT.notFound,
     );
@@ -261,7 +264,7 @@ async function compareRows(a: RunData<LatencyFetched>, b: RunData<LatencyFetched
   for (const x of ra) {
     const y = rb.find((r) => r.scenario === x.scenario);
     if (!y) continue;
-    const [sa, sb] = await Promise.all([quantilesOf(a, x), quantilesOf(b, y)]);
+    const [sa, sb] = await Promise.all([quantilesOf(runA, x), quantilesOf(runB, y)]);
     for (const e of sa) {
       const f = sb.find((s) => s.exchange === e.exchange);
       if (!f) continue;
@@ -280,8 +283,8 @@ async function compareRows(a: RunData<LatencyFetched>, b: RunData<LatencyFetched
 }
 
 /** `--compare`: the deltas for a "tuning applied" PR, exact from the stored per-trade lags. */
-export async function compareRuns(doc: Report, a: RunData<LatencyFetched>, b: RunData<LatencyFetched>) {
-  const compared = await compareRows(a, b);
+export async function compareRuns(doc: Report, runA: RunData<LatencyFetched>, runB: RunData<LatencyFetched>) {
+  const compared = await compareRows(runA, runB);
   // flat columns for the table: p50_before, p50_after, p50_delta, ...
   const rows: Record<string, string | number>[] = compared.map((r) => ({
     scenario: r.scenario,
@@ -317,10 +320,10 @@ export async function compareRuns(doc: Report, a: RunData<LatencyFetched>, b: Ru
     ],
     { caption: "Before → after, per scenario and exchange", summary: true },
   );
-  doc.fact("Tuning applied", b.manifest.tuning ?? "none recorded for the after run");
+  doc.fact("Tuning applied", runB.manifest.tuning ?? "none recorded for the after run");
   return {
     summary: [
-      `compare ${a.manifest.runId} → ${b.manifest.runId}: ${rows.length} scenario×exchange rows`,
+      `compare ${runA.manifest.runId} → ${runB.manifest.runId}: ${rows.length} scenario×exchange rows`,
       ...compared
         .slice(0, 9)
         .map(

@@ -54,7 +54,7 @@ const SETTLE_MARGIN_MS = 1500;
 
 export async function runScenario(
   pipeline: Pipeline,
-  s: Scenario,
+  sc: Scenario,
   options: ScenarioOptions,
   run: RunWriter,
   log: (m: string) => void,
@@ -63,7 +63,7 @@ export async function runScenario(
   const kafka = await discoverKafkaSettings(target, target.database);
   const settleMs = Math.max(0, ...kafka.map((k) => k.flushIntervalMs)) + SETTLE_MARGIN_MS;
   const copiesBefore = pipeline.lab?.summary().copies ?? 0;
-  const { w, notRun } = await scenarioWindow(pipeline, s, options, settleMs, log);
+  const { w, notRun } = await scenarioWindow(pipeline, sc, options, settleMs, log);
   // What was sent in the window lands within one flush interval: measure after it.
   const wait = w.toMs + settleMs - Date.now();
   if (!notRun && wait > 0) await Bun.sleep(wait);
@@ -71,25 +71,25 @@ export async function runScenario(
   const mappings = await discoverWithObservation(target, target.database, options.config);
   const silver = silverOf(mappings);
   const truthDb = pipeline.lab?.truthDb;
-  if (!notRun) await saveMeasurements(target, run, s, mappings, w, truthDb);
+  if (!notRun) await saveMeasurements(target, run, sc, mappings, w, truthDb);
   const seconds = (w.toMs - w.fromMs) / 1000;
-  const landed = notRun ? { live: 0, copies: 0 } : await countLanded(target, silver, w, settleMs, s, options);
+  const landed = notRun ? { live: 0, copies: 0 } : await countLanded(target, silver, w, settleMs, sc, options);
   return {
-    scenario: s.name,
+    scenario: sc.name,
     lab: !!pipeline.lab,
     window: w,
     durationMs: w.toMs - w.fromMs,
-    targetRate: s.rate,
+    targetRate: sc.rate,
     achievedRate: (landed.live + landed.copies) / seconds,
     achievedHow:
       `landed in silver per second by landing time (${lagClock(silver).column}), through one flush interval ` +
-      `after the window; ${s.multiple === 1 ? "the running traffic" : pipeline.load.how}`,
+      `after the window; ${sc.multiple === 1 ? "the running traffic" : pipeline.load.how}`,
     landed: { ...landed, settleMs, find: copiesFindSql(silver, w, settleMs) },
     lagClock: lagClock(silver).column,
     resolutionMs: effectiveResolutionMs(lagClock(silver)),
     mappings,
     kafka,
-    loss: notRun ? { notChecked: notRun } : await lossCheck(target, run, s, mappings, w, truthDb),
+    loss: notRun ? { notChecked: notRun } : await lossCheck(target, run, sc, mappings, w, truthDb),
     mv: await mvTime(target, w, !!pipeline.lab),
     notRun,
     ...(pipeline.lab && !notRun

@@ -39,25 +39,25 @@ const ACHIEVED_SHARE = 0.8;
 
 /** Scenario verdict: NOT RUN beats everything, loss fails, then the p99 decides. */
 export function scenarioVerdict(
-  s: Scenario,
+  sc: Scenario,
   r: { notRun?: string; trades: number; p99Ms: number; resolutionMs: number; loss: LossCheck; achievedRate?: number },
 ): { status: Status; notes: string[] } {
   if (r.notRun) return { status: "NOT RUN", notes: [r.notRun] };
   if (!r.trades) return { status: "NOT RUN", notes: ["no trades in the window"] };
   const notes: string[] = [];
-  const v = p99Verdict(r.p99Ms, s.p99TargetMs, r.resolutionMs);
+  const v = p99Verdict(r.p99Ms, sc.p99TargetMs, r.resolutionMs);
   notes.push(v.why);
   let status = v.status;
   if ("notChecked" in r.loss) {
     notes.push(`loss NOT CHECKED: ${r.loss.notChecked}`);
-    if (s.noLoss && status === "PASS") status = "UNRESOLVED";
+    if (sc.noLoss && status === "PASS") status = "UNRESOLVED";
   } else if (r.loss.lost || r.loss.duplicated) {
     notes.push(`${r.loss.lost} lost, ${r.loss.duplicated} duplicated (${r.loss.checkedBy})`);
-    if (s.noLoss) status = "FAIL";
+    if (sc.noLoss) status = "FAIL";
   } else notes.push(`no loss (${r.loss.checkedBy})`);
   // a load that fell short measured a lower rate than the scenario's: it cannot pass the scenario's target
-  if (r.achievedRate !== undefined && r.achievedRate < ACHIEVED_SHARE * s.rate) {
-    notes.push(`load short: ${r.achievedRate.toFixed(1)} msg/s landed, under ${ACHIEVED_SHARE * 100}% of ~${s.rate}`);
+  if (r.achievedRate !== undefined && r.achievedRate < ACHIEVED_SHARE * sc.rate) {
+    notes.push(`load short: ${r.achievedRate.toFixed(1)} msg/s landed, under ${ACHIEVED_SHARE * 100}% of ~${sc.rate}`);
     if (status === "PASS") status = "UNRESOLVED";
   }
   return { status, notes };

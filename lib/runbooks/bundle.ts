@@ -82,19 +82,19 @@ function indexHtml(steps: BundleStep[], generated: string): string {
     png/.`;
   const badge = (status: Status) =>
     html`<span class="badge ${status.toLowerCase().replace(/\s+/g, "-")}">${status}</span>`;
-  const row = (s: BundleStep) => {
-    const when = s.run ? html`<code>${s.run.runId}</code>` : html`–`;
-    const time = s.outcome
-      ? html`${s.outcome.code === 0 ? "" : `exit ${s.outcome.code}, `}${s.outcome.seconds.toFixed(1)} s`
+  const row = (entry: BundleStep) => {
+    const when = entry.run ? html`<code>${entry.run.runId}</code>` : html`–`;
+    const time = entry.outcome
+      ? html`${entry.outcome.code === 0 ? "" : `exit ${entry.outcome.code}, `}${entry.outcome.seconds.toFixed(1)} s`
       : html`–`;
     const cells = [
-      html`${s.step}`,
-      html`<a href="${s.notebook}.html">${s.title}</a>`,
-      badge(s.status),
-      html`${decides(s)}`,
-      html`${s.run?.measured ?? "–"}`,
+      html`${entry.step}`,
+      html`<a href="${entry.notebook}.html">${entry.title}</a>`,
+      badge(entry.status),
+      html`${decides(entry)}`,
+      html`${entry.run?.measured ?? "–"}`,
       when,
-      html`<a href="${s.notebook}.md">md</a>`,
+      html`<a href="${entry.notebook}.md">md</a>`,
       time,
     ];
     const cls = ["", "", "", "", "token", "token", "", "right"];
@@ -106,8 +106,8 @@ function indexHtml(steps: BundleStep[], generated: string): string {
   );
   if (a.open.length) {
     doc.md`## Not PASS yet`;
-    const item = (o: OpenCriterion) =>
-      html`<li>${badge(o.status)} <b>Step ${o.step}</b> · ${o.criterion}: ${o.reason}</li>`;
+    const item = (open: OpenCriterion) =>
+      html`<li>${badge(open.status)} <b>Step ${open.step}</b> · ${open.criterion}: ${open.reason}</li>`;
     doc.html(html`<ul class="open">${a.open.map(item)}</ul>`);
   }
   return doc.renderHtml({ subtitle: `generated ${generated}`, footer: "k2-hardening · bun run bundle" });

@@ -41,19 +41,19 @@ async function until(check: () => Promise<boolean>, withinMs: number): Promise<n
 }
 
 /** One resolution step, run for real; a conditional step runs only when the drill's fault makes its condition true. */
-async function runStep(c: Command, runbook: Runbook, rig: DrillRig) {
-  const ran = !c.when || runbook.drillWhen.includes(c.when);
+async function runStep(cmd: Command, runbook: Runbook, rig: DrillRig) {
+  const ran = !cmd.when || runbook.drillWhen.includes(cmd.when);
   const t0 = Date.now();
-  if (!ran) return { ran, ok: true, output: `not run: ${c.when} does not hold in this drill` };
-  if ("sql" in c) {
-    if (c.sql === runbook.verify.sql) return { ran, ok: true, output: "the verify check, polled below" };
-    const out = await rig.target.command(c.sql).then(
+  if (!ran) return { ran, ok: true, output: `not run: ${cmd.when} does not hold in this drill` };
+  if ("sql" in cmd) {
+    if (cmd.sql === runbook.verify.sql) return { ran, ok: true, output: "the verify check, polled below" };
+    const out = await rig.target.command(cmd.sql).then(
       () => "ok",
       (e) => `error: ${firstLine(e)}`,
     );
     return { ran, ok: out === "ok", output: out, ms: Date.now() - t0 };
   }
-  const p = Bun.spawn(["sh", "-c", c.shell], {
+  const p = Bun.spawn(["sh", "-c", cmd.shell], {
     env: { ...process.env, DOCKER_HOST: rig.docker?.host ?? process.env.DOCKER_HOST },
     stdout: "pipe",
     stderr: "pipe",
@@ -62,35 +62,35 @@ async function runStep(c: Command, runbook: Runbook, rig: DrillRig) {
   return { ran, ok: code === 0, output: (code === 0 ? out : err || out).trim().slice(0, 300) };
 }
 
-export async function drill(r: Runbook, rig: DrillRig, options: DrillOptions): Promise<DrillResult> {
-  const base = { runbook: r.name, steps: [], resolutionMs: 0 };
-  if (r.test !== null && !rig.docker)
+export async function drill(entry: Runbook, rig: DrillRig, options: DrillOptions): Promise<DrillResult> {
+  const base = { runbook: entry.name, steps: [], resolutionMs: 0 };
+  if (entry.test !== null && !rig.docker)
     return { ...base, status: "NOT RUN", recoveredMs: null, note: "needs a Docker engine (sudo bun run docker)" };
   // the verify check must hold before the fault (and run at all), or the drill would time nothing
-  const before = await ok(rig.target, r.verify.sql).catch((e) => `its verify check fails to run: ${firstLine(e)}`);
+  const before = await ok(rig.target, entry.verify.sql).catch((e) => `its verify check fails to run: ${firstLine(e)}`);
   if (before !== true)
     return { ...base, status: "FAIL", recoveredMs: null, note: before || "its verify check fails before the fault" };
-  const fault = faultOf(r, rig);
+  const fault = faultOf(entry, rig);
   const t0 = Date.now();
   try {
     await fault.apply();
-    options.log(`${r.name}: fault applied (${r.fault}); waiting for the verify check to see it`);
-    const seen = await until(async () => !(await ok(rig.target, r.verify.sql)), options.detectWithinMs);
+    options.log(`${entry.name}: fault applied (${entry.fault}); waiting for the verify check to see it`);
+    const seen = await until(async () => !(await ok(rig.target, entry.verify.sql)), options.detectWithinMs);
     if (seen === null)
       return { ...base, status: "FAIL", recoveredMs: null, note: `the fault never showed in the verify check` };
     const steps: DrillResult["steps"] = [];
     const r0 = Date.now();
-    for (const c of r.resolution) {
+    for (const c of entry.resolution) {
       const s0 = Date.now();
-      const s = await runStep(c, r, rig);
+      const s = await runStep(c, entry, rig);
       steps.push({ what: c.what, command: "sql" in c ? c.sql : c.shell, ...s, ms: Date.now() - s0 });
     }
     // the lab's consumer waits for the broker or server as the Kafka engine does: it resumes once the commands ran
     if (rig.hold) rig.hold.paused = false;
     const resolutionMs = Date.now() - r0;
-    const back = await until(() => ok(rig.target, r.verify.sql), options.recoverWithinMs);
+    const back = await until(() => ok(rig.target, entry.verify.sql), options.recoverWithinMs);
     const recoveredMs = back === null ? null : back - t0;
-    const within = recoveredMs !== null && recoveredMs <= Math.min(r.mttrTargetMs, THRESHOLDS.runbookRecoveryMs);
+    const within = recoveredMs !== null && recoveredMs <= Math.min(entry.mttrTargetMs, THRESHOLDS.runbookRecoveryMs);
     const failed = steps.filter((s) => s.ran && !s.ok);
     return {
       ...base,

@@ -64,20 +64,20 @@ export type StepEvidence = {
 export type Freshness = { nowMs: number; maxAgeMs: number; clickhouse: string; docker: string | null };
 
 /** The newest run of one step, judged for freshness against `f`. */
-async function stepEvidence(s: Step, freshness: Freshness): Promise<StepEvidence> {
-  const base = { notebook: s.notebook, step: s.step, title: s.title, criteria: [], run: null };
-  const runs = await listRuns(s.notebook);
+async function stepEvidence(entry: Step, freshness: Freshness): Promise<StepEvidence> {
+  const base = { notebook: entry.notebook, step: entry.step, title: entry.title, criteria: [], run: null };
+  const runs = await listRuns(entry.notebook);
   if (!runs.length) {
-    const problem = `no stored run: bun notebooks/${s.notebook}.ts makes one`;
+    const problem = `no stored run: bun notebooks/${entry.notebook}.ts makes one`;
     return { ...base, status: "NOT RUN", headline: problem, problem };
   }
   let summary: StepSummary;
   try {
-    summary = await s.summarise(runs.at(-1)!);
+    summary = await entry.summarise(runs.at(-1)!);
   } catch (e) {
     const problem =
-      `run ${runs.at(-1)} of ${s.notebook} cannot be read (${firstLine(e)}): ` +
-      `re-run bun notebooks/${s.notebook}.ts`;
+      `run ${runs.at(-1)} of ${entry.notebook} cannot be read (${firstLine(e)}): ` +
+      `re-run bun notebooks/${entry.notebook}.ts`;
     return { ...base, status: "UNRESOLVED", headline: problem, problem };
   }
   const run = {

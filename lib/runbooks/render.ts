@@ -64,12 +64,12 @@ const indent = (s: string) =>
     .join("\n");
 const SEVERITY = { critical: "Critical", warning: "High", info: "Medium" } as const;
 
-export function renderRunbook(r: Runbook, evidence: RunbookEvidence): string {
+export function renderRunbook(book: Runbook, evidence: RunbookEvidence): string {
   const top = evidence.warnings.length
     ? [`> **Evidence incomplete:** ${evidence.warnings.join("; ")}.`, ""]
     : [`> Verified by drill: recovered in ${secs(evidence.drill?.recoveredMs ?? null)}.`, ""];
   const mttr = [
-    `**MTTR target:** under ${formatDuration(r.mttrTargetMs)} (and under 15 min for an engineer new to the system).`,
+    `**MTTR target:** under ${formatDuration(book.mttrTargetMs)} (and under 15 min for an engineer new to the system).`,
     `**Measured:** drill ${secs(evidence.drill?.recoveredMs ?? null)} from fault to recovered` +
       (evidence.stepThree
         ? `; step 3 (${evidence.stepThree.runId}) ${secs(evidence.stepThree.mttrFromStartMs)} ` +
@@ -79,9 +79,9 @@ export function renderRunbook(r: Runbook, evidence: RunbookEvidence): string {
     `**Last verified:** run ${evidence.verified.runId}, ${evidence.verified.date.slice(0, 10)}, on ` +
       `${evidence.verified.target}.`,
   ];
-  const severity = ALERTS.find((a) => a.name === r.alerts[0])?.severity;
+  const severity = ALERTS.find((a) => a.name === book.alerts[0])?.severity;
   return [
-    `# Runbook: ${r.title}`,
+    `# Runbook: ${book.title}`,
     "",
     `**Severity**: ${severity ? SEVERITY[severity] : "High"}  `,
     `**Last Updated**: ${evidence.verified.date.slice(0, 10)}  `,
@@ -92,31 +92,31 @@ export function renderRunbook(r: Runbook, evidence: RunbookEvidence): string {
     "",
     "## Symptoms",
     "",
-    ...symptoms(r, evidence),
+    ...symptoms(book, evidence),
     "",
     "## Diagnosis",
     "",
-    steps(r.diagnosis),
+    steps(book.diagnosis),
     "",
     "## Resolution",
     "",
-    headed(r.resolution),
+    headed(book.resolution),
     "",
-    ...(r.gotchas.length ? ["Known gotchas:", "", ...r.gotchas.map((g) => `- ${g}`), ""] : []),
+    ...(book.gotchas.length ? ["Known gotchas:", "", ...book.gotchas.map((g) => `- ${g}`), ""] : []),
     "## Prevention",
     "",
-    ...prevention(r, evidence).map((p) => `- ${p}`),
+    ...prevention(book, evidence).map((p) => `- ${p}`),
     "",
     "## Related Monitoring",
     "",
-    `- Dashboard: k2-pipeline (docker/grafana/dashboards/k2-pipeline.json), rows ${r.rows.join(", ")}`,
-    `- Alert: ${r.alerts.join(", ")}`,
-    `- Metrics: ${r.metrics.map((m) => `\`${m}\``).join(", ")}`,
+    `- Dashboard: k2-pipeline (docker/grafana/dashboards/k2-pipeline.json), rows ${book.rows.join(", ")}`,
+    `- Alert: ${book.alerts.join(", ")}`,
+    `- Metrics: ${book.metrics.map((m) => `\`${m}\``).join(", ")}`,
     "",
     "## Post-Incident",
     "",
     "- [ ] Update this runbook if steps changed (bun notebooks/05-runbooks.ts --write <checkout>)",
-    `- [ ] Record the recovery time against the ${formatDuration(r.mttrTargetMs)} target`,
+    `- [ ] Record the recovery time against the ${formatDuration(book.mttrTargetMs)} target`,
     "- [ ] Update alerting if the alert fired late or not at all (bun notebooks/04-live-fire.ts)",
     "",
   ].join("\n");
@@ -140,7 +140,7 @@ function symptoms(runbook: Runbook, evidence: RunbookEvidence): string[] {
   ];
 }
 
-function prevention(r: Runbook, evidence: RunbookEvidence): string[] {
+function prevention(book: Runbook, evidence: RunbookEvidence): string[] {
   const out = evidence.budgets.map(
     (b) =>
       `${b.container} in the burn-in: CPU p99 ${b.cpuP99?.toFixed(2) ?? "–"} of ${b.budgetCpu ?? "–"} ` +
@@ -150,10 +150,10 @@ function prevention(r: Runbook, evidence: RunbookEvidence): string[] {
         ? "within 20% of its RAM budget, raise the limit before it is OOM-killed"
         : "headroom to spare"),
   );
-  if (evidence.bottleneck && ["clickhouse-unavailable", "silver-mv-stall"].includes(r.name))
+  if (evidence.bottleneck && ["clickhouse-unavailable", "silver-mv-stall"].includes(book.name))
     out.push(`Step 1's bottleneck: ${evidence.bottleneck}.`);
   out.push(
-    `Keep ${r.alerts[0]} routed to someone who can run this runbook; test it with bun notebooks/04-live-fire.ts.`,
+    `Keep ${book.alerts[0]} routed to someone who can run this runbook; test it with bun notebooks/04-live-fire.ts.`,
   );
   return out;
 }

@@ -52,20 +52,20 @@ export type SignoffRecord = {
 /** The steps whose evidence a runbook quotes: live fire (symptoms), step 3 (MTTR), step 2 and step 1 (prevention). */
 const QUOTES = ["04-live-fire", "03-failure-modes", "02-burn-in", "01-latency"];
 
-function runbookEvidence(r: Runbook, rec: SignoffRecord, verified: RunbookEvidence["verified"]): RunbookEvidence {
-  const drill = rec.drills.find((d) => d.runbook === r.name) ?? null;
+function runbookEvidence(book: Runbook, rec: SignoffRecord, verified: RunbookEvidence["verified"]): RunbookEvidence {
+  const drill = rec.drills.find((d) => d.runbook === book.name) ?? null;
   const warnings = rec.steps
     .filter((s) => QUOTES.includes(s.notebook) && s.problem)
     .map((s) => `${s.notebook}: ${s.problem}`);
   if (!drill) warnings.push(`not drilled (${rec.drillSkipped ?? "no drill result"})`);
   else if (drill.status !== "PASS") warnings.push(`the drill ${drill.status}: ${drill.note}`);
-  const three = rec.stepThree.find((t) => t.test === r.test) ?? null;
-  if (three && three.status !== "PASS") warnings.push(`step 3's ${r.test} test ${three.status}`);
+  const three = rec.stepThree.find((t) => t.test === book.test) ?? null;
+  if (three && three.status !== "PASS") warnings.push(`step 3's ${book.test} test ${three.status}`);
   return {
-    fired: rec.fired.filter((f) => r.alerts.includes(f.alert)),
+    fired: rec.fired.filter((f) => book.alerts.includes(f.alert)),
     stepThree: three,
     drill,
-    budgets: rec.budgets.filter((b) => r.containers.includes(b.container)),
+    budgets: rec.budgets.filter((b) => book.containers.includes(b.container)),
     bottleneck: rec.bottleneck,
     verified,
     warnings,

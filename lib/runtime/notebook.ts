@@ -24,7 +24,12 @@ import { progress } from "./progress.ts";
 import { type Fetched, newRunId, openRun, type RunData, RunWriter } from "./store.ts";
 
 /** `--compare <runA> <runB>`: a notebook that offers it renders the two stored runs side by side. */
-type Compare<O, F extends Fetched> = (report: Report, a: RunData<F>, b: RunData<F>, options: O) => Promise<Rendered>;
+type Compare<O, F extends Fetched> = (
+  report: Report,
+  before: RunData<F>,
+  after: RunData<F>,
+  options: O,
+) => Promise<Rendered>;
 
 type FetchContext<O> = {
   options: O;

@@ -274,11 +274,11 @@ class Timeline {
 }
 
 /** One fault: apply, watch the alert pend, fire and reach the webhook; clear, watch it resolve; fireVerdict judges. */
-async function fire(monitor: Monitor, a: Alert, spec: FaultSpec, tl: Timeline, released: Map<string, number>) {
+async function fire(monitor: Monitor, rule: Alert, spec: FaultSpec, tl: Timeline, released: Map<string, number>) {
   const bound = {
     conditionAfterMs: spec.conditionAfterMs,
     showsAfterHoldMs: spec.showsAfterHoldMs ?? 0,
-    forMs: a.forMs,
+    forMs: rule.forMs,
     scrapeMs: monitor.scrapeMs,
     evalMs: monitor.evalMs,
     pollMs: POLL_MS,
@@ -290,28 +290,28 @@ async function fire(monitor: Monitor, a: Alert, spec: FaultSpec, tl: Timeline, r
   const waitedMs = 2 * fireBound({ ...bound, heldAfterMs: null }) + 15_000;
   let held: number | null = null;
   const heard = () =>
-    !monitor.notified || monitor.notified.some((x) => x.alert === a.name && x.status === "firing" && x.at >= t0);
-  while (Date.now() < t0 + waitedMs && !(firstIn(tl.changes, a.name, ["firing"], t0) !== null && heard())) {
+    !monitor.notified || monitor.notified.some((x) => x.alert === rule.name && x.status === "firing" && x.at >= t0);
+  while (Date.now() < t0 + waitedMs && !(firstIn(tl.changes, rule.name, ["firing"], t0) !== null && heard())) {
     if (held === null && spec.holds?.()) held = Date.now();
     await Bun.sleep(100);
   }
   const until = Date.now();
-  const fired = firstIn(tl.changes, a.name, ["firing"], t0) !== null;
-  const last = fired ? "" : await lastValue(monitor.api, a);
+  const fired = firstIn(tl.changes, rule.name, ["firing"], t0) !== null;
+  const last = fired ? "" : await lastValue(monitor.api, rule);
   const slowest = await slowestScrapeMs(monitor.api, t0);
   if (!spec.after) await spec.clear();
   const t1 = spec.after ? t0 : Date.now();
-  released.set(a.name, t1);
-  const resolveWithin = spec.resolveWithinMs ?? 30_000 + a.forMs + 2 * (monitor.scrapeMs + monitor.evalMs);
+  released.set(rule.name, t1);
+  const resolveWithin = spec.resolveWithinMs ?? 30_000 + rule.forMs + 2 * (monitor.scrapeMs + monitor.evalMs);
   for (const end = t1 + resolveWithin; Date.now() < end; await Bun.sleep(100)) {
-    const firing = firstIn(tl.changes, a.name, ["firing"], t0);
-    if (firstIn(tl.changes, a.name, ["inactive"], Math.max(t1, firing ?? t1)) !== null) break;
+    const firing = firstIn(tl.changes, rule.name, ["firing"], t0);
+    if (firstIn(tl.changes, rule.name, ["inactive"], Math.max(t1, firing ?? t1)) !== null) break;
   }
   const heldAfterMs = held === null ? null : held - t0;
   const boundMs = fireBound({ ...bound, heldAfterMs, slowestScrapeMs: slowest });
   const changes = [...tl.changes];
   const obs = {
-    alert: a.name,
+    alert: rule.name,
     fault: spec.fault,
     t0,
     t1,
