@@ -109,13 +109,17 @@ async function step(name: string, engine?: string): Promise<Result> {
   return { name, code, seconds: (performance.now() - t0) / 1000, title, runId: run?.manifest.runId ?? "–" };
 }
 const stepsT0 = performance.now();
-if (labEngine) {
-  // made once, before the steps that run at once look for them (two steps creating one container would race); counted
-  // in the steps' time
-  console.error("all: creating any missing lab containers (k2-*, com.k2.lab=true)");
-  await ensureLabStack(await connectDocker());
-}
+// The lab's containers, made once while the lab step (which uses none) runs, and ready before any other stage: steps
+// that run at once would race to create the same container. Counted in the steps' time.
+const containers = labEngine
+  ? (async () => {
+      console.error("all: creating any missing lab containers (k2-*, com.k2.lab=true), beside the lab step");
+      await ensureLabStack(await connectDocker());
+    })()
+  : Promise.resolve();
+containers.catch(() => {}); // awaited (and thrown) before the next stage; this only keeps it from being unhandled
 for (const stage of stages.filter((st) => st.length)) {
+  if (stage.join() !== "lab") await containers;
   console.error(`\n== ${stage.join(" + ")} ==`);
   const engines = stage.filter((n) => ENGINE.has(n) && isLab(targetFromEnv()));
   const own = (n: string) => (engines.indexOf(n) > 0 ? `lab-engine-${n}` : undefined);
