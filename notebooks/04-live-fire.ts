@@ -8,7 +8,7 @@
 
 import { PipelineExporter } from "../lib/alerting/exporter.ts";
 import { DELAY_WINDOW_MS } from "../lib/alerting/exporter-sql.ts";
-import { serveLab } from "../lib/alerting/livefire/lab.ts";
+import { lagOverThreshold, serveLab } from "../lib/alerting/livefire/lab.ts";
 import { type LiveFireRecord, notRunResult } from "../lib/alerting/livefire/record.ts";
 import { dashboardPreview, liveFireTable, liveFireTimeline } from "../lib/alerting/livefire/report.ts";
 import { runLiveFire, runLiveOnStack } from "../lib/alerting/livefire/run.ts";
@@ -243,6 +243,7 @@ async function fetchLive(options: Options, spec: TargetSpec, log: Log, onAbort: 
   let stopLab = async () => {};
   let hold: { paused: boolean } | undefined;
   let delayWindow: number | undefined; // a stack's exporter averages over its own minute
+  let lagHolds: (() => boolean) | undefined; // the lab's ground truth; a stack's lag is known only from its metrics
   if (lab) {
     const rig = await startLabRig(target, {
       ...LIVE_FIRE_LAB,
@@ -257,6 +258,7 @@ async function fetchLive(options: Options, spec: TargetSpec, log: Log, onAbort: 
     const served = serveLab({ endpoints: rig.endpoints, exporter }, options.labPort);
     log(`the lab's endpoints: http://127.0.0.1:${served.port}/metrics, /redpanda/public_metrics, /clickhouse/metrics`);
     hold = rig.traffic.control;
+    lagHolds = lagOverThreshold(rig.traffic);
     delayWindow = exporter.delayWindowMs;
     stopLab = async () => {
       served.stop(true);
@@ -268,7 +270,7 @@ async function fetchLive(options: Options, spec: TargetSpec, log: Log, onAbort: 
     const busiestPerSec = await busiestRate(api, options.rate);
     const faults = (scrapeMs: number) =>
       stackFaults(
-        { docker, lab, network, busiestPerSec, flushMs, offloadEveryMs, hold, delayWindowMs: delayWindow },
+        { docker, lab, network, busiestPerSec, flushMs, offloadEveryMs, hold, delayWindowMs: delayWindow, lagHolds },
         options.factor,
         scrapeMs,
       );

@@ -50,6 +50,13 @@ export type FaultSpec = {
 type Lane = "stall" | "offload" | "exchange";
 const LANE_PHASES: Lane[][] = [["stall"], ["offload", "exchange"]];
 
+/**
+ * Whether the lab's consumer lag is over RedpandaConsumerLagHigh's threshold now. The lag Redpanda's endpoint reports
+ * is the lab's backlog, and the arrivals are Poisson (slower on a loaded machine), so it crosses when it does.
+ */
+export const lagOverThreshold = (traffic: Pick<FireRig["traffic"], "summary">) => () =>
+  Math.max(...Object.values(traffic.summary().backlog)) > THRESHOLDS.consumerLagMessages;
+
 /** The faults of step 3's kinds, one per alert, each with the time its condition needs. */
 export function faultsFor(rig: FireRig, factor: number, scrapeMs: number): FaultSpec[] {
   const c = rig.traffic.control;
@@ -67,8 +74,7 @@ export function faultsFor(rig: FireRig, factor: number, scrapeMs: number): Fault
       fault: "the consumer stalled",
       lane: "stall",
       conditionAfterMs: (THRESHOLDS.consumerLagMessages / (c.rate * rig.busiestShare)) * 1000,
-      // the lag Redpanda's endpoint reports is the lab's backlog: the arrivals are Poisson, so it crosses when it does
-      holds: () => Math.max(...Object.values(rig.traffic.summary().backlog)) > THRESHOLDS.consumerLagMessages,
+      holds: lagOverThreshold(rig.traffic),
       apply: async () => void (c.paused = true),
       clear: async () => void (c.paused = false),
     },
