@@ -8,7 +8,7 @@
 
 import { PipelineExporter } from "../lib/alerting/exporter.ts";
 import { DELAY_WINDOW_MS } from "../lib/alerting/exporter-sql.ts";
-import { lagOverThreshold, serveLab } from "../lib/alerting/livefire/lab.ts";
+import { lagOverThreshold, serveLab, warmExporter } from "../lib/alerting/livefire/lab.ts";
 import { type LiveFireRecord, notRunResult } from "../lib/alerting/livefire/record.ts";
 import { dashboardPreview, liveFireTable, liveFireTimeline } from "../lib/alerting/livefire/report.ts";
 import { runLiveFire, runLiveOnStack } from "../lib/alerting/livefire/run.ts";
@@ -16,7 +16,7 @@ import { ALERTS } from "../lib/alerting/rules.ts";
 import { stackFaults } from "../lib/alerting/stack-faults.ts";
 import { restoreJournal } from "../lib/faults/docker.ts";
 import { connectClickHouse, isLab, type Target, type TargetSpec, targetFromEnv } from "../lib/io/clickhouse.ts";
-import { connectDocker, type DockerTarget, probeDocker } from "../lib/io/docker.ts";
+import { connectDocker, probeDocker } from "../lib/io/docker.ts";
 import { isInstalled, missingLine } from "../lib/io/packages.ts";
 import { connectPrometheus, type PromApi, prometheusUrlFromEnv } from "../lib/io/prometheus.ts";
 import { loadConfig } from "../lib/k2/config.ts";
@@ -159,13 +159,17 @@ async function firstOffload(rig: LabRig): Promise<LabOffload> {
   return rig.offload!;
 }
 
-/** The exporter on the lab; its delay window (a minute) compressed with the rules, to no less than 5 s. */
-const labExporter = (target: Target, docker: DockerTarget | null, factor: number) =>
+/**
+ * The exporter on the lab; its delay window (a minute) compressed with the rules, to no less than 5 s. It reads the
+ * watermarks as on a stack: both stores, the lab's Prefect DB being the one written.
+ */
+const labExporter = (rig: LabRig, factor: number) =>
   new PipelineExporter({
-    db: target,
-    database: target.database,
+    db: rig.target,
+    database: rig.target.database,
+    prefectDbUrl: rig.prefectDbUrl,
     config: loadConfig(),
-    docker,
+    docker: rig.docker,
     delayWindowMs: Math.max(5000, DELAY_WINDOW_MS / factor),
   });
 
@@ -195,7 +199,7 @@ async function fetchLab(options: Options, spec: TargetSpec, log: Log, onAbort: O
   });
   const cleanups = lifo(onAbort, lab.stop);
   try {
-    const rig = { ...lab, offload: await firstOffload(lab), exporter: labExporter(target, docker, options.factor) };
+    const rig = { ...lab, offload: await firstOffload(lab), exporter: labExporter(lab, options.factor) };
     const r = await runLiveFire(rig, { ...options, scrapeMs, evalMs, log, onAbort: cleanups.add });
     return { ...r, docker: docker?.host ?? "none", target: described(target) };
   } finally {
@@ -254,7 +258,8 @@ async function fetchLive(options: Options, spec: TargetSpec, log: Log, onAbort: 
       offload: { everyMs: offloadEveryMs, containers: true },
     });
     await firstOffload(rig);
-    const exporter = labExporter(target, docker, options.factor);
+    const exporter = labExporter(rig, options.factor);
+    await warmExporter(exporter, log);
     const served = serveLab({ endpoints: rig.endpoints, exporter }, options.labPort);
     log(`the lab's endpoints: http://127.0.0.1:${served.port}/metrics, /redpanda/public_metrics, /clickhouse/metrics`);
     hold = rig.traffic.control;

@@ -124,7 +124,10 @@ with PASS, FAIL, UNRESOLVED or NOT RUN, its run and date. --gate exits 6 unless 
         : null;
     if (drillSkipped === null) {
       if (docker) await restoreJournal(docker, log);
-      const rig = await startLabRig(target, failureLab(docker, { rate: 100, faults: [] }));
+      // the offload's watermarks in ClickHouse: the runbooks' SQL is what the drill runs, on the lab's engine (their
+      // Prefect DB commands exec psql in k2-prefect-db, which the lab's container does not carry)
+      const rigOptions = failureLab(docker, { rate: 100, faults: [] });
+      const rig = await startLabRig(target, { ...rigOptions, offload: { ...rigOptions.offload!, clickhouse: true } });
       onAbort(rig.stop);
       try {
         await Bun.sleep(4000); // the verify checks read the last seconds of silver: some must be there

@@ -4,15 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { SQL } from "bun";
 import Docker from "dockerode";
-import {
-  ensureDockerEngine,
-  type Postgres,
-  re,
-  runCli,
-  startPostgres,
-  startPrefectFixture,
-  tempDir,
-} from "./helpers.ts";
+import { type Postgres, startPostgres } from "../lib/io/postgres.ts";
+import { ensureDockerEngine, re, runCli, startPrefectFixture, tempDir } from "./helpers.ts";
 
 describe("notebooks/00-health.ts on the lab", () => {
   let env: Record<string, string>, pg: Postgres, prefect: ReturnType<typeof startPrefectFixture>, docker: Docker;

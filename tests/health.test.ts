@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { evaluateFlow, evaluatePrefect, evaluateServices, evaluateWatermarks } from "../lib/health/verdict.ts";
 import type { ContainerState } from "../lib/io/docker.ts";
+import { type Postgres, startPostgres } from "../lib/io/postgres.ts";
 import { recentRuns, startFlowRun } from "../lib/io/prefect.ts";
 import {
   clickhouseWatermarks,
@@ -13,7 +14,7 @@ import {
 } from "../lib/io/watermarks.ts";
 import { SERVICES } from "../lib/k2/stack.ts";
 import { worst } from "../lib/verdict/status.ts";
-import { type Postgres, re, startPostgres, startPrefectFixture, testEngine } from "./helpers.ts";
+import { re, startPrefectFixture, testEngine } from "./helpers.ts";
 
 const NOW = Date.parse("2026-02-19T09:00:00Z");
 const up = (name: string, over: Partial<ContainerState> = {}): ContainerState => ({
@@ -194,7 +195,7 @@ describe("watermarks in the Prefect DB (PostgreSQL 15 on loopback)", () => {
       updated: "updated_at", // a failed run's row keeps the watermark: its update time says which is newest
       lastSuccess: "last_successful_run", // the offload's freshness
     });
-    expect(w.source).toMatch(/^PostgreSQL 127\.0\.0\.1:\d+\/postgres offload_watermarks$/);
+    expect(w.source).toMatch(/^PostgreSQL 127\.0\.0\.1:\d+\/prefect offload_watermarks$/);
     const ages = w.rows.map((r) => [r.table, Math.round((Date.now() - r.watermarkMs) / 60_000), r.status, r.failures]);
     expect(ages).toEqual([
       ["bronze_trades_binance", 7, "success", 0],
@@ -220,7 +221,7 @@ describe("watermarks in the Prefect DB (PostgreSQL 15 on loopback)", () => {
     );
     try {
       const w = (await watermarkSource(t, "wm_stale", pg.url))!;
-      expect(w.source).toMatch(/^PostgreSQL 127\.0\.0\.1:\d+\/postgres offload_watermarks$/);
+      expect(w.source).toMatch(/^PostgreSQL 127\.0\.0\.1:\d+\/prefect offload_watermarks$/);
       expect(w.why).toMatch(
         re(
           /^used PostgreSQL .* \(last written 20\d\d-.*Z\); /,
@@ -240,7 +241,7 @@ describe("watermarks in the Prefect DB (PostgreSQL 15 on loopback)", () => {
     const url = pg.url.replace(/:[^:@]+@/, ":Wrong-Pw-123@");
     const err = await postgresWatermarks(url).catch((e) => e);
     expect(err.message).toMatch(
-      /^cannot read offload_watermarks from PostgreSQL 127\.0\.0\.1:\d+\/postgres \(.*\): check PREFECT_DB_URL$/,
+      /^cannot read offload_watermarks from PostgreSQL 127\.0\.0\.1:\d+\/prefect \(.*\): check PREFECT_DB_URL$/,
     );
     expect(err.message).not.toContain("Wrong-Pw-123");
   });

@@ -118,41 +118,6 @@ export async function ensureDockerEngine(): Promise<string> {
   return e.host;
 }
 
-export type Postgres = { url: string; stop(): Promise<void> };
-/** Debian's PostgreSQL 15 on a loopback port, password login, in a temporary folder (run as the postgres user). */
-export async function startPostgres(password = "pg-Secret-Test-77"): Promise<Postgres> {
-  if (!isInstalled("postgres")) throw new Error(missingLine(["postgres"]));
-  const dir = tempDir("k2-pg-");
-  const port = 40000 + Math.floor(Math.random() * 10000);
-  writeFileSync(join(dir, "pw"), password);
-  const as = (cmd: string[]) => (process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd);
-  Bun.spawnSync(["chown", "-R", "postgres", dir]);
-  const init = Bun.spawnSync(
-    as([bin("initdb"), "-D", join(dir, "data"), "-U", "prefect", "-A", "scram-sha-256", `--pwfile=${join(dir, "pw")}`]),
-    { stderr: "pipe" },
-  );
-  if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`);
-  const start = Bun.spawnSync(
-    as([
-      bin("pg_ctl"),
-      "-D",
-      join(dir, "data"),
-      "-w",
-      "-l",
-      join(dir, "log"),
-      "-o",
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
-      "start",
-    ]),
-    { stderr: "pipe" },
-  );
-  if (start.exitCode !== 0) throw new Error(`pg_ctl start failed: ${start.stderr.toString()}`);
-  return {
-    url: `postgres://prefect:${password}@127.0.0.1:${port}/postgres`,
-    stop: async () => void Bun.spawnSync(as([bin("pg_ctl"), "-D", join(dir, "data"), "-m", "immediate", "stop"])),
-  };
-}
-
 /**
  * Prefect cannot be installed here (it comes from PyPI), so the Prefect API is a loopback
  * fixture serving recorded flow-run responses (tests/fixtures/prefect-flow-runs.json), with

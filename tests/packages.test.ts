@@ -67,6 +67,7 @@ describe("the machine's packages, declared once", () => {
       "prometheus",
       "prometheus-alertmanager",
       "fonts-dejavu-core",
+      "postgresql", // the lab's Prefect DB
     ]);
     expect(needsOf("tests")).toEqual(Object.keys(NEEDS) as (keyof typeof NEEDS)[]);
     // what the node machine image ships is never purged; everything else on the list is

@@ -160,3 +160,54 @@ test("the lab's network as compose makes K2's: <project>_k2-net, K2's addresses 
     await net.remove();
   }
 }, 120_000);
+
+test("healthchecks as compose has them: the same services, compose's timing; the handlers', Redpanda's and the web " +
+  "ones run as compose writes them, and each lab container reports healthy", async () => {
+  (await ensureLabStack(t)).close();
+  const withCheck = SERVICES.filter((s) => s.healthcheck);
+  expect(withCheck.map((s) => s.service).sort()).toEqual(
+    SERVICES.filter((s) => !["spark-iceberg", "prefect-worker", "redpanda-init"].includes(s.service))
+      .map((s) => s.service)
+      .sort(),
+  );
+  const asWritten: string[] = [];
+  for (const s of SERVICES) {
+    const i = await t.docker.getContainer(s.container).inspect();
+    const hc = i.Config.Healthcheck as { Test: string[]; Interval: number; Retries: number; StartPeriod: number };
+    if (!s.healthcheck) {
+      expect(`${s.container}: ${JSON.stringify(hc ?? null)}`).toBe(`${s.container}: null`);
+      continue;
+    }
+    const { intervalS, retries, startPeriodS, test } = s.healthcheck;
+    expect([s.container, hc.Interval, hc.Retries, hc.StartPeriod]).toEqual([
+      s.container,
+      intervalS * 1e9,
+      retries,
+      startPeriodS * 1e9,
+    ]);
+    if (JSON.stringify(hc.Test) === JSON.stringify(test)) asWritten.push(s.service);
+    else expect(hc.Test).toEqual(["CMD", "kill", "-0", "1"]);
+  }
+  expect(asWritten.sort()).toEqual(
+    [
+      "feed-handler-binance",
+      "feed-handler-coinbase",
+      "feed-handler-kraken",
+      "grafana",
+      "prometheus",
+      "redpanda",
+      "redpanda-console",
+    ].sort(),
+  );
+  // each check has run once (an interval after start at the latest) and passed
+  const until = Date.now() + 30_000;
+  const status = async (c: string) => (await t.docker.getContainer(c).inspect()).State.Health?.Status;
+  for (const s of withCheck)
+    while ((await status(s.container)) === "starting" && Date.now() < until) await Bun.sleep(500);
+  const states = await Promise.all(withCheck.map(async (s) => `${s.container}: ${await status(s.container)}`));
+  expect(states).toEqual(withCheck.map((s) => `${s.container}: healthy`));
+  // the pgrep stand-in finds what runs and nothing else
+  const handler = t.docker.getContainer("k2-feed-handler-binance");
+  expect((await execIn(handler, ["pgrep", "-f", "java"])).exitCode).toBe(0);
+  expect((await execIn(handler, ["pgrep", "-f", "no-such-process"])).exitCode).toBe(1);
+}, 120_000);

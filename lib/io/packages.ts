@@ -77,8 +77,8 @@ export const NEEDS = {
       "/usr/lib/postgresql/15/bin/initdb",
       "/usr/lib/postgresql/15/bin/pg_ctl",
     ],
-    why: "the Prefect DB's offload_watermarks, read with Bun's Postgres client",
-    users: ["tests"],
+    why: "the Prefect DB's offload_watermarks: the lab's offload writes its own, as K2's does; read with Bun's client",
+    users: ["main", "tests", "03-failure-modes", "04-live-fire"],
     imageShips: true,
   },
   clickhouseServer: {

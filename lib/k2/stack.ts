@@ -11,11 +11,32 @@ export type Service = {
   exchange?: string;
   limit: { cpu: number; memMb: number }; // docker-compose.v2.yml deploy limits
   budget?: { cpu: number; memMb: number }; // Phase 7 budget (absent: not in budget)
-  healthcheck?: boolean; // has a compose healthcheck
+  /** compose's healthcheck, when the service has one */
+  healthcheck?: Healthcheck;
   oneShot?: boolean; // exits by design (not "down")
   /** compose's fixed address on k2-net (the rest get one from the subnet); the service name is its alias */
   ipv4?: string;
 };
+
+/** A compose healthcheck: the command Docker runs in the container, and its timing (seconds). */
+export type Healthcheck = {
+  test: string[];
+  intervalS: number;
+  timeoutS: number;
+  retries: number;
+  startPeriodS: number;
+};
+const check = (test: string[], intervalS: number, timeoutS: number, retries: number, startPeriodS: number) => ({
+  test,
+  intervalS,
+  timeoutS,
+  retries,
+  startPeriodS,
+});
+/** Each handler's check: its JVM is running. */
+const HANDLER_CHECK = check(["CMD", "pgrep", "-f", "java"], 15, 5, 3, 30);
+const web = (port: number, path: string, intervalS: number, startPeriodS: number) =>
+  check(["CMD", "wget", "--spider", "-q", `http://localhost:${port}${path}`], intervalS, 5, 3, startPeriodS);
 
 /** Compose's network: declared `k2-net` (the engine names it `<project>_k2-net`) on this subnet. */
 export const COMPOSE_SUBNET = "172.28.0.0/16";
@@ -30,6 +51,7 @@ export const SERVICES: Service[] = [
     exchange: "binance",
     limit: { cpu: 0.5, memMb: 512 },
     budget: { cpu: 0.5, memMb: 256 },
+    healthcheck: HANDLER_CHECK,
   },
   {
     service: "feed-handler-kraken",
@@ -39,6 +61,7 @@ export const SERVICES: Service[] = [
     exchange: "kraken",
     limit: { cpu: 0.5, memMb: 512 },
     budget: { cpu: 0.5, memMb: 256 },
+    healthcheck: HANDLER_CHECK,
   },
   {
     service: "feed-handler-coinbase",
@@ -47,6 +70,7 @@ export const SERVICES: Service[] = [
     exchange: "coinbase",
     limit: { cpu: 0.5, memMb: 512 },
     budget: { cpu: 0.5, memMb: 256 },
+    healthcheck: HANDLER_CHECK,
   },
   {
     service: "redpanda",
@@ -56,7 +80,7 @@ export const SERVICES: Service[] = [
     tier: "hot",
     limit: { cpu: 2, memMb: 2 * G },
     budget: { cpu: 2, memMb: 4 * G },
-    healthcheck: true,
+    healthcheck: check(["CMD-SHELL", "rpk cluster health | grep -q 'Healthy'"], 15, 10, 5, 30),
   },
   {
     service: "redpanda-init",
@@ -74,7 +98,7 @@ export const SERVICES: Service[] = [
     tier: "warm",
     limit: { cpu: 4, memMb: 8 * G },
     budget: { cpu: 4, memMb: 8 * G },
-    healthcheck: true,
+    healthcheck: check(["CMD", "clickhouse-client", "--query", "SELECT 1"], 15, 10, 5, 30),
   },
   {
     service: "spark-iceberg",
@@ -93,7 +117,13 @@ export const SERVICES: Service[] = [
     tier: "control-plane",
     limit: { cpu: 1, memMb: G },
     budget: { cpu: 0.5, memMb: 512 },
-    healthcheck: true,
+    healthcheck: check(
+      ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:4200/api/health')"],
+      15,
+      10,
+      5,
+      30,
+    ),
   },
   {
     service: "prefect-worker",
@@ -111,7 +141,7 @@ export const SERVICES: Service[] = [
     tier: "control-plane",
     limit: { cpu: 1, memMb: G },
     budget: { cpu: 0.5, memMb: 512 },
-    healthcheck: true,
+    healthcheck: check(["CMD-SHELL", "pg_isready -U prefect"], 10, 5, 5, 10),
   },
   {
     service: "minio",
@@ -121,7 +151,7 @@ export const SERVICES: Service[] = [
     tier: "cold",
     limit: { cpu: 1, memMb: G },
     budget: { cpu: 0.5, memMb: G },
-    healthcheck: true,
+    healthcheck: check(["CMD-SHELL", "timeout 5s bash -c ':> /dev/tcp/127.0.0.1/9000' || exit 1"], 15, 10, 3, 10),
   },
   {
     service: "prometheus",
@@ -130,6 +160,7 @@ export const SERVICES: Service[] = [
     tier: "observability",
     limit: { cpu: 1, memMb: 2 * G },
     budget: { cpu: 0.5, memMb: 512 },
+    healthcheck: web(9090, "/-/healthy", 15, 10),
   },
   {
     service: "grafana",
@@ -138,6 +169,7 @@ export const SERVICES: Service[] = [
     tier: "observability",
     limit: { cpu: 0.5, memMb: 512 },
     budget: { cpu: 0.5, memMb: 256 },
+    healthcheck: web(3000, "/api/health", 15, 15),
   },
   {
     service: "redpanda-console",
@@ -145,6 +177,7 @@ export const SERVICES: Service[] = [
     role: "ui",
     tier: "management",
     limit: { cpu: 0.5, memMb: 256 },
+    healthcheck: web(8080, "/admin/health", 10, 10),
   },
 ];
 

@@ -4,11 +4,13 @@
 // runner, which sees only its types; stop() undoes everything in reverse.
 import type { Target } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
+import { isInstalled } from "../io/packages.ts";
+import { startPostgres } from "../io/postgres.ts";
 import type { Conduits } from "./conduit.ts";
 import { clickhouseMetrics, redpandaMetrics } from "./endpoints.ts";
 import { EXCHANGE_SHARE } from "./instruments.ts";
 import { type LabTraffic, startLabTraffic } from "./lab.ts";
-import { LabOffload } from "./offload.ts";
+import { clickhouseStore, LabOffload, postgresStore } from "./offload.ts";
 import { parseDelay } from "./random.ts";
 import type { LabSchemaOptions } from "./schema.ts";
 import { ensureLabStack } from "./stack.ts";
@@ -31,8 +33,12 @@ export type LabRigOptions = {
   throughContainers?: boolean;
   /** the topics shared with k2-redpanda's rpk stand-in */
   topics?: LabTopics;
-  /** the offload job: how often it runs, and whether it checks the lab's Spark and MinIO containers; null: none */
-  offload: { everyMs: number; containers: boolean } | null;
+  /**
+   * The offload job: how often it runs, and whether it checks the lab's Spark and MinIO containers; null: none. Its
+   * watermarks go to a Prefect DB of the lab's own (PostgreSQL, when installed) with ClickHouse's copy stale, as on a
+   * deployed stack; else (or with `clickhouse`) to ClickHouse.
+   */
+  offload: { everyMs: number; containers: boolean; clickhouse?: boolean } | null;
 };
 
 /** What the lab serves in place of Redpanda's /public_metrics and ClickHouse's <prometheus> endpoint. */
@@ -47,6 +53,8 @@ export type LabRig = {
   busiestShare: number;
   endpoints: LabEndpoints;
   offload: LabOffload | null;
+  /** the lab's Prefect DB, where its offload keeps the watermarks (PREFECT_DB_URL for readers); none without one */
+  prefectDbUrl?: string;
   stop(): Promise<void>;
 };
 
@@ -65,12 +73,15 @@ export async function startLabRig(target: Target, options: LabRigOptions): Promi
     },
     options.schema,
   );
+  const prefectDb =
+    options.offload && !options.offload.clickhouse && isInstalled("postgres") ? await startPostgres() : undefined;
   const offload = options.offload
     ? (
         await new LabOffload(
           target,
           options.offload.containers ? options.docker : null,
           options.offload.everyMs,
+          prefectDb ? postgresStore(prefectDb.url, target) : clickhouseStore(target),
         ).setup()
       ).start()
     : null;
@@ -82,9 +93,12 @@ export async function startLabRig(target: Target, options: LabRigOptions): Promi
     busiestShare: Math.max(...Object.values(EXCHANGE_SHARE)),
     endpoints: { redpanda: () => redpandaMetrics(traffic.summary()), clickhouse: () => clickhouseMetrics(target) },
     offload,
+    prefectDbUrl: prefectDb?.url,
     async stop() {
       offload?.stop();
       await traffic.stop();
+      await offload?.store.close();
+      await prefectDb?.stop();
       conduits?.close();
     },
   };

@@ -4,7 +4,7 @@
 // container runs with --network none. The lab only ever touches containers it labelled.
 
 import { existsSync, statSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
@@ -12,14 +12,29 @@ import type { DockerTarget } from "../io/docker.ts";
 import { inspectIfAny } from "../io/docker.ts";
 import { bin, isInstalled, missingLine } from "../io/packages.ts";
 import { COMPOSE_NETWORK } from "../k2/network.ts";
-import { COMPOSE_SUBNET, SERVICES, type Service } from "../k2/stack.ts";
+import { COMPOSE_SUBNET, type Healthcheck, SERVICES, type Service } from "../k2/stack.ts";
 import { EXIT, K2Error } from "../runtime/errors.ts";
 import { dataDir } from "../runtime/paths.ts";
 import { Conduits, HANDLER_CMD } from "./conduit.ts";
 import { EXCHANGES } from "./instruments.ts";
 import { LabTopics } from "./topics.ts";
 
-const LAB_IMAGE = "k2-lab/busybox:1";
+const LAB_TAG = "2";
+const LAB_IMAGE = `k2-lab/busybox:${LAB_TAG}`;
+
+/**
+ * pgrep as the handlers' healthcheck runs it (`pgrep -f java`), which Debian's busybox-static lacks: exit 0 when
+ * another process's command line holds the pattern. Only -f is accepted, as that is all the check uses.
+ */
+const PGREP_STANDIN = `#!/bin/sh
+# pgrep stand-in (K2 lab): pgrep -f <pattern>
+[ "$1" = -f ] && [ -n "$2" ] || { echo "pgrep (K2 lab stand-in): only 'pgrep -f <pattern>'" >&2; exit 2; }
+for d in /proc/[0-9]*; do
+  p=\${d#/proc/}; [ "$p" = $$ ] && continue
+  tr '\\0' ' ' < "$d/cmdline" 2>/dev/null | grep -q -- "$2" && { echo "$p"; exit 0; }
+done
+exit 1
+`;
 
 /** Idle until stopped; the trap makes `docker stop` quick. */
 export const IDLE = "trap 'exit 0' TERM INT; while :; do sleep 1; done";
@@ -43,10 +58,15 @@ export async function ensureLabImage(engine: DockerTarget): Promise<void> {
       .split("\n")
       .filter((a) => /^[\w.[-]+$/.test(a) && a !== "busybox");
     for (const a of applets) await symlink("busybox", join(root, "bin", a));
+    await Bun.write(join(root, "bin", "pgrep"), PGREP_STANDIN);
+    await chmod(join(root, "bin", "pgrep"), 0o755);
     const tar = Bun.spawn(["tar", "-C", root, "-cf", "-", "."], { stdout: "pipe" });
     const { Readable } = await import("node:stream");
     const source = Readable.fromWeb(tar.stdout as any) as unknown as NodeJS.ReadableStream;
-    const stream: NodeJS.ReadableStream = await engine.docker.importImage(source, { repo: "k2-lab/busybox", tag: "1" });
+    const stream: NodeJS.ReadableStream = await engine.docker.importImage(source, {
+      repo: "k2-lab/busybox",
+      tag: LAB_TAG,
+    });
     await new Promise<void>((resolve, reject) =>
       engine.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
     );
@@ -58,8 +78,10 @@ export async function ensureLabImage(engine: DockerTarget): Promise<void> {
 export type LabContainerSpec = {
   name: string;
   cmd: string;
+  /** the name the command runs under ($0 of `sh -c`): what `pgrep -f` and `ps` see */
+  argv0?: string;
   labels?: Record<string, string>;
-  healthcheck?: boolean;
+  healthcheck?: Healthcheck;
   memoryMb?: number;
   nanoCpus?: number;
   binds?: string[];
@@ -114,6 +136,46 @@ function bindIds(binds: string[] = []): string {
   return binds.map((b) => id(b.split(":")[0]!)).join(",");
 }
 
+const cmdOf = (spec: LabContainerSpec) => ["sh", "-c", spec.cmd, ...(spec.argv0 ? [spec.argv0] : [])];
+const HEALTH = "com.k2.lab.health";
+const healthLabel = (hc?: Healthcheck) => (hc ? labHealthTest(hc).join(" ") : "none");
+
+/**
+ * Compose's healthcheck on compose's timing (interval, timeout, retries, start period), run in the lab's container.
+ * Where the lab's image can answer the check it runs as compose writes it: a handler runs under the name java
+ * (`pgrep -f java`, the image's pgrep stand-in), the rpk stand-in answers `rpk cluster health`, and busybox httpd
+ * serves the path a web check's wget asks for (webHealth). The others ask for what the image does not carry
+ * (clickhouse-client, pg_isready, python, bash): they check that the container's main process is alive.
+ */
+function labHealthTest(hc: Healthcheck): string[] {
+  const asWritten = hc.test[1] === "pgrep" || hc.test[1]?.startsWith("rpk ") || !!webHealth(hc);
+  return asWritten ? hc.test : ["CMD", "kill", "-0", "1"];
+}
+function labHealthcheck(hc: Healthcheck) {
+  const ns = (s: number) => s * 1e9;
+  const { intervalS, timeoutS, retries, startPeriodS } = hc;
+  return {
+    Test: labHealthTest(hc),
+    Interval: ns(intervalS),
+    Timeout: ns(timeoutS),
+    Retries: retries,
+    StartPeriod: ns(startPeriodS),
+  };
+}
+/** The port and path of a web healthcheck (`wget --spider -q http://localhost:9090/-/healthy`), if it is one. */
+function webHealth(hc: Healthcheck) {
+  const m = hc.test[1] === "wget" ? /^http:\/\/localhost:(\d+)(\/\S+)$/.exec(hc.test.at(-1) ?? "") : null;
+  return m ? { port: Number(m[1]), path: m[2]! } : null;
+}
+/** Before the service's own command: busybox httpd on the container's loopback, serving the check's path. */
+function serveHealth(hc: Healthcheck | undefined, cmd: string): string {
+  const web = hc && webHealth(hc);
+  if (!web) return cmd;
+  const file = `/tmp/www${web.path}`;
+  const dir = file.slice(0, file.lastIndexOf("/"));
+  return `mkdir -p ${dir} && touch ${file} && httpd -p 127.0.0.1:${web.port} -h /tmp/www; ${cmd}`;
+}
+
 /**
  * Create and start one lab container, or find it as it is: a lab container someone stopped
  * stays stopped (that is what a health check or a fault test is looking at). Refuses a
@@ -134,7 +196,9 @@ export async function runLabContainer(
         EXIT.usage,
       );
     const same =
-      JSON.stringify(info.Config.Cmd) === JSON.stringify(["sh", "-c", spec.cmd]) &&
+      info.Config.Image === LAB_IMAGE &&
+      JSON.stringify(info.Config.Cmd) === JSON.stringify(cmdOf(spec)) &&
+      info.Config.Labels?.[HEALTH] === healthLabel(spec.healthcheck) &&
       JSON.stringify(info.HostConfig.Binds ?? []) === JSON.stringify(spec.binds ?? []) &&
       info.Config.Labels?.[BIND_IDS] === bindIds(spec.binds) &&
       info.HostConfig.NetworkMode === (spec.network?.name ?? "none") &&
@@ -147,12 +211,14 @@ export async function runLabContainer(
   const c = await dockerTarget.docker.createContainer({
     name: spec.name,
     Image: LAB_IMAGE,
-    Cmd: ["sh", "-c", spec.cmd],
-    Labels: { "com.k2.lab": "true", ...spec.labels, [BIND_IDS]: bindIds(spec.binds) },
-    // Every check is an exec in the container: at 1 s five of them cost the engine a visible share of two cores.
-    Healthcheck: spec.healthcheck
-      ? { Test: ["CMD", "true"], Interval: 5e9, Timeout: 2e9, Retries: 1, StartPeriod: 0 }
-      : undefined,
+    Cmd: cmdOf(spec),
+    Labels: {
+      "com.k2.lab": "true",
+      ...spec.labels,
+      [BIND_IDS]: bindIds(spec.binds),
+      [HEALTH]: healthLabel(spec.healthcheck),
+    },
+    Healthcheck: spec.healthcheck && labHealthcheck(spec.healthcheck),
     StopTimeout: 2,
     NetworkingConfig: spec.network && {
       EndpointsConfig: {
@@ -190,14 +256,17 @@ export async function ensureLabStack(
   const topics = new LabTopics(join(dataDir(), "lab-stack")).install();
   await ensureLabNetwork(dockerTarget);
   const period = Math.max(4, Math.round((o.offloadPeriodMs ?? 20_000) / 1000));
-  const commands: Partial<Record<string, { cmd: string; binds?: string[] }>> = {
+  const commands: Partial<Record<string, { cmd: string; argv0?: string; binds?: string[] }>> = {
     // sleep, then spin until the clock has ticked over twice (1 to 2 s): one spike per period
     "spark-iceberg": {
       cmd:
         `trap 'exit 0' TERM INT; while :; do sleep ${period - 2}; e=$(($(date +%s)+1)); while [ $(date +%s) -le ` +
         `$e ]; do :; done; done`,
     },
-    ...Object.fromEntries(EXCHANGES.map((e) => [`feed-handler-${e}`, { cmd: HANDLER_CMD, binds: conduits.binds(e) }])),
+    // a handler's process is named as its JVM is, for compose's `pgrep -f java`
+    ...Object.fromEntries(
+      EXCHANGES.map((e) => [`feed-handler-${e}`, { cmd: HANDLER_CMD, argv0: "java", binds: conduits.binds(e) }]),
+    ),
     // the topics and the rpk stand-in the latency load execs (lib/lab/topics.ts)
     redpanda: { cmd: IDLE, binds: topics.binds() },
     // K2's Prometheus image ships promtool: the lab's carries this machine's (Debian's, with the libc it links)
@@ -208,19 +277,13 @@ export async function ensureLabStack(
   let created = false;
   for (const s of SERVICES) {
     const custom = commands[s.service];
-    created =
-      !(await dockerTarget.docker
-        .getContainer(s.container)
-        .inspect()
-        .then(
-          () => true,
-          () => false,
-        )) || created;
-    await runLabContainer(dockerTarget, {
+    const before = (await inspectIfAny(dockerTarget, s.container))?.Id;
+    const made = await runLabContainer(dockerTarget, {
       name: s.container,
       labels: labLabels(s),
       healthcheck: s.healthcheck,
-      cmd: s.oneShot ? "exit 0" : (custom?.cmd ?? IDLE),
+      cmd: s.oneShot ? "exit 0" : serveHealth(s.healthcheck, custom?.cmd ?? IDLE),
+      argv0: custom?.argv0,
       binds: custom?.binds,
       // compose names each container by its container name and service on k2-net
       network: { name: LAB_NET, ipv4: s.ipv4, aliases: [s.container, s.service] },
@@ -228,7 +291,9 @@ export async function ensureLabStack(
       nanoCpus: Math.round(Math.min(s.limit.cpu, NCPU) * 1e9),
       restart: s.oneShot ? undefined : { Name: "unless-stopped" },
     });
+    created = made.id !== before || created;
   }
+  // made or rebuilt (a new spec): its first check comes an interval after start; a container found running is not waited
   if (created) await waitHealthy(dockerTarget);
   return conduits;
 }
@@ -241,8 +306,8 @@ function promtoolBinds(): string[] | undefined {
     : undefined;
 }
 
-/** New containers with a healthcheck report "starting" until their first check: wait for it. */
-async function waitHealthy(engine: DockerTarget, timeoutMs = 20_000) {
+/** New containers with a healthcheck report "starting" until their first check, one interval after start: wait. */
+async function waitHealthy(engine: DockerTarget, timeoutMs = 25_000) {
   const until = Date.now() + timeoutMs;
   for (const s of SERVICES.filter((x) => x.healthcheck)) {
     while (Date.now() < until) {

@@ -18,12 +18,14 @@ import { EXCHANGES, type Exchange } from "./instruments.ts";
  *     the first 500 messages whose timestamp (unix ms) is in [t1, t2): the load's form, which replays only what was
  *     produced before the load started (`end` for t2, or a missing t1, as rpk reads them)
  *   rpk topic produce market.crypto.trades.binance.raw                            each stdin line becomes a message
+ *   rpk cluster health                                                            the healthcheck: Healthy:  true
  * <topic> holds what the pipeline carried, one `timestamp<TAB>message` a line; <topic>.in what was produced here, for
  * the lab's consumer to read.
  */
 const RPK_STANDIN = `#!/bin/sh
-# rpk stand-in (K2 lab): only what the latency load uses. Topics are files in /lab/topics.
-[ "$1" = topic ] || { echo "rpk (K2 lab stand-in): only 'rpk topic consume|produce <topic>'" >&2; exit 1; }
+# rpk stand-in (K2 lab): what the latency load and compose's healthcheck use. Topics are files in /lab/topics.
+if [ "$1 $2" = "cluster health" ]; then printf 'CLUSTER HEALTH OVERVIEW\nHealthy:  true\n'; exit 0; fi
+[ "$1" = topic ] || { echo "rpk (K2 lab stand-in): only rpk topic consume|produce, rpk cluster health" >&2; exit 1; }
 cmd=$2; topic=$3; f=/lab/topics/$topic; shift 3
 case "$cmd" in
 consume)

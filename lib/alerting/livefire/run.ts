@@ -12,7 +12,15 @@ import { EXIT, firstLine, K2Error } from "../../runtime/errors.ts";
 import { compress } from "../compress.ts";
 import { buildDashboard } from "../dashboard.ts";
 import { ALERTS, type Alert, ruleLabels, ruleYaml } from "../rules.ts";
-import { type FaultSpec, type FireRig, faultsFor, lanePhases, prometheusConfig, serveLab } from "./lab.ts";
+import {
+  type FaultSpec,
+  type FireRig,
+  faultsFor,
+  lanePhases,
+  prometheusConfig,
+  serveLab,
+  warmExporter,
+} from "./lab.ts";
 import { type FireResult, type LiveFireRecord, notRunResult, type PanelSeries } from "./record.ts";
 import { baselineFired, fireBound, fireVerdict, firstIn, fmtS, type Notice, type StateChange } from "./verdict.ts";
 
@@ -56,6 +64,7 @@ export async function runLiveFire(
       return new Response("ok");
     },
   });
+  await warmExporter(rig.exporter, o.log);
   const lab = serveLab(rig);
   let am: RunningAlertmanager | undefined, prom: RunningPrometheus | undefined;
   const stopAll = async () => {

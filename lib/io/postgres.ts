@@ -1,0 +1,52 @@
+// Debian's PostgreSQL, started on loopback for whoever needs a Prefect DB of its own: the lab (its offload writes
+// its watermarks there, as K2's writes the Prefect DB's) and the tests. A private cluster in a temporary folder, a
+// random port, password login; run as the postgres user when we are root (PostgreSQL refuses to run as root).
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EXIT, K2Error, registerSecret } from "../runtime/errors.ts";
+import { bin, isInstalled, missingLine } from "./packages.ts";
+
+export type Postgres = { url: string; stop(): Promise<void> };
+
+/** The database K2's Prefect DB is named by (POSTGRES_DB in compose); the lab's cluster has one of that name too. */
+const DB = "prefect";
+
+export async function startPostgres(password = crypto.randomUUID()): Promise<Postgres> {
+  if (!isInstalled("postgres")) throw new K2Error(missingLine(["postgres"]), EXIT.notFound);
+  registerSecret(password);
+  const dir = mkdtempSync(join(tmpdir(), "k2-pg-"));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, "pw"), password);
+  const root = process.getuid?.() === 0;
+  const as = (cmd: string[]) => (root ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd);
+  if (root) Bun.spawnSync(["chown", "-R", "postgres", dir]);
+  const run = (what: string, cmd: string[]) => {
+    const r = Bun.spawnSync(as(cmd), { stderr: "pipe", stdout: "pipe" });
+    if (r.exitCode !== 0)
+      throw new K2Error(`PostgreSQL ${what} failed: ${r.stderr.toString().trim()}`, EXIT.unreachable);
+  };
+  const data = join(dir, "data");
+  run("initdb", [bin("initdb"), "-D", data, "-U", "prefect", "-A", "scram-sha-256", `--pwfile=${join(dir, "pw")}`]);
+  rmSync(join(dir, "pw"));
+  // one try per port: another cluster (or anything) on the port makes pg_ctl fail at once
+  const port = 40000 + Math.floor(Math.random() * 10000);
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  run("start", [bin("pg_ctl"), "-D", data, "-w", "-l", join(dir, "log"), "-o", opts, "start"]);
+  const stop = async () => {
+    Bun.spawnSync(as([bin("pg_ctl"), "-D", data, "-m", "immediate", "stop"]), { stdout: "ignore", stderr: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const admin = `postgres://prefect:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  const { SQL } = await import("bun");
+  const sql = new SQL(admin, { max: 1 });
+  try {
+    await sql.unsafe(`CREATE DATABASE ${DB}`);
+  } catch (e) {
+    await stop();
+    throw e;
+  } finally {
+    await sql.close();
+  }
+  return { url: `postgres://prefect:${encodeURIComponent(password)}@127.0.0.1:${port}/${DB}`, stop };
+}
