@@ -4,6 +4,7 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SQL } from "bun";
 import { EXIT, K2Error, registerSecret } from "../runtime/errors.ts";
 import { bin, isInstalled, missingLine } from "./packages.ts";
 
@@ -38,7 +39,6 @@ export async function startPostgres(password = crypto.randomUUID()): Promise<Pos
     rmSync(dir, { recursive: true, force: true });
   };
   const admin = `postgres://prefect:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-  const { SQL } = await import("bun");
   const sql = new SQL(admin, { max: 1 });
   try {
     await sql.unsafe(`CREATE DATABASE ${DB}`);

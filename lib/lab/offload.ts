@@ -81,7 +81,7 @@ export function postgresStore(url: string, target: Target): LabWatermarkStore {
     async setup() {
       await sql`CREATE TABLE IF NOT EXISTS offload_watermarks (table_name text PRIMARY KEY,
         last_offload_timestamp timestamptz, last_offload_max_sequence bigint, last_offload_row_count bigint,
-        status text, failure_count int DEFAULT 0, last_successful_run timestamptz, last_run_duration_seconds float8,
+        status text, failure_count int DEFAULT 0, last_successful_run timestamptz, last_run_duration_seconds int,
         last_error_message text, created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now())`;
       // the lab's own database: a copy left live by a lab run without PostgreSQL is made stale again
       await target.command(`DROP TABLE IF EXISTS ${stale}`);
@@ -182,9 +182,10 @@ export class LabOffload {
         return this.note({ at: Date.now(), startedAt, ok: false, reason });
       }
       // Up to two seconds ago: inserts still in flight have stamped processed_at already but are not visible yet.
-      const [{ upto }] = (await this.target.query<{ upto: string }>(
-        "SELECT toString(toUnixTimestamp64Micro(now64(6) - INTERVAL 2 SECOND)) AS upto",
-      )) as [{ upto: string }];
+      const [{ upto, now }] = (await this.target.query<{ upto: string; now: string }>(
+        "SELECT toString(toUnixTimestamp64Micro(now64(6) - INTERVAL 2 SECOND)) AS upto, " +
+          "toString(toUnixTimestamp64Micro(now64(6))) AS now",
+      )) as [{ upto: string; now: string }];
       const window = `processed_at > ${chTime(last.us)} AND processed_at <= ${chTime(Number(upto))}`;
       await this.target.command(
         `INSERT INTO ${LAB_TRUTH_DB}.cold_trades SELECT message_id, exchange, symbol, ` +
@@ -193,9 +194,6 @@ export class LabOffload {
       const [{ n }] = (await this.target.query<{ n: number }>(
         `SELECT count() AS n FROM ${db}.silver_trades WHERE ${window}`,
       )) as [{ n: number }];
-      const [{ now }] = (await this.target.query<{ now: string }>(
-        "SELECT toString(toUnixTimestamp64Micro(now64(6))) AS now",
-      )) as [{ now: string }];
       await this.store.write({
         us: Number(upto),
         successUs: Number(now),

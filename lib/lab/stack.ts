@@ -293,7 +293,7 @@ export async function ensureLabStack(
     });
     created = made.id !== before || created;
   }
-  // made or rebuilt (a new spec): its first check comes an interval after start; a container found running is not waited
+  // made or rebuilt (a new spec): its first check comes an interval after start; one found running is not waited
   if (created) await waitHealthy(dockerTarget);
   return conduits;
 }
