@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseConfig } from "../lib/k2/config.ts";
 import { parseDelay, seeded } from "../lib/lab/random.ts";
-import { formatFault, parseFault } from "../lib/lab/traffic.ts";
+import { formatFault, parseFault, within } from "../lib/lab/traffic.ts";
 import { durationSpec, parseDuration, parseNumber, parseRate } from "../lib/runtime/units.ts";
 
 describe("parseDuration", () => {
@@ -39,8 +39,21 @@ test("durationSpec is parseDuration's inverse; formatFault is parseFault's", () 
     "1d",
   ]);
   for (const ms of [190_000, 250, 5_400_000, 60_500, 1]) expect(parseDuration(durationSpec(ms))).toBe(ms);
-  for (const spec of ["silence:binance@10s+3m10s", "drop:kraken/XBT/USD@20s+5s", "stall@0s+10s"])
+  for (const spec of [
+    "silence:binance@10s+3m10s",
+    "drop:kraken/XBT/USD@20s+5s",
+    "stall@0s+10s",
+    "drop:kraken@fault+3s",
+  ])
     expect(formatFault(parseFault(spec))).toBe(spec);
+});
+
+test("a lab fault timed from a test's fault is never in effect until anchored, then from the anchor", () => {
+  const f = parseFault("drop:kraken@fault+3s");
+  expect([0, 5_000, 1e9].map((t) => within(f, t))).toEqual([false, false, false]);
+  f.anchorMs = 12_000;
+  expect([11_999, 12_000, 14_999, 15_000].map((t) => within(f, t))).toEqual([false, true, true, false]);
+  expect([9_999, 10_000].map((t) => within(parseFault("drop:kraken@10s+3s"), t))).toEqual([false, true]);
 });
 
 describe("parseRate", () => {

@@ -55,7 +55,14 @@ export type RunOptions = {
 const LAB_FLUSH_MS = 100;
 
 // ## The lab while the tests run: started by the notebook (lib/lab/rig.ts), its consumer held and its offload job read
-export type LabEnv = { control: { paused: boolean }; offload: LabOffload; truthDb: string; stop(): Promise<void> };
+export type LabEnv = {
+  control: { paused: boolean };
+  offload: LabOffload;
+  truthDb: string;
+  /** when the replay started (ms since the epoch): lab faults timed from a test's fault are anchored against it */
+  replayStartMs: () => number;
+  stop(): Promise<void>;
+};
 
 /** The lab the tests (and step 5's drill) run on: the consumer flushing every 100 ms, trades through the handler
  * containers when Docker answers, the offload job every 3 s. */
@@ -77,7 +84,13 @@ export async function labEnvOf(rig: LabRig, log: (m: string) => void): Promise<L
       `${rig.docker ? "the handler containers" : "the in-process replayer (no Docker)"}, offload every 3 s`,
   );
   await Bun.sleep(4000);
-  return { control: rig.traffic.control, offload: rig.offload!, truthDb: rig.traffic.truthDb, stop: () => rig.stop() };
+  return {
+    control: rig.traffic.control,
+    offload: rig.offload!,
+    truthDb: rig.traffic.truthDb,
+    replayStartMs: () => rig.traffic.summary().startMs,
+    stop: () => rig.stop(),
+  };
 }
 
 export type RunContext = {
@@ -146,6 +159,9 @@ async function runTest(spec: TestSpec, context: RunContext): Promise<Result> {
   context.onAbort(async () => void (await fault.clear()));
   try {
     const faultStart = Date.now();
+    // lab faults timed from the test's fault (drop:kraken@fault+3s): in this test's window at any machine speed
+    if (context.env)
+      for (const f of context.o.faults) if (f.fromFault) f.anchorMs = faultStart - context.env.replayStartMs();
     await fault.apply();
     const inEffect = Date.now() - faultStart; // a stop returns once the container is down
     const startRun = offloadStarter(spec, context);

@@ -22,10 +22,15 @@ export type Trade = {
   status: "sent" | "dropped" | "silenced" | "handler_down";
 };
 
+/**
+ * `fromFault`: timed from a step-3 test's fault, not the replay's start; `anchorMs` is that fault's offset in the
+ * replay, set when the fault is applied (until then the lab fault is never in effect).
+ */
+type Timing = { atMs: number; forMs: number; fromFault?: boolean; anchorMs?: number };
 export type Fault =
-  | { kind: "silence"; exchange: Exchange; atMs: number; forMs: number }
-  | { kind: "drop"; exchange: Exchange; symbol?: string; atMs: number; forMs: number }
-  | { kind: "stall"; atMs: number; forMs: number };
+  | ({ kind: "silence"; exchange: Exchange } & Timing)
+  | ({ kind: "drop"; exchange: Exchange; symbol?: string } & Timing)
+  | ({ kind: "stall" } & Timing);
 
 /**
  * Lab faults, offsets from the start of the run. Accepted forms:
@@ -33,25 +38,27 @@ export type Fault =
  *   drop:kraken@20s+5s            Kraken's handler loses every trade in that window (sequence gap)
  *   drop:kraken/XBT/USD@20s+5s    ... only for one symbol
  *   stall@30s+10s                 the consumer stops flushing for 10 s, then catches up
+ *   drop:kraken@fault+3s          step 3: from each test's fault start, for 3 s (whatever the machine's speed)
  */
 export function parseFault(spec: string): Fault {
-  const m = /^(silence|drop|stall)(?::([a-z]+)(?:\/(.+?))?)?@([\d.]+\w*)\+([\d.]+\w*)$/.exec(spec.trim());
+  const m = /^(silence|drop|stall)(?::([a-z]+)(?:\/(.+?))?)?@(fault|[\d.]+\w*)\+([\d.]+\w*)$/.exec(spec.trim());
   const bad = (why: string) =>
     usageError(
       `invalid fault: ${JSON.stringify(spec)} (${why}; e.g. silence:binance@10s+3m, drop:kraken@20s+5s, stall@30s+10s)`,
     );
   if (!m) throw bad("unrecognised form");
   const [, kind, ex, symbol, at, dur] = m;
-  const atMs = /^0+(s|ms)?$/.test(at!) ? 0 : parseDuration(at!, "fault start");
-  const forMs = parseDuration(dur!, "fault length");
+  const fromFault = at === "fault";
+  const atMs = fromFault || /^0+(s|ms)?$/.test(at!) ? 0 : parseDuration(at!, "fault start");
+  const timing = { atMs, forMs: parseDuration(dur!, "fault length"), ...(fromFault ? { fromFault } : {}) };
   if (kind === "stall") {
     if (ex) throw bad("stall takes no exchange");
-    return { kind, atMs, forMs };
+    return { kind, ...timing };
   }
   if (!ex || !(EXCHANGES as readonly string[]).includes(ex)) throw bad(`unknown exchange ${JSON.stringify(ex ?? "")}`);
   if (symbol && !INSTRUMENTS[ex as Exchange].includes(symbol)) throw bad(`${ex} has no symbol ${symbol}`);
-  if (kind === "silence") return { kind, exchange: ex as Exchange, atMs, forMs };
-  return { kind: "drop", exchange: ex as Exchange, symbol, atMs, forMs };
+  if (kind === "silence") return { kind, exchange: ex as Exchange, ...timing };
+  return { kind: "drop", exchange: ex as Exchange, symbol, ...timing };
 }
 
 /** A fault as it was typed, the inverse of parseFault: "silence:binance@10s+3m10s". */
@@ -60,15 +67,19 @@ export function formatFault(fault: Fault): string {
     fault.kind === "stall"
       ? "stall"
       : `${fault.kind}:${fault.exchange}${fault.kind === "drop" && fault.symbol ? `/${fault.symbol}` : ""}`;
-  return `${head}@${durationSpec(fault.atMs)}+${durationSpec(fault.forMs)}`;
+  return `${head}@${fault.fromFault ? "fault" : durationSpec(fault.atMs)}+${durationSpec(fault.forMs)}`;
 }
 
 /** Faults as the reports list them: `silence:binance@10s+3m10s`, comma-separated, each as code. */
 export const faultsHtml = (faults: Fault[]): SafeHtml =>
   html`${faults.map((f, i) => html`${i ? ", " : ""}<code>${formatFault(f)}</code>`)}`;
 
-export const within = (f: { atMs: number; forMs: number }, offsetMs: number) =>
-  offsetMs >= f.atMs && offsetMs < f.atMs + f.forMs;
+/** Whether a lab fault is in effect at an offset into the replay (one timed from a test's fault: once anchored). */
+export const within = (f: Timing, offsetMs: number) => {
+  if (f.fromFault && f.anchorMs === undefined) return false;
+  const at = f.atMs + (f.anchorMs ?? 0);
+  return offsetMs >= at && offsetMs < at + f.forMs;
+};
 
 export type TrafficOptions = {
   ratePerSec: number;
