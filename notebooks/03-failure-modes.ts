@@ -75,7 +75,8 @@ const OPTIONS = {
   yes: opt.flag("do not ask before injecting faults into a real stack"),
   "lab-fault": opt.list(
     parseFault,
-    "lab: replayer faults too, offsets from the replay's start or from each test's fault, e.g. drop:kraken@12s+2s, drop:kraken@fault+3s",
+    "lab: replayer faults too, offsets from the replay's start or from each test's fault, " +
+      "e.g. drop:kraken@12s+2s, drop:kraken@fault+3s",
   ),
   "skip-health": opt.flag("stack: do not run the health checks first (the report says so)"),
   "start-offload-runs": opt.flag(
