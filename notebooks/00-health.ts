@@ -15,6 +15,7 @@ import { type K2Config, loadConfig } from "../lib/k2/config.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
 import { runLab } from "../lib/lab/lab.ts";
 import { parseDelay } from "../lib/lab/random.ts";
+import { LAB_QUICK_FLUSH_MS } from "../lib/lab/replayer.ts";
 import { ensureLabStack } from "../lib/lab/stack.ts";
 import { type Fault, faultsHtml, parseFault } from "../lib/lab/traffic.ts";
 import { html } from "../lib/report/html.ts";
@@ -99,7 +100,7 @@ Exits 6 when any check fails. On the embedded default it first replays the lab f
           durationMs: o.lab.replayMs,
           seed: 1,
           delay: parseDelay("lognormal:40ms,0.5"),
-          flushMs: 100,
+          flushMs: LAB_QUICK_FLUSH_MS,
           faults: o.lab.faults,
         },
         "health lab",

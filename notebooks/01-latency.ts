@@ -5,7 +5,6 @@
 // for loss, and judge p99 against the scenario's target, honestly: a clock too coarse to
 // decide gives UNRESOLVED, never PASS.
 
-import { join } from "node:path";
 import { requireHealthy } from "../lib/health/run.ts";
 import { describePrecondition } from "../lib/health/summary.ts";
 import { connectClickHouse, isLab, type Target, targetFromEnv } from "../lib/io/clickhouse.ts";
@@ -36,7 +35,7 @@ import { confirm } from "../lib/runtime/confirm.ts";
 import { usageError } from "../lib/runtime/errors.ts";
 import { main, type Notebook } from "../lib/runtime/notebook.ts";
 import * as opt from "../lib/runtime/options.ts";
-import { dataDir } from "../lib/runtime/paths.ts";
+import { labStackDir } from "../lib/runtime/paths.ts";
 import { BASE_RATE, formatDuration } from "../lib/runtime/units.ts";
 
 type Options = ScenarioOptions & {
@@ -233,7 +232,7 @@ async function openPipeline(
     faults: options.faults,
     schema: { silverFineClock: !options.coarseSilver },
     docker: rpk ? await connectDocker() : null,
-    topics: rpk ? new LabTopics(join(dataDir(), "lab-stack")) : undefined,
+    topics: rpk ? new LabTopics(labStackDir()) : undefined,
     offload: null,
   });
   log(`lab traffic running at ${BASE_RATE} msg/s (Kafka flush ${formatDuration(options.flushMs)})`);

@@ -182,7 +182,7 @@ test("live fire in the lab: in bound, notified, resolved; a quiet baseline; the 
   // nothing left running: the OOM container removed, no prometheus or alertmanager of ours
   const ps = Bun.spawnSync(["pgrep", "-f", "k2-(prometheus|alertmanager)-"]).stdout.toString().trim();
   expect(ps).toBe("");
-}, 240_000);
+}, 400_000);
 
 test("--live: a stack's Prometheus and rules, step 3's faults through Docker, the lab served as a stack", async () => {
   const host = await ensureDockerEngine();
@@ -235,7 +235,7 @@ test("--live: a stack's Prometheus and rules, step 3's faults through Docker, th
   } finally {
     await prom.stop();
   }
-}, 240_000);
+}, 400_000);
 
 test("bad input: an unknown alert named, a stack refused", async () => {
   const bad = await runCli("notebooks/04-live-fire.ts", ["--alerts", "NoSuchAlert"]);

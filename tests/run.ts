@@ -1,10 +1,10 @@
-// `bun run test`: the suite in two lanes at once, each lane one `bun test` process after another, each process with
-// its own embedded engine. The files that use the lab's Docker containers are split between the lanes, and each lane
-// has a Docker engine of its own (the lab's containers are one set per engine, named as K2's are): lane one the lab's
-// engine on the default socket, lane two a second private engine that this starts. Every other file runs first in lane
-// two with DOCKER_HOST pointing at no engine, so that none of them can touch containers (one that needs Docker fails
-// there, naming it, and belongs in a Docker lane). At the end: the ten slowest tests, each file's and process's time,
-// and one closing line of passes and failures.
+// `bun run test`: the suite in lanes at once, each lane one `bun test` process with its own embedded engine. The
+// files that use the lab's Docker containers are split between the Docker lanes, and each lane has a Docker engine of
+// its own (the lab's containers are one set per engine, named as K2's are): lane one the lab's engine on the default
+// socket, each other a private engine that this starts. Every other file runs in a lane of its own with DOCKER_HOST
+// pointing at no engine, so that none of them can touch containers (one that needs Docker fails there, naming it, and
+// belongs in a Docker lane). At the end: the ten slowest tests, each file's and process's time, and one closing line
+// of passes and failures.
 import { readdirSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,22 +12,29 @@ import { join } from "node:path";
 import { ensureEngine, LAB_DOCKER_ROOT } from "../lib/io/engine.ts";
 import { ROOT } from "../lib/runtime/paths.ts";
 
-/** The files whose tests start, stop or read the lab's containers (or run notebooks that do), by lane: about even. */
+/**
+ * The files whose tests start, stop or read the lab's containers (or run notebooks that do), by lane: about even by
+ * their time alone (measured: failure 361 s; livefire 238, burnin 128, stack 86; latency 198, health-notebook 128,
+ * signoff 119, alerting-audit 81). Most of a lane's time is waiting on the lab's clock (holds, baselines, alert
+ * bounds), not on the cores: three lanes and the files without Docker share two cores without slowing each other much.
+ */
 export const DOCKER_LANES = [
-  ["failure", "burnin", "signoff", "alerting-audit", "health-notebook"],
-  ["livefire", "latency", "stack"],
+  ["failure", "alerting-audit"],
+  ["livefire", "burnin", "stack"],
+  ["latency", "health-notebook", "signoff"],
 ];
 const NO_ENGINE = "unix:///nonexistent/k2-tests-without-docker.sock";
-/** Lane two's engine: a second private dockerd beside the lab's (its own socket, data, containerd). */
-const SECOND = { host: "unix:///var/run/k2-lab-docker-2.sock", root: `${LAB_DOCKER_ROOT}-2` };
-
+/** Lane n's engine (n > 0): a private dockerd beside the lab's, with its own socket, data and containerd. */
+const engineOf = (n: number) =>
+  n === 0 ? null : { host: `unix:///var/run/k2-lab-docker-${n + 1}.sock`, root: `${LAB_DOCKER_ROOT}-${n + 1}` };
 if (Bun.argv.includes("--help")) {
   console.log(`usage: bun run test [file filter ...]
 
-Installs the engines the tests need (tests/setup.sh), then runs the suite in two lanes at once: the files that use the
-lab's Docker containers split between two Docker engines (${DOCKER_LANES.map((l) => l.join(", ")).join("; and ")}),
-every other file first in the second lane with no Docker engine in reach. Filters (as bun test takes them) narrow
-them. Prints the ten slowest tests and each file's time, and exits 1 if any test failed.`);
+Installs the engines the tests need (tests/setup.sh), then runs the suite in lanes at once: the files that use the
+lab's Docker containers split between ${DOCKER_LANES.length} Docker engines, by lane:
+${DOCKER_LANES.map((l) => `  ${l.join(", ")}`).join("\n")}
+and every other file in a lane with no Docker engine in reach. Filters (as bun test takes them) narrow them. Prints
+the ten slowest tests and each file's time, and exits 1 if any test failed.`);
   process.exit(0);
 }
 
@@ -40,18 +47,22 @@ const inLane = (lane: string[]) => (f: string) => lane.some((d) => f === `tests/
 const inDocker = (f: string) => DOCKER_LANES.some((l) => inLane(l)(f));
 
 type Group = { name: string; files: string[]; env: Record<string, string> };
-const lanes: Group[][] = [
-  [{ name: "docker 1", files: all.filter(inLane(DOCKER_LANES[0]!)), env: {} }],
-  [
-    { name: "no docker", files: all.filter((f) => !inDocker(f)), env: { DOCKER_HOST: NO_ENGINE } },
-    { name: "docker 2", files: all.filter(inLane(DOCKER_LANES[1]!)), env: { DOCKER_HOST: SECOND.host } },
-  ],
-].map((lane) => lane.filter((g) => g.files.length));
-if (lanes[1]!.some((g) => g.name === "docker 2")) {
-  const log = (m: string) => console.error(`tests: ${m}`);
-  const e = await ensureEngine(log, { DOCKER_HOST: SECOND.host }, SECOND.root, SECOND.host);
-  if ("unavailable" in e) log(`the second Docker engine: ${e.unavailable} (its tests will say so)`);
-}
+const groups: Group[] = [
+  ...DOCKER_LANES.map((lane, n): Group => {
+    const e = engineOf(n);
+    return { name: `docker ${n + 1}`, files: all.filter(inLane(lane)), env: e ? { DOCKER_HOST: e.host } : {} };
+  }),
+  { name: "no docker", files: all.filter((f) => !inDocker(f)), env: { DOCKER_HOST: NO_ENGINE } },
+].filter((g) => g.files.length);
+const log = (m: string) => console.error(`tests: ${m}`);
+await Promise.all(
+  DOCKER_LANES.map(async (_, n) => {
+    const e = engineOf(n);
+    if (!e || !groups.some((g) => g.name === `docker ${n + 1}`)) return;
+    const r = await ensureEngine(log, { DOCKER_HOST: e.host }, e.root, e.host);
+    if ("unavailable" in r) log(`Docker engine ${n + 1}: ${r.unavailable} (its tests will say so)`);
+  }),
+);
 
 type Case = { name: string; file: string; seconds: number; failed: boolean };
 /**
@@ -80,7 +91,13 @@ async function run(g: Group) {
       `--reporter-outfile=${report}`,
       ...g.files.map((f) => `./${f}`),
     ],
-    { cwd: ROOT, env: { ...process.env, TMPDIR: tmp, ...g.env }, stdout: "inherit", stderr: "inherit" },
+    // one lab-stack folder for the lane (lib/runtime/paths.ts labStackDir): its files' lab containers are rebuilt once
+    {
+      cwd: ROOT,
+      env: { ...process.env, TMPDIR: tmp, K2_LAB_STACK_DIR: join(tmp, "lab-stack"), ...g.env },
+      stdout: "inherit",
+      stderr: "inherit",
+    },
   );
   const code = await p.exited;
   const xml = await Bun.file(report)
@@ -88,15 +105,7 @@ async function run(g: Group) {
     .catch(() => ""); // a process that died before writing its report: its exit code says so below
   return { ...g, code, seconds: (performance.now() - start) / 1000, cases: parseCases(xml), times: parseFiles(xml) };
 }
-const done = (
-  await Promise.all(
-    lanes.map(async (lane) => {
-      const out: Awaited<ReturnType<typeof run>>[] = [];
-      for (const g of lane) out.push(await run(g));
-      return out;
-    }),
-  )
-).flat();
+const done = await Promise.all(groups.map(run));
 await rm(dir, { recursive: true, force: true });
 
 /** junit escapes names: printed as written. */

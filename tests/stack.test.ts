@@ -43,8 +43,10 @@ test("ensureLabStack: services restart unless-stopped (back after a daemon resta
 
 test("a lab folder removed and made again (rm -rf data): the containers that mount it are rebuilt and see the new " +
   "one", async () => {
-  const before = process.env.K2_DATA_DIR;
+  const before = process.env.K2_DATA_DIR,
+    shared = process.env.K2_LAB_STACK_DIR;
   process.env.K2_DATA_DIR = join(tempDir(), "data");
+  delete process.env.K2_LAB_STACK_DIR; // the folder under data/, as a user has it (bun run test shares one per lane)
   try {
     (await ensureLabStack(t)).close();
     const redpanda = t.docker.getContainer("k2-redpanda");
@@ -62,6 +64,7 @@ test("a lab folder removed and made again (rm -rf data): the containers that mou
     // an unset variable must stay unset (assigning undefined would store the string "undefined")
     if (before === undefined) delete process.env.K2_DATA_DIR;
     else process.env.K2_DATA_DIR = before;
+    if (shared !== undefined) process.env.K2_LAB_STACK_DIR = shared;
   }
 }, 120_000);
 

@@ -12,6 +12,7 @@ import type { Mapping } from "../k2/discovery.ts";
 import { EXCHANGE_NAMES, KAFKA_ENGINE, OFFLOAD_DEPLOYMENT, OFFLOAD_FLOW_DEPLOYMENT } from "../k2/stack.ts";
 import { THRESHOLDS } from "../k2/thresholds.ts";
 import type { LabOffload } from "../lab/offload.ts";
+import { LAB_QUICK_FLUSH_MS } from "../lab/replayer.ts";
 import type { LabRig, LabRigOptions } from "../lab/rig.ts";
 import type { Fault } from "../lab/traffic.ts";
 import { EXIT, K2Error } from "../runtime/errors.ts";
@@ -48,12 +49,6 @@ export type RunOptions = {
   prefect?: { api: string; start: boolean };
 };
 
-/**
- * The lab's consumer flushes this often during the tests (stated in its schema): a trade lands within it, so that
- * recovery times are the pipeline's, not the flush interval's.
- */
-const LAB_FLUSH_MS = 100;
-
 // ## The lab while the tests run: started by the notebook (lib/lab/rig.ts), its consumer held and its offload job read
 export type LabEnv = {
   control: { paused: boolean };
@@ -64,13 +59,13 @@ export type LabEnv = {
   stop(): Promise<void>;
 };
 
-/** The lab the tests (and step 5's drill) run on: the consumer flushing every 100 ms, trades through the handler
+/** The lab the tests (and step 5's drill) run on: the consumer flushing every 500 ms, trades through the handler
  * containers when Docker answers, the offload job every 3 s. */
 export const failureLab = (docker: DockerTarget | null, o: Pick<RunOptions, "rate" | "faults">): LabRigOptions => ({
   rate: o.rate,
   seed: 7,
   delay: "lognormal:20ms,0.5",
-  flushMs: LAB_FLUSH_MS,
+  flushMs: LAB_QUICK_FLUSH_MS,
   faults: o.faults,
   docker,
   throughContainers: true,
@@ -386,7 +381,7 @@ function recoveredBy(
 /** One exchange down, or the offload tier: the other exchanges (the hot tier) keep their baseline flow. */
 /**
  * During a one-exchange or offload fault the others keep their rate. Counted by exchange time once the window's
- * trades have landed (a flush interval after it: the lab's 100 ms, a stack's Kafka engine's), fault window against
+ * trades have landed (a flush interval after it: the lab's 500 ms, a stack's Kafka engine's), fault window against
  * the 5 s baseline: by landing time, a flush a busy machine delayed in the baseline and landed in the fault window
  * read as a rate 1.6x of baseline with nothing wrong.
  */
@@ -398,7 +393,7 @@ async function isolationChecks(
 ): Promise<Check[]> {
   if (!spec.exchange && !spec.offload) return [];
   const others = EXCHANGE_NAMES.filter((e) => e !== spec.exchange);
-  const settleMs = (context.env ? LAB_FLUSH_MS : KAFKA_ENGINE.flushIntervalMs) + 1000;
+  const settleMs = (context.env ? LAB_QUICK_FLUSH_MS : KAFKA_ENGINE.flushIntervalMs) + 1000;
   await Bun.sleep(Math.max(0, faultStart + clearedAt + settleMs - Date.now()));
   const count = async (from: number, to: number) => {
     const rows = await context.target.query<{ exchange: string; n: number }>(tradedSql(context.silver, from, to));

@@ -22,18 +22,28 @@ export async function startPostgres(password = crypto.randomUUID()): Promise<Pos
   const root = process.getuid?.() === 0;
   const as = (cmd: string[]) => (root ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd);
   if (root) Bun.spawnSync(["chown", "-R", "postgres", dir]);
-  const run = (what: string, cmd: string[]) => {
-    const r = Bun.spawnSync(as(cmd), { stderr: "pipe", stdout: "pipe" });
-    if (r.exitCode !== 0)
-      throw new K2Error(`PostgreSQL ${what} failed: ${r.stderr.toString().trim()}`, EXIT.unreachable);
+  // spawned, not spawnSync: initdb takes a couple of seconds, which the lab spends starting its traffic meanwhile
+  const run = async (what: string, cmd: string[]) => {
+    const p = Bun.spawn(as(cmd), { stderr: "pipe", stdout: "ignore" });
+    const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+    if (code !== 0) throw new K2Error(`PostgreSQL ${what} failed: ${err.trim()}`, EXIT.unreachable);
   };
   const data = join(dir, "data");
-  run("initdb", [bin("initdb"), "-D", data, "-U", "prefect", "-A", "scram-sha-256", `--pwfile=${join(dir, "pw")}`]);
+  await run("initdb", [
+    bin("initdb"),
+    "-D",
+    data,
+    "-U",
+    "prefect",
+    "-A",
+    "scram-sha-256",
+    `--pwfile=${join(dir, "pw")}`,
+  ]);
   rmSync(join(dir, "pw"));
   // one try per port: another cluster (or anything) on the port makes pg_ctl fail at once
   const port = 40000 + Math.floor(Math.random() * 10000);
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  run("start", [bin("pg_ctl"), "-D", data, "-w", "-l", join(dir, "log"), "-o", opts, "start"]);
+  await run("start", [bin("pg_ctl"), "-D", data, "-w", "-l", join(dir, "log"), "-o", opts, "start"]);
   const stop = async () => {
     Bun.spawnSync(as([bin("pg_ctl"), "-D", data, "-m", "immediate", "stop"]), { stdout: "ignore", stderr: "ignore" });
     rmSync(dir, { recursive: true, force: true });

@@ -12,10 +12,14 @@ import { EXCHANGES, type Exchange } from "./instruments.ts";
 /**
  * The handler container's command: copy the FIFO to the out file, forever. cat runs in the
  * background and the shell waits on it, so `docker stop` ends it at once with exit 0 (a shell
- * blocked in a foreground cat would only die by SIGKILL after the stop timeout).
+ * blocked in a foreground cat would only die by SIGKILL after the stop timeout). A cat that
+ * fails (the FIFO's folder removed under a running lab, as a test's temporary data is) waits
+ * 1 s before the next: without it the loop forked cat as fast as it could, three handlers
+ * taking most of a core (measured: 4-5 ticks/s in each shell alone, with its cats on top).
  */
 export const HANDLER_CMD =
-  "trap 'kill $c 2>/dev/null; exit 0' TERM INT; while :; do cat /lab/in >> /lab/out.jsonl & c=$!; wait $c; done";
+  "trap 'kill $c 2>/dev/null; exit 0' TERM INT; " +
+  "while :; do cat /lab/in >> /lab/out.jsonl & c=$!; wait $c || { sleep 1 & c=$!; wait $c; }; done";
 
 export class Conduits {
   private fds = new Map<Exchange, number>();

@@ -5,7 +5,7 @@
 import type { Target } from "../io/clickhouse.ts";
 import type { DockerTarget } from "../io/docker.ts";
 import { isInstalled } from "../io/packages.ts";
-import { startPostgres } from "../io/postgres.ts";
+import { type Postgres, startPostgres } from "../io/postgres.ts";
 import type { Conduits } from "./conduit.ts";
 import { clickhouseMetrics, redpandaMetrics } from "./endpoints.ts";
 import { EXCHANGE_SHARE } from "./instruments.ts";
@@ -59,6 +59,23 @@ export type LabRig = {
 };
 
 export async function startLabRig(target: Target, options: LabRigOptions): Promise<LabRig> {
+  // the Prefect DB's cluster starts while the containers are found and the traffic starts: they share nothing
+  const starting =
+    options.offload && !options.offload.clickhouse && isInstalled("postgres") ? startPostgres() : undefined;
+  starting?.catch(() => {}); // awaited below; a failure before then is reported there
+  try {
+    return await startWith(target, options, starting);
+  } catch (e) {
+    await (await starting?.catch(() => undefined))?.stop();
+    throw e;
+  }
+}
+
+async function startWith(
+  target: Target,
+  options: LabRigOptions,
+  starting: Promise<Postgres> | undefined,
+): Promise<LabRig> {
   const conduits: Conduits | undefined = options.docker ? await ensureLabStack(options.docker) : undefined;
   const traffic = await startLabTraffic(
     target,
@@ -73,8 +90,10 @@ export async function startLabRig(target: Target, options: LabRigOptions): Promi
     },
     options.schema,
   );
-  const prefectDb =
-    options.offload && !options.offload.clickhouse && isInstalled("postgres") ? await startPostgres() : undefined;
+  const prefectDb = await starting?.catch(async (e) => {
+    await traffic.stop().catch(() => {}); // the error is PostgreSQL's: the traffic's own end says nothing more
+    throw e;
+  });
   const offload = options.offload
     ? (
         await new LabOffload(

@@ -14,7 +14,7 @@ import { bin, isInstalled, missingLine } from "../io/packages.ts";
 import { COMPOSE_NETWORK } from "../k2/network.ts";
 import { COMPOSE_SUBNET, type Healthcheck, SERVICES, type Service } from "../k2/stack.ts";
 import { EXIT, K2Error } from "../runtime/errors.ts";
-import { dataDir } from "../runtime/paths.ts";
+import { labStackDir } from "../runtime/paths.ts";
 import { Conduits, HANDLER_CMD } from "./conduit.ts";
 import { EXCHANGES } from "./instruments.ts";
 import { LabTopics } from "./topics.ts";
@@ -252,8 +252,8 @@ export async function ensureLabStack(
   dockerTarget: DockerTarget,
   o: { offloadPeriodMs?: number } = {},
 ): Promise<Conduits> {
-  const conduits = new Conduits(join(dataDir(), "lab-stack")).setup();
-  const topics = new LabTopics(join(dataDir(), "lab-stack")).install();
+  const conduits = new Conduits(labStackDir()).setup();
+  const topics = new LabTopics(labStackDir()).install();
   await ensureLabNetwork(dockerTarget);
   const period = Math.max(4, Math.round((o.offloadPeriodMs ?? 20_000) / 1000));
   const commands: Partial<Record<string, { cmd: string; argv0?: string; binds?: string[] }>> = {

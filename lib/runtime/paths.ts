@@ -7,6 +7,13 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..")
 export const dataDir = () => resolve(ROOT, process.env.K2_DATA_DIR ?? "data");
 export const outDir = () => resolve(ROOT, process.env.K2_OUT_DIR ?? "out");
 /**
+ * The folders the lab's containers mount (the handlers' FIFOs, the topics): data/lab-stack, or K2_LAB_STACK_DIR. The
+ * containers are rebuilt when it changes (they must see the folder that is there), so runs that each keep their own
+ * data folder, as the tests' lanes do, share one to keep the lab's containers as they are.
+ */
+export const labStackDir = () =>
+  process.env.K2_LAB_STACK_DIR ? resolve(ROOT, process.env.K2_LAB_STACK_DIR) : resolve(dataDir(), "lab-stack");
+/**
  * The embedded engine's folder when CLICKHOUSE_URL is unset: the K2 lab lives here. The main job runs a lab step beside
  * another in a second folder of the lab's, named by K2_LAB_ENGINE (`lab-engine-04-live-fire`): one engine per process.
  */
