@@ -107,6 +107,7 @@ export const BASE_COMMANDS = [
   "tar",
   "mkfifo",
   "setsid",
+  "nice",
   "chown",
   "runuser",
   "pgrep",
