@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { PipelineExporter, scrapeBudgetMs } from "../lib/alerting/exporter.ts";
 import type { Target } from "../lib/io/clickhouse.ts";
+import { freePort } from "../lib/io/ports.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { utc } from "../lib/lab/replayer.ts";
 import { resetLab } from "../lib/lab/schema.ts";
@@ -127,7 +128,7 @@ describe("bun run exporter", () => {
     CLICKHOUSE_PASSWORD: SECRET,
     DOCKER_HOST: "unix:///nonexistent.sock",
   };
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = freePort();
   let proc: ReturnType<typeof Bun.spawn>;
   beforeAll(async () => {
     proc = Bun.spawn([process.execPath, "lib/alerting/exporter-cli.ts", "--port", String(port)], {

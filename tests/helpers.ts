@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { connectClickHouse, type Target } from "../lib/io/clickhouse.ts";
 import { ensureEngine } from "../lib/io/engine.ts";
 import { bin, isInstalled, missingLine } from "../lib/io/packages.ts";
+import { freePort } from "../lib/io/ports.ts";
 import { ROOT } from "../lib/runtime/paths.ts";
 
 export const tempDir = (prefix = "k2-test-") => mkdtempSync(join(tmpdir(), prefix));
@@ -55,13 +56,13 @@ export type ClickHouseServer = { url: string; password: string; stop(): Promise<
 export async function startClickHouseServer(password = "k2-Test-Secret-42"): Promise<ClickHouseServer> {
   if (!isInstalled("clickhouseServer")) throw new Error(missingLine(["clickhouseServer"]));
   const dir = tempDir("k2-chs-");
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const [port, tcp] = [freePort(), freePort()];
   for (const d of ["data", "tmp", "user_files"]) mkdirSync(join(dir, d));
   writeFileSync(
     join(dir, "config.xml"),
     `<?xml version="1.0"?><yandex>
   <logger><level>error</level><console>1</console></logger>
-  <http_port>${port}</http_port><tcp_port>${port + 1}</tcp_port><listen_host>127.0.0.1</listen_host>
+  <http_port>${port}</http_port><tcp_port>${tcp}</tcp_port><listen_host>127.0.0.1</listen_host>
   <path>${dir}/data/</path><tmp_path>${dir}/tmp/</tmp_path><user_files_path>${dir}/user_files/</user_files_path>
   <users_config>users.xml</users_config><default_profile>default</default_profile>
   <default_database>default</default_database>

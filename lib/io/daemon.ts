@@ -1,11 +1,12 @@
 // A Debian daemon (prometheus, alertmanager) for the code and tests that need a real one: started on 127.0.0.1 at a
-// free-looking port in a temporary folder holding its files, ready when its /-/ready answers, and stopped (the folder
+// free port in a temporary folder holding its files, ready when its /-/ready answers, and stopped (the folder
 // removed) by the caller. One clear line when it is missing or does not start.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EXIT, K2Error } from "../runtime/errors.ts";
 import { bin, isInstalled, missingLine, type NeedName } from "./packages.ts";
+import { freePort, PORT_TAKEN } from "./ports.ts";
 
 export type RunningDaemon = { url: string; dir: string; stop(): Promise<void> };
 export type DaemonSpec = {
@@ -20,7 +21,24 @@ export async function startDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
   if (!isInstalled(spec.need)) throw new K2Error(missingLine([spec.need]), EXIT.notFound);
   const dir = await mkdtemp(join(tmpdir(), `k2-${spec.name}-`));
   for (const [name, text] of Object.entries(spec.files)) await Bun.write(join(dir, name), text);
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  for (let attempt = 1; ; attempt++) {
+    const started = await startOn(spec, dir, freePort());
+    if ("url" in started) return started;
+    if (attempt < 3 && PORT_TAKEN.test(started.err)) continue; // taken since freePort() gave it out: a new one
+    await rm(dir, { recursive: true, force: true });
+    throw new K2Error(
+      `Debian's ${spec.name} did not start on ${started.tried}${started.err ? `: ${started.err}` : ""}`,
+      EXIT.unreachable,
+    );
+  }
+}
+
+/** The daemon on one port, ready when its /-/ready answers; else stopped, with its last line of stderr. */
+async function startOn(
+  spec: DaemonSpec,
+  dir: string,
+  port: number,
+): Promise<RunningDaemon | { tried: string; err: string }> {
   const proc = Bun.spawn([bin(spec.need), ...spec.args(dir, port)], { cwd: dir, stdout: "ignore", stderr: "pipe" });
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
@@ -36,7 +54,8 @@ export async function startDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
     if (ready) return { url, dir, stop };
     await Bun.sleep(100);
   }
-  const err = proc.exitCode !== null ? (await new Response(proc.stderr).text()).trim().split("\n").at(-1) : "";
-  await stop();
-  throw new K2Error(`Debian's ${spec.name} did not start on ${url}${err ? `: ${err}` : ""}`, EXIT.unreachable);
+  const err = proc.exitCode !== null ? (await new Response(proc.stderr).text()).trim().split("\n").at(-1)! : "";
+  proc.kill();
+  await proc.exited;
+  return { tried: url, err };
 }
