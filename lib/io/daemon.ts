@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EXIT, K2Error } from "../runtime/errors.ts";
 import { bin, isInstalled, missingLine, type NeedName } from "./packages.ts";
-import { freePort, PORT_TAKEN } from "./ports.ts";
+import { onFreePort, PORT_TAKEN } from "./ports.ts";
 
 export type RunningDaemon = { url: string; dir: string; stop(): Promise<void> };
 export type DaemonSpec = {
@@ -21,24 +21,17 @@ export async function startDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
   if (!isInstalled(spec.need)) throw new K2Error(missingLine([spec.need]), EXIT.notFound);
   const dir = await mkdtemp(join(tmpdir(), `k2-${spec.name}-`));
   for (const [name, text] of Object.entries(spec.files)) await Bun.write(join(dir, name), text);
-  for (let attempt = 1; ; attempt++) {
-    const started = await startOn(spec, dir, freePort());
-    if ("url" in started) return started;
-    if (attempt < 3 && PORT_TAKEN.test(started.err)) continue; // taken since freePort() gave it out: a new one
+  return await onFreePort(
+    (port) => startOn(spec, dir, port),
+    (e) => PORT_TAKEN.test(String(e)), // taken since freePort() gave it out: a new one
+  ).catch(async (e) => {
     await rm(dir, { recursive: true, force: true });
-    throw new K2Error(
-      `Debian's ${spec.name} did not start on ${started.tried}${started.err ? `: ${started.err}` : ""}`,
-      EXIT.unreachable,
-    );
-  }
+    throw e;
+  });
 }
 
-/** The daemon on one port, ready when its /-/ready answers; else stopped, with its last line of stderr. */
-async function startOn(
-  spec: DaemonSpec,
-  dir: string,
-  port: number,
-): Promise<RunningDaemon | { tried: string; err: string }> {
+/** The daemon on one port, ready when its /-/ready answers; else stopped, and its last line of stderr thrown. */
+async function startOn(spec: DaemonSpec, dir: string, port: number): Promise<RunningDaemon> {
   const proc = Bun.spawn([bin(spec.need), ...spec.args(dir, port)], { cwd: dir, stdout: "ignore", stderr: "pipe" });
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
@@ -54,8 +47,8 @@ async function startOn(
     if (ready) return { url, dir, stop };
     await Bun.sleep(100);
   }
-  const err = proc.exitCode !== null ? (await new Response(proc.stderr).text()).trim().split("\n").at(-1)! : "";
+  const err = proc.exitCode !== null ? (await new Response(proc.stderr).text()).trim().split("\n").at(-1) : "";
   proc.kill();
   await proc.exited;
-  return { tried: url, err };
+  throw new K2Error(`Debian's ${spec.name} did not start on ${url}${err ? `: ${err}` : ""}`, EXIT.unreachable);
 }

@@ -13,3 +13,20 @@ export function freePort(): number {
 
 /** What a daemon says when its port was taken between freePort() and its bind. */
 export const PORT_TAKEN = /could not bind|address already in use/i;
+
+/** `start` on a free port; again on a new one (up to `tries` in all) while `taken` says the port was the trouble. */
+export async function onFreePort<T>(
+  start: (port: number) => Promise<T>,
+  taken: (e: unknown, port: number) => boolean,
+  tries = 3,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const port = freePort();
+    try {
+      return await start(port);
+    } catch (e) {
+      if (attempt < tries && taken(e, port)) continue;
+      throw e;
+    }
+  }
+}

@@ -1,13 +1,13 @@
 // Debian's PostgreSQL, started on loopback for whoever needs a Prefect DB of its own: the lab (its offload writes
 // its watermarks there, as K2's writes the Prefect DB's) and the tests. A private cluster in a temporary folder, a
-// random port, password login; run as the postgres user when we are root (PostgreSQL refuses to run as root).
+// free port, password login; run as the postgres user when we are root (PostgreSQL refuses to run as root).
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
 import { EXIT, K2Error, registerSecret } from "../runtime/errors.ts";
 import { bin, isInstalled, missingLine } from "./packages.ts";
-import { freePort, PORT_TAKEN } from "./ports.ts";
+import { onFreePort, PORT_TAKEN } from "./ports.ts";
 
 export type Postgres = { url: string; stop(): Promise<void> };
 
@@ -41,9 +41,24 @@ export async function startPostgres(password = crypto.randomUUID()): Promise<Pos
     `--pwfile=${join(dir, "pw")}`,
   ]);
   rmSync(join(dir, "pw"));
-  const port = await startOnFreePort(dir, (opts) =>
-    run("start", [bin("pg_ctl"), "-D", data, "-w", "-l", join(dir, "log"), "-o", opts, "start"]),
-  );
+  // a log per port tried: whether the port was taken is in the log of that try
+  const logOf = (port: number) => join(dir, `log-${port}`);
+  const readLog = (port: number) => (existsSync(logOf(port)) ? readFileSync(logOf(port), "utf8") : "");
+  const port = await onFreePort(
+    async (port) => {
+      const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+      await run("start", [bin("pg_ctl"), "-D", data, "-w", "-l", logOf(port), "-o", opts, "start"]).catch((e) => {
+        const last = readLog(port).trim().split("\n").at(-1);
+        throw last ? new K2Error(`PostgreSQL start failed: ${last}`, EXIT.unreachable) : e;
+      });
+      return port;
+    },
+    (_, port) => PORT_TAKEN.test(readLog(port)),
+    5,
+  ).catch((e) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  });
   const stop = async () => {
     Bun.spawnSync(as([bin("pg_ctl"), "-D", data, "-m", "immediate", "stop"]), { stdout: "ignore", stderr: "ignore" });
     rmSync(dir, { recursive: true, force: true });
@@ -59,21 +74,4 @@ export async function startPostgres(password = crypto.randomUUID()): Promise<Pos
     await sql.close();
   }
   return { url: `postgres://prefect:${encodeURIComponent(password)}@127.0.0.1:${port}/${DB}`, stop };
-}
-
-/** pg_ctl start on a free port (lib/io/ports.ts), again on a new one if its log says it was taken. */
-async function startOnFreePort(dir: string, start: (opts: string) => Promise<void>): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    const port = freePort();
-    try {
-      await start(`-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`);
-      return port;
-    } catch (e) {
-      const log = existsSync(join(dir, "log")) ? readFileSync(join(dir, "log"), "utf8") : "";
-      if (attempt < 5 && PORT_TAKEN.test(log)) continue;
-      rmSync(dir, { recursive: true, force: true });
-      const last = log.trim().split("\n").at(-1);
-      throw last ? new K2Error(`PostgreSQL start failed: ${last}`, EXIT.unreachable) : e;
-    }
-  }
 }
