@@ -15,8 +15,8 @@ import { ROOT } from "../lib/runtime/paths.ts";
 /**
  * The files whose tests start, stop or read the lab's containers (or run notebooks that do), by lane: about even by
  * their time alone (measured: failure 361 s; livefire 238, burnin 128, stack 86; latency 198, health-notebook 128,
- * signoff 119, alerting-audit 81). Most of a lane's time is waiting on the lab's clock (holds, baselines, alert
- * bounds), not on the cores: three lanes and the files without Docker share two cores without slowing each other much.
+ * signoff 119, alerting-audit 81). Four lanes keep both cores busy (92% over a 511 s run): fewer left them waiting
+ * on the lab's clock (holds, baselines, alert bounds), more only slow each other.
  */
 export const DOCKER_LANES = [
   ["failure", "alerting-audit"],
@@ -51,21 +51,31 @@ const inDocker = (f: string) => DOCKER_LANES.some((l) => inLane(l)(f));
  * parsers), while the Docker lanes' verdicts are timed against the lab's (alert bounds, scrapes answered within their
  * interval, recovery): on two cores shared by four lanes, those go first.
  */
-type Group = { name: string; files: string[]; env: Record<string, string>; nice?: boolean };
+type Group = {
+  name: string;
+  files: string[];
+  env: Record<string, string>;
+  nice?: boolean;
+  engine?: { host: string; root: string };
+};
 const groups: Group[] = [
   ...DOCKER_LANES.map((lane, n): Group => {
-    const e = engineOf(n);
-    return { name: `docker ${n + 1}`, files: all.filter(inLane(lane)), env: e ? { DOCKER_HOST: e.host } : {} };
+    const engine = engineOf(n) ?? undefined;
+    return {
+      name: `docker ${n + 1}`,
+      files: all.filter(inLane(lane)),
+      env: engine ? { DOCKER_HOST: engine.host } : {},
+      engine,
+    };
   }),
   { name: "no docker", files: all.filter((f) => !inDocker(f)), env: { DOCKER_HOST: NO_ENGINE }, nice: true },
 ].filter((g) => g.files.length);
 const log = (m: string) => console.error(`tests: ${m}`);
 await Promise.all(
-  DOCKER_LANES.map(async (_, n) => {
-    const e = engineOf(n);
-    if (!e || !groups.some((g) => g.name === `docker ${n + 1}`)) return;
+  groups.map(async ({ name, engine: e }) => {
+    if (!e) return; // the lab's engine: tests/setup.sh started it
     const r = await ensureEngine(log, { DOCKER_HOST: e.host }, e.root, e.host);
-    if ("unavailable" in r) log(`Docker engine ${n + 1}: ${r.unavailable} (its tests will say so)`);
+    if ("unavailable" in r) log(`${name}'s Docker engine: ${r.unavailable} (its tests will say so)`);
   }),
 );
 
