@@ -6,6 +6,7 @@ import { PipelineExporter, scrapeBudgetMs } from "../lib/alerting/exporter.ts";
 import type { Target } from "../lib/io/clickhouse.ts";
 import { freePort } from "../lib/io/ports.ts";
 import { loadConfig } from "../lib/k2/config.ts";
+import { ClickHouseEndpoint } from "../lib/lab/endpoints.ts";
 import { utc } from "../lib/lab/replayer.ts";
 import { resetLab } from "../lib/lab/schema.ts";
 import { runCli, tempDir, testEngine } from "./helpers.ts";
@@ -25,6 +26,23 @@ test("the scrape's budget: 80% of the timeout Prometheus sends, at least 200 ms;
     undefined,
     undefined,
   ]);
+});
+
+test("the lab's ClickHouse endpoint: a read held behind a query answers with the last counters, then its own", async () => {
+  const t = await testEngine();
+  const endpoint = new ClickHouseEndpoint(t);
+  const inserts = (text: string) => Number(/^ClickHouseProfileEvents_InsertQuery (\d+)$/m.exec(text)?.[1]);
+  const before = await endpoint.metrics(200);
+  await t.command("CREATE TABLE IF NOT EXISTS default.k2_endpoint_probe (x UInt8) ENGINE = Memory");
+  await t.command("INSERT INTO default.k2_endpoint_probe VALUES (1)");
+  // the embedded engine runs one query at a time: a 2 s sleep holds the next read behind it, whatever the machine
+  const held = t.query("SELECT sleep(2)");
+  await Bun.sleep(100);
+  const kept = await endpoint.metrics(200);
+  await held;
+  const after = await endpoint.metrics(200);
+  await endpoint.stop();
+  expect([inserts(kept), inserts(after) - inserts(before)]).toEqual([inserts(before), 1]);
 });
 
 describe("metrics from known silver rows", () => {

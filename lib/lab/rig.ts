@@ -7,7 +7,7 @@ import type { DockerTarget } from "../io/docker.ts";
 import { isInstalled } from "../io/packages.ts";
 import { type Postgres, startPostgres } from "../io/postgres.ts";
 import type { Conduits } from "./conduit.ts";
-import { clickhouseMetrics, redpandaMetrics } from "./endpoints.ts";
+import { ClickHouseEndpoint, redpandaMetrics } from "./endpoints.ts";
 import { EXCHANGE_SHARE } from "./instruments.ts";
 import { type LabTraffic, startLabTraffic } from "./lab.ts";
 import { clickhouseStore, LabOffload, postgresStore } from "./offload.ts";
@@ -42,7 +42,7 @@ export type LabRigOptions = {
 };
 
 /** What the lab serves in place of Redpanda's /public_metrics and ClickHouse's <prometheus> endpoint. */
-type LabEndpoints = { redpanda(): string; clickhouse(): Promise<string> };
+type LabEndpoints = { redpanda(): string; clickhouse: ClickHouseEndpoint };
 
 export type LabRig = {
   target: Target;
@@ -104,17 +104,22 @@ async function startWith(
         ).setup()
       ).start()
     : null;
+  const clickhouse = new ClickHouseEndpoint(target);
   return {
     target,
     docker: options.docker,
     flushMs: options.flushMs,
     traffic,
     busiestShare: Math.max(...Object.values(EXCHANGE_SHARE)),
-    endpoints: { redpanda: () => redpandaMetrics(traffic.summary()), clickhouse: () => clickhouseMetrics(target) },
+    endpoints: {
+      redpanda: () => redpandaMetrics(traffic.summary()),
+      clickhouse,
+    },
     offload,
     prefectDbUrl: prefectDb?.url,
     async stop() {
       offload?.stop();
+      await clickhouse.stop();
       await traffic.stop();
       await offload?.store.close();
       await prefectDb?.stop();

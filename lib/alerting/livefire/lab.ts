@@ -204,7 +204,8 @@ export function serveLab(rig: Pick<FireRig, "endpoints" | "exporter">, port = 0)
       const path = new URL(req.url).pathname;
       if (path === "/metrics") return new Response(await rig.exporter.scrape(scrapeBudgetMs(req.headers)));
       if (path === "/redpanda/public_metrics") return new Response(rig.endpoints.redpanda());
-      if (path === "/clickhouse/metrics") return new Response(await rig.endpoints.clickhouse());
+      if (path === "/clickhouse/metrics")
+        return new Response(await rig.endpoints.clickhouse.metrics(scrapeBudgetMs(req.headers)));
       return new Response("not found", { status: 404 });
     },
   });

@@ -87,7 +87,17 @@ export async function runLiveFire(
     o.log(`Prometheus ${api.version} at ${prom.url}, Alertmanager at ${am.url}, rules ${o.factor}x compressed`);
     await untilScraped(api, alerts, 3, o.log);
     const m = { api, alerts, scrapeMs: o.scrapeMs, evalMs: o.evalMs, notified, alertmanager: am.url };
-    return await runFaults({ ...m, prometheus: `Debian's prometheus ${api.version} (${prom.url})` }, specs, o, "lab");
+    const r = await runFaults(
+      { ...m, prometheus: `Debian's prometheus ${api.version} (${prom.url})` },
+      specs,
+      o,
+      "lab",
+    );
+    const { scrapes, kept } = rig.endpoints.clickhouse.answered;
+    // how loaded the machine was: the embedded engine's reads queue behind the lab's inserts (lib/lab/endpoints.ts)
+    if (kept)
+      o.log(`the lab's ClickHouse endpoint answered ${kept} of ${scrapes} scrapes with its last read's counters`);
+    return r;
   } finally {
     await stopAll();
   }
