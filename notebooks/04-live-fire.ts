@@ -6,6 +6,7 @@
 // measured time to pending, firing, notified and resolved against each rule's bound. Everything started is stopped,
 // on Ctrl-C too. --live fires through a stack's Prometheus (PROMETHEUS_URL) instead, with step 3's faults.
 
+import { labFlushMs } from "../lib/alerting/compress.ts";
 import { PipelineExporter } from "../lib/alerting/exporter.ts";
 import { DELAY_WINDOW_MS } from "../lib/alerting/exporter-sql.ts";
 import { lagOverThreshold, serveLab, warmExporter } from "../lib/alerting/livefire/lab.ts";
@@ -21,7 +22,7 @@ import { isInstalled, missingLine } from "../lib/io/packages.ts";
 import { connectPrometheus, type PromApi, prometheusUrlFromEnv } from "../lib/io/prometheus.ts";
 import { loadConfig } from "../lib/k2/config.ts";
 import { clickhouseNetwork } from "../lib/k2/network.ts";
-import { KAFKA_ENGINE, PROMETHEUS } from "../lib/k2/stack.ts";
+import { PROMETHEUS } from "../lib/k2/stack.ts";
 import { THRESHOLDS } from "../lib/k2/thresholds.ts";
 import { EXCHANGE_SHARE } from "../lib/lab/instruments.ts";
 import type { LabOffload } from "../lib/lab/offload.ts";
@@ -188,7 +189,7 @@ async function fetchLab(options: Options, spec: TargetSpec, log: Log, onAbort: O
   // metric absent, and the absent() guards fire); rules evaluated every second
   const scrapeMs = options.factor === 1 ? PROMETHEUS.scrapeMs : 2000;
   const evalMs = options.factor === 1 ? PROMETHEUS.evalMs : 1000;
-  const flushMs = Math.max(50, Math.round(KAFKA_ENGINE.flushIntervalMs / options.factor));
+  const flushMs = labFlushMs(options.factor, scrapeMs);
   const offloadEveryMs = Math.round(THRESHOLDS.offloadIntervalMs / options.factor);
   const lab = await startLabRig(target, {
     ...LIVE_FIRE_LAB,
@@ -242,7 +243,7 @@ async function fetchLive(options: Options, spec: TargetSpec, log: Log, onAbort: 
       options.yes,
       "inject faults into a real stack",
     );
-  const flushMs = Math.max(50, Math.round(KAFKA_ENGINE.flushIntervalMs / options.factor));
+  const flushMs = labFlushMs(options.factor, (await api.intervals()).scrapeMs);
   const offloadEveryMs = Math.round(THRESHOLDS.offloadIntervalMs / options.factor);
   let stopLab = async () => {};
   let hold: { paused: boolean } | undefined;

@@ -114,6 +114,7 @@ describe("metrics from known silver rows", () => {
       config: loadConfig(),
       docker: null,
       now: () => clock,
+      timeoutMs: 60_000, // the first scrape in time however loaded the machine (CI: over 3 s with one core busy)
     });
     clock = T;
     const first = await kept.scrape();
@@ -155,15 +156,13 @@ describe("bun run exporter", () => {
       stdout: "pipe",
       stderr: "pipe",
     });
-    for (let i = 0; i < 50; i++) {
-      if (
-        await fetch(`http://127.0.0.1:${port}/metrics`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        break;
-      await Bun.sleep(100);
+    // up to 60 s: under load a Bun start took longer than the 5 s this waited (CI, one core busy: refused)
+    for (const until = Date.now() + 60_000; Date.now() < until; await Bun.sleep(100)) {
+      const up = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) break;
     }
   });
   afterAll(() => proc?.kill());

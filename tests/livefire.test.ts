@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { compress } from "../lib/alerting/compress.ts";
+import { compress, labFlushMs } from "../lib/alerting/compress.ts";
 import { type FaultSpec, lanePhases, prometheusConfig } from "../lib/alerting/livefire/lab.ts";
 import type { LiveFireRecord } from "../lib/alerting/livefire/record.ts";
 import { timelineOf } from "../lib/alerting/livefire/report.ts";
@@ -139,6 +139,10 @@ test("compression divides for, windows and time thresholds; counts stay", () => 
   expect(compress(byName("FeedHandlerDown"), 60, 2000).condition).toEndWith("> 8");
   expect(compress(byName("MVProcessingDelay"), 60, 2000).condition).toEndWith("> 8");
   expect(compress(byName("IcebergOffloadLag"), 60, 2000).condition).toEndWith("> 0.5");
+  // the lab's flush shrinks as FeedHandlerDown's threshold does (120 s to 8 s: 15x), not by the factor; full scale: K2's
+  expect([labFlushMs(60, 2000), labFlushMs(30, 3000), labFlushMs(30, 1000), labFlushMs(1, 15_000)]).toEqual([
+    500, 750, 250, 7500,
+  ]);
 });
 
 test("lanes: the stall alone first, then the offload and exchange lanes side by side; no lane, alone", () => {
