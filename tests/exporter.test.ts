@@ -52,7 +52,16 @@ describe("metrics from known silver rows", () => {
     t = await testEngine();
     await resetLab(t, "k2_exp", "k2_exp_truth");
     let clock = T - 120_000;
-    ex = new PipelineExporter({ db: t, database: "k2_exp", config: loadConfig(), docker: null, now: () => clock });
+    // a bound no loaded machine meets by accident (CI, one core busy: the default 3 s was overrun, every source absent)
+    const bound = { timeoutMs: 60_000 };
+    ex = new PipelineExporter({
+      db: t,
+      database: "k2_exp",
+      config: loadConfig(),
+      docker: null,
+      now: () => clock,
+      ...bound,
+    });
     // per exchange, trades 50 s to 20 s before T, each landing 250 ms (binance), 500 ms (kraken) or 2 s (coinbase)
     // after
     const delayMs = { binance: 250, kraken: 500, coinbase: 2000 };
