@@ -28,7 +28,8 @@ test("the scrape's budget: 80% of the timeout Prometheus sends, at least 200 ms;
   ]);
 });
 
-test("the lab's ClickHouse endpoint: a read held behind a query answers with the last counters, then its own", async () => {
+const HELD = "the lab's ClickHouse endpoint: a read held behind a query answers with the last counters, then its own";
+test(HELD, async () => {
   const t = await testEngine();
   const endpoint = new ClickHouseEndpoint(t);
   const inserts = (text: string) => Number(/^ClickHouseProfileEvents_InsertQuery (\d+)$/m.exec(text)?.[1]);

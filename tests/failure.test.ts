@@ -308,8 +308,8 @@ test("late, by both methods: a consumer stalled for a known window lands that wi
     FROM k2lab.sent WHERE exchange_ts < fromUnixTimestamp64Milli(toInt64(${f.clearMs}))
       AND (flushed_ts IS NULL OR flushed_ts >= fromUnixTimestamp64Milli(toInt64(${f.startMs})))`);
   console.log(
-    `consumer stalled 3 s: ${g!.inside} trades generated inside it, ${g!.around} not flushed before it; late by truth ` +
-      `${truthLate}, by continuity ${stackLate}`,
+    `consumer stalled 3 s: ${g!.inside} trades generated inside it, ${g!.around} not flushed before it; ` +
+      `late by truth ${truthLate}, by continuity ${stackLate}`,
   );
   expect(truthLate).toBe(stackLate);
   expect(truthLate).toBeGreaterThanOrEqual(Number(g!.inside) - 5); // the stall's edge falls between two replayer ticks

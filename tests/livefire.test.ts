@@ -139,7 +139,8 @@ test("compression divides for, windows and time thresholds; counts stay", () => 
   expect(compress(byName("FeedHandlerDown"), 60, 2000).condition).toEndWith("> 8");
   expect(compress(byName("MVProcessingDelay"), 60, 2000).condition).toEndWith("> 8");
   expect(compress(byName("IcebergOffloadLag"), 60, 2000).condition).toEndWith("> 0.5");
-  // the lab's flush shrinks as FeedHandlerDown's threshold does (120 s to 8 s: 15x), not by the factor; full scale: K2's
+  // the lab's flush shrinks as FeedHandlerDown's threshold does (120 s to 8 s: 15x), not by the factor;
+  // full scale: K2's
   expect([labFlushMs(60, 2000), labFlushMs(30, 3000), labFlushMs(30, 1000), labFlushMs(1, 15_000)]).toEqual([
     500, 750, 250, 7500,
   ]);

@@ -37,10 +37,10 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 /**
  * The lab consumer's flush in a compressed live fire: K2's (7.5 s) shrunk as much as the time thresholds it competes
  * with are, not by the whole factor. The four-scrape floor makes FeedHandlerDown's 120 s 8 s at 60x with 2 s scrapes
- * (15x), and MVProcessingDelay's 30 s 8 s (3.75x): a 500 ms flush keeps K2's flush to threshold ratio or better. A flush
- * cut by the factor (7.5 s / 60 = 125 ms) cost more than a core of inserts on the embedded engine, and on a loaded
- * machine the consumer fell behind (CI, one core busy: ingestion delay 1.3-3.5 s and every newest trade 14-15 s old at
- * the baseline's start, so FeedHandlerDown fired in it).
+ * (15x), and MVProcessingDelay's 30 s 8 s (3.75x): a 500 ms flush keeps K2's flush to threshold ratio or better.
+ * A flush cut by the factor (7.5 s / 60 = 125 ms) cost more than a core of inserts on the embedded engine, and on a
+ * loaded machine the consumer fell behind (CI, one core busy: ingestion delay 1.3-3.5 s and every newest trade
+ * 14-15 s old at the baseline's start, so FeedHandlerDown fired in it).
  */
 export function labFlushMs(factor: number, scrapeMs: number): number {
   const shrunk = [THRESHOLDS.feedStaleMs, THRESHOLDS.mvDelayMs].map((ms) => ms / compressedMs(ms, factor, scrapeMs));
