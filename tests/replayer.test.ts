@@ -4,6 +4,7 @@ import { INSTRUMENTS } from "../lib/lab/instruments.ts";
 import { parseDelay } from "../lib/lab/random.ts";
 import { type Clock, MinHeap, replay, type Sink, utc } from "../lib/lab/replayer.ts";
 import { generateTrades, parseFault } from "../lib/lab/traffic.ts";
+import { wallAnchored } from "../lib/runtime/clock.ts";
 
 const delay = parseDelay("fixed:20ms");
 const opts = { ratePerSec: 100, startMs: 1_700_000_000_000, durationMs: 60_000, seed: 7, delay };
@@ -153,3 +154,19 @@ test("MinHeap pops in order", () => {
 
 test("utc formats microseconds", () =>
   expect(utc(Date.UTC(2026, 1, 19, 9, 30, 0, 123) + 0.456)).toBe("2026-02-19 09:30:00.123456"));
+
+test("the lab's clock follows the wall when the monotonic clock does not (a VM paused, the wall clock stepped)", () => {
+  let wall = 1_700_000_000_000,
+    mono = 1000.25;
+  const now = wallAnchored(
+    () => Math.floor(wall),
+    () => mono,
+  );
+  const read = (w: number, m: number) => ((wall = w), (mono = m), now());
+  expect(read(1_700_000_000_000.6, 1000.6)).toBeCloseTo(1_700_000_000_000.35, 6); // sub-ms from the monotonic clock
+  // paused for 5 s: the wall moved on, the monotonic clock did not (timeOrigin + now() would read 5 s early)
+  expect(read(1_700_000_005_000.9, 1001)).toBeCloseTo(1_700_000_005_000, 6);
+  expect(read(1_700_000_005_001.4, 1001.5)).toBeCloseTo(1_700_000_005_000.5, 6);
+  // stepped back 2 s: followed too
+  expect(read(1_700_000_003_002, 1003)).toBeCloseTo(1_700_000_003_002, 6);
+});

@@ -6,6 +6,7 @@
 // delay drawn, the batch it went in, each insert's round-trip time) goes to the truth db.
 
 import { KAFKA_ENGINE, kafkaTableOf } from "../k2/stack.ts";
+import { wallAnchored } from "../runtime/clock.ts";
 import type { Conduits } from "./conduit.ts";
 import { EXCHANGES, type Exchange } from "./instruments.ts";
 import type { Delay } from "./random.ts";
@@ -15,7 +16,8 @@ import { type Fault, generateTrades, type Trade, toMessage, within } from "./tra
 
 export type Sink = { insert(table: string, rows: Record<string, unknown>[]): Promise<void> };
 export type Clock = { now(): number; sleep(ms: number): Promise<void> };
-const realClock: Clock = { now: () => performance.timeOrigin + performance.now(), sleep: (ms) => Bun.sleep(ms) };
+// the engine stamps processed_at by the wall clock, so the lab times trades by the wall too (lib/runtime/clock.ts)
+const realClock: Clock = { now: wallAnchored(), sleep: (ms) => Bun.sleep(ms) };
 
 export type ReplayOptions = {
   ratePerSec: number;
